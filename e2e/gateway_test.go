@@ -1,0 +1,447 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// gatewayWorld starts PostgreSQL with a table only analysts may read, and
+// idcgate in front of it.
+func gatewayWorld(t *testing.T, edit func(*config.Config)) (*testserver.Server, *pgtest.Server) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "dev")
+	pg.Exec(t, "dev",
+		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
+		`CREATE ROLE "AWSIDC:engineers" NOLOGIN`,
+		`CREATE TABLE sales(id int, amount int)`,
+		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
+		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
+	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(func(c *config.Config) {
+		c.PGUpstream = pg.DSN("dev")
+		c.Serverless.TransitionDelay = &config.Duration{}
+		if edit != nil {
+			edit(c)
+		}
+	})})
+	return srv, pg
+}
+
+func tokenFor(t *testing.T, srv *testserver.Server, user string, workgroups ...string) string {
+	t.Helper()
+	out, err := getToken(t, srv, srv.IdentitySession(t, user, testserver.AnalystRoleArn), workgroups...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Token)
+}
+
+func connectGateway(t *testing.T, srv *testserver.Server, token, extra string) (*pgx.Conn, error) {
+	host, port, _ := net.SplitHostPort(srv.PGAddr())
+	return pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s %s", host, port, token, extra))
+}
+
+func TestGatewayLogin(t *testing.T) {
+	srv, _ := gatewayWorld(t, nil)
+	ctx := context.Background()
+	aliceTok := tokenFor(t, srv, "alice", "demo")
+
+	c, err := connectGateway(t, srv, aliceTok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var who string
+	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
+		t.Fatalf("current_user %q %v", who, err)
+	}
+	var total int
+	if err := c.QueryRow(ctx, "SELECT sum(amount) FROM sales").Scan(&total); err != nil || total != 350 {
+		t.Fatalf("analysts read sales: %d %v", total, err)
+	}
+	if _, err := c.Exec(ctx, "RESET ROLE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
+		t.Fatalf("after RESET ROLE: %q %v", who, err)
+	}
+	_, err = c.Exec(ctx, "SET SESSION AUTHORIZATION postgres")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42501" {
+		t.Fatalf("SET SESSION AUTHORIZATION to the service user: %v", err)
+	}
+	if _, err := c.Exec(ctx, "SET ROLE postgres"); err == nil {
+		t.Fatal("SET ROLE to the service user succeeded")
+	}
+
+	bobTok := tokenFor(t, srv, "bob", "demo")
+	b, err := connectGateway(t, srv, bobTok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	if err := b.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:bob" {
+		t.Fatalf("bob: %q %v", who, err)
+	}
+	_, err = b.Exec(ctx, "SELECT * FROM sales")
+	if !errors.As(err, &pe) || pe.Code != "42501" {
+		t.Fatalf("engineers read sales: %v", err)
+	}
+
+	t.Run("psql", func(t *testing.T) {
+		psql, err := exec.LookPath("psql")
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal(err)
+			}
+			t.Skip("psql not installed")
+		}
+		host, port, _ := net.SplitHostPort(srv.PGAddr())
+		cmd := exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT current_user || ' ' || count(*) FROM sales",
+			fmt.Sprintf("host=%s port=%s dbname=dev user=alice sslmode=require", host, port))
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+aliceTok)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "AWSIDC:alice 2" {
+			t.Fatalf("psql: %v %s", err, out)
+		}
+	})
+}
+
+// redshiftDriverLogin speaks the Redshift drivers' Identity Center exchange
+// byte for byte: startup with idp_type, 'R' code 14 without payload, 'i'
+// with the token (with or without a trailing NUL).
+func redshiftDriverLogin(t *testing.T, addr, token string, nul bool) (net.Conn, map[string]string) {
+	t.Helper()
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	raw.Write(ssl)
+	var s [1]byte
+	if _, err := io.ReadFull(raw, s[:]); err != nil || s[0] != 'S' {
+		t.Fatalf("SSLRequest answer %q %v", s, err)
+	}
+	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
+		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
+		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
+		"idp_type": "AwsIdc", "token_type": "SUBJECT_TOKEN",
+	}}).Encode(nil)
+	conn.Write(startup)
+	var r14 [9]byte
+	if _, err := io.ReadFull(conn, r14[:]); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(r14[:], []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}) {
+		t.Fatalf("auth request %v, want R/8/14 with no payload", r14)
+	}
+	body := []byte(token)
+	if nul {
+		body = append(body, 0)
+	}
+	msg := []byte{'i', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
+	conn.Write(append(msg, body...))
+	fe := pgproto3.NewFrontend(conn, conn)
+	params := map[string]string{}
+	first := true
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := m.(type) {
+		case *pgproto3.AuthenticationOk:
+			if !first {
+				t.Fatal("AuthenticationOk not first")
+			}
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("refused: %s %s", m.Code, m.Message)
+		case *pgproto3.ParameterStatus:
+			params[m.Name] = m.Value
+		case *pgproto3.BackendKeyData:
+			if len(m.SecretKey) != 4 {
+				t.Fatalf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
+			}
+		case *pgproto3.ReadyForQuery:
+			return conn, params
+		default:
+			if first {
+				t.Fatalf("%T before AuthenticationOk", m)
+			}
+		}
+		first = false
+	}
+}
+
+func TestRedshiftDriverExchange(t *testing.T) {
+	srv, _ := gatewayWorld(t, nil)
+	tok := tokenFor(t, srv, "alice", "demo")
+	for _, nul := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trailing NUL %v", nul), func(t *testing.T) {
+			conn, params := redshiftDriverLogin(t, srv.PGAddr(), tok, nul)
+			defer conn.Close()
+			if _, ok := params["server_protocol_version"]; ok {
+				t.Fatal("server_protocol_version sent")
+			}
+			if v := params["server_version"]; v == "" || strings.ContainsAny(v, " ()") {
+				t.Fatalf("server_version %q is not plain", v)
+			}
+			fe := pgproto3.NewFrontend(conn, conn)
+			fe.Send(&pgproto3.Query{String: "SELECT current_user"})
+			fe.Flush()
+			for {
+				m, err := fe.Receive()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, ok := m.(*pgproto3.DataRow); ok {
+					if string(d.Values[0]) != "AWSIDC:alice" {
+						t.Fatalf("current_user %q", d.Values[0])
+					}
+				}
+				if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+					return
+				}
+			}
+		})
+	}
+}
+
+// refusal reads the ErrorResponse a refused client gets.
+func refusal(t *testing.T, conn net.Conn) *pgproto3.ErrorResponse {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	fe := pgproto3.NewFrontend(conn, conn)
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("no ErrorResponse: %v", err)
+		}
+		if e, ok := m.(*pgproto3.ErrorResponse); ok {
+			return e
+		}
+	}
+}
+
+func TestGatewayRefusals(t *testing.T) {
+	srv, _ := gatewayWorld(t, nil)
+	ctx := context.Background()
+	aliceTok := tokenFor(t, srv, "alice", "demo")
+	good, err := connectGateway(t, srv, aliceTok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close(ctx)
+
+	twoTok := tokenFor(t, srv, "alice", "wg-two")
+	multi := tokenFor(t, srv, "alice", "demo", "wg-two")
+	// An expired token, sealed with demo's real key.
+	wg, _ := srv.Instance.Issuer.Serverless.GetWorkgroup(ctx, scope, "demo")
+	v, key, _ := srv.Instance.Keys.Current(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wg.WorkgroupId})
+	past := time.Now().Add(-time.Hour).Truncate(time.Second)
+	expired, err := authtoken.Seal(authtoken.Claims{Account: scope.Account, Region: scope.Region, UserName: "alice", TokenID: "old",
+		Workgroups: []authtoken.Workgroup{{Arn: wg.WorkgroupArn, Name: "demo", IdentityNamespace: "AWSIDC"}},
+		IssuedAt:   past.Add(-time.Hour), Expires: past}, []authtoken.WorkgroupKey{{WorkgroupID: wg.WorkgroupId, Version: v, Key: key}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pgErr := func(err error, code string, msg string) {
+		t.Helper()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != code || !strings.Contains(pe.Message, msg) {
+			t.Fatalf("got %v, want SQLSTATE %s with %q", err, code, msg)
+		}
+	}
+	t.Run("wrong token", func(t *testing.T) {
+		_, err := connectGateway(t, srv, "not-a-token", "")
+		pgErr(err, "28P01", "not a valid Identity Center token")
+	})
+	t.Run("tampered token", func(t *testing.T) {
+		b := []byte(aliceTok)
+		b[len(b)-5] ^= 1
+		_, err := connectGateway(t, srv, string(b), "")
+		pgErr(err, "28P01", "not a valid Identity Center token")
+	})
+	t.Run("expired token", func(t *testing.T) {
+		_, err := connectGateway(t, srv, expired, "")
+		pgErr(err, "28P01", "expired")
+	})
+	t.Run("token of another workgroup by SNI", func(t *testing.T) {
+		host, port, _ := net.SplitHostPort(srv.PGAddr())
+		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, twoTok))
+		cfg.TLSConfig.ServerName = "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com"
+		_, err := pgx.ConnectConfig(ctx, cfg)
+		pgErr(err, "28P01", "not valid for this workgroup")
+	})
+	t.Run("several workgroups need a choice", func(t *testing.T) {
+		_, err := connectGateway(t, srv, multi, "")
+		pgErr(err, "28000", "choose one")
+		c, err := connectGateway(t, srv, multi, "options='-c workgroup=wg-two'")
+		if err != nil {
+			t.Fatalf("with the option: %v", err)
+		}
+		c.Close(ctx)
+	})
+	t.Run("plaintext refused", func(t *testing.T) {
+		host, port, _ := net.SplitHostPort(srv.PGAddr())
+		_, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=disable password=%s", host, port, aliceTok))
+		pgErr(err, "28000", "only over TLS")
+	})
+	t.Run("not a PostgreSQL client", func(t *testing.T) {
+		c, _ := net.Dial("tcp", srv.PGAddr())
+		defer c.Close()
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		e := refusal(t, c)
+		if e.Code != "08P01" {
+			t.Fatalf("%s %s", e.Code, e.Message)
+		}
+	})
+	t.Run("garbage startup packet", func(t *testing.T) {
+		c, _ := net.Dial("tcp", srv.PGAddr())
+		defer c.Close()
+		c.Write([]byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4})
+		if e := refusal(t, c); e.Code != "08P01" {
+			t.Fatalf("%s %s", e.Code, e.Message)
+		}
+	})
+	t.Run("oversize message", func(t *testing.T) {
+		c, _ := net.Dial("tcp", srv.PGAddr())
+		defer c.Close()
+		ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+		c.Write(ssl)
+		io.ReadFull(c, make([]byte, 1))
+		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+		st, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "x", "database": "dev"}}).Encode(nil)
+		tc.Write(st)
+		io.ReadFull(tc, make([]byte, 9)) // AuthenticationCleartextPassword
+		tc.Write([]byte{'p', 0x10, 0, 0, 0})
+		if e := refusal(t, tc); e.Code != "08P01" {
+			t.Fatalf("%s %s", e.Code, e.Message)
+		}
+	})
+	// The good session was never disturbed.
+	var who string
+	if err := good.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
+		t.Fatalf("good session after refusals: %q %v", who, err)
+	}
+}
+
+func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
+	srv, pg := gatewayWorld(t, func(c *config.Config) {
+		c.Gateway.LoginTimeout = &config.Duration{Duration: 3 * time.Second}
+		c.Gateway.IdleTimeout = &config.Duration{Duration: 2 * time.Second}
+		c.Gateway.MaxConnsPerWorkgroup = 2
+	})
+	ctx := context.Background()
+	tok := tokenFor(t, srv, "alice", "demo")
+
+	t.Run("cancel request reaches the upstream backend", func(t *testing.T) {
+		c, err := connectGateway(t, srv, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Exec(ctx, "SELECT pg_sleep(30)")
+			errc <- err
+		}()
+		admin, err := pgx.Connect(ctx, pg.DSN("dev"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close(ctx)
+		eventually(t, 10*time.Second, "query running upstream", func() (bool, error) {
+			var n int
+			err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'`).Scan(&n)
+			return n == 1, err
+		})
+		if err := c.PgConn().CancelRequest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "57014" {
+				t.Fatalf("cancelled query: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("cancel did not reach the backend")
+		}
+	})
+	t.Run("connection limit per workgroup", func(t *testing.T) {
+		a, err := connectGateway(t, srv, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close(ctx)
+		b, err := connectGateway(t, srv, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = connectGateway(t, srv, tok, "")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "53300" {
+			t.Fatalf("third connection: %v", err)
+		}
+		b.Close(ctx)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			c, err := connectGateway(t, srv, tok, "")
+			if err == nil {
+				c.Close(ctx)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("slot not released: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	t.Run("login timeout", func(t *testing.T) {
+		c, _ := net.Dial("tcp", srv.PGAddr())
+		defer c.Close()
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadAll(c)
+		if err != nil || time.Since(start) > 8*time.Second {
+			t.Fatalf("silent client kept for %s (%v)", time.Since(start), err)
+		}
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		c, err := connectGateway(t, srv, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		time.Sleep(3 * time.Second)
+		if _, err := c.Exec(ctx, "SELECT 1"); err == nil {
+			t.Fatal("idle session still open after the idle timeout")
+		}
+	})
+}

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless/types"
+	"github.com/aws/smithy-go"
+)
+
+// wantAPIError asserts err is an AWS API error with this code, HTTP status
+// and (when msg is not empty) exact message.
+func wantAPIError(t *testing.T, err error, code string, status int, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want %s, got success", code)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want API error %s, got %v", code, err)
+	}
+	if ae.ErrorCode() != code {
+		t.Fatalf("error code = %s, want %s (message %q)", ae.ErrorCode(), code, ae.ErrorMessage())
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("no HTTP response in %v", err)
+	}
+	if re.HTTPStatusCode() != status {
+		t.Fatalf("%s: status = %d, want %d", code, re.HTTPStatusCode(), status)
+	}
+	if re.ServiceRequestID() == "" {
+		t.Fatalf("%s: no request id", code)
+	}
+	if msg != "" && ae.ErrorMessage() != msg {
+		t.Fatalf("%s: message = %q\nwant %q", code, ae.ErrorMessage(), msg)
+	}
+}
+
+// eventually polls cond until it returns true or the deadline passes; there
+// is no fixed sleep to tune, only a poll interval.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not reached within %s", what, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitWorkgroup waits until the workgroup has status want. The Go SDK has no
+// waiter for Redshift Serverless, so this polls GetWorkgroup as one would.
+func waitWorkgroup(t *testing.T, c *redshiftserverless.Client, name string, want types.WorkgroupStatus) {
+	t.Helper()
+	eventually(t, 10*time.Second, "workgroup "+name+" "+string(want), func() (bool, error) {
+		out, err := c.GetWorkgroup(context.Background(), &redshiftserverless.GetWorkgroupInput{WorkgroupName: &name})
+		if err != nil {
+			return false, err
+		}
+		return out.Workgroup.Status == want, nil
+	})
+}
+
+func waitNamespace(t *testing.T, c *redshiftserverless.Client, name string, want types.NamespaceStatus) {
+	t.Helper()
+	eventually(t, 10*time.Second, "namespace "+name+" "+string(want), func() (bool, error) {
+		out, err := c.GetNamespace(context.Background(), &redshiftserverless.GetNamespaceInput{NamespaceName: &name})
+		if err != nil {
+			return false, err
+		}
+		return out.Namespace.Status == want, nil
+	})
+}
+
+// waitGone waits until get reports ResourceNotFoundException.
+func waitGone(t *testing.T, what string, get func() error) {
+	t.Helper()
+	eventually(t, 10*time.Second, what+" gone", func() (bool, error) {
+		err := get()
+		var rnf *types.ResourceNotFoundException
+		if errors.As(err, &rnf) {
+			return true, nil
+		}
+		return false, err
+	})
+}
+
+func mustGet(t *testing.T, url string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

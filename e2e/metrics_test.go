@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+func TestMetricsAndHealth(t *testing.T) {
+	srv, _ := gatewayWorld(t, nil)
+	ctx := context.Background()
+	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
+	tok, err := getToken(t, srv, alice, "demo", "wg-two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	getToken(t, srv, srv.Admin, "demo") // refused: not identity-enhanced
+	c, err := connectGateway(t, srv, aws.ToString(tok.Token), "options='-c workgroup=demo'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	connectGateway(t, srv, "bad", "")
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics %d", code)
+	}
+	for _, want := range []string{
+		`idcgate_api_requests_total{error_code="",operation="GetIdentityCenterAuthToken",service="redshift-serverless"} 1`,
+		`idcgate_api_requests_total{error_code="AccessDeniedException",operation="GetIdentityCenterAuthToken",service="redshift-serverless"} 1`,
+		`idcgate_identity_center_tokens_issued_total{workgroups="2"} 1`,
+		`idcgate_gateway_logins_total{result="ok"} 1`,
+		`idcgate_gateway_logins_total{result="refused"} 1`,
+		`idcgate_gateway_active_connections 1`,
+		`idcgate_api_request_duration_seconds_bucket{operation="AssumeRole",service="sts"`,
+		`idcgate_store_transaction_duration_seconds_count{kind="update"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz %d %q", code, body)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz %d", code)
+	}
+	srv.Instance.Store.Close()
+	if code, _ := get("/readyz"); code != 503 {
+		t.Fatalf("/readyz with the store closed: %d", code)
+	}
+}

@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// TestSignatureRefusals sends CreateNamespace requests whose signature is
+// wrong in one way each; every one is refused with AWS's error and the
+// namespace is never created.
+func TestSignatureRefusals(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	body := []byte(`{"namespaceName":"sigtest"}`)
+	now := time.Now()
+	wrongSecret := srv.Admin
+	wrongSecret.SecretAccessKey += "-wrong"
+	unknown := srv.Admin
+	unknown.AccessKeyID = "AKIAZZZZZZZZZZZZZZZZ"
+
+	cases := []struct {
+		name   string
+		build  func(t *testing.T) *http.Request
+		code   string
+		status int
+		msg    string // prefix
+	}{
+		{"wrong secret", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, wrongSecret, "redshift-serverless", "us-east-1", now)
+			return r
+		}, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided."},
+		{"changed body", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", []byte(`{"namespaceName":"sigtesu"}`))
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			return r
+		}, "InvalidSignatureException", 400, "The request signature we calculated does not match"},
+		{"changed signed header", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "GetNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			r.Header.Set("X-Amz-Target", "RedshiftServerless.CreateNamespace")
+			return r
+		}, "InvalidSignatureException", 400, "The request signature we calculated does not match"},
+		{"expired date", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(-20*time.Minute))
+			return r
+		}, "InvalidSignatureException", 400, "Signature expired: "},
+		{"date in the future", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(20*time.Minute))
+			return r
+		}, "InvalidSignatureException", 400, "Signature not yet current: "},
+		{"wrong region", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "eu-west-1", now)
+			return r
+		}, "InvalidSignatureException", 400, "Credential should be scoped to a valid region"},
+		{"wrong service", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift", "us-east-1", now)
+			return r
+		}, "InvalidSignatureException", 400, "Credential should be scoped to correct service: 'redshift-serverless'"},
+		{"no authorization", func(t *testing.T) *http.Request {
+			return srv.ServerlessRequest(t, "CreateNamespace", body)
+		}, "MissingAuthenticationTokenException", 400, ""},
+		{"authorization without signature", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			a := r.Header.Get("Authorization")
+			r.Header.Set("Authorization", a[:strings.Index(a, ", Signature=")])
+			return r
+		}, "IncompleteSignatureException", 400, ""},
+		{"missing x-amz-date", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			r.Header.Del("X-Amz-Date")
+			return r
+		}, "IncompleteSignatureException", 400, ""},
+		{"unknown access key", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, unknown, "redshift-serverless", "us-east-1", now)
+			return r
+		}, "UnrecognizedClientException", 400, "The security token included in the request is invalid."},
+		{"presigned past expiry", func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			u, h := testserver.Presign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(-10*time.Minute), 5*time.Minute)
+			p := srv.ServerlessRequest(t, "CreateNamespace", body)
+			p.URL, _ = p.URL.Parse(u)
+			p.Header = h.Clone()
+			return p
+		}, "InvalidSignatureException", 400, "Signature expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := testserver.Do(t, tc.build(t))
+			if resp.Status != tc.status || resp.Header.Get("X-Amzn-ErrorType") != tc.code {
+				t.Fatalf("status %d type %q body %s; want %d %s", resp.Status, resp.Header.Get("X-Amzn-ErrorType"), resp.Body, tc.status, tc.code)
+			}
+			m := resp.JSON(t)
+			if m["__type"] != tc.code || !strings.HasPrefix(m["message"].(string), tc.msg) {
+				t.Fatalf("body %s; want __type %s message starting %q", resp.Body, tc.code, tc.msg)
+			}
+			if resp.Header.Get("x-amzn-RequestId") == "" {
+				t.Fatal("no request id")
+			}
+		})
+	}
+	_, err := srv.Serverless(srv.Admin).GetNamespace(context.Background(), &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("sigtest")})
+	if !isNotFound(err) {
+		t.Fatalf("a refused request changed the store: GetNamespace sigtest = %v", err)
+	}
+
+	t.Run("presigned within expiry", func(t *testing.T) {
+		r := srv.ServerlessRequest(t, "CreateNamespace", body)
+		u, h := testserver.Presign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", time.Now(), 5*time.Minute)
+		p := srv.ServerlessRequest(t, "CreateNamespace", body)
+		p.URL, _ = p.URL.Parse(u)
+		p.Header = h.Clone()
+		resp := testserver.Do(t, p)
+		if resp.Status != 200 {
+			t.Fatalf("presigned request: %d %s", resp.Status, resp.Body)
+		}
+	})
+}

@@ -1,0 +1,370 @@
+// Package app wires idcgate together: it opens the data dir and the store,
+// loads the master key, builds every service from the config, seeds the
+// resources the config declares, writes the administrator credentials file,
+// and serves the HTTP API until its context ends.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/gateway"
+	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/redshiftidc"
+	"github.com/idcgate/idcgate/internal/server"
+	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/postgres"
+	"github.com/idcgate/idcgate/internal/throttle"
+)
+
+// Options inject the clock and randomness (tests) and the environment.
+type Options struct {
+	Now    func() time.Time
+	Rand   io.Reader
+	Getenv func(string) string
+}
+
+// App is a running (or ready to run) idcgate.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    store.Store
+	Registry *auth.Registry
+	Handler  http.Handler
+	// CredentialsFile is where the administrator keys were written.
+	CredentialsFile string
+	// PublicURL is how clients reach the API (and the IdP's issuer base).
+	PublicURL string
+	Keys      *keyring.Keyring
+	Issuer    *issuer.Issuer
+	// Gateway is the PostgreSQL gateway (nil when disabled).
+	Gateway *gateway.Gateway
+	Audit   *audit.Log
+
+	listener net.Listener
+	http     *http.Server
+}
+
+// StoreFileName is the embedded store's file inside the data dir.
+const StoreFileName = "idcgate.db"
+
+// Open prepares everything and binds the listener (cfg.Listen; port 0
+// picks a free one), but does not serve yet.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (_ *App, err error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rand == nil {
+		opt.Rand = rand.Reader
+	}
+	if opt.Getenv == nil {
+		opt.Getenv = os.Getenv
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	// A data dir created by someone else keeps their mode; ours is private.
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	mk, err := masterkey.Load(cfg.DataDir, opt.Getenv, opt.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+
+	var gw *gateway.Gateway
+	mets := metrics.New(func() float64 {
+		if gw == nil {
+			return 0
+		}
+		return float64(gw.Active())
+	})
+	st = metrics.Store{Store: st, M: mets}
+
+	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	credPath := filepath.Join(cfg.DataDir, "credentials")
+	if err := auth.WriteCredentialsFile(credPath, reg.Roots()); err != nil {
+		return nil, fmt.Errorf("credentials file: %w", err)
+	}
+
+	idcApps := &redshiftidc.Service{Store: st, Rand: opt.Rand, Now: opt.Now}
+	sl := &serverless.Service{
+		Store:           st,
+		Now:             opt.Now,
+		Rand:            opt.Rand,
+		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
+		CapacityRPU:     cfg.Serverless.CapacityRPU,
+		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Now: opt.Now, TTL: 24 * time.Hour},
+		IdcApplications: idcApps,
+	}
+	if err := seed(ctx, cfg, idcApps, sl); err != nil {
+		return nil, fmt.Errorf("seeding config resources: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	ids, err := newIdentity(cfg, mk, reg, publicURL, opt)
+	if err != nil {
+		return nil, err
+	}
+
+	keys, err := keyring.New(st, mk, opt.Now, opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	keys.CacheFor = time.Second
+	sl.OnDeleteWorkgroup = func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
+		id := keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId}
+		keys.Forget(id)
+		return keyring.Destroy(tx, id)
+	}
+	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Now: opt.Now, Rand: opt.Rand}
+
+	auditLog, err := audit.Open(cfg.AuditLog, st)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if !cfg.Gateway.Disabled {
+		tlsCfg, err := gatewayTLS(cfg)
+		if err != nil {
+			return nil, err
+		}
+		gw, err = gateway.New(gateway.Config{
+			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
+			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
+			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
+			Auth:                 &gatewayAuth{cfg: cfg, iss: iss},
+			Roles:                &gateway.RoleSync{Secret: mk.Derive(32, "upstream-role-password"), CacheFor: time.Minute},
+			Log:                  log.With("component", "gateway"),
+			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	inj := &faults.Injector{Store: st}
+	if len(cfg.Faults) > 0 {
+		if err := inj.Set(ctx, cfg.Faults); err != nil {
+			return nil, fmt.Errorf("faults: %w", err)
+		}
+	}
+
+	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Now: opt.Now}
+	h := server.New(server.Deps{
+		Log:        log,
+		Region:     cfg.Region,
+		Now:        opt.Now,
+		Verifier:   verifier,
+		Serverless: sl,
+		STS:        ids.sts,
+		OIDC:       ids.oidc,
+		IdcApps:    idcApps,
+		IdP:        ids.idp,
+		Directory:  ids.dir,
+		Issuer:     iss,
+		Keys:       keys,
+		Audit:      auditLog,
+		Store:      st,
+		Metrics:    mets,
+		Faults:     inj,
+		Throttle: throttle.New(
+			throttle.Limit{Rate: cfg.Throttle.Global.Rate, Burst: cfg.Throttle.Global.Burst},
+			throttle.Limit{Rate: cfg.Throttle.PerPrincipal.Rate, Burst: cfg.Throttle.PerPrincipal.Burst}),
+		Ready: func(ctx context.Context) error {
+			return st.View(ctx, func(store.Reader) error { return nil })
+		},
+	})
+	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, PublicURL: publicURL,
+		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog}, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if cfg.Store != "" {
+		st, err := postgres.Open(ctx, cfg.Store)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return st, nil
+	}
+	st, err := bolt.Open(filepath.Join(cfg.DataDir, StoreFileName))
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+// seed creates the config's Redshift IdC applications, namespaces and
+// workgroups that do not exist yet; existing ones are left as they are.
+func seed(ctx context.Context, cfg *config.Config, idc *redshiftidc.Service, sl *serverless.Service) error {
+	for _, a := range cfg.Accounts {
+		scope := serverless.Scope{Account: a.ID, Region: cfg.Region}
+		appArns := map[string]string{}
+		for _, app := range a.RedshiftIdcApplications {
+			got, err := idc.Ensure(ctx, scope, redshiftidc.Application{
+				Name: app.Name, IdentityNamespace: app.IdentityNamespace,
+				IdcInstanceArn: app.IdcInstanceArn, IamRoleArn: app.IamRoleArn,
+			})
+			if err != nil {
+				return err
+			}
+			appArns[app.Name] = got.Arn
+		}
+		for _, ns := range a.Namespaces {
+			in := serverless.CreateNamespaceInput{NamespaceName: ptr(ns.Name)}
+			if ns.DbName != "" {
+				in.DbName = ptr(ns.DbName)
+			}
+			if ns.AdminUsername != "" {
+				in.AdminUsername = ptr(ns.AdminUsername)
+			}
+			if ns.RedshiftIdcApplication != "" {
+				in.RedshiftIdcApplicationArn = ptr(appArns[ns.RedshiftIdcApplication])
+			}
+			if _, err := sl.EnsureNamespace(ctx, scope, in); err != nil {
+				return fmt.Errorf("namespace %s: %w", ns.Name, err)
+			}
+		}
+		for _, wg := range a.Workgroups {
+			in := serverless.CreateWorkgroupInput{WorkgroupName: ptr(wg.Name), NamespaceName: ptr(wg.Namespace)}
+			if wg.BaseCapacity != 0 {
+				in.BaseCapacity = &wg.BaseCapacity
+			}
+			if _, err := sl.EnsureWorkgroup(ctx, scope, in); err != nil {
+				return fmt.Errorf("workgroup %s: %w", wg.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Addr is the bound API address.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Serve serves until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (bounded), and closes the store.
+func (a *App) Serve(ctx context.Context) error {
+	a.http = &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Serve(a.listener) }()
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go a.rotateKeys(bg)
+	if a.Gateway != nil {
+		go func() {
+			if err := a.Gateway.Serve(); err != nil {
+				a.Log.Error("gateway stopped", "err", err)
+			}
+		}()
+		a.Log.Info("serving the PostgreSQL gateway", "pg_addr", a.Gateway.Addr(), "tls", true, "insecure_plaintext_allowed", a.Config.PGInsecure)
+	}
+	a.Log.Info("serving AWS APIs", "addr", a.Addr(), "region", a.Config.Region,
+		"data_dir", a.Config.DataDir, "credentials_file", a.CredentialsFile)
+	select {
+	case err := <-errc:
+		if a.Gateway != nil {
+			a.Gateway.Close(0)
+		}
+		a.Store.Close()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := a.http.Shutdown(shutdownCtx)
+	if a.Gateway != nil {
+		a.Gateway.Close(10 * time.Second)
+	}
+	a.Audit.Close()
+	if cerr := a.Store.Close(); err == nil {
+		err = cerr
+	}
+	a.Log.Info("stopped")
+	return err
+}
+
+// Close releases the listener and the store without serving.
+func (a *App) Close() error {
+	a.listener.Close()
+	if a.Gateway != nil {
+		a.Gateway.Close(0)
+	}
+	return a.Store.Close()
+}
+
+// rotateKeys rotates workgroup keys on the configured schedule.
+func (a *App) rotateKeys(ctx context.Context) {
+	every := a.Config.Tokens.KeyRotation.Duration
+	if every <= 0 {
+		return
+	}
+	interval := min(every/4, time.Hour)
+	retireAfter := a.Config.Tokens.TTL.Duration + 5*time.Minute
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.Keys.RotateDue(ctx, every, retireAfter)
+			if err != nil && ctx.Err() == nil {
+				a.Log.Error("scheduled key rotation", "err", err)
+			} else if n > 0 {
+				a.Log.Info("workgroup keys rotated on schedule", "rings", n)
+			}
+		}
+	}
+}

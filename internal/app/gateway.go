@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/gateway"
+	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/serverless"
+)
+
+// gatewayAuth opens tokens for the gateway: it picks the workgroup (TLS SNI
+// first, then the token's only workgroup, then the "workgroup" startup
+// option), opens the token with that workgroup's key, and finds its upstream.
+type gatewayAuth struct {
+	cfg *config.Config
+	iss *issuer.Issuer
+}
+
+const sniSuffix = ".redshift-serverless.amazonaws.com"
+
+func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token string) (*gateway.Login, error) {
+	h, _, _, err := authtoken.ParseHeader(token)
+	if err != nil {
+		return nil, gateway.ErrBadToken
+	}
+	scope := serverless.Scope{Account: h.Account, Region: h.Region}
+	sl := a.iss.Serverless
+	name := ""
+	if sni != "" {
+		label, rest, _ := strings.Cut(sni, ".")
+		if parts := strings.Split(strings.TrimSuffix(rest, sniSuffix), "."); strings.HasSuffix(rest, sniSuffix) && len(parts) == 2 {
+			scope = serverless.Scope{Account: parts[0], Region: parts[1]}
+		}
+		if _, err := sl.GetWorkgroup(ctx, scope, label); err == nil {
+			name = label
+		}
+	}
+	if name == "" && len(h.Keys) == 1 {
+		if wg, err := sl.WorkgroupByID(ctx, scope, h.Keys[0].WorkgroupID); err == nil {
+			name = wg.WorkgroupName
+		}
+	}
+	if name == "" {
+		name = option
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%w: the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", gateway.ErrNoWorkgroup, len(h.Keys))
+	}
+	_, claims, err := a.iss.Open(ctx, scope, name, token)
+	switch {
+	case errors.Is(err, serverless.ErrNotFound):
+		return nil, fmt.Errorf("%w: workgroup %s does not exist", gateway.ErrNoWorkgroup, name)
+	case errors.Is(err, authtoken.ErrExpired):
+		return nil, gateway.ErrTokenExpired
+	case errors.Is(err, authtoken.ErrForeignWorkgroup), errors.Is(err, authtoken.ErrWrongAccount):
+		return nil, gateway.ErrWrongWorkgroup
+	case errors.Is(err, authtoken.ErrMalformed), errors.Is(err, authtoken.ErrTampered), errors.Is(err, authtoken.ErrKeyUnavailable):
+		return nil, gateway.ErrBadToken
+	case err != nil:
+		return nil, err
+	}
+	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
+	for _, w := range claims.Workgroups {
+		if w.Name == name {
+			login.IdentityNamespace = w.IdentityNamespace
+		}
+	}
+	wg, err := sl.GetWorkgroup(ctx, scope, name)
+	if err != nil {
+		return nil, err
+	}
+	login.WorkgroupID = wg.WorkgroupId
+	login.Upstream = a.upstream(scope.Account, name)
+	if login.Upstream == "" {
+		return login, fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, name)
+	}
+	return login, nil
+}
+
+func (a *gatewayAuth) upstream(account, workgroup string) string {
+	for _, acct := range a.cfg.Accounts {
+		if acct.ID != account {
+			continue
+		}
+		for _, w := range acct.Workgroups {
+			if w.Name == workgroup && w.Upstream != "" {
+				return w.Upstream
+			}
+		}
+	}
+	return a.cfg.PGUpstream
+}
+
+// gatewayTLS loads the configured certificate, or one generated into the
+// data dir on first start (self-signed, for localhost and every account's
+// *.<account>.<region>.redshift-serverless.amazonaws.com).
+func gatewayTLS(cfg *config.Config) (*tls.Config, error) {
+	certFile, keyFile := cfg.PGTLSCert, cfg.PGTLSKey
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(cfg.DataDir, "gateway-tls.crt"), filepath.Join(cfg.DataDir, "gateway-tls.key")
+		if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
+			if err := generateCert(cfg, certFile, keyFile); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("gateway TLS: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func generateCert(cfg *config.Config, certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	names := []string{"localhost"}
+	for _, a := range cfg.Accounts {
+		names = append(names, "*."+a.ID+"."+cfg.Region+sniSuffix)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "idcgate gateway", Organization: []string{"idcgate"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(2, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     names,
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// gatewayAudit records every gateway login attempt.
+func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() time.Time) func(*gateway.Login, string, error) {
+	return func(login *gateway.Login, remote string, err error) {
+		result := "ok"
+		if err != nil {
+			result = "refused"
+		}
+		m.GatewayLogins.WithLabelValues(result).Inc()
+		host, _, _ := net.SplitHostPort(remote)
+		rec := &audit.Record{EventTime: now().UTC(), EventSource: "gateway.idcgate", EventName: "Login", EventType: "AwsServiceEvent",
+			AWSRegion: region, SourceIPAddress: host, UserIdentity: audit.Identity{Type: "Unknown"}, RequestID: "gateway"}
+		if login != nil {
+			c := login.Claims
+			rec.UserIdentity = audit.Identity{Type: "IdentityCenterUser", ARN: c.RoleSessionArn, AccountID: login.Account, UserName: c.UserName}
+			if c.UserID != "" {
+				rec.UserIdentity.OnBehalfOf = &audit.OnBehalfOf{UserID: c.UserID, IdentityStoreArn: c.IdentityStoreArn}
+			}
+			rec.RecipientAccountID = login.Account
+			rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "tokenId": c.TokenID}
+		}
+		if err != nil {
+			rec.ErrorCode = "LoginFailed"
+			rec.ErrorMessage = err.Error()
+		}
+		l.Write(context.Background(), rec)
+	}
+}

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/idp"
+	"github.com/idcgate/idcgate/internal/jwtverify"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/seal"
+	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/sts"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// identity is the Identity Center side: directory, built-in IdP, SSO-OIDC, STS.
+type identity struct {
+	dir  *identitycenter.Directory
+	idp  *idp.IdP
+	oidc *oidc.Service
+	sts  *sts.Service
+}
+
+func newBox(mk *masterkey.Key, purpose, prefix string) (*seal.Box, error) {
+	return seal.New(mk.Derive(32, "seal", purpose), purpose, prefix)
+}
+
+func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publicURL string, opt Options) (*identity, error) {
+	ids := &identity{dir: identitycenter.New(cfg, mk)}
+	contexts, err := newBox(mk, "identity-context", "")
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := newBox(mk, "session-token", "IQoJ")
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := newBox(mk, "oidc-token", "aoa")
+	if err != nil {
+		return nil, err
+	}
+	ids.sts = &sts.Service{Registry: reg, Dir: ids.dir, Contexts: contexts, Sessions: sessions, Now: opt.Now, Rand: opt.Rand}
+	if ids.dir == nil {
+		return ids, nil
+	}
+	if ids.idp, err = idp.Load(cfg.DataDir, strings.TrimSuffix(publicURL, "/")+"/idp"); err != nil {
+		return nil, fmt.Errorf("built-in IdP: %w", err)
+	}
+	verifiers := map[string]*jwtverify.Verifier{}
+	for _, t := range ids.dir.Issuers() {
+		v := &jwtverify.Verifier{Issuer: t.IssuerURL, Now: opt.Now}
+		switch {
+		case t.Builtin:
+			v.Issuer = ids.idp.Issuer()
+			set := ids.idp.KeySet()
+			v.Keys = func(context.Context) (*jose.JSONWebKeySet, error) { return set, nil }
+		case t.JWKS != "":
+			if v.Keys, err = jwtverify.StaticKeys(t.JWKS); err != nil {
+				return nil, fmt.Errorf("trusted token issuer %s: %w", t.Name, err)
+			}
+		default:
+			v.Keys = jwtverify.RemoteKeys(&http.Client{Timeout: 10 * time.Second}, t.JWKSURL, 5*time.Minute)
+		}
+		verifiers[t.Name] = v
+	}
+	ids.oidc = &oidc.Service{Dir: ids.dir, Verifiers: verifiers, Contexts: contexts, Tokens: tokens, Now: opt.Now}
+	if err := ids.oidc.Init(mk); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// credentialChain sends session keys (ASIA…) to STS and long-term keys to
+// the registry.
+type credentialChain struct {
+	reg *auth.Registry
+	sts *sts.Service
+}
+
+func (c credentialChain) LookupCredential(ctx context.Context, id, token string) (sigv4.Credential, error) {
+	if strings.HasPrefix(id, "ASIA") {
+		return c.sts.LookupCredential(ctx, id, token)
+	}
+	return c.reg.LookupCredential(ctx, id, token)
+}

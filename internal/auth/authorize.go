@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/iam"
+)
+
+// Request describes the HTTP request an authorization is made for; it feeds
+// the global condition keys.
+type Request struct {
+	Region          string
+	SourceIP        string
+	SecureTransport bool
+	Now             time.Time
+}
+
+// Conditions returns the condition keys for p making req (aws:… keys plus
+// the session's own keys), merged with extra service-specific keys.
+func Conditions(p *Principal, req Request, extra iam.Context) iam.Context {
+	c := iam.Context{}
+	c.Set("aws:PrincipalArn", principalArnForCondition(p))
+	c.Set("aws:PrincipalAccount", p.Account)
+	c.Set("aws:PrincipalType", principalTypeForCondition(p.Kind))
+	c.Set("aws:userid", p.UserID)
+	if p.Kind == KindUser {
+		c.Set("aws:username", p.Name)
+	}
+	c.Set("aws:RequestedRegion", req.Region)
+	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
+	c.Set("aws:EpochTime", strconv.FormatInt(req.Now.Unix(), 10))
+	c.Set("aws:SecureTransport", strconv.FormatBool(req.SecureTransport))
+	if req.SourceIP != "" {
+		c.Set("aws:SourceIp", req.SourceIP)
+	}
+	if p.Kind == KindAssumedRole && !p.IssuedAt.IsZero() {
+		c.Set("aws:TokenIssueTime", p.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	for k, vs := range p.Context {
+		c[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range extra {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// aws:PrincipalArn of a role session is the role's ARN (AWS documents this).
+func principalArnForCondition(p *Principal) string {
+	if p.Kind == KindAssumedRole && p.RoleARN != "" {
+		return p.RoleARN
+	}
+	return p.ARN
+}
+
+func principalTypeForCondition(k Kind) string {
+	switch k {
+	case KindRoot:
+		return "Account"
+	case KindUser:
+		return "User"
+	default:
+		return "AssumedRole"
+	}
+}
+
+// Authorize decides whether p may perform action on resource. The account
+// root may do everything in its own account. Otherwise the principal's
+// identity policies, intersected with its session policies, must allow and
+// nothing may deny. A refusal is a *DeniedError with AWS's message.
+func Authorize(p *Principal, action, resource string, req Request, extra iam.Context) error {
+	return AuthorizeAll(p, action, []string{resource}, req, extra)
+}
+
+// AuthorizeAll authorizes action on every resource, in order, building the
+// condition keys once; the first refusal is returned.
+func AuthorizeAll(p *Principal, action string, resources []string, req Request, extra iam.Context) error {
+	var ireq *iam.Request
+	for _, resource := range resources {
+		if p.Kind == KindRoot && resourceInAccount(resource, p.Account) {
+			continue
+		}
+		if ireq == nil {
+			ireq = &iam.Request{Action: action, Principal: p.IAMPrincipal(), Context: Conditions(p, req, extra)}
+		}
+		ireq.Resource = resource
+		res := iam.DecideDetailed(iam.PolicySets{Identity: p.Identity, Session: p.Session, HasSession: p.HasSession}, ireq)
+		if res.Decision != iam.DecisionAllow {
+			return &DeniedError{Message: iam.DenyMessage(p.ARN, action, resource, res), Explicit: res.Decision == iam.DecisionExplicitDeny}
+		}
+	}
+	return nil
+}
+
+// resourceInAccount reports whether an ARN (or "*") belongs to account.
+// "*" (actions without a resource) counts as in-account.
+func resourceInAccount(resource, account string) bool {
+	if resource == "*" {
+		return true
+	}
+	// arn:partition:service:region:account:resource
+	n := 0
+	start := 0
+	for i := 0; i < len(resource); i++ {
+		if resource[i] == ':' {
+			n++
+			if n == 4 {
+				start = i + 1
+			} else if n == 5 {
+				acct := resource[start:i]
+				return acct == account || acct == ""
+			}
+		}
+	}
+	return false
+}

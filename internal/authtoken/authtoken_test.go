@@ -1,0 +1,153 @@
+package authtoken
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+
+func keys(n int) ([]WorkgroupKey, map[string][]byte) {
+	var ks []WorkgroupKey
+	m := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		k := bytes.Repeat([]byte{byte(i + 1)}, 32)
+		id := fmt.Sprintf("wg-%02d", i)
+		ks = append(ks, WorkgroupKey{WorkgroupID: id, Version: 3, Key: k})
+		m[id] = k
+	}
+	return ks, m
+}
+
+func claims(n int) Claims {
+	c := Claims{Account: "123456789012", Region: "us-east-1", UserID: "u-1", UserName: "alice", Groups: []string{"analysts"},
+		IssuedAt: now, Expires: now.Add(time.Hour), TokenID: "tid-1"}
+	for i := 0; i < n; i++ {
+		c.Workgroups = append(c.Workgroups, Workgroup{Arn: fmt.Sprintf("arn:wg-%02d", i), Name: fmt.Sprintf("wg-%02d", i), IdentityNamespace: "AWSIDC"})
+	}
+	return c
+}
+
+func keyFunc(m map[string][]byte) KeyFunc {
+	return func(id string, v int) ([]byte, error) {
+		if v != 3 {
+			return nil, errors.New("no version")
+		}
+		k, ok := m[id]
+		if !ok {
+			return nil, errors.New("no key")
+		}
+		return k, nil
+	}
+}
+
+func TestOpenWithEachWorkgroup(t *testing.T) {
+	ks, m := keys(3)
+	tok, err := Seal(claims(3), ks, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range m {
+		_, c, err := Open(tok, id, "123456789012", "us-east-1", now, keyFunc(m))
+		if err != nil || c.UserName != "alice" || len(c.Workgroups) != 3 {
+			t.Fatalf("%s: %v %+v", id, err, c)
+		}
+	}
+	cases := []struct {
+		name    string
+		wg      string
+		account string
+		at      time.Time
+		keys    KeyFunc
+		want    error
+	}{
+		{"foreign workgroup", "wg-99", "123456789012", now, keyFunc(m), ErrForeignWorkgroup},
+		{"other account", "wg-00", "210987654321", now, keyFunc(m), ErrWrongAccount},
+		{"expired", "wg-00", "123456789012", now.Add(time.Hour), keyFunc(m), ErrExpired},
+		{"retired key", "wg-00", "123456789012", now, func(string, int) ([]byte, error) { return nil, errors.New("retired") }, ErrKeyUnavailable},
+		{"another workgroup's key", "wg-00", "123456789012", now, func(string, int) ([]byte, error) { return m["wg-01"], nil }, ErrTampered},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := Open(tok, tc.wg, tc.account, "us-east-1", tc.at, tc.keys); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if !isPrintable(tok) {
+		t.Fatal("token is not printable ASCII")
+	}
+}
+
+func isPrintable(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEveryBitFlipAndTruncationRefused is the property the format promises.
+func TestEveryBitFlipAndTruncationRefused(t *testing.T) {
+	ks, m := keys(2)
+	tok, _ := Seal(claims(2), ks, rand.Reader)
+	for i := 0; i < len(tok); i++ {
+		for bit := 0; bit < 8; bit++ {
+			b := []byte(tok)
+			b[i] ^= 1 << bit
+			if _, _, err := Open(string(b), "wg-00", "123456789012", "us-east-1", now, keyFunc(m)); err == nil {
+				t.Fatalf("flip of bit %d of byte %d accepted", bit, i)
+			}
+		}
+	}
+	for n := 0; n < len(tok); n++ {
+		if _, _, err := Open(tok[:n], "wg-00", "123456789012", "us-east-1", now, keyFunc(m)); err == nil {
+			t.Fatalf("truncation to %d accepted", n)
+		}
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	ks, m := keys(2)
+	tok, _ := Seal(claims(2), ks, rand.Reader)
+	f.Add(tok)
+	f.Add("IDC1.e30.AAAA")
+	f.Add("IDC1..")
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _, err := Open(s, "wg-00", "123456789012", "us-east-1", now, keyFunc(m))
+		if err == nil && s != tok {
+			t.Fatalf("forged token opened: %q", s)
+		}
+	})
+}
+
+func benchSeal(b *testing.B, n int) {
+	ks, _ := keys(n)
+	c := claims(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Seal(c, ks, rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSeal1(b *testing.B)  { benchSeal(b, 1) }
+func BenchmarkSeal20(b *testing.B) { benchSeal(b, 20) }
+
+func BenchmarkOpen(b *testing.B) {
+	ks, m := keys(20)
+	tok, _ := Seal(claims(20), ks, rand.Reader)
+	kf := keyFunc(m)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Open(tok, "wg-07", "123456789012", "us-east-1", now, kf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

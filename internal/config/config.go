@@ -1,0 +1,287 @@
+// Package config defines idcgate's configuration file, its defaults, and how
+// flags and IDCGATE_* environment variables override it.
+//
+// The file describes a whole deployment: server settings, AWS accounts with
+// their IAM users and roles, the Identity Center directory, Redshift IdC
+// applications and the namespaces and workgroups to create at start.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/idcgate/idcgate/internal/faults"
+)
+
+// Defaults of SPEC section 7.
+const (
+	DefaultDataDir         = "./idcgate-data"
+	DefaultListen          = "127.0.0.1:7439"
+	DefaultPGListen        = "127.0.0.1:5439"
+	DefaultRegion          = "us-east-1"
+	DefaultTransitionDelay = 300 * time.Millisecond
+	DefaultTokenTTL        = time.Hour
+	DefaultKeyRotation     = 30 * 24 * time.Hour
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Server settings; each may be overridden by a flag or IDCGATE_<NAME>.
+	DataDir    string `yaml:"dataDir"`
+	Listen     string `yaml:"listen"`
+	PGListen   string `yaml:"pgListen"`
+	PGUpstream string `yaml:"pgUpstream"`
+	Region     string `yaml:"region"`
+	Store      string `yaml:"store"`
+	AuditLog   string `yaml:"auditLog"`
+	LogFormat  string `yaml:"logFormat"` // text | json
+	LogLevel   string `yaml:"logLevel"`  // debug | info | warn | error
+	// PGInsecure allows token logins without TLS (local testing only).
+	PGInsecure bool `yaml:"pgInsecure"`
+	// PGTLSCert and PGTLSKey are the gateway's certificate; default: one
+	// generated into the data dir.
+	PGTLSCert string          `yaml:"pgTlsCert"`
+	PGTLSKey  string          `yaml:"pgTlsKey"`
+	Gateway   GatewaySettings `yaml:"gateway"`
+	// PublicURL is how clients reach the API, e.g. https://idcgate.example.com;
+	// default http://<listen address>. The built-in IdP's issuer is <PublicURL>/idp.
+	PublicURL string `yaml:"publicUrl"`
+
+	Serverless ServerlessSettings `yaml:"serverless"`
+	Throttle   ThrottleSettings   `yaml:"throttle"`
+	// Faults are fault-injection rules applied at start (off when empty).
+	Faults []faults.Rule `yaml:"faults"`
+	Tokens TokenSettings `yaml:"tokens"`
+
+	Accounts       []Account       `yaml:"accounts"`
+	IdentityCenter *IdentityCenter `yaml:"identityCenter"`
+}
+
+// ServerlessSettings tune the Redshift Serverless emulation.
+type ServerlessSettings struct {
+	// TransitionDelay is how long CREATING, MODIFYING and DELETING last.
+	TransitionDelay *Duration `yaml:"transitionDelay"`
+	// CapacityRPU is the per-account RPU quota (sum of base capacities).
+	CapacityRPU int `yaml:"capacityRPU"`
+}
+
+// GatewaySettings tune the PostgreSQL gateway.
+type GatewaySettings struct {
+	LoginTimeout         *Duration `yaml:"loginTimeout"`
+	IdleTimeout          *Duration `yaml:"idleTimeout"`
+	MaxConnsPerWorkgroup int       `yaml:"maxConnectionsPerWorkgroup"`
+	// Disabled turns the gateway off (API only).
+	Disabled bool `yaml:"disabled"`
+}
+
+// ThrottleSettings are token buckets: requests per second and burst.
+type ThrottleSettings struct {
+	Global       *RateLimit `yaml:"global"`
+	PerPrincipal *RateLimit `yaml:"perPrincipal"`
+}
+
+// RateLimit is one token bucket; rate 0 disables it.
+type RateLimit struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// TokenSettings tune GetIdentityCenterAuthToken.
+type TokenSettings struct {
+	TTL *Duration `yaml:"ttl"`
+	// KeyRotation rotates every workgroup key this often ("0s": never);
+	// old versions are retired once no token sealed under them can be valid.
+	KeyRotation *Duration `yaml:"keyRotation"`
+}
+
+// Account is one AWS account and everything that lives in it.
+type Account struct {
+	ID    string `yaml:"id"`
+	Alias string `yaml:"alias"`
+
+	Users                   []User                   `yaml:"users"`
+	Roles                   []Role                   `yaml:"roles"`
+	RedshiftIdcApplications []RedshiftIdcApplication `yaml:"redshiftIdcApplications"`
+	Namespaces              []Namespace              `yaml:"namespaces"`
+	Workgroups              []Workgroup              `yaml:"workgroups"`
+}
+
+// User is an IAM user with long-term access keys.
+type User struct {
+	Name       string      `yaml:"name"`
+	Path       string      `yaml:"path"`
+	AccessKeys []AccessKey `yaml:"accessKeys"`
+	Policies   []Policy    `yaml:"policies"`
+}
+
+// AccessKey is a long-term key pair (AKIA…).
+type AccessKey struct {
+	AccessKeyID     string `yaml:"accessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+}
+
+// Role is an IAM role: who may assume it, and what its sessions may do.
+type Role struct {
+	Name               string    `yaml:"name"`
+	Path               string    `yaml:"path"`
+	MaxSessionDuration *Duration `yaml:"maxSessionDuration"`
+	TrustPolicy        Document  `yaml:"trustPolicy"`
+	Policies           []Policy  `yaml:"policies"`
+}
+
+// Policy is a named inline policy.
+type Policy struct {
+	Name     string   `yaml:"name"`
+	Document Document `yaml:"document"`
+}
+
+// Document is an IAM policy document written as YAML (or as a JSON string);
+// JSON holds it re-encoded as JSON.
+type Document struct {
+	JSON []byte
+}
+
+// UnmarshalYAML accepts a mapping or a string holding JSON.
+func (d *Document) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		d.JSON = []byte(n.Value)
+		return nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("line %d: policy document: %w", n.Line, err)
+	}
+	d.JSON = b
+	return nil
+}
+
+// RedshiftIdcApplication links Redshift to the Identity Center instance.
+type RedshiftIdcApplication struct {
+	Name              string `yaml:"name"`
+	IdentityNamespace string `yaml:"identityNamespace"`
+	IdcInstanceArn    string `yaml:"idcInstanceArn"`
+	IamRoleArn        string `yaml:"iamRoleArn"`
+}
+
+// Namespace is created at start when missing.
+type Namespace struct {
+	Name                   string `yaml:"name"`
+	DbName                 string `yaml:"dbName"`
+	AdminUsername          string `yaml:"adminUsername"`
+	RedshiftIdcApplication string `yaml:"redshiftIdcApplication"` // by name
+}
+
+// Workgroup is created at start when missing.
+type Workgroup struct {
+	Name         string `yaml:"name"`
+	Namespace    string `yaml:"namespace"`
+	BaseCapacity int32  `yaml:"baseCapacity"`
+	// Upstream is the PostgreSQL DSN the gateway connects this workgroup to.
+	Upstream string `yaml:"upstream"`
+}
+
+// IdentityCenter is the one Identity Center instance and its directory.
+type IdentityCenter struct {
+	InstanceArn     string `yaml:"instanceArn"`
+	IdentityStoreID string `yaml:"identityStoreId"`
+	// Account owns the instance; default: the first account.
+	Account string `yaml:"account"`
+
+	Users               []DirectoryUser      `yaml:"users"`
+	Groups              []DirectoryGroup     `yaml:"groups"`
+	TrustedTokenIssuers []TrustedTokenIssuer `yaml:"trustedTokenIssuers"`
+	Applications        []Application        `yaml:"applications"`
+}
+
+// DirectoryUser is an Identity Center user; its user id is generated once
+// and kept in the store, so it is stable across restarts.
+type DirectoryUser struct {
+	UserName    string   `yaml:"userName"`
+	DisplayName string   `yaml:"displayName"`
+	Emails      []string `yaml:"emails"`
+}
+
+// DirectoryGroup is an Identity Center group with its members (user names).
+type DirectoryGroup struct {
+	Name    string   `yaml:"name"`
+	Members []string `yaml:"members"`
+}
+
+// TrustedTokenIssuer is an external (or the built-in) OIDC issuer whose JWTs
+// CreateTokenWithIAM accepts.
+type TrustedTokenIssuer struct {
+	Name string `yaml:"name"`
+	// Builtin marks idcgate's own test IdP (served under /idp/).
+	Builtin   bool   `yaml:"builtin"`
+	IssuerURL string `yaml:"issuerUrl"`
+	JWKSURL   string `yaml:"jwksUrl"`
+	JWKS      string `yaml:"jwks"` // inline JWKS JSON
+	// ClaimAttributePath is the JWT claim matched to IdentityStoreAttributePath.
+	ClaimAttributePath         string `yaml:"claimAttributePath"`
+	IdentityStoreAttributePath string `yaml:"identityStoreAttributePath"`
+}
+
+// Application is an Identity Center customer-managed application that
+// exchanges trusted tokens with CreateTokenWithIAM.
+type Application struct {
+	Arn    string  `yaml:"arn"`
+	Name   string  `yaml:"name"`
+	Grants []Grant `yaml:"grants"`
+}
+
+// Grant lets an application accept JWTs of one issuer with these audiences.
+type Grant struct {
+	Issuer    string   `yaml:"issuer"`
+	Audiences []string `yaml:"audiences"`
+}
+
+// Duration is a time.Duration written as "300ms", "1h", or a number of seconds.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses "1h30m" or plain seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: duration must be a scalar", n.Line)
+	}
+	if v, err := time.ParseDuration(n.Value); err == nil {
+		d.Duration = v
+		return nil
+	}
+	var secs int64
+	if err := n.Decode(&secs); err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use 300ms, 1h, or seconds)", n.Line, n.Value)
+	}
+	d.Duration = time.Duration(secs) * time.Second
+	return nil
+}
+
+// Load reads and parses a config file; unknown fields are errors, so a typo
+// does not silently change behaviour.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// Parse parses a config document.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytesReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}

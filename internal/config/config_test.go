@@ -1,0 +1,80 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleLoads(t *testing.T) {
+	c, err := LoadFile(filepath.Join("..", "..", "examples", "idcgate.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "us-east-1" || c.Accounts[0].ID != "123456789012" {
+		t.Fatalf("region/account = %s/%s", c.Region, c.Accounts[0].ID)
+	}
+	if got := c.Accounts[0].Users[0].AccessKeys[0].AccessKeyID; got != "AKIAIOSFODNN7EXAMPLE" {
+		t.Fatalf("access key = %s", got)
+	}
+	if !strings.Contains(string(c.Accounts[0].Roles[0].TrustPolicy.JSON), `"sts:SetContext"`) {
+		t.Fatalf("trust policy JSON = %s", c.Accounts[0].Roles[0].TrustPolicy.JSON)
+	}
+	if c.Serverless.TransitionDelay.Duration != 300*time.Millisecond || c.Tokens.TTL.Duration != time.Hour {
+		t.Fatalf("durations = %v %v", c.Serverless.TransitionDelay, c.Tokens.TTL)
+	}
+	if c.AuditLog != filepath.Join(c.DataDir, "audit.log") {
+		t.Fatalf("audit log default = %s", c.AuditLog)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	c, err := Parse([]byte("listen: 127.0.0.1:1\nregion: eu-west-1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"IDCGATE_LISTEN": "127.0.0.1:2", "IDCGATE_DATA_DIR": "/tmp/x"}
+	if err := c.Override(func(k string) string { return env[k] }, map[string]string{"data-dir": "/tmp/flag"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if c.Listen != "127.0.0.1:2" || c.DataDir != "/tmp/flag" || c.Region != "eu-west-1" || c.PGListen != DefaultPGListen {
+		t.Fatalf("got listen=%s dataDir=%s region=%s pg=%s", c.Listen, c.DataDir, c.Region, c.PGListen)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	cases := []struct{ name, doc, want string }{
+		{"unknown field", "lisen: x\n", "field lisen not found"},
+		{"bad account", "accounts: [{id: '12'}]\n", "want 12 digits"},
+		{"bad key", "accounts: [{id: '123456789012', users: [{name: u, accessKeys: [{accessKeyId: ASIA, secretAccessKey: xxxxxxxxxxxxxxxxxxxx}]}]}]\n", "want AKIA"},
+		{"bad region", "region: mars\n", "not an AWS region"},
+		{"bad duration", "serverless: {transitionDelay: soon}\n", "not a duration"},
+		{"workgroup without namespace", "accounts: [{id: '123456789012', workgroups: [{name: wg1, namespace: nope}]}]\n", "no such namespace"},
+		{"group member unknown", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, groups: [{name: g, members: [zed]}]}\n", "not a directory user"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.doc))
+			if err == nil {
+				c.ApplyDefaults()
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(p, nil); err != nil {
+		t.Fatal(err)
+	}
+}

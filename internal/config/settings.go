@@ -1,0 +1,378 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// Setting names a server setting that a flag or IDCGATE_<NAME> can set.
+// The flag is --<name>; the variable is IDCGATE_<NAME> with '-' as '_'.
+var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level"}
+
+// field returns a pointer to the Config field behind a setting.
+func (c *Config) field(name string) *string {
+	switch name {
+	case "data-dir":
+		return &c.DataDir
+	case "listen":
+		return &c.Listen
+	case "pg-listen":
+		return &c.PGListen
+	case "pg-upstream":
+		return &c.PGUpstream
+	case "region":
+		return &c.Region
+	case "store":
+		return &c.Store
+	case "audit-log":
+		return &c.AuditLog
+	case "log-format":
+		return &c.LogFormat
+	case "log-level":
+		return &c.LogLevel
+	}
+	return nil
+}
+
+// EnvName is the environment variable for a setting.
+func EnvName(setting string) string {
+	return "IDCGATE_" + strings.ToUpper(strings.ReplaceAll(setting, "-", "_"))
+}
+
+// Override applies, in increasing precedence, environment variables (from
+// getenv) and explicitly set flags (name → value) over the file's values.
+func (c *Config) Override(getenv func(string) string, flags map[string]string) error {
+	for _, name := range Settings {
+		if v := getenv(EnvName(name)); v != "" {
+			*c.field(name) = v
+		}
+	}
+	if v := getenv("IDCGATE_PG_INSECURE"); v == "true" || v == "1" {
+		c.PGInsecure = true
+	}
+	for name, v := range flags {
+		f := c.field(name)
+		if f == nil {
+			return fmt.Errorf("config: unknown setting %q", name)
+		}
+		*f = v
+	}
+	return nil
+}
+
+// ApplyDefaults fills every unset value with its default. Relative paths in
+// the file stay relative to the working directory, as with every flag.
+func (c *Config) ApplyDefaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.DataDir, DefaultDataDir)
+	def(&c.Listen, DefaultListen)
+	def(&c.PGListen, DefaultPGListen)
+	def(&c.Region, DefaultRegion)
+	def(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
+	def(&c.LogFormat, "text")
+	def(&c.LogLevel, "info")
+	if c.Serverless.TransitionDelay == nil {
+		c.Serverless.TransitionDelay = &Duration{DefaultTransitionDelay}
+	}
+	if c.Tokens.TTL == nil {
+		c.Tokens.TTL = &Duration{DefaultTokenTTL}
+	}
+	if c.Gateway.LoginTimeout == nil {
+		c.Gateway.LoginTimeout = &Duration{30 * time.Second}
+	}
+	if c.Gateway.IdleTimeout == nil {
+		c.Gateway.IdleTimeout = &Duration{}
+	}
+	if c.Gateway.MaxConnsPerWorkgroup == 0 {
+		c.Gateway.MaxConnsPerWorkgroup = 500
+	}
+	if c.Throttle.Global == nil {
+		c.Throttle.Global = &RateLimit{}
+	}
+	if c.Throttle.PerPrincipal == nil {
+		c.Throttle.PerPrincipal = &RateLimit{Rate: 500, Burst: 1000}
+	}
+	if c.Tokens.KeyRotation == nil {
+		c.Tokens.KeyRotation = &Duration{DefaultKeyRotation}
+	}
+	if len(c.Accounts) == 0 {
+		c.Accounts = []Account{{ID: "123456789012"}}
+	}
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		for j := range a.RedshiftIdcApplications {
+			def(&a.RedshiftIdcApplications[j].IdentityNamespace, "AWSIDC")
+		}
+		for j := range a.Roles {
+			if a.Roles[j].MaxSessionDuration == nil {
+				a.Roles[j].MaxSessionDuration = &Duration{time.Hour}
+			}
+		}
+	}
+	if ic := c.IdentityCenter; ic != nil {
+		def(&ic.Account, c.Accounts[0].ID)
+		for i := range ic.TrustedTokenIssuers {
+			t := &ic.TrustedTokenIssuers[i]
+			def(&t.ClaimAttributePath, "email")
+			def(&t.IdentityStoreAttributePath, "emails.value")
+		}
+	}
+}
+
+var (
+	accountIDRe   = regexp.MustCompile(`^[0-9]{12}$`)
+	accessKeyRe   = regexp.MustCompile(`^AKIA[A-Z0-9]{16}$`)
+	iamNameRe     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	resourceRe    = regexp.MustCompile(`^[a-z0-9-]{3,64}$`)
+	instanceArnRe = regexp.MustCompile(`^arn:aws:sso:::instance/ssoins-[0-9a-f]{16}$`)
+	storeIDRe     = regexp.MustCompile(`^d-[0-9a-f]{10}$`)
+	appArnRe      = regexp.MustCompile(`^arn:aws:sso::([0-9]{12}):application/(ssoins-[0-9a-f]{16})/apl-[0-9a-f]{16}$`)
+	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+)
+
+// Validate checks the whole configuration and reports every problem found,
+// one per line, so a user can fix the file in one pass. It expects
+// ApplyDefaults to have run.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	if !regionRe.MatchString(c.Region) {
+		bad("region %q is not an AWS region name", c.Region)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("logFormat %q: want text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("logLevel %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if d := c.Serverless.TransitionDelay.Duration; d < 0 || d > time.Hour {
+		bad("serverless.transitionDelay %s: want 0 to 1h", d)
+	}
+	if d := c.Tokens.TTL.Duration; d < time.Minute || d > 12*time.Hour {
+		bad("tokens.ttl %s: want 1m to 12h", d)
+	}
+	if d := c.Tokens.KeyRotation.Duration; d != 0 && d < time.Minute {
+		bad("tokens.keyRotation %s: want 0 (off) or at least 1m", d)
+	}
+	for name, l := range map[string]*RateLimit{"throttle.global": c.Throttle.Global, "throttle.perPrincipal": c.Throttle.PerPrincipal} {
+		if l.Rate < 0 || l.Burst < 0 || (l.Rate > 0 && l.Burst < 1) {
+			bad("%s: rate >= 0, and burst >= 1 when rate > 0", name)
+		}
+	}
+	if (c.PGTLSCert == "") != (c.PGTLSKey == "") {
+		bad("pgTlsCert and pgTlsKey go together")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		bad("store %q: want empty (embedded) or a postgres:// URL", c.Store)
+	}
+
+	accounts := map[string]bool{}
+	keys := map[string]bool{}
+	for i, a := range c.Accounts {
+		where := fmt.Sprintf("accounts[%d]", i)
+		if !accountIDRe.MatchString(a.ID) {
+			bad("%s.id %q: want 12 digits", where, a.ID)
+		}
+		if accounts[a.ID] {
+			bad("%s.id %q: duplicate account", where, a.ID)
+		}
+		accounts[a.ID] = true
+		names := map[string]bool{}
+		for j, u := range a.Users {
+			uw := fmt.Sprintf("%s.users[%d]", where, j)
+			if !iamNameRe.MatchString(u.Name) {
+				bad("%s.name %q: not a valid IAM user name", uw, u.Name)
+			}
+			if names["user/"+u.Name] {
+				bad("%s.name %q: duplicate user", uw, u.Name)
+			}
+			names["user/"+u.Name] = true
+			for k, key := range u.AccessKeys {
+				kw := fmt.Sprintf("%s.accessKeys[%d]", uw, k)
+				if !accessKeyRe.MatchString(key.AccessKeyID) {
+					bad("%s.accessKeyId %q: want AKIA followed by 16 upper-case letters or digits", kw, key.AccessKeyID)
+				}
+				if len(key.SecretAccessKey) < 16 {
+					bad("%s.secretAccessKey: too short", kw)
+				}
+				if keys[key.AccessKeyID] {
+					bad("%s.accessKeyId %q: duplicate access key", kw, key.AccessKeyID)
+				}
+				keys[key.AccessKeyID] = true
+			}
+			checkPolicies(bad, uw, u.Policies)
+		}
+		for j, r := range a.Roles {
+			rw := fmt.Sprintf("%s.roles[%d]", where, j)
+			if !iamNameRe.MatchString(r.Name) {
+				bad("%s.name %q: not a valid IAM role name", rw, r.Name)
+			}
+			if names["role/"+r.Name] {
+				bad("%s.name %q: duplicate role", rw, r.Name)
+			}
+			names["role/"+r.Name] = true
+			if d := r.MaxSessionDuration.Duration; d < time.Hour || d > 12*time.Hour {
+				bad("%s.maxSessionDuration %s: want 1h to 12h", rw, d)
+			}
+			if len(r.TrustPolicy.JSON) == 0 {
+				bad("%s.trustPolicy: required", rw)
+			}
+			checkPolicies(bad, rw, r.Policies)
+		}
+		apps := map[string]bool{}
+		for j, app := range a.RedshiftIdcApplications {
+			aw := fmt.Sprintf("%s.redshiftIdcApplications[%d]", where, j)
+			if app.Name == "" || apps[app.Name] {
+				bad("%s.name %q: required and unique", aw, app.Name)
+			}
+			apps[app.Name] = true
+			if c.IdentityCenter == nil || app.IdcInstanceArn != c.IdentityCenter.InstanceArn {
+				bad("%s.idcInstanceArn %q: must be identityCenter.instanceArn", aw, app.IdcInstanceArn)
+			}
+		}
+		nss := map[string]bool{}
+		for j, ns := range a.Namespaces {
+			nw := fmt.Sprintf("%s.namespaces[%d]", where, j)
+			if !resourceRe.MatchString(ns.Name) || nss[ns.Name] {
+				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", nw, ns.Name)
+			}
+			nss[ns.Name] = true
+			if ns.RedshiftIdcApplication != "" && !apps[ns.RedshiftIdcApplication] {
+				bad("%s.redshiftIdcApplication %q: no such application in this account", nw, ns.RedshiftIdcApplication)
+			}
+		}
+		wgs := map[string]bool{}
+		used := map[string]bool{}
+		for j, wg := range a.Workgroups {
+			ww := fmt.Sprintf("%s.workgroups[%d]", where, j)
+			if !resourceRe.MatchString(wg.Name) || wgs[wg.Name] {
+				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", ww, wg.Name)
+			}
+			wgs[wg.Name] = true
+			if !nss[wg.Namespace] {
+				bad("%s.namespace %q: no such namespace in this account", ww, wg.Namespace)
+			}
+			if used[wg.Namespace] {
+				bad("%s.namespace %q: a namespace has at most one workgroup", ww, wg.Namespace)
+			}
+			used[wg.Namespace] = true
+		}
+	}
+
+	if ic := c.IdentityCenter; ic != nil {
+		if !instanceArnRe.MatchString(ic.InstanceArn) {
+			bad("identityCenter.instanceArn %q: want arn:aws:sso:::instance/ssoins-<16 hex>", ic.InstanceArn)
+		}
+		if !storeIDRe.MatchString(ic.IdentityStoreID) {
+			bad("identityCenter.identityStoreId %q: want d-<10 hex>", ic.IdentityStoreID)
+		}
+		if !accounts[ic.Account] {
+			bad("identityCenter.account %q: not a configured account", ic.Account)
+		}
+		users := map[string]bool{}
+		for i, u := range ic.Users {
+			if u.UserName == "" || users[u.UserName] {
+				bad("identityCenter.users[%d].userName %q: required and unique", i, u.UserName)
+			}
+			users[u.UserName] = true
+		}
+		groups := map[string]bool{}
+		for i, g := range ic.Groups {
+			if g.Name == "" || groups[g.Name] {
+				bad("identityCenter.groups[%d].name %q: required and unique", i, g.Name)
+			}
+			groups[g.Name] = true
+			for _, m := range g.Members {
+				if !users[m] {
+					bad("identityCenter.groups[%d].members: %q is not a directory user", i, m)
+				}
+			}
+		}
+		issuers := map[string]bool{}
+		for i, t := range ic.TrustedTokenIssuers {
+			tw := fmt.Sprintf("identityCenter.trustedTokenIssuers[%d]", i)
+			if t.Name == "" || issuers[t.Name] {
+				bad("%s.name %q: required and unique", tw, t.Name)
+			}
+			issuers[t.Name] = true
+			if !t.Builtin && t.IssuerURL == "" {
+				bad("%s: issuerUrl required unless builtin", tw)
+			}
+			if !t.Builtin && t.JWKSURL == "" && t.JWKS == "" {
+				bad("%s: jwksUrl or jwks required unless builtin", tw)
+			}
+		}
+		for i, app := range ic.Applications {
+			aw := fmt.Sprintf("identityCenter.applications[%d]", i)
+			m := appArnRe.FindStringSubmatch(app.Arn)
+			switch {
+			case m == nil:
+				bad("%s.arn %q: want arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>", aw, app.Arn)
+			case !strings.HasSuffix(ic.InstanceArn, "/"+m[2]):
+				bad("%s.arn %q: not an application of %s", aw, app.Arn, ic.InstanceArn)
+			}
+			for j, g := range app.Grants {
+				if !issuers[g.Issuer] {
+					bad("%s.grants[%d].issuer %q: no such trusted token issuer", aw, j, g.Issuer)
+				}
+				if len(g.Audiences) == 0 {
+					bad("%s.grants[%d].audiences: at least one", aw, j)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %d problem(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+func checkPolicies(bad func(string, ...any), where string, ps []Policy) {
+	seen := map[string]bool{}
+	for i, p := range ps {
+		if p.Name == "" || seen[p.Name] {
+			bad("%s.policies[%d].name %q: required and unique", where, i, p.Name)
+		}
+		seen[p.Name] = true
+		if len(p.Document.JSON) == 0 {
+			bad("%s.policies[%d].document: required", where, i)
+		}
+	}
+}
+
+// LoadFile loads path (if not empty), applies environment and flag overrides
+// and defaults, and validates the result.
+func LoadFile(path string, flags map[string]string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		var err error
+		if c, err = Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.Override(os.Getenv, flags); err != nil {
+		return nil, err
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

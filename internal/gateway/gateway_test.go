@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(context.Context, string, string, string) (*Login, error) {
+	return nil, ErrBadToken
+}
+
+func testGateway() *Gateway {
+	return &Gateway{cfg: Config{LoginTimeout: time.Second, Insecure: true, Auth: refuseAll{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		perWG: map[string]int{}, cancels: map[[2]uint32]cancelTarget{}, sessions: map[net.Conn]struct{}{}}
+}
+
+// run feeds input to one gateway connection and returns what it answered.
+func run(input []byte) []byte {
+	g := testGateway()
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() { g.handle(server); close(done) }()
+	client.SetDeadline(time.Now().Add(2 * time.Second))
+	go func() { client.Write(input) }()
+	out, _ := io.ReadAll(client)
+	client.Close()
+	<-done
+	return out
+}
+
+func TestWorkgroupOption(t *testing.T) {
+	cases := map[string]string{"-c workgroup=demo": "demo", "--workgroup=two -c x=y": "two", "-cworkgroup=w": "w", "-c search_path=x": ""}
+	for opt, want := range cases {
+		if got := workgroupOption(map[string]string{"options": opt}); got != want {
+			t.Errorf("%q: %q, want %q", opt, got, want)
+		}
+	}
+	if got := stripWorkgroupOption("-c workgroup=demo -c search_path=x"); got != "-c search_path=x" {
+		t.Errorf("strip: %q", got)
+	}
+	if plainVersion("15.18 (Debian 15.18-0+deb12u1)") != "15.18" || plainVersion("16.4") != "16.4" {
+		t.Error("plainVersion")
+	}
+}
+
+func TestRefusesBadTokenBothWays(t *testing.T) {
+	start := func(params map[string]string) []byte {
+		b, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: params}).Encode(nil)
+		return b
+	}
+	pw := append(start(map[string]string{"user": "u", "database": "d"}), 'p', 0, 0, 0, 8, 'x', 'y', 'z', 0)
+	out := run(pw)
+	if len(out) < 9 || out[0] != 'R' || out[8] != 3 || out[9] != 'E' {
+		t.Fatalf("cleartext path answered %q", out)
+	}
+	idp := append(start(map[string]string{"user": "", "idp_type": "AwsIdc"}), 'i', 0, 0, 0, 7, 'x', 'y', 'z')
+	out = run(idp)
+	if len(out) < 10 || string(out[:9]) != "R\x00\x00\x00\x08\x00\x00\x00\x0e" || out[9] != 'E' {
+		t.Fatalf("idp path answered %q", out)
+	}
+}
+
+func FuzzStartup(f *testing.F) {
+	b, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "u", "idp_type": "AwsIdc"}}).Encode(nil)
+	f.Add(append(b, 'i', 0, 0, 0, 5, 'x'))
+	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	f.Add(ssl)
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Add([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		run(in) // must neither panic nor hang
+	})
+}

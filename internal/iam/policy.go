@@ -1,0 +1,348 @@
+package iam
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ErrMalformedPolicy wraps every parse failure.
+var ErrMalformedPolicy = errors.New("malformed policy document")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformedPolicy, fmt.Sprintf(format, args...))
+}
+
+// Policy is a parsed policy document.
+type Policy struct {
+	doc        []byte
+	variables  bool
+	statements []statement
+}
+
+type statement struct {
+	sid          string
+	allow        bool
+	actions      []string
+	notAction    bool
+	resources    []string
+	notResource  bool
+	hasResource  bool
+	principals   []principalSpec
+	notPrincipal bool
+	hasPrincipal bool
+	conditions   []condition
+}
+
+type principalSpec struct {
+	kind  string // AWS, Service, Federated, * (anyone)
+	value string
+}
+
+type condition struct {
+	op      string // base operator, lower-case, without IfExists
+	set     string // "", "foranyvalue", "forallvalues"
+	ifExist bool
+	key     string
+	values  []string
+}
+
+// Document returns the original document.
+func (p *Policy) Document() []byte { return p.doc }
+
+// MustParsePolicy parses doc or panics (tests, built-in policies).
+func MustParsePolicy(doc string) *Policy {
+	p, err := ParsePolicy([]byte(doc))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// ParsePolicy parses and validates a policy document.
+func ParsePolicy(doc []byte) (*Policy, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return nil, malformed("Syntax errors in policy.")
+	}
+	p := &Policy{doc: append([]byte(nil), doc...)}
+	for k := range raw {
+		switch k {
+		case "Version", "Statement", "Id":
+		default:
+			return nil, malformed("Policy document contains unknown element %q.", k)
+		}
+	}
+	version := "2008-10-17"
+	if v, ok := raw["Version"]; ok {
+		if err := json.Unmarshal(v, &version); err != nil {
+			return nil, malformed("The policy Version must be a string.")
+		}
+	}
+	switch version {
+	case "2012-10-17":
+		p.variables = true
+	case "2008-10-17":
+	default:
+		return nil, malformed("The policy must contain a valid version string.")
+	}
+	st, ok := raw["Statement"]
+	if !ok {
+		return nil, malformed("Policy document must contain a Statement.")
+	}
+	var list []json.RawMessage
+	if bytes.HasPrefix(bytes.TrimSpace(st), []byte("[")) {
+		if err := json.Unmarshal(st, &list); err != nil {
+			return nil, malformed("Syntax errors in policy.")
+		}
+	} else {
+		list = []json.RawMessage{st}
+	}
+	if len(list) == 0 {
+		return nil, malformed("Policy document must contain at least one Statement.")
+	}
+	for i, s := range list {
+		parsed, err := parseStatement(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w (statement %d)", err, i+1)
+		}
+		p.statements = append(p.statements, parsed)
+	}
+	return p, nil
+}
+
+func parseStatement(b json.RawMessage) (statement, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return statement{}, malformed("Each Statement must be an object.")
+	}
+	var s statement
+	for k := range raw {
+		switch k {
+		case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition":
+		default:
+			return s, malformed("Statement contains unknown element %q.", k)
+		}
+	}
+	if v, ok := raw["Sid"]; ok {
+		if json.Unmarshal(v, &s.sid) != nil {
+			return s, malformed("Sid must be a string.")
+		}
+	}
+	var effect string
+	json.Unmarshal(raw["Effect"], &effect)
+	switch effect {
+	case "Allow":
+		s.allow = true
+	case "Deny":
+	default:
+		return s, malformed("Effect must be Allow or Deny.")
+	}
+	var err error
+	if s.actions, s.notAction, _, err = exclusive(raw, "Action", "NotAction"); err != nil {
+		return s, err
+	}
+	if len(s.actions) == 0 {
+		return s, malformed("Statement must contain Action or NotAction.")
+	}
+	for _, a := range s.actions {
+		if a != "*" && !strings.Contains(a, ":") {
+			return s, malformed("Action %q must be of the form service:action.", a)
+		}
+	}
+	if s.resources, s.notResource, s.hasResource, err = exclusive(raw, "Resource", "NotResource"); err != nil {
+		return s, err
+	}
+	if err := parsePrincipals(&s, raw); err != nil {
+		return s, err
+	}
+	if !s.hasResource && !s.hasPrincipal {
+		return s, malformed("Statement must contain Resource or NotResource.")
+	}
+	if c, ok := raw["Condition"]; ok {
+		if s.conditions, err = parseConditions(c); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// exclusive reads exactly one of two string-or-list elements.
+func exclusive(raw map[string]json.RawMessage, pos, neg string) ([]string, bool, bool, error) {
+	pv, pok := raw[pos]
+	nv, nok := raw[neg]
+	if pok && nok {
+		return nil, false, false, malformed("Statement cannot contain both %s and %s.", pos, neg)
+	}
+	if !pok && !nok {
+		return nil, false, false, nil
+	}
+	v := pv
+	if nok {
+		v = nv
+	}
+	list, err := stringOrList(v)
+	if err != nil || len(list) == 0 {
+		return nil, false, false, malformed("%s must be a string or a non-empty list of strings.", map[bool]string{true: neg, false: pos}[nok])
+	}
+	return list, nok, true, nil
+}
+
+func stringOrList(v json.RawMessage) ([]string, error) {
+	var one string
+	if err := json.Unmarshal(v, &one); err == nil {
+		return []string{one}, nil
+	}
+	var list []string
+	if err := json.Unmarshal(v, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+func parsePrincipals(s *statement, raw map[string]json.RawMessage) error {
+	pv, pok := raw["Principal"]
+	nv, nok := raw["NotPrincipal"]
+	if pok && nok {
+		return malformed("Statement cannot contain both Principal and NotPrincipal.")
+	}
+	if !pok && !nok {
+		return nil
+	}
+	v := pv
+	if nok {
+		v = nv
+		s.notPrincipal = true
+	}
+	s.hasPrincipal = true
+	var star string
+	if json.Unmarshal(v, &star) == nil {
+		if star != "*" {
+			return malformed("Principal must be \"*\" or an object.")
+		}
+		s.principals = []principalSpec{{kind: "*"}}
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil || len(m) == 0 {
+		return malformed("Principal must be \"*\" or an object.")
+	}
+	kinds := make([]string, 0, len(m))
+	for k := range m {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		switch kind {
+		case "AWS", "Service", "Federated", "CanonicalUser":
+		default:
+			return malformed("Unknown principal type %q.", kind)
+		}
+		vals, err := stringOrList(m[kind])
+		if err != nil || len(vals) == 0 {
+			return malformed("Principal %s must be a string or list of strings.", kind)
+		}
+		for _, val := range vals {
+			s.principals = append(s.principals, principalSpec{kind: kind, value: val})
+		}
+	}
+	return nil
+}
+
+var operators = map[string]bool{
+	"stringequals": true, "stringnotequals": true, "stringequalsignorecase": true, "stringnotequalsignorecase": true,
+	"stringlike": true, "stringnotlike": true,
+	"numericequals": true, "numericnotequals": true, "numericlessthan": true, "numericlessthanequals": true,
+	"numericgreaterthan": true, "numericgreaterthanequals": true,
+	"dateequals": true, "datenotequals": true, "datelessthan": true, "datelessthanequals": true,
+	"dategreaterthan": true, "dategreaterthanequals": true,
+	"bool": true, "binaryequals": true, "ipaddress": true, "notipaddress": true,
+	"arnequals": true, "arnlike": true, "arnnotequals": true, "arnnotlike": true, "null": true,
+}
+
+func parseConditions(b json.RawMessage) ([]condition, error) {
+	var ops map[string]map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&ops); err != nil {
+		return nil, malformed("Condition must map operators to objects of keys and values.")
+	}
+	var out []condition
+	for name, keys := range ops {
+		c := condition{}
+		op := name
+		if i := strings.Index(op, ":"); i >= 0 {
+			c.set = strings.ToLower(op[:i])
+			op = op[i+1:]
+			if c.set != "foranyvalue" && c.set != "forallvalues" {
+				return nil, malformed("Unknown condition set operator %q.", name)
+			}
+		}
+		lower := strings.ToLower(op)
+		if strings.HasSuffix(lower, "ifexists") && lower != "null" {
+			c.ifExist = true
+			lower = strings.TrimSuffix(lower, "ifexists")
+		}
+		if !operators[lower] || (lower == "null" && c.ifExist) {
+			return nil, malformed("Unknown condition operator %q.", name)
+		}
+		c.op = lower
+		for key, raw := range keys {
+			vals, err := conditionValues(raw)
+			if err != nil {
+				return nil, malformed("Condition %s %s: values must be strings, numbers or booleans.", name, key)
+			}
+			cc := c
+			cc.key = strings.ToLower(key)
+			cc.values = vals
+			out = append(out, cc)
+		}
+	}
+	return out, nil
+}
+
+func conditionValues(raw json.RawMessage) ([]string, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	one := func(x any) (string, error) {
+		switch t := x.(type) {
+		case string:
+			return t, nil
+		case json.Number:
+			return t.String(), nil
+		case bool:
+			if t {
+				return "true", nil
+			}
+			return "false", nil
+		}
+		return "", errors.New("bad value")
+	}
+	if list, ok := v.([]any); ok {
+		out := make([]string, 0, len(list))
+		for _, x := range list {
+			s, err := one(x)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	s, err := one(v)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s}, nil
+}

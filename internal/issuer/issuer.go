@@ -1,0 +1,273 @@
+// Package issuer implements Redshift Serverless GetIdentityCenterAuthToken:
+// the checks of SPEC 2.1 in their order, then a token sealed for every named
+// workgroup. It also opens tokens for the gateway and for inspection.
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/redshiftidc"
+	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// ErrDryRun is answered instead of a token when every check passed and the
+// request asked for a dry run.
+var ErrDryRun = errors.New("dry run")
+
+// DryRunError carries AWS's message.
+type DryRunError struct{}
+
+func (DryRunError) Error() string { return "Request would have succeeded, but the DryRun flag is set." }
+func (DryRunError) Unwrap() error { return ErrDryRun }
+func (DryRunError) Public() string {
+	return "Request would have succeeded, but the DryRun flag is set."
+}
+
+// Action is the IAM action checked on every workgroup.
+const Action = "redshift-serverless:GetIdentityCenterAuthToken"
+
+// Issuer issues and opens tokens.
+type Issuer struct {
+	Serverless *serverless.Service
+	Keys       *keyring.Keyring
+	Dir        *identitycenter.Directory
+	IdcApps    *redshiftidc.Service
+	TTL        time.Duration
+	Now        func() time.Time
+	Rand       io.Reader
+}
+
+// Request is one call.
+type Request struct {
+	Principal *auth.Principal
+	Auth      auth.Request
+	Scope     serverless.Scope
+	Body      []byte
+	DryRun    bool
+}
+
+// Result is the token and its expiry.
+type Result struct {
+	Token   string
+	Expires time.Time
+	Claims  authtoken.Claims
+}
+
+const namePattern = "[a-z0-9-]+"
+
+var nameRe = regexp.MustCompile("^" + namePattern + "$")
+
+// ParseInput applies check 3: a JSON object with workgroupNames, 1–20
+// names of 3–64 characters of [a-z0-9-]; unknown members ignored;
+// duplicates count once.
+func ParseInput(body []byte) ([]string, error) {
+	var raw map[string]json.RawMessage
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return nil, validation.Newf("1 validation error detected: The request body must be a JSON object.")
+	}
+	var v validation.Collector
+	member, ok := raw["workgroupNames"]
+	if !ok || string(member) == "null" {
+		v.Required("workgroupNames", false)
+		return nil, v.Err()
+	}
+	var names []string
+	if err := json.Unmarshal(member, &names); err != nil {
+		v.Add("workgroupNames", string(member), "Member must be a list of strings")
+		return nil, v.Err()
+	}
+	if v.Items("workgroupNames", names, 1, 20) {
+		for i, n := range names {
+			path := fmt.Sprintf("workgroupNames.%d.member", i+1)
+			if v.Length(path, n, 3, 64) {
+				v.Pattern(path, n, nameRe, namePattern)
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+type resolved struct {
+	wg  serverless.Workgroup
+	ns  serverless.Namespace
+	app redshiftidc.Application
+}
+
+// Issue runs checks 3 to 10 (1 and 2 are the server's) and seals a token.
+func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
+	names, err := ParseInput(req.Body)
+	if err != nil {
+		return Result{}, err
+	}
+	// 4. Every name is a workgroup of the caller's account and region.
+	wgList, nsList, err := i.Serverless.WorkgroupsWithNamespaces(ctx, req.Scope, names)
+	if err != nil {
+		return Result{}, err
+	}
+	wgs := make([]resolved, len(wgList))
+	for k := range wgList {
+		wgs[k] = resolved{wg: wgList[k], ns: nsList[k]}
+	}
+	// 5. IAM allows the action on every workgroup.
+	p := req.Principal
+	arns := make([]string, len(wgs))
+	for k, r := range wgs {
+		arns[k] = r.wg.WorkgroupArn
+	}
+	if err := auth.AuthorizeAll(p, Action, arns, req.Auth, nil); err != nil {
+		return Result{}, err
+	}
+	// 6. The session is identity-enhanced.
+	ic := p.IdentityContext
+	if ic == nil {
+		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
+			" because the session is not identity-enhanced: use credentials from sts:AssumeRole with an IAM Identity Center context in ProvidedContexts"}
+	}
+	// 7. Every workgroup is AVAILABLE.
+	for _, r := range wgs {
+		if r.wg.Status != serverless.StatusAvailable {
+			return Result{}, &serverless.Error{Kind: serverless.ErrConflict,
+				Message: fmt.Sprintf("Workgroup %s is %s; it must be AVAILABLE to issue an Identity Center token.", r.wg.WorkgroupName, r.wg.Status)}
+		}
+	}
+	// 8. Identity Center is enabled on every namespace, with the caller's instance.
+	apps, err := i.IdcApps.List(ctx, req.Scope)
+	if err != nil {
+		return Result{}, err
+	}
+	for k := range wgs {
+		r := &wgs[k]
+		if r.ns.IdcApplicationArn == "" {
+			return Result{}, validation.Newf("Workgroup %s does not have Identity Center integration enabled: its namespace %s has no Redshift IdC application.", r.wg.WorkgroupName, r.ns.NamespaceName)
+		}
+		var app redshiftidc.Application
+		found := false
+		for _, a := range apps {
+			if a.Arn == r.ns.IdcApplicationArn {
+				app, found = a, true
+			}
+		}
+		if !found {
+			return Result{}, validation.Newf("Workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of namespace %s no longer exists.", r.wg.WorkgroupName, r.ns.NamespaceName)
+		}
+		if app.IdcInstanceArn != ic.InstanceArn {
+			return Result{}, validation.Newf("Workgroup %s is integrated with Identity Center instance %s, not with the caller's %s.", r.wg.WorkgroupName, app.IdcInstanceArn, ic.InstanceArn)
+		}
+		r.app = app
+	}
+	// 9. The user still exists.
+	var user *identitycenter.User
+	if i.Dir != nil {
+		user, _ = i.Dir.UserByID(ic.UserID)
+	}
+	if user == nil {
+		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
+			" because the Identity Center user " + ic.UserID + " no longer exists in identity store " + ic.IdentityStoreID}
+	}
+	// 10. Dry run answers now; faults come from the server.
+	if req.DryRun {
+		return Result{}, DryRunError{}
+	}
+	return i.seal(ctx, req, wgs, ic, user)
+}
+
+func (i *Issuer) seal(ctx context.Context, req Request, wgs []resolved, ic *identitycenter.Context, user *identitycenter.User) (Result, error) {
+	now := i.Now().UTC().Truncate(time.Second)
+	exp := now.Add(i.TTL)
+	if e := req.Principal.Expiration; !e.IsZero() && e.Before(exp) {
+		exp = e.UTC().Truncate(time.Second)
+	}
+	tid := make([]byte, 16)
+	if _, err := io.ReadFull(i.random(), tid); err != nil {
+		return Result{}, err
+	}
+	c := authtoken.Claims{
+		Account: req.Scope.Account, Region: req.Scope.Region,
+		InstanceArn: ic.InstanceArn, IdentityStoreArn: ic.IdentityStoreArn, ApplicationArn: ic.ApplicationArn,
+		UserID: user.UserID, UserName: user.UserName, Groups: append([]string{}, user.Groups...),
+		RoleSessionArn: req.Principal.ARN, IssuedAt: now, Expires: exp,
+		TokenID: base64.RawURLEncoding.EncodeToString(tid),
+	}
+	keys := make([]authtoken.WorkgroupKey, 0, len(wgs))
+	for _, r := range wgs {
+		c.Workgroups = append(c.Workgroups, authtoken.Workgroup{Arn: r.wg.WorkgroupArn, Name: r.wg.WorkgroupName, IdentityNamespace: r.app.IdentityNamespace})
+		v, key, err := i.Keys.Current(ctx, keyring.ID{Account: req.Scope.Account, Region: req.Scope.Region, WorkgroupID: r.wg.WorkgroupId})
+		if err != nil {
+			return Result{}, err
+		}
+		keys = append(keys, authtoken.WorkgroupKey{WorkgroupID: r.wg.WorkgroupId, Version: v, Key: key})
+	}
+	tok, err := authtoken.Seal(c, keys, i.random())
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Token: tok, Expires: exp, Claims: c}, nil
+}
+
+func (i *Issuer) random() io.Reader {
+	if i.Rand != nil {
+		return i.Rand
+	}
+	return rand.Reader
+}
+
+// Open opens token for one workgroup (by name) of scope: what the gateway
+// does at login.
+func (i *Issuer) Open(ctx context.Context, scope serverless.Scope, workgroupName, token string) (authtoken.Header, authtoken.Claims, error) {
+	wg, err := i.Serverless.GetWorkgroup(ctx, scope, workgroupName)
+	if err != nil {
+		return authtoken.Header{}, authtoken.Claims{}, err
+	}
+	return authtoken.Open(token, wg.WorkgroupId, scope.Account, scope.Region, i.Now(), i.keyFunc(ctx, scope))
+}
+
+func (i *Issuer) keyFunc(ctx context.Context, scope serverless.Scope) authtoken.KeyFunc {
+	return func(wgID string, v int) ([]byte, error) {
+		return i.Keys.Key(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wgID}, v)
+	}
+}
+
+// Inspect opens token with the key of any workgroup of scope it names, for
+// administrators; it reports the header even when the token does not open.
+func (i *Issuer) Inspect(ctx context.Context, scope serverless.Scope, token string) (authtoken.Header, *authtoken.Claims, error) {
+	h, _, _, err := authtoken.ParseHeader(token)
+	if err != nil {
+		return h, nil, err
+	}
+	var last error = authtoken.ErrForeignWorkgroup
+	for _, k := range h.Keys {
+		_, c, err := authtoken.Open(token, k.WorkgroupID, scope.Account, scope.Region, i.Now(), i.keyFunc(ctx, scope))
+		if err == nil || errors.Is(err, authtoken.ErrExpired) {
+			return h, &c, err
+		}
+		last = err
+	}
+	return h, nil, last
+}

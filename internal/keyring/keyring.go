@@ -1,0 +1,384 @@
+// Package keyring keeps a versioned AEAD key per workgroup (Vault's keyring
+// design): every version is stored wrapped by a key derived from the master
+// key, never in plain text; the latest version seals, every version from
+// MinDecrypt up opens, and retiring raises MinDecrypt. Rotation adds
+// latest+1 in one store transaction. Clock and randomness are injected.
+package keyring
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/store"
+)
+
+// KeySize is the size of a workgroup key (AES-256).
+const KeySize = 32
+
+// Sentinels.
+var (
+	ErrNoKeyring  = errors.New("keyring: no keys for this workgroup")
+	ErrRetired    = errors.New("keyring: key version retired")
+	ErrNoVersion  = errors.New("keyring: no such key version")
+	ErrBadVersion = errors.New("keyring: version out of range")
+)
+
+// Version is one stored key version.
+type Version struct {
+	Version   int       `json:"v"`
+	Wrapped   []byte    `json:"w"`
+	CreatedAt time.Time `json:"c"`
+}
+
+// Ring is a workgroup's keyring as stored.
+type Ring struct {
+	Latest     int       `json:"latest"`
+	MinDecrypt int       `json:"minDecrypt"`
+	Versions   []Version `json:"versions"`
+}
+
+// Info describes a ring without key material.
+type Info struct {
+	Latest, MinDecrypt int
+	Created            map[int]time.Time
+}
+
+// Keyring manages the rings.
+type Keyring struct {
+	Store store.Store
+	Now   func() time.Time
+	Rand  io.Reader
+	wrap  cipher.AEAD
+
+	// cache holds unwrapped rings for CacheFor, so issuing and opening do
+	// not read and unwrap on every call; another replica's rotation or
+	// retirement is seen within that time.
+	CacheFor time.Duration
+	mu       sync.Mutex
+	cache    map[ID]cachedRing
+}
+
+type cachedRing struct {
+	ring *Ring
+	keys map[int][]byte
+	at   time.Time
+}
+
+// cached returns a fresh cached ring, if any.
+func (k *Keyring) cached(id ID) (cachedRing, bool) {
+	if k.CacheFor <= 0 {
+		return cachedRing{}, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c, ok := k.cache[id]
+	if !ok || time.Since(c.at) > k.CacheFor {
+		return cachedRing{}, false
+	}
+	return c, true
+}
+
+func (k *Keyring) remember(id ID, ring *Ring) (cachedRing, error) {
+	c := cachedRing{ring: ring, keys: map[int][]byte{}, at: time.Now()}
+	for _, v := range ring.Versions {
+		key, err := k.unwrap(id, v)
+		if err != nil {
+			return c, err
+		}
+		c.keys[v.Version] = key
+	}
+	if k.CacheFor > 0 {
+		k.mu.Lock()
+		if k.cache == nil {
+			k.cache = map[ID]cachedRing{}
+		}
+		k.cache[id] = c
+		k.mu.Unlock()
+	}
+	return c, nil
+}
+
+// Forget drops a ring from the cache (after a change made elsewhere, such
+// as the workgroup's deletion).
+func (k *Keyring) Forget(id ID) { k.forget(id) }
+
+// forget drops a ring from the cache after a local change.
+func (k *Keyring) forget(id ID) {
+	k.mu.Lock()
+	delete(k.cache, id)
+	k.mu.Unlock()
+}
+
+// New returns a Keyring whose wrapping key is derived from mk.
+func New(st store.Store, mk *masterkey.Key, now func() time.Time, random io.Reader) (*Keyring, error) {
+	block, err := aes.NewCipher(mk.Derive(32, "workgroup-key-wrap"))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Keyring{Store: st, Now: now, Rand: random, wrap: aead}, nil
+}
+
+// ID names a ring: the workgroup's account, region and id.
+type ID struct{ Account, Region, WorkgroupID string }
+
+func (id ID) key() string { return "keys/" + id.Account + "/" + id.Region + "/" + id.WorkgroupID }
+func (id ID) aad(v int) []byte {
+	return []byte(fmt.Sprintf("idcgate workgroup key\x00%s\x00%s\x00%s\x00%d", id.Account, id.Region, id.WorkgroupID, v))
+}
+
+func (k *Keyring) load(r store.Reader, id ID) (*Ring, error) {
+	var ring Ring
+	if err := store.GetJSON(r, id.key(), &ring); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNoKeyring
+		}
+		return nil, err
+	}
+	return &ring, nil
+}
+
+func (k *Keyring) newVersion(id ID, v int) (Version, error) {
+	key := make([]byte, KeySize)
+	if _, err := io.ReadFull(k.Rand, key); err != nil {
+		return Version{}, err
+	}
+	nonce := make([]byte, k.wrap.NonceSize())
+	if _, err := io.ReadFull(k.Rand, nonce); err != nil {
+		return Version{}, err
+	}
+	return Version{Version: v, Wrapped: k.wrap.Seal(nonce, nonce, key, id.aad(v)), CreatedAt: k.Now().UTC()}, nil
+}
+
+func (k *Keyring) unwrap(id ID, v Version) ([]byte, error) {
+	n := k.wrap.NonceSize()
+	if len(v.Wrapped) < n {
+		return nil, errors.New("keyring: wrapped key too short")
+	}
+	key, err := k.wrap.Open(nil, v.Wrapped[:n], v.Wrapped[n:], id.aad(v.Version))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: cannot unwrap %s v%d (wrong master key?)", id.WorkgroupID, v.Version)
+	}
+	return key, nil
+}
+
+// Current returns the latest version and its key, creating version 1 if
+// the workgroup has no ring yet.
+func (k *Keyring) Current(ctx context.Context, id ID) (int, []byte, error) {
+	if c, ok := k.cached(id); ok {
+		return c.ring.Latest, c.keys[c.ring.Latest], nil
+	}
+	var ring *Ring
+	err := k.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		ring, err = k.load(r, id)
+		return err
+	})
+	if errors.Is(err, ErrNoKeyring) {
+		err = k.Store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			ring, err = k.load(tx, id)
+			if !errors.Is(err, ErrNoKeyring) {
+				return err
+			}
+			v, err := k.newVersion(id, 1)
+			if err != nil {
+				return err
+			}
+			ring = &Ring{Latest: 1, MinDecrypt: 1, Versions: []Version{v}}
+			return store.PutJSON(tx, id.key(), ring)
+		})
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := k.remember(id, ring)
+	if err != nil {
+		return 0, nil, err
+	}
+	return ring.Latest, c.keys[ring.Latest], nil
+}
+
+// Key returns version v's key if it may still open tokens.
+func (k *Keyring) Key(ctx context.Context, id ID, v int) ([]byte, error) {
+	if c, ok := k.cached(id); ok {
+		if v < c.ring.MinDecrypt {
+			return nil, ErrRetired
+		}
+		if key, ok := c.keys[v]; ok {
+			return key, nil
+		}
+	}
+	var ring *Ring
+	if err := k.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		ring, err = k.load(r, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if v < ring.MinDecrypt {
+		return nil, ErrRetired
+	}
+	c, err := k.remember(id, ring)
+	if err != nil {
+		return nil, err
+	}
+	if key, ok := c.keys[v]; ok {
+		return key, nil
+	}
+	return nil, ErrNoVersion
+}
+
+// Rotate adds a new latest version and returns it.
+func (k *Keyring) Rotate(ctx context.Context, id ID) (int, error) {
+	defer k.forget(id)
+	var latest int
+	err := k.Store.Update(ctx, func(tx store.Tx) error {
+		ring, err := k.load(tx, id)
+		if errors.Is(err, ErrNoKeyring) {
+			ring, err = &Ring{MinDecrypt: 1}, nil
+		}
+		if err != nil {
+			return err
+		}
+		v, err := k.newVersion(id, ring.Latest+1)
+		if err != nil {
+			return err
+		}
+		ring.Latest = v.Version
+		ring.Versions = append(ring.Versions, v)
+		latest = ring.Latest
+		return store.PutJSON(tx, id.key(), ring)
+	})
+	return latest, err
+}
+
+// Retire makes versions below minDecrypt unusable, and deletes them.
+func (k *Keyring) Retire(ctx context.Context, id ID, minDecrypt int) error {
+	defer k.forget(id)
+	return k.Store.Update(ctx, func(tx store.Tx) error {
+		ring, err := k.load(tx, id)
+		if err != nil {
+			return err
+		}
+		if minDecrypt < ring.MinDecrypt || minDecrypt > ring.Latest {
+			return fmt.Errorf("%w: retire below %d (versions %d..%d)", ErrBadVersion, minDecrypt, ring.MinDecrypt, ring.Latest)
+		}
+		ring.MinDecrypt = minDecrypt
+		kept := ring.Versions[:0]
+		for _, v := range ring.Versions {
+			if v.Version >= minDecrypt {
+				kept = append(kept, v)
+			}
+		}
+		ring.Versions = kept
+		return store.PutJSON(tx, id.key(), ring)
+	})
+}
+
+// Destroy deletes a workgroup's ring inside tx (its tokens become unopenable).
+func Destroy(tx store.Tx, id ID) error { return tx.Delete(id.key()) }
+
+// Describe returns versions and dates, no key material.
+func (k *Keyring) Describe(ctx context.Context, id ID) (Info, error) {
+	var ring *Ring
+	err := k.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		ring, err = k.load(r, id)
+		return err
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{Latest: ring.Latest, MinDecrypt: ring.MinDecrypt, Created: map[int]time.Time{}}
+	for _, v := range ring.Versions {
+		info.Created[v.Version] = v.CreatedAt
+	}
+	return info, nil
+}
+
+// RotateDue rotates every ring whose latest version is at least maxAge old,
+// and retires each version once its successor has existed for retireAfter
+// (by then no token sealed under it is still valid). It returns how many
+// rings it rotated. Safe to run on every replica: each ring changes in one
+// transaction that re-checks the ages.
+func (k *Keyring) RotateDue(ctx context.Context, maxAge, retireAfter time.Duration) (int, error) {
+	var keys []string
+	err := k.Store.View(ctx, func(r store.Reader) error {
+		return r.Scan("keys/", "", func(key string, _ []byte) (bool, error) {
+			keys = append(keys, key)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	rotated := 0
+	for _, key := range keys {
+		var id ID
+		parts := strings.SplitN(strings.TrimPrefix(key, "keys/"), "/", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		id = ID{Account: parts[0], Region: parts[1], WorkgroupID: parts[2]}
+		did := false
+		err := k.Store.Update(ctx, func(tx store.Tx) error {
+			did = false
+			ring, err := k.load(tx, id)
+			if errors.Is(err, ErrNoKeyring) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			now := k.Now()
+			latest := ring.Versions[len(ring.Versions)-1]
+			if now.Sub(latest.CreatedAt) >= maxAge {
+				v, err := k.newVersion(id, ring.Latest+1)
+				if err != nil {
+					return err
+				}
+				ring.Latest = v.Version
+				ring.Versions = append(ring.Versions, v)
+				did = true
+			}
+			for i := 0; i+1 < len(ring.Versions); i++ {
+				if now.Sub(ring.Versions[i+1].CreatedAt) >= retireAfter && ring.Versions[i].Version >= ring.MinDecrypt {
+					ring.MinDecrypt = ring.Versions[i+1].Version
+				}
+			}
+			kept := ring.Versions[:0]
+			for _, v := range ring.Versions {
+				if v.Version >= ring.MinDecrypt {
+					kept = append(kept, v)
+				}
+			}
+			ring.Versions = kept
+			return store.PutJSON(tx, id.key(), ring)
+		})
+		if err != nil {
+			return rotated, err
+		}
+		k.forget(id)
+		if did {
+			rotated++
+		}
+	}
+	return rotated, nil
+}

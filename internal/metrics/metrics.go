@@ -1,0 +1,69 @@
+// Package metrics is idcgate's Prometheus instrumentation, on a private
+// registry (no global state) served at /metrics.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector.
+type Metrics struct {
+	Registry      *prometheus.Registry
+	Requests      *prometheus.CounterVec
+	Latency       *prometheus.HistogramVec
+	TokensIssued  *prometheus.CounterVec
+	GatewayLogins *prometheus.CounterVec
+	StoreLatency  *prometheus.HistogramVec
+	active        prometheus.GaugeFunc
+}
+
+// New registers the collectors; gatewayActive reports live sessions.
+func New(gatewayActive func() float64) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idcgate", Name: "api_requests_total", Help: "API requests by service, operation and error code (empty on success).",
+		}, []string{"service", "operation", "error_code"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "idcgate", Name: "api_request_duration_seconds", Help: "API request latency.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"service", "operation"}),
+		TokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idcgate", Name: "identity_center_tokens_issued_total", Help: "GetIdentityCenterAuthToken tokens issued, by number of workgroups.",
+		}, []string{"workgroups"}),
+		GatewayLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idcgate", Name: "gateway_logins_total", Help: "Gateway login attempts by result.",
+		}, []string{"result"}),
+		StoreLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "idcgate", Name: "store_transaction_duration_seconds", Help: "Store transaction latency.",
+			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}, []string{"kind"}),
+	}
+	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if gatewayActive != nil {
+		m.active = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idcgate", Name: "gateway_active_connections", Help: "Relayed gateway sessions."}, gatewayActive)
+		r.MustRegister(m.active)
+	}
+	return m
+}
+
+// Handler serves the registry.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// ObserveRequest counts one API request.
+func (m *Metrics) ObserveRequest(service, op, code string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.Requests.WithLabelValues(service, op, code).Inc()
+	m.Latency.WithLabelValues(service, op).Observe(d.Seconds())
+}

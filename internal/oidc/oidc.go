@@ -1,0 +1,304 @@
+// Package oidc implements SSO-OIDC CreateTokenWithIAM: it exchanges a JWT
+// from a trusted token issuer (jwt-bearer grant), or a refresh token, for
+// Identity Center tokens whose idToken carries the identity context that STS
+// AssumeRole accepts in ProvidedContexts.
+package oidc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/jwtverify"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/seal"
+)
+
+// Grant types.
+const (
+	GrantJWTBearer    = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	GrantRefreshToken = "refresh_token"
+	TokenTypeAccess   = "urn:ietf:params:oauth:token-type:access_token"
+)
+
+// Sentinels, one per OAuth error of the SDK model.
+var (
+	ErrInvalidRequest       = errors.New("invalid_request")
+	ErrInvalidClient        = errors.New("invalid_client")
+	ErrInvalidGrant         = errors.New("invalid_grant")
+	ErrUnauthorizedClient   = errors.New("unauthorized_client")
+	ErrUnsupportedGrantType = errors.New("unsupported_grant_type")
+	ErrInvalidScope         = errors.New("invalid_scope")
+	ErrExpiredToken         = errors.New("expired_token")
+)
+
+// Error is an OAuth error with its description.
+type Error struct {
+	Kind        error
+	Description string
+}
+
+func (e *Error) Error() string  { return e.Kind.Error() + ": " + e.Description }
+func (e *Error) Unwrap() error  { return e.Kind }
+func (e *Error) Public() string { return e.Description }
+
+// OAuthCode is the "error" member of the body.
+func (e *Error) OAuthCode() string { return e.Kind.Error() }
+
+func fail(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Description: fmt.Sprintf(format, args...)}
+}
+
+// Lifetimes of what CreateTokenWithIAM issues.
+const (
+	AccessTokenTTL  = time.Hour
+	RefreshTokenTTL = 12 * time.Hour
+)
+
+// Service issues tokens.
+type Service struct {
+	Dir       *identitycenter.Directory
+	Verifiers map[string]*jwtverify.Verifier // by trusted token issuer name
+	Contexts  *seal.Box                      // identity-context assertions
+	Tokens    *seal.Box                      // access and refresh tokens
+	Now       func() time.Time
+
+	signer    jose.Signer
+	publicKey *ecdsa.PublicKey
+}
+
+// IDTokenIssuer is the iss of idTokens, in AWS's form.
+func (s *Service) IDTokenIssuer() string {
+	id := s.Dir.InstanceArn[strings.LastIndex(s.Dir.InstanceArn, "/")+1:]
+	return "https://identitycenter.amazonaws.com/" + id
+}
+
+// Init derives the idToken signing key from the master key, so every replica
+// signs with the same key.
+func (s *Service) Init(mk *masterkey.Key) error {
+	for i := 0; ; i++ {
+		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), mk.Derive(32, "idtoken-signing", fmt.Sprint(i)))
+		if err != nil {
+			continue // scalar out of range: astronomically rare, try the next
+		}
+		s.publicKey = &k.PublicKey
+		s.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "idc-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
+		return err
+	}
+}
+
+// IDTokenKeys is the public key idTokens are signed with.
+func (s *Service) IDTokenKeys() *jose.JSONWebKeySet {
+	return &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: s.publicKey, KeyID: "idc-1", Algorithm: "ES256", Use: "sig"}}}
+}
+
+// Input is CreateTokenWithIAM's input.
+type Input struct {
+	ClientId     *string
+	GrantType    *string
+	Assertion    *string
+	RefreshToken *string
+	Scope        []string
+}
+
+// Output is CreateTokenWithIAM's output.
+type Output struct {
+	AccessToken     string
+	TokenType       string
+	ExpiresIn       int32
+	RefreshToken    string
+	IdToken         string
+	IssuedTokenType string
+	Scope           []string
+	IdentityContext string
+}
+
+type refreshClaims struct {
+	UserID  string    `json:"uid"`
+	App     string    `json:"app"`
+	Scope   []string  `json:"scp,omitempty"`
+	Expires time.Time `json:"exp"`
+	Kind    string    `json:"k"`
+}
+
+// ApplicationArn checks the clientId member and returns it (callers
+// authorize on it before the exchange).
+func ApplicationArn(in Input) (string, error) {
+	if in.ClientId == nil || *in.ClientId == "" {
+		return "", fail(ErrInvalidRequest, "clientId is required.")
+	}
+	return *in.ClientId, nil
+}
+
+// CreateTokenWithIAM performs the exchange.
+func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, error) {
+	if s.Dir == nil {
+		return Output{}, fail(ErrInvalidClient, "No Identity Center instance is configured.")
+	}
+	appArn, err := ApplicationArn(in)
+	if err != nil {
+		return Output{}, err
+	}
+	if in.GrantType == nil || *in.GrantType == "" {
+		return Output{}, fail(ErrInvalidRequest, "grantType is required.")
+	}
+	app, ok := s.Dir.Application(appArn)
+	if !ok {
+		return Output{}, fail(ErrInvalidClient, "Application %s does not exist.", appArn)
+	}
+	now := s.Now()
+	var user *identitycenter.User
+	switch *in.GrantType {
+	case GrantJWTBearer:
+		if in.Assertion == nil || *in.Assertion == "" {
+			return Output{}, fail(ErrInvalidRequest, "assertion is required for the jwt-bearer grant.")
+		}
+		if user, err = s.verifyAssertion(ctx, app, *in.Assertion); err != nil {
+			return Output{}, err
+		}
+	case GrantRefreshToken:
+		if in.RefreshToken == nil || *in.RefreshToken == "" {
+			return Output{}, fail(ErrInvalidRequest, "refreshToken is required for the refresh_token grant.")
+		}
+		var rc refreshClaims
+		if err := s.Tokens.Open(*in.RefreshToken, &rc); err != nil || rc.Kind != "refresh" || rc.App != appArn {
+			return Output{}, fail(ErrInvalidGrant, "The refresh token is invalid.")
+		}
+		if !now.Before(rc.Expires) {
+			return Output{}, fail(ErrExpiredToken, "The refresh token has expired.")
+		}
+		if user, ok = s.Dir.UserByID(rc.UserID); !ok {
+			return Output{}, fail(ErrInvalidGrant, "The user of the refresh token no longer exists.")
+		}
+	default:
+		return Output{}, fail(ErrUnsupportedGrantType, "Grant type %s is not supported by CreateTokenWithIAM here.", printable(*in.GrantType))
+	}
+	for _, sc := range in.Scope {
+		if sc != "openid" && !strings.HasPrefix(sc, "sts:") && !strings.Contains(sc, ":") {
+			return Output{}, fail(ErrInvalidScope, "Scope %s is not valid for this application.", printable(sc))
+		}
+	}
+	return s.issue(app, user, in.Scope, now)
+}
+
+func (s *Service) verifyAssertion(ctx context.Context, app *identitycenter.Application, assertion string) (*identitycenter.User, error) {
+	iss, err := unverifiedIssuer(assertion)
+	if err != nil {
+		return nil, fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
+	}
+	var issuer *identitycenter.TrustedTokenIssuer
+	var grant *identitycenter.Grant
+	for i := range app.Grants {
+		t, ok := s.Dir.Issuer(app.Grants[i].Issuer)
+		if ok && s.Verifiers[t.Name] != nil && s.Verifiers[t.Name].Issuer == iss {
+			issuer, grant = t, &app.Grants[i]
+			break
+		}
+	}
+	if issuer == nil {
+		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.Arn, printable(iss))
+	}
+	claims, err := s.Verifiers[issuer.Name].Verify(ctx, assertion, grant.Audiences)
+	switch {
+	case errors.Is(err, jwtverify.ErrExpired):
+		return nil, fail(ErrInvalidGrant, "The assertion has expired.")
+	case errors.Is(err, jwtverify.ErrAudience):
+		return nil, fail(ErrInvalidGrant, "The assertion's audience is not accepted by application %s.", app.Arn)
+	case errors.Is(err, jwtverify.ErrSignature):
+		return nil, fail(ErrInvalidGrant, "The assertion's signature does not verify with the keys of issuer %s.", iss)
+	case errors.Is(err, jwtverify.ErrKeys):
+		return nil, err
+	case err != nil:
+		return nil, fail(ErrInvalidGrant, "The assertion is not valid: %s.", strings.TrimPrefix(err.Error(), "jwt: "))
+	}
+	value, _ := claims[issuer.ClaimAttributePath].(string)
+	if value == "" {
+		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", issuer.ClaimAttributePath)
+	}
+	user, ok := s.Dir.FindUser(issuer.IdentityStoreAttributePath, value)
+	if !ok {
+		return nil, fail(ErrInvalidGrant, "No user in identity store %s has %s equal to the assertion's %s claim.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
+	}
+	return user, nil
+}
+
+func (s *Service) issue(app *identitycenter.Application, user *identitycenter.User, scope []string, now time.Time) (Output, error) {
+	credID := make([]byte, 12)
+	rand.Read(credID)
+	ic := identitycenter.Context{
+		Version: 1, InstanceArn: s.Dir.InstanceArn, InstanceAccount: s.Dir.Account,
+		IdentityStoreID: s.Dir.IdentityStoreID, IdentityStoreArn: s.Dir.IdentityStoreArn,
+		UserID: user.UserID, UserName: user.UserName, ApplicationArn: app.Arn,
+		CredentialID: base64.RawURLEncoding.EncodeToString(credID),
+		IssuedAt:     now.Truncate(time.Second), Expires: now.Add(AccessTokenTTL).Truncate(time.Second),
+	}
+	assertion, err := s.Contexts.Seal(ic)
+	if err != nil {
+		return Output{}, err
+	}
+	access, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.Arn, Scope: scope, Expires: ic.Expires, Kind: "access"})
+	if err != nil {
+		return Output{}, err
+	}
+	refresh, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.Arn, Scope: scope, Expires: now.Add(RefreshTokenTTL), Kind: "refresh"})
+	if err != nil {
+		return Output{}, err
+	}
+	idToken, err := jwt.Signed(s.signer).Claims(map[string]any{
+		"iss":                    s.IDTokenIssuer(),
+		"sub":                    user.UserID,
+		"aud":                    app.Arn,
+		"iat":                    ic.IssuedAt.Unix(),
+		"exp":                    ic.Expires.Unix(),
+		"sts:identity_context":   assertion,
+		"aws:identity_store_id":  s.Dir.IdentityStoreID,
+		"aws:identity_store_arn": s.Dir.IdentityStoreArn,
+		"aws:instance_arn":       s.Dir.InstanceArn,
+		"aws:instance_account":   s.Dir.Account,
+		"aws:application_arn":    app.Arn,
+		"aws:credential_id":      ic.CredentialID,
+	}).Serialize()
+	if err != nil {
+		return Output{}, err
+	}
+	return Output{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int32(AccessTokenTTL / time.Second),
+		RefreshToken: refresh, IdToken: idToken, IssuedTokenType: TokenTypeAccess,
+		Scope: slices.Clone(scope), IdentityContext: assertion,
+	}, nil
+}
+
+// unverifiedIssuer reads iss without trusting it, only to pick the issuer
+// whose keys must then verify the token.
+func unverifiedIssuer(token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a JWS")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.Iss == "" {
+		return "", errors.New("no iss")
+	}
+	return c.Iss, nil
+}
+
+var printable = apierror.Printable

@@ -1,0 +1,272 @@
+// Package pgtest starts a throwaway, real PostgreSQL server for tests:
+// initdb into a temporary directory, pg_ctl start on a free loopback port,
+// pg_ctl stop -m immediate at cleanup. Authentication is trust (local socket
+// and 127.0.0.1), superuser "postgres".
+//
+// PostgreSQL refuses to run as root, so when the test runs as root the
+// server tools run as the "postgres" OS user (via runuser), created with
+// useradd -r if missing. When no server binaries are installed the test is
+// skipped, unless env CI is set, where it fails: CI must not skip silently.
+// On Debian: apt-get install postgresql (the packaged service need not run).
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const (
+	superuser    = "postgres"
+	osUser       = "postgres"
+	startTimeout = 30 * time.Second
+)
+
+// Server is a running throwaway PostgreSQL.
+type Server struct {
+	// Port is the TCP port on 127.0.0.1.
+	Port int
+	// BinDir holds the server binaries used (initdb, pg_ctl, postgres).
+	BinDir string
+	// DataDir is the cluster directory.
+	DataDir string
+	// SocketDir is the Unix socket directory.
+	SocketDir string
+
+	runAs string // OS user the tools run as; "" for the current user
+}
+
+// FindBinDir returns the newest /usr/lib/postgresql/<version>/bin that has
+// initdb, pg_ctl and postgres, falling back to the directory of an initdb on
+// PATH when it resolves to a real binary (Debian's /usr/bin/initdb is often
+// absent, and /usr/local/bin entries may be symlinks or wrapper scripts, so
+// symlinks are resolved and wrapper scripts are not trusted).
+func FindBinDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool {
+		vi, vj := dirVersion(dirs[i]), dirVersion(dirs[j])
+		if vi != vj {
+			return vi > vj
+		}
+		return dirs[i] > dirs[j]
+	})
+	for _, d := range dirs {
+		if hasServerTools(d) {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil && !isScript(real) && hasServerTools(filepath.Dir(real)) {
+			return filepath.Dir(real), nil
+		}
+	}
+	return "", errors.New("pgtest: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in /usr/lib/postgresql/*/bin; on Debian/Ubuntu: apt-get install postgresql")
+}
+
+func dirVersion(binDir string) float64 {
+	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
+	return v
+}
+
+func hasServerTools(dir string) bool {
+	for _, tool := range []string{"initdb", "pg_ctl", "postgres"} {
+		fi, err := os.Stat(filepath.Join(dir, tool))
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func isScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	head := make([]byte, 2)
+	n, _ := f.Read(head)
+	return n == 2 && string(head) == "#!"
+}
+
+// Start starts a server for the test and stops it at cleanup.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := FindBinDir()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	s := &Server{BinDir: bin}
+
+	base, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if os.Geteuid() == 0 {
+		uid, gid, err := ensureOSUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(base, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		s.runAs = osUser
+	}
+	if err := os.Chmod(base, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s.DataDir = filepath.Join(base, "data")
+	s.SocketDir = base
+	logFile := filepath.Join(base, "postgres.log")
+
+	if out, err := s.tool("initdb", "-D", s.DataDir, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+	}
+	// initdb -A trust already allows local and host connections without a
+	// password; pin the exact rules so the server never depends on defaults.
+	hba := "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+	if out, err := s.writeAsOwner(filepath.Join(s.DataDir, "pg_hba.conf"), hba); err != nil {
+		t.Fatalf("pgtest: pg_hba.conf: %v\n%s", err, out)
+	}
+
+	var startErr error
+	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken before postgres binds it
+		s.Port, err = freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", s.Port, s.SocketDir)
+		out, err := s.tool("pg_ctl", "-D", s.DataDir, "-o", opts, "-l", logFile, "-w", "-t", strconv.Itoa(int(startTimeout/time.Second)), "start")
+		if err == nil {
+			startErr = nil
+			break
+		}
+		log, _ := os.ReadFile(logFile)
+		startErr = fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
+		s.tool("pg_ctl", "-D", s.DataDir, "-m", "immediate", "stop")
+	}
+	if startErr != nil {
+		t.Fatalf("pgtest: %v", startErr)
+	}
+	t.Cleanup(func() {
+		if out, err := s.tool("pg_ctl", "-D", s.DataDir, "-m", "immediate", "-w", "stop"); err != nil {
+			t.Logf("pgtest: pg_ctl stop: %v\n%s", err, out)
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	for {
+		c, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err == nil {
+			c.Close(ctx)
+			return s
+		}
+		if ctx.Err() != nil {
+			log, _ := os.ReadFile(logFile)
+			t.Fatalf("pgtest: server on port %d did not accept connections within %v: %v\n%s", s.Port, startTimeout, err, log)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// ensureOSUser returns the uid and gid of the postgres OS user, creating it
+// as a system user when it does not exist.
+func ensureOSUser() (uid, gid int, err error) {
+	u, err := user.Lookup(osUser)
+	if err != nil {
+		out, uerr := exec.Command("useradd", "-r", "-M", "-s", "/bin/false", osUser).CombinedOutput()
+		if uerr != nil {
+			return 0, 0, fmt.Errorf("pgtest: running as root needs the %q OS user; useradd: %v: %s", osUser, uerr, out)
+		}
+		if u, err = user.Lookup(osUser); err != nil {
+			return 0, 0, fmt.Errorf("pgtest: %w", err)
+		}
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = strconv.Atoi(u.Gid)
+	return uid, gid, err
+}
+
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	if s.runAs != "" {
+		cmd = exec.Command("runuser", append([]string{"-u", s.runAs, "--", name}, args...)...)
+	} else {
+		cmd = exec.Command(name, args...)
+	}
+	cmd.Dir = "/" // the postgres user may not be able to read the caller's cwd
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	return cmd
+}
+
+func (s *Server) tool(name string, args ...string) ([]byte, error) {
+	return s.command(filepath.Join(s.BinDir, name), args...).CombinedOutput()
+}
+
+// writeAsOwner replaces a file in the data dir, keeping it owned by the
+// server's OS user.
+func (s *Server) writeAsOwner(path, content string) ([]byte, error) {
+	if s.runAs == "" {
+		return nil, os.WriteFile(path, []byte(content), 0o600)
+	}
+	cmd := s.command("sh", "-c", `cat > "$1"`, "sh", path)
+	cmd.Stdin = strings.NewReader(content)
+	return cmd.CombinedOutput()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// DSN is a superuser connection string for database db.
+func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", superuser, s.Port, db)
+}
+
+// CreateDatabase creates database name.
+func (s *Server) CreateDatabase(t testing.TB, name string) {
+	t.Helper()
+	s.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+}
+
+// Exec runs each SQL statement as the superuser in database db.
+func (s *Server) Exec(t testing.TB, db string, statements ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, s.DSN(db))
+	if err != nil {
+		t.Fatalf("pgtest: connect %s: %v", db, err)
+	}
+	defer c.Close(context.Background())
+	for _, q := range statements {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("pgtest: %s: %v", strings.TrimSpace(q), err)
+		}
+	}
+}

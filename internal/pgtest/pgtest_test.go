@@ -1,0 +1,54 @@
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestStart(t *testing.T) {
+	s := Start(t)
+	if s.Port == 0 || s.BinDir == "" {
+		t.Fatalf("server %+v", s)
+	}
+	if want := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/app?sslmode=disable", s.Port); s.DSN("app") != want {
+		t.Fatalf("DSN %q", s.DSN("app"))
+	}
+	s.CreateDatabase(t, "app")
+	s.Exec(t, "app", "CREATE ROLE tester LOGIN", "CREATE TABLE t(x int)", "GRANT SELECT ON t TO tester")
+
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://tester@127.0.0.1:%d/app?sslmode=disable", s.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var who, fsync string
+	if err := c.QueryRow(ctx, "SELECT current_user, current_setting('fsync')").Scan(&who, &fsync); err != nil {
+		t.Fatal(err)
+	}
+	if who != "tester" || fsync != "off" {
+		t.Fatalf("current_user %q fsync %q", who, fsync)
+	}
+	var maxConns int
+	if err := c.QueryRow(ctx, "SELECT current_setting('max_connections')::int").Scan(&maxConns); err != nil || maxConns != 200 {
+		t.Fatalf("max_connections %d %v", maxConns, err)
+	}
+	if os.Geteuid() == 0 && !strings.HasPrefix(s.DataDir, os.TempDir()) {
+		t.Fatalf("data dir %q", s.DataDir)
+	}
+}
+
+func TestFindBinDir(t *testing.T) {
+	dir, err := FindBinDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	if !hasServerTools(dir) {
+		t.Fatalf("%s lacks server tools", dir)
+	}
+}

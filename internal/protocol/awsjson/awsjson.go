@@ -1,0 +1,118 @@
+// Package awsjson is the awsJson1_1 codec: it decodes request bodies into
+// input structs, and writes responses and errors the way AWS JSON services
+// do (Content-Type application/x-amz-json-1.1, X-Amzn-ErrorType, __type).
+package awsjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/protocol"
+)
+
+// ContentType is the awsJson1_1 media type.
+const ContentType = "application/x-amz-json-1.1"
+
+// TimeFormat is how timestamps are written: ISO-8601 in UTC, as the service
+// models of Redshift Serverless declare (the SDKs reject epoch numbers).
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Time is a timestamp that encodes as an ISO-8601 string.
+type Time time.Time
+
+// MarshalJSON writes the ISO-8601 form.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Time(t).UTC().Format(TimeFormat))), nil
+}
+
+// Timestamp returns a pointer to t as a Time, or nil for the zero time.
+func Timestamp(t time.Time) *Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := Time(t)
+	return &v
+}
+
+// Decode parses body into v. An empty body is an empty object (the SDKs send
+// "{}" for inputs without members). Anything that is not a single JSON
+// object, or whose members have the wrong JSON type, is a
+// SerializationException; unknown members are ignored as AWS does.
+func Decode(body []byte, v any) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		trimmed = []byte("{}")
+	}
+	if trimmed[0] != '{' {
+		return protocol.Errorf(protocol.ErrSerialization, "The request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return protocol.Errorf(protocol.ErrSerialization,
+				fmt.Sprintf("Unexpected value type for member '%s': expected %s.", te.Field, jsonKind(te.Type.Kind().String())))
+		}
+		return protocol.Errorf(protocol.ErrSerialization, "The request body is not valid JSON.")
+	}
+	if dec.More() {
+		return protocol.Errorf(protocol.ErrSerialization, "The request body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "slice", "array":
+		return "a list"
+	case "struct", "map":
+		return "an object"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "ptr":
+		return "a value of another type"
+	default:
+		return "a number"
+	}
+}
+
+// WriteResponse writes a 200 response with v as JSON.
+func WriteResponse(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Output structs are ours; failing to encode one is a bug.
+		WriteError(w, awserror.From(err, protocol.AWSJSON))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// errorBody is the JSON error document.
+type errorBody struct {
+	Type         string `json:"__type"`
+	Message      string `json:"message"`
+	ResourceName string `json:"resourceName,omitempty"`
+}
+
+// WriteError writes e with its status, X-Amzn-ErrorType and JSON body.
+func WriteError(w http.ResponseWriter, e *awserror.APIError) {
+	b, _ := json.Marshal(errorBody{Type: e.Code, Message: e.Message, ResourceName: e.ResourceName})
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Amzn-ErrorType", e.Code)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}

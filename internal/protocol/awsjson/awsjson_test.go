@@ -1,0 +1,79 @@
+package awsjson
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/protocol"
+)
+
+type input struct {
+	Names []string `json:"workgroupNames"`
+	Max   *int32   `json:"maxResults"`
+}
+
+func TestDecode(t *testing.T) {
+	cases := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"empty body is empty object", "", true},
+		{"object", `{"workgroupNames":["a"],"extra":1}`, true},
+		{"not json", `hello`, false},
+		{"array", `[1]`, false},
+		{"wrong type list", `{"workgroupNames":"x"}`, false},
+		{"wrong type number", `{"maxResults":"7"}`, false},
+		{"overflow", `{"maxResults":99999999999}`, false},
+		{"two objects", `{} {}`, false},
+		{"truncated", `{"workgroupNames":[`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var in input
+			err := Decode([]byte(tc.body), &in)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, protocol.ErrSerialization) {
+				t.Fatalf("err %v is not a serialization error", err)
+			}
+		})
+	}
+}
+
+func TestWriteErrorAndTime(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, &awserror.APIError{Code: "ResourceNotFoundException", Status: 400, Message: "m", ResourceName: "demo"})
+	if rec.Code != 400 || rec.Header().Get("X-Amzn-ErrorType") != "ResourceNotFoundException" {
+		t.Fatalf("status %d header %q", rec.Code, rec.Header().Get("X-Amzn-ErrorType"))
+	}
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["__type"] != "ResourceNotFoundException" || body["message"] != "m" || body["resourceName"] != "demo" {
+		t.Fatalf("body %v", body)
+	}
+	b, _ := json.Marshal(struct {
+		T *Time `json:"t"`
+	}{Timestamp(time.Date(2026, 11, 23, 10, 0, 0, 5e8, time.FixedZone("x", 3600)))})
+	if string(b) != `{"t":"2026-11-23T09:00:00Z"}` {
+		t.Fatalf("time = %s", b)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"workgroupNames":["demo"]}`, `{"maxResults":5}`, ``, `[`, `{"a":{"b":[1,2,{"c":null}]}}`, "\xff\xfe"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var in input
+		if err := Decode(b, &in); err != nil && !errors.Is(err, protocol.ErrSerialization) {
+			t.Fatalf("non-serialization error %v", err)
+		}
+	})
+}

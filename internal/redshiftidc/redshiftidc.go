@@ -1,0 +1,143 @@
+// Package redshiftidc keeps Redshift IdC applications: the link between
+// Redshift and an Identity Center instance, which gives Identity Center users
+// their database identity namespace ("AWSIDC:alice").
+package redshiftidc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/ids"
+	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/store"
+)
+
+// ErrNotFound is returned for an unknown application.
+var ErrNotFound = errors.New("redshift idc application not found")
+
+// ErrExists is returned when the name is taken.
+var ErrExists = errors.New("redshift idc application already exists")
+
+// Application is a Redshift IdC application.
+type Application struct {
+	Arn               string    `json:"arn"`
+	Name              string    `json:"name"`
+	IdentityNamespace string    `json:"identityNamespace"`
+	IdcInstanceArn    string    `json:"idcInstanceArn"`
+	IamRoleArn        string    `json:"iamRoleArn"`
+	DisplayName       string    `json:"displayName,omitempty"`
+	CreatedAt         time.Time `json:"createdAt"`
+}
+
+// Service stores applications per account and region.
+type Service struct {
+	Store store.Store
+	Rand  io.Reader
+	Now   func() time.Time
+}
+
+func prefix(s serverless.Scope) string {
+	return "redshift/" + s.Account + "/" + s.Region + "/idc-application/"
+}
+
+// Ensure creates app (by name) if it does not exist and returns the stored one.
+func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
+	var out Application
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		key := prefix(scope) + app.Name
+		if err := store.GetJSON(tx, key, &out); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		id, err := ids.UUID(s.rand())
+		if err != nil {
+			return err
+		}
+		app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
+		app.CreatedAt = s.Now().UTC().Truncate(time.Second)
+		out = app
+		return store.PutJSON(tx, key, app)
+	})
+	return out, err
+}
+
+// List returns the scope's applications in name order.
+func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Application, error) {
+	var out []Application
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		return r.Scan(prefix(scope), "", func(_ string, v []byte) (bool, error) {
+			var a Application
+			if err := json.Unmarshal(v, &a); err != nil {
+				return false, err
+			}
+			out = append(out, a)
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// ByArn finds an application of the scope by ARN.
+func (s *Service) ByArn(ctx context.Context, scope serverless.Scope, arn string) (Application, error) {
+	apps, err := s.List(ctx, scope)
+	if err != nil {
+		return Application{}, err
+	}
+	for _, a := range apps {
+		if a.Arn == arn {
+			return a, nil
+		}
+	}
+	return Application{}, ErrNotFound
+}
+
+// LookupIdcApplication implements serverless.IdcApplicationResolver.
+func (s *Service) LookupIdcApplication(ctx context.Context, scope serverless.Scope, arn string) error {
+	_, err := s.ByArn(ctx, scope, arn)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %s", serverless.ErrIdcApplicationNotFound, arn)
+	}
+	return err
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+// Create adds an application; the name must be new in the scope.
+func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
+	id, err := ids.UUID(s.rand())
+	if err != nil {
+		return Application{}, err
+	}
+	app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
+	app.CreatedAt = s.Now().UTC().Truncate(time.Second)
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		key := prefix(scope) + app.Name
+		if _, err := tx.Get(key); err == nil {
+			return fmt.Errorf("%w: %s", ErrExists, app.Name)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return store.PutJSON(tx, key, app)
+	})
+	return app, err
+}
+
+// Delete removes the application with this ARN.
+func (s *Service) Delete(ctx context.Context, scope serverless.Scope, arn string) error {
+	app, err := s.ByArn(ctx, scope, arn)
+	if err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(prefix(scope) + app.Name) })
+}

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// idcgate's own administrator operations (X-Amz-Target: Idcgate.<Op>,
+// SigV4 service "idcgate"): only an account root may call them.
+
+type issueTestTokenInput struct {
+	UserName   *string `json:"userName"`
+	Audience   *string `json:"audience"`
+	TTLSeconds *int64  `json:"ttlSeconds"`
+}
+
+type issueTestTokenOutput struct {
+	Token          string        `json:"token"`
+	ExpirationTime *awsjson.Time `json:"expirationTime"`
+	Issuer         string        `json:"issuer"`
+}
+
+func (s *Server) serveAdmin(c *call) (any, error) {
+	if c.principal.Kind != auth.KindRoot {
+		return nil, &auth.DeniedError{Message: "User: " + c.principal.ARN + " is not authorized to perform: idcgate:" + c.op + ": administrator (account root) credentials are required"}
+	}
+	switch c.op {
+	case "IssueTestToken":
+		var in issueTestTokenInput
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		var v validation.Collector
+		v.Required("userName", in.UserName != nil)
+		ttl := int64(3600)
+		if in.TTLSeconds != nil {
+			ttl = *in.TTLSeconds
+			v.Range("ttlSeconds", ttl, 1, 86400)
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		if s.d.IdP == nil || s.d.Directory == nil {
+			return nil, validation.Newf("The built-in IdP needs an identityCenter section in the config.")
+		}
+		user, ok := s.d.Directory.UserByName(*in.UserName)
+		if !ok {
+			return nil, validation.Newf("User %s is not in identity store %s.", *in.UserName, s.d.Directory.IdentityStoreID)
+		}
+		aud := "idcgate-demo"
+		if in.Audience != nil {
+			aud = *in.Audience
+		}
+		tok, err := s.d.IdP.Issue(user, aud, time.Duration(ttl)*time.Second, s.d.Now())
+		if err != nil {
+			return nil, err
+		}
+		return issueTestTokenOutput{Token: tok.JWT, ExpirationTime: awsjson.Timestamp(tok.ExpiresAt), Issuer: s.d.IdP.Issuer()}, nil
+	case "SetFaults":
+		var in struct {
+			Rules []faults.Rule `json:"rules"`
+		}
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := s.d.Faults.Set(c.ctx, in.Rules); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			return nil, validation.Newf("Invalid fault rule: %s.", err.Error())
+		}
+		c.log.Warn("fault injection rules set", "rules", len(in.Rules))
+		return map[string]any{"rules": in.Rules}, nil
+	case "GetFaults":
+		rules, err := s.d.Faults.Rules(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if rules == nil {
+			rules = []faults.Rule{}
+		}
+		return map[string]any{"rules": rules}, nil
+	case "LookupEvents":
+		var in struct {
+			After      string `json:"after"`
+			UserName   string `json:"userName"`
+			EventName  string `json:"eventName"`
+			MaxResults int    `json:"maxResults"`
+		}
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		events, last, err := audit.Lookup(c.ctx, s.d.Store, audit.Filter{After: in.After, UserName: in.UserName, EventName: in.EventName, Max: in.MaxResults})
+		if err != nil {
+			return nil, err
+		}
+		if events == nil {
+			events = []json.RawMessage{}
+		}
+		return lookupEventsOutput{Events: events, Cursor: last}, nil
+	case "InspectToken":
+		var in struct {
+			Token *string `json:"token"`
+		}
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := required("token", in.Token); err != nil {
+			return nil, err
+		}
+		h, claims, err := s.d.Issuer.Inspect(c.ctx, s.scope(c), *in.Token)
+		out := inspectTokenOutput{Header: h, Claims: claims, Valid: err == nil}
+		if err != nil {
+			if errors.Is(err, authtoken.ErrMalformed) {
+				return nil, validation.Newf("The token is not an idcgate Identity Center token.")
+			}
+			out.Problem = strings.TrimPrefix(err.Error(), "authtoken: ")
+		}
+		return out, nil
+	case "RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys":
+		var in struct {
+			WorkgroupName *string `json:"workgroupName"`
+			MinVersion    *int    `json:"minVersion"`
+		}
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := required("workgroupName", in.WorkgroupName); err != nil {
+			return nil, err
+		}
+		wg, err := s.d.Serverless.GetWorkgroup(c.ctx, s.scope(c), *in.WorkgroupName)
+		if err != nil {
+			return nil, err
+		}
+		id := keyring.ID{Account: c.principal.Account, Region: s.d.Region, WorkgroupID: wg.WorkgroupId}
+		switch c.op {
+		case "RotateWorkgroupKey":
+			if _, err := s.d.Keys.Rotate(c.ctx, id); err != nil {
+				return nil, err
+			}
+			c.log.Info("workgroup key rotated", "workgroup", wg.WorkgroupName)
+		case "RetireWorkgroupKeys":
+			if in.MinVersion == nil {
+				return nil, required("minVersion", nil)
+			}
+			if err := s.d.Keys.Retire(c.ctx, id, *in.MinVersion); err != nil {
+				return nil, err
+			}
+			c.log.Info("workgroup keys retired", "workgroup", wg.WorkgroupName, "min_version", *in.MinVersion)
+		}
+		if _, _, err := s.d.Keys.Current(c.ctx, id); err != nil {
+			return nil, err
+		}
+		info, err := s.d.Keys.Describe(c.ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out := workgroupKeysOutput{WorkgroupName: wg.WorkgroupName, LatestVersion: info.Latest, MinDecryptVersion: info.MinDecrypt}
+		for v := info.MinDecrypt; v <= info.Latest; v++ {
+			out.Versions = append(out.Versions, keyVersionOutput{Version: v, CreatedAt: awsjson.Timestamp(info.Created[v])})
+		}
+		return out, nil
+	}
+	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Unknown idcgate operation "+quoteOp(c.op)+".")
+}
+
+type inspectTokenOutput struct {
+	Valid   bool              `json:"valid"`
+	Problem string            `json:"problem,omitempty"`
+	Header  authtoken.Header  `json:"header"`
+	Claims  *authtoken.Claims `json:"claims,omitempty"`
+}
+
+type keyVersionOutput struct {
+	Version   int           `json:"version"`
+	CreatedAt *awsjson.Time `json:"createdAt"`
+}
+
+type workgroupKeysOutput struct {
+	WorkgroupName     string             `json:"workgroupName"`
+	LatestVersion     int                `json:"latestVersion"`
+	MinDecryptVersion int                `json:"minDecryptVersion"`
+	Versions          []keyVersionOutput `json:"versions"`
+}
+
+type lookupEventsOutput struct {
+	Events []json.RawMessage `json:"events"`
+	Cursor string            `json:"cursor"`
+}

@@ -1,0 +1,385 @@
+// Package server is idcgate's HTTP front: one handler that gives every
+// request an id, reads its body within limits, routes it by protocol to a
+// service, verifies its SigV4 signature, and renders any error through
+// awserror in the service's protocol.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/idp"
+	"github.com/idcgate/idcgate/internal/ids"
+	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/protocol/restjson"
+	"github.com/idcgate/idcgate/internal/redshiftidc"
+	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/sts"
+	"github.com/idcgate/idcgate/internal/throttle"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Deps are the server's collaborators, built once by the app.
+type Deps struct {
+	Log        *slog.Logger
+	Region     string
+	Now        func() time.Time
+	Verifier   *sigv4.Verifier
+	Serverless *serverless.Service
+	STS        *sts.Service
+	OIDC       *oidc.Service
+	IdcApps    *redshiftidc.Service
+	IdP        *idp.IdP
+	Issuer     *issuer.Issuer
+	Keys       *keyring.Keyring
+	Throttle   *throttle.Limiter
+	Audit      *audit.Log
+	Store      store.Store
+	Metrics    *metrics.Metrics
+	Faults     *faults.Injector
+	Directory  *identitycenter.Directory
+	// Ready reports whether the store is reachable (for /readyz).
+	Ready func(context.Context) error
+}
+
+// Server is the HTTP handler for every AWS-compatible API.
+type Server struct {
+	d Deps
+}
+
+// New returns a Server.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Server{d: d}
+}
+
+// call is one authenticated API call on its way to an operation.
+type call struct {
+	ctx       context.Context
+	requestID string
+	log       *slog.Logger
+	principal *auth.Principal
+	op        string
+	body      []byte
+	authReq   auth.Request
+	route     routed
+	http      *http.Request
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.d.Now()
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	log := s.d.Log.With("request_id", reqID)
+	rw := &statusWriter{ResponseWriter: w}
+	rt := routed{protocol: protocol.AWSJSON}
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rw.status == 0 {
+				s.writeError(rw, log, rt, reqID, fmt.Errorf("panic: %v", v))
+			}
+		}
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "target", r.Header.Get("X-Amz-Target"),
+			"status", rw.status, "error_code", rw.Header().Get("X-Amzn-ErrorType"),
+			"duration_ms", float64(s.d.Now().Sub(start).Microseconds())/1000)
+	}()
+
+	if strings.HasPrefix(r.URL.Path, "/idp/") && s.d.IdP != nil {
+		s.d.IdP.Handler().ServeHTTP(rw, r)
+		return
+	}
+	switch r.URL.Path {
+	case "/healthz":
+		rw.Header().Set("Content-Type", "text/plain")
+		rw.WriteHeader(http.StatusOK)
+		io.WriteString(rw, "ok\n")
+		return
+	case "/metrics":
+		if s.d.Metrics != nil {
+			s.d.Metrics.Handler().ServeHTTP(rw, r)
+			return
+		}
+	case "/readyz":
+		if s.d.Ready != nil {
+			if err := s.d.Ready(r.Context()); err != nil {
+				log.Warn("not ready", "err", err)
+				http.Error(rw, "store unreachable", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		rw.Header().Set("Content-Type", "text/plain")
+		rw.WriteHeader(http.StatusOK)
+		io.WriteString(rw, "ready\n")
+		return
+	}
+
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(rw, log, rt, reqID, err)
+		return
+	}
+	rt, err = route(r, body)
+	rt.start = start
+	if err != nil {
+		s.writeError(rw, log, rt, reqID, err)
+		return
+	}
+	res, err := s.d.Verifier.Verify(r.Context(), r, body, rt.service)
+	if err != nil {
+		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
+		return
+	}
+	p, ok := res.Credential.Principal.(*auth.Principal)
+	if !ok {
+		s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
+		return
+	}
+	log = log.With("principal", p.ARN)
+	if err := s.d.Throttle.Allow(p.ARN, s.d.Now()); err != nil {
+		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
+		return
+	}
+	if rt.service != serviceAdmin {
+		if err := s.d.Faults.Apply(r.Context(), rt.op); err != nil {
+			s.finish(rw, log, r, rt, reqID, body, p, nil, err)
+			return
+		}
+	}
+	c := &call{
+		ctx:       r.Context(),
+		requestID: reqID,
+		log:       log,
+		principal: p,
+		op:        rt.op,
+		body:      body,
+		authReq: auth.Request{
+			Region:          s.d.Region,
+			SourceIP:        sourceIP(r),
+			SecureTransport: r.TLS != nil,
+			Now:             s.d.Now(),
+		},
+		route: rt,
+		http:  r,
+	}
+	var out any
+	switch rt.service {
+	case serviceServerless:
+		out, err = s.serveServerless(c)
+	case serviceSTS:
+		out, err = s.serveSTS(c)
+	case serviceRedshift:
+		out, err = s.serveRedshift(c)
+	case serviceOIDC:
+		out, err = s.serveOIDC(c)
+	case serviceAdmin:
+		out, err = s.serveAdmin(c)
+	default:
+		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
+	}
+	s.finish(rw, log, r, rt, reqID, body, p, out, err)
+}
+
+// finish audits the call durably, then writes the response or the error.
+func (s *Server) finish(rw http.ResponseWriter, log *slog.Logger, r *http.Request, rt routed, reqID string, body []byte, p *auth.Principal, out any, err error) {
+	defer func(start time.Time) {
+		code := ""
+		if err != nil {
+			code = awserror.From(err, rt.protocol).Code
+		}
+		s.d.Metrics.ObserveRequest(rt.service, rt.op, code, s.d.Now().Sub(start))
+	}(rt.start)
+	if s.d.Audit != nil {
+		rec := s.auditRecord(r, rt, reqID, body, p, err)
+		if aerr := s.d.Audit.Write(r.Context(), rec); aerr != nil {
+			log.Error("audit write failed; refusing the response", "err", aerr)
+			err, out = fmt.Errorf("audit: %w", aerr), nil
+		}
+	}
+	if err != nil {
+		s.writeError(rw, log, rt, reqID, err)
+		return
+	}
+	switch rt.protocol {
+	case protocol.AWSQuery:
+		awsquery.WriteResponse(rw, rt.op, rt.xmlns, reqID, out)
+	case protocol.RESTJSON:
+		restjson.WriteResponse(rw, out)
+	default:
+		awsjson.WriteResponse(rw, out)
+	}
+}
+
+// writeError renders err in the route's protocol and logs internal causes
+// (never sent).
+func (s *Server) writeError(w http.ResponseWriter, log *slog.Logger, rt routed, reqID string, err error) {
+	e := awserror.From(err, rt.protocol)
+	if e.Internal {
+		log.Error("internal error", "err", err)
+	} else {
+		log.Debug("request refused", "code", e.Code, "err", err)
+	}
+	switch rt.protocol {
+	case protocol.AWSQuery:
+		awsquery.WriteError(w, e, rt.xmlns, reqID)
+	case protocol.RESTJSON:
+		restjson.WriteError(w, e)
+	default:
+		awsjson.WriteError(w, e)
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, protocol.Errorf(protocol.ErrTooLarge, "Request must be smaller than 1048576 bytes.")
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrSerialization, "The request body could not be read.")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, protocol.Errorf(protocol.ErrTooLarge, "Request must be smaller than 1048576 bytes.")
+	}
+	return b, nil
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func newRequestID() string { return ids.MustUUID() }
+
+// statusWriter remembers the status code for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Services, by their SigV4 signing names.
+const (
+	serviceServerless = "redshift-serverless"
+	serviceSTS        = "sts"
+	serviceRedshift   = "redshift"
+	serviceOIDC       = "sso-oauth"
+	// serviceAdmin is idcgate's own administrator API (Idcgate.* targets).
+	serviceAdmin = "idcgate"
+)
+
+type routed struct {
+	protocol protocol.Protocol
+	service  string
+	op       string
+	xmlns    string // awsQuery document namespace
+	start    time.Time
+}
+
+// route decides the protocol, the service and the operation of a request
+// (SPEC section 1) without trusting anything the signature has not yet
+// covered: the signature check that follows is bound to the routed service.
+func route(r *http.Request, body []byte) (routed, error) {
+	target := r.Header.Get("X-Amz-Target")
+	if target == "" && r.URL.Query().Has("X-Amz-Signature") {
+		// A presigning signer hoists X-Amz-* headers into the signed query.
+		target = r.URL.Query().Get("X-Amz-Target")
+	}
+	if target != "" {
+		rt := routed{protocol: protocol.AWSJSON}
+		svc, op, ok := strings.Cut(target, ".")
+		switch {
+		case !ok || op == "":
+		case svc == "RedshiftServerless":
+			rt.service, rt.op = serviceServerless, op
+		case svc == "Idcgate":
+			rt.service, rt.op = serviceAdmin, op
+		}
+		if rt.service == "" {
+			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")
+		}
+		if r.Method != http.MethodPost {
+			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "awsJson1_1 requests must use POST.")
+		}
+		return rt, nil
+	}
+	if r.URL.Path == "/token" {
+		rt := routed{protocol: protocol.RESTJSON, service: serviceOIDC, op: "CreateToken"}
+		if r.URL.Query().Get("aws_iam") == "t" {
+			rt.op = "CreateTokenWithIAM"
+		}
+		if r.Method != http.MethodPost {
+			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "POST /token only.")
+		}
+		return rt, nil
+	}
+	if r.URL.Path == "/" {
+		params, err := awsquery.Parse(r, body)
+		rt := routed{protocol: protocol.AWSQuery, xmlns: awsquery.STSNamespace}
+		if err != nil {
+			return rt, err
+		}
+		switch params.Get("Version") {
+		case "2011-06-15":
+			rt.service = serviceSTS
+		case "2012-12-01":
+			rt.service, rt.xmlns = serviceRedshift, awsquery.RedshiftNamespace
+		}
+		rt.op = params.Get("Action")
+		switch {
+		case rt.op == "" && rt.service == "" && r.Method == http.MethodPost && len(body) > 0 && body[0] == '{':
+			return routed{protocol: protocol.AWSJSON}, protocol.Errorf(protocol.ErrUnknownOperation, "awsJson1_1 requests need an X-Amz-Target header.")
+		case rt.op == "":
+			return rt, protocol.Errorf(protocol.ErrMissingAction, "Could not find operation: the request has no Action parameter.")
+		case rt.service == "":
+			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(rt.op)+" for version "+quoteOp(params.Get("Version"))+".")
+		}
+		return rt, nil
+	}
+	return routed{protocol: protocol.AWSJSON}, protocol.Errorf(protocol.ErrNotFoundPath, "No AWS API is served at "+quoteOp(r.Method+" "+r.URL.Path)+".")
+}
+
+// quoteOp quotes client-controlled text for a message.
+func quoteOp(s string) string { return "'" + apierror.Printable(s) + "'" }

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"encoding/xml"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/sts"
+)
+
+type getCallerIdentityResult struct {
+	XMLName xml.Name `xml:"GetCallerIdentityResult"`
+	Arn     string   `xml:"Arn"`
+	UserId  string   `xml:"UserId"`
+	Account string   `xml:"Account"`
+}
+
+type credentialsXML struct {
+	AccessKeyId     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+type assumeRoleResult struct {
+	XMLName         xml.Name       `xml:"AssumeRoleResult"`
+	Credentials     credentialsXML `xml:"Credentials"`
+	AssumedRoleUser struct {
+		AssumedRoleId string `xml:"AssumedRoleId"`
+		Arn           string `xml:"Arn"`
+	} `xml:"AssumedRoleUser"`
+	PackedPolicySize *int `xml:"PackedPolicySize,omitempty"`
+}
+
+func (s *Server) serveSTS(c *call) (any, error) {
+	params, err := awsquery.Parse(c.http, c.body)
+	if err != nil {
+		return nil, err
+	}
+	switch c.op {
+	case "GetCallerIdentity":
+		id := sts.GetCallerIdentity(c.principal)
+		return getCallerIdentityResult{Arn: id.Arn, UserId: id.UserId, Account: id.Account}, nil
+	case "AssumeRole":
+		in := sts.AssumeRoleInput{
+			RoleArn:         params.Get("RoleArn"),
+			RoleSessionName: params.Get("RoleSessionName"),
+			Policy:          params.Get("Policy"),
+		}
+		if in.DurationSeconds, err = params.Int64("DurationSeconds"); err != nil {
+			return nil, err
+		}
+		for _, m := range params.Members("ProvidedContexts", "ProviderArn", "ContextAssertion") {
+			in.ProvidedContexts = append(in.ProvidedContexts, sts.ProvidedContext{ProviderArn: m["ProviderArn"], ContextAssertion: m["ContextAssertion"]})
+		}
+		out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
+		if err != nil {
+			return nil, err
+		}
+		res := assumeRoleResult{Credentials: credentialsXML{
+			AccessKeyId: out.Credentials.AccessKeyId, SecretAccessKey: out.Credentials.SecretAccessKey,
+			SessionToken: out.Credentials.SessionToken, Expiration: out.Credentials.Expiration.UTC().Format(time.RFC3339),
+		}}
+		res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
+		if in.Policy != "" {
+			res.PackedPolicySize = &out.PackedPolicySize
+		}
+		c.log.Info("role session created", "role_session", out.Arn, "expires", out.Credentials.Expiration,
+			"identity_enhanced", len(in.ProvidedContexts) > 0 || c.principal.IdentityContext != nil)
+		return res, nil
+	}
+	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2011-06-15.")
+}

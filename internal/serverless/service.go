@@ -1,0 +1,747 @@
+package serverless
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/ids"
+	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// DefaultCapacityRPU is the per-account, per-region RPU quota.
+const DefaultCapacityRPU = 5120
+
+// IdcApplicationResolver tells whether a Redshift IdC application exists.
+type IdcApplicationResolver interface {
+	LookupIdcApplication(ctx context.Context, scope Scope, arn string) error
+}
+
+// Service implements the namespace and workgroup operations.
+type Service struct {
+	Store           store.Store
+	Now             func() time.Time
+	Rand            io.Reader
+	TransitionDelay time.Duration
+	CapacityRPU     int
+	Pages           *pagetoken.Codec
+	IdcApplications IdcApplicationResolver
+	// OnDeleteWorkgroup runs inside DeleteWorkgroup's transaction (the
+	// keyring destroys the workgroup's keys there).
+	OnDeleteWorkgroup func(tx store.Tx, sc Scope, wg Workgroup) error
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) capacity() int {
+	if s.CapacityRPU > 0 {
+		return s.CapacityRPU
+	}
+	return DefaultCapacityRPU
+}
+
+func nsPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/ns/" }
+func wgPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/wg/" }
+
+// NamespaceARN is a namespace's ARN.
+func NamespaceARN(sc Scope, id string) string {
+	return "arn:aws:redshift-serverless:" + sc.Region + ":" + sc.Account + ":namespace/" + id
+}
+
+// WorkgroupARN is a workgroup's ARN.
+func WorkgroupARN(sc Scope, id string) string {
+	return "arn:aws:redshift-serverless:" + sc.Region + ":" + sc.Account + ":workgroup/" + id
+}
+
+// settle applies a due transition; it reports false when the resource is gone.
+func settle(status *Status, pending **transition, now time.Time) bool {
+	p := *pending
+	if p == nil || now.Before(p.At) {
+		return true
+	}
+	*pending = nil
+	if p.To == "" {
+		return false
+	}
+	*status = p.To
+	return true
+}
+
+// begin puts a resource into a transient state until the delay has passed;
+// with no delay the transition completes at once. It reports false when the
+// resource is gone now (a delete with no delay).
+func (s *Service) begin(status *Status, pending **transition, transient, to Status) bool {
+	*status = transient
+	*pending = &transition{To: to, At: s.now().Add(s.TransitionDelay)}
+	if s.TransitionDelay > 0 {
+		return true
+	}
+	if to == "" {
+		*pending = nil
+		return false
+	}
+	return settle(status, pending, s.now())
+}
+
+// loadRecord reads and settles a record at key; when tx is not nil, one
+// that is gone is purged. state exposes the record's status fields.
+func loadRecord[T any](s *Service, r store.Reader, tx store.Tx, key string, state func(*T) (*Status, **transition), notFound error) (T, error) {
+	var rec T
+	if err := store.GetJSON(r, key, &rec); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return rec, notFound
+		}
+		return rec, err
+	}
+	st, pending := state(&rec)
+	if !settle(st, pending, s.now()) {
+		if tx != nil {
+			if err := tx.Delete(key); err != nil {
+				return rec, err
+			}
+		}
+		return rec, notFound
+	}
+	return rec, nil
+}
+
+func (s *Service) loadNamespace(r store.Reader, tx store.Tx, sc Scope, name string) (Namespace, error) {
+	return loadRecord(s, r, tx, nsPrefix(sc)+name, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound(name))
+}
+
+func (s *Service) loadWorkgroup(r store.Reader, tx store.Tx, sc Scope, name string) (Workgroup, error) {
+	return loadRecord(s, r, tx, wgPrefix(sc)+name, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound(name))
+}
+
+// scanWorkgroups calls fn for every live workgroup of the scope.
+func (s *Service) scanWorkgroups(r store.Reader, sc Scope, after string, fn func(Workgroup) (bool, error)) error {
+	now := s.now()
+	return r.Scan(wgPrefix(sc), after, func(_ string, v []byte) (bool, error) {
+		var wg Workgroup
+		if err := jsonUnmarshal(v, &wg); err != nil {
+			return false, err
+		}
+		if !settle(&wg.Status, &wg.Pending, now) {
+			return true, nil
+		}
+		return fn(wg)
+	})
+}
+
+func (s *Service) newID() (string, error) { return ids.UUID(s.Rand) }
+
+func (s *Service) checkIdcApplication(ctx context.Context, sc Scope, arn *string) error {
+	if arn == nil {
+		return nil
+	}
+	if s.IdcApplications == nil {
+		return validation.Newf("Redshift IdC application %s does not exist.", *arn)
+	}
+	err := s.IdcApplications.LookupIdcApplication(ctx, sc, *arn)
+	if errors.Is(err, ErrIdcApplicationNotFound) {
+		return validation.Newf("Redshift IdC application %s does not exist.", *arn)
+	}
+	return err
+}
+
+func tooManyTags(name string, tags []Tag) error {
+	if len(tags) > MaxTags {
+		return errorf(ErrTooManyTags, name, "Exceeded the number of tags allowed for resource %s: %d tags given, the maximum is %d.", name, len(tags), MaxTags)
+	}
+	return nil
+}
+
+func orDefault(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func unavailable(kind, name string, st Status) error {
+	return errorf(ErrConflict, "", "%s %s is currently %s; it must be AVAILABLE for this operation.", kind, name, st)
+}
+
+// CreateNamespace creates a namespace, AVAILABLE at once.
+func (s *Service) CreateNamespace(ctx context.Context, sc Scope, in CreateNamespaceInput) (Namespace, error) {
+	return s.createNamespace(ctx, sc, in, false)
+}
+
+// EnsureNamespace creates the namespace if it does not exist.
+func (s *Service) EnsureNamespace(ctx context.Context, sc Scope, in CreateNamespaceInput) (Namespace, error) {
+	return s.createNamespace(ctx, sc, in, true)
+}
+
+func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamespaceInput, ensure bool) (Namespace, error) {
+	var v validation.Collector
+	checkName(&v, "namespaceName", in.NamespaceName)
+	if in.DbName != nil && v.Length("dbName", *in.DbName, 1, 127) {
+		v.Pattern("dbName", *in.DbName, dbNameRe, dbNameRe.String())
+	}
+	checkNamespaceCommon(&v, in.AdminUsername, in.AdminUserPassword, in.ManageAdminPassword, in.IamRoles, in.DefaultIamRoleArn, in.LogExports)
+	if in.DefaultIamRoleArn != nil && !slices.Contains(in.IamRoles, *in.DefaultIamRoleArn) {
+		v.Add("defaultIamRoleArn", *in.DefaultIamRoleArn, "Member must be one of the namespace's iamRoles")
+	}
+	checkTags(&v, in.Tags)
+	if err := v.Err(); err != nil {
+		return Namespace{}, err
+	}
+	name := *in.NamespaceName
+	if err := tooManyTags(name, in.Tags); err != nil {
+		return Namespace{}, err
+	}
+	if err := s.checkIdcApplication(ctx, sc, in.RedshiftIdcApplicationArn); err != nil {
+		return Namespace{}, err
+	}
+	id, err := s.newID()
+	if err != nil {
+		return Namespace{}, err
+	}
+	ns := Namespace{
+		NamespaceArn:      NamespaceARN(sc, id),
+		NamespaceId:       id,
+		NamespaceName:     name,
+		AdminUsername:     orDefault(in.AdminUsername, ""),
+		DbName:            orDefault(in.DbName, "dev"),
+		DefaultIamRoleArn: orDefault(in.DefaultIamRoleArn, ""),
+		IamRoles:          in.IamRoles,
+		KmsKeyId:          orDefault(in.KmsKeyId, "AWS_OWNED_KMS_KEY"),
+		LogExports:        in.LogExports,
+		Status:            StatusAvailable,
+		CreationDate:      s.now().Truncate(time.Second),
+		Tags:              in.Tags,
+		IdcApplicationArn: orDefault(in.RedshiftIdcApplicationArn, ""),
+		AdminPasswordSet:  in.AdminUserPassword != nil,
+	}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		existing, err := s.loadNamespace(tx, tx, sc, name)
+		switch {
+		case err == nil && ensure:
+			ns = existing
+			return nil
+		case err == nil:
+			return errorf(ErrConflict, "", "Namespace with name %s already exists.", name)
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
+	})
+	if err != nil {
+		return Namespace{}, err
+	}
+	return ns, nil
+}
+
+// GetNamespace returns a namespace.
+func (s *Service) GetNamespace(ctx context.Context, sc Scope, name string) (Namespace, error) {
+	var v validation.Collector
+	checkName(&v, "namespaceName", &name)
+	if err := v.Err(); err != nil {
+		return Namespace{}, err
+	}
+	var ns Namespace
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		ns, err = s.loadNamespace(r, nil, sc, name)
+		return err
+	})
+	return ns, err
+}
+
+// ListNamespaces lists namespaces in name order.
+func (s *Service) ListNamespaces(ctx context.Context, sc Scope, in ListInput) ([]Namespace, *string, error) {
+	var v validation.Collector
+	max := checkMaxResults(&v, in.MaxResults)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	after, err := s.pageStart(in.NextToken, "ListNamespaces", sc, nsPrefix(sc))
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Namespace
+	var next *string
+	now := s.now()
+	err = s.Store.View(ctx, func(r store.Reader) error {
+		return r.Scan(nsPrefix(sc), after, func(key string, val []byte) (bool, error) {
+			var ns Namespace
+			if err := jsonUnmarshal(val, &ns); err != nil {
+				return false, err
+			}
+			if !settle(&ns.Status, &ns.Pending, now) {
+				return true, nil
+			}
+			if len(out) == max {
+				tok := s.Pages.New("ListNamespaces", sc.Account, sc.Region, nsPrefix(sc)+out[len(out)-1].NamespaceName)
+				next = &tok
+				return false, nil
+			}
+			out = append(out, ns)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, next, nil
+}
+
+// pageStart decodes a nextToken into the key to scan after.
+func (s *Service) pageStart(tok *string, op string, sc Scope, prefix string) (string, error) {
+	if tok == nil {
+		return "", nil
+	}
+	p, err := s.Pages.DecodeFor(*tok, op, sc.Account, sc.Region)
+	if err != nil || !strings.HasPrefix(p.After, prefix) {
+		return "", validation.Newf("Invalid nextToken provided.")
+	}
+	return p.After, nil
+}
+
+// UpdateNamespace changes a namespace; it is MODIFYING for the transition delay.
+func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, in UpdateNamespaceInput) (Namespace, error) {
+	var v validation.Collector
+	checkName(&v, "namespaceName", in.NamespaceName)
+	checkNamespaceCommon(&v, in.AdminUsername, in.AdminUserPassword, in.ManageAdminPassword, in.IamRoles, in.DefaultIamRoleArn, in.LogExports)
+	if (in.AdminUsername == nil) != (in.AdminUserPassword == nil) && (in.ManageAdminPassword == nil || !*in.ManageAdminPassword) {
+		v.Add("adminUsername", orDefault(in.AdminUsername, ""), "adminUsername and adminUserPassword must be updated together")
+	}
+	if err := v.Err(); err != nil {
+		return Namespace{}, err
+	}
+	if err := s.checkIdcApplication(ctx, sc, in.RedshiftIdcApplicationArn); err != nil {
+		return Namespace{}, err
+	}
+	name := *in.NamespaceName
+	var ns Namespace
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if ns, err = s.loadNamespace(tx, tx, sc, name); err != nil {
+			return err
+		}
+		if ns.Status != StatusAvailable {
+			return unavailable("Namespace", name, ns.Status)
+		}
+		if in.AdminUsername != nil {
+			ns.AdminUsername = *in.AdminUsername
+			ns.AdminPasswordSet = true
+		}
+		if in.IamRoles != nil {
+			ns.IamRoles = in.IamRoles
+		}
+		if in.DefaultIamRoleArn != nil {
+			ns.DefaultIamRoleArn = *in.DefaultIamRoleArn
+		}
+		if ns.DefaultIamRoleArn != "" && !slices.Contains(ns.IamRoles, ns.DefaultIamRoleArn) {
+			var v validation.Collector
+			v.Add("defaultIamRoleArn", ns.DefaultIamRoleArn, "Member must be one of the namespace's iamRoles")
+			return v.Err()
+		}
+		if in.KmsKeyId != nil {
+			ns.KmsKeyId = *in.KmsKeyId
+		}
+		if in.LogExports != nil {
+			ns.LogExports = in.LogExports
+		}
+		if in.RedshiftIdcApplicationArn != nil {
+			ns.IdcApplicationArn = *in.RedshiftIdcApplicationArn
+		}
+		s.begin(&ns.Status, &ns.Pending, StatusModifying, StatusAvailable)
+		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
+	})
+	return ns, err
+}
+
+// DeleteNamespace deletes a namespace that has no workgroup.
+func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, in DeleteNamespaceInput) (Namespace, error) {
+	var v validation.Collector
+	checkName(&v, "namespaceName", in.NamespaceName)
+	if in.FinalSnapshotRetentionPeriod != nil {
+		v.Range("finalSnapshotRetentionPeriod", int64(*in.FinalSnapshotRetentionPeriod), -1, 3653)
+	}
+	if err := v.Err(); err != nil {
+		return Namespace{}, err
+	}
+	name := *in.NamespaceName
+	var ns Namespace
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if ns, err = s.loadNamespace(tx, tx, sc, name); err != nil {
+			return err
+		}
+		if ns.Status != StatusAvailable {
+			return unavailable("Namespace", name, ns.Status)
+		}
+		var attached string
+		err = s.scanWorkgroups(tx, sc, "", func(wg Workgroup) (bool, error) {
+			if wg.NamespaceName == name {
+				attached = wg.WorkgroupName
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if attached != "" {
+			return errorf(ErrConflict, "", "Namespace %s has a workgroup (%s); delete the workgroup first.", name, attached)
+		}
+		if !s.begin(&ns.Status, &ns.Pending, StatusDeleting, "") {
+			return tx.Delete(nsPrefix(sc) + name)
+		}
+		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
+	})
+	return ns, err
+}
+
+// CreateWorkgroup creates a workgroup; it is CREATING for the transition delay.
+func (s *Service) CreateWorkgroup(ctx context.Context, sc Scope, in CreateWorkgroupInput) (Workgroup, error) {
+	return s.createWorkgroup(ctx, sc, in, false)
+}
+
+// EnsureWorkgroup creates the workgroup, AVAILABLE at once, if it does not exist.
+func (s *Service) EnsureWorkgroup(ctx context.Context, sc Scope, in CreateWorkgroupInput) (Workgroup, error) {
+	return s.createWorkgroup(ctx, sc, in, true)
+}
+
+func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgroupInput, ensure bool) (Workgroup, error) {
+	var v validation.Collector
+	checkName(&v, "workgroupName", in.WorkgroupName)
+	checkName(&v, "namespaceName", in.NamespaceName)
+	checkWorkgroupCommon(&v, in.BaseCapacity, in.MaxCapacity, in.Port, in.ConfigParameters, in.TrackName, in.IpAddressType)
+	checkTags(&v, in.Tags)
+	if err := v.Err(); err != nil {
+		return Workgroup{}, err
+	}
+	name, nsName := *in.WorkgroupName, *in.NamespaceName
+	if err := tooManyTags(name, in.Tags); err != nil {
+		return Workgroup{}, err
+	}
+	id, err := s.newID()
+	if err != nil {
+		return Workgroup{}, err
+	}
+	base := int32(128)
+	if in.BaseCapacity != nil {
+		base = *in.BaseCapacity
+	}
+	var maxCap int32
+	if in.MaxCapacity != nil {
+		maxCap = *in.MaxCapacity
+		if maxCap < base {
+			var v validation.Collector
+			v.Add("maxCapacity", maxCap, "Member must be greater than or equal to baseCapacity")
+			return Workgroup{}, v.Err()
+		}
+	}
+	port := int32(5439)
+	if in.Port != nil {
+		port = *in.Port
+	}
+	wg := Workgroup{
+		WorkgroupArn:       WorkgroupARN(sc, id),
+		WorkgroupId:        id,
+		WorkgroupName:      name,
+		NamespaceName:      nsName,
+		BaseCapacity:       base,
+		MaxCapacity:        maxCap,
+		Port:               port,
+		Endpoint:           Endpoint{Address: name + "." + sc.Account + "." + sc.Region + ".redshift-serverless.amazonaws.com", Port: port},
+		ConfigParameters:   mergeParameters(defaultConfigParameters, in.ConfigParameters),
+		EnhancedVpcRouting: in.EnhancedVpcRouting != nil && *in.EnhancedVpcRouting,
+		PubliclyAccessible: in.PubliclyAccessible != nil && *in.PubliclyAccessible,
+		SecurityGroupIds:   in.SecurityGroupIds,
+		SubnetIds:          in.SubnetIds,
+		CreationDate:       s.now().Truncate(time.Second),
+		TrackName:          orDefault(in.TrackName, "current"),
+		WorkgroupVersion:   "1.0.84506",
+		PatchVersion:       "patch 194",
+		IpAddressType:      orDefault(in.IpAddressType, "ipv4"),
+		Tags:               in.Tags,
+	}
+	if ensure {
+		wg.Status = StatusAvailable
+	} else {
+		s.begin(&wg.Status, &wg.Pending, StatusCreating, StatusAvailable)
+	}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		existing, err := s.loadWorkgroup(tx, tx, sc, name)
+		switch {
+		case err == nil && ensure:
+			wg = existing
+			return nil
+		case err == nil:
+			return errorf(ErrConflict, "", "Workgroup with name %s already exists.", name)
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		ns, err := s.loadNamespace(tx, tx, sc, nsName)
+		if err != nil {
+			return err
+		}
+		if ns.Status != StatusAvailable {
+			return unavailable("Namespace", nsName, ns.Status)
+		}
+		var other string
+		used := 0
+		err = s.scanWorkgroups(tx, sc, "", func(w Workgroup) (bool, error) {
+			if w.NamespaceName == nsName {
+				other = w.WorkgroupName
+			}
+			used += int(w.BaseCapacity)
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if other != "" {
+			return errorf(ErrConflict, "", "Namespace %s already has workgroup %s; a namespace can have only one workgroup.", nsName, other)
+		}
+		if used+int(base) > s.capacity() {
+			return s.insufficient(base, used)
+		}
+		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
+	})
+	if err != nil {
+		return Workgroup{}, err
+	}
+	return wg, nil
+}
+
+func (s *Service) insufficient(requested int32, used int) error {
+	return errorf(ErrInsufficientCapacity, "", "There is not enough capacity for %d RPUs: %d of the %d RPUs available to this account in this region are in use.", requested, used, s.capacity())
+}
+
+func mergeParameters(base, over []ConfigParameter) []ConfigParameter {
+	out := slices.Clone(base)
+	for _, p := range over {
+		for i := range out {
+			if out[i].ParameterKey == p.ParameterKey {
+				out[i].ParameterValue = p.ParameterValue
+			}
+		}
+	}
+	return out
+}
+
+// GetWorkgroup returns a workgroup.
+func (s *Service) GetWorkgroup(ctx context.Context, sc Scope, name string) (Workgroup, error) {
+	var v validation.Collector
+	checkName(&v, "workgroupName", &name)
+	if err := v.Err(); err != nil {
+		return Workgroup{}, err
+	}
+	var wg Workgroup
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		wg, err = s.loadWorkgroup(r, nil, sc, name)
+		return err
+	})
+	return wg, err
+}
+
+// WorkgroupWithNamespace returns a workgroup and its namespace from one snapshot.
+func (s *Service) WorkgroupWithNamespace(ctx context.Context, sc Scope, name string) (Workgroup, Namespace, error) {
+	var wg Workgroup
+	var ns Namespace
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		if wg, err = s.loadWorkgroup(r, nil, sc, name); err != nil {
+			return err
+		}
+		ns, err = s.loadNamespace(r, nil, sc, wg.NamespaceName)
+		return err
+	})
+	return wg, ns, err
+}
+
+// ListWorkgroups lists workgroups in name order.
+func (s *Service) ListWorkgroups(ctx context.Context, sc Scope, in ListWorkgroupsInput) ([]Workgroup, *string, error) {
+	var v validation.Collector
+	max := checkMaxResults(&v, in.MaxResults)
+	if in.OwnerAccount != nil {
+		v.Pattern("ownerAccount", *in.OwnerAccount, accountRe, accountRe.String())
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	after, err := s.pageStart(in.NextToken, "ListWorkgroups", sc, wgPrefix(sc))
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.OwnerAccount != nil && *in.OwnerAccount != sc.Account {
+		return []Workgroup{}, nil, nil
+	}
+	var out []Workgroup
+	var next *string
+	err = s.Store.View(ctx, func(r store.Reader) error {
+		return s.scanWorkgroups(r, sc, after, func(wg Workgroup) (bool, error) {
+			if len(out) == max {
+				tok := s.Pages.New("ListWorkgroups", sc.Account, sc.Region, wgPrefix(sc)+out[len(out)-1].WorkgroupName)
+				next = &tok
+				return false, nil
+			}
+			out = append(out, wg)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, next, nil
+}
+
+// UpdateWorkgroup changes a workgroup; it is MODIFYING for the transition delay.
+func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, in UpdateWorkgroupInput) (Workgroup, error) {
+	var v validation.Collector
+	checkName(&v, "workgroupName", in.WorkgroupName)
+	checkWorkgroupCommon(&v, in.BaseCapacity, in.MaxCapacity, in.Port, in.ConfigParameters, in.TrackName, in.IpAddressType)
+	if err := v.Err(); err != nil {
+		return Workgroup{}, err
+	}
+	name := *in.WorkgroupName
+	var wg Workgroup
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if wg, err = s.loadWorkgroup(tx, tx, sc, name); err != nil {
+			return err
+		}
+		if wg.Status != StatusAvailable {
+			return unavailable("Workgroup", name, wg.Status)
+		}
+		if in.BaseCapacity != nil && *in.BaseCapacity != wg.BaseCapacity {
+			used := 0
+			err := s.scanWorkgroups(tx, sc, "", func(w Workgroup) (bool, error) {
+				if w.WorkgroupName != name {
+					used += int(w.BaseCapacity)
+				}
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
+			if used+int(*in.BaseCapacity) > s.capacity() {
+				return s.insufficient(*in.BaseCapacity, used)
+			}
+			wg.BaseCapacity = *in.BaseCapacity
+		}
+		if in.MaxCapacity != nil {
+			wg.MaxCapacity = *in.MaxCapacity
+		}
+		if wg.MaxCapacity != 0 && wg.MaxCapacity < wg.BaseCapacity {
+			var v validation.Collector
+			v.Add("maxCapacity", wg.MaxCapacity, "Member must be greater than or equal to baseCapacity")
+			return v.Err()
+		}
+		if in.Port != nil {
+			wg.Port, wg.Endpoint.Port = *in.Port, *in.Port
+		}
+		if in.ConfigParameters != nil {
+			wg.ConfigParameters = mergeParameters(wg.ConfigParameters, in.ConfigParameters)
+		}
+		if in.EnhancedVpcRouting != nil {
+			wg.EnhancedVpcRouting = *in.EnhancedVpcRouting
+		}
+		if in.PubliclyAccessible != nil {
+			wg.PubliclyAccessible = *in.PubliclyAccessible
+		}
+		if in.SecurityGroupIds != nil {
+			wg.SecurityGroupIds = in.SecurityGroupIds
+		}
+		if in.SubnetIds != nil {
+			wg.SubnetIds = in.SubnetIds
+		}
+		if in.TrackName != nil {
+			wg.TrackName = *in.TrackName
+		}
+		if in.IpAddressType != nil {
+			wg.IpAddressType = *in.IpAddressType
+		}
+		s.begin(&wg.Status, &wg.Pending, StatusModifying, StatusAvailable)
+		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
+	})
+	return wg, err
+}
+
+// DeleteWorkgroup deletes a workgroup; it is DELETING for the transition delay.
+func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, in DeleteWorkgroupInput) (Workgroup, error) {
+	var v validation.Collector
+	checkName(&v, "workgroupName", in.WorkgroupName)
+	if err := v.Err(); err != nil {
+		return Workgroup{}, err
+	}
+	name := *in.WorkgroupName
+	var wg Workgroup
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if wg, err = s.loadWorkgroup(tx, tx, sc, name); err != nil {
+			return err
+		}
+		if wg.Status != StatusAvailable {
+			return unavailable("Workgroup", name, wg.Status)
+		}
+		if s.OnDeleteWorkgroup != nil {
+			if err := s.OnDeleteWorkgroup(tx, sc, wg); err != nil {
+				return err
+			}
+		}
+		if !s.begin(&wg.Status, &wg.Pending, StatusDeleting, "") {
+			return tx.Delete(wgPrefix(sc) + name)
+		}
+		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
+	})
+	return wg, err
+}
+
+// WorkgroupByID finds a live workgroup of the scope by its id.
+func (s *Service) WorkgroupByID(ctx context.Context, sc Scope, id string) (Workgroup, error) {
+	var out *Workgroup
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		return s.scanWorkgroups(r, sc, "", func(wg Workgroup) (bool, error) {
+			if wg.WorkgroupId == id {
+				out = &wg
+				return false, nil
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return Workgroup{}, err
+	}
+	if out == nil {
+		return Workgroup{}, errorf(ErrNotFound, id, "Workgroup with id %s not found.", id)
+	}
+	return *out, nil
+}
+
+// WorkgroupsWithNamespaces resolves several workgroups and their namespaces
+// in one read transaction, in order; the first missing one is the error.
+func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names []string) ([]Workgroup, []Namespace, error) {
+	wgs := make([]Workgroup, 0, len(names))
+	nss := make([]Namespace, 0, len(names))
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		for _, n := range names {
+			wg, err := s.loadWorkgroup(r, nil, sc, n)
+			if err != nil {
+				return err
+			}
+			ns, err := s.loadNamespace(r, nil, sc, wg.NamespaceName)
+			if err != nil {
+				return err
+			}
+			wgs, nss = append(wgs, wg), append(nss, ns)
+		}
+		return nil
+	})
+	return wgs, nss, err
+}

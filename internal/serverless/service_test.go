@@ -1,0 +1,311 @@
+package serverless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+var scope = Scope{Account: "123456789012", Region: "us-east-1"}
+
+type idcApps map[string]bool
+
+func (a idcApps) LookupIdcApplication(_ context.Context, _ Scope, arn string) error {
+	if a[arn] {
+		return nil
+	}
+	return ErrIdcApplicationNotFound
+}
+
+const idcArn = "arn:aws:redshift:us-east-1:123456789012:redshiftidcapplication:11111111-2222-4333-8444-555555555555"
+
+func newService(delay time.Duration) (*Service, *clock, *memStore) {
+	c := &clock{t: time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC)}
+	st := newMemStore()
+	return &Service{
+		Store: st, Now: c.now, TransitionDelay: delay, CapacityRPU: 256,
+		Pages:           &pagetoken.Codec{Key: []byte("k"), Now: c.now, TTL: time.Hour},
+		IdcApplications: idcApps{idcArn: true},
+	}, c, st
+}
+
+func p[T any](v T) *T { return &v }
+
+func wantErr(t *testing.T, err, kind error, msg string) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("err = %v, want %v", err, kind)
+	}
+	if msg != "" && err.Error() != msg {
+		t.Fatalf("message %q\nwant    %q", err.Error(), msg)
+	}
+}
+
+func TestLifecycleWithTransitions(t *testing.T) {
+	s, c, _ := newService(time.Second)
+	ctx := context.Background()
+	ns, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Status != StatusAvailable || ns.DbName != "dev" || ns.KmsKeyId != "AWS_OWNED_KMS_KEY" || ns.IdcApplicationArn != idcArn || ns.NamespaceArn != NamespaceARN(scope, ns.NamespaceId) {
+		t.Fatalf("namespace %+v", ns)
+	}
+	wg, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wg.Status != StatusCreating {
+		t.Fatalf("status %s", wg.Status)
+	}
+	_, err = s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
+	wantErr(t, err, ErrConflict, "Workgroup sales is currently CREATING; it must be AVAILABLE for this operation.")
+	c.advance(time.Second)
+	got, _ := s.GetWorkgroup(ctx, scope, "sales")
+	if got.Status != StatusAvailable {
+		t.Fatalf("after delay: %s", got.Status)
+	}
+	up, err := s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
+	if err != nil || up.Status != StatusModifying || up.BaseCapacity != 64 {
+		t.Fatalf("update: %+v %v", up, err)
+	}
+	_, err = s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")})
+	wantErr(t, err, ErrConflict, "Namespace sales has a workgroup (sales); delete the workgroup first.")
+	c.advance(time.Second)
+	del, err := s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("sales")})
+	if err != nil || del.Status != StatusDeleting {
+		t.Fatalf("delete: %s %v", del.Status, err)
+	}
+	_, err = s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")})
+	wantErr(t, err, ErrConflict, "")
+	c.advance(time.Second)
+	_, err = s.GetWorkgroup(ctx, scope, "sales")
+	wantErr(t, err, ErrNotFound, "Workgroup sales not found.")
+	var e *Error
+	if !errors.As(err, &e) || e.Resource() != "sales" {
+		t.Fatalf("resource name: %v", err)
+	}
+	if _, err := s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")}); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Second)
+	_, err = s.GetNamespace(ctx, scope, "sales")
+	wantErr(t, err, ErrNotFound, "Namespace sales not found.")
+	// The name is free again.
+	if _, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestZeroDelayIsInstant(t *testing.T) {
+	s, _, st := newService(0)
+	ctx := context.Background()
+	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("nsz")})
+	wg, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wgz"), NamespaceName: p("nsz")})
+	if err != nil || wg.Status != StatusAvailable {
+		t.Fatalf("%s %v", wg.Status, err)
+	}
+	if _, err := s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("wgz")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetWorkgroup(ctx, scope, "wgz"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted workgroup still there: %v", err)
+	}
+	for k := range st.m {
+		if strings.Contains(k, "/wg/") {
+			t.Fatalf("deleted workgroup still stored at %s", k)
+		}
+	}
+}
+
+func TestConflictsAndNotFound(t *testing.T) {
+	s, _, _ := newService(0)
+	ctx := context.Background()
+	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("one")})
+	_, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("one")})
+	wantErr(t, err, ErrConflict, "Namespace with name one already exists.")
+	s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-one"), NamespaceName: p("one"), BaseCapacity: p(int32(8))})
+	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-one"), NamespaceName: p("one")})
+	wantErr(t, err, ErrConflict, "Workgroup with name wg-one already exists.")
+	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-two"), NamespaceName: p("one"), BaseCapacity: p(int32(8))})
+	wantErr(t, err, ErrConflict, "Namespace one already has workgroup wg-one; a namespace can have only one workgroup.")
+	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-three"), NamespaceName: p("missing")})
+	wantErr(t, err, ErrNotFound, "Namespace missing not found.")
+	var e *Error
+	if errors.As(err, &e); e.ResourceName != "missing" {
+		t.Fatalf("resourceName %q", e.ResourceName)
+	}
+	_, err = s.UpdateNamespace(ctx, scope, UpdateNamespaceInput{NamespaceName: p("nope")})
+	wantErr(t, err, ErrNotFound, "")
+	_, err = s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("nope")})
+	wantErr(t, err, ErrNotFound, "")
+	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("two")})
+	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("big"), NamespaceName: p("two"), BaseCapacity: p(int32(256))})
+	wantErr(t, err, ErrInsufficientCapacity, "There is not enough capacity for 256 RPUs: 8 of the 256 RPUs available to this account in this region are in use.")
+	_, err = s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("wg-one"), BaseCapacity: p(int32(264))})
+	wantErr(t, err, ErrInsufficientCapacity, "There is not enough capacity for 264 RPUs: 0 of the 256 RPUs available to this account in this region are in use.")
+	tags := make([]Tag, 51)
+	for i := range tags {
+		tags[i] = Tag{Key: fmt.Sprint("k", i), Value: "v"}
+	}
+	_, err = s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("tagged"), Tags: tags})
+	wantErr(t, err, ErrTooManyTags, "")
+	if errors.As(err, &e); e.ResourceName != "tagged" {
+		t.Fatalf("resourceName %q", e.ResourceName)
+	}
+}
+
+func TestValidationMessages(t *testing.T) {
+	s, _, _ := newService(0)
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		run  func() error
+		msg  string
+	}{
+		{"missing name", func() error { _, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{}); return err },
+			"1 validation error detected: Value null at 'namespaceName' failed to satisfy constraint: Member must not be null"},
+		{"short name", func() error {
+			_, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("ab")})
+			return err
+		},
+			"1 validation error detected: Value 'ab' at 'namespaceName' failed to satisfy constraint: Member must have length greater than or equal to 3"},
+		{"upper case", func() error { _, err := s.GetWorkgroup(ctx, scope, "Demo_1"); return err },
+			"1 validation error detected: Value 'Demo_1' at 'workgroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9-]+$"},
+		{"capacity and port", func() error {
+			_, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("abc"), NamespaceName: p("abc"), BaseCapacity: p(int32(12)), Port: p(int32(80))})
+			return err
+		}, "2 validation errors detected: Value '12' at 'baseCapacity' failed to satisfy constraint: Member must be a multiple of 8; Value '80' at 'port' failed to satisfy constraint: Member must be between 5431 and 5455 or between 8191 and 8215"},
+		{"password masked", func() error {
+			_, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("pw-ns"), AdminUsername: p("admin"), AdminUserPassword: p("weakpassword")})
+			return err
+		}, "1 validation error detected: Value '***' at 'adminUserPassword' failed to satisfy constraint: Member must contain at least one uppercase letter, one lowercase letter and one number"},
+		{"unknown idc application", func() error {
+			_, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("idc-ns"), RedshiftIdcApplicationArn: p("arn:aws:redshift:us-east-1:123456789012:redshiftidcapplication:nope")})
+			return err
+		}, "Redshift IdC application arn:aws:redshift:us-east-1:123456789012:redshiftidcapplication:nope does not exist."},
+		{"max results", func() error {
+			_, _, err := s.ListNamespaces(ctx, scope, ListInput{MaxResults: p(int32(101))})
+			return err
+		},
+			"1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100"},
+		{"bad token", func() error {
+			_, _, err := s.ListNamespaces(ctx, scope, ListInput{NextToken: p("garbage")})
+			return err
+		},
+			"Invalid nextToken provided."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.run(), validation.ErrInvalid, tc.msg) })
+	}
+}
+
+func TestPasswordNeverStored(t *testing.T) {
+	s, _, st := newService(0)
+	const pw = "Sup3rSecretPassw0rd"
+	if _, err := s.CreateNamespace(context.Background(), scope, CreateNamespaceInput{NamespaceName: p("pw-ns"), AdminUsername: p("admin"), AdminUserPassword: p(pw)}); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range st.m {
+		if strings.Contains(string(v), pw) {
+			t.Fatalf("password stored in %s", k)
+		}
+	}
+}
+
+func TestPagination(t *testing.T) {
+	s, _, _ := newService(0)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p(fmt.Sprintf("ns-%d", i))})
+	}
+	for _, size := range []int32{1, 2, 5, 100} {
+		var names []string
+		var tok *string
+		pages := 0
+		for {
+			list, next, err := s.ListNamespaces(ctx, scope, ListInput{MaxResults: p(size), NextToken: tok})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, n := range list {
+				names = append(names, n.NamespaceName)
+			}
+			if next == nil {
+				break
+			}
+			tok = next
+		}
+		if strings.Join(names, ",") != "ns-0,ns-1,ns-2,ns-3,ns-4" {
+			t.Fatalf("size %d: %v", size, names)
+		}
+		if want := (5 + int(size) - 1) / int(size); pages != want {
+			t.Fatalf("size %d: %d pages, want %d", size, pages, want)
+		}
+	}
+	_, next, _ := s.ListNamespaces(ctx, scope, ListInput{MaxResults: p(int32(1))})
+	other := Scope{Account: "210987654321", Region: "us-east-1"}
+	_, _, err := s.ListNamespaces(ctx, other, ListInput{NextToken: next})
+	wantErr(t, err, validation.ErrInvalid, "Invalid nextToken provided.")
+	_, _, err = s.ListWorkgroups(ctx, scope, ListWorkgroupsInput{NextToken: next})
+	wantErr(t, err, validation.ErrInvalid, "Invalid nextToken provided.")
+}
+
+func TestConcurrentCreateOneWins(t *testing.T) {
+	s, _, _ := newService(0)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, conflicts := 0, 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.CreateNamespace(context.Background(), scope, CreateNamespaceInput{NamespaceName: p("race")})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrConflict):
+				conflicts++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || conflicts != 15 {
+		t.Fatalf("ok=%d conflicts=%d", ok, conflicts)
+	}
+}
+
+func TestEnsureIsIdempotent(t *testing.T) {
+	s, _, _ := newService(time.Second)
+	ctx := context.Background()
+	a, _ := s.EnsureNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("demo")})
+	b, err := s.EnsureNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("demo")})
+	if err != nil || a.NamespaceArn != b.NamespaceArn {
+		t.Fatalf("%v %s %s", err, a.NamespaceArn, b.NamespaceArn)
+	}
+	w, err := s.EnsureWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("demo"), NamespaceName: p("demo")})
+	if err != nil || w.Status != StatusAvailable {
+		t.Fatalf("%v %s", err, w.Status)
+	}
+	wg, ns, err := s.WorkgroupWithNamespace(ctx, scope, "demo")
+	if err != nil || wg.WorkgroupArn != w.WorkgroupArn || ns.NamespaceArn != a.NamespaceArn {
+		t.Fatalf("WorkgroupWithNamespace: %v", err)
+	}
+}

@@ -1,0 +1,153 @@
+// Package bolt is the embedded store.Store: a single bbolt file in the data
+// dir holding one bucket, "kv". Every commit is fsynced (bbolt's default), so
+// a write that was acknowledged survives a crash or SIGKILL. The file is
+// locked exclusively; a second process opening it fails with ErrInUse.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idcgate/idcgate/internal/store"
+)
+
+// ErrInUse is returned by Open when another process holds the file lock.
+var ErrInUse = errors.New("data dir is in use by another idcgate process")
+
+// lockTimeout bounds how long Open waits for the file lock.
+const lockTimeout = 2 * time.Second
+
+var bucketName = []byte("kv")
+
+// DB is a bbolt-backed store.Store.
+type DB struct {
+	bdb    *bbolt.DB
+	closed atomic.Bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens the store file at path, creating it (mode 0600) and its
+// directory (0700) when missing.
+func Open(path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s is locked", ErrInUse, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketName)
+		return err
+	})
+	if err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
+	return &DB{bdb: bdb}, nil
+}
+
+func (d *DB) ready(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.closed.Load() {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func closedErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return store.ErrClosed
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
+	return closedErr(d.bdb.View(func(tx *bbolt.Tx) error {
+		return fn(&txn{b: tx.Bucket(bucketName)})
+	}))
+}
+
+// Update runs fn in a read-write transaction, committing (and fsyncing) when
+// fn returns nil and rolling back otherwise, returning fn's error unchanged.
+func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
+	return closedErr(d.bdb.Update(func(tx *bbolt.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(&txn{b: tx.Bucket(bucketName)})
+	}))
+}
+
+// Close releases the file and its lock; later View and Update calls return
+// store.ErrClosed. Closing twice is a no-op.
+func (d *DB) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	return d.bdb.Close()
+}
+
+type txn struct{ b *bbolt.Bucket }
+
+func (t *txn) Get(key string) ([]byte, error) {
+	v := t.b.Get([]byte(key))
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	out := make([]byte, len(v))
+	copy(out, v)
+	return out, nil
+}
+
+func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool, error)) error {
+	p := []byte(prefix)
+	start := prefix
+	if after > start {
+		start = after
+	}
+	c := t.b.Cursor()
+	for k, v := c.Seek([]byte(start)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if after != "" && string(k) == after {
+			continue
+		}
+		more, err := fn(string(k), v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) Put(key string, value []byte) error {
+	// bbolt keeps a reference to value until commit; the caller may reuse it.
+	v := make([]byte, len(value))
+	copy(v, value)
+	return t.b.Put([]byte(key), v)
+}
+
+func (t *txn) Delete(key string) error { return t.b.Delete([]byte(key)) }

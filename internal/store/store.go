@@ -1,0 +1,49 @@
+// Package store is idcgate's persistence boundary: an ordered key/value space
+// with read and read-write transactions. Domain packages keep their records in
+// it as JSON under hierarchical keys ("acct/123456789012/us-east-1/workgroup/demo").
+// Backends live in subpackages; every backend passes storetest.Run.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by Get when the key does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrClosed is returned by a store that has been closed.
+var ErrClosed = errors.New("store: closed")
+
+// Store is a transactional, ordered key/value store.
+//
+// View and Update run fn inside a transaction; Update commits when fn returns
+// nil and rolls back otherwise, returning fn's error unchanged (so domain
+// sentinels survive). A backend may run fn more than once when it must retry a
+// serialization conflict, so fn must not have side effects outside the Tx.
+type Store interface {
+	View(ctx context.Context, fn func(Reader) error) error
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Reader reads within a transaction.
+type Reader interface {
+	// Get returns the value stored at key, or ErrNotFound. The returned slice
+	// is owned by the caller.
+	Get(key string) ([]byte, error)
+	// Scan calls fn for each key that starts with prefix and sorts strictly
+	// after `after` ("" means from the beginning), in ascending byte order,
+	// until fn returns false or an error. Values passed to fn are only valid
+	// during the call.
+	Scan(prefix, after string, fn func(key string, value []byte) (bool, error)) error
+}
+
+// Tx reads and writes within a read-write transaction.
+type Tx interface {
+	Reader
+	// Put stores value at key, replacing any previous value.
+	Put(key string, value []byte) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key string) error
+}

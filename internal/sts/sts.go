@@ -1,0 +1,309 @@
+// Package sts implements STS GetCallerIdentity and AssumeRole, including
+// ProvidedContexts from Identity Center, which makes the role session
+// identity-enhanced. Session credentials are stateless: the session token
+// is a seal holding the whole session (keys, role, expiry, session policy,
+// identity context), so any replica with the master key can verify it and
+// nobody can forge or edit one.
+package sts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/iam"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/seal"
+	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// Sentinels, mapped to STS error codes by the wire table.
+var (
+	ErrMalformedPolicy     = errors.New("MalformedPolicyDocument")
+	ErrPackedPolicyTooBig  = errors.New("PackedPolicyTooLarge")
+	ErrInvalidParameter    = errors.New("InvalidParameterValue")
+	ErrExpiredContext      = errors.New("ExpiredTokenException")
+	ErrSessionTokenInvalid = errors.New("session token invalid")
+)
+
+var fail = apierror.New
+
+// Service is STS.
+type Service struct {
+	Registry *auth.Registry
+	Dir      *identitycenter.Directory
+	Contexts *seal.Box // identity-context assertions from SSO-OIDC
+	Sessions *seal.Box // session tokens
+	Now      func() time.Time
+	Rand     io.Reader
+}
+
+// session is what a session token holds.
+type session struct {
+	AccessKeyID   string                  `json:"ak"`
+	Secret        string                  `json:"sk"`
+	Account       string                  `json:"a"`
+	RoleArn       string                  `json:"r"`
+	SessionName   string                  `json:"n"`
+	IssuedAt      time.Time               `json:"i"`
+	Expires       time.Time               `json:"e"`
+	SessionPolicy string                  `json:"p,omitempty"`
+	Context       *identitycenter.Context `json:"c,omitempty"`
+}
+
+var keyAlphabet = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPadding(base32.NoPadding)
+
+// LookupCredential implements sigv4.CredentialSource for session keys.
+func (s *Service) LookupCredential(_ context.Context, accessKeyID, token string) (sigv4.Credential, error) {
+	var ss session
+	if token == "" || s.Sessions.Open(token, &ss) != nil || ss.AccessKeyID != accessKeyID {
+		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+	}
+	if !s.Now().Before(ss.Expires) {
+		return sigv4.Credential{}, sigv4.ErrExpiredToken
+	}
+	p, err := s.principal(&ss)
+	if err != nil {
+		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+	}
+	return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: ss.Secret, SessionToken: token, Expiration: ss.Expires, Principal: p}, nil
+}
+
+// principal rebuilds the caller from a session; the role's policies are the
+// current ones, as in AWS.
+func (s *Service) principal(ss *session) (*auth.Principal, error) {
+	role, ok := s.Registry.Role(ss.RoleArn)
+	if !ok {
+		return nil, errors.New("role no longer exists")
+	}
+	p := &auth.Principal{
+		Kind: auth.KindAssumedRole, Account: ss.Account,
+		ARN:    "arn:aws:sts::" + ss.Account + ":assumed-role/" + role.Name + "/" + ss.SessionName,
+		UserID: role.RoleID + ":" + ss.SessionName, Name: role.Name, SessionName: ss.SessionName,
+		RoleARN: role.ARN, AccessKeyID: ss.AccessKeyID, Identity: role.Policies,
+		IssuedAt: ss.IssuedAt, Expiration: ss.Expires, IdentityContext: ss.Context,
+		Context: iam.Context{},
+	}
+	if ss.SessionPolicy != "" {
+		pol, err := iam.ParsePolicy([]byte(ss.SessionPolicy))
+		if err != nil {
+			return nil, err
+		}
+		p.Session, p.HasSession = []*iam.Policy{pol}, true
+	}
+	if ss.Context != nil {
+		for k, v := range ss.Context.ConditionKeys() {
+			p.Context.Set(k, v)
+		}
+	}
+	return p, nil
+}
+
+// CallerIdentity is GetCallerIdentity's answer.
+type CallerIdentity struct{ Account, Arn, UserId string }
+
+// GetCallerIdentity needs no permission (as in AWS).
+func GetCallerIdentity(p *auth.Principal) CallerIdentity {
+	return CallerIdentity{Account: p.Account, Arn: p.ARN, UserId: p.UserID}
+}
+
+// ProvidedContext is one ProvidedContexts member.
+type ProvidedContext struct{ ProviderArn, ContextAssertion string }
+
+// AssumeRoleInput is AssumeRole's input.
+type AssumeRoleInput struct {
+	RoleArn          string
+	RoleSessionName  string
+	DurationSeconds  *int64
+	Policy           string
+	ProvidedContexts []ProvidedContext
+}
+
+// Credentials are temporary credentials.
+type Credentials struct {
+	AccessKeyId, SecretAccessKey, SessionToken string
+	Expiration                                 time.Time
+}
+
+// AssumeRoleOutput is AssumeRole's answer.
+type AssumeRoleOutput struct {
+	Credentials      Credentials
+	AssumedRoleId    string
+	Arn              string
+	PackedPolicySize int
+}
+
+var sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]*$`)
+
+// MaxSessionPolicy is the largest inline session policy, in bytes.
+const MaxSessionPolicy = 2048
+
+// AssumeRole creates a role session for caller.
+func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in AssumeRoleInput, req auth.Request) (AssumeRoleOutput, error) {
+	var v validation.Collector
+	if v.Required("roleArn", in.RoleArn != "") {
+		v.Length("roleArn", in.RoleArn, 20, 2048)
+	}
+	if v.Required("roleSessionName", in.RoleSessionName != "") && v.Length("roleSessionName", in.RoleSessionName, 2, 64) {
+		v.Pattern("roleSessionName", in.RoleSessionName, sessionNameRe, `[\w+=,.@-]*`)
+	}
+	if in.DurationSeconds != nil {
+		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
+	}
+	if len(in.ProvidedContexts) > 5 {
+		v.Add("providedContexts", fmt.Sprint(len(in.ProvidedContexts)), "Member must have length less than or equal to 5")
+	}
+	if err := v.Err(); err != nil {
+		return AssumeRoleOutput{}, err
+	}
+	if caller.Kind == auth.KindRoot {
+		return AssumeRoleOutput{}, &auth.DeniedError{Message: "Roles may not be assumed by root accounts."}
+	}
+	role, ok := s.Registry.Role(in.RoleArn)
+	if !ok {
+		return AssumeRoleOutput{}, &auth.DeniedError{Message: iam.DenyMessage(caller.ARN, "sts:AssumeRole", in.RoleArn, iam.Result{Decision: iam.DecisionImplicitDeny})}
+	}
+	actions := []string{"sts:AssumeRole"}
+	if len(in.ProvidedContexts) > 0 {
+		actions = append(actions, "sts:SetContext")
+	}
+	for _, action := range actions {
+		if err := s.trusts(caller, role, action, req); err != nil {
+			return AssumeRoleOutput{}, err
+		}
+	}
+	now := s.Now().UTC()
+	duration := time.Hour
+	if in.DurationSeconds != nil {
+		duration = time.Duration(*in.DurationSeconds) * time.Second
+	}
+	max := role.MaxSessionDuration
+	if caller.Kind == auth.KindAssumedRole {
+		max = time.Hour // role chaining is limited to one hour
+	}
+	if duration > max {
+		return AssumeRoleOutput{}, validation.Newf("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	packed := 0
+	if in.Policy != "" {
+		if len(in.Policy) > MaxSessionPolicy {
+			return AssumeRoleOutput{}, fail(ErrPackedPolicyTooBig, "Packed size of the session policy exceeds the limit: %d%% of allowed size.", len(in.Policy)*100/MaxSessionPolicy)
+		}
+		if _, err := iam.ParsePolicy([]byte(in.Policy)); err != nil {
+			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), iam.ErrMalformedPolicy.Error()+": "))
+		}
+		packed = len(in.Policy) * 100 / MaxSessionPolicy
+	}
+	ictx, err := s.context(caller, in.ProvidedContexts, now)
+	if err != nil {
+		return AssumeRoleOutput{}, err
+	}
+	expires := now.Add(duration).Truncate(time.Second)
+	if ictx != nil && ictx.Expires.Before(expires) && len(in.ProvidedContexts) == 0 {
+		expires = ictx.Expires
+	}
+	akid, secret, err := s.newKeys()
+	if err != nil {
+		return AssumeRoleOutput{}, err
+	}
+	tok, err := s.Sessions.Seal(session{
+		AccessKeyID: akid, Secret: secret, Account: role.Account, RoleArn: role.ARN,
+		SessionName: in.RoleSessionName, IssuedAt: now.Truncate(time.Second), Expires: expires,
+		SessionPolicy: in.Policy, Context: ictx,
+	})
+	if err != nil {
+		return AssumeRoleOutput{}, err
+	}
+	return AssumeRoleOutput{
+		Credentials:      Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires},
+		AssumedRoleId:    role.RoleID + ":" + in.RoleSessionName,
+		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
+		PackedPolicySize: packed,
+	}, nil
+}
+
+// trusts applies the trust policy and the caller's identity policies.
+// Within one account a trust policy that names the caller suffices; one that
+// names the account needs the caller's identity policy to allow too.
+func (s *Service) trusts(caller *auth.Principal, role *Role, action string, req auth.Request) error {
+	ireq := &iam.Request{Action: action, Resource: role.ARN, Principal: caller.IAMPrincipal(), Context: auth.Conditions(caller, req, nil)}
+	switch role.Trust.Evaluate(ireq) {
+	case iam.DecisionExplicitDeny:
+		return &auth.DeniedError{Message: iam.DenyMessage(caller.ARN, action, role.ARN, iam.Result{Decision: iam.DecisionExplicitDeny, DenyIn: "resource-based policy"})}
+	case iam.DecisionImplicitDeny:
+		return &auth.DeniedError{Message: "User: " + caller.ARN + " is not authorized to perform: " + action + " on resource: " + role.ARN + " because the role's trust policy does not allow it"}
+	}
+	err := auth.Authorize(caller, action, role.ARN, req, nil)
+	if err != nil && caller.Account == role.Account && role.Trust.NamesPrincipal(caller.IAMPrincipal()) && !isExplicit(err) {
+		return nil
+	}
+	return err
+}
+
+// Role is the auth registry's role.
+type Role = auth.Role
+
+func isExplicit(err error) bool {
+	var d *auth.DeniedError
+	return errors.As(err, &d) && d.Explicit
+}
+
+// context opens the provided Identity Center context; with none provided, a
+// chained session keeps the caller's context so it is never dropped silently.
+func (s *Service) context(caller *auth.Principal, provided []ProvidedContext, now time.Time) (*identitycenter.Context, error) {
+	if len(provided) == 0 {
+		return caller.IdentityContext, nil
+	}
+	var out *identitycenter.Context
+	for i, pc := range provided {
+		if pc.ProviderArn != identitycenter.ProviderArn {
+			return nil, fail(ErrInvalidParameter, "ProvidedContexts.member.%d.ProviderArn %q is not a supported context provider; use %s.", i+1, printable(pc.ProviderArn), identitycenter.ProviderArn)
+		}
+		if pc.ContextAssertion == "" || len(pc.ContextAssertion) > 4096 {
+			return nil, fail(ErrInvalidParameter, "ProvidedContexts.member.%d.ContextAssertion must be 4 to 4096 characters.", i+1)
+		}
+		var c identitycenter.Context
+		if err := s.Contexts.Open(pc.ContextAssertion, &c); err != nil {
+			return nil, fail(ErrInvalidParameter, "The context assertion provided for %s is invalid.", identitycenter.ProviderArn)
+		}
+		if !now.Before(c.Expires) {
+			return nil, fail(ErrExpiredContext, "The context assertion provided for %s has expired.", identitycenter.ProviderArn)
+		}
+		if s.Dir == nil || c.InstanceArn != s.Dir.InstanceArn {
+			return nil, fail(ErrInvalidParameter, "The context assertion was not issued by this Identity Center instance.")
+		}
+		if caller.IdentityContext != nil && caller.IdentityContext.UserID != c.UserID {
+			return nil, &auth.DeniedError{Message: "A session with an identity context cannot assume a role with another user's context."}
+		}
+		out = &c
+	}
+	return out, nil
+}
+
+func (s *Service) newKeys() (string, string, error) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	var id [10]byte
+	var secret [30]byte
+	if _, err := io.ReadFull(r, id[:]); err != nil {
+		return "", "", err
+	}
+	if _, err := io.ReadFull(r, secret[:]); err != nil {
+		return "", "", err
+	}
+	return "ASIA" + keyAlphabet.EncodeToString(id[:]), base64.StdEncoding.EncodeToString(secret[:]), nil
+}
+
+var printable = apierror.Printable

@@ -1,0 +1,316 @@
+// Package testserver starts idcgate for end-to-end tests, in-process or as
+// the built binary, and hands back clients of the official AWS SDK for Go v2
+// pointed at it. Test bodies take a *Server and do not care which it is.
+package testserver
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+
+	"github.com/idcgate/idcgate/internal/app"
+	"github.com/idcgate/idcgate/internal/config"
+)
+
+// Example-config facts (SPEC section 7) that tests rely on.
+const (
+	Region       = "us-east-1"
+	Account      = "123456789012"
+	AppKeyID     = "AKIAIOSFODNN7EXAMPLE"
+	AppSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// Server is a running idcgate.
+type Server struct {
+	URL     string
+	DataDir string
+	// Admin is the first account's administrator (root) credentials.
+	Admin aws.Credentials
+	// App is the example IAM user "app".
+	App aws.Credentials
+	// Instance is set for in-process servers.
+	Instance *app.App
+
+	stop func()
+}
+
+// Options tune a server.
+type Options struct {
+	// ConfigYAML replaces the example config when set.
+	ConfigYAML string
+	// Edit changes the loaded config before start (in-process only).
+	Edit func(*config.Config)
+	// DataDir reuses a data dir (restart tests); default a new temp dir.
+	DataDir string
+	// Now injects a clock (in-process only).
+	Now func() time.Time
+	// Env adds environment variables.
+	Env map[string]string
+}
+
+// RepoRoot finds the module root from this source file.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// ExampleConfig is the path of examples/idcgate.yaml.
+func ExampleConfig() string { return filepath.Join(RepoRoot(), "examples", "idcgate.yaml") }
+
+func loadConfig(t testing.TB, o Options) *config.Config {
+	t.Helper()
+	var c *config.Config
+	var err error
+	if o.ConfigYAML != "" {
+		c, err = config.Parse([]byte(o.ConfigYAML))
+	} else {
+		c, err = config.Load(ExampleConfig())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.DataDir = o.DataDir
+	c.Listen = "127.0.0.1:0"
+	c.PGListen = "127.0.0.1:0"
+	c.ApplyDefaults()
+	if o.Edit != nil {
+		o.Edit(c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Start runs idcgate in-process on a free loopback port.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(t.TempDir(), "data")
+	}
+	cfg := loadConfig(t, o)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	getenv := func(k string) string {
+		if v, ok := o.Env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Now: o.Now, Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	s := &Server{URL: "http://" + a.Addr(), DataDir: cfg.DataDir, Instance: a}
+	s.stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	t.Cleanup(s.Stop)
+	s.loadCredentials(t)
+	return s
+}
+
+// Stop shuts the server down gracefully (idempotent).
+func (s *Server) Stop() { s.stop() }
+
+var addrRe = regexp.MustCompile(`serving AWS APIs" addr=(127\.0\.0\.1:[0-9]+)`)
+
+// Binary builds ./cmd/idcgate once per test binary and returns its path.
+var Binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "idcgate-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "idcgate")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/idcgate")
+	cmd.Dir = RepoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", &buildError{string(out), err}
+	}
+	return bin, nil
+})
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
+
+// Process is idcgate running as a separate OS process.
+type Process struct {
+	*Server
+	Cmd *exec.Cmd
+
+	mu   sync.Mutex
+	logs strings.Builder
+}
+
+// Logs returns everything the process has logged so far.
+func (p *Process) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// StartProcess runs the built binary with the example config (or
+// o.ConfigYAML written to a file) on a free port.
+func StartProcess(t testing.TB, o Options) *Process {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(t.TempDir(), "data")
+	}
+	cfgPath := ExampleConfig()
+	if o.ConfigYAML != "" {
+		cfgPath = filepath.Join(t.TempDir(), "idcgate.yaml")
+		if err := os.WriteFile(cfgPath, []byte(o.ConfigYAML), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--data-dir", o.DataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	cmd.Env = os.Environ()
+	for k, v := range o.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	p := &Process{Cmd: cmd}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.logs.WriteString(line + "\n")
+			p.mu.Unlock()
+			t.Log("idcgate:", line)
+			if m := addrRe.FindStringSubmatch(line); m != nil && !sent {
+				addrc <- m[1]
+				sent = true
+			}
+		}
+		if !sent {
+			close(addrc)
+		}
+	}()
+	var addr string
+	select {
+	case a, ok := <-addrc:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("idcgate exited before listening: %v", cmd.ProcessState)
+		}
+		addr = a
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("idcgate did not start listening within 60s")
+	}
+	p.Server = &Server{URL: "http://" + addr, DataDir: o.DataDir}
+	p.stop = sync.OnceFunc(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	t.Cleanup(p.Stop)
+	p.loadCredentials(t)
+	return p
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (p *Process) Kill() {
+	p.Cmd.Process.Kill()
+	p.Cmd.Wait()
+}
+
+// loadCredentials reads the administrator keys from <data-dir>/credentials.
+func (s *Server) loadCredentials(t testing.TB) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile := ""
+	vals := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			profile = strings.Trim(line, "[]")
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && profile == "default" {
+			vals[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	s.Admin = aws.Credentials{AccessKeyID: vals["aws_access_key_id"], SecretAccessKey: vals["aws_secret_access_key"], Source: "idcgate-admin"}
+	if s.Admin.AccessKeyID == "" {
+		t.Fatal("no default profile in the credentials file")
+	}
+	s.App = aws.Credentials{AccessKeyID: AppKeyID, SecretAccessKey: AppSecretKey, Source: "idcgate-example-app"}
+}
+
+// Config returns an aws.Config for creds, pointed at the server, with
+// retries off so tests see the first error.
+func (s *Server) Config(creds aws.Credentials) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.StaticCredentialsProvider{Value: creds},
+		BaseEndpoint: aws.String(s.URL),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   http.DefaultClient,
+	}
+}
+
+// Serverless returns a Redshift Serverless client signed with creds.
+func (s *Server) Serverless(creds aws.Credentials) *redshiftserverless.Client {
+	return redshiftserverless.NewFromConfig(s.Config(creds))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+var _ io.Writer = testWriter{}
+
+// PGAddr is the gateway's address (in-process servers).
+func (s *Server) PGAddr() string {
+	if s.Instance == nil || s.Instance.Gateway == nil {
+		return ""
+	}
+	return s.Instance.Gateway.Addr()
+}
