@@ -1,7 +1,9 @@
 // Package pgtest starts a throwaway, real PostgreSQL server for tests:
 // initdb into a temporary directory, pg_ctl start on a free loopback port,
-// pg_ctl stop -m immediate at cleanup. Authentication is trust (local socket
-// and 127.0.0.1), superuser "postgres".
+// pg_ctl stop -m immediate at cleanup. The superuser "postgres" logs in
+// without a password (trust); every other role connecting over 127.0.0.1
+// must pass SCRAM-SHA-256, as on a real server, so the gateway's upstream
+// role passwords are really checked.
 //
 // PostgreSQL refuses to run as root, so when the test runs as root the
 // server tools run as the "postgres" OS user (via runuser), created with
@@ -138,9 +140,10 @@ func Start(t testing.TB) *Server {
 	if out, err := s.tool("initdb", "-D", s.DataDir, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	// initdb -A trust already allows local and host connections without a
-	// password; pin the exact rules so the server never depends on defaults.
-	hba := "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+	// Pin the exact rules so the server never depends on initdb's defaults.
+	hba := "local all all trust\n" +
+		"host all " + superuser + " 127.0.0.1/32 trust\n" +
+		"host all all 127.0.0.1/32 scram-sha-256\n"
 	if out, err := s.writeAsOwner(filepath.Join(s.DataDir, "pg_hba.conf"), hba); err != nil {
 		t.Fatalf("pgtest: pg_hba.conf: %v\n%s", err, out)
 	}

@@ -19,10 +19,14 @@ func TestStart(t *testing.T) {
 		t.Fatalf("DSN %q", s.DSN("app"))
 	}
 	s.CreateDatabase(t, "app")
-	s.Exec(t, "app", "CREATE ROLE tester LOGIN", "CREATE TABLE t(x int)", "GRANT SELECT ON t TO tester")
+	s.Exec(t, "app", "CREATE ROLE tester LOGIN PASSWORD 'pw-1'", "CREATE TABLE t(x int)", "GRANT SELECT ON t TO tester")
 
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://tester@127.0.0.1:%d/app?sslmode=disable", s.Port))
+	if c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://tester:wrong@127.0.0.1:%d/app?sslmode=disable", s.Port)); err == nil {
+		c.Close(ctx)
+		t.Fatal("a non-superuser logged in over TCP with a wrong password")
+	}
+	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://tester:pw-1@127.0.0.1:%d/app?sslmode=disable", s.Port))
 	if err != nil {
 		t.Fatal(err)
 	}
