@@ -1,0 +1,128 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/store/bolt"
+)
+
+// Concurrent writers share commits; every Write that returned is in the
+// file and in the store, once each, and the file is private.
+func TestWriteConcurrentDurableInBoth(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	path := filepath.Join(dir, "audit", "audit.log")
+	l, err := Open(path, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				r := &Record{EventTime: time.Now(), EventSource: "redshift-serverless.amazonaws.com", EventName: fmt.Sprintf("Op%d", w), RequestID: fmt.Sprintf("%d-%d", w, i)}
+				errs <- l.Write(context.Background(), r)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.RequestID] || r.EventVersion != "1.09" || r.EventType != "AwsApiCall" || r.EventID == "" {
+			t.Fatalf("record %+v (seen before: %v)", r, seen[r.RequestID])
+		}
+		seen[r.RequestID] = true
+	}
+	if len(seen) != writers*each {
+		t.Fatalf("file holds %d records, want %d", len(seen), writers*each)
+	}
+	stored, _, err := Lookup(context.Background(), st, Filter{})
+	if err != nil || len(stored) != writers*each {
+		t.Fatalf("store holds %d records (%v), want %d", len(stored), err, writers*each)
+	}
+	only, _, _ := Lookup(context.Background(), st, Filter{EventName: "Op3"})
+	if len(only) != each {
+		t.Fatalf("EventName filter: %d records", len(only))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(context.Background(), &Record{}); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("audit file mode %v %v", fi.Mode(), err)
+	}
+}
+
+// A store that fails makes the Write fail: a record is never reported
+// durable when it is not.
+func TestWriteFailsWhenStoreFails(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(filepath.Join(dir, "audit.log"), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	st.Close()
+	if err := l.Write(context.Background(), &Record{EventTime: time.Now()}); err == nil {
+		t.Fatal("Write succeeded with a closed store")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	in := map[string]any{
+		"workgroupNames": []any{"demo"},
+		"clientSecret":   "s3cret",
+		"nested":         map[string]any{"assertion": "jwt", "roleArn": "arn:aws:iam::1:role/r"},
+		"SessionToken":   "x",
+		"password":       "p",
+	}
+	out := Redact(in)
+	for k, want := range map[string]any{"clientSecret": hidden, "SessionToken": hidden, "password": hidden} {
+		if out[k] != want {
+			t.Errorf("%s = %v", k, out[k])
+		}
+	}
+	n := out["nested"].(map[string]any)
+	if n["assertion"] != hidden || n["roleArn"] != "arn:aws:iam::1:role/r" {
+		t.Errorf("nested %v", n)
+	}
+	if fmt.Sprint(out["workgroupNames"]) != "[demo]" {
+		t.Errorf("workgroupNames %v", out["workgroupNames"])
+	}
+	if Redact(nil) != nil {
+		t.Error("Redact(nil)")
+	}
+}
+
+const hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
