@@ -15,8 +15,20 @@ import (
 
 var now = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 
+// fixedKey is the same in every process, so that a genuine token seeded in
+// one fuzz worker verifies in all of them.
+var fixedKey = func() *ecdsa.PrivateKey {
+	d := make([]byte, 32)
+	d[31] = 7
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func setup(t testing.TB) (*Verifier, jose.Signer, *ecdsa.PrivateKey) {
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k := fixedKey
 	set := &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k1", Algorithm: "ES256"}}}
 	s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, nil)
 	return &Verifier{Issuer: "https://idp", Keys: func(context.Context) (*jose.JSONWebKeySet, error) { return set, nil }, Now: func() time.Time { return now }}, s, k
