@@ -141,14 +141,17 @@ func (s *Server) getNamespace(c *call) (any, error) {
 }
 
 func (s *Server) updateNamespace(c *call) (any, error) {
-	if _, err := s.lookupNamespace(c); err != nil {
+	cur, err := s.lookupNamespace(c)
+	if err != nil {
 		return nil, err
 	}
 	var in serverless.UpdateNamespaceInput
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	ns, err := s.d.Serverless.UpdateNamespace(c.ctx, s.scope(c), in)
+	// Bound to the id just authorized: a namespace or workgroup recreated
+	// under the same name in between is not touched.
+	ns, err := s.d.Serverless.UpdateNamespace(c.ctx, s.scope(c), cur.NamespaceId, in)
 	if err != nil {
 		return nil, err
 	}
@@ -156,14 +159,17 @@ func (s *Server) updateNamespace(c *call) (any, error) {
 }
 
 func (s *Server) deleteNamespace(c *call) (any, error) {
-	if _, err := s.lookupNamespace(c); err != nil {
+	cur, err := s.lookupNamespace(c)
+	if err != nil {
 		return nil, err
 	}
 	var in serverless.DeleteNamespaceInput
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	ns, err := s.d.Serverless.DeleteNamespace(c.ctx, s.scope(c), in)
+	// Bound to the id just authorized: a namespace or workgroup recreated
+	// under the same name in between is not touched.
+	ns, err := s.d.Serverless.DeleteNamespace(c.ctx, s.scope(c), cur.NamespaceId, in)
 	if err != nil {
 		return nil, err
 	}
@@ -228,14 +234,17 @@ func (s *Server) getWorkgroup(c *call) (any, error) {
 }
 
 func (s *Server) updateWorkgroup(c *call) (any, error) {
-	if _, err := s.lookupWorkgroup(c); err != nil {
+	cur, err := s.lookupWorkgroup(c)
+	if err != nil {
 		return nil, err
 	}
 	var in serverless.UpdateWorkgroupInput
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	wg, err := s.d.Serverless.UpdateWorkgroup(c.ctx, s.scope(c), in)
+	// Bound to the id just authorized: a namespace or workgroup recreated
+	// under the same name in between is not touched.
+	wg, err := s.d.Serverless.UpdateWorkgroup(c.ctx, s.scope(c), cur.WorkgroupId, in)
 	if err != nil {
 		return nil, err
 	}
@@ -243,14 +252,17 @@ func (s *Server) updateWorkgroup(c *call) (any, error) {
 }
 
 func (s *Server) deleteWorkgroup(c *call) (any, error) {
-	if _, err := s.lookupWorkgroup(c); err != nil {
+	cur, err := s.lookupWorkgroup(c)
+	if err != nil {
 		return nil, err
 	}
 	var in serverless.DeleteWorkgroupInput
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	wg, err := s.d.Serverless.DeleteWorkgroup(c.ctx, s.scope(c), in)
+	// Bound to the id just authorized: a namespace or workgroup recreated
+	// under the same name in between is not touched.
+	wg, err := s.d.Serverless.DeleteWorkgroup(c.ctx, s.scope(c), cur.WorkgroupId, in)
 	if err != nil {
 		return nil, err
 	}

@@ -123,6 +123,25 @@ func (s *Service) loadWorkgroup(r store.Reader, tx store.Tx, sc Scope, name stri
 	return loadRecord(s, r, tx, wgPrefix(sc)+name, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound(name))
 }
 
+// loadNamespaceID loads name for a change inside tx, and only if it is still
+// the namespace with this id.
+func (s *Service) loadNamespaceID(tx store.Tx, sc Scope, name, id string) (Namespace, error) {
+	ns, err := s.loadNamespace(tx, tx, sc, name)
+	if err == nil && ns.NamespaceId != id {
+		return Namespace{}, namespaceNotFound(name)
+	}
+	return ns, err
+}
+
+// loadWorkgroupID is loadNamespaceID for workgroups.
+func (s *Service) loadWorkgroupID(tx store.Tx, sc Scope, name, id string) (Workgroup, error) {
+	wg, err := s.loadWorkgroup(tx, tx, sc, name)
+	if err == nil && wg.WorkgroupId != id {
+		return Workgroup{}, workgroupNotFound(name)
+	}
+	return wg, err
+}
+
 // scanWorkgroups calls fn for every live workgroup of the scope.
 func (s *Service) scanWorkgroups(r store.Reader, sc Scope, after string, fn func(Workgroup) (bool, error)) error {
 	now := s.now()
@@ -308,8 +327,11 @@ func (s *Service) pageStart(tok *string, op string, sc Scope, prefix string) (st
 	return p.After, nil
 }
 
-// UpdateNamespace changes a namespace; it is MODIFYING for the transition delay.
-func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, in UpdateNamespaceInput) (Namespace, error) {
+// UpdateNamespace changes the namespace whose id is id; it is MODIFYING for
+// the transition delay. The caller authorized that id: if the name now
+// belongs to another namespace (deleted and recreated since), the change is
+// refused as not found rather than applied to a resource never authorized.
+func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, id string, in UpdateNamespaceInput) (Namespace, error) {
 	var v validation.Collector
 	checkName(&v, "namespaceName", in.NamespaceName)
 	checkNamespaceCommon(&v, in.AdminUsername, in.AdminUserPassword, in.ManageAdminPassword, in.IamRoles, in.DefaultIamRoleArn, in.LogExports)
@@ -326,7 +348,7 @@ func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, in UpdateNamesp
 	var ns Namespace
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if ns, err = s.loadNamespace(tx, tx, sc, name); err != nil {
+		if ns, err = s.loadNamespaceID(tx, sc, name, id); err != nil {
 			return err
 		}
 		if ns.Status != StatusAvailable {
@@ -362,8 +384,9 @@ func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, in UpdateNamesp
 	return ns, err
 }
 
-// DeleteNamespace deletes a namespace that has no workgroup.
-func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, in DeleteNamespaceInput) (Namespace, error) {
+// DeleteNamespace deletes the namespace whose id is id (see UpdateNamespace)
+// if it has no workgroup.
+func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, id string, in DeleteNamespaceInput) (Namespace, error) {
 	var v validation.Collector
 	checkName(&v, "namespaceName", in.NamespaceName)
 	if in.FinalSnapshotRetentionPeriod != nil {
@@ -376,7 +399,7 @@ func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, in DeleteNamesp
 	var ns Namespace
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if ns, err = s.loadNamespace(tx, tx, sc, name); err != nil {
+		if ns, err = s.loadNamespaceID(tx, sc, name, id); err != nil {
 			return err
 		}
 		if ns.Status != StatusAvailable {
@@ -601,8 +624,9 @@ func (s *Service) ListWorkgroups(ctx context.Context, sc Scope, in ListWorkgroup
 	return out, next, nil
 }
 
-// UpdateWorkgroup changes a workgroup; it is MODIFYING for the transition delay.
-func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, in UpdateWorkgroupInput) (Workgroup, error) {
+// UpdateWorkgroup changes the workgroup whose id is id (see
+// UpdateNamespace); it is MODIFYING for the transition delay.
+func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in UpdateWorkgroupInput) (Workgroup, error) {
 	var v validation.Collector
 	checkName(&v, "workgroupName", in.WorkgroupName)
 	checkWorkgroupCommon(&v, in.BaseCapacity, in.MaxCapacity, in.Port, in.ConfigParameters, in.TrackName, in.IpAddressType)
@@ -613,7 +637,7 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, in UpdateWorkgr
 	var wg Workgroup
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if wg, err = s.loadWorkgroup(tx, tx, sc, name); err != nil {
+		if wg, err = s.loadWorkgroupID(tx, sc, name, id); err != nil {
 			return err
 		}
 		if wg.Status != StatusAvailable {
@@ -673,8 +697,9 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, in UpdateWorkgr
 	return wg, err
 }
 
-// DeleteWorkgroup deletes a workgroup; it is DELETING for the transition delay.
-func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, in DeleteWorkgroupInput) (Workgroup, error) {
+// DeleteWorkgroup deletes the workgroup whose id is id (see
+// UpdateNamespace); it is DELETING for the transition delay.
+func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, id string, in DeleteWorkgroupInput) (Workgroup, error) {
 	var v validation.Collector
 	checkName(&v, "workgroupName", in.WorkgroupName)
 	if err := v.Err(); err != nil {
@@ -684,7 +709,7 @@ func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, in DeleteWorkgr
 	var wg Workgroup
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if wg, err = s.loadWorkgroup(tx, tx, sc, name); err != nil {
+		if wg, err = s.loadWorkgroupID(tx, sc, name, id); err != nil {
 			return err
 		}
 		if wg.Status != StatusAvailable {

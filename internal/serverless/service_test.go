@@ -70,25 +70,25 @@ func TestLifecycleWithTransitions(t *testing.T) {
 	if wg.Status != StatusCreating {
 		t.Fatalf("status %s", wg.Status)
 	}
-	_, err = s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
+	_, err = s.UpdateWorkgroup(ctx, scope, wg.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
 	wantErr(t, err, ErrConflict, "Workgroup sales is currently CREATING; it must be AVAILABLE for this operation.")
 	c.advance(time.Second)
 	got, _ := s.GetWorkgroup(ctx, scope, "sales")
 	if got.Status != StatusAvailable {
 		t.Fatalf("after delay: %s", got.Status)
 	}
-	up, err := s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
+	up, err := s.UpdateWorkgroup(ctx, scope, wg.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(64))})
 	if err != nil || up.Status != StatusModifying || up.BaseCapacity != 64 {
 		t.Fatalf("update: %+v %v", up, err)
 	}
-	_, err = s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")})
+	_, err = s.DeleteNamespace(ctx, scope, ns.NamespaceId, DeleteNamespaceInput{NamespaceName: p("sales")})
 	wantErr(t, err, ErrConflict, "Namespace sales has a workgroup (sales); delete the workgroup first.")
 	c.advance(time.Second)
-	del, err := s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("sales")})
+	del, err := s.DeleteWorkgroup(ctx, scope, wg.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("sales")})
 	if err != nil || del.Status != StatusDeleting {
 		t.Fatalf("delete: %s %v", del.Status, err)
 	}
-	_, err = s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")})
+	_, err = s.DeleteNamespace(ctx, scope, ns.NamespaceId, DeleteNamespaceInput{NamespaceName: p("sales")})
 	wantErr(t, err, ErrConflict, "")
 	c.advance(time.Second)
 	_, err = s.GetWorkgroup(ctx, scope, "sales")
@@ -97,7 +97,7 @@ func TestLifecycleWithTransitions(t *testing.T) {
 	if !errors.As(err, &e) || e.Resource() != "sales" {
 		t.Fatalf("resource name: %v", err)
 	}
-	if _, err := s.DeleteNamespace(ctx, scope, DeleteNamespaceInput{NamespaceName: p("sales")}); err != nil {
+	if _, err := s.DeleteNamespace(ctx, scope, ns.NamespaceId, DeleteNamespaceInput{NamespaceName: p("sales")}); err != nil {
 		t.Fatal(err)
 	}
 	c.advance(time.Second)
@@ -117,7 +117,7 @@ func TestZeroDelayIsInstant(t *testing.T) {
 	if err != nil || wg.Status != StatusAvailable {
 		t.Fatalf("%s %v", wg.Status, err)
 	}
-	if _, err := s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("wgz")}); err != nil {
+	if _, err := s.DeleteWorkgroup(ctx, scope, wg.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("wgz")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetWorkgroup(ctx, scope, "wgz"); !errors.Is(err, ErrNotFound) {
@@ -136,7 +136,7 @@ func TestConflictsAndNotFound(t *testing.T) {
 	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("one")})
 	_, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("one")})
 	wantErr(t, err, ErrConflict, "Namespace with name one already exists.")
-	s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-one"), NamespaceName: p("one"), BaseCapacity: p(int32(8))})
+	one, _ := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-one"), NamespaceName: p("one"), BaseCapacity: p(int32(8))})
 	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-one"), NamespaceName: p("one")})
 	wantErr(t, err, ErrConflict, "Workgroup with name wg-one already exists.")
 	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wg-two"), NamespaceName: p("one"), BaseCapacity: p(int32(8))})
@@ -147,14 +147,14 @@ func TestConflictsAndNotFound(t *testing.T) {
 	if errors.As(err, &e); e.ResourceName != "missing" {
 		t.Fatalf("resourceName %q", e.ResourceName)
 	}
-	_, err = s.UpdateNamespace(ctx, scope, UpdateNamespaceInput{NamespaceName: p("nope")})
+	_, err = s.UpdateNamespace(ctx, scope, "", UpdateNamespaceInput{NamespaceName: p("nope")})
 	wantErr(t, err, ErrNotFound, "")
-	_, err = s.DeleteWorkgroup(ctx, scope, DeleteWorkgroupInput{WorkgroupName: p("nope")})
+	_, err = s.DeleteWorkgroup(ctx, scope, "", DeleteWorkgroupInput{WorkgroupName: p("nope")})
 	wantErr(t, err, ErrNotFound, "")
 	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("two")})
 	_, err = s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("big"), NamespaceName: p("two"), BaseCapacity: p(int32(256))})
 	wantErr(t, err, ErrInsufficientCapacity, "There is not enough capacity for 256 RPUs: 8 of the 256 RPUs available to this account in this region are in use.")
-	_, err = s.UpdateWorkgroup(ctx, scope, UpdateWorkgroupInput{WorkgroupName: p("wg-one"), BaseCapacity: p(int32(264))})
+	_, err = s.UpdateWorkgroup(ctx, scope, one.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("wg-one"), BaseCapacity: p(int32(264))})
 	wantErr(t, err, ErrInsufficientCapacity, "There is not enough capacity for 264 RPUs: 0 of the 256 RPUs available to this account in this region are in use.")
 	tags := make([]Tag, 51)
 	for i := range tags {
@@ -307,5 +307,88 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	wg, ns, err := s.WorkgroupWithNamespace(ctx, scope, "demo")
 	if err != nil || wg.WorkgroupArn != w.WorkgroupArn || ns.NamespaceArn != a.NamespaceArn {
 		t.Fatalf("WorkgroupWithNamespace: %v", err)
+	}
+}
+
+// TestChangeBoundToAuthorizedID: the server authorizes a resource's ARN and
+// then changes it by name. If the name was deleted and recreated in between,
+// the change must not reach the new resource, whose ARN nobody authorized.
+func TestChangeBoundToAuthorizedID(t *testing.T) {
+	s, _, _ := newService(0)
+	ctx := context.Background()
+	oldNS, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("race")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldWG, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("race-wg"), NamespaceName: p("race"), BaseCapacity: p(int32(8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deleted and recreated under the same names between authorize and act.
+	if _, err := s.DeleteWorkgroup(ctx, scope, oldWG.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("race-wg")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteNamespace(ctx, scope, oldNS.NamespaceId, DeleteNamespaceInput{NamespaceName: p("race")}); err != nil {
+		t.Fatal(err)
+	}
+	newNS, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("race")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newWG, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("race-wg"), NamespaceName: p("race"), BaseCapacity: p(int32(8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newNS.NamespaceId == oldNS.NamespaceId || newWG.WorkgroupId == oldWG.WorkgroupId {
+		t.Fatal("recreated resources reuse ids")
+	}
+
+	cases := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"UpdateWorkgroup", func() error {
+			_, err := s.UpdateWorkgroup(ctx, scope, oldWG.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("race-wg"), BaseCapacity: p(int32(64))})
+			return err
+		}, "Workgroup race-wg not found."},
+		{"DeleteWorkgroup", func() error {
+			_, err := s.DeleteWorkgroup(ctx, scope, oldWG.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("race-wg")})
+			return err
+		}, "Workgroup race-wg not found."},
+		{"UpdateNamespace", func() error {
+			_, err := s.UpdateNamespace(ctx, scope, oldNS.NamespaceId, UpdateNamespaceInput{NamespaceName: p("race"), KmsKeyId: p("changed")})
+			return err
+		}, "Namespace race not found."},
+		{"DeleteNamespace", func() error {
+			_, err := s.DeleteNamespace(ctx, scope, oldNS.NamespaceId, DeleteNamespaceInput{NamespaceName: p("race")})
+			return err
+		}, "Namespace race not found."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			wantErr(t, err, ErrNotFound, tc.want)
+			var e *Error
+			if !errors.As(err, &e) || (e.ResourceName != "race" && e.ResourceName != "race-wg") {
+				t.Fatalf("resourceName of %v", err)
+			}
+		})
+	}
+	// The recreated resources are untouched…
+	wg, err := s.GetWorkgroup(ctx, scope, "race-wg")
+	if err != nil || wg.WorkgroupId != newWG.WorkgroupId || wg.BaseCapacity != 8 || wg.Status != StatusAvailable {
+		t.Fatalf("new workgroup changed: %+v %v", wg, err)
+	}
+	ns, err := s.GetNamespace(ctx, scope, "race")
+	if err != nil || ns.NamespaceId != newNS.NamespaceId || ns.KmsKeyId != "AWS_OWNED_KMS_KEY" || ns.Status != StatusAvailable {
+		t.Fatalf("new namespace changed: %+v %v", ns, err)
+	}
+	// …and remain changeable under their own ids.
+	if _, err := s.UpdateWorkgroup(ctx, scope, newWG.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("race-wg"), BaseCapacity: p(int32(16))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateNamespace(ctx, scope, newNS.NamespaceId, UpdateNamespaceInput{NamespaceName: p("race"), KmsKeyId: p("k")}); err != nil {
+		t.Fatal(err)
 	}
 }
