@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/idcgate/idcgate/internal/app"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// The servers under test run in child processes of the load generator (the
+// same binary, re-executed with -child), so that their allocations, RSS and
+// goroutines are their own and not mixed with the client's, and so that a
+// CPU profile shows only the server.
+
+// stats is what a child reports about itself at /stats on its stats port.
+type stats struct {
+	Mallocs    uint64  `json:"mallocs"`
+	Goroutines int     `json:"goroutines"`
+	RSSMiB     float64 `json:"rssMiB"`
+	HeapMiB    float64 `json:"heapMiB"`
+}
+
+func readStats() stats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return stats{Mallocs: ms.Mallocs, Goroutines: runtime.NumGoroutine(), RSSMiB: rssMiB(), HeapMiB: float64(ms.HeapAlloc) / (1 << 20)}
+}
+
+// rssMiB is this process's resident set, from /proc.
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.Atoi(f[1])
+	return float64(pages*os.Getpagesize()) / (1 << 20)
+}
+
+// workgroupNames are the 20 workgroups the idcgate child serves: the
+// example's demo and 19 more on their own namespaces.
+func workgroupNames() []string {
+	names := []string{"demo"}
+	for i := 1; i < 20; i++ {
+		names = append(names, fmt.Sprintf("bench-%02d", i))
+	}
+	return names
+}
+
+// runChild serves kind ("idcgate" or "bare") until its stdin closes or it
+// gets SIGTERM, printing "ready <api addr> <stats addr>" once it listens.
+func runChild(kind, dir, bareBodyFile, cpuProfile string) error {
+	statsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(statsLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runtime.GC() // settle the heap so RSS and heap figures compare across windows
+		json.NewEncoder(w).Encode(readStats())
+	}))
+
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer cancel()
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	var addr string
+	done := make(chan error, 1)
+	switch kind {
+	case "idcgate":
+		a, err := openIdcgate(ctx, dir)
+		if err != nil {
+			return err
+		}
+		addr = a.Addr()
+		go func() { done <- a.Serve(ctx) }()
+	case "bare":
+		body, err := os.ReadFile(bareBodyFile)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addr = ln.Addr().String()
+		srv := &http.Server{Handler: bareHandler(body)}
+		go func() { <-ctx.Done(); srv.Close() }()
+		go func() { srv.Serve(ln); done <- nil }()
+	default:
+		return fmt.Errorf("unknown child kind %q", kind)
+	}
+	fmt.Printf("ready %s %s\n", addr, statsLn.Addr())
+	<-ctx.Done()
+	return <-done
+}
+
+// bareHandler is the practical limit of net/http here: it reads the request
+// and answers a fixed body of the size of a real answer, with the same
+// headers, and does nothing else.
+func bareHandler(body []byte) http.Handler {
+	n := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("Content-Length", n)
+		h.Set("X-Amzn-Requestid", "00000000-0000-0000-0000-000000000000")
+		w.Write(body)
+	})
+}
+
+// openIdcgate starts the example deployment with 20 workgroups, audit on
+// (durable, as in production), logs discarded and throttling off.
+func openIdcgate(ctx context.Context, dir string) (*app.App, error) {
+	cfg, err := config.Load(testserver.ExampleConfig())
+	if err != nil {
+		return nil, err
+	}
+	cfg.DataDir, cfg.Listen = filepath.Join(dir, "data"), "127.0.0.1:0"
+	cfg.Gateway.Disabled = true
+	cfg.ApplyDefaults()
+	cfg.Throttle.PerPrincipal = &config.RateLimit{}
+	for _, name := range workgroupNames()[1:] {
+		cfg.Accounts[0].Namespaces = append(cfg.Accounts[0].Namespaces, config.Namespace{Name: name, RedshiftIdcApplication: "demo-idc"})
+		cfg.Accounts[0].Workgroups = append(cfg.Accounts[0].Workgroups, config.Workgroup{Name: name, Namespace: name, BaseCapacity: 8})
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{})
+}
