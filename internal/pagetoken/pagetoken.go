@@ -1,21 +1,25 @@
 // Package pagetoken makes list operations' nextToken opaque and
-// tamper-proof: the position is encoded with the operation, account, region
-// and an expiry, and MACed with HMAC-SHA256 under a key derived from the
-// master key. A token changed in any bit, cut short, made for another list or
-// account, or expired, does not decode.
+// tamper-proof: the position, the operation, account, region and an expiry
+// are sealed with AES-256-GCM (package seal) under a key derived from the
+// master key. The text reveals nothing of what it holds (store keys,
+// account, region); a token changed in any bit, cut short, made for another
+// list or account, or expired, does not decode.
 package pagetoken
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"sync"
 	"time"
+
+	"github.com/idcgate/idcgate/internal/seal"
 )
 
 // ErrInvalidToken is returned for any token that does not decode.
 var ErrInvalidToken = errors.New("pagetoken: invalid token")
+
+// purpose binds the seal to page tokens: no other seal of idcgate (session
+// tokens, assertions) opens as one, even under the same key.
+const purpose = "page-token"
 
 // Page is the position a token carries.
 type Page struct {
@@ -26,11 +30,16 @@ type Page struct {
 	Expires time.Time `json:"e"`
 }
 
-// Codec encodes and decodes tokens.
+// Codec encodes and decodes tokens. Key must be 32 bytes (an AES-256 key,
+// derived from the master key for this purpose).
 type Codec struct {
 	Key []byte
 	Now func() time.Time
 	TTL time.Duration
+
+	once sync.Once
+	box  *seal.Box
+	err  error
 }
 
 func (c *Codec) now() time.Time {
@@ -40,8 +49,13 @@ func (c *Codec) now() time.Time {
 	return time.Now()
 }
 
+func (c *Codec) sealer() (*seal.Box, error) {
+	c.once.Do(func() { c.box, c.err = seal.New(c.Key, purpose, "") })
+	return c.box, c.err
+}
+
 // New returns a token for the page after `after` in op's list for scope.
-func (c *Codec) New(op, account, region, after string) string {
+func (c *Codec) New(op, account, region, after string) (string, error) {
 	ttl := c.TTL
 	if ttl == 0 {
 		ttl = 24 * time.Hour
@@ -50,27 +64,22 @@ func (c *Codec) New(op, account, region, after string) string {
 }
 
 // Encode seals p.
-func (c *Codec) Encode(p Page) string {
-	payload, _ := json.Marshal(p)
-	m := hmac.New(sha256.New, c.Key)
-	m.Write(payload)
-	return base64.RawURLEncoding.EncodeToString(append(m.Sum(nil), payload...))
+func (c *Codec) Encode(p Page) (string, error) {
+	box, err := c.sealer()
+	if err != nil {
+		return "", err
+	}
+	return box.Seal(p)
 }
 
-// Decode opens tok, checking its MAC and expiry.
+// Decode opens tok, checking its authenticity and expiry.
 func (c *Codec) Decode(tok string) (Page, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) <= sha256.Size {
-		return Page{}, ErrInvalidToken
-	}
-	mac, payload := raw[:sha256.Size], raw[sha256.Size:]
-	m := hmac.New(sha256.New, c.Key)
-	m.Write(payload)
-	if !hmac.Equal(mac, m.Sum(nil)) {
-		return Page{}, ErrInvalidToken
+	box, err := c.sealer()
+	if err != nil {
+		return Page{}, err
 	}
 	var p Page
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := box.Open(tok, &p); err != nil {
 		return Page{}, ErrInvalidToken
 	}
 	if !c.now().Before(p.Expires) {

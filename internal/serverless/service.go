@@ -301,7 +301,10 @@ func (s *Service) ListNamespaces(ctx context.Context, sc Scope, in ListInput) ([
 				return true, nil
 			}
 			if len(out) == max {
-				tok := s.Pages.New("ListNamespaces", sc.Account, sc.Region, nsPrefix(sc)+out[len(out)-1].NamespaceName)
+				tok, err := s.Pages.New("ListNamespaces", sc.Account, sc.Region, nsPrefix(sc)+out[len(out)-1].NamespaceName)
+				if err != nil {
+					return false, err
+				}
 				next = &tok
 				return false, nil
 			}
@@ -321,8 +324,11 @@ func (s *Service) pageStart(tok *string, op string, sc Scope, prefix string) (st
 		return "", nil
 	}
 	p, err := s.Pages.DecodeFor(*tok, op, sc.Account, sc.Region)
-	if err != nil || !strings.HasPrefix(p.After, prefix) {
+	switch {
+	case errors.Is(err, pagetoken.ErrInvalidToken) || err == nil && !strings.HasPrefix(p.After, prefix):
 		return "", validation.Newf("Invalid nextToken provided.")
+	case err != nil:
+		return "", err // the codec itself is broken: an internal error
 	}
 	return p.After, nil
 }
@@ -610,7 +616,10 @@ func (s *Service) ListWorkgroups(ctx context.Context, sc Scope, in ListWorkgroup
 	err = s.Store.View(ctx, func(r store.Reader) error {
 		return s.scanWorkgroups(r, sc, after, func(wg Workgroup) (bool, error) {
 			if len(out) == max {
-				tok := s.Pages.New("ListWorkgroups", sc.Account, sc.Region, wgPrefix(sc)+out[len(out)-1].WorkgroupName)
+				tok, err := s.Pages.New("ListWorkgroups", sc.Account, sc.Region, wgPrefix(sc)+out[len(out)-1].WorkgroupName)
+				if err != nil {
+					return false, err
+				}
 				next = &tok
 				return false, nil
 			}
