@@ -48,6 +48,12 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 		return nil, err
 	}
 	ids.sts = &sts.Service{Registry: reg, Dir: ids.dir, Contexts: contexts, Sessions: sessions, Now: opt.Now, Rand: opt.Rand}
+	// SSO-OIDC is served even without a directory: every clientId then names
+	// an application that does not exist, which is what AWS answers.
+	ids.oidc = &oidc.Service{Dir: ids.dir, Contexts: contexts, Tokens: tokens, Now: opt.Now}
+	if err := ids.oidc.Init(mk); err != nil {
+		return nil, err
+	}
 	if ids.dir == nil {
 		return ids, nil
 	}
@@ -71,10 +77,7 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 		}
 		verifiers[t.Name] = v
 	}
-	ids.oidc = &oidc.Service{Dir: ids.dir, Verifiers: verifiers, Contexts: contexts, Tokens: tokens, Now: opt.Now}
-	if err := ids.oidc.Init(mk); err != nil {
-		return nil, err
-	}
+	ids.oidc.Verifiers = verifiers
 	return ids, nil
 }
 

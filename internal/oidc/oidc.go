@@ -145,9 +145,6 @@ func ApplicationArn(in Input) (string, error) {
 
 // CreateTokenWithIAM performs the exchange.
 func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, error) {
-	if s.Dir == nil {
-		return Output{}, fail(ErrInvalidClient, "No Identity Center instance is configured.")
-	}
 	appArn, err := ApplicationArn(in)
 	if err != nil {
 		return Output{}, err
@@ -155,9 +152,13 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	if in.GrantType == nil || *in.GrantType == "" {
 		return Output{}, fail(ErrInvalidRequest, "grantType is required.")
 	}
-	app, ok := s.Dir.Application(appArn)
+	var app *identitycenter.Application
+	ok := false
+	if s.Dir != nil {
+		app, ok = s.Dir.Application(appArn)
+	}
 	if !ok {
-		return Output{}, fail(ErrInvalidClient, "Application %s does not exist.", appArn)
+		return Output{}, fail(ErrInvalidClient, "Application %s does not exist.", printable(appArn))
 	}
 	now := s.Now()
 	var user *identitycenter.User
