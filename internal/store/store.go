@@ -47,3 +47,44 @@ type Tx interface {
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(key string) error
 }
+
+// ReverseScanner is implemented by the Reader (and Tx) of backends that can
+// scan in descending key order, so "the latest N" costs N rows, not a scan
+// of everything. Use ScanReverse, which falls back for readers without it.
+type ReverseScanner interface {
+	// ScanReverse calls fn for each key that starts with prefix and sorts
+	// strictly before `before` ("" means from the end), in descending byte
+	// order, until fn returns false or an error. Values passed to fn are only
+	// valid during the call.
+	ScanReverse(prefix, before string, fn func(key string, value []byte) (bool, error)) error
+}
+
+// ScanReverse scans r in descending key order (see ReverseScanner). A
+// reader without the ability is scanned forward into memory first.
+func ScanReverse(r Reader, prefix, before string, fn func(key string, value []byte) (bool, error)) error {
+	if rs, ok := r.(ReverseScanner); ok {
+		return rs.ScanReverse(prefix, before, fn)
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	var all []kv
+	err := r.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+		if before != "" && k >= before {
+			return false, nil
+		}
+		all = append(all, kv{k, append([]byte(nil), v...)})
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		more, err := fn(all[i].k, all[i].v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}

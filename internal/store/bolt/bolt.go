@@ -143,6 +143,47 @@ func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool
 	return nil
 }
 
+var _ store.ReverseScanner = (*txn)(nil)
+
+// ScanReverse walks the cursor backwards from the end of the prefix range
+// (or from before, whichever is lower).
+func (t *txn) ScanReverse(prefix, before string, fn func(key string, value []byte) (bool, error)) error {
+	p := []byte(prefix)
+	target := []byte(before)
+	if hi := byteSuccessor(p); hi != nil && (len(target) == 0 || bytes.Compare(hi, target) < 0) {
+		target = hi
+	}
+	c := t.b.Cursor()
+	var k, v []byte
+	if len(target) == 0 {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(target); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev() // Seek lands on the first key >= target
+	}
+	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Prev() {
+		more, err := fn(string(k), v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// byteSuccessor is the smallest byte string above every string with prefix
+// p, or nil when there is none (p empty or all 0xff).
+func byteSuccessor(p []byte) []byte {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] < 0xff {
+			out := append([]byte(nil), p[:i+1]...)
+			out[i]++
+			return out
+		}
+	}
+	return nil
+}
+
 func (t *txn) Put(key string, value []byte) error {
 	// bbolt keeps a reference to value until commit; the caller may reuse it.
 	v := make([]byte, len(value))

@@ -287,6 +287,77 @@ func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool
 	}
 }
 
+var _ store.ReverseScanner = (*txn)(nil)
+
+// ScanReverse reads pages of scanBatch rows in descending key order, like
+// Scan. The SQL range is a superset of the wanted keys (computed on valid
+// UTF-8 forms of prefix and before); exact filtering happens in Go.
+func (t *txn) ScanReverse(prefix, before string, fn func(key string, value []byte) (bool, error)) error {
+	lo := trimPartialRune(prefix)
+	if !validKey(lo) {
+		return nil
+	}
+	upper, inclusive := successor(lo), false // "" means no upper bound
+	if before != "" {
+		b := before
+		if !validKey(b) {
+			// A bound above every key below before; Go drops the excess.
+			if b = trimPartialRune(b); validKey(b) {
+				b = successor(b)
+			} else {
+				b = ""
+			}
+		}
+		if b != "" && (upper == "" || b < upper) {
+			upper = b
+		}
+	}
+	page := make([]kvPair, 0, scanBatch)
+	for {
+		q := `SELECT key, value FROM kv WHERE key >= $1`
+		args := []any{lo}
+		if upper != "" {
+			op := "<"
+			if inclusive {
+				op = "<="
+			}
+			q += ` AND key ` + op + ` $2`
+			args = append(args, upper)
+		}
+		q += fmt.Sprintf(` ORDER BY key DESC LIMIT %d`, scanBatch)
+		rows, err := t.tx.Query(t.ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		page = page[:0]
+		for rows.Next() {
+			var p kvPair
+			if err := rows.Scan(&p.key, &p.value); err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, p := range page {
+			if (before != "" && p.key >= before) || !strings.HasPrefix(p.key, prefix) {
+				continue
+			}
+			more, err := fn(p.key, p.value)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if len(page) < scanBatch {
+			return nil
+		}
+		upper, inclusive = page[len(page)-1].key, false
+	}
+}
+
 // validKey reports whether s can be stored in a text column.
 func validKey(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)

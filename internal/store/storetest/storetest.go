@@ -66,6 +66,9 @@ func mustMiss(t *testing.T, s store.Store, key string) {
 	}
 }
 
+// plainReader hides a reader's optional abilities.
+type plainReader struct{ store.Reader }
+
 // scanAll renders a Scan as "k=v k=v".
 func scanAll(r store.Reader, prefix, after string) (string, error) {
 	var parts []string
@@ -205,6 +208,78 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			if got := viewScan(t, s, c.prefix, c.after); got != c.want {
 				t.Errorf("Scan(%q, %q) = %q, want %q", c.prefix, c.after, got, c.want)
 			}
+		}
+	})
+
+	t.Run("ScanReverse", func(t *testing.T) {
+		s := open(t)
+		putAll(t, s,
+			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
+			"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8", "x/\u00bf", "9", "x/\u00bfa", "10", "x/\u00c0", "11")
+		err := s.View(ctx, func(r store.Reader) error {
+			if _, ok := r.(store.ReverseScanner); !ok {
+				return fmt.Errorf("%T does not implement store.ReverseScanner", r)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct{ prefix, before, want string }{
+			{"", "", "x/\u00c0=11 x/\u00bfa=10 x/\u00bf=9 b=6 a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1 a/a=0 a=8"},
+			{"a/b/", "", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"},
+			{"a/b", "", "a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1"},
+			{"a/b/", "a/b/y", "a/b/x/z=7 a/b/x=4 a/b/=3"},
+			{"a/b/", "a/b/x/z", "a/b/x=4 a/b/=3"},
+			{"a/b/", "a/b/w", "a/b/=3"}, // before not a key
+			{"a/b/", "a/b/", ""},
+			{"a/b/", "a/c", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"}, // before past prefix
+			{"a/b/", "a/a", ""},                                 // before below prefix
+			{"", "a/b", "a/a=0 a=8"},
+			{"c", "", ""},
+			{"x/\u00bf", "", "x/\u00bfa=10 x/\u00bf=9"},        // must not reach x/\u00c0
+			{"x/", "x/\u00bfa\xc3", "x/\u00bfa=10 x/\u00bf=9"}, // before ends inside a rune
+		}
+		for _, c := range cases {
+			// The backend's own reverse scan, and the fallback for readers
+			// without one, agree.
+			for _, hide := range []bool{false, true} {
+				var parts []string
+				err := s.View(ctx, func(r store.Reader) error {
+					if hide {
+						r = plainReader{r}
+					}
+					return store.ScanReverse(r, c.prefix, c.before, func(k string, v []byte) (bool, error) {
+						parts = append(parts, k+"="+string(v))
+						return true, nil
+					})
+				})
+				if got := strings.Join(parts, " "); err != nil || got != c.want {
+					t.Errorf("ScanReverse(%q, %q) (fallback %v) = %q, %v; want %q", c.prefix, c.before, hide, got, err, c.want)
+				}
+			}
+		}
+		// Many keys cross the backends' page boundaries; early stop works.
+		update(t, s, func(tx store.Tx) error {
+			for i := 0; i < 600; i++ {
+				if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		n := 0
+		err = s.View(ctx, func(r store.Reader) error {
+			return store.ScanReverse(r, "m/", "m/0500", func(k string, v []byte) (bool, error) {
+				if want := fmt.Sprintf("m/%04d", 499-n); k != want || string(v) != strconv.Itoa(499-n) {
+					return false, fmt.Errorf("key %q = %q, want %q", k, v, want)
+				}
+				n++
+				return n < 300, nil
+			})
+		})
+		if err != nil || n != 300 {
+			t.Fatalf("n=%d err=%v", n, err)
 		}
 	})
 
