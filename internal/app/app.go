@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		CapacityRPU:     cfg.Serverless.CapacityRPU,
 		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Now: opt.Now, TTL: 24 * time.Hour},
 		IdcApplications: idcApps,
+		Networks:        networks(cfg),
 	}
 	if err := seed(ctx, cfg, idcApps, sl); err != nil {
 		return nil, fmt.Errorf("seeding config resources: %w", err)

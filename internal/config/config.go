@@ -53,6 +53,7 @@ type Config struct {
 	// default http://<listen address>. The built-in IdP's issuer is <PublicURL>/idp.
 	PublicURL string `yaml:"publicUrl"`
 
+	HTTP       HTTPSettings       `yaml:"http"`
 	Serverless ServerlessSettings `yaml:"serverless"`
 	Throttle   ThrottleSettings   `yaml:"throttle"`
 	// Faults are fault-injection rules applied at start (off when empty).
@@ -69,6 +70,14 @@ type ServerlessSettings struct {
 	TransitionDelay *Duration `yaml:"transitionDelay"`
 	// CapacityRPU is the per-account RPU quota (sum of base capacities).
 	CapacityRPU int `yaml:"capacityRPU"`
+}
+
+// HTTPSettings tune the API listener.
+type HTTPSettings struct {
+	// PublicMetrics serves /metrics without a signature (default true);
+	// when false, /metrics answers only requests signed by an account
+	// administrator (SigV4 service "idcgate").
+	PublicMetrics *bool `yaml:"publicMetrics"`
 }
 
 // GatewaySettings tune the PostgreSQL gateway.
@@ -110,6 +119,24 @@ type Account struct {
 	RedshiftIdcApplications []RedshiftIdcApplication `yaml:"redshiftIdcApplications"`
 	Namespaces              []Namespace              `yaml:"namespaces"`
 	Workgroups              []Workgroup              `yaml:"workgroups"`
+	// VPC is the account's emulated network; without one, workgroup
+	// subnets are taken as given and not checked.
+	VPC *VPC `yaml:"vpc"`
+}
+
+// VPC is an account's emulated VPC: the subnets workgroups may be placed in.
+// A workgroup created without subnetIds gets all of them.
+type VPC struct {
+	ID      string   `yaml:"id"`
+	Subnets []Subnet `yaml:"subnets"`
+}
+
+// Subnet is one subnet of a VPC; dual-stack workgroups need every one of
+// their subnets to have an IPv6 CIDR block.
+type Subnet struct {
+	ID               string `yaml:"id"`
+	AvailabilityZone string `yaml:"availabilityZone"`
+	IPv6CidrBlock    string `yaml:"ipv6CidrBlock"`
 }
 
 // User is an IAM user with long-term access keys.

@@ -25,6 +25,12 @@ func TestExampleLoads(t *testing.T) {
 	if c.Serverless.TransitionDelay.Duration != 300*time.Millisecond || c.Tokens.TTL.Duration != time.Hour {
 		t.Fatalf("durations = %v %v", c.Serverless.TransitionDelay, c.Tokens.TTL)
 	}
+	if v := c.Accounts[0].VPC; v == nil || len(v.Subnets) != 3 || v.Subnets[0].IPv6CidrBlock == "" || v.Subnets[2].IPv6CidrBlock != "" {
+		t.Fatalf("example VPC = %+v (want three subnets, the last without IPv6)", v)
+	}
+	if c.HTTP.PublicMetrics == nil || !*c.HTTP.PublicMetrics {
+		t.Fatal("example config does not serve public metrics")
+	}
 	if c.AuditLog != filepath.Join(c.DataDir, "audit.log") {
 		t.Fatalf("audit log default = %s", c.AuditLog)
 	}
@@ -53,6 +59,11 @@ func TestInvalid(t *testing.T) {
 		{"bad region", "region: mars\n", "not an AWS region"},
 		{"bad duration", "serverless: {transitionDelay: soon}\n", "not a duration"},
 		{"workgroup without namespace", "accounts: [{id: '123456789012', workgroups: [{name: wg1, namespace: nope}]}]\n", "no such namespace"},
+		{"bad vpc id", "accounts: [{id: '123456789012', vpc: {id: vpc-1, subnets: [{id: subnet-0a1b2c3d}]}}]\n", "want vpc- followed by"},
+		{"vpc without subnets", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d}}]\n", "subnets: at least one"},
+		{"duplicate subnet", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d, subnets: [{id: subnet-0a1b2c3d}, {id: subnet-0a1b2c3d}]}}]\n", "unique"},
+		{"ipv4 block as ipv6", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d, subnets: [{id: subnet-0a1b2c3d, ipv6CidrBlock: 10.0.0.0/24}]}}]\n", "not an IPv6 CIDR block"},
+		{"foreign availability zone", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d, subnets: [{id: subnet-0a1b2c3d, availabilityZone: eu-west-1a}]}}]\n", "want us-east-1 followed by a letter"},
 		{"group member unknown", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, groups: [{name: g, members: [zed]}]}\n", "not a directory user"},
 	}
 	for _, tc := range cases {
@@ -76,5 +87,21 @@ func TestEmptyFile(t *testing.T) {
 	}
 	if _, err := LoadFile(p, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPublicMetricsDefault(t *testing.T) {
+	c, err := Parse([]byte("http: {publicMetrics: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if *c.HTTP.PublicMetrics {
+		t.Fatal("publicMetrics: false was overridden by the default")
+	}
+	c = &Config{}
+	c.ApplyDefaults()
+	if !*c.HTTP.PublicMetrics {
+		t.Fatal("publicMetrics does not default to true")
 	}
 }

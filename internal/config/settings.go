@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -83,6 +84,10 @@ func (c *Config) ApplyDefaults() {
 	def(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
 	def(&c.LogFormat, "text")
 	def(&c.LogLevel, "info")
+	if c.HTTP.PublicMetrics == nil {
+		on := true
+		c.HTTP.PublicMetrics = &on
+	}
 	if c.Serverless.TransitionDelay == nil {
 		c.Serverless.TransitionDelay = &Duration{DefaultTransitionDelay}
 	}
@@ -140,6 +145,8 @@ var (
 	storeIDRe     = regexp.MustCompile(`^d-[0-9a-f]{10}$`)
 	appArnRe      = regexp.MustCompile(`^arn:aws:sso::([0-9]{12}):application/(ssoins-[0-9a-f]{16})/apl-[0-9a-f]{16}$`)
 	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	vpcIDRe       = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	subnetIDRe    = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 )
 
 // Validate checks the whole configuration and reports every problem found,
@@ -274,6 +281,9 @@ func (c *Config) Validate() error {
 			}
 			used[wg.Namespace] = true
 		}
+		if a.VPC != nil {
+			checkVPC(bad, where+".vpc", c.Region, a.VPC)
+		}
 	}
 
 	if ic := c.IdentityCenter; ic != nil {
@@ -342,6 +352,32 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %d problem(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// checkVPC checks ids have EC2's forms and IPv6 blocks are IPv6 prefixes.
+func checkVPC(bad func(string, ...any), where, region string, v *VPC) {
+	if !vpcIDRe.MatchString(v.ID) {
+		bad("%s.id %q: want vpc- followed by 8 or 17 hex digits", where, v.ID)
+	}
+	if len(v.Subnets) == 0 {
+		bad("%s.subnets: at least one", where)
+	}
+	seen := map[string]bool{}
+	for i, s := range v.Subnets {
+		sw := fmt.Sprintf("%s.subnets[%d]", where, i)
+		if !subnetIDRe.MatchString(s.ID) || seen[s.ID] {
+			bad("%s.id %q: want subnet- followed by 8 or 17 hex digits, unique", sw, s.ID)
+		}
+		seen[s.ID] = true
+		if az := s.AvailabilityZone; az != "" && !(len(az) == len(region)+1 && strings.HasPrefix(az, region) && az[len(az)-1] >= 'a' && az[len(az)-1] <= 'z') {
+			bad("%s.availabilityZone %q: want %s followed by a letter", sw, az, region)
+		}
+		if s.IPv6CidrBlock != "" {
+			if p, err := netip.ParsePrefix(s.IPv6CidrBlock); err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+				bad("%s.ipv6CidrBlock %q: not an IPv6 CIDR block", sw, s.IPv6CidrBlock)
+			}
+		}
+	}
 }
 
 func checkPolicies(bad func(string, ...any), where string, ps []Policy) {

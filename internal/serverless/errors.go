@@ -14,6 +14,8 @@ var (
 	ErrInsufficientCapacity   = errors.New("insufficient capacity")
 	ErrTooManyTags            = errors.New("too many tags")
 	ErrIdcApplicationNotFound = errors.New("redshift idc application not found")
+	// ErrIpv6CidrBlockNotFound: dual-stack asked for on a subnet without IPv6.
+	ErrIpv6CidrBlockNotFound = errors.New("ipv6 cidr block not found")
 )
 
 // Error is a domain error with a message safe to send and, for not-found

@@ -31,6 +31,9 @@ type Service struct {
 	CapacityRPU     int
 	Pages           *pagetoken.Codec
 	IdcApplications IdcApplicationResolver
+	// Networks are the accounts' emulated VPCs, by account id; an account
+	// without one has its subnets taken as given.
+	Networks map[string]Network
 	// OnDeleteWorkgroup runs inside DeleteWorkgroup's transaction (the
 	// keyring destroys the workgroup's keys there).
 	OnDeleteWorkgroup func(tx store.Tx, sc Scope, wg Workgroup) error
@@ -477,6 +480,11 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 	if in.Port != nil {
 		port = *in.Port
 	}
+	ipType := orDefault(in.IpAddressType, "ipv4")
+	subnets, err := s.placeWorkgroup(sc, in.SubnetIds, nil, ipType)
+	if err != nil {
+		return Workgroup{}, err
+	}
 	wg := Workgroup{
 		WorkgroupArn:       WorkgroupARN(sc, id),
 		WorkgroupId:        id,
@@ -490,12 +498,12 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 		EnhancedVpcRouting: in.EnhancedVpcRouting != nil && *in.EnhancedVpcRouting,
 		PubliclyAccessible: in.PubliclyAccessible != nil && *in.PubliclyAccessible,
 		SecurityGroupIds:   in.SecurityGroupIds,
-		SubnetIds:          in.SubnetIds,
+		SubnetIds:          subnets,
 		CreationDate:       s.now().Truncate(time.Second),
 		TrackName:          orDefault(in.TrackName, "current"),
 		WorkgroupVersion:   "1.0.84506",
 		PatchVersion:       "patch 194",
-		IpAddressType:      orDefault(in.IpAddressType, "ipv4"),
+		IpAddressType:      ipType,
 		Tags:               in.Tags,
 	}
 	if ensure {
@@ -691,14 +699,16 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in U
 		if in.SecurityGroupIds != nil {
 			wg.SecurityGroupIds = in.SecurityGroupIds
 		}
-		if in.SubnetIds != nil {
-			wg.SubnetIds = in.SubnetIds
-		}
 		if in.TrackName != nil {
 			wg.TrackName = *in.TrackName
 		}
-		if in.IpAddressType != nil {
-			wg.IpAddressType = *in.IpAddressType
+		if in.SubnetIds != nil || in.IpAddressType != nil {
+			ipType := orDefault(in.IpAddressType, wg.IpAddressType)
+			subnets, err := s.placeWorkgroup(sc, in.SubnetIds, wg.SubnetIds, ipType)
+			if err != nil {
+				return err
+			}
+			wg.SubnetIds, wg.IpAddressType = subnets, ipType
 		}
 		s.begin(&wg.Status, &wg.Pending, StatusModifying, StatusAvailable)
 		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
