@@ -2,20 +2,28 @@
 // envelope encryption with AES-256-GCM. A fresh data key encrypts the
 // claims; the data key is wrapped once per named workgroup under that
 // workgroup's current key; the header (format version, account, region,
-// token id, times, and the wrapped keys with their key versions) is the
-// associated data of the claims, so no byte of the token can change
-// unnoticed. Any one named workgroup's key opens it.
+// token id, times, the wrapped keys with their key versions, and the length
+// of the sealed claims) is the associated data of the claims, so no byte of
+// the token can change unnoticed. Any one named workgroup's key opens it.
 //
-//	IDC1.<base64url(header JSON)>.<base64url(nonce ‖ ciphertext)>
+// Format version 2 (issued):
 //
-// It is printable ASCII and safe as a PostgreSQL password.
+//	IDC2.<base64url(header ‖ nonce ‖ sealed claims)>
+//
+// with a length-prefixed binary header and claims (see codec.go): opening
+// one costs a few allocations instead of two JSON decodes, and the declared
+// body length tells a truncated token from a tampered one. Format version 1
+// (IDC1.<base64url(header JSON)>.<base64url(nonce ‖ sealed claims JSON)>)
+// is still opened, never issued: such tokens stay valid for up to the token
+// TTL after an upgrade, and replicas upgraded one by one see both.
+//
+// Both are printable ASCII and safe as a PostgreSQL password.
 package authtoken
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +31,18 @@ import (
 	"time"
 )
 
-// Prefix starts every token of format version 1.
-const Prefix = "IDC1."
+// Prefix starts every token of the current format (version 2).
+const Prefix = "IDC2."
+
+// PrefixV1 starts tokens of format version 1, which are opened but no
+// longer issued.
+const PrefixV1 = "IDC1."
+
+// FormatVersion is the format Seal writes.
+const FormatVersion = 2
+
+// MaxWorkgroups is how many workgroups one token can name.
+const MaxWorkgroups = 255
 
 // Distinct reasons a token is refused.
 var (
@@ -33,8 +51,23 @@ var (
 	ErrKeyUnavailable   = errors.New("authtoken: workgroup key version unavailable")
 	ErrTampered         = errors.New("authtoken: authentication failed")
 	ErrWrongAccount     = errors.New("authtoken: issued by another account or region")
-	ErrExpired          = errors.New("authtoken: expired")
+	// ErrWrongRegion: issued by this account in another region; it is
+	// also ErrWrongAccount.
+	ErrWrongRegion error = &subError{"authtoken: issued in another region", ErrWrongAccount}
+	ErrExpired           = errors.New("authtoken: expired")
+	// ErrTruncated: the token is a proper prefix of a well-formed one (it
+	// was cut, typically by a copy and paste or a length limit). It is
+	// also ErrMalformed, so callers that only know that refuse it alike.
+	ErrTruncated error = &subError{"authtoken: truncated", ErrMalformed}
 )
+
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.parent }
 
 // Header is the authenticated, unencrypted part.
 type Header struct {
@@ -78,14 +111,22 @@ type Claims struct {
 	TokenID          string      `json:"tokenId"`
 }
 
-// WorkgroupKey is a workgroup's current key, for sealing.
+// WorkgroupKey is a workgroup's current key, for sealing. AEAD, when set,
+// is that key's AES-256-GCM, built once by the keyring (the standard
+// library's GCM is safe for concurrent use), so sealing for many
+// workgroups does not redo every key schedule; otherwise Key is used.
 type WorkgroupKey struct {
 	WorkgroupID string
 	Version     int
 	Key         []byte
+	AEAD        cipher.AEAD
 }
 
-func gcm(key []byte) (cipher.AEAD, error) {
+// NewAEAD returns the AES-256-GCM of a workgroup or data key.
+func NewAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, errors.New("authtoken: key must be 32 bytes")
+	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
@@ -93,86 +134,192 @@ func gcm(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-func wrapAAD(tokenID, workgroupID string, version int) []byte {
-	return []byte(fmt.Sprintf("idcgate data key\x00%s\x00%s\x00%d", tokenID, workgroupID, version))
+// KeyFunc returns the AEAD of a workgroup's key of a version.
+type KeyFunc func(workgroupID string, version int) (cipher.AEAD, error)
+
+// KeyBytes adapts a function returning raw keys to a KeyFunc.
+func KeyBytes(f func(workgroupID string, version int) ([]byte, error)) KeyFunc {
+	return func(id string, v int) (cipher.AEAD, error) {
+		k, err := f(id, v)
+		if err != nil {
+			return nil, err
+		}
+		return NewAEAD(k)
+	}
 }
 
-// Seal makes a token for c, openable by each of keys.
+const (
+	dataKeySize = 32
+	nonceSize   = 12
+	tagSize     = 16
+)
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Seal makes a token for c, openable by each of keys. random supplies the
+// data key and every nonce, in one read.
 func Seal(c Claims, keys []WorkgroupKey, random io.Reader) (string, error) {
 	if len(keys) == 0 {
 		return "", errors.New("authtoken: no workgroup keys")
 	}
-	dek := make([]byte, 32)
-	if _, err := io.ReadFull(random, dek); err != nil {
+	if len(keys) > MaxWorkgroups || len(c.Workgroups) > MaxWorkgroups {
+		return "", fmt.Errorf("authtoken: at most %d workgroups", MaxWorkgroups)
+	}
+	if len(c.Groups) > maxCount16 {
+		return "", errors.New("authtoken: too many groups")
+	}
+	rnd := make([]byte, dataKeySize+nonceSize*(len(keys)+1))
+	if _, err := io.ReadFull(random, rnd); err != nil {
 		return "", err
 	}
-	h := Header{Version: 1, Account: c.Account, Region: c.Region, TokenID: c.TokenID, IssuedAt: c.IssuedAt.Unix(), Expires: c.Expires.Unix()}
-	for _, k := range keys {
-		aead, err := gcm(k.Key)
-		if err != nil {
-			return "", err
+	dek, nonces := rnd[:dataKeySize], rnd[dataKeySize:]
+	daead, err := NewAEAD(dek)
+	if err != nil {
+		return "", err
+	}
+	aeads := make([]cipher.AEAD, len(keys))
+	for i, k := range keys {
+		aeads[i] = k.AEAD
+		if aeads[i] == nil {
+			if aeads[i], err = NewAEAD(k.Key); err != nil {
+				return "", err
+			}
 		}
-		nonce := make([]byte, aead.NonceSize())
-		if _, err := io.ReadFull(random, nonce); err != nil {
-			return "", err
+		if aeads[i].NonceSize() != nonceSize || aeads[i].Overhead() != tagSize {
+			return "", errors.New("authtoken: workgroup keys must be AES-GCM")
 		}
-		h.Keys = append(h.Keys, WrappedKey{WorkgroupID: k.WorkgroupID, KeyVersion: k.Version,
-			Wrapped: aead.Seal(nonce, nonce, dek, wrapAAD(c.TokenID, k.WorkgroupID, k.Version))})
 	}
-	hb, err := json.Marshal(h)
+	csize, err := claimsSize(c)
 	if err != nil {
 		return "", err
 	}
-	cb, err := json.Marshal(c)
+	hsize, err := headerSize(c, keys)
 	if err != nil {
 		return "", err
 	}
-	aead, err := gcm(dek)
-	if err != nil {
-		return "", err
+	bodyLen := nonceSize + csize + tagSize
+	buf := make([]byte, 0, hsize+bodyLen)
+
+	// Header.
+	buf = append(buf, FormatVersion)
+	buf = appendStr(buf, c.Account)
+	buf = appendStr(buf, c.Region)
+	buf = appendStr(buf, c.TokenID)
+	buf = appendI64(buf, c.IssuedAt.Unix())
+	buf = appendI64(buf, c.Expires.Unix())
+	buf = append(buf, byte(len(keys)))
+	var aad [wrapAADMax]byte
+	for i, k := range keys {
+		buf = appendStr(buf, k.WorkgroupID)
+		buf = appendU32(buf, uint32(k.Version))
+		buf = appendU16(buf, nonceSize+dataKeySize+tagSize)
+		nonce := nonces[i*nonceSize : (i+1)*nonceSize]
+		buf = append(buf, nonce...)
+		buf = aeads[i].Seal(buf, nonce, dek, wrapAAD(aad[:0], c.TokenID, k.WorkgroupID, k.Version))
 	}
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := io.ReadFull(random, nonce); err != nil {
-		return "", err
+	buf = appendU32(buf, uint32(bodyLen))
+	if len(buf) != hsize {
+		return "", errors.New("authtoken: header size mismatch")
 	}
-	headerText := base64.RawURLEncoding.EncodeToString(hb)
-	body := aead.Seal(nonce, nonce, cb, []byte(Prefix+headerText))
-	return Prefix + headerText + "." + base64.RawURLEncoding.EncodeToString(body), nil
+
+	// Body: the claims are encoded in place, then sealed in place with the
+	// whole header as associated data.
+	nonce := nonces[len(keys)*nonceSize:]
+	buf = append(buf, nonce...)
+	start := len(buf)
+	buf = appendClaims(buf, c)
+	buf = daead.Seal(buf[:start], nonce, buf[start:], buf[:hsize])
+
+	out := make([]byte, len(Prefix)+b64.EncodedLen(len(buf)))
+	copy(out, Prefix)
+	b64.Encode(out[len(Prefix):], buf)
+	return string(out), nil
 }
 
-// ParseHeader reads the header without authenticating it.
+// parsed is a token split into its parts, not yet authenticated.
+type parsed struct {
+	h    Header
+	aad  []byte // the associated data of the claims
+	body []byte // nonce ‖ sealed claims
+	v1   bool
+}
+
+// ParseHeader reads the header without authenticating it. It also returns
+// the associated data the claims are sealed with (the header's bytes) and
+// the sealed body.
 func ParseHeader(token string) (Header, string, []byte, error) {
-	if !strings.HasPrefix(token, Prefix) {
-		return Header{}, "", nil, ErrMalformed
-	}
-	headerText, bodyText, ok := strings.Cut(token[len(Prefix):], ".")
-	if !ok {
-		return Header{}, "", nil, ErrMalformed
-	}
-	hb, err := base64.RawURLEncoding.Strict().DecodeString(headerText)
+	p, err := parse(token)
 	if err != nil {
-		return Header{}, "", nil, ErrMalformed
+		return Header{}, "", nil, err
 	}
-	body, err := base64.RawURLEncoding.Strict().DecodeString(bodyText)
-	if err != nil {
-		return Header{}, "", nil, ErrMalformed
-	}
-	var h Header
-	if err := json.Unmarshal(hb, &h); err != nil || h.Version != 1 || len(h.Keys) == 0 {
-		return Header{}, "", nil, ErrMalformed
-	}
-	return h, headerText, body, nil
+	return p.h, string(p.aad), p.body, nil
 }
 
-// KeyFunc returns a workgroup's key of a version.
-type KeyFunc func(workgroupID string, version int) ([]byte, error)
+func parse(token string) (parsed, error) {
+	switch {
+	case strings.HasPrefix(token, Prefix):
+		return parseV2(token[len(Prefix):])
+	case strings.HasPrefix(token, PrefixV1):
+		return parseV1(token)
+	case token != "" && (strings.HasPrefix(Prefix, token) || strings.HasPrefix(PrefixV1, token)):
+		return parsed{}, ErrTruncated
+	}
+	return parsed{}, ErrMalformed
+}
+
+func parseV2(text string) (parsed, error) {
+	blob, cut, err := decodeBase64(text)
+	if err != nil {
+		return parsed{}, err
+	}
+	h, hlen, bodyLen, err := decodeHeader(blob)
+	if err != nil {
+		return parsed{}, err
+	}
+	body := blob[hlen:]
+	switch {
+	case cut || len(body) < bodyLen:
+		return parsed{}, ErrTruncated
+	case len(body) > bodyLen || bodyLen < nonceSize+tagSize:
+		return parsed{}, ErrMalformed
+	}
+	return parsed{h: h, aad: blob[:hlen], body: body}, nil
+}
+
+// decodeBase64 decodes strict unpadded base64url. When text is not valid
+// only because its last, incomplete quantum was cut off (a valid encoding
+// is never 1 mod 4 long, and a cut can leave stray low bits), it returns
+// what the complete quanta decode to and cut = true, so the caller can
+// tell a truncated token from garbage.
+func decodeBase64(text string) (blob []byte, cut bool, err error) {
+	blob, err = b64.DecodeString(text)
+	if err == nil {
+		return blob, false, nil
+	}
+	full := len(text) - len(text)%4
+	for i := full; i < len(text); i++ {
+		if !isBase64URL(text[i]) {
+			return nil, false, ErrMalformed
+		}
+	}
+	blob, err = b64.DecodeString(text[:full])
+	if err != nil {
+		return nil, false, ErrMalformed
+	}
+	return blob, true, nil
+}
+
+func isBase64URL(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
 
 // Open opens token for workgroupID of account/region at now.
 func Open(token, workgroupID, account, region string, now time.Time, key KeyFunc) (Header, Claims, error) {
-	h, headerText, body, err := ParseHeader(token)
+	p, err := parse(token)
 	if err != nil {
 		return Header{}, Claims{}, err
 	}
+	h := p.h
 	var wk *WrappedKey
 	for i := range h.Keys {
 		if h.Keys[i].WorkgroupID == workgroupID {
@@ -183,16 +330,24 @@ func Open(token, workgroupID, account, region string, now time.Time, key KeyFunc
 	if wk == nil {
 		return h, Claims{}, ErrForeignWorkgroup
 	}
-	k, err := key(workgroupID, wk.KeyVersion)
+	aead, err := key(workgroupID, wk.KeyVersion)
 	if err != nil {
-		return h, Claims{}, fmt.Errorf("%w: %v", ErrKeyUnavailable, err)
+		return h, Claims{}, fmt.Errorf("%w: %w", ErrKeyUnavailable, err)
 	}
-	c, err := openWith(h, headerText, body, wk, k)
+	var c Claims
+	if p.v1 {
+		c, err = openV1(p, wk, aead)
+	} else {
+		c, err = openV2(p, wk, aead)
+	}
 	if err != nil {
 		return h, Claims{}, err
 	}
-	if h.Account != account || h.Region != region || c.Account != account || c.Region != region {
+	if h.Account != account || c.Account != account {
 		return h, c, ErrWrongAccount
+	}
+	if h.Region != region || c.Region != region {
+		return h, c, ErrWrongRegion
 	}
 	if !now.Before(time.Unix(h.Expires, 0)) {
 		return h, c, ErrExpired
@@ -200,29 +355,30 @@ func Open(token, workgroupID, account, region string, now time.Time, key KeyFunc
 	return h, c, nil
 }
 
-func openWith(h Header, headerText string, body []byte, wk *WrappedKey, k []byte) (Claims, error) {
-	aead, err := gcm(k)
-	if err != nil {
+func openV2(p parsed, wk *WrappedKey, aead cipher.AEAD) (Claims, error) {
+	h := p.h
+	if len(wk.Wrapped) < aead.NonceSize() {
 		return Claims{}, ErrTampered
 	}
+	var aad [wrapAADMax]byte
+	var dekBuf [dataKeySize]byte
 	n := aead.NonceSize()
-	if len(wk.Wrapped) < n {
+	dek, err := aead.Open(dekBuf[:0], wk.Wrapped[:n], wk.Wrapped[n:], wrapAAD(aad[:0], h.TokenID, wk.WorkgroupID, wk.KeyVersion))
+	if err != nil || len(dek) != dataKeySize {
 		return Claims{}, ErrTampered
 	}
-	dek, err := aead.Open(nil, wk.Wrapped[:n], wk.Wrapped[n:], wrapAAD(h.TokenID, wk.WorkgroupID, wk.KeyVersion))
+	daead, err := NewAEAD(dek)
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
-	daead, err := gcm(dek)
-	if err != nil || len(body) < daead.NonceSize() {
-		return Claims{}, ErrTampered
-	}
-	plain, err := daead.Open(nil, body[:daead.NonceSize()], body[daead.NonceSize():], []byte(Prefix+headerText))
+	// The body is this call's own decoded copy, so it is decrypted in place.
+	body := p.body
+	plain, err := daead.Open(body[nonceSize:nonceSize], body[:nonceSize], body[nonceSize:], p.aad)
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
-	var c Claims
-	if err := json.Unmarshal(plain, &c); err != nil {
+	c, err := decodeClaims(plain)
+	if err != nil {
 		return Claims{}, ErrTampered
 	}
 	if c.TokenID != h.TokenID || c.Expires.Unix() != h.Expires || c.IssuedAt.Unix() != h.IssuedAt {

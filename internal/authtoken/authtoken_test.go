@@ -2,6 +2,7 @@ package authtoken
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -34,17 +35,19 @@ func claims(n int) Claims {
 }
 
 func keyFunc(m map[string][]byte) KeyFunc {
-	return func(id string, v int) ([]byte, error) {
+	return KeyBytes(func(id string, v int) ([]byte, error) {
 		if v != 3 {
-			return nil, errors.New("no version")
+			return nil, errNoVersion
 		}
 		k, ok := m[id]
 		if !ok {
 			return nil, errors.New("no key")
 		}
 		return k, nil
-	}
+	})
 }
+
+var errNoVersion = errors.New("no such key version")
 
 func TestOpenWithEachWorkgroup(t *testing.T) {
 	ks, m := keys(3)
@@ -69,8 +72,8 @@ func TestOpenWithEachWorkgroup(t *testing.T) {
 		{"foreign workgroup", "wg-99", "123456789012", now, keyFunc(m), ErrForeignWorkgroup},
 		{"other account", "wg-00", "210987654321", now, keyFunc(m), ErrWrongAccount},
 		{"expired", "wg-00", "123456789012", now.Add(time.Hour), keyFunc(m), ErrExpired},
-		{"retired key", "wg-00", "123456789012", now, func(string, int) ([]byte, error) { return nil, errors.New("retired") }, ErrKeyUnavailable},
-		{"another workgroup's key", "wg-00", "123456789012", now, func(string, int) ([]byte, error) { return m["wg-01"], nil }, ErrTampered},
+		{"retired key", "wg-00", "123456789012", now, KeyBytes(func(string, int) ([]byte, error) { return nil, errors.New("retired") }), ErrKeyUnavailable},
+		{"another workgroup's key", "wg-00", "123456789012", now, KeyBytes(func(string, int) ([]byte, error) { return m["wg-01"], nil }), ErrTampered},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,8 +136,15 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-func benchSeal(b *testing.B, n int) {
+// benchSeal seals for n workgroups with AEADs built once, as the keyring
+// hands them out; raw makes Seal build each workgroup's AEAD itself.
+func benchSeal(b *testing.B, n int, raw bool) {
 	ks, _ := keys(n)
+	if !raw {
+		for i := range ks {
+			ks[i].AEAD, _ = NewAEAD(ks[i].Key)
+		}
+	}
 	c := claims(n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -144,13 +154,30 @@ func benchSeal(b *testing.B, n int) {
 	}
 }
 
-func BenchmarkSeal1(b *testing.B)  { benchSeal(b, 1) }
-func BenchmarkSeal20(b *testing.B) { benchSeal(b, 20) }
+func BenchmarkSeal1(b *testing.B)         { benchSeal(b, 1, false) }
+func BenchmarkSeal20(b *testing.B)        { benchSeal(b, 20, false) }
+func BenchmarkSeal20RawKeys(b *testing.B) { benchSeal(b, 20, true) }
 
+// BenchmarkOpen opens a token of 20 workgroups with one workgroup's AEAD.
 func BenchmarkOpen(b *testing.B) {
 	ks, m := keys(20)
 	tok, _ := Seal(claims(20), ks, rand.Reader)
-	kf := keyFunc(m)
+	aead, _ := NewAEAD(m["wg-07"])
+	kf := func(string, int) (cipher.AEAD, error) { return aead, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Open(tok, "wg-07", "123456789012", "us-east-1", now, kf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenV1 is the same token in format version 1, for comparison.
+func BenchmarkOpenV1(b *testing.B) {
+	ks, m := keys(20)
+	tok := sealV1(b, claims(20), ks)
+	aead, _ := NewAEAD(m["wg-07"])
+	kf := func(string, int) (cipher.AEAD, error) { return aead, nil }
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := Open(tok, "wg-07", "123456789012", "us-east-1", now, kf); err != nil {

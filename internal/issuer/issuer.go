@@ -249,9 +249,9 @@ func (i *Issuer) Open(ctx context.Context, scope serverless.Scope, workgroupName
 }
 
 func (i *Issuer) keyFunc(ctx context.Context, scope serverless.Scope) authtoken.KeyFunc {
-	return func(wgID string, v int) ([]byte, error) {
+	return authtoken.KeyBytes(func(wgID string, v int) ([]byte, error) {
 		return i.Keys.Key(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wgID}, v)
-	}
+	})
 }
 
 // Inspect opens token with the key of any workgroup of scope it names, for
