@@ -324,10 +324,9 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	gatewayDone := a.shutdownGateway(shutdownCtx) // stops accepting now, drains alongside HTTP
 	err := a.http.Shutdown(shutdownCtx)
-	if a.Gateway != nil {
-		a.Gateway.Close(10 * time.Second)
-	}
+	<-gatewayDone
 	a.Audit.Close()
 	if cerr := a.Store.Close(); err == nil {
 		err = cerr

@@ -164,18 +164,22 @@ func generateCert(cfg *config.Config, certFile, keyFile string) error {
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
-// gatewayAudit records every gateway login attempt.
-func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() time.Time) func(*gateway.Login, string, error) {
-	return func(login *gateway.Login, remote string, err error) {
-		result := "ok"
-		if err != nil {
-			result = "refused"
+// gatewayAudit counts every gateway login attempt and audits the ones that
+// reached a decision, durably, before the gateway answers the client (a
+// successful login whose record cannot be written is refused). Abandoned
+// attempts (the client left before sending a token, as psql's first probe
+// without a password does) are only counted: nothing was authenticated or
+// refused, and CloudTrail records no such unauthenticated connection either.
+func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() time.Time) func(context.Context, *gateway.LoginEvent) error {
+	return func(ctx context.Context, ev *gateway.LoginEvent) error {
+		if ev.Result == gateway.ResultAbandoned {
+			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
+			return nil
 		}
-		m.GatewayLogins.WithLabelValues(result).Inc()
-		host, _, _ := net.SplitHostPort(remote)
+		host, _, _ := net.SplitHostPort(ev.Remote)
 		rec := &audit.Record{EventTime: now().UTC(), EventSource: "gateway.idcgate", EventName: "Login", EventType: "AwsServiceEvent",
-			AWSRegion: region, SourceIPAddress: host, UserIdentity: audit.Identity{Type: "Unknown"}, RequestID: "gateway"}
-		if login != nil {
+			AWSRegion: region, SourceIPAddress: host, UserIdentity: audit.Identity{Type: "Unknown"}, RequestID: ev.RequestID}
+		if login := ev.Login; login != nil {
 			c := login.Claims
 			rec.UserIdentity = audit.Identity{Type: "IdentityCenterUser", ARN: c.RoleSessionArn, AccountID: login.Account, UserName: c.UserName}
 			if c.UserID != "" {
@@ -184,10 +188,39 @@ func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() ti
 			rec.RecipientAccountID = login.Account
 			rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "tokenId": c.TokenID}
 		}
-		if err != nil {
-			rec.ErrorCode = "LoginFailed"
-			rec.ErrorMessage = err.Error()
+		if ev.Result != gateway.ResultOK {
+			// The SQLSTATE and the message the client got: never an internal error's text.
+			rec.ErrorCode, rec.ErrorMessage = ev.Code, ev.Message
 		}
-		l.Write(context.Background(), rec)
+		err := l.Write(ctx, rec)
+		result := ev.Result
+		if err != nil {
+			result = gateway.ResultRefused // the gateway refuses a login it could not audit
+		}
+		m.GatewayLogins.WithLabelValues(result).Inc()
+		return err
 	}
+}
+
+// gatewayGrace bounds how long open gateway sessions may run on at shutdown.
+const gatewayGrace = 10 * time.Second
+
+// shutdownGateway starts the gateway's graceful shutdown (it stops accepting
+// at once) and reports on the channel when its sessions have ended or been
+// cut after gatewayGrace (or ctx).
+func (a *App) shutdownGateway(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if a.Gateway == nil {
+		close(done)
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, gatewayGrace)
+	go func() {
+		defer close(done)
+		defer cancel()
+		if err := a.Gateway.Shutdown(ctx); err != nil {
+			a.Log.Warn("gateway sessions cut at the shutdown deadline", "err", err)
+		}
+	}()
+	return done
 }

@@ -17,15 +17,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/ids"
 )
 
 // SQLSTATEs the gateway answers with.
@@ -35,10 +38,14 @@ const (
 	codeProtocolViolation    = "08P01"
 	codeTooManyConnections   = "53300"
 	codeCannotConnect        = "08006"
+	codeSystemError          = "58000"
 )
 
 // MaxMessage bounds any message read before authentication.
 const MaxMessage = 64 << 10
+
+// maxStartupPacket is PostgreSQL's own limit (MAX_STARTUP_PACKET_LENGTH).
+const maxStartupPacket = 10000
 
 // Login is what an opened token yields: where to connect and as whom.
 type Login struct {
@@ -66,7 +73,35 @@ var (
 	ErrNoUpstream     = errors.New("no upstream")
 	ErrTokenExpired   = errors.New("token expired")
 	ErrWrongWorkgroup = errors.New("token not valid for workgroup")
+	// ErrForeignRole: the user's role name exists upstream but is not a
+	// role idcgate created for an Identity Center user (a group role, or
+	// one made by someone else), so logging in as it would hand the user
+	// someone else's role.
+	ErrForeignRole = errors.New("upstream role is not an idcgate user role")
 )
+
+// Results of a login attempt (LoginEvent.Result, the metrics label).
+const (
+	ResultOK      = "ok"
+	ResultRefused = "refused"
+	// ResultAbandoned: the client left (or stayed silent past the login
+	// timeout) before sending a token, e.g. psql's first probe without a
+	// password. Nothing was checked and nothing was refused.
+	ResultAbandoned = "abandoned"
+)
+
+// LoginEvent is one login attempt, told to Config.OnLogin before the client
+// hears the outcome.
+type LoginEvent struct {
+	// RequestID is unique per connection; it is on every log line too.
+	RequestID string
+	Remote    string
+	// Login is set once the token opened (nil for a bad token).
+	Login  *Login
+	Result string
+	// Code and Message are the ErrorResponse the client gets (refusals).
+	Code, Message string
+}
 
 // Config configures a Gateway.
 type Config struct {
@@ -79,21 +114,28 @@ type Config struct {
 	Auth                 Authenticator
 	Roles                *RoleSync
 	Log                  *slog.Logger
-	// OnLogin is told of every login attempt (metrics, audit).
-	OnLogin func(l *Login, remote string, err error)
+	// OnLogin records every login attempt (metrics, audit). It runs before
+	// the client is answered; an error for a successful login refuses it,
+	// because a login must not happen without its audit record.
+	OnLogin func(ctx context.Context, ev *LoginEvent) error
 }
 
 // Gateway serves PostgreSQL clients.
 type Gateway struct {
-	cfg      Config
-	ln       net.Listener
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	perWG    map[string]int
-	cancels  map[[2]uint32]cancelTarget
-	active   atomic.Int64
-	closing  atomic.Bool
+	cfg     Config
+	ln      net.Listener
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	perWG   map[string]int
+	cancels map[[2]uint32]cancelTarget
+	active  atomic.Int64
+	// closing is set under mu, so no handler is added after Shutdown waits.
+	closing  bool
 	sessions map[net.Conn]struct{}
+	// base is cancelled when Shutdown gives up waiting, ending logins that
+	// are still talking to the store or the upstream.
+	base     context.Context
+	stopBase context.CancelFunc
 }
 
 type cancelTarget struct {
@@ -104,14 +146,23 @@ type cancelTarget struct {
 
 // New binds the listener.
 func New(cfg Config) (*Gateway, error) {
-	if cfg.LoginTimeout == 0 {
-		cfg.LoginTimeout = 30 * time.Second
-	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("gateway listen %s: %w", cfg.Listen, err)
 	}
-	return &Gateway{cfg: cfg, ln: ln, perWG: map[string]int{}, cancels: map[[2]uint32]cancelTarget{}, sessions: map[net.Conn]struct{}{}}, nil
+	return newGateway(cfg, ln), nil
+}
+
+func newGateway(cfg Config, ln net.Listener) *Gateway {
+	if cfg.LoginTimeout == 0 {
+		cfg.LoginTimeout = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Gateway{cfg: cfg, ln: ln, perWG: map[string]int{}, cancels: map[[2]uint32]cancelTarget{},
+		sessions: map[net.Conn]struct{}{}, base: base, stopBase: stop}
 }
 
 // Addr is the bound address.
@@ -120,12 +171,12 @@ func (g *Gateway) Addr() string { return g.ln.Addr().String() }
 // Active is the number of relayed sessions.
 func (g *Gateway) Active() int64 { return g.active.Load() }
 
-// Serve accepts until Close.
+// Serve accepts until Shutdown or Close.
 func (g *Gateway) Serve() error {
 	for {
 		c, err := g.ln.Accept()
 		if err != nil {
-			if g.closing.Load() {
+			if g.isClosing() {
 				return nil
 			}
 			var ne net.Error
@@ -135,7 +186,14 @@ func (g *Gateway) Serve() error {
 			}
 			return err
 		}
+		g.mu.Lock()
+		if g.closing {
+			g.mu.Unlock()
+			c.Close()
+			return nil
+		}
 		g.wg.Add(1)
+		g.mu.Unlock()
 		go func() {
 			defer g.wg.Done()
 			g.handle(c)
@@ -143,24 +201,51 @@ func (g *Gateway) Serve() error {
 	}
 }
 
-// Close stops accepting and waits up to grace for sessions to end, then
-// closes the rest.
-func (g *Gateway) Close(grace time.Duration) {
-	g.closing.Store(true)
-	g.ln.Close()
+func (g *Gateway) isClosing() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closing
+}
+
+// Shutdown stops accepting at once (new connections are refused by the
+// kernel), lets open sessions and logins end on their own until ctx is
+// done, then closes what is left and the role-sync pools. It returns
+// ctx.Err() when sessions had to be cut. Safe to call more than once.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	first := !g.closing
+	g.closing = true
+	g.mu.Unlock()
+	if first {
+		g.ln.Close()
+	}
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return
-	case <-time.After(grace):
+	case <-ctx.Done():
+		err = ctx.Err()
+		g.stopBase()
+		g.mu.Lock()
+		for c := range g.sessions {
+			c.Close()
+		}
+		g.mu.Unlock()
+		<-done
 	}
-	g.mu.Lock()
-	for c := range g.sessions {
-		c.Close()
+	g.stopBase()
+	if g.cfg.Roles != nil {
+		g.cfg.Roles.Close()
 	}
-	g.mu.Unlock()
-	<-done
+	return err
+}
+
+// Close is Shutdown with a grace period (0: cut every session now).
+func (g *Gateway) Close(grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	g.Shutdown(ctx)
 }
 
 func (g *Gateway) track(c net.Conn, on bool) {
@@ -184,41 +269,86 @@ func refuse(code, format string, args ...any) error {
 	return &clientError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// errAbandoned: the client went away, or went silent past the login
+// timeout, before it sent a token.
+var errAbandoned = errors.New("client left before authenticating")
+
+// gone tells a read or write error that means the client is no longer there.
+func gone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func abandoned(err error) error {
+	if gone(err) {
+		return fmt.Errorf("%w: %w", errAbandoned, err)
+	}
+	return err
+}
+
 func (g *Gateway) handle(raw net.Conn) {
 	g.track(raw, true)
 	defer g.track(raw, false)
 	defer raw.Close()
 	remote := raw.RemoteAddr().String()
-	log := g.cfg.Log.With("remote", remote)
+	reqID := ids.MustUUID()
+	log := g.cfg.Log.With("request_id", reqID, "remote", remote)
 	raw.SetDeadline(time.Now().Add(g.cfg.LoginTimeout))
 
 	conn, startup, err := g.startup(raw)
 	if err != nil {
 		var ce *clientError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(err, &ce):
 			writeError(conn, ce)
-		}
-		if !errors.Is(err, errCancelHandled) && !errors.Is(err, io.EOF) {
-			log.Info("gateway startup refused", "err", err)
+			log.Info("gateway startup refused", "code", ce.code, "reason", ce.msg)
+		case errors.Is(err, errCancelHandled), gone(err):
+			// A cancel request, or a connection that ended before it
+			// asked for anything (port probes, health checks).
+		default:
+			log.Info("gateway startup failed", "err", err)
 		}
 		return
 	}
+	ev := &LoginEvent{RequestID: reqID, Remote: remote}
 	sess, login, err := g.login(conn, startup)
-	if g.cfg.OnLogin != nil {
-		g.cfg.OnLogin(login, remote, err)
-	}
+	ev.Login = login
 	if err != nil {
+		if errors.Is(err, errAbandoned) {
+			// Nothing was checked: no upstream attempt, no refusal. PostgreSQL
+			// itself says nothing to a client that timed out here, so neither
+			// do we.
+			ev.Result = ResultAbandoned
+			g.record(log, ev)
+			log.Info("gateway login abandoned before a token was sent", "cause", err)
+			return
+		}
 		var ce *clientError
 		if !errors.As(err, &ce) {
 			log.Error("gateway login failed", "err", err)
 			ce = &clientError{code: codeCannotConnect, msg: "idcgate could not open the session upstream"}
 		}
+		ev.Result, ev.Code, ev.Message = ResultRefused, ce.code, ce.msg
+		g.record(log, ev)
 		writeError(conn, ce)
 		log.Info("gateway login refused", "code", ce.code, "reason", ce.msg)
 		return
 	}
-	defer g.release(login.Account + "/" + login.WorkgroupID)
+	key := login.Account + "/" + login.WorkgroupID
+	defer g.release(key)
 	defer g.forget(sess.key)
+	ev.Result = ResultOK
+	if err := g.record(log, ev); err != nil {
+		closeUpstream(sess.upstream)
+		writeError(conn, &clientError{code: codeSystemError, msg: "idcgate could not write the audit record of this login, so it refused the login: try again"})
+		log.Error("gateway login refused: audit record not written", "err", err)
+		return
+	}
+	if err := g.finishLogin(conn, sess); err != nil {
+		closeUpstream(sess.upstream)
+		log.Info("gateway client left before the session started", "err", err)
+		return
+	}
 	log.Info("gateway login", "workgroup", login.Workgroup, "user", login.Claims.UserName, "role", sess.role)
 	conn.SetDeadline(time.Time{})
 	g.active.Add(1)
@@ -226,25 +356,118 @@ func (g *Gateway) handle(raw net.Conn) {
 	g.relay(conn, sess.upstream)
 }
 
+// record tells OnLogin of a login attempt.
+func (g *Gateway) record(log *slog.Logger, ev *LoginEvent) error {
+	if g.cfg.OnLogin == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
+	defer cancel()
+	err := g.cfg.OnLogin(ctx, ev)
+	if err != nil && ev.Result != ResultOK {
+		log.Error("gateway login attempt not recorded", "result", ev.Result, "err", err)
+	}
+	return err
+}
+
+// closeUpstream ends an upstream session politely (Terminate), so the
+// server does not log an unexpected EOF.
+func closeUpstream(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Write([]byte{'X', 0, 0, 0, 4})
+	c.Close()
+}
+
 var errCancelHandled = errors.New("cancel request handled")
+
+// Startup request codes (the first Int32 after the length).
+const (
+	codeSSLRequest    = 80877103
+	codeGSSENCRequest = 80877104
+	codeCancelRequest = 80877102
+)
+
+// readStartup reads one startup-phase packet itself, rather than through
+// pgproto3's chunk reader, so that it can tell the client what exactly is
+// wrong and never reads past the packet (the next bytes may be TLS).
+func readStartup(conn net.Conn) (pgproto3.FrontendMessage, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		return nil, err
+	}
+	if looksLikeHTTP(hdr[:]) {
+		return nil, refuse(codeProtocolViolation, "this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here")
+	}
+	if hdr[0] == 0x16 && hdr[1] == 0x03 {
+		return nil, refuse(codeProtocolViolation, "the client started TLS directly: idcgate negotiates TLS with an SSLRequest (sslnegotiation=postgres)")
+	}
+	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	if n < 8 || n > maxStartupPacket {
+		return nil, refuse(codeProtocolViolation, "invalid startup packet: length %d is not between 8 and %d: is this a PostgreSQL client?", n, maxStartupPacket)
+	}
+	body := make([]byte, n-4)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		return nil, err
+	}
+	code := binary.BigEndian.Uint32(body)
+	var msg pgproto3.FrontendMessage
+	switch code {
+	case pgproto3.ProtocolVersion30:
+		msg = &pgproto3.StartupMessage{}
+	case codeSSLRequest:
+		msg = &pgproto3.SSLRequest{}
+	case codeGSSENCRequest:
+		msg = &pgproto3.GSSEncRequest{}
+	case codeCancelRequest:
+		msg = &pgproto3.CancelRequest{}
+	default:
+		if code>>16 == 3 {
+			return nil, refuse(codeProtocolViolation, "unsupported frontend protocol %d.%d: idcgate speaks 3.0", code>>16, code&0xffff)
+		}
+		return nil, refuse(codeProtocolViolation, "invalid startup packet: request code %d is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest", code)
+	}
+	if err := msg.Decode(body); err != nil {
+		return nil, refuse(codeProtocolViolation, "invalid startup packet: %s", decodeProblem(msg))
+	}
+	return msg, nil
+}
+
+func decodeProblem(m pgproto3.FrontendMessage) string {
+	if _, ok := m.(*pgproto3.StartupMessage); ok {
+		return "the parameters are not NUL-terminated name/value pairs"
+	}
+	return "wrong length for its request code"
+}
+
+func looksLikeHTTP(b []byte) bool {
+	for _, m := range []string{"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN", "PRI "} {
+		if string(b) == m {
+			return true
+		}
+	}
+	return false
+}
 
 // startup reads the startup packet, negotiating TLS, refusing GSS
 // encryption, and forwarding cancel requests.
 func (g *Gateway) startup(raw net.Conn) (net.Conn, *pgproto3.StartupMessage, error) {
 	conn := raw
-	tlsDone := false
-	for i := 0; i < 3; i++ {
-		be := pgproto3.NewBackend(conn, conn)
-		msg, err := be.ReceiveStartupMessage()
+	tlsDone, gssDone := false, false
+	for {
+		msg, err := readStartup(conn)
 		if err != nil {
-			return conn, nil, refuse(codeProtocolViolation, "invalid startup packet: this is a PostgreSQL protocol endpoint")
+			return conn, nil, err
 		}
 		switch m := msg.(type) {
 		case *pgproto3.SSLRequest:
-			if tlsDone || g.cfg.TLS == nil {
+			if tlsDone {
+				return conn, nil, refuse(codeProtocolViolation, "SSLRequest after TLS was already negotiated")
+			}
+			if g.cfg.TLS == nil {
 				if _, err := conn.Write([]byte{'N'}); err != nil {
 					return conn, nil, err
 				}
+				tlsDone = true
 				continue
 			}
 			if _, err := conn.Write([]byte{'S'}); err != nil {
@@ -256,32 +479,32 @@ func (g *Gateway) startup(raw net.Conn) (net.Conn, *pgproto3.StartupMessage, err
 			}
 			conn, tlsDone = tc, true
 		case *pgproto3.GSSEncRequest:
+			// As PostgreSQL without GSSAPI: 'N', and the client goes on
+			// (with SSLRequest or its startup message) on this connection.
+			if gssDone || tlsDone {
+				return conn, nil, refuse(codeProtocolViolation, "GSSENCRequest after encryption was already negotiated")
+			}
 			if _, err := conn.Write([]byte{'N'}); err != nil {
 				return conn, nil, err
 			}
+			gssDone = true
 		case *pgproto3.CancelRequest:
 			g.cancel(m)
 			return conn, nil, errCancelHandled
 		case *pgproto3.StartupMessage:
-			if m.ProtocolVersion != pgproto3.ProtocolVersion30 {
-				return conn, nil, refuse(codeProtocolViolation, "unsupported frontend protocol %d.%d: idcgate speaks 3.0", m.ProtocolVersion>>16, m.ProtocolVersion&0xffff)
-			}
-			cp := *m
-			cp.Parameters = map[string]string{}
-			for k, v := range m.Parameters {
-				cp.Parameters[k] = v
-			}
-			return conn, &cp, nil
+			return conn, m, nil
 		}
 	}
-	return conn, nil, refuse(codeProtocolViolation, "too many startup negotiation requests")
 }
 
-// session is an authenticated upstream connection.
+// session is an authenticated upstream connection, not yet announced to
+// the client.
 type session struct {
 	upstream net.Conn
 	key      [2]uint32
 	role     string
+	params   map[string]string
+	redshift bool
 }
 
 // isRedshiftDriver tells the Redshift drivers' Identity Center plugin.
@@ -291,6 +514,9 @@ func isRedshiftDriver(p map[string]string) bool {
 	return idp || tt
 }
 
+// login reads and checks the token and opens the upstream session. It
+// sends the client nothing but the authentication request: the caller
+// records the attempt first and only then answers.
 func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *Login, error) {
 	_, isTLS := conn.(*tls.Conn)
 	if !isTLS && !g.cfg.Insecure {
@@ -311,7 +537,7 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	if tc, ok := conn.(*tls.Conn); ok {
 		sni = tc.ConnectionState().ServerName
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.LoginTimeout)
+	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
 	login, err := g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
 	if err != nil {
@@ -321,17 +547,12 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	if !g.acquire(key) {
 		return nil, login, refuse(codeTooManyConnections, "too many connections for workgroup %s", login.Workgroup)
 	}
-	sess, params, err := g.connectUpstream(ctx, login, sm.Parameters)
+	sess, err := g.connectUpstream(ctx, login, sm.Parameters)
 	if err != nil {
 		g.release(key)
-		return nil, login, err
+		return nil, login, authRefusal(err)
 	}
-	if err := g.finishLogin(conn, sess, params, redshift); err != nil {
-		sess.upstream.Close()
-		g.forget(sess.key)
-		g.release(key)
-		return nil, login, err
-	}
+	sess.redshift = redshift
 	return sess, login, nil
 }
 
@@ -350,6 +571,8 @@ func authRefusal(err error) error {
 		return refuse(codeInvalidPassword, "the password is not a valid Identity Center token")
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
+	case errors.Is(err, ErrForeignRole):
+		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrForeignRole.Error()+": "))
 	}
 	return err
 }
@@ -394,15 +617,21 @@ func stripWorkgroupOption(options string) string {
 func readMessage(conn net.Conn) (byte, []byte, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-		return 0, nil, err
+		return 0, nil, abandoned(err)
+	}
+	if hdr[0] == 'X' {
+		return 0, nil, fmt.Errorf("%w: Terminate", errAbandoned)
 	}
 	n := int(int32(binary.BigEndian.Uint32(hdr[1:]))) - 4
-	if n < 0 || n > MaxMessage {
+	if n < 0 {
 		return 0, nil, refuse(codeProtocolViolation, "invalid message length %d during authentication", n+4)
+	}
+	if n > MaxMessage {
+		return 0, nil, refuse(codeProtocolViolation, "message of %d bytes during authentication is over idcgate's limit of %d bytes", n+4, MaxMessage)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(conn, body); err != nil {
-		return 0, nil, err
+		return 0, nil, abandoned(err)
 	}
 	return hdr[0], body, nil
 }
@@ -410,7 +639,7 @@ func readMessage(conn net.Conn) (byte, []byte, error) {
 func (g *Gateway) readPassword(conn net.Conn) (string, error) {
 	b, _ := (&pgproto3.AuthenticationCleartextPassword{}).Encode(nil)
 	if _, err := conn.Write(b); err != nil {
-		return "", err
+		return "", abandoned(err)
 	}
 	t, body, err := readMessage(conn)
 	if err != nil {
@@ -430,7 +659,7 @@ func (g *Gateway) readPassword(conn net.Conn) (string, error) {
 // and ODBC send one, the Python driver does not).
 func (g *Gateway) readIdpToken(conn net.Conn) (string, error) {
 	if _, err := conn.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}); err != nil {
-		return "", err
+		return "", abandoned(err)
 	}
 	t, body, err := readMessage(conn)
 	if err != nil {
@@ -447,13 +676,13 @@ func (g *Gateway) readIdpToken(conn net.Conn) (string, error) {
 
 // finishLogin sends AuthenticationOk, the upstream's parameters, our
 // BackendKeyData and ReadyForQuery, and nothing else before AuthenticationOk.
-func (g *Gateway) finishLogin(conn net.Conn, sess *session, params map[string]string, redshift bool) error {
+func (g *Gateway) finishLogin(conn net.Conn, sess *session) error {
 	buf, _ := (&pgproto3.AuthenticationOk{}).Encode(nil)
-	for k, v := range params {
+	for k, v := range sess.params {
 		if k == "server_protocol_version" {
 			continue
 		}
-		if k == "server_version" && redshift {
+		if k == "server_version" && sess.redshift {
 			v = plainVersion(v)
 		}
 		buf, _ = (&pgproto3.ParameterStatus{Name: k, Value: v}).Encode(buf)
@@ -510,14 +739,14 @@ func (g *Gateway) forget(key [2]uint32) {
 
 // connectUpstream syncs the role, then opens the client's session upstream
 // as that role, and takes the raw connection over.
-func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParams map[string]string) (*session, map[string]string, error) {
+func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParams map[string]string) (*session, error) {
 	role, password, err := g.cfg.Roles.Sync(ctx, login)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg, err := pgconn.ParseConfig(login.Upstream)
 	if err != nil {
-		return nil, nil, fmt.Errorf("upstream DSN: %w", err)
+		return nil, fmt.Errorf("upstream DSN: %w", err)
 	}
 	cfg.User, cfg.Password = role, password
 	if db := clientParams["database"]; db != "" {
@@ -535,18 +764,18 @@ func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParam
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {
-			return nil, nil, refuse(pe.Code, "%s", pe.Message)
+			return nil, refuse(pe.Code, "%s", pe.Message)
 		}
-		return nil, nil, fmt.Errorf("upstream connect: %w", err)
+		return nil, fmt.Errorf("upstream connect: %w", err)
 	}
 	if err := pc.SyncConn(ctx); err != nil {
 		pc.Close(ctx)
-		return nil, nil, err
+		return nil, err
 	}
 	hj, err := pc.Hijack()
 	if err != nil {
 		pc.Close(ctx)
-		return nil, nil, err
+		return nil, err
 	}
 	var k [8]byte
 	rand.Read(k[:])
@@ -554,7 +783,7 @@ func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParam
 	g.mu.Lock()
 	g.cancels[key] = cancelTarget{network: hj.Conn.RemoteAddr().Network(), addr: hj.Conn.RemoteAddr().String(), pid: hj.PID, secret: hj.SecretKey}
 	g.mu.Unlock()
-	return &session{upstream: hj.Conn, key: key, role: role}, hj.ParameterStatuses, nil
+	return &session{upstream: hj.Conn, key: key, role: role, params: hj.ParameterStatuses}, nil
 }
 
 // forwardParam says which startup parameters reach PostgreSQL; the Redshift

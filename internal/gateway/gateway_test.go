@@ -19,8 +19,7 @@ func (refuseAll) Authenticate(context.Context, string, string, string) (*Login, 
 }
 
 func testGateway() *Gateway {
-	return &Gateway{cfg: Config{LoginTimeout: time.Second, Insecure: true, Auth: refuseAll{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		perWG: map[string]int{}, cancels: map[[2]uint32]cancelTarget{}, sessions: map[net.Conn]struct{}{}}
+	return newGateway(Config{LoginTimeout: time.Second, Insecure: true, Auth: refuseAll{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 }
 
 // scriptConn is a net.Conn whose peer sends exactly script and then closes

@@ -11,42 +11,72 @@ import (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// relay copies bytes both ways until either side closes. Without an idle
-// timeout it uses io.Copy-style loops over pooled buffers; with one, every
-// read extends a shared activity clock and a side whose read times out only
-// ends the session if neither side has moved for the whole timeout.
+// relay copies bytes both ways until either side closes, over pooled
+// buffers and without parsing messages.
+//
+// The idle timeout means what PostgreSQL's idle_session_timeout means: time
+// spent waiting for the client's next query, never time spent waiting for
+// the server to answer one. Without parsing, the relay knows the session is
+// idle when the last bytes went upstream→client and ended with a
+// ReadyForQuery ('Z', length 5, status I/T/E); any client bytes make the
+// upstream owe an answer again. So a long query, or one that sends a notice
+// and then works on in silence, is never cut. (A client that pipelines a
+// second query behind a first one's ReadyForQuery looks idle in between;
+// the timeout is meant in minutes, which such a gap would have to outlast.)
 func (g *Gateway) relay(client, upstream net.Conn) {
-	var last atomic.Int64
+	idle := g.cfg.IdleTimeout
+	var last atomic.Int64 // unix nanos of the last byte either way
+	var ready atomic.Bool // upstream's last bytes were a ReadyForQuery, nothing sent since
 	last.Store(time.Now().UnixNano())
+	ready.Store(true) // the upstream's startup ended with ReadyForQuery
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
+	pipe := func(dst, src net.Conn, fromUpstream bool) {
 		defer func() { done <- struct{}{} }()
 		bp := bufPool.Get().(*[]byte)
 		defer bufPool.Put(bp)
 		buf := *bp
+		var tail [6]byte // the stream's last six bytes, across reads
 		for {
-			if g.cfg.IdleTimeout > 0 {
-				src.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
+			if idle > 0 {
+				src.SetReadDeadline(time.Now().Add(idle))
 			}
 			n, err := src.Read(buf)
 			if n > 0 {
 				last.Store(time.Now().UnixNano())
+				// Set before forwarding: the other side's reaction to these
+				// bytes must find the state they put the session in.
+				if fromUpstream {
+					if n >= len(tail) {
+						copy(tail[:], buf[n-len(tail):n])
+					} else {
+						copy(tail[:], tail[n:])
+						copy(tail[len(tail)-n:], buf[:n])
+					}
+					ready.Store(isReadyForQuery(tail))
+				} else {
+					ready.Store(false)
+				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					return
 				}
 			}
 			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, last.Load())) < g.cfg.IdleTimeout {
+				if errors.Is(err, os.ErrDeadlineExceeded) && (!ready.Load() || time.Since(time.Unix(0, last.Load())) < idle) {
 					continue
 				}
 				return
 			}
 		}
 	}
-	go pipe(upstream, client)
-	go pipe(client, upstream)
+	go pipe(upstream, client, false)
+	go pipe(client, upstream, true)
 	<-done
 	client.Close()
 	upstream.Close()
 	<-done
+}
+
+// isReadyForQuery tells whether b is a whole ReadyForQuery message.
+func isReadyForQuery(b [6]byte) bool {
+	return b[0] == 'Z' && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 5 && (b[5] == 'I' || b[5] == 'T' || b[5] == 'E')
 }

@@ -21,6 +21,13 @@ import (
 // users with the upstream's service credential: "<ns>:<user>" exists, can
 // log in with a password only idcgate can derive, and is a member of exactly
 // those existing "<ns>:<group>" roles that match the token's groups.
+//
+// User and group roles share the "<ns>:" prefix, so a group named like a
+// user (or a user named like a group) would make one stand for the other.
+// A user role is therefore one idcgate created, as LOGIN, and marked with a
+// comment starting with UserRoleMarker; a group role is a NOLOGIN role
+// without that mark. Sync never logs a user in as a role it did not create,
+// and only grants and revokes group roles.
 type RoleSync struct {
 	// Secret keys the per-role passwords (derived from the master key).
 	Secret []byte
@@ -31,6 +38,13 @@ type RoleSync struct {
 	pools map[string]*pgxpool.Pool
 	done  map[string]time.Time
 }
+
+// UserRoleMarker starts the comment (COMMENT ON ROLE) of every user role
+// idcgate creates; the Identity Center user id follows it.
+const UserRoleMarker = "idcgate: Identity Center user "
+
+// applicationName names the service connections in pg_stat_activity.
+const applicationName = "idcgate role sync"
 
 // Password is the upstream password of a role (stable, never stored).
 func (r *RoleSync) Password(upstream, role string) string {
@@ -53,6 +67,9 @@ func (r *RoleSync) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) 
 		return nil, fmt.Errorf("upstream DSN: %w", err)
 	}
 	cfg.MaxConns = 4
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
+	}
 	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -93,13 +110,16 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, string, error) {
 		return "", "", err
 	}
 	for attempt := 0; ; attempt++ {
-		err = r.sync(ctx, p, ns, role, password, groups)
+		err = r.sync(ctx, p, ns, role, password, l.Claims.UserID, groups)
 		var pe *pgconn.PgError
 		// Two first logins at once race on CREATE ROLE / GRANT: run again.
 		if err != nil && errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505" || pe.Code == "40001" || pe.Code == "XX000") && attempt < 3 {
 			continue
 		}
 		break
+	}
+	if errors.Is(err, ErrForeignRole) {
+		return "", "", err
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("syncing role %s upstream: %w", role, err)
@@ -110,24 +130,51 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, string, error) {
 	return role, password, nil
 }
 
-func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password string, groups []string) error {
+// groupRole is the SQL condition, on pg_roles g, for a role Sync may grant
+// or revoke: NOLOGIN and not one of our user roles.
+const groupRole = `NOT g.rolcanlogin AND NOT starts_with(coalesce(shobj_description(g.oid, 'pg_authid'), ''), '` + UserRoleMarker + `')`
+
+func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password, userID string, groups []string) error {
 	return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
 		id := pgx.Identifier{role}.Sanitize()
 		lit := "'" + strings.ReplaceAll(password, "'", "''") + "'"
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
+		marker := UserRoleMarker + userID
+		markerLit := "'" + strings.ReplaceAll(marker, "'", "''") + "'"
+		var canLogin bool
+		var comment string
+		err := tx.QueryRow(ctx, "SELECT rolcanlogin, coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1", role).Scan(&canLogin, &comment)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
 			if _, err := tx.Exec(ctx, "CREATE ROLE "+id+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD "+lit); err != nil {
 				return err
 			}
-		} else if _, err := tx.Exec(ctx, "ALTER ROLE "+id+" LOGIN PASSWORD "+lit); err != nil {
+			if _, err := tx.Exec(ctx, "COMMENT ON ROLE "+id+" IS "+markerLit); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
+		case !strings.HasPrefix(comment, UserRoleMarker):
+			// Not ours: a group role, or someone else's. Touch nothing.
+			what := "was not created by idcgate for an Identity Center user"
+			if !canLogin {
+				what = "is a NOLOGIN (group) role, not an idcgate user role"
+			}
+			return fmt.Errorf("%w: the upstream role %q %s, so idcgate will not log in as it: rename or drop that role, or the Identity Center user", ErrForeignRole, role, what)
+		default:
+			// Ours. Reset the password (the master key may have changed), but
+			// leave LOGIN alone: an administrator's NOLOGIN disables the user.
+			if _, err := tx.Exec(ctx, "ALTER ROLE "+id+" PASSWORD "+lit); err != nil {
+				return err
+			}
+			if comment != marker {
+				if _, err := tx.Exec(ctx, "COMMENT ON ROLE "+id+" IS "+markerLit); err != nil {
+					return err
+				}
+			}
 		}
 		rows, err := tx.Query(ctx, `SELECT g.rolname FROM pg_auth_members m
 			JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-			WHERE u.rolname = $1 AND starts_with(g.rolname, $2)`, role, ns+":")
+			WHERE u.rolname = $1 AND starts_with(g.rolname, $2) AND `+groupRole, role, ns+":")
 		if err != nil {
 			return err
 		}
@@ -135,7 +182,7 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, "SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", groups)
+		rows, err = tx.Query(ctx, "SELECT g.rolname FROM pg_roles g WHERE g.rolname = ANY($1) AND "+groupRole, groups)
 		if err != nil {
 			return err
 		}
