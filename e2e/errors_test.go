@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"testing"
 	"time"
 
@@ -44,19 +45,21 @@ func TestDocumentedErrors(t *testing.T) {
 	const nullName = "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null"
 	const badName = "1 validation error detected: Value 'Bad_Name' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9-]+$"
 
+	// resource is the resourceName a ResourceNotFoundException must carry.
 	cases := []struct {
 		op, code string
 		call     func() error
 		msg      string
+		resource string
 	}{
 		{"CreateNamespace", "ConflictException", func() error {
 			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("errs")})
 			return err
-		}, "Namespace with name errs already exists."},
+		}, "Namespace with name errs already exists.", ""},
 		{"CreateNamespace", "ValidationException", func() error {
 			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("Bad_Name")})
 			return err
-		}, fmt.Sprintf(badName, "namespaceName")},
+		}, fmt.Sprintf(badName, "namespaceName"), ""},
 		{"CreateNamespace", "TooManyTagsException", func() error {
 			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("tagged"), Tags: tags})
 			var tm *types.TooManyTagsException
@@ -64,116 +67,116 @@ func TestDocumentedErrors(t *testing.T) {
 				return fmt.Errorf("resourceName %q", aws.ToString(tm.ResourceName))
 			}
 			return err
-		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50."},
+		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50.", ""},
 		{"GetNamespace", "ResourceNotFoundException", func() error {
 			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("missing")})
 			return err
-		}, "Namespace missing not found."},
+		}, "Namespace missing not found.", "missing"},
 		{"GetNamespace", "ValidationException", func() error {
 			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("Bad_Name")})
 			return err
-		}, fmt.Sprintf(badName, "namespaceName")},
+		}, fmt.Sprintf(badName, "namespaceName"), ""},
 		{"ListNamespaces", "ValidationException", func() error {
 			_, err := c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{MaxResults: aws.Int32(0)})
 			return err
-		}, "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		}, "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1", ""},
 		{"UpdateNamespace", "ConflictException", func() error {
 			if _, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs-two"), KmsKeyId: aws.String("k1")}); err != nil {
 				return err
 			}
 			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs-two"), KmsKeyId: aws.String("k2")})
 			return err
-		}, "Namespace errs-two is currently MODIFYING; it must be AVAILABLE for this operation."},
+		}, "Namespace errs-two is currently MODIFYING; it must be AVAILABLE for this operation.", ""},
 		{"UpdateNamespace", "ResourceNotFoundException", func() error {
 			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("missing")})
 			return err
-		}, "Namespace missing not found."},
+		}, "Namespace missing not found.", "missing"},
 		{"UpdateNamespace", "ValidationException", func() error {
 			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs"), DefaultIamRoleArn: aws.String("not-an-arn")})
 			return err
-		}, "1 validation error detected: Value 'not-an-arn' at 'defaultIamRoleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"},
+		}, "1 validation error detected: Value 'not-an-arn' at 'defaultIamRoleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", ""},
 		{"DeleteNamespace", "ConflictException", func() error {
 			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("errs")})
 			return err
-		}, "Namespace errs has a workgroup (creating); delete the workgroup first."},
+		}, "Namespace errs has a workgroup (creating); delete the workgroup first.", ""},
 		{"DeleteNamespace", "ResourceNotFoundException", func() error {
 			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("missing")})
 			return err
-		}, "Namespace missing not found."},
+		}, "Namespace missing not found.", "missing"},
 		{"DeleteNamespace", "ValidationException", func() error {
 			return rawError(t, srv, "DeleteNamespace", `{}`)
-		}, fmt.Sprintf(nullName, "namespaceName")},
+		}, fmt.Sprintf(nullName, "namespaceName"), ""},
 		{"CreateWorkgroup", "ConflictException", func() error {
 			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("demo"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(8)})
 			return err
-		}, "Workgroup with name demo already exists."},
+		}, "Workgroup with name demo already exists.", ""},
 		{"CreateWorkgroup", "InsufficientCapacityException", func() error {
 			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("huge"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(64)})
 			return err
-		}, "There is not enough capacity for 64 RPUs: 16 of the 64 RPUs available to this account in this region are in use."},
+		}, "There is not enough capacity for 64 RPUs: 16 of the 64 RPUs available to this account in this region are in use.", ""},
 		{"CreateWorkgroup", "ResourceNotFoundException", func() error {
 			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("orphan"), NamespaceName: aws.String("no-such-ns")})
-			var rnf *types.ResourceNotFoundException
-			if errors.As(err, &rnf) && aws.ToString(rnf.ResourceName) != "no-such-ns" {
-				return fmt.Errorf("resourceName %q", aws.ToString(rnf.ResourceName))
-			}
 			return err
-		}, "Namespace no-such-ns not found."},
+		}, "Namespace no-such-ns not found.", "no-such-ns"},
 		{"CreateWorkgroup", "TooManyTagsException", func() error {
 			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("tagged"), NamespaceName: aws.String("errs-three"), Tags: tags})
 			return err
-		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50."},
+		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50.", ""},
 		{"CreateWorkgroup", "ValidationException", func() error {
 			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("okname"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(4)})
 			return err
-		}, "1 validation error detected: Value '4' at 'baseCapacity' failed to satisfy constraint: Member must have value greater than or equal to 8"},
+		}, "1 validation error detected: Value '4' at 'baseCapacity' failed to satisfy constraint: Member must have value greater than or equal to 8", ""},
 		{"GetWorkgroup", "ResourceNotFoundException", func() error {
 			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("missing")})
-			var rnf *types.ResourceNotFoundException
-			if errors.As(err, &rnf) && aws.ToString(rnf.ResourceName) != "missing" {
-				return fmt.Errorf("resourceName %q", aws.ToString(rnf.ResourceName))
-			}
 			return err
-		}, "Workgroup missing not found."},
+		}, "Workgroup missing not found.", "missing"},
 		{"GetWorkgroup", "ValidationException", func() error {
 			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("Bad_Name")})
 			return err
-		}, fmt.Sprintf(badName, "workgroupName")},
+		}, fmt.Sprintf(badName, "workgroupName"), ""},
 		{"ListWorkgroups", "ValidationException", func() error {
 			_, err := c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{NextToken: aws.String("tampered")})
 			return err
-		}, "Invalid nextToken provided."},
+		}, "Invalid nextToken provided.", ""},
 		{"UpdateWorkgroup", "ConflictException", func() error {
 			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("creating"), BaseCapacity: aws.Int32(16)})
 			return err
-		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation."},
+		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation.", ""},
 		{"UpdateWorkgroup", "InsufficientCapacityException", func() error {
 			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(64)})
 			return err
-		}, "There is not enough capacity for 64 RPUs: 8 of the 64 RPUs available to this account in this region are in use."},
+		}, "There is not enough capacity for 64 RPUs: 8 of the 64 RPUs available to this account in this region are in use.", ""},
 		{"UpdateWorkgroup", "ResourceNotFoundException", func() error {
 			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("missing")})
 			return err
-		}, "Workgroup missing not found."},
+		}, "Workgroup missing not found.", "missing"},
 		{"UpdateWorkgroup", "ValidationException", func() error {
 			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), Port: aws.Int32(22)})
 			return err
-		}, "1 validation error detected: Value '22' at 'port' failed to satisfy constraint: Member must be between 5431 and 5455 or between 8191 and 8215"},
+		}, "1 validation error detected: Value '22' at 'port' failed to satisfy constraint: Member must be between 5431 and 5455 or between 8191 and 8215", ""},
 		{"DeleteWorkgroup", "ConflictException", func() error {
 			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("creating")})
 			return err
-		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation."},
+		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation.", ""},
 		{"DeleteWorkgroup", "ResourceNotFoundException", func() error {
 			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("missing")})
 			return err
-		}, "Workgroup missing not found."},
+		}, "Workgroup missing not found.", "missing"},
 		{"DeleteWorkgroup", "ValidationException", func() error {
 			return rawError(t, srv, "DeleteWorkgroup", `{"workgroupName":null}`)
-		}, fmt.Sprintf(nullName, "workgroupName")},
+		}, fmt.Sprintf(nullName, "workgroupName"), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.op+"/"+tc.code, func(t *testing.T) {
-			wantAPIError(t, tc.call(), tc.code, 400, tc.msg)
+			err := tc.call()
+			wantAPIError(t, err, tc.code, 400, tc.msg)
+			if tc.code != "ResourceNotFoundException" {
+				return
+			}
+			var rnf *types.ResourceNotFoundException
+			if !errors.As(err, &rnf) || aws.ToString(rnf.ResourceName) != tc.resource {
+				t.Fatalf("resourceName of %v, want %q", err, tc.resource)
+			}
 		})
 	}
 }
@@ -192,12 +195,7 @@ func TestInternalServerException(t *testing.T) {
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	srv.Instance.Store.Close()
 	t.Run("GetIdentityCenterAuthToken", func(t *testing.T) {
-		resp := srv.CallServerless(t, alice, "GetIdentityCenterAuthToken", []byte(`{"workgroupNames":["demo"]}`))
-		m := resp.JSON(t)
-		if resp.Status != 500 || m["__type"] != "InternalServerException" ||
-			m["message"] != "The request processing has failed because of an unknown error, exception or failure." {
-			t.Fatalf("%d %s", resp.Status, resp.Body)
-		}
+		wantInternal(t, srv.CallServerless(t, alice, "GetIdentityCenterAuthToken", []byte(`{"workgroupNames":["demo"]}`)))
 	})
 	ops := map[string]string{
 		"CreateNamespace": `{"namespaceName":"boom"}`,
@@ -213,12 +211,30 @@ func TestInternalServerException(t *testing.T) {
 	}
 	for op, body := range ops {
 		t.Run(op, func(t *testing.T) {
-			resp := srv.CallServerless(t, srv.Admin, op, []byte(body))
-			m := resp.JSON(t)
-			if resp.Status != 500 || m["__type"] != "InternalServerException" ||
-				m["message"] != "The request processing has failed because of an unknown error, exception or failure." {
-				t.Fatalf("%d %s", resp.Status, resp.Body)
-			}
+			wantInternal(t, srv.CallServerless(t, srv.Admin, op, []byte(body)))
 		})
 	}
 }
+
+// wantInternal checks AWS's InternalServerException shape: 500, the
+// X-Amzn-ErrorType header, a request id, and a message that says nothing of
+// the cause.
+func wantInternal(t *testing.T, resp *testserver.RawResponse) {
+	t.Helper()
+	m := resp.JSON(t)
+	if resp.Status != 500 || m["__type"] != "InternalServerException" ||
+		m["message"] != "The request processing has failed because of an unknown error, exception or failure." {
+		t.Fatalf("%d %s", resp.Status, resp.Body)
+	}
+	if h := resp.Header.Get("X-Amzn-ErrorType"); h != "InternalServerException" {
+		t.Fatalf("X-Amzn-ErrorType = %q", h)
+	}
+	if id := resp.Header.Get("x-amzn-RequestId"); !requestIDRe.MatchString(id) {
+		t.Fatalf("x-amzn-RequestId = %q", id)
+	}
+	if len(m) != 2 {
+		t.Fatalf("extra members in the error body: %s", resp.Body)
+	}
+}
+
+var requestIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

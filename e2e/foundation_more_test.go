@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -179,4 +182,140 @@ func TestIpv6CidrBlockNotFound(t *testing.T) {
 			t.Fatalf("%v %+v", err, v4)
 		}
 	})
+}
+
+// fmNobody is an IAM user whose only permission is outside redshift-serverless.
+var fmNobody = aws.Credentials{AccessKeyID: "AKIAFMNOBODY00000001", SecretAccessKey: "fmNobodySecretKeyfmNobodySecretKey012345"}
+
+func fmWithNobody(c *config.Config) {
+	c.Accounts[0].Users = append(c.Accounts[0].Users, config.User{
+		Name:       "fm-nobody",
+		AccessKeys: []config.AccessKey{{AccessKeyID: fmNobody.AccessKeyID, SecretAccessKey: fmNobody.SecretAccessKey}},
+		Policies: []config.Policy{{Name: "no-redshift", Document: config.Document{JSON: []byte(
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)}}},
+	})
+}
+
+// TestAccessDeniedEveryOperation: a user and a role session without any
+// redshift-serverless permission get AWS's AccessDeniedException, with the
+// exact message, from each of the ten operations, and change nothing.
+func TestAccessDeniedEveryOperation(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{Edit: fmWithNobody})
+	ctx := context.Background()
+	admin := srv.Serverless(srv.Admin)
+	ns, err := admin.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg, err := admin.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := srv.STS(srv.App).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(testserver.NoRedshiftRole), RoleSessionName: aws.String("fm-denied")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleCreds := aws.Credentials{AccessKeyID: aws.ToString(role.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(role.Credentials.SecretAccessKey), SessionToken: aws.ToString(role.Credentials.SessionToken)}
+	before := snapshot(t, admin)
+
+	const region = "arn:aws:redshift-serverless:us-east-1:123456789012:"
+	nsArn, wgArn := aws.ToString(ns.Namespace.NamespaceArn), aws.ToString(wg.Workgroup.WorkgroupArn)
+	ops := []struct {
+		op, resource string
+		call         func(c *redshiftserverless.Client) error
+	}{
+		{"CreateNamespace", region + "namespace/*", func(c *redshiftserverless.Client) error {
+			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("fm-denied")})
+			return err
+		}},
+		{"GetNamespace", nsArn, func(c *redshiftserverless.Client) error {
+			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
+			return err
+		}},
+		{"ListNamespaces", "*", func(c *redshiftserverless.Client) error {
+			_, err := c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{})
+			return err
+		}},
+		{"UpdateNamespace", nsArn, func(c *redshiftserverless.Client) error {
+			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("demo"), KmsKeyId: aws.String("fm-key")})
+			return err
+		}},
+		{"DeleteNamespace", nsArn, func(c *redshiftserverless.Client) error {
+			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("demo")})
+			return err
+		}},
+		{"CreateWorkgroup", region + "workgroup/*", func(c *redshiftserverless.Client) error {
+			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("fm-denied"), NamespaceName: aws.String("demo")})
+			return err
+		}},
+		{"GetWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
+			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
+			return err
+		}},
+		{"ListWorkgroups", "*", func(c *redshiftserverless.Client) error {
+			_, err := c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{})
+			return err
+		}},
+		{"UpdateWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
+			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(16)})
+			return err
+		}},
+		{"DeleteWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
+			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("demo")})
+			return err
+		}},
+	}
+	principals := []struct {
+		name, arn string
+		creds     aws.Credentials
+	}{
+		{"iam-user", "arn:aws:iam::123456789012:user/fm-nobody", fmNobody},
+		{"role-session", "arn:aws:sts::123456789012:assumed-role/no-redshift/fm-denied", roleCreds},
+	}
+	for _, p := range principals {
+		c := srv.Serverless(p.creds)
+		for _, o := range ops {
+			t.Run(p.name+"/"+o.op, func(t *testing.T) {
+				action := "redshift-serverless:" + o.op
+				wantAPIError(t, o.call(c), "AccessDeniedException", 400,
+					"User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+o.resource+" because no identity-based policy allows the "+action+" action")
+			})
+		}
+	}
+	if after := snapshot(t, admin); after != before {
+		t.Fatalf("denied calls changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestThrottlingNonTokenOperation: the per-principal bucket also guards the
+// namespace and workgroup operations, and only the caller's own bucket.
+func TestThrottlingNonTokenOperation(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
+		fmWithNobody(c)
+		// A refill far slower than the test: exactly the burst gets through.
+		c.Throttle.PerPrincipal = &config.RateLimit{Rate: 0.001, Burst: 2}
+	}})
+	ctx := context.Background()
+	admin := srv.Serverless(srv.Admin)
+	for i := 0; i < 2; i++ {
+		if _, err := admin.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{}); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
+		}
+	}
+	_, err := admin.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{})
+	wantAPIError(t, err, "ThrottlingException", 400, "Rate exceeded")
+	_, err = admin.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("fm-throttled")})
+	wantAPIError(t, err, "ThrottlingException", 400, "Rate exceeded")
+	// Not a modelled error of these operations, but the SDK's retryers know
+	// the code and back off.
+	if (retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}).IsErrorThrottle(err) != aws.TrueTernary {
+		t.Fatalf("the SDK does not see %v as throttling", err)
+	}
+	// Another principal has its own bucket; the throttled create did nothing.
+	_, err = srv.Serverless(fmNobody).GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("fm-throttled")})
+	wantAPIError(t, err, "AccessDeniedException", 400, "")
+	nsList := srv.CallServerless(t, fmNobody, "ListNamespaces", []byte(`{}`))
+	if nsList.Header.Get("X-Amzn-ErrorType") == "ThrottlingException" {
+		t.Fatal("fm-nobody throttled by the administrator's bucket")
+	}
 }
