@@ -1,14 +1,39 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"encoding/xml"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	oidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -48,3 +73,525 @@ func TestCreateTokenWithIAMWithoutDirectory(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// imClock is an injectable server clock: wall time plus an offset the test
+// moves (small offsets only: SigV4 tolerates 15 minutes of skew).
+type imClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *imClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
+func (c *imClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// imKey is a signing key of an external IdP.
+type imKey struct {
+	kid  string
+	alg  jose.SignatureAlgorithm
+	priv any
+	pub  any
+}
+
+func imNewKey(t *testing.T, kid string, alg jose.SignatureAlgorithm) imKey {
+	t.Helper()
+	switch alg {
+	case jose.RS256:
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imKey{kid, alg, k, &k.PublicKey}
+	default:
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imKey{kid, alg, k, &k.PublicKey}
+	}
+}
+
+func (k imKey) jwk() jose.JSONWebKey {
+	return jose.JSONWebKey{Key: k.pub, KeyID: k.kid, Algorithm: string(k.alg), Use: "sig"}
+}
+
+func (k imKey) sign(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(s).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// imJWKS is an external IdP's JWKS endpoint; it counts fetches.
+type imJWKS struct {
+	*httptest.Server
+	mu      sync.Mutex
+	keys    []jose.JSONWebKey
+	status  int
+	fetches atomic.Int32
+}
+
+func imNewJWKS(t *testing.T, keys ...imKey) *imJWKS {
+	j := &imJWKS{status: http.StatusOK}
+	j.serve(http.StatusOK, keys...)
+	j.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.fetches.Add(1)
+		j.mu.Lock()
+		set, status := jose.JSONWebKeySet{Keys: j.keys}, j.status
+		j.mu.Unlock()
+		if status != http.StatusOK {
+			http.Error(w, "unavailable", status)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(j.Close)
+	return j
+}
+
+func (j *imJWKS) serve(status int, keys ...imKey) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.status, j.keys = status, nil
+	for _, k := range keys {
+		j.keys = append(j.keys, k.jwk())
+	}
+}
+
+// External issuers and the application that trusts them.
+const (
+	imURLIssuer    = "https://idp.corp.example"
+	imInlineIssuer = "https://inline.corp.example"
+	imDownIssuer   = "https://down.corp.example"
+	imCorpApp      = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-00000000000000c1"
+	imCorpAudience = "corp-app"
+)
+
+// imExternalWorld starts idcgate trusting three external issuers: one with
+// a JWKS URL (email → emails.value), one with an inline JWKS
+// (preferred_username → userName) and one whose JWKS URL is down.
+func imExternalWorld(t *testing.T, clk *imClock, jwks *imJWKS, inline imKey) *testserver.Server {
+	t.Helper()
+	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{inline.jwk()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := imNewJWKS(t)
+	down.serve(http.StatusServiceUnavailable)
+	return testserver.Start(t, testserver.Options{Now: clk.Now, Edit: func(c *config.Config) {
+		ic := c.IdentityCenter
+		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
+			config.TrustedTokenIssuer{Name: "corp-url", IssuerURL: imURLIssuer, JWKSURL: jwks.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
+		)
+		ic.Applications = append(ic.Applications, config.Application{Arn: imCorpApp, Name: "corp", Grants: []config.Grant{
+			{Issuer: "corp-url", Audiences: []string{imCorpAudience}},
+			{Issuer: "corp-inline", Audiences: []string{imCorpAudience}},
+			{Issuer: "corp-down", Audiences: []string{imCorpAudience}},
+		}})
+	}})
+}
+
+func imClaims(clk *imClock, iss string, mod func(map[string]any)) map[string]any {
+	now := clk.Now()
+	c := map[string]any{"iss": iss, "aud": imCorpAudience, "sub": "corp-user-1", "email": "alice@example.com", "preferred_username": "alice",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
+	if mod != nil {
+		mod(c)
+	}
+	return c
+}
+
+// imExchange runs CreateTokenWithIAM for the corp application as "app".
+func imExchange(srv *testserver.Server, assertion string) (*ssooidc.CreateTokenWithIAMOutput, error) {
+	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(imCorpApp), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion)})
+}
+
+// imWantOAuth asserts an SSO-OIDC error: wire code, status, the OAuth
+// "error" member and the exact error_description.
+func imWantOAuth(t *testing.T, err error, code string, status int, oauth, desc string) {
+	t.Helper()
+	wantAPIError(t, err, code, status, "")
+	var e, d *string
+	var (
+		ig *oidctypes.InvalidGrantException
+		ic *oidctypes.InvalidClientException
+		uc *oidctypes.UnauthorizedClientException
+		is *oidctypes.InternalServerException
+	)
+	switch {
+	case errors.As(err, &ig):
+		e, d = ig.Error_, ig.Error_description
+	case errors.As(err, &ic):
+		e, d = ic.Error_, ic.Error_description
+	case errors.As(err, &uc):
+		e, d = uc.Error_, uc.Error_description
+	case errors.As(err, &is):
+		e, d = is.Error_, is.Error_description
+	default:
+		t.Fatalf("unexpected error type %T", err)
+	}
+	if aws.ToString(e) != oauth || aws.ToString(d) != desc {
+		t.Fatalf("error %q, error_description %q\nwant %q, %q", aws.ToString(e), aws.ToString(d), oauth, desc)
+	}
+}
+
+// imUserOf returns the Identity Center user id (sub) of an exchange's idToken.
+func imUserOf(t *testing.T, out *ssooidc.CreateTokenWithIAMOutput) string {
+	t.Helper()
+	sub, _ := testserver.IDTokenClaims(t, aws.ToString(out.IdToken))["sub"].(string)
+	if sub == "" {
+		t.Fatal("idToken without sub")
+	}
+	return sub
+}
+
+// TestTrustedIssuerJWKSURL: an external issuer whose JWKS idcgate fetches
+// by URL; RS256 and ES256 keys; a rotation at the IdP is picked up by a
+// refetch for the unknown kid (at most once per 30 s), without waiting for
+// the 5-minute cache.
+func TestTrustedIssuerJWKSURL(t *testing.T) {
+	clk := &imClock{}
+	rsa1, ec1 := imNewKey(t, "rsa-1", jose.RS256), imNewKey(t, "ec-1", jose.ES256)
+	jwks := imNewJWKS(t, rsa1, ec1)
+	srv := imExternalWorld(t, clk, jwks, imNewKey(t, "inline-1", jose.ES256))
+	alice := imUserID(t, srv, "alice")
+
+	for _, k := range []imKey{rsa1, ec1} {
+		out, err := imExchange(srv, k.sign(t, imClaims(clk, imURLIssuer, nil)))
+		if err != nil {
+			t.Fatalf("%s token: %v", k.alg, err)
+		}
+		if imUserOf(t, out) != alice {
+			t.Fatalf("%s token mapped to another user", k.alg)
+		}
+	}
+	if n := jwks.fetches.Load(); n != 1 {
+		t.Fatalf("%d JWKS fetches for two tokens, want 1 (cached)", n)
+	}
+
+	sigDesc := "The assertion's signature does not verify with the keys of issuer " + imURLIssuer + "."
+	_, err := imExchange(srv, imNewKey(t, "rogue", jose.ES256).sign(t, imClaims(clk, imURLIssuer, nil)))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant", sigDesc)
+
+	// The IdP rotates to ec-2 and drops the old keys. The unknown-kid
+	// refetch above was just now, so for 30 s nothing is fetched again.
+	ec2 := imNewKey(t, "ec-2", jose.ES256)
+	jwks.serve(http.StatusOK, ec2)
+	fetches := jwks.fetches.Load()
+	_, err = imExchange(srv, ec2.sign(t, imClaims(clk, imURLIssuer, nil)))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant", sigDesc)
+	if jwks.fetches.Load() != fetches {
+		t.Fatal("refetched the JWKS within 30 s of the last fetch")
+	}
+	clk.Add(31 * time.Second)
+	out, err := imExchange(srv, ec2.sign(t, imClaims(clk, imURLIssuer, nil)))
+	if err != nil {
+		t.Fatalf("rotated key: %v", err)
+	}
+	if imUserOf(t, out) != alice || jwks.fetches.Load() != fetches+1 {
+		t.Fatalf("rotated key: %d fetches, want %d", jwks.fetches.Load(), fetches+1)
+	}
+	// The retired key no longer verifies.
+	_, err = imExchange(srv, rsa1.sign(t, imClaims(clk, imURLIssuer, nil)))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant", sigDesc)
+
+	// The IdP's JWKS cannot be fetched: not the assertion's fault, so not
+	// invalid_grant; a retryable InternalServerException.
+	_, err = imExchange(srv, ec1.sign(t, imClaims(clk, imDownIssuer, nil)))
+	imWantOAuth(t, err, "InternalServerException", 500, "server_error",
+		"The keys of trusted token issuer corp-down could not be retrieved; try again later.")
+}
+
+// TestTrustedIssuerInlineJWKS: an issuer whose keys are inline in the
+// config, mapped on userName (preferred_username claim) rather than email.
+func TestTrustedIssuerInlineJWKS(t *testing.T) {
+	clk := &imClock{}
+	inline := imNewKey(t, "inline-1", jose.ES256)
+	srv := imExternalWorld(t, clk, imNewJWKS(t), inline)
+	out, err := imExchange(srv, inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { c["email"] = "nobody@example.com" })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imUserOf(t, out) != imUserID(t, srv, "alice") {
+		t.Fatal("preferred_username alice mapped to another user")
+	}
+	bob := inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { c["preferred_username"] = "bob" }))
+	if out, err = imExchange(srv, bob); err != nil {
+		t.Fatal(err)
+	}
+	if claims := testserver.IDTokenClaims(t, aws.ToString(out.IdToken)); claims["sub"] == imUserID(t, srv, "alice") {
+		t.Fatal("bob mapped to alice")
+	}
+	// userName matching is exact: an email in preferred_username is no user name.
+	_, err = imExchange(srv, inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { c["preferred_username"] = "alice@example.com" })))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant",
+		"No user in identity store d-9067a1b2c3 has userName equal to the assertion's preferred_username claim.")
+	_, err = imExchange(srv, inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { delete(c, "preferred_username") })))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant", "The assertion has no preferred_username claim.")
+	// A key that is not in the inline set.
+	_, err = imExchange(srv, imNewKey(t, "inline-2", jose.ES256).sign(t, imClaims(clk, imInlineIssuer, nil)))
+	imWantOAuth(t, err, "InvalidGrantException", 400, "invalid_grant",
+		"The assertion's signature does not verify with the keys of issuer "+imInlineIssuer+".")
+}
+
+// imUserID is a directory user's id as the server reports it: the sub of
+// an idToken from the built-in IdP's flow.
+func imUserID(t *testing.T, srv *testserver.Server, user string) string {
+	t.Helper()
+	out, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
+		Assertion: aws.String(srv.IdPToken(t, user, "idcgate-demo", 600))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imUserOf(t, out)
+}
+
+// TestTrustedIssuerJWTChecks: time claims with and beyond the one-minute
+// skew, issuer mismatches, the HMAC-with-the-public-key attack, claim
+// types and a missing exp, each refused with its own description.
+func TestTrustedIssuerJWTChecks(t *testing.T) {
+	clk := &imClock{}
+	rsa1 := imNewKey(t, "rsa-1", jose.RS256)
+	srv := imExternalWorld(t, clk, imNewJWKS(t, rsa1), imNewKey(t, "inline-1", jose.ES256))
+	at := func(d time.Duration) int64 { return clk.Now().Add(d).Unix() }
+	der, err := x509.MarshalPKIXPublicKey(rsa1.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	hmacWithPublicKey := func(secret []byte) string {
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: jose.JSONWebKey{Key: secret, KeyID: "rsa-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := jwt.Signed(s).Claims(imClaims(clk, imURLIssuer, nil)).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	const hmacDesc = "The assertion is signed with HS256; only RS256 and ES256 are accepted."
+	cases := []struct {
+		name      string
+		assertion string
+		code      string
+		status    int
+		oauth     string
+		desc      string // empty: accepted
+	}{
+		{"nbf within skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["nbf"] = at(30 * time.Second) })), "", 0, "", ""},
+		{"nbf beyond skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["nbf"] = at(3 * time.Minute) })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion is not valid yet: its nbf is in the future."},
+		{"iat within skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["iat"] = at(30 * time.Second) })), "", 0, "", ""},
+		{"iat in the future beyond skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["iat"] = at(3 * time.Minute) })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion was issued in the future: its iat is later than now."},
+		{"exp within skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["exp"] = at(-30 * time.Second) })), "", 0, "", ""},
+		{"expired beyond skew", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["exp"] = at(-3 * time.Minute) })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion has expired."},
+		{"iss of another trusted issuer", rsa1.sign(t, imClaims(clk, imInlineIssuer, nil)),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion's signature does not verify with the keys of issuer " + imInlineIssuer + "."},
+		{"iss of no trusted issuer", rsa1.sign(t, imClaims(clk, "https://evil.example", nil)),
+			"UnauthorizedClientException", 400, "unauthorized_client", "Application " + imCorpApp + " does not accept tokens from issuer https://evil.example."},
+		{"HMAC keyed with the PEM public key", hmacWithPublicKey(pubPEM), "InvalidGrantException", 400, "invalid_grant", hmacDesc},
+		{"HMAC keyed with the DER public key", hmacWithPublicKey(der), "InvalidGrantException", 400, "invalid_grant", hmacDesc},
+		{"exp of the wrong type", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["exp"] = "soon" })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion's exp claim must be a number."},
+		{"no exp", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { delete(c, "exp") })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion has no exp claim; it is required."},
+		{"wrong audience", rsa1.sign(t, imClaims(clk, imURLIssuer, func(c map[string]any) { c["aud"] = "idcgate-demo" })),
+			"InvalidGrantException", 400, "invalid_grant", "The assertion's audience is not accepted by application " + imCorpApp + "."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := imExchange(srv, tc.assertion)
+			if tc.desc == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if imUserOf(t, out) != imUserID(t, srv, "alice") {
+					t.Fatal("mapped to another user")
+				}
+				return
+			}
+			imWantOAuth(t, err, tc.code, tc.status, tc.oauth, tc.desc)
+		})
+	}
+}
+
+// TestTrustedIssuerPathValidation: claim and identity-store attribute paths
+// are checked when the config is loaded, with a line naming the field.
+func TestTrustedIssuerPathValidation(t *testing.T) {
+	load := func(claim, attr string) error {
+		cfg, err := config.Load(testserver.ExampleConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ApplyDefaults()
+		cfg.IdentityCenter.TrustedTokenIssuers[0].ClaimAttributePath = claim
+		cfg.IdentityCenter.TrustedTokenIssuers[0].IdentityStoreAttributePath = attr
+		return cfg.Validate()
+	}
+	for _, ok := range [][2]string{{"email", "emails.value"}, {"preferred_username", "userName"}, {"custom.employee_id", "userName"}, {`"cognito:username"`, "userName"}} {
+		if err := load(ok[0], ok[1]); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+	cases := []struct{ claim, attr, want string }{
+		{"email", "displayName", `identityCenter.trustedTokenIssuers[0].identityStoreAttributePath "displayName": unsupported; want userName or emails.value`},
+		{"email", "emails[0].value", `identityCenter.trustedTokenIssuers[0].identityStoreAttributePath "emails[0].value": unsupported; want userName or emails.value`},
+		{"emails[0]", "emails.value", `identityCenter.trustedTokenIssuers[0].claimAttributePath "emails[0]": want a claim name or a dotted path of names`},
+		{"cognito:username", "userName", `identityCenter.trustedTokenIssuers[0].claimAttributePath "cognito:username": want a claim name`},
+		{"a..b", "userName", `identityCenter.trustedTokenIssuers[0].claimAttributePath "a..b": want a claim name`},
+	}
+	for _, tc := range cases {
+		err := load(tc.claim, tc.attr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("claim %q attr %q: %v\nwant a line with %s", tc.claim, tc.attr, err, tc.want)
+		}
+	}
+
+	// The server refuses to start on such a file, in one clear message.
+	b, err := os.ReadFile(testserver.ExampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), "identityStoreAttributePath: emails.value", "identityStoreAttributePath: displayName", 1)
+	if bad == string(b) {
+		t.Fatal("example config has no identityStoreAttributePath line to change")
+	}
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), `identityStoreAttributePath "displayName": unsupported; want userName or emails.value`) {
+		t.Fatalf("serve with a bad attribute path: %v\n%s", err, out)
+	}
+}
+
+// imSkewedSigner signs at the server's injected time, as an SDK whose clock
+// agrees with the server's would: the server clock can then move past
+// SigV4's 15-minute skew window.
+type imSkewedSigner struct {
+	clk *imClock
+	v4  *v4.Signer
+}
+
+func (s imSkewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, at time.Time, opts ...func(*v4.SignerOptions)) error {
+	s.clk.mu.Lock()
+	offset := s.clk.offset
+	s.clk.mu.Unlock()
+	return s.v4.SignHTTP(ctx, creds, r, payloadHash, service, region, at.Add(offset), opts...)
+}
+
+// imRawSTS signs an awsQuery STS form body as the app user and sends it.
+func imRawSTS(t *testing.T, srv *testserver.Server, form url.Values) (int, imQueryError) {
+	t.Helper()
+	body := []byte(form.Encode())
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	testserver.Sign(t, req, body, srv.App, "sts", testserver.Region, time.Now())
+	resp := testserver.Do(t, req)
+	var e imQueryError
+	if resp.Status != 200 {
+		if err := xml.Unmarshal(resp.Body, &e); err != nil {
+			t.Fatalf("error body is not awsQuery XML: %v: %s", err, resp.Body)
+		}
+	}
+	return resp.Status, e
+}
+
+type imQueryError struct {
+	Type      string `xml:"Error>Type"`
+	Code      string `xml:"Error>Code"`
+	Message   string `xml:"Error>Message"`
+	RequestID string `xml:"RequestId"`
+}
+
+// TestAssumeRoleContextExpiryAndDuration: an expired context assertion is
+// ExpiredTokenException on the wire; DurationSeconds below 900, above the
+// STS maximum, or not an integer is ValidationError in AWS's words; a
+// foreign provider ARN is InvalidParameterValue naming the one accepted.
+func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
+	clk := &imClock{}
+	srv := testserver.Start(t, testserver.Options{Now: clk.Now})
+	ctx := context.Background()
+	assertion := srv.IdentityContext(t, "alice")
+	client := sts.NewFromConfig(srv.Config(srv.App), func(o *sts.Options) { o.HTTPSignerV4 = imSkewedSigner{clk, v4.NewSigner()} })
+	assume := func(duration *int32, contexts ...ststypes.ProvidedContext) error {
+		_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(testserver.AnalystRoleArn), RoleSessionName: aws.String("alice"),
+			DurationSeconds: duration, ProvidedContexts: contexts})
+		return err
+	}
+	withContext := ststypes.ProvidedContext{ProviderArn: aws.String(testserver.ContextProvider), ContextAssertion: aws.String(assertion)}
+
+	t.Run("duration below 900", func(t *testing.T) {
+		wantAPIError(t, assume(aws.Int32(899), withContext), "ValidationError", 400,
+			"1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
+	})
+	t.Run("duration above 43200", func(t *testing.T) {
+		wantAPIError(t, assume(aws.Int32(43201), withContext), "ValidationError", 400,
+			"1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
+	})
+	t.Run("foreign provider", func(t *testing.T) {
+		wantAPIError(t, assume(nil, ststypes.ProvidedContext{ProviderArn: aws.String("arn:aws:iam::aws:contextProvider/Other"), ContextAssertion: aws.String(assertion)}),
+			"InvalidParameterValue", 400,
+			`ProvidedContexts.member.1.ProviderArn "arn:aws:iam::aws:contextProvider/Other" is not a supported context provider; use arn:aws:iam::aws:contextProvider/IdentityCenter.`)
+	})
+	t.Run("duration not an integer", func(t *testing.T) {
+		for raw, msg := range map[string]string{
+			"abc":                  "1 validation error detected: Value 'abc' at 'durationSeconds' failed to satisfy constraint: Member must be an integer",
+			"3600.5":               "1 validation error detected: Value '3600.5' at 'durationSeconds' failed to satisfy constraint: Member must be an integer",
+			"99999999999999999999": "1 validation error detected: Value '99999999999999999999' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+		} {
+			status, e := imRawSTS(t, srv, url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"},
+				"RoleArn": {testserver.AnalystRoleArn}, "RoleSessionName": {"alice"}, "DurationSeconds": {raw}})
+			if status != 400 || e.Type != "Sender" || e.Code != "ValidationError" || e.Message != msg || e.RequestID == "" {
+				t.Fatalf("DurationSeconds=%s: %d %+v", raw, status, e)
+			}
+		}
+	})
+	t.Run("expired context assertion", func(t *testing.T) {
+		if err := assume(nil, withContext); err != nil {
+			t.Fatalf("fresh assertion: %v", err)
+		}
+		clk.Add(oidcAccessTokenTTL + time.Minute)
+		wantAPIError(t, assume(nil, withContext), "ExpiredTokenException", 400,
+			"The context assertion provided for arn:aws:iam::aws:contextProvider/IdentityCenter has expired.")
+		var et *ststypes.ExpiredTokenException
+		if err := assume(nil, withContext); !errors.As(err, &et) {
+			t.Fatalf("not the SDK's ExpiredTokenException: %T", err)
+		}
+		// The same call without the context succeeds at that time, so the
+		// refusal is the assertion's, not the signature's.
+		if err := assume(nil); err != nil {
+			t.Fatalf("AssumeRole without context at the moved clock: %v", err)
+		}
+	})
+}
+
+// oidcAccessTokenTTL is how long a context assertion lives (oidc.AccessTokenTTL).
+const oidcAccessTokenTTL = time.Hour

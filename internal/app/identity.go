@@ -67,13 +67,13 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 		case t.Builtin:
 			v.Issuer = ids.idp.Issuer()
 			set := ids.idp.KeySet()
-			v.Keys = func(context.Context) (*jose.JSONWebKeySet, error) { return set, nil }
+			v.Keys = func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }
 		case t.JWKS != "":
 			if v.Keys, err = jwtverify.StaticKeys(t.JWKS); err != nil {
 				return nil, fmt.Errorf("trusted token issuer %s: %w", t.Name, err)
 			}
 		default:
-			v.Keys = jwtverify.RemoteKeys(&http.Client{Timeout: 10 * time.Second}, t.JWKSURL, 5*time.Minute)
+			v.Keys = (&jwtverify.Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: t.JWKSURL, Now: opt.Now}).Keys
 		}
 		verifiers[t.Name] = v
 	}

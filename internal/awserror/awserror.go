@@ -148,6 +148,8 @@ var rows = []row{
 		"Invalid scope.", wire{}, "invalid_scope"},
 	{oidc.ErrExpiredToken, wire{"ExpiredTokenException", http.StatusBadRequest}, wire{"ExpiredTokenException", http.StatusBadRequest},
 		"The token has expired.", wire{}, "expired_token"},
+	{oidc.ErrIssuerUnavailable, wire{"InternalServerException", http.StatusInternalServerError}, wire{"InternalFailure", http.StatusInternalServerError},
+		"The trusted token issuer's keys could not be retrieved.", wire{}, "server_error"},
 
 	{sts.ErrMalformedPolicy, wire{"MalformedPolicyDocumentException", http.StatusBadRequest}, wire{"MalformedPolicyDocument", http.StatusBadRequest},
 		"The policy document is malformed.", wire{}, ""},

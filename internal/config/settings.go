@@ -328,6 +328,16 @@ func (c *Config) Validate() error {
 			if !t.Builtin && t.JWKSURL == "" && t.JWKS == "" {
 				bad("%s: jwksUrl or jwks required unless builtin", tw)
 			}
+			if !claimPathRe.MatchString(t.ClaimAttributePath) {
+				bad("%s.claimAttributePath %q: want a claim name or a dotted path of names (JMESPath identifiers, quoted when they hold other characters), such as email, custom.employee_id or \"cognito:username\"", tw, t.ClaimAttributePath)
+			}
+			// The directory attributes CreateTokenWithIAM can match
+			// (identitycenter.Directory.FindUser).
+			switch t.IdentityStoreAttributePath {
+			case "userName", "emails.value":
+			default:
+				bad("%s.identityStoreAttributePath %q: unsupported; want userName or emails.value", tw, t.IdentityStoreAttributePath)
+			}
 		}
 		for i, app := range ic.Applications {
 			aw := fmt.Sprintf("identityCenter.applications[%d]", i)
@@ -379,6 +389,10 @@ func checkVPC(bad func(string, ...any), where, region string, v *VPC) {
 		}
 	}
 }
+
+// claimPathRe is the JMESPath subset trusted token issuers may use to name
+// a claim: identifiers (or quoted names) joined by dots.
+var claimPathRe = regexp.MustCompile(`^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\]+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\]+"))*$`)
 
 func checkPolicies(bad func(string, ...any), where string, ps []Policy) {
 	seen := map[string]bool{}

@@ -1,17 +1,18 @@
 // Package jwtverify verifies JWTs from trusted token issuers with go-jose:
 // signature by a key of the issuer's JWKS (RS256 or ES256 only: never
 // "none", never HMAC, so a public key can't be used as an HMAC secret),
-// then iss, aud, exp, nbf and iat with a small leeway.
+// then the types of the registered claims, then iss, aud, exp, nbf and iat
+// with a small leeway.
 package jwtverify
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
+	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -20,14 +21,35 @@ import (
 
 // Sentinel errors; each names one reason a token is refused.
 var (
-	ErrMalformed = errors.New("jwt: malformed or unsupported algorithm")
-	ErrSignature = errors.New("jwt: signature not made by a key of the issuer")
-	ErrExpired   = errors.New("jwt: expired")
-	ErrNotYet    = errors.New("jwt: not yet valid")
-	ErrIssuer    = errors.New("jwt: wrong issuer")
-	ErrAudience  = errors.New("jwt: audience not accepted")
-	ErrKeys      = errors.New("jwt: issuer keys unavailable")
+	ErrMalformed      = errors.New("jwt: malformed")
+	ErrAlgorithm      = errors.New("jwt: algorithm not allowed")
+	ErrSignature      = errors.New("jwt: signature not made by a key of the issuer")
+	ErrClaimType      = errors.New("jwt: claim has the wrong type")
+	ErrMissingClaim   = errors.New("jwt: required claim missing")
+	ErrExpired        = errors.New("jwt: expired")
+	ErrNotYet         = errors.New("jwt: not yet valid")
+	ErrIssuedInFuture = errors.New("jwt: issued in the future")
+	ErrIssuer         = errors.New("jwt: wrong issuer")
+	ErrAudience       = errors.New("jwt: audience not accepted")
+	ErrKeys           = errors.New("jwt: issuer keys unavailable")
 )
+
+// ClaimError says which claim an ErrClaimType or ErrMissingClaim is about.
+type ClaimError struct {
+	Kind  error
+	Claim string
+	// Want is the JSON type the claim must have ("a number", "a string", …).
+	Want string
+}
+
+func (e *ClaimError) Error() string { return e.Kind.Error() + ": " + e.Claim }
+func (e *ClaimError) Unwrap() error { return e.Kind }
+
+// AlgorithmError names the refused "alg" of the token's header.
+type AlgorithmError struct{ Alg string }
+
+func (e *AlgorithmError) Error() string { return ErrAlgorithm.Error() + ": " + e.Alg }
+func (e *AlgorithmError) Unwrap() error { return ErrAlgorithm }
 
 // Algorithms is the allow-list.
 var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
@@ -35,8 +57,10 @@ var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 // Leeway is the clock skew tolerated on exp, nbf and iat.
 const Leeway = time.Minute
 
-// KeySource returns an issuer's current public keys.
-type KeySource func(ctx context.Context) (*jose.JSONWebKeySet, error)
+// KeySource returns an issuer's public keys. refresh asks for a fresher copy
+// than the one last returned, because the token names a key that copy lacks
+// (the IdP may have rotated); a source may answer with the same copy.
+type KeySource func(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, error)
 
 // StaticKeys serves a fixed (inline) JWKS.
 func StaticKeys(jwks string) (KeySource, error) {
@@ -44,39 +68,7 @@ func StaticKeys(jwks string) (KeySource, error) {
 	if err := json.Unmarshal([]byte(jwks), &set); err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
-	return func(context.Context) (*jose.JSONWebKeySet, error) { return &set, nil }, nil
-}
-
-// RemoteKeys fetches a JWKS URL and caches it for ttl.
-func RemoteKeys(client *http.Client, url string, ttl time.Duration) KeySource {
-	var mu sync.Mutex
-	var cached *jose.JSONWebKeySet
-	var at time.Time
-	return func(ctx context.Context) (*jose.JSONWebKeySet, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if cached != nil && time.Since(at) < ttl {
-			return cached, nil
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKeys, err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%w: %s answered %d", ErrKeys, url, resp.StatusCode)
-		}
-		var set jose.JSONWebKeySet
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKeys, err)
-		}
-		cached, at = &set, time.Now()
-		return cached, nil
-	}
+	return func(context.Context, bool) (*jose.JSONWebKeySet, error) { return &set, nil }, nil
 }
 
 // Verifier checks tokens of one issuer.
@@ -88,33 +80,44 @@ type Verifier struct {
 
 // Verify checks token and returns its claims (all of them, as JSON values).
 func (v *Verifier) Verify(ctx context.Context, token string, audiences []string) (map[string]any, error) {
+	if err := checkAlgorithm(token); err != nil {
+		return nil, err
+	}
 	tok, err := jwt.ParseSigned(token, Algorithms)
 	if err != nil || len(tok.Headers) != 1 {
 		return nil, ErrMalformed
 	}
-	set, err := v.Keys(ctx)
+	h := tok.Headers[0]
+	set, err := v.Keys(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	h := tok.Headers[0]
-	var std jwt.Claims
-	var all map[string]any
-	verified := false
-	for _, k := range set.Keys {
-		if h.KeyID != "" && k.KeyID != h.KeyID {
-			continue
+	verified := verifySignature(tok, h, set)
+	if !verified && (h.KeyID == "" || !hasKeyID(set, h.KeyID)) {
+		// An unknown kid may be a key the IdP rotated in since we fetched.
+		if set, err = v.Keys(ctx, true); err != nil {
+			return nil, err
 		}
-		pub := k.Public()
-		if pub.Key == nil || (k.Algorithm != "" && k.Algorithm != h.Algorithm) {
-			continue
-		}
-		if err := tok.Claims(pub.Key, &std, &all); err == nil {
-			verified = true
-			break
-		}
+		verified = verifySignature(tok, h, set)
 	}
 	if !verified {
 		return nil, ErrSignature
+	}
+	// The signature is good: from here on a problem is the claims', never
+	// the signature's.
+	var all map[string]any
+	if err := tok.UnsafeClaimsWithoutVerification(&all); err != nil || all == nil {
+		return nil, ErrMalformed
+	}
+	if err := checkClaimTypes(all); err != nil {
+		return nil, err
+	}
+	if _, ok := all["exp"]; !ok {
+		return nil, &ClaimError{Kind: ErrMissingClaim, Claim: "exp", Want: "a number"}
+	}
+	var std jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&std); err != nil {
+		return nil, ErrMalformed // checkClaimTypes makes this unreachable
 	}
 	now := time.Now()
 	if v.Now != nil {
@@ -123,10 +126,13 @@ func (v *Verifier) Verify(ctx context.Context, token string, audiences []string)
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: v.Issuer, AnyAudience: audiences, Time: now}, Leeway)
 	switch {
 	case err == nil:
+		return all, nil
 	case errors.Is(err, jwt.ErrExpired):
 		return nil, ErrExpired
-	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
+	case errors.Is(err, jwt.ErrNotValidYet):
 		return nil, ErrNotYet
+	case errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return nil, ErrIssuedInFuture
 	case errors.Is(err, jwt.ErrInvalidIssuer):
 		return nil, ErrIssuer
 	case errors.Is(err, jwt.ErrInvalidAudience):
@@ -134,8 +140,93 @@ func (v *Verifier) Verify(ctx context.Context, token string, audiences []string)
 	default:
 		return nil, ErrMalformed
 	}
-	if std.Expiry == nil {
-		return nil, ErrExpired
+}
+
+// checkAlgorithm reads the header's alg before go-jose does, so a refused
+// algorithm (none, HS256 keyed with a public key, …) is reported as such.
+func checkAlgorithm(token string) error {
+	head, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return ErrMalformed
 	}
-	return all, nil
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ErrMalformed
+	}
+	var h struct {
+		Alg any `json:"alg"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return ErrMalformed
+	}
+	alg, ok := h.Alg.(string)
+	if !ok {
+		return ErrMalformed
+	}
+	if !slices.Contains(Algorithms, jose.SignatureAlgorithm(alg)) {
+		return &AlgorithmError{Alg: alg}
+	}
+	return nil
+}
+
+func hasKeyID(set *jose.JSONWebKeySet, kid string) bool {
+	for _, k := range set.Keys {
+		if k.KeyID == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// verifySignature tries the set's keys that may have signed tok: the one
+// with its kid (all when it has none), usable for signing with its alg.
+func verifySignature(tok *jwt.JSONWebToken, h jose.Header, set *jose.JSONWebKeySet) bool {
+	for _, k := range set.Keys {
+		if h.KeyID != "" && k.KeyID != h.KeyID {
+			continue
+		}
+		if (k.Algorithm != "" && k.Algorithm != h.Algorithm) || (k.Use != "" && k.Use != "sig") {
+			continue
+		}
+		pub := k.Public()
+		if pub.Key == nil {
+			continue
+		}
+		if tok.Claims(pub.Key) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkClaimTypes checks the registered claims' JSON types (RFC 7519 4.1).
+func checkClaimTypes(c map[string]any) error {
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := c[name]; ok {
+			if _, isNum := v.(float64); !isNum {
+				return &ClaimError{Kind: ErrClaimType, Claim: name, Want: "a number"}
+			}
+		}
+	}
+	for _, name := range []string{"iss", "sub", "jti"} {
+		if v, ok := c[name]; ok {
+			if _, isStr := v.(string); !isStr {
+				return &ClaimError{Kind: ErrClaimType, Claim: name, Want: "a string"}
+			}
+		}
+	}
+	if v, ok := c["aud"]; ok {
+		switch a := v.(type) {
+		case string:
+		case []any:
+			for _, e := range a {
+				if _, isStr := e.(string); !isStr {
+					return &ClaimError{Kind: ErrClaimType, Claim: "aud", Want: "a string or an array of strings"}
+				}
+			}
+		default:
+			return &ClaimError{Kind: ErrClaimType, Claim: "aud", Want: "a string or an array of strings"}
+		}
+	}
+	return nil
 }

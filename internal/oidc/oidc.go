@@ -43,15 +43,28 @@ var (
 	ErrUnsupportedGrantType = errors.New("unsupported_grant_type")
 	ErrInvalidScope         = errors.New("invalid_scope")
 	ErrExpiredToken         = errors.New("expired_token")
+	// ErrIssuerUnavailable: the trusted token issuer's JWKS could not be
+	// fetched, so the assertion can be neither accepted nor refused. AWS
+	// documents nothing for this; we answer InternalServerException (a 5xx
+	// the SDKs retry), not invalid_grant, which tells a client its token is
+	// bad and not to retry it.
+	ErrIssuerUnavailable = errors.New("server_error")
 )
 
 // Error is an OAuth error with its description.
 type Error struct {
 	Kind        error
 	Description string
+	// cause is logged, never sent.
+	cause error
 }
 
-func (e *Error) Error() string  { return e.Kind.Error() + ": " + e.Description }
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return e.Kind.Error() + ": " + e.Description + ": " + e.cause.Error()
+	}
+	return e.Kind.Error() + ": " + e.Description
+}
 func (e *Error) Unwrap() error  { return e.Kind }
 func (e *Error) Public() string { return e.Description }
 
@@ -213,19 +226,10 @@ func (s *Service) verifyAssertion(ctx context.Context, app *identitycenter.Appli
 		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.Arn, printable(iss))
 	}
 	claims, err := s.Verifiers[issuer.Name].Verify(ctx, assertion, grant.Audiences)
-	switch {
-	case errors.Is(err, jwtverify.ErrExpired):
-		return nil, fail(ErrInvalidGrant, "The assertion has expired.")
-	case errors.Is(err, jwtverify.ErrAudience):
-		return nil, fail(ErrInvalidGrant, "The assertion's audience is not accepted by application %s.", app.Arn)
-	case errors.Is(err, jwtverify.ErrSignature):
-		return nil, fail(ErrInvalidGrant, "The assertion's signature does not verify with the keys of issuer %s.", iss)
-	case errors.Is(err, jwtverify.ErrKeys):
-		return nil, err
-	case err != nil:
-		return nil, fail(ErrInvalidGrant, "The assertion is not valid: %s.", strings.TrimPrefix(err.Error(), "jwt: "))
+	if err != nil {
+		return nil, assertionError(err, app, issuer, iss)
 	}
-	value, _ := claims[issuer.ClaimAttributePath].(string)
+	value, _ := claimAt(claims, issuer.ClaimAttributePath)
 	if value == "" {
 		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", issuer.ClaimAttributePath)
 	}
@@ -280,6 +284,65 @@ func (s *Service) issue(app *identitycenter.Application, user *identitycenter.Us
 		RefreshToken: refresh, IdToken: idToken, IssuedTokenType: TokenTypeAccess,
 		Scope: slices.Clone(scope), IdentityContext: assertion,
 	}, nil
+}
+
+// assertionError turns a jwtverify refusal into the OAuth error and a
+// description that says what is wrong with the assertion.
+func assertionError(err error, app *identitycenter.Application, issuer *identitycenter.TrustedTokenIssuer, iss string) error {
+	var ce *jwtverify.ClaimError
+	var ae *jwtverify.AlgorithmError
+	switch {
+	case errors.Is(err, jwtverify.ErrKeys):
+		return &Error{Kind: ErrIssuerUnavailable, Description: fmt.Sprintf("The keys of trusted token issuer %s could not be retrieved; try again later.", issuer.Name), cause: err}
+	case errors.As(err, &ae):
+		return fail(ErrInvalidGrant, "The assertion is signed with %s; only RS256 and ES256 are accepted.", printable(ae.Alg))
+	case errors.Is(err, jwtverify.ErrSignature):
+		return fail(ErrInvalidGrant, "The assertion's signature does not verify with the keys of issuer %s.", printable(iss))
+	case errors.As(err, &ce) && errors.Is(err, jwtverify.ErrMissingClaim):
+		return fail(ErrInvalidGrant, "The assertion has no %s claim; it is required.", ce.Claim)
+	case errors.As(err, &ce):
+		return fail(ErrInvalidGrant, "The assertion's %s claim must be %s.", ce.Claim, ce.Want)
+	case errors.Is(err, jwtverify.ErrExpired):
+		return fail(ErrInvalidGrant, "The assertion has expired.")
+	case errors.Is(err, jwtverify.ErrNotYet):
+		return fail(ErrInvalidGrant, "The assertion is not valid yet: its nbf is in the future.")
+	case errors.Is(err, jwtverify.ErrIssuedInFuture):
+		return fail(ErrInvalidGrant, "The assertion was issued in the future: its iat is later than now.")
+	case errors.Is(err, jwtverify.ErrIssuer):
+		return fail(ErrInvalidGrant, "The assertion's issuer is not %s.", printable(iss))
+	case errors.Is(err, jwtverify.ErrAudience):
+		return fail(ErrInvalidGrant, "The assertion's audience is not accepted by application %s.", app.Arn)
+	default:
+		return fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
+	}
+}
+
+// claimAt evaluates a claim path (config-validated: identifiers or quoted
+// names joined by dots, the JMESPath subset we support) to a string claim.
+func claimAt(claims map[string]any, path string) (string, bool) {
+	var cur any = claims
+	for path != "" {
+		var name string
+		if strings.HasPrefix(path, `"`) {
+			end := strings.IndexByte(path[1:], '"')
+			if end < 0 {
+				return "", false
+			}
+			name, path = path[1:end+1], path[end+2:]
+		} else if i := strings.IndexByte(path, '.'); i >= 0 {
+			name, path = path[:i], path[i:]
+		} else {
+			name, path = path, ""
+		}
+		path = strings.TrimPrefix(path, ".")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		cur = m[name]
+	}
+	v, ok := cur.(string)
+	return v, ok
 }
 
 // unverifiedIssuer reads iss without trusting it, only to pick the issuer

@@ -90,3 +90,30 @@ func mustApp(t *testing.T, s *Service) *identitycenter.Application {
 	}
 	return a
 }
+
+func TestClaimAt(t *testing.T) {
+	claims := map[string]any{
+		"email":            "a@example.com",
+		"cognito:username": "alice",
+		"custom":           map[string]any{"employee_id": "e-7", "n": 7.0, "deep": map[string]any{"x.y": "z"}},
+	}
+	cases := []struct {
+		path, want string
+		ok         bool
+	}{
+		{"email", "a@example.com", true},
+		{`"cognito:username"`, "alice", true},
+		{"custom.employee_id", "e-7", true},
+		{`custom.deep."x.y"`, "z", true},
+		{"custom.n", "", false}, // not a string
+		{"custom", "", false},
+		{"missing", "", false},
+		{"email.more", "", false},
+	}
+	for _, tc := range cases {
+		got, ok := claimAt(claims, tc.path)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("claimAt(%s) = %q, %v; want %q, %v", tc.path, got, ok, tc.want, tc.ok)
+		}
+	}
+}

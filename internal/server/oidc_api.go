@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+
 	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
@@ -37,6 +39,10 @@ func (s *Server) serveOIDC(c *call) (any, error) {
 		return nil, err
 	}
 	out, err := s.d.OIDC.CreateTokenWithIAM(c.ctx, in)
+	if errors.Is(err, oidc.ErrIssuerUnavailable) {
+		// Not the caller's fault: operators need the cause (URL, status).
+		c.log.Warn("trusted token issuer keys unavailable", "err", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,17 @@ package server
 
 import (
 	"encoding/xml"
+	"errors"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/idcgate/idcgate/internal/apierror"
 
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sts"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 type getCallerIdentityResult struct {
@@ -48,7 +54,7 @@ func (s *Server) serveSTS(c *call) (any, error) {
 			RoleSessionName: params.Get("RoleSessionName"),
 			Policy:          params.Get("Policy"),
 		}
-		if in.DurationSeconds, err = params.Int64("DurationSeconds"); err != nil {
+		if in.DurationSeconds, err = durationSeconds(params); err != nil {
 			return nil, err
 		}
 		for _, m := range params.Members("ProvidedContexts", "ProviderArn", "ContextAssertion") {
@@ -71,4 +77,28 @@ func (s *Server) serveSTS(c *call) (any, error) {
 		return res, nil
 	}
 	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2011-06-15.")
+}
+
+// durationSeconds reads DurationSeconds. A value that is not an integer is a
+// ValidationError in STS's validation form, as for any other bad value (not
+// MalformedInput: the request itself is well formed).
+func durationSeconds(params awsquery.Params) (*int64, error) {
+	if !params.Has("DurationSeconds") {
+		return nil, nil
+	}
+	raw := params.Get("DurationSeconds")
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err == nil {
+		return &n, nil
+	}
+	var v validation.Collector
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
+		v.Add("durationSeconds", apierror.Printable(raw), "Member must have value less than or equal to 43200")
+	case errors.Is(err, strconv.ErrRange):
+		v.Add("durationSeconds", apierror.Printable(raw), "Member must have value greater than or equal to 900")
+	default:
+		v.Add("durationSeconds", apierror.Printable(raw), "Member must be an integer")
+	}
+	return nil, v.Err()
 }

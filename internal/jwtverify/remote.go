@@ -1,0 +1,143 @@
+package jwtverify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Defaults of Remote.
+const (
+	DefaultTTL        = 5 * time.Minute
+	DefaultMinRefresh = 30 * time.Second
+	fetchTimeout      = 10 * time.Second
+	maxJWKSBytes      = 1 << 20
+)
+
+// Remote is an issuer's JWKS fetched from its URL and cached for TTL. A
+// token naming a key the cached copy lacks triggers a refetch, at most once
+// per MinRefresh, so a key rotation at the IdP takes effect at once without
+// letting made-up kids hammer the IdP. Concurrent callers share one fetch;
+// the lock is never held across it.
+type Remote struct {
+	Client     *http.Client
+	URL        string
+	TTL        time.Duration // default DefaultTTL
+	MinRefresh time.Duration // default DefaultMinRefresh
+	Now        func() time.Time
+
+	mu        sync.Mutex
+	set       *jose.JSONWebKeySet
+	fetched   time.Time // last successful fetch
+	attempted time.Time // last fetch started
+	lastErr   error     // outcome of the last fetch
+	inflight  *fetch
+}
+
+type fetch struct {
+	done chan struct{}
+	set  *jose.JSONWebKeySet
+	err  error
+}
+
+func (r *Remote) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Keys implements KeySource.
+func (r *Remote) Keys(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, error) {
+	ttl, minRefresh := r.TTL, r.MinRefresh
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	if minRefresh <= 0 {
+		minRefresh = DefaultMinRefresh
+	}
+	r.mu.Lock()
+	now := r.now()
+	if r.set != nil && !refresh && now.Sub(r.fetched) < ttl {
+		set := r.set
+		r.mu.Unlock()
+		return set, nil
+	}
+	f := r.inflight
+	if f == nil {
+		if !r.attempted.IsZero() && now.Sub(r.attempted) < minRefresh {
+			// Rate-limited: answer with what the last fetch gave.
+			set, err := r.set, r.lastErr
+			r.mu.Unlock()
+			if err != nil && (set == nil || refresh) {
+				return nil, err
+			}
+			return set, nil
+		}
+		f = &fetch{done: make(chan struct{})}
+		r.inflight, r.attempted = f, now
+		go r.run(f)
+	}
+	r.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrKeys, ctx.Err())
+	}
+	if f.err != nil && !refresh {
+		// A failed scheduled refresh keeps the last good keys in use.
+		r.mu.Lock()
+		set := r.set
+		r.mu.Unlock()
+		if set != nil {
+			return set, nil
+		}
+	}
+	return f.set, f.err
+}
+
+// run fetches in its own goroutine, so a caller that gives up does not fail
+// the fetch for the others waiting on it.
+func (r *Remote) run(f *fetch) {
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	f.set, f.err = r.get(ctx)
+	r.mu.Lock()
+	if f.err == nil {
+		r.set, r.fetched = f.set, r.now()
+	}
+	r.lastErr, r.inflight = f.err, nil
+	r.mu.Unlock()
+	close(f.done)
+}
+
+func (r *Remote) get(ctx context.Context) (*jose.JSONWebKeySet, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeys, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	client := r.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeys, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: %s answered %d", ErrKeys, r.URL, resp.StatusCode)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("%w: %s: not a JWKS: %v", ErrKeys, r.URL, err)
+	}
+	return &set, nil
+}
