@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -97,6 +99,202 @@ func TestLoginCredentialProcess(t *testing.T) {
 		cmd = exec.Command(bin, "idp", "token", "--user", "bob", "--endpoint", p.URL, "--profile", "app")
 		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "AccessDeniedException") {
 			t.Fatalf("app user got an IdP token: %s", out)
+		}
+	})
+}
+
+// loginRun runs the idcgate binary with env (on top of a clean AWS
+// environment) and returns stdout, stderr and the exit code.
+func loginRun(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "IDCGATE_CONFIG=", "IDCGATE_DATA_DIR=")
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// TestIdPTokenCLI: `idcgate idp token --audience A --ttl D` prints a JWT
+// with that aud and exp, signed by a key of the JWKS the server publishes at
+// /idp/jwks; a ttl out of range or not a duration is a usage error.
+func TestIdPTokenCLI(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	admin := []string{"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(srv.DataDir, "credentials"), "AWS_PROFILE=default"}
+
+	// The JWKS, found as any relying party would: discovery document, then jwks_uri.
+	disc := testserver.Do(t, mustGet(t, srv.URL+"/idp/.well-known/openid-configuration")).JSON(t)
+	jwksURI, _ := disc["jwks_uri"].(string)
+	if jwksURI != srv.URL+"/idp/jwks" {
+		t.Fatalf("jwks_uri %q", jwksURI)
+	}
+	resp := testserver.Do(t, mustGet(t, jwksURI))
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(resp.Body, &set); resp.Status != 200 || err != nil || len(set.Keys) == 0 {
+		t.Fatalf("JWKS: %d %v %s", resp.Status, err, resp.Body)
+	}
+
+	for _, tc := range []struct {
+		ttl  string
+		secs int64
+	}{{"90s", 90}, {"24h", 86400}} {
+		before := time.Now().Unix()
+		out, stderr, code := loginRun(t, admin, "idp", "token", "--user", "alice", "--audience", "corp-x", "--ttl", tc.ttl, "--endpoint", srv.URL)
+		after := time.Now().Unix()
+		if code != 0 {
+			t.Fatalf("--ttl %s: exit %d: %s", tc.ttl, code, stderr)
+		}
+		tok, err := jwt.ParseSigned(strings.TrimSpace(out), []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatalf("not a JWS: %v: %q", err, out)
+		}
+		keys := set.Key(tok.Headers[0].KeyID)
+		if len(keys) != 1 {
+			t.Fatalf("kid %q not in the published JWKS", tok.Headers[0].KeyID)
+		}
+		var claims struct {
+			jwt.Claims
+			Email string `json:"email"`
+		}
+		if err := tok.Claims(keys[0].Key, &claims); err != nil {
+			t.Fatalf("signature does not verify with the published key: %v", err)
+		}
+		if len(claims.Audience) != 1 || claims.Audience[0] != "corp-x" || claims.Issuer != srv.URL+"/idp" || claims.Email != "alice@example.com" {
+			t.Fatalf("claims %+v", claims)
+		}
+		exp, iat := claims.Expiry.Time().Unix(), claims.IssuedAt.Time().Unix()
+		if exp-iat != tc.secs || exp < before+tc.secs || exp > after+tc.secs {
+			t.Fatalf("--ttl %s: iat %d exp %d (called between %d and %d)", tc.ttl, iat, exp, before, after)
+		}
+	}
+
+	for ttl, msg := range map[string]string{
+		"25h":    `invalid value "25h" for flag -ttl: must be from 1s to 24h`,
+		"86401s": `invalid value "86401s" for flag -ttl: must be from 1s to 24h`,
+		"0s":     `invalid value "0s" for flag -ttl: must be from 1s to 24h`,
+		"-5m":    `invalid value "-5m" for flag -ttl: must be from 1s to 24h`,
+		"soon":   `invalid value "soon" for flag -ttl: want a duration such as 90s, 10m or 1h`,
+		"10":     `invalid value "10" for flag -ttl: want a duration such as 90s, 10m or 1h`,
+	} {
+		out, stderr, code := loginRun(t, admin, "idp", "token", "--user", "alice", "--ttl", ttl, "--endpoint", srv.URL)
+		if code != 2 || out != "" || stderr != "idcgate idp: "+msg+"\n" {
+			t.Errorf("--ttl %s: exit %d, stdout %q, stderr %q", ttl, code, out, stderr)
+		}
+	}
+}
+
+// TestLoginUsage: without a config, login says exactly which flags to pass.
+func TestLoginUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"login", "--user", "alice"},
+			"idcgate login: pass --role arn:aws:iam::<account>:role/<name> and --application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>, or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application\n"},
+		{[]string{"login", "--user", "alice", "--role", testserver.AnalystRoleArn},
+			"idcgate login: pass --application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>, or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application\n"},
+		{[]string{"login", "--role", testserver.AnalystRoleArn},
+			"idcgate login: --user is required\n"},
+		{[]string{"login", "--user", "alice", "--output", "yaml"},
+			"idcgate login: --output must be env or credential-process\n"},
+		{[]string{"login", "--user", "alice", "--duration", "forever"},
+			"idcgate login: invalid value \"forever\" for flag -duration: parse error\n"},
+	}
+	for _, tc := range cases {
+		out, stderr, code := loginRun(t, nil, tc.args...)
+		if code != 2 || out != "" || stderr != tc.want {
+			t.Errorf("%v: exit %d, stdout %q\nstderr %q\nwant   %q", tc.args, code, out, stderr, tc.want)
+		}
+	}
+}
+
+// TestLoginCredentialProcessElsewhere: credential_process runs login from
+// whatever directory the SDK's process is in. The administrator credentials
+// are found through --data-dir, IDCGATE_DATA_DIR, or next to the config
+// file when its dataDir is relative; when they cannot be found the error
+// names the paths tried and what to pass.
+func TestLoginCredentialProcessElsewhere(t *testing.T) {
+	deploy := t.TempDir() // the config file and, beside it, the data dir
+	example, err := os.ReadFile(testserver.ExampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(deploy, "idcgate.yaml")
+	if err := os.WriteFile(cfgPath, example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(deploy, "idcgate-data") // the example's default dataDir, relative to deploy
+	srv := testserver.Start(t, testserver.Options{DataDir: dataDir})
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	awsDir := t.TempDir()
+	credFile := filepath.Join(awsDir, "credentials")
+	os.WriteFile(credFile, []byte(fmt.Sprintf("[app]\naws_access_key_id = %s\naws_secret_access_key = %s\n", testserver.AppKeyID, testserver.AppSecretKey)), 0o600)
+	login := fmt.Sprintf("%s login --user alice --output credential-process --endpoint %s --profile app", bin, srv.URL)
+	noConfig := t.TempDir()
+	otherCfg := filepath.Join(noConfig, "idcgate.yaml")
+	os.WriteFile(otherCfg, example, 0o600)
+	profiles := map[string]string{
+		"beside-config": login + " --config " + cfgPath,
+		"data-dir":      login + " --role " + testserver.AnalystRoleArn + " --application " + testserver.ApplicationArn + " --data-dir " + dataDir,
+		"env-data-dir":  "IDCGATE_DATA_DIR=" + dataDir + " " + login + " --config " + otherCfg,
+	}
+	var cfg strings.Builder
+	for name, cmd := range profiles {
+		fmt.Fprintf(&cfg, "[profile %s]\nregion = us-east-1\ncredential_process = %s\n", name, cmd)
+	}
+	cfgFile := filepath.Join(awsDir, "config")
+	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
+	t.Setenv("AWS_CONFIG_FILE", cfgFile)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("IDCGATE_CONFIG", "")
+	t.Setenv("IDCGATE_DATA_DIR", "")
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere) // neither the config's nor the data dir's directory
+
+	ctx := context.Background()
+	for name := range profiles {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithSharedConfigProfile(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.BaseEndpoint = aws.String(srv.URL)
+			id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				t.Fatalf("GetCallerIdentity through credential_process run from %s: %v", elsewhere, err)
+			}
+			if got := aws.ToString(id.Arn); got != "arn:aws:sts::123456789012:assumed-role/analyst/alice" {
+				t.Fatalf("caller %s", got)
+			}
+		})
+	}
+
+	t.Run("not found", func(t *testing.T) {
+		_, stderr, code := loginRun(t, []string{"AWS_SHARED_CREDENTIALS_FILE=" + credFile, "AWS_CONFIG_FILE=" + cfgFile},
+			"login", "--user", "alice", "--config", otherCfg, "--endpoint", srv.URL, "--profile", "app")
+		want := fmt.Sprintf("idcgate login: no administrator credentials at %s or %s: pass --data-dir DIR (the server's data dir; env IDCGATE_DATA_DIR) or --admin-credentials-file FILE\n",
+			filepath.Join(elsewhere, "idcgate-data", "credentials"), filepath.Join(noConfig, "idcgate-data", "credentials"))
+		if code != 1 || stderr != want {
+			t.Fatalf("exit %d\nstderr %q\nwant   %q", code, stderr, want)
 		}
 	})
 }

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +35,41 @@ func (f *clientFlags) client(ctx context.Context) (*client.Client, error) {
 	return client.New(ctx, client.Options{Endpoint: f.endpoint, Region: f.region, Profile: f.profile})
 }
 
+// parseClientFlags parses like parseFlags, but keeps the flag package from
+// printing the error and the whole usage itself: Run prints the error on one
+// line; -h still prints the flags.
+func parseClientFlags(fs *flag.FlagSet, env Env, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(env.Stderr)
+		fmt.Fprintf(env.Stderr, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	return err
+}
+
+// MaxIdPTokenTTL is the longest lifetime the built-in IdP signs for (the
+// administrator API's ttlSeconds maximum).
+const MaxIdPTokenTTL = 24 * time.Hour
+
+// ttlFlag is a duration flag bounded to what the built-in IdP accepts, so a
+// bad value is a usage error before any call is made.
+type ttlFlag struct{ d time.Duration }
+
+func (f *ttlFlag) String() string { return f.d.String() }
+func (f *ttlFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 90s, 10m or 1h")
+	}
+	if d < time.Second || d > MaxIdPTokenTTL {
+		return fmt.Errorf("must be from 1s to %s", strings.TrimSuffix(MaxIdPTokenTTL.String(), "0m0s"))
+	}
+	f.d = d
+	return nil
+}
+
 // runIdp: idcgate idp token --user NAME [--audience A] [--ttl D]
 func runIdp(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "token" {
@@ -43,8 +80,9 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 	cf.register(fs, env)
 	user := fs.String("user", "", "directory user name (required)")
 	audience := fs.String("audience", "idcgate-demo", "JWT audience")
-	ttl := fs.Duration("ttl", time.Hour, "token lifetime")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	ttl := ttlFlag{time.Hour}
+	fs.Var(&ttl, "ttl", "token lifetime, 1s to 24h")
+	if err := parseClientFlags(fs, env, args[1:]); err != nil {
 		return err
 	}
 	if *user == "" {
@@ -54,7 +92,7 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := c.IssueTestToken(ctx, *user, *audience, *ttl)
+	tok, err := c.IssueTestToken(ctx, *user, *audience, ttl.d)
 	if err != nil {
 		return err
 	}
@@ -73,10 +111,11 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	audience := fs.String("audience", "", "audience of the IdP token (default: the application's first)")
 	output := fs.String("output", "env", "env or credential-process")
 	cfgPath := fs.String("config", env.Getenv("IDCGATE_CONFIG"), "config file for the defaults; env IDCGATE_CONFIG")
+	dataDir := fs.String("data-dir", env.Getenv("IDCGATE_DATA_DIR"), "the server's data dir, where its administrator credentials are (default: the config's dataDir); env IDCGATE_DATA_DIR")
 	adminFile := fs.String("admin-credentials-file", "", "administrator credentials for the built-in IdP (default <data-dir>/credentials)")
 	duration := fs.Duration("duration", time.Hour, "session duration")
 	jwtFile := fs.String("jwt-file", "", "use this IdP JWT instead of asking the built-in IdP")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseClientFlags(fs, env, args); err != nil {
 		return err
 	}
 	if *user == "" && *jwtFile == "" {
@@ -85,14 +124,13 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	if *output != "env" && *output != "credential-process" {
 		return usageError{"--output must be env or credential-process"}
 	}
-	dataDir := config.DefaultDataDir
+	var cfg *config.Config
 	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
 			return err
 		}
 		cfg.ApplyDefaults()
-		dataDir = cfg.DataDir
 		if *role == "" && len(cfg.Accounts) > 0 && len(cfg.Accounts[0].Roles) > 0 {
 			*role = "arn:aws:iam::" + cfg.Accounts[0].ID + ":role/" + cfg.Accounts[0].Roles[0].Name
 		}
@@ -103,11 +141,8 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 			}
 		}
 	}
-	if d := env.Getenv("IDCGATE_DATA_DIR"); d != "" {
-		dataDir = d
-	}
-	if *role == "" || *app == "" {
-		return usageError{"--role and --application are required (or --config to take the config's)"}
+	if err := missingLoginFlags(cfg, *role, *app); err != nil {
+		return err
 	}
 	if *audience == "" {
 		*audience = "idcgate-demo"
@@ -122,9 +157,9 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 		}
 		assertion = strings.TrimSpace(string(b))
 	} else {
-		path := *adminFile
-		if path == "" {
-			path = filepath.Join(dataDir, "credentials")
+		path, err := adminCredentialsFile(*adminFile, *dataDir, *cfgPath, cfg)
+		if err != nil {
+			return err
 		}
 		admin, err := client.New(ctx, client.Options{Endpoint: cf.endpoint, Region: cf.region, CredentialsFile: path, Profile: "default"})
 		if err != nil {
@@ -159,4 +194,62 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_SESSION_TOKEN=%s\n# %s until %s\n",
 		cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken, sess.Arn, cr.Expires.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// missingLoginFlags says exactly what to pass when the role or the
+// application could not be defaulted.
+func missingLoginFlags(cfg *config.Config, role, app string) error {
+	var missing []string
+	if role == "" {
+		missing = append(missing, "--role arn:aws:iam::<account>:role/<name>")
+	}
+	if app == "" {
+		missing = append(missing, "--application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>")
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case cfg == nil:
+		return usageError{"pass " + strings.Join(missing, " and ") + ", or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application"}
+	case app == "" && cfg.IdentityCenter != nil && len(cfg.IdentityCenter.Applications) > 1:
+		return usageError{fmt.Sprintf("the config has %d applications: pass %s", len(cfg.IdentityCenter.Applications), strings.Join(missing, " and "))}
+	default:
+		return usageError{"the config names no default: pass " + strings.Join(missing, " and ")}
+	}
+}
+
+// adminCredentialsFile finds the server's administrator credentials. A
+// relative data dir is tried against the working directory, then against the
+// config file's directory, because credential_process runs login from
+// wherever the SDK's process happens to be.
+func adminCredentialsFile(explicit, dataDir, cfgPath string, cfg *config.Config) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if dataDir != "" {
+		return filepath.Abs(filepath.Join(dataDir, "credentials"))
+	}
+	dir := config.DefaultDataDir
+	if cfg != nil {
+		dir = cfg.DataDir
+	}
+	var candidates []string
+	if filepath.IsAbs(dir) {
+		candidates = []string{filepath.Join(dir, "credentials")}
+	} else {
+		if abs, err := filepath.Abs(filepath.Join(dir, "credentials")); err == nil {
+			candidates = append(candidates, abs)
+		}
+		if cfgPath != "" {
+			if abs, err := filepath.Abs(filepath.Join(filepath.Dir(cfgPath), dir, "credentials")); err == nil && abs != candidates[0] {
+				candidates = append(candidates, abs)
+			}
+		}
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("no administrator credentials at %s: pass --data-dir DIR (the server's data dir; env IDCGATE_DATA_DIR) or --admin-credentials-file FILE", strings.Join(candidates, " or "))
 }
