@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
@@ -69,9 +70,34 @@ func (s *Server) scope(c *call) serverless.Scope {
 	return serverless.Scope{Account: c.principal.Account, Region: s.d.Region}
 }
 
-// authorize checks the IAM action "redshift-serverless:<op>" on resource.
+// authorize checks the IAM action "<service>:<op>" on resource.
 func (s *Server) authorize(c *call, service, resource string) error {
 	return auth.Authorize(c.principal, service+":"+c.op, resource, c.authReq, nil)
+}
+
+// authorizeTagged checks "redshift-serverless:<op>" on resource with the
+// request's or the resource's tag condition keys in extra.
+func (s *Server) authorizeTagged(c *call, resource string, extra iam.Context) error {
+	return auth.Authorize(c.principal, serviceServerless+":"+c.op, resource, c.authReq, extra)
+}
+
+// authorizeCreate authorizes a create on the type's wildcard ARN with the
+// request's tags as aws:RequestTag/… and aws:TagKeys. Creating with tags
+// also needs redshift-serverless:TagResource, as the service authorization
+// reference maps CreateNamespace and CreateWorkgroup to both actions.
+func (s *Server) authorizeCreate(c *call, resourceType string, tags []serverless.Tag) error {
+	extra, err := serverless.RequestTagContext(tags)
+	if err != nil {
+		return err
+	}
+	arn := s.wildcardARN(c, resourceType)
+	if err := s.authorizeTagged(c, arn, extra); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return auth.Authorize(c.principal, serviceServerless+":TagResource", arn, c.authReq, extra)
 }
 
 // wildcardARN names every resource of a type in the caller's account, for
@@ -80,13 +106,14 @@ func (s *Server) wildcardARN(c *call, resourceType string) string {
 	return "arn:aws:redshift-serverless:" + s.d.Region + ":" + c.principal.Account + ":" + resourceType + "/*"
 }
 
-// authorizeExisting authorizes on arn when lookupErr is nil; when the
-// resource does not exist it authorizes on the type's wildcard first, so a
-// caller who may not act learns nothing about what exists.
-func (s *Server) authorizeExisting(c *call, resourceType, arn string, lookupErr error) error {
+// authorizeExisting authorizes on arn, with the resource's tags as
+// aws:ResourceTag/…, when lookupErr is nil; when the resource does not exist
+// it authorizes on the type's wildcard first, so a caller who may not act
+// learns nothing about what exists.
+func (s *Server) authorizeExisting(c *call, resourceType, arn string, tags []serverless.Tag, lookupErr error) error {
 	switch {
 	case lookupErr == nil:
-		return s.authorize(c, serviceServerless, arn)
+		return s.authorizeTagged(c, arn, serverless.ResourceTagContext(tags))
 	case errors.Is(lookupErr, serverless.ErrNotFound):
 		if err := s.authorize(c, serviceServerless, s.wildcardARN(c, resourceType)); err != nil {
 			return err
@@ -107,7 +134,7 @@ func (s *Server) createNamespace(c *call) (any, error) {
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, serviceServerless, s.wildcardARN(c, "namespace")); err != nil {
+	if err := s.authorizeCreate(c, "namespace", in.Tags); err != nil {
 		return nil, err
 	}
 	ns, err := s.d.Serverless.CreateNamespace(c.ctx, s.scope(c), in)
@@ -126,7 +153,7 @@ func (s *Server) lookupNamespace(c *call) (serverless.Namespace, error) {
 		return serverless.Namespace{}, err
 	}
 	ns, err := s.d.Serverless.GetNamespace(c.ctx, s.scope(c), *in.NamespaceName)
-	if err := s.authorizeExisting(c, "namespace", ns.NamespaceArn, err); err != nil {
+	if err := s.authorizeExisting(c, "namespace", ns.NamespaceArn, ns.Tags, err); err != nil {
 		return ns, err
 	}
 	return ns, nil
@@ -200,7 +227,7 @@ func (s *Server) createWorkgroup(c *call) (any, error) {
 	if err := awsjson.Decode(c.body, &in); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, serviceServerless, s.wildcardARN(c, "workgroup")); err != nil {
+	if err := s.authorizeCreate(c, "workgroup", in.Tags); err != nil {
 		return nil, err
 	}
 	wg, err := s.d.Serverless.CreateWorkgroup(c.ctx, s.scope(c), in)
@@ -219,7 +246,7 @@ func (s *Server) lookupWorkgroup(c *call) (serverless.Workgroup, error) {
 		return serverless.Workgroup{}, err
 	}
 	wg, err := s.d.Serverless.GetWorkgroup(c.ctx, s.scope(c), *in.WorkgroupName)
-	if err := s.authorizeExisting(c, "workgroup", wg.WorkgroupArn, err); err != nil {
+	if err := s.authorizeExisting(c, "workgroup", wg.WorkgroupArn, wg.Tags, err); err != nil {
 		return wg, err
 	}
 	return wg, nil

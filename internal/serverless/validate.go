@@ -110,8 +110,15 @@ func checkNamespaceCommon(v *validation.Collector, adminUser, password *string, 
 
 func checkTags(v *validation.Collector, tags []Tag) {
 	for i, t := range tags {
-		v.Length(fmt.Sprintf("tags.%d.member.key", i+1), t.Key, 1, 128)
+		path := fmt.Sprintf("tags.%d.member.key", i+1)
+		v.Length(path, t.Key, 1, 128)
 		v.Length(fmt.Sprintf("tags.%d.member.value", i+1), t.Value, 0, 256)
+		for _, earlier := range tags[:i] {
+			if sameTagKey(earlier.Key, t.Key) {
+				v.Add(path, t.Key, "Member must not repeat an earlier tag key (keys are compared ignoring case)")
+				break
+			}
+		}
 	}
 }
 
