@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,33 +40,41 @@ type OnBehalfOf struct {
 
 // Record is one event.
 type Record struct {
-	EventVersion       string         `json:"eventVersion"`
-	EventID            string         `json:"eventID"`
-	EventTime          time.Time      `json:"eventTime"`
-	EventSource        string         `json:"eventSource"`
-	EventName          string         `json:"eventName"`
-	EventType          string         `json:"eventType"`
-	AWSRegion          string         `json:"awsRegion"`
-	SourceIPAddress    string         `json:"sourceIPAddress"`
-	UserAgent          string         `json:"userAgent,omitempty"`
-	UserIdentity       Identity       `json:"userIdentity"`
-	RequestParameters  map[string]any `json:"requestParameters,omitempty"`
-	ErrorCode          string         `json:"errorCode,omitempty"`
-	ErrorMessage       string         `json:"errorMessage,omitempty"`
-	RequestID          string         `json:"requestID"`
-	ReadOnly           bool           `json:"readOnly"`
-	RecipientAccountID string         `json:"recipientAccountId,omitempty"`
+	EventVersion      string         `json:"eventVersion"`
+	EventID           string         `json:"eventID"`
+	EventTime         time.Time      `json:"eventTime"`
+	EventSource       string         `json:"eventSource"`
+	EventName         string         `json:"eventName"`
+	EventType         string         `json:"eventType"`
+	AWSRegion         string         `json:"awsRegion"`
+	SourceIPAddress   string         `json:"sourceIPAddress"`
+	UserAgent         string         `json:"userAgent,omitempty"`
+	UserIdentity      Identity       `json:"userIdentity"`
+	RequestParameters map[string]any `json:"requestParameters,omitempty"`
+	ErrorCode         string         `json:"errorCode,omitempty"`
+	// AdditionalEventData marks records written by Recover.
+	AdditionalEventData map[string]any `json:"additionalEventData,omitempty"`
+	ErrorMessage        string         `json:"errorMessage,omitempty"`
+	RequestID           string         `json:"requestID"`
+	ReadOnly            bool           `json:"readOnly"`
+	RecipientAccountID  string         `json:"recipientAccountId,omitempty"`
 }
 
 // Log writes records. Concurrent writers share one store transaction and
 // one fsync (group commit); each Write returns only once its record is
 // durable in both places.
+//
+// A record's store key is taken by the writer goroutine when it commits the
+// record, from a clock that never goes back, so within one process keys
+// are in commit order: a reader that has seen key K has seen every key of
+// this process below K. (eventTime, the time of the request, is not.)
 type Log struct {
 	f     *os.File
 	store store.Store
 	queue chan *pending
 	stop  chan struct{}
 	done  sync.WaitGroup
+	last  time.Time // writer goroutine only: the latest key time
 
 	// mu orders enqueues before Close: a Write holds it shared while it
 	// queues, so every record queued before closed is set reaches the
@@ -75,9 +84,14 @@ type Log struct {
 }
 
 type pending struct {
-	key  string
+	id   string
 	line []byte
-	err  chan error
+	// journal is a journal entry to remove in the same store transaction.
+	journal string
+	// recovered: write only if the journal entry is still there (another
+	// replica may have recovered it first), store first, then the file.
+	recovered bool
+	err       chan error
 }
 
 // Open opens (appending, 0600) the JSON-lines file; st may be nil.
@@ -131,55 +145,133 @@ func (l *Log) writer() {
 
 // commit makes a batch durable in both places. The store transaction and
 // the file's fsync do not depend on each other, so they run side by side:
-// a batch costs the slower of the two, not their sum.
+// a batch costs the slower of the two, not their sum. A batch that holds a
+// recovered record commits the store first, to learn whether to write it.
 func (l *Log) commit(batch []*pending) error {
-	storeErr := make(chan error, 1)
-	if l.store != nil {
-		go func() {
-			err := l.store.Update(context.Background(), func(tx store.Tx) error {
-				for _, p := range batch {
-					if err := tx.Put(p.key, p.line); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				err = fmt.Errorf("audit store: %w", err)
-			}
-			storeErr <- err
-		}()
+	keys := make([]string, len(batch))
+	recovering := false
+	for i, p := range batch {
+		t := time.Now().UTC()
+		if !t.After(l.last) {
+			t = l.last.Add(time.Nanosecond)
+		}
+		l.last = t
+		keys[i] = keyAt(t) + "/" + p.id
+		recovering = recovering || p.recovered
+	}
+	skip := make([]bool, len(batch))
+	var storeErr error
+	var wg sync.WaitGroup
+	if recovering {
+		if err := l.commitStore(batch, keys, skip); err != nil {
+			return err
+		}
 	} else {
-		storeErr <- nil
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			storeErr = l.commitStore(batch, keys, skip)
+		}()
 	}
 	n := 0
 	for _, p := range batch {
 		n += len(p.line) + 1
 	}
 	buf := make([]byte, 0, n)
-	for _, p := range batch {
-		buf = append(append(buf, p.line...), '\n')
+	for i, p := range batch {
+		if !skip[i] {
+			buf = append(append(buf, p.line...), '\n')
+		}
 	}
-	_, ferr := l.f.Write(buf)
-	if ferr == nil {
-		ferr = l.f.Sync()
-	}
-	if err := <-storeErr; err != nil {
-		return err
+	ferr := l.appendFile(buf)
+	wg.Wait()
+	if storeErr != nil {
+		return storeErr
 	}
 	return ferr
 }
 
-// Key is where a record lives in the store: ordered by time.
-func Key(r *Record) string {
-	return "audit/" + r.EventTime.UTC().Format("20060102T150405.000000000Z") + "/" + r.EventID
-}
-
-// Write fills the record's id and version, and writes it durably.
-func (l *Log) Write(ctx context.Context, r *Record) error {
-	if l == nil {
+// commitStore puts the batch's records and removes their journal entries
+// in one transaction. It sets skip[i] only for recovered records (so a
+// concurrent reader of skip sees no write for the others).
+func (l *Log) commitStore(batch []*pending, keys []string, skip []bool) error {
+	if l.store == nil {
 		return nil
 	}
+	err := l.store.Update(context.Background(), func(tx store.Tx) error {
+		for i, p := range batch {
+			if p.recovered {
+				_, err := tx.Get(p.journal)
+				if skip[i] = errors.Is(err, store.ErrNotFound); skip[i] {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if err := tx.Put(keys[i], p.line); err != nil {
+				return err
+			}
+			if p.journal != "" {
+				if err := tx.Delete(p.journal); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	return nil
+}
+
+// appendFile appends and fsyncs; on failure it cuts the file back so a
+// partial line never stays in front of later records.
+func (l *Log) appendFile(buf []byte) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	fi, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err = l.f.Write(buf); err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		l.f.Truncate(fi.Size())
+	}
+	return err
+}
+
+// Store keys: "audit/<commit time>/<eventID>" for records,
+// "auditjournal/<eventID>" for the journal.
+const (
+	keyPrefix     = "audit/"
+	journalPrefix = "auditjournal/"
+	keyTimeFormat = "20060102T150405.000000000Z"
+)
+
+// keyAt is the key prefix of records committed at t; every key of a later
+// commit sorts after it.
+func keyAt(t time.Time) string { return keyPrefix + t.UTC().Format(keyTimeFormat) }
+
+// keyTime is the commit time of a record key (or of a keyAt prefix).
+func keyTime(key string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(key, keyPrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	ts, _, _ := strings.Cut(rest, "/")
+	t, err := time.Parse(keyTimeFormat, ts)
+	return t, err == nil
+}
+
+func journalKey(eventID string) string { return journalPrefix + eventID }
+
+// fill gives a record its id, version and type, and encodes it.
+func fill(r *Record) ([]byte, error) {
 	if r.EventID == "" {
 		r.EventID = ids.MustUUID()
 	}
@@ -187,11 +279,45 @@ func (l *Log) Write(ctx context.Context, r *Record) error {
 	if r.EventType == "" {
 		r.EventType = "AwsApiCall"
 	}
-	b, err := json.Marshal(r)
+	return json.Marshal(r)
+}
+
+// Write fills the record's id and version, and writes it durably.
+func (l *Log) Write(ctx context.Context, r *Record) error {
+	if l == nil {
+		return nil
+	}
+	b, err := fill(r)
 	if err != nil {
 		return err
 	}
-	p := &pending{key: Key(r), line: b, err: make(chan error, 1)}
+	return l.enqueue(ctx, &pending{id: r.EventID, line: b})
+}
+
+// Complete writes the final record of the call that in announced (its
+// eventID becomes in's). When the call committed a change, the same store
+// transaction removes the journal entry the change was committed with.
+func (l *Log) Complete(ctx context.Context, in *Intent, r *Record) error {
+	if l == nil {
+		return nil
+	}
+	p := &pending{}
+	if in != nil {
+		r.EventID = in.id
+		if in.Committed() {
+			p.journal = journalKey(in.id)
+		}
+	}
+	b, err := fill(r)
+	if err != nil {
+		return err
+	}
+	p.id, p.line = r.EventID, b
+	return l.enqueue(ctx, p)
+}
+
+func (l *Log) enqueue(ctx context.Context, p *pending) error {
+	p.err = make(chan error, 1)
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -226,45 +352,86 @@ func (l *Log) Close() error {
 
 // Filter selects records.
 type Filter struct {
-	After     string // store key to start after
-	UserName  string // userIdentity.userName, onBehalfOf user name is not stored: matches ARN suffix too
+	After string // store key to start after ("" from the beginning)
+	Until string // with After: the last store key to read ("" no bound)
+	// UserName matches userIdentity.userName, or the last part of the ARN
+	// (a role session's name).
+	UserName  string
 	EventName string
-	Max       int
+	Max       int // at most 1000; 0 means 1000
+	// Latest returns the latest Max matching records instead (still in
+	// time order), and as cursor the newest key of the whole trail, so a
+	// follower starts after everything that was there.
+	Latest bool
 }
 
-// Lookup returns records from the store in time order, and the key of the
-// last one (for the next page / --follow).
+// MaxLookup is the most records one Lookup returns.
+const MaxLookup = 1000
+
+func (f Filter) match(v []byte) bool {
+	var rec struct {
+		EventName    string `json:"eventName"`
+		UserIdentity struct {
+			UserName string `json:"userName"`
+			ARN      string `json:"arn"`
+		} `json:"userIdentity"`
+	}
+	if json.Unmarshal(v, &rec) != nil {
+		return false
+	}
+	if f.EventName != "" && rec.EventName != f.EventName {
+		return false
+	}
+	u := rec.UserIdentity
+	return f.UserName == "" || u.UserName == f.UserName || strings.HasSuffix(u.ARN, "/"+f.UserName)
+}
+
+// Lookup returns records from the store in commit order, and a cursor: the
+// key of the last one read (the next page starts after it).
 func Lookup(ctx context.Context, st store.Store, f Filter) ([]json.RawMessage, string, error) {
-	if f.Max <= 0 || f.Max > 1000 {
-		f.Max = 1000
+	if f.Max <= 0 || f.Max > MaxLookup {
+		f.Max = MaxLookup
 	}
 	var out []json.RawMessage
 	last := f.After
 	err := st.View(ctx, func(r store.Reader) error {
-		return r.Scan("audit/", f.After, func(k string, v []byte) (bool, error) {
+		if f.Latest {
+			last = ""
+			return store.ScanReverse(r, keyPrefix, "", func(k string, v []byte) (bool, error) {
+				if last == "" {
+					last = k
+				}
+				if f.match(v) {
+					out = append(out, append(json.RawMessage(nil), v...))
+				}
+				return len(out) < f.Max, nil
+			})
+		}
+		return r.Scan(keyPrefix, f.After, func(k string, v []byte) (bool, error) {
+			if f.Until != "" && k > f.Until {
+				return false, nil
+			}
 			last = k
-			var rec Record
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return true, nil
+			if f.match(v) {
+				out = append(out, append(json.RawMessage(nil), v...))
 			}
-			if f.EventName != "" && rec.EventName != f.EventName {
-				return true, nil
-			}
-			if f.UserName != "" && rec.UserIdentity.UserName != f.UserName && !strings.HasSuffix(rec.UserIdentity.ARN, "/"+f.UserName) {
-				return true, nil
-			}
-			out = append(out, append(json.RawMessage(nil), v...))
 			return len(out) < f.Max, nil
 		})
 	})
+	if f.Latest {
+		slices.Reverse(out)
+	}
 	return out, last, err
 }
 
 // sensitive member names (lower-case substrings) never recorded.
 var sensitive = []string{"password", "token", "assertion", "secret", "credential"}
 
-// Redact returns params without secret members (recursively), for
-// requestParameters.
+// Hidden replaces a secret value in requestParameters, as CloudTrail does.
+const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+// Redact returns params without secret members, at any depth (maps inside
+// arrays too), for requestParameters.
 func Redact(params map[string]any) map[string]any {
 	if params == nil {
 		return nil
@@ -279,15 +446,26 @@ func Redact(params map[string]any) map[string]any {
 			}
 		}
 		if hidden {
-			out[k] = "HIDDEN_DUE_TO_SECURITY_REASONS"
+			out[k] = Hidden
 			continue
 		}
-		if m, ok := v.(map[string]any); ok {
-			v = Redact(m)
-		}
-		out[k] = v
+		out[k] = redactValue(v)
 	}
 	return out
+}
+
+func redactValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return Redact(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = redactValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // ReadFile reads a JSON-lines audit file (for tools and tests).
