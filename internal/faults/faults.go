@@ -82,6 +82,33 @@ func (in *Injector) Set(ctx context.Context, rules []Rule) error {
 	return err
 }
 
+// Seed stores rules (the config's) only when the store holds no rule set
+// yet, and reports whether it did. Like config-declared resources, config
+// rules are created when missing: rules set through the API, a cleared set
+// included, survive restarts, and a replica starting later does not
+// overwrite them.
+func (in *Injector) Seed(ctx context.Context, rules []Rule) (bool, error) {
+	for _, r := range rules {
+		if err := r.Validate(); err != nil {
+			return false, err
+		}
+	}
+	seeded := false
+	err := in.Store.Update(ctx, func(tx store.Tx) error {
+		seeded = false
+		_, err := tx.Get(key)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		seeded = true
+		return store.PutJSON(tx, key, rules)
+	})
+	return seeded, err
+}
+
 // Rules returns the current rules.
 func (in *Injector) Rules(ctx context.Context) ([]Rule, error) {
 	in.mu.Lock()

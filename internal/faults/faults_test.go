@@ -1,0 +1,85 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/throttle"
+)
+
+// Config rules are seeded only into a store that has no rule set: a set
+// (or cleared) through the API survives the next start.
+func TestSeedOnlyWhenMissing(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	cfgRules := []Rule{{Operation: "GetWorkgroup", Error: Internal, Rate: 1}}
+	in := &Injector{Store: st}
+	if seeded, err := in.Seed(ctx, cfgRules); err != nil || !seeded {
+		t.Fatalf("first start: seeded %v, %v", seeded, err)
+	}
+	if err := in.Apply(ctx, "GetWorkgroup"); !errors.Is(err, ErrInjectedInternal) {
+		t.Fatalf("seeded rule not applied: %v", err)
+	}
+	if err := in.Apply(ctx, "ListWorkgroups"); err != nil {
+		t.Fatalf("other operation: %v", err)
+	}
+	if err := in.Set(ctx, []Rule{}); err != nil { // faults clear
+		t.Fatal(err)
+	}
+	// Restart, or another replica starting with the same config.
+	again := &Injector{Store: st}
+	if seeded, err := again.Seed(ctx, cfgRules); err != nil || seeded {
+		t.Fatalf("second start: seeded %v, %v", seeded, err)
+	}
+	if rules, _ := again.Rules(ctx); len(rules) != 0 {
+		t.Fatalf("cleared rules came back: %v", rules)
+	}
+	if _, err := again.Seed(ctx, []Rule{{Operation: "X", Rate: 2, Error: Internal}}); err == nil {
+		t.Fatal("invalid config rule seeded")
+	}
+}
+
+func TestApply(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	in := &Injector{Store: st}
+	if err := in.Set(ctx, []Rule{{Operation: "*", Error: Throttling, Rate: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Apply(ctx, "Anything"); !errors.Is(err, throttle.ErrThrottled) {
+		t.Fatalf("wildcard throttling rule: %v", err)
+	}
+	if err := in.Set(ctx, []Rule{{Operation: "Slow", Latency: 50 * time.Millisecond, Rate: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := in.Apply(ctx, "Slow"); err != nil || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("latency rule: %v after %v", err, time.Since(start))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := in.Apply(cctx, "Slow"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("latency with a canceled request: %v", err)
+	}
+	for _, bad := range []Rule{{Operation: "", Error: Internal, Rate: 1}, {Operation: "X", Error: "Nope", Rate: 1}, {Operation: "X", Rate: 1}, {Operation: "X", Error: Internal, Rate: 0}} {
+		if err := in.Set(ctx, []Rule{bad}); err == nil {
+			t.Errorf("rule %+v accepted", bad)
+		}
+	}
+	var none *Injector
+	if none.Apply(ctx, "X") != nil {
+		t.Fatal("nil injector injects")
+	}
+}
