@@ -9,7 +9,9 @@
 package masterkey
 
 import (
+	"context"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/idcgate/idcgate/internal/store"
 )
 
 // Size is the master key length in bytes.
@@ -140,6 +144,43 @@ func (k *Key) Derive(n int, purpose string, context ...string) []byte {
 		panic(fmt.Sprintf("masterkey: derive %d bytes: %v", n, err))
 	}
 	return out
+}
+
+// ErrMismatch: the store was initialized under another master key.
+var ErrMismatch = errors.New("master key does not match the store's key check value")
+
+// checkKey is where the store keeps the key check value.
+const checkKey = "meta/master-key-check"
+
+// CheckValue is a public fingerprint of the key: an HMAC-SHA256 of a fixed
+// label under a sub-key derived for this purpose only, so it reveals
+// nothing of the key or of any other sub-key.
+func (k *Key) CheckValue() string {
+	mac := hmac.New(sha256.New, k.Derive(32, "key-check"))
+	mac.Write([]byte("idcgate master key check"))
+	return "v1:" + base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Verify compares k with the key check value in st, storing it when the
+// store has none (its first start). A replica with another key would
+// otherwise start and fail only later, at the first unwrap, with errors
+// that do not say why.
+func Verify(ctx context.Context, st store.Store, k *Key) error {
+	want := k.CheckValue()
+	return st.Update(ctx, func(tx store.Tx) error {
+		got, err := tx.Get(checkKey)
+		if errors.Is(err, store.ErrNotFound) {
+			return tx.Put(checkKey, []byte(want))
+		}
+		if err != nil {
+			return err
+		}
+		if !hmac.Equal(got, []byte(want)) {
+			return fmt.Errorf("%w: the store was initialized with another master key (this one is from %s); start every replica with the deployment's %s",
+				ErrMismatch, k.Source, EnvVar)
+		}
+		return nil
+	})
 }
 
 // String never reveals the key.
