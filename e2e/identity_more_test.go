@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	oidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -34,6 +36,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -595,3 +598,142 @@ func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
 
 // oidcAccessTokenTTL is how long a context assertion lives (oidc.AccessTokenTTL).
 const oidcAccessTokenTTL = time.Hour
+
+// imExchangeBuiltin runs the built-in IdP flow for user and returns the
+// idToken's claims and the context assertion.
+func imExchangeBuiltin(t *testing.T, srv *testserver.Server, user string) (map[string]any, string) {
+	t.Helper()
+	out, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
+		Assertion: aws.String(srv.IdPToken(t, user, "idcgate-demo", 600))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := testserver.IDTokenClaims(t, aws.ToString(out.IdToken))
+	return claims, claims["sts:identity_context"].(string)
+}
+
+// TestUserIDStableAcrossRestart: user ids are derived from the master key,
+// the identity store id and the user name, so a restart on the same data
+// dir, or a replica with the same IDCGATE_MASTER_KEY, keeps them; another
+// master key gives other ids.
+func TestUserIDStableAcrossRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv := testserver.Start(t, testserver.Options{DataDir: dir})
+	alice, bob := imUserID(t, srv, "alice"), imUserID(t, srv, "bob")
+	if alice == bob {
+		t.Fatal("alice and bob share a user id")
+	}
+	srv.Stop()
+	again := testserver.Start(t, testserver.Options{DataDir: dir})
+	if got := imUserID(t, again, "alice"); got != alice {
+		t.Fatalf("alice's user id changed across a restart: %s, then %s", alice, got)
+	}
+	if other := testserver.Start(t, testserver.Options{}); imUserID(t, other, "alice") == alice {
+		t.Fatal("another data dir (another master key) gave alice the same user id")
+	}
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	a := testserver.Start(t, testserver.Options{Env: env})
+	b := testserver.Start(t, testserver.Options{Env: env})
+	if imUserID(t, a, "alice") != imUserID(t, b, "alice") || imUserID(t, a, "alice") != userID(t, "alice") {
+		t.Fatal("two data dirs with the same IDCGATE_MASTER_KEY disagree on alice's user id")
+	}
+}
+
+// TestIdentityConditionKeys: an identity-enhanced session carries every
+// condition key of SPEC section 5. For each key a role allows GetWorkgroup
+// only when the key has its expected value, and a twin role only when it
+// has another value. The context assertion comes from a first run of the
+// server, so the roles of the second run (same data dir, same master key)
+// can name its credential id.
+func TestIdentityConditionKeys(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	first := testserver.Start(t, testserver.Options{DataDir: dir})
+	claims, assertion := imExchangeBuiltin(t, first, "alice")
+	first.Stop()
+	credID, _ := claims["aws:credential_id"].(string)
+	if credID == "" {
+		t.Fatal("idToken has no aws:credential_id")
+	}
+	now := time.Now().UTC()
+	type key struct {
+		name, op, want, other string
+		identity              bool // only identity-enhanced sessions carry it
+	}
+	keys := []key{
+		{"identitystore:UserId", "StringEquals", claims["sub"].(string), "00000000-0000-4000-8000-000000000000", true},
+		{"identitystore:IdentityStoreArn", "StringEquals", "arn:aws:identitystore::123456789012:identitystore/d-9067a1b2c3", "arn:aws:identitystore::123456789012:identitystore/d-0000000000", true},
+		{"identitycenter:InstanceArn", "StringEquals", "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", "arn:aws:sso:::instance/ssoins-0000000000000000", true},
+		{"identitycenter:ApplicationArn", "StringEquals", testserver.ApplicationArn, "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0000000000000000", true},
+		{"identitycenter:CredentialId", "StringEquals", credID, credID + "x", true},
+		{"aws:PrincipalAccount", "StringEquals", "123456789012", "210987654321", false},
+		{"aws:RequestedRegion", "StringEquals", "us-east-1", "eu-west-1", false},
+		{"aws:SecureTransport", "Bool", "false", "true", false}, // plain HTTP
+		{"aws:CurrentTime", "DateGreaterThan", now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339), false},
+		{"aws:PrincipalArn", "ArnEquals", "", "arn:aws:iam::123456789012:role/someone-else", false}, // want: the role's own ARN
+	}
+	roleName := func(i int, match bool) string {
+		if match {
+			return fmt.Sprintf("ck-%d", i)
+		}
+		return fmt.Sprintf("ckx-%d", i)
+	}
+	policy := func(op, name, value string) []byte {
+		b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "redshift-serverless:GetWorkgroup", "Resource": "*",
+			"Condition": map[string]any{op: map[string]any{name: value}}}}})
+		return b
+	}
+	srv := testserver.Start(t, testserver.Options{DataDir: dir, Edit: func(c *config.Config) {
+		trust := c.Accounts[0].Roles[0].TrustPolicy
+		for i, k := range keys {
+			for _, match := range []bool{true, false} {
+				value := k.other
+				if match {
+					value = k.want
+					if k.name == "aws:PrincipalArn" {
+						value = "arn:aws:iam::123456789012:role/" + roleName(i, true)
+					}
+				}
+				c.Accounts[0].Roles = append(c.Accounts[0].Roles, config.Role{
+					Name: roleName(i, match), MaxSessionDuration: &config.Duration{Duration: time.Hour}, TrustPolicy: trust,
+					Policies: []config.Policy{{Name: "only-" + strings.ReplaceAll(k.name, ":", "-"), Document: config.Document{JSON: policy(k.op, k.name, value)}}},
+				})
+			}
+		}
+	}})
+	ctx := context.Background()
+	wg := workgroupARN(t, srv, "demo")
+	session := func(role string, withContext bool) aws.Credentials {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/" + role), RoleSessionName: aws.String("alice")}
+		if withContext {
+			in.ProvidedContexts = []ststypes.ProvidedContext{{ProviderArn: aws.String(testserver.ContextProvider), ContextAssertion: aws.String(assertion)}}
+		}
+		out, err := srv.STS(srv.App).AssumeRole(ctx, in)
+		if err != nil {
+			t.Fatalf("AssumeRole %s: %v", role, err)
+		}
+		c := out.Credentials
+		return aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+	}
+	getWorkgroup := func(creds aws.Credentials) error {
+		_, err := srv.Serverless(creds).GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
+		return err
+	}
+	denied := func(role string) string {
+		return "User: arn:aws:sts::123456789012:assumed-role/" + role + "/alice is not authorized to perform: redshift-serverless:GetWorkgroup on resource: " +
+			wg + " because no identity-based policy allows the redshift-serverless:GetWorkgroup action"
+	}
+	for i, k := range keys {
+		t.Run(k.name, func(t *testing.T) {
+			if err := getWorkgroup(session(roleName(i, true), true)); err != nil {
+				t.Fatalf("%s = expected value refused: %v", k.name, err)
+			}
+			wantAPIError(t, getWorkgroup(session(roleName(i, false), true)), "AccessDeniedException", 400, denied(roleName(i, false)))
+			if k.identity {
+				// A plain role session has no such key.
+				wantAPIError(t, getWorkgroup(session(roleName(i, true), false)), "AccessDeniedException", 400, denied(roleName(i, true)))
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/xml"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -18,6 +21,8 @@ import (
 // namespace is never created.
 func TestSignatureRefusals(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
+	admin := srv.Serverless(srv.Admin)
+	before := snapshot(t, admin)
 	body := []byte(`{"namespaceName":"sigtest"}`)
 	now := time.Now()
 	wrongSecret := srv.Admin
@@ -113,9 +118,16 @@ func TestSignatureRefusals(t *testing.T) {
 			}
 		})
 	}
-	_, err := srv.Serverless(srv.Admin).GetNamespace(context.Background(), &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("sigtest")})
-	if !isNotFound(err) {
-		t.Fatalf("a refused request changed the store: GetNamespace sigtest = %v", err)
+	// Nothing changed: the lists are as before, and no name any refused
+	// request asked for exists (the "changed body" case asked for sigtesu).
+	if after := snapshot(t, admin); after != before {
+		t.Fatalf("refused requests changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	for _, name := range []string{"sigtest", "sigtesu"} {
+		_, err := admin.GetNamespace(context.Background(), &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String(name)})
+		if !isNotFound(err) {
+			t.Fatalf("a refused request changed the store: GetNamespace %s = %v", name, err)
+		}
 	}
 
 	t.Run("presigned within expiry", func(t *testing.T) {
@@ -129,4 +141,61 @@ func TestSignatureRefusals(t *testing.T) {
 			t.Fatalf("presigned request: %d %s", resp.Status, resp.Body)
 		}
 	})
+}
+
+// queryError is an awsQuery error document.
+type queryError struct {
+	XMLName xml.Name `xml:"ErrorResponse"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Error   struct {
+		Type, Code, Message string
+	}
+	RequestID string `xml:"RequestId"`
+}
+
+// TestQuerySignatureRefusals: STS and Redshift (awsQuery) refuse bad
+// signatures in their own XML shape, as AWS: Type Sender, HTTP 403.
+func TestQuerySignatureRefusals(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	now := time.Now()
+	wrongSecret := srv.Admin
+	wrongSecret.SecretAccessKey += "-wrong"
+	unknown := srv.Admin
+	unknown.AccessKeyID = "AKIAZZZZZZZZZZZZZZZZ"
+	const mismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+	const invalidToken = "The security token included in the request is invalid."
+	cases := []struct {
+		name, service, body, xmlns string
+		creds                      aws.Credentials
+		code, msg                  string
+	}{
+		{"sts wrong secret", "sts", "Action=GetCallerIdentity&Version=2011-06-15", awsquery.STSNamespace, wrongSecret, "SignatureDoesNotMatch", mismatch},
+		{"sts unknown access key", "sts", "Action=GetCallerIdentity&Version=2011-06-15", awsquery.STSNamespace, unknown, "InvalidClientTokenId", invalidToken},
+		{"redshift wrong secret", "redshift", "Action=DescribeRedshiftIdcApplications&Version=2012-12-01", awsquery.RedshiftNamespace, wrongSecret, "SignatureDoesNotMatch", mismatch},
+		{"redshift unknown access key", "redshift", "Action=DescribeRedshiftIdcApplications&Version=2012-12-01", awsquery.RedshiftNamespace, unknown, "InvalidClientTokenId", invalidToken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+			testserver.Sign(t, req, []byte(tc.body), tc.creds, tc.service, "us-east-1", now)
+			resp := testserver.Do(t, req)
+			var e queryError
+			if err := xml.Unmarshal(resp.Body, &e); err != nil {
+				t.Fatalf("not an awsQuery error document: %v: %s", err, resp.Body)
+			}
+			if resp.Status != 403 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") || e.Xmlns != tc.xmlns ||
+				e.Error.Type != "Sender" || e.Error.Code != tc.code || e.Error.Message != tc.msg {
+				t.Fatalf("got %d %q %+v\nwant 403 text/xml Sender %s %q", resp.Status, resp.Header.Get("Content-Type"), e, tc.code, tc.msg)
+			}
+			if e.RequestID == "" || e.RequestID != resp.Header.Get("x-amzn-RequestId") {
+				t.Fatalf("RequestId %q, header %q", e.RequestID, resp.Header.Get("x-amzn-RequestId"))
+			}
+		})
+	}
+	// The SDK reads the same errors by name.
+	for creds, code := range map[aws.Credentials]string{wrongSecret: "SignatureDoesNotMatch", unknown: "InvalidClientTokenId"} {
+		_, err := srv.STS(creds).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		wantAPIError(t, err, code, 403, "")
+	}
 }

@@ -230,8 +230,10 @@ type IdentityCenter struct {
 	Applications        []Application        `yaml:"applications"`
 }
 
-// DirectoryUser is an Identity Center user; its user id is generated once
-// and kept in the store, so it is stable across restarts.
+// DirectoryUser is an Identity Center user. Its user id is not stored: it is
+// derived from the master key, the identity store id and the user name, so
+// it is stable across restarts and replicas that share the master key, and
+// changes when any of the three does.
 type DirectoryUser struct {
 	UserName    string   `yaml:"userName"`
 	DisplayName string   `yaml:"displayName"`
