@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/audit"
@@ -62,6 +63,7 @@ type App struct {
 
 	listener net.Listener
 	http     *http.Server
+	now      func() time.Time
 }
 
 // StoreFileName is the embedded store's file inside the data dir.
@@ -99,6 +101,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			st.Close()
 		}
 	}()
+	// Before anything is written: a replica with another master key must
+	// not start (it would fail later, at the first unwrap).
+	if err := masterkey.Verify(ctx, st, mk); err != nil {
+		return nil, err
+	}
 
 	var gw *gateway.Gateway
 	mets := metrics.New(func() float64 {
@@ -107,7 +114,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 		return float64(gw.Active())
 	})
-	st = metrics.Store{Store: st, M: mets}
+	st = audit.Journaled{Store: metrics.Store{Store: st, M: mets}}
 
 	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Now())
 	if err != nil {
@@ -167,6 +174,16 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			auditLog.Close()
+		}
+	}()
+	if n, err := auditLog.Recover(ctx, journalCutoff(cfg, opt.Now)); err != nil {
+		return nil, fmt.Errorf("audit journal: %w", err)
+	} else if n > 0 {
+		log.Warn("audit records recovered from the journal (changes whose record was not written)", "records", n)
+	}
 	if !cfg.Gateway.Disabled {
 		tlsCfg, err := gatewayTLS(cfg)
 		if err != nil {
@@ -188,7 +205,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	inj := &faults.Injector{Store: st}
 	if len(cfg.Faults) > 0 {
-		if err := inj.Set(ctx, cfg.Faults); err != nil {
+		if _, err := inj.Seed(ctx, cfg.Faults); err != nil {
 			return nil, fmt.Errorf("faults: %w", err)
 		}
 	}
@@ -219,7 +236,42 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		},
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, PublicURL: publicURL,
-		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog}, nil
+		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, now: opt.Now}, nil
+}
+
+// journalGrace is how old a journal entry must be before a replica of a
+// shared store recovers it: older than any call can still be in flight on
+// another replica (HTTP calls are bounded by the server's timeouts).
+const journalGrace = 5 * time.Minute
+
+// journalCutoff: the embedded store is one process's (it is locked), so at
+// start nothing of it is in flight; a shared store's younger entries may
+// belong to calls other replicas are still serving.
+func journalCutoff(cfg *config.Config, now func() time.Time) time.Time {
+	if cfg.Store == "" {
+		return now().Add(journalGrace) // everything
+	}
+	return now().Add(-journalGrace)
+}
+
+// recoverJournal writes out, every minute, journal entries whose call ended
+// without its record (a failed audit write, or a replica that died).
+func (a *App) recoverJournal(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.Audit.Recover(ctx, a.now().Add(-journalGrace))
+			if err != nil && ctx.Err() == nil {
+				a.Log.Error("audit journal recovery", "err", err)
+			} else if n > 0 {
+				a.Log.Warn("audit records recovered from the journal", "records", n)
+			}
+		}
+	}
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
@@ -300,9 +352,13 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.listener) }()
+	// Background jobs end before the store closes under them.
 	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	go a.rotateKeys(bg)
+	var jobs sync.WaitGroup
+	stopJobs := func() { stopBG(); jobs.Wait() }
+	defer stopJobs()
+	jobs.Go(func() { a.rotateKeys(bg) })
+	jobs.Go(func() { a.recoverJournal(bg) })
 	if a.Gateway != nil {
 		go func() {
 			if err := a.Gateway.Serve(); err != nil {
@@ -318,6 +374,8 @@ func (a *App) Serve(ctx context.Context) error {
 		if a.Gateway != nil {
 			a.Gateway.Close(0)
 		}
+		stopJobs()
+		a.Audit.Close()
 		a.Store.Close()
 		return err
 	case <-ctx.Done():
@@ -327,7 +385,12 @@ func (a *App) Serve(ctx context.Context) error {
 	gatewayDone := a.shutdownGateway(shutdownCtx) // stops accepting now, drains alongside HTTP
 	err := a.http.Shutdown(shutdownCtx)
 	<-gatewayDone
-	a.Audit.Close()
+	stopJobs()
+	// The audit log drains its queue (records of the last calls) before the
+	// store closes; bbolt's Close then leaves a file that needs no recovery.
+	if aerr := a.Audit.Close(); err == nil {
+		err = aerr
+	}
 	if cerr := a.Store.Close(); err == nil {
 		err = cerr
 	}
@@ -335,12 +398,13 @@ func (a *App) Serve(ctx context.Context) error {
 	return err
 }
 
-// Close releases the listener and the store without serving.
+// Close releases the listener, the audit log and the store without serving.
 func (a *App) Close() error {
 	a.listener.Close()
 	if a.Gateway != nil {
 		a.Gateway.Close(0)
 	}
+	a.Audit.Close()
 	return a.Store.Close()
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+
+	"github.com/idcgate/idcgate/internal/audit"
 )
 
 // runToken: idcgate token get|inspect.
@@ -145,44 +147,88 @@ func runTokenGet(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-// runAudit: idcgate audit tail [--follow] [--user NAME] [--event NAME]
+// runAudit: idcgate audit tail [--max N] [--follow] [--user NAME] [--event NAME]
 func runAudit(ctx context.Context, env Env, args []string) error {
+	const usage = "usage: idcgate audit tail [--max N] [--follow] [--user NAME] [--event NAME]"
 	if len(args) == 0 || args[0] != "tail" {
-		return usageError{"usage: idcgate audit tail [--follow] [--user NAME] [--event NAME]"}
+		return usageError{usage}
 	}
 	fs := newFlagSet("audit tail", env)
 	var cf clientFlags
 	cf.register(fs, env)
-	follow := fs.Bool("follow", false, "keep printing new events")
-	user := fs.String("user", "", "only events of this user name")
+	maxN := fs.Int("max", 50, "print the latest N events (at most 1000)")
+	follow := fs.Bool("follow", false, "then keep printing new events until interrupted")
+	user := fs.String("user", "", "only events of this user name (IAM user, role session or directory user)")
 	event := fs.String("event", "", "only events with this eventName")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if *maxN < 1 || *maxN > audit.MaxLookup {
+		return usageError{fmt.Sprintf("--max must be between 1 and %d", audit.MaxLookup)}
 	}
 	c, err := cf.client(ctx)
 	if err != nil {
 		return err
 	}
-	cursor := ""
-	for {
-		var out struct {
-			Events []json.RawMessage `json:"events"`
-			Cursor string            `json:"cursor"`
-		}
-		if err := c.Admin(ctx, "LookupEvents", map[string]any{"after": cursor, "userName": *user, "eventName": *event}, &out); err != nil {
-			return err
-		}
-		for _, e := range out.Events {
+	type page struct {
+		Events []json.RawMessage `json:"events"`
+		Cursor string            `json:"cursor"`
+	}
+	lookup := func(in map[string]any) (page, error) {
+		in["userName"], in["eventName"] = *user, *event
+		var out page
+		err := c.Admin(ctx, "LookupEvents", in, &out)
+		return out, err
+	}
+	show := func(events []json.RawMessage) {
+		for _, e := range events {
 			fmt.Fprintln(env.Stdout, string(e))
 		}
-		cursor = out.Cursor
-		if !*follow {
-			return nil
+	}
+	latest, err := lookup(map[string]any{"latest": true, "maxResults": *maxN})
+	if err != nil {
+		return err
+	}
+	show(latest.Events)
+	if !*follow {
+		return nil
+	}
+	// Keys need not arrive in order across replicas (audit.Follower): prime
+	// with the window below the cursor, then re-read it on every poll.
+	f := audit.NewFollower(latest.Cursor, audit.FollowWindow)
+	f.Prime(latest.Events)
+	for after := f.After(); ; {
+		p, err := lookup(map[string]any{"after": after, "until": f.Cursor(), "maxResults": audit.MaxLookup})
+		if err != nil {
+			return err
 		}
+		f.Prime(p.Events)
+		if len(p.Events) < audit.MaxLookup {
+			break
+		}
+		after = p.Cursor
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(time.Second):
+		case <-tick.C:
+		}
+		for after := f.After(); ; {
+			p, err := lookup(map[string]any{"after": after, "maxResults": audit.MaxLookup})
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			show(f.Take(p.Events, p.Cursor))
+			if len(p.Events) < audit.MaxLookup {
+				break
+			}
+			after = p.Cursor
 		}
 	}
 }

@@ -45,7 +45,7 @@ func commands() []command {
 		{"idp", "the built-in test IdP: 'idp token --user NAME' prints a JWT", runIdp},
 		{"token", "'token get --workgroup W' prints a token; 'token inspect TOKEN' its header and claims", runToken},
 		{"keys", "'keys rotate|retire|describe --workgroup NAME' manages workgroup keys (administrator)", runKeys},
-		{"audit", "'audit tail [--follow] [--user NAME] [--event NAME]' prints audit events (administrator)", runAudit},
+		{"audit", "'audit tail [--max N] [--follow] [--user NAME] [--event NAME]' prints the latest audit events (administrator)", runAudit},
 		{"faults", "'faults set|clear|list' injects errors or latency into operations (administrator)", runFaults},
 		{"version", "print the version", runVersion},
 	}

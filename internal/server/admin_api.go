@@ -95,14 +95,22 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 	case "LookupEvents":
 		var in struct {
 			After      string `json:"after"`
+			Until      string `json:"until"`
 			UserName   string `json:"userName"`
 			EventName  string `json:"eventName"`
 			MaxResults int    `json:"maxResults"`
+			Latest     bool   `json:"latest"`
 		}
 		if err := awsjson.Decode(c.body, &in); err != nil {
 			return nil, err
 		}
-		events, last, err := audit.Lookup(c.ctx, s.d.Store, audit.Filter{After: in.After, UserName: in.UserName, EventName: in.EventName, Max: in.MaxResults})
+		var v validation.Collector
+		v.Range("maxResults", int64(in.MaxResults), 0, audit.MaxLookup)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		events, last, err := audit.Lookup(c.ctx, s.d.Store, audit.Filter{After: in.After, Until: in.Until, UserName: in.UserName,
+			EventName: in.EventName, Max: in.MaxResults, Latest: in.Latest})
 		if err != nil {
 			return nil, err
 		}

@@ -40,11 +40,16 @@ func IdentityFor(p *auth.Principal) audit.Identity {
 }
 
 func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []byte, p *auth.Principal, err error) *audit.Record {
+	// eventTime is when the request arrived, as in CloudTrail; the intent
+	// and the final record of one call agree on it.
+	at := rt.start
+	if at.IsZero() {
+		at = s.d.Now()
+	}
 	rec := &audit.Record{
-		EventTime: s.d.Now().UTC(), EventSource: eventSources[rt.service], EventName: rt.op,
+		EventTime: at.UTC(), EventSource: eventSources[rt.service], EventName: rt.op,
 		AWSRegion: s.d.Region, SourceIPAddress: sourceIP(r), UserAgent: r.UserAgent(),
-		UserIdentity: IdentityFor(p), RequestID: reqID,
-		ReadOnly: strings.HasPrefix(rt.op, "Get") || strings.HasPrefix(rt.op, "List") || strings.HasPrefix(rt.op, "Describe"),
+		UserIdentity: IdentityFor(p), RequestID: reqID, ReadOnly: readOnly(rt.op),
 	}
 	if p != nil {
 		rec.RecipientAccountID = p.Account
@@ -58,6 +63,16 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 		}
 	}
 	return rec
+}
+
+// readOnly is CloudTrail's readOnly: the operation changes nothing.
+func readOnly(op string) bool {
+	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Inspect"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func requestParameters(rt routed, body []byte) map[string]any {

@@ -173,6 +173,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The call's record is announced before the operation runs: a change
+	// the operation commits carries it (audit.Journaled), so no change is
+	// ever committed without a durable record.
+	if s.d.Audit != nil {
+		if in, err := audit.NewIntent(s.auditRecord(r, rt, reqID, body, p, nil)); err == nil {
+			r = r.WithContext(audit.WithIntent(r.Context(), in))
+		}
+	}
 	c := &call{
 		ctx:       r.Context(),
 		requestID: reqID,
@@ -217,10 +225,19 @@ func (s *Server) finish(rw http.ResponseWriter, log *slog.Logger, r *http.Reques
 		s.d.Metrics.ObserveRequest(rt.service, rt.op, code, s.d.Now().Sub(start))
 	}(rt.start)
 	if s.d.Audit != nil {
+		in := audit.IntentFrom(r.Context())
 		rec := s.auditRecord(r, rt, reqID, body, p, err)
-		if aerr := s.d.Audit.Write(r.Context(), rec); aerr != nil {
-			log.Error("audit write failed; refusing the response", "err", aerr)
-			err, out = fmt.Errorf("audit: %w", aerr), nil
+		if aerr := s.d.Audit.Complete(r.Context(), in, rec); aerr != nil {
+			if in.Committed() {
+				// The change committed with its journal entry: that is the
+				// durable record (Recover writes it out). Refusing now would
+				// report a failure for a change that happened.
+				log.Error("audit write failed after the call committed; its journal entry stands for the record", "err", aerr)
+			} else {
+				// Nothing changed: refusing is truthful and a retry is safe.
+				log.Error("audit write failed; refusing the response", "err", aerr)
+				err, out = fmt.Errorf("audit: %w", aerr), nil
+			}
 		}
 	}
 	if err != nil {
