@@ -136,8 +136,28 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		IdcApplications: idcApps,
 		Networks:        networks(cfg),
 	}
+	keys, err := keyring.New(st, mk, opt.Now, opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	keys.CacheFor = time.Second
+	// A workgroup's keys are created and destroyed in the transactions that
+	// create and delete it; the cache is dropped only after the delete
+	// committed, so no reader can cache the destroyed ring again.
+	sl.OnCreateWorkgroup = func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
+		return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
+	}
+	sl.OnDeleteWorkgroup = func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
+		return keyring.Destroy(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
+	}
+	sl.AfterDeleteWorkgroup = func(sc serverless.Scope, wg serverless.Workgroup) {
+		keys.Forget(keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
+	}
 	if err := seed(ctx, cfg, idcApps, sl); err != nil {
 		return nil, fmt.Errorf("seeding config resources: %w", err)
+	}
+	if err := migrateKeyrings(ctx, cfg, sl, keys); err != nil {
+		return nil, fmt.Errorf("creating workgroup keys: %w", err)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -158,16 +178,6 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, err
 	}
 
-	keys, err := keyring.New(st, mk, opt.Now, opt.Rand)
-	if err != nil {
-		return nil, err
-	}
-	keys.CacheFor = time.Second
-	sl.OnDeleteWorkgroup = func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
-		id := keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId}
-		keys.Forget(id)
-		return keyring.Destroy(tx, id)
-	}
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Now: opt.Now, Rand: opt.Rand}
 
 	auditLog, err := audit.Open(cfg.AuditLog, st)
@@ -234,6 +244,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		Ready: func(ctx context.Context) error {
 			return st.View(ctx, func(store.Reader) error { return nil })
 		},
+		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, PublicURL: publicURL,
 		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, now: opt.Now}, nil
@@ -334,6 +345,23 @@ func seed(ctx context.Context, cfg *config.Config, idc *redshiftidc.Service, sl 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// migrateKeyrings gives every live workgroup that has no keyring one
+// (workgroups created before rings were created with them, when keys were
+// made on first use). Each runs in a transaction that re-reads the
+// workgroup, so one being deleted, here or on another replica, gets none.
+func migrateKeyrings(ctx context.Context, cfg *config.Config, sl *serverless.Service, keys *keyring.Keyring) error {
+	for _, a := range cfg.Accounts {
+		sc := serverless.Scope{Account: a.ID, Region: cfg.Region}
+		err := sl.UpdateEachWorkgroup(ctx, sc, func(tx store.Tx, wg serverless.Workgroup) error {
+			return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Addr is the bound API address.
 func (a *App) Addr() string { return a.listener.Addr().String() }

@@ -5,6 +5,7 @@ package issuer
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -57,6 +58,10 @@ type Request struct {
 	Scope     serverless.Scope
 	Body      []byte
 	DryRun    bool
+	// Fault applies injected faults (error or latency) at check 10, after
+	// every other check passed, so a request that fails a check gets that
+	// check's error whatever the fault rules say. Nil: none.
+	Fault func(context.Context) error
 }
 
 // Result is the token and its expiry.
@@ -182,16 +187,27 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 		}
 		r.app = app
 	}
-	// 9. The user still exists.
-	var user *identitycenter.User
-	if i.Dir != nil {
-		user, _ = i.Dir.UserByID(ic.UserID)
+	// 9. The user still exists in the directory the context names.
+	if i.Dir == nil || ic.IdentityStoreID != i.Dir.IdentityStoreID {
+		store := ""
+		if i.Dir != nil {
+			store = i.Dir.IdentityStoreID
+		}
+		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
+			" because the identity context's identity store " + ic.IdentityStoreID + " is not this Identity Center instance's identity store " + store}
 	}
-	if user == nil {
+	user, ok := i.Dir.UserByID(ic.UserID)
+	if !ok {
 		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
 			" because the Identity Center user " + ic.UserID + " no longer exists in identity store " + ic.IdentityStoreID}
 	}
-	// 10. Dry run answers now; faults come from the server.
+	// 10. Injected faults, then the dry run: a dry run answers "would have
+	// succeeded" only when the real call could have.
+	if req.Fault != nil {
+		if err := req.Fault(ctx); err != nil {
+			return Result{}, err
+		}
+	}
 	if req.DryRun {
 		return Result{}, DryRunError{}
 	}
@@ -216,19 +232,58 @@ func (i *Issuer) seal(ctx context.Context, req Request, wgs []resolved, ic *iden
 		TokenID: base64.RawURLEncoding.EncodeToString(tid),
 	}
 	keys := make([]authtoken.WorkgroupKey, 0, len(wgs))
+	c.Workgroups = make([]authtoken.Workgroup, 0, len(wgs))
 	for _, r := range wgs {
 		c.Workgroups = append(c.Workgroups, authtoken.Workgroup{Arn: r.wg.WorkgroupArn, Name: r.wg.WorkgroupName, IdentityNamespace: r.app.IdentityNamespace})
-		v, key, err := i.Keys.Current(ctx, keyring.ID{Account: req.Scope.Account, Region: req.Scope.Region, WorkgroupID: r.wg.WorkgroupId})
+		v, aead, err := i.Keys.CurrentAEAD(ctx, keyring.ID{Account: req.Scope.Account, Region: req.Scope.Region, WorkgroupID: r.wg.WorkgroupId})
+		if errors.Is(err, keyring.ErrNoKeyring) {
+			// Deleted after check 7 read it: answer as check 7 would now.
+			return Result{}, i.noKeys(ctx, req.Scope, r.wg.WorkgroupName, err)
+		}
 		if err != nil {
 			return Result{}, err
 		}
-		keys = append(keys, authtoken.WorkgroupKey{WorkgroupID: r.wg.WorkgroupId, Version: v, Key: key})
+		keys = append(keys, authtoken.WorkgroupKey{WorkgroupID: r.wg.WorkgroupId, Version: v, AEAD: aead})
 	}
 	tok, err := authtoken.Seal(c, keys, i.random())
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Token: tok, Expires: exp, Claims: c}, nil
+}
+
+// noKeys explains a workgroup whose ring is gone at sealing time.
+func (i *Issuer) noKeys(ctx context.Context, scope serverless.Scope, name string, cause error) error {
+	wg, err := i.Serverless.GetWorkgroup(ctx, scope, name)
+	if err != nil {
+		return err
+	}
+	if wg.Status == serverless.StatusAvailable {
+		return cause // a live workgroup without keys: internal, logged
+	}
+	return &serverless.Error{Kind: serverless.ErrConflict,
+		Message: fmt.Sprintf("Workgroup %s is %s; it must be AVAILABLE to issue an Identity Center token.", wg.WorkgroupName, wg.Status)}
+}
+
+// KeysGone turns keyring.ErrNoKeyring from a key operation on workgroup
+// name into what an AWS API would answer: ResourceNotFoundException once
+// the workgroup is gone, ConflictException while it is DELETING (its keys
+// are destroyed when its deletion begins and never made again, and AWS
+// refuses changes to a workgroup in a transitional state with a
+// ConflictException). Other errors are returned as they are.
+func KeysGone(ctx context.Context, sl *serverless.Service, scope serverless.Scope, name string, cause error) error {
+	if !errors.Is(cause, keyring.ErrNoKeyring) {
+		return cause
+	}
+	wg, err := sl.GetWorkgroup(ctx, scope, name)
+	if err != nil {
+		return err
+	}
+	if wg.Status != serverless.StatusDeleting {
+		return cause
+	}
+	return &serverless.Error{Kind: serverless.ErrConflict,
+		Message: fmt.Sprintf("Workgroup %s is currently %s; its keys were destroyed when its deletion began.", wg.WorkgroupName, wg.Status)}
 }
 
 func (i *Issuer) random() io.Reader {
@@ -249,9 +304,9 @@ func (i *Issuer) Open(ctx context.Context, scope serverless.Scope, workgroupName
 }
 
 func (i *Issuer) keyFunc(ctx context.Context, scope serverless.Scope) authtoken.KeyFunc {
-	return authtoken.KeyBytes(func(wgID string, v int) ([]byte, error) {
-		return i.Keys.Key(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wgID}, v)
-	})
+	return func(wgID string, v int) (cipher.AEAD, error) {
+		return i.Keys.KeyAEAD(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wgID}, v)
+	}
 }
 
 // Inspect opens token with the key of any workgroup of scope it names, for

@@ -3,6 +3,12 @@
 // key, never in plain text; the latest version seals, every version from
 // MinDecrypt up opens, and retiring raises MinDecrypt. Rotation adds
 // latest+1 in one store transaction. Clock and randomness are injected.
+//
+// A ring is created with its workgroup (Create, inside the workgroup's
+// creating transaction) and destroyed with it (Destroy, inside the
+// deleting one); nothing else creates one, so a destroyed ring never comes
+// back: Current, Key, Rotate, Retire and Describe of a missing ring are
+// ErrNoKeyring.
 package keyring
 
 import (
@@ -59,18 +65,23 @@ type Keyring struct {
 	Rand  io.Reader
 	wrap  cipher.AEAD
 
-	// cache holds unwrapped rings for CacheFor, so issuing and opening do
-	// not read and unwrap on every call; another replica's rotation or
-	// retirement is seen within that time.
+	// cache holds unwrapped rings for CacheFor (by the injected clock), so
+	// issuing and opening do not read and unwrap on every call; another
+	// replica's rotation, retirement or destruction is seen within that
+	// time.
 	CacheFor time.Duration
 	mu       sync.Mutex
 	cache    map[ID]cachedRing
+	// gen counts forgets: a ring read before a forget is not cached after
+	// it, so a reader racing a change cannot put the old ring back.
+	gen uint64
 }
 
 type cachedRing struct {
-	ring *Ring
-	keys map[int][]byte
-	at   time.Time
+	ring  *Ring
+	keys  map[int][]byte
+	aeads map[int]cipher.AEAD
+	at    time.Time
 }
 
 // cached returns a fresh cached ring, if any.
@@ -81,55 +92,78 @@ func (k *Keyring) cached(id ID) (cachedRing, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	c, ok := k.cache[id]
-	if !ok || time.Since(c.at) > k.CacheFor {
+	if !ok || k.Now().Sub(c.at) > k.CacheFor {
 		return cachedRing{}, false
 	}
 	return c, true
 }
 
-func (k *Keyring) remember(id ID, ring *Ring) (cachedRing, error) {
-	c := cachedRing{ring: ring, keys: map[int][]byte{}, at: time.Now()}
+func (k *Keyring) generation() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.gen
+}
+
+// remember unwraps ring and caches it unless a forget happened since gen
+// (when it was read).
+func (k *Keyring) remember(id ID, ring *Ring, gen uint64) (cachedRing, error) {
+	c := cachedRing{ring: ring, keys: map[int][]byte{}, aeads: map[int]cipher.AEAD{}, at: k.Now()}
 	for _, v := range ring.Versions {
 		key, err := k.unwrap(id, v)
 		if err != nil {
 			return c, err
 		}
-		c.keys[v.Version] = key
+		aead, err := newGCM(key)
+		if err != nil {
+			return c, err
+		}
+		c.keys[v.Version], c.aeads[v.Version] = key, aead
 	}
 	if k.CacheFor > 0 {
 		k.mu.Lock()
-		if k.cache == nil {
-			k.cache = map[ID]cachedRing{}
+		if k.gen == gen {
+			if k.cache == nil {
+				k.cache = map[ID]cachedRing{}
+			}
+			k.cache[id] = c
 		}
-		k.cache[id] = c
 		k.mu.Unlock()
 	}
 	return c, nil
 }
 
-// Forget drops a ring from the cache (after a change made elsewhere, such
-// as the workgroup's deletion).
+// Forget drops a ring from the cache. Call it after a change made
+// elsewhere has committed, such as the workgroup's deletion: called
+// before the commit, a concurrent reader could cache the old ring again.
 func (k *Keyring) Forget(id ID) { k.forget(id) }
 
 // forget drops a ring from the cache after a local change.
 func (k *Keyring) forget(id ID) {
 	k.mu.Lock()
 	delete(k.cache, id)
+	k.gen++
 	k.mu.Unlock()
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // New returns a Keyring whose wrapping key is derived from mk.
 func New(st store.Store, mk *masterkey.Key, now func() time.Time, random io.Reader) (*Keyring, error) {
-	block, err := aes.NewCipher(mk.Derive(32, "workgroup-key-wrap"))
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newGCM(mk.Derive(32, "workgroup-key-wrap"))
 	if err != nil {
 		return nil, err
 	}
 	if random == nil {
 		random = rand.Reader
+	}
+	if now == nil {
+		now = time.Now
 	}
 	return &Keyring{Store: st, Now: now, Rand: random, wrap: aead}, nil
 }
@@ -177,83 +211,118 @@ func (k *Keyring) unwrap(id ID, v Version) ([]byte, error) {
 	return key, nil
 }
 
-// Current returns the latest version and its key, creating version 1 if
-// the workgroup has no ring yet.
-func (k *Keyring) Current(ctx context.Context, id ID) (int, []byte, error) {
-	if c, ok := k.cached(id); ok {
-		return c.ring.Latest, c.keys[c.ring.Latest], nil
+// Create makes version 1 of a new workgroup's ring inside tx, the
+// transaction that creates the workgroup (or, for workgroups made before
+// rings were created with them, one that re-read the workgroup and found
+// it alive). A ring that exists is left as it is.
+func (k *Keyring) Create(tx store.Tx, id ID) error {
+	_, err := k.load(tx, id)
+	if !errors.Is(err, ErrNoKeyring) {
+		return err
 	}
+	v, err := k.newVersion(id, 1)
+	if err != nil {
+		return err
+	}
+	return store.PutJSON(tx, id.key(), &Ring{Latest: 1, MinDecrypt: 1, Versions: []Version{v}})
+}
+
+// ring returns the ring, from the cache when it is fresh.
+func (k *Keyring) ring(ctx context.Context, id ID) (cachedRing, error) {
+	if c, ok := k.cached(id); ok {
+		return c, nil
+	}
+	gen := k.generation()
 	var ring *Ring
 	err := k.Store.View(ctx, func(r store.Reader) error {
 		var err error
 		ring, err = k.load(r, id)
 		return err
 	})
-	if errors.Is(err, ErrNoKeyring) {
-		err = k.Store.Update(ctx, func(tx store.Tx) error {
-			var err error
-			ring, err = k.load(tx, id)
-			if !errors.Is(err, ErrNoKeyring) {
-				return err
-			}
-			v, err := k.newVersion(id, 1)
-			if err != nil {
-				return err
-			}
-			ring = &Ring{Latest: 1, MinDecrypt: 1, Versions: []Version{v}}
-			return store.PutJSON(tx, id.key(), ring)
-		})
+	if err != nil {
+		return cachedRing{}, err
 	}
+	return k.remember(id, ring, gen)
+}
+
+// Current returns the latest version and its key; ErrNoKeyring when the
+// workgroup has no ring (it was deleted).
+func (k *Keyring) Current(ctx context.Context, id ID) (int, []byte, error) {
+	c, err := k.ring(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	c, err := k.remember(id, ring)
+	return c.ring.Latest, c.keys[c.ring.Latest], nil
+}
+
+// CurrentAEAD is Current with the key as its AES-256-GCM, built once per
+// cached ring (the standard library's GCM is safe for concurrent use).
+func (k *Keyring) CurrentAEAD(ctx context.Context, id ID) (int, cipher.AEAD, error) {
+	c, err := k.ring(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	return ring.Latest, c.keys[ring.Latest], nil
+	return c.ring.Latest, c.aeads[c.ring.Latest], nil
 }
 
 // Key returns version v's key if it may still open tokens.
 func (k *Keyring) Key(ctx context.Context, id ID, v int) ([]byte, error) {
+	c, err := k.version(ctx, id, v)
+	if err != nil {
+		return nil, err
+	}
+	return c.keys[v], nil
+}
+
+// KeyAEAD is Key as an AES-256-GCM.
+func (k *Keyring) KeyAEAD(ctx context.Context, id ID, v int) (cipher.AEAD, error) {
+	c, err := k.version(ctx, id, v)
+	if err != nil {
+		return nil, err
+	}
+	return c.aeads[v], nil
+}
+
+// version returns a ring that has version v, re-reading a cached ring that
+// does not (the version may be another replica's rotation).
+func (k *Keyring) version(ctx context.Context, id ID, v int) (cachedRing, error) {
 	if c, ok := k.cached(id); ok {
 		if v < c.ring.MinDecrypt {
-			return nil, ErrRetired
+			return cachedRing{}, ErrRetired
 		}
-		if key, ok := c.keys[v]; ok {
-			return key, nil
+		if _, ok := c.keys[v]; ok {
+			return c, nil
 		}
 	}
+	gen := k.generation()
 	var ring *Ring
 	if err := k.Store.View(ctx, func(r store.Reader) error {
 		var err error
 		ring, err = k.load(r, id)
 		return err
 	}); err != nil {
-		return nil, err
+		return cachedRing{}, err
 	}
 	if v < ring.MinDecrypt {
-		return nil, ErrRetired
+		return cachedRing{}, ErrRetired
 	}
-	c, err := k.remember(id, ring)
+	c, err := k.remember(id, ring, gen)
 	if err != nil {
-		return nil, err
+		return cachedRing{}, err
 	}
-	if key, ok := c.keys[v]; ok {
-		return key, nil
+	if _, ok := c.keys[v]; !ok {
+		return cachedRing{}, ErrNoVersion
 	}
-	return nil, ErrNoVersion
+	return c, nil
 }
 
-// Rotate adds a new latest version and returns it.
+// Rotate adds a new latest version and returns it; ErrNoKeyring when the
+// workgroup has no ring.
 func (k *Keyring) Rotate(ctx context.Context, id ID) (int, error) {
 	defer k.forget(id)
 	var latest int
 	err := k.Store.Update(ctx, func(tx store.Tx) error {
 		ring, err := k.load(tx, id)
-		if errors.Is(err, ErrNoKeyring) {
-			ring, err = &Ring{MinDecrypt: 1}, nil
-		}
 		if err != nil {
 			return err
 		}

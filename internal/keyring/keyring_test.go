@@ -30,10 +30,18 @@ func setup(t *testing.T) (*Keyring, store.Store, *masterkey.Key) {
 	return k, st, mk
 }
 
+func create(t *testing.T, k *Keyring, id ID) {
+	t.Helper()
+	if err := k.Store.Update(context.Background(), func(tx store.Tx) error { return k.Create(tx, id) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRotateRetireDestroy(t *testing.T) {
 	k, st, _ := setup(t)
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
 	v1, k1, err := k.Current(ctx, id)
 	if err != nil || v1 != 1 || len(k1) != KeySize {
 		t.Fatalf("current: %d %v", v1, err)
@@ -83,7 +91,7 @@ func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
 	k, st, _ := setup(t)
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
-	k.Current(ctx, id)
+	create(t, k, id)
 	text, _ := masterkey.Generate(rand.Reader)
 	other, _ := masterkey.Parse(text)
 	k2, _ := New(st, other, k.Now, rand.Reader)
@@ -98,7 +106,7 @@ func TestRotateDue(t *testing.T) {
 	k.Now = func() time.Time { return now }
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
-	k.Current(ctx, id)
+	create(t, k, id)
 	if n, err := k.RotateDue(ctx, 24*time.Hour, time.Hour); err != nil || n != 0 {
 		t.Fatalf("fresh ring rotated: %d %v", n, err)
 	}
@@ -114,5 +122,145 @@ func TestRotateDue(t *testing.T) {
 	k.RotateDue(ctx, 24*time.Hour, time.Hour)
 	if info, _ := k.Describe(ctx, id); info.Latest != 2 || info.MinDecrypt != 2 {
 		t.Fatalf("old version not retired after its successor aged: %+v", info)
+	}
+}
+
+// TestMissingRingIsNeverCreated: only Create makes a ring; every other
+// operation on a workgroup without one (never created, or destroyed) is
+// ErrNoKeyring and leaves it without one.
+func TestMissingRingIsNeverCreated(t *testing.T) {
+	k, st, _ := setup(t)
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-gone"}
+	ops := map[string]func() error{
+		"Current":     func() error { _, _, err := k.Current(ctx, id); return err },
+		"CurrentAEAD": func() error { _, _, err := k.CurrentAEAD(ctx, id); return err },
+		"Key":         func() error { _, err := k.Key(ctx, id, 1); return err },
+		"KeyAEAD":     func() error { _, err := k.KeyAEAD(ctx, id, 1); return err },
+		"Rotate":      func() error { _, err := k.Rotate(ctx, id); return err },
+		"Retire":      func() error { return k.Retire(ctx, id, 1) },
+		"Describe":    func() error { _, err := k.Describe(ctx, id); return err },
+	}
+	check := func(when string) {
+		t.Helper()
+		for name, op := range ops {
+			if err := op(); !errors.Is(err, ErrNoKeyring) {
+				t.Fatalf("%s %s: %v, want ErrNoKeyring", when, name, err)
+			}
+		}
+		if n, err := k.RotateDue(ctx, 0, 0); err != nil || n != 0 {
+			t.Fatalf("%s RotateDue: %d %v", when, n, err)
+		}
+		if _, err := k.Describe(ctx, id); !errors.Is(err, ErrNoKeyring) {
+			t.Fatalf("%s: a ring came back: %v", when, err)
+		}
+	}
+	check("never created")
+
+	k.CacheFor = time.Hour
+	create(t, k, id)
+	if _, _, err := k.Current(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return Destroy(tx, id) }); err != nil {
+		t.Fatal(err)
+	}
+	k.Forget(id)
+	check("destroyed")
+}
+
+func TestCreateIsIdempotent(t *testing.T) {
+	k, _, _ := setup(t)
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	_, k1, _ := k.Current(ctx, id)
+	if _, err := k.Rotate(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	create(t, k, id)
+	info, err := k.Describe(ctx, id)
+	if err != nil || info.Latest != 2 || info.MinDecrypt != 1 {
+		t.Fatalf("create over an existing ring changed it: %+v %v", info, err)
+	}
+	if old, _ := k.Key(ctx, id, 1); !bytes.Equal(old, k1) {
+		t.Fatal("create replaced version 1")
+	}
+}
+
+// TestCacheUsesInjectedClock: a cached ring is served until CacheFor has
+// passed on the injected clock, then re-read (another replica's rotation
+// shows up), with no sleeping.
+func TestCacheUsesInjectedClock(t *testing.T) {
+	k, st, mk := setup(t)
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	k.Now = func() time.Time { return now }
+	k.CacheFor = time.Minute
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	if v, _, _ := k.Current(ctx, id); v != 1 {
+		t.Fatalf("current %d", v)
+	}
+	other, _ := New(st, mk, k.Now, rand.Reader) // another replica
+	if v, err := other.Rotate(ctx, id); err != nil || v != 2 {
+		t.Fatalf("rotate elsewhere: %d %v", v, err)
+	}
+	now = now.Add(59 * time.Second)
+	if v, _, _ := k.Current(ctx, id); v != 1 {
+		t.Fatalf("cache not used within CacheFor: %d", v)
+	}
+	now = now.Add(2 * time.Second)
+	if v, _, _ := k.Current(ctx, id); v != 2 {
+		t.Fatalf("cache not refreshed after CacheFor: %d", v)
+	}
+}
+
+// TestForgetBeatsAnInFlightRead: a ring read before a forget (a reader
+// racing the workgroup's deletion) is returned to that reader but not
+// cached, so the next call sees the deletion.
+func TestForgetBeatsAnInFlightRead(t *testing.T) {
+	k, st, _ := setup(t)
+	k.CacheFor = time.Hour
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	gen := k.generation()
+	var ring *Ring
+	st.View(ctx, func(r store.Reader) error { var err error; ring, err = k.load(r, id); return err })
+	if err := st.Update(ctx, func(tx store.Tx) error { return Destroy(tx, id) }); err != nil {
+		t.Fatal(err)
+	}
+	k.Forget(id)
+	if _, err := k.remember(id, ring, gen); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := k.Current(ctx, id); !errors.Is(err, ErrNoKeyring) {
+		t.Fatalf("a stale read was cached after the forget: %v", err)
+	}
+}
+
+// TestAEADMatchesKey: the cached AEAD is the key's AES-256-GCM.
+func TestAEADMatchesKey(t *testing.T) {
+	k, _, _ := setup(t)
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	v, aead, err := k.CurrentAEAD(ctx, id)
+	if err != nil || v != 1 {
+		t.Fatal(v, err)
+	}
+	key, _ := k.Key(ctx, id, 1)
+	ref, _ := newGCM(key)
+	nonce := make([]byte, aead.NonceSize())
+	sealed := aead.Seal(nil, nonce, []byte("x"), nil)
+	if got, err := ref.Open(nil, nonce, sealed, nil); err != nil || string(got) != "x" {
+		t.Fatalf("AEAD and key differ: %v", err)
+	}
+	if a2, err := k.KeyAEAD(ctx, id, 1); err != nil || a2 == nil {
+		t.Fatalf("KeyAEAD: %v", err)
+	}
+	if _, err := k.KeyAEAD(ctx, id, 7); !errors.Is(err, ErrNoVersion) {
+		t.Fatalf("unknown version: %v", err)
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
+	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -152,11 +154,16 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		// A workgroup's keys are destroyed when its deletion begins, and
+		// never made again (issuer.KeysGone says what the caller gets).
+		if wg.Status == serverless.StatusDeleting {
+			return nil, issuer.KeysGone(c.ctx, s.d.Serverless, s.scope(c), wg.WorkgroupName, keyring.ErrNoKeyring)
+		}
 		id := keyring.ID{Account: c.principal.Account, Region: s.d.Region, WorkgroupID: wg.WorkgroupId}
 		switch c.op {
 		case "RotateWorkgroupKey":
 			if _, err := s.d.Keys.Rotate(c.ctx, id); err != nil {
-				return nil, err
+				return nil, issuer.KeysGone(c.ctx, s.d.Serverless, s.scope(c), wg.WorkgroupName, err)
 			}
 			c.log.Info("workgroup key rotated", "workgroup", wg.WorkgroupName)
 		case "RetireWorkgroupKeys":
@@ -164,16 +171,13 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 				return nil, required("minVersion", nil)
 			}
 			if err := s.d.Keys.Retire(c.ctx, id, *in.MinVersion); err != nil {
-				return nil, err
+				return nil, issuer.KeysGone(c.ctx, s.d.Serverless, s.scope(c), wg.WorkgroupName, err)
 			}
 			c.log.Info("workgroup keys retired", "workgroup", wg.WorkgroupName, "min_version", *in.MinVersion)
 		}
-		if _, _, err := s.d.Keys.Current(c.ctx, id); err != nil {
-			return nil, err
-		}
 		info, err := s.d.Keys.Describe(c.ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, issuer.KeysGone(c.ctx, s.d.Serverless, s.scope(c), wg.WorkgroupName, err)
 		}
 		out := workgroupKeysOutput{WorkgroupName: wg.WorkgroupName, LatestVersion: info.Latest, MinDecryptVersion: info.MinDecrypt}
 		for v := info.MinDecrypt; v <= info.Latest; v++ {

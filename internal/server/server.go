@@ -64,6 +64,9 @@ type Deps struct {
 	Directory  *identitycenter.Directory
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
+	// PrivateMetrics serves /metrics only to requests signed by an account
+	// administrator (SigV4 service "idcgate"); otherwise it is public.
+	PrivateMetrics bool
 }
 
 // Server is the HTTP handler for every AWS-compatible API.
@@ -124,6 +127,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/metrics":
 		if s.d.Metrics != nil {
+			if err := s.metricsAllowed(r); err != nil {
+				s.writeError(rw, log, rt, reqID, err)
+				return
+			}
 			s.d.Metrics.Handler().ServeHTTP(rw, r)
 			return
 		}
@@ -167,7 +174,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
-	if rt.service != serviceAdmin {
+	// GetIdentityCenterAuthToken applies its faults itself, at SPEC 2.1's
+	// check 10, after input, IAM and state checks.
+	if rt.service != serviceAdmin && !(rt.service == serviceServerless && rt.op == opGetIdentityCenterAuthToken) {
 		if err := s.d.Faults.Apply(r.Context(), rt.op); err != nil {
 			s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 			return
@@ -213,6 +222,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
 	s.finish(rw, log, r, rt, reqID, body, p, out, err)
+}
+
+// metricsAllowed lets every request through when metrics are public, and
+// otherwise only one SigV4-signed (service "idcgate", like the administrator
+// API) by an account root, so an operator can scrape with
+// curl --aws-sigv4 "aws:amz:<region>:idcgate". Refusals are awsJson errors.
+func (s *Server) metricsAllowed(r *http.Request) error {
+	if !s.d.PrivateMetrics {
+		return nil
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.d.Verifier.Verify(r.Context(), r, body, serviceAdmin)
+	if err != nil {
+		return err
+	}
+	p, ok := res.Credential.Principal.(*auth.Principal)
+	if !ok {
+		return errors.New("credential without principal")
+	}
+	if p.Kind != auth.KindRoot {
+		return &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: idcgate:GetMetrics: administrator (account root) credentials are required"}
+	}
+	return nil
 }
 
 // finish audits the call durably, then writes the response or the error.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 
 	"strconv"
@@ -30,8 +31,10 @@ var serverlessOps = map[string]func(*Server, *call) (any, error){
 	"UpdateWorkgroup": (*Server).updateWorkgroup,
 	"DeleteWorkgroup": (*Server).deleteWorkgroup,
 
-	"GetIdentityCenterAuthToken": (*Server).getIdentityCenterAuthToken,
+	opGetIdentityCenterAuthToken: (*Server).getIdentityCenterAuthToken,
 }
+
+const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"
 
 type identityCenterAuthTokenOutput struct {
 	Token          string        `json:"token"`
@@ -46,6 +49,7 @@ func (s *Server) getIdentityCenterAuthToken(c *call) (any, error) {
 	res, err := s.d.Issuer.Issue(c.ctx, issuer.Request{
 		Principal: c.principal, Auth: c.authReq, Scope: s.scope(c), Body: c.body,
 		DryRun: strings.EqualFold(c.http.Header.Get(DryRunHeader), "true"),
+		Fault:  func(ctx context.Context) error { return s.d.Faults.Apply(ctx, c.op) },
 	})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,14 @@ type Service struct {
 	// OnDeleteWorkgroup runs inside DeleteWorkgroup's transaction (the
 	// keyring destroys the workgroup's keys there).
 	OnDeleteWorkgroup func(tx store.Tx, sc Scope, wg Workgroup) error
+	// OnCreateWorkgroup runs inside the transaction that creates a
+	// workgroup (CreateWorkgroup, EnsureWorkgroup): the keyring creates the
+	// workgroup's keys there, so they exist exactly while it does.
+	OnCreateWorkgroup func(tx store.Tx, sc Scope, wg Workgroup) error
+	// AfterDeleteWorkgroup runs once DeleteWorkgroup's transaction has
+	// committed (the keyring drops its cached keys then, not before, so a
+	// concurrent reader cannot cache them again).
+	AfterDeleteWorkgroup func(sc Scope, wg Workgroup)
 }
 
 func (s *Service) now() time.Time {
@@ -547,6 +555,11 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 		if used+int(base) > s.capacity() {
 			return s.insufficient(base, used)
 		}
+		if s.OnCreateWorkgroup != nil {
+			if err := s.OnCreateWorkgroup(tx, sc, wg); err != nil {
+				return err
+			}
+		}
 		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
 	})
 	if err != nil {
@@ -744,7 +757,44 @@ func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, id string, in D
 		}
 		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
 	})
+	if err == nil && s.AfterDeleteWorkgroup != nil {
+		s.AfterDeleteWorkgroup(sc, wg)
+	}
 	return wg, err
+}
+
+// UpdateEachWorkgroup runs fn for every workgroup of the scope that is not
+// being deleted, each in its own transaction that re-reads the workgroup
+// first, so a delete committed meanwhile is never undone (start-up
+// migrations, such as creating keys for workgroups made before keys were
+// created with them).
+func (s *Service) UpdateEachWorkgroup(ctx context.Context, sc Scope, fn func(tx store.Tx, wg Workgroup) error) error {
+	var names []string
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		return s.scanWorkgroups(r, sc, "", func(wg Workgroup) (bool, error) {
+			names = append(names, wg.WorkgroupName)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		err := s.Store.Update(ctx, func(tx store.Tx) error {
+			wg, err := s.loadWorkgroup(tx, nil, sc, name)
+			if errors.Is(err, ErrNotFound) || err == nil && wg.Status == StatusDeleting {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return fn(tx, wg)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WorkgroupByID finds a live workgroup of the scope by its id.
