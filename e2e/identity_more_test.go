@@ -737,3 +737,42 @@ func TestIdentityConditionKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateNamespaceUnknownIdcApplication: UpdateNamespace naming a
+// Redshift IdC application that does not exist is refused and changes
+// nothing. The Go SDK's UpdateNamespaceInput has no
+// redshiftIdcApplicationArn member, so the request is signed JSON.
+func TestUpdateNamespaceUnknownIdcApplication(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ctx := context.Background()
+	admin := srv.Serverless(srv.Admin)
+	get := func() []byte {
+		out, err := admin.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(out.Namespace)
+		return b
+	}
+	before := get()
+	for _, arn := range []string{
+		"arn:aws:redshift:us-east-1:123456789012:redshiftidcapplication:00000000-0000-4000-8000-000000000000",
+		"not-an-arn",
+	} {
+		body, _ := json.Marshal(map[string]any{"namespaceName": "demo", "redshiftIdcApplicationArn": arn, "logExports": []string{"userlog"}})
+		resp := srv.CallServerless(t, srv.Admin, "UpdateNamespace", body)
+		m := resp.JSON(t)
+		if resp.Status != 400 || resp.Header.Get("X-Amzn-ErrorType") != "ValidationException" || m["__type"] != "ValidationException" ||
+			m["message"] != "Redshift IdC application "+arn+" does not exist." || resp.Header.Get("x-amzn-RequestId") == "" {
+			t.Fatalf("%s: %d %v %s", arn, resp.Status, resp.Header, resp.Body)
+		}
+	}
+	if after := get(); !bytes.Equal(before, after) {
+		t.Fatalf("namespace changed by refused updates:\n%s\n%s", before, after)
+	}
+	// Identity Center is still enabled on it: alice still gets a token.
+	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
+	if _, err := srv.Serverless(alice).GetIdentityCenterAuthToken(ctx, &redshiftserverless.GetIdentityCenterAuthTokenInput{WorkgroupNames: []string{"demo"}}); err != nil {
+		t.Fatalf("token after the refused update: %v", err)
+	}
+}
