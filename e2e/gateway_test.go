@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,22 +112,42 @@ func TestGatewayLogin(t *testing.T) {
 	}
 
 	t.Run("psql", func(t *testing.T) {
-		psql, err := exec.LookPath("psql")
-		if err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal(err)
-			}
-			t.Skip("psql not installed")
-		}
-		host, port, _ := net.SplitHostPort(srv.PGAddr())
-		cmd := exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT current_user || ' ' || count(*) FROM sales",
-			fmt.Sprintf("host=%s port=%s dbname=dev user=alice sslmode=require", host, port))
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+aliceTok)
-		out, err := cmd.CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "AWSIDC:alice 2" {
+		out, err := gatewayPsql(t, srv, aliceTok, "-c", "SELECT current_user || ' ' || count(*) FROM sales")
+		if err != nil || out != "AWSIDC:alice 2" {
 			t.Fatalf("psql: %v %s", err, out)
 		}
+		out, err = gatewayPsql(t, srv, aliceTok, "-c", "RESET ROLE", "-c", "SELECT current_user")
+		if err != nil || out != "RESET\nAWSIDC:alice" {
+			t.Fatalf("psql RESET ROLE: %v %q", err, out)
+		}
+		out, err = gatewayPsql(t, srv, aliceTok, "-c", "SET SESSION AUTHORIZATION postgres")
+		if err == nil || !strings.Contains(out, "permission denied to set session authorization") {
+			t.Fatalf("psql SET SESSION AUTHORIZATION: %v %q", err, out)
+		}
+		out, err = gatewayPsql(t, srv, bobTok, "-c", "SELECT current_user", "-c", "SELECT count(*) FROM sales")
+		if err == nil || !strings.HasPrefix(out, "AWSIDC:bob\n") || !strings.Contains(out, "permission denied for table sales") {
+			t.Fatalf("psql as bob: %v %q", err, out)
+		}
 	})
+}
+
+// gatewayPsql runs psql through the gateway with the token as PGPASSWORD
+// (stopping at the first error) and returns its trimmed output.
+func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...string) (string, error) {
+	t.Helper()
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip("psql not installed")
+	}
+	host, port, _ := net.SplitHostPort(srv.PGAddr())
+	args = append([]string{"-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"}, args...)
+	cmd := exec.Command(psql, append(args, fmt.Sprintf("host=%s port=%s dbname=dev user=alice sslmode=require", host, port))...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+token)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 // redshiftDriverLogin speaks the Redshift drivers' Identity Center exchange
@@ -256,6 +277,26 @@ func TestGatewayRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer good.Close(ctx)
+	// The good session queries without pause while every refusal happens.
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	type loopResult struct {
+		n   int
+		err error
+	}
+	loopDone := make(chan loopResult, 1)
+	var loops atomic.Int64
+	go func() {
+		for loopCtx.Err() == nil {
+			var total int
+			if err := good.QueryRow(ctx, "SELECT sum(amount) FROM sales").Scan(&total); err != nil || total != 350 {
+				loopDone <- loopResult{int(loops.Load()), fmt.Errorf("good session: %d %v", total, err)}
+				return
+			}
+			loops.Add(1)
+		}
+		loopDone <- loopResult{int(loops.Load()), nil}
+	}()
+	eventually(t, 10*time.Second, "the good session's loop runs", func() (bool, error) { return loops.Load() > 0, nil })
 
 	twoTok := tokenFor(t, srv, "alice", "wg-two")
 	multi := tokenFor(t, srv, "alice", "demo", "wg-two")
@@ -317,7 +358,7 @@ func TestGatewayRefusals(t *testing.T) {
 		defer c.Close()
 		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 		e := refusal(t, c)
-		if e.Code != "08P01" {
+		if e.Code != "08P01" || e.Message != "this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here" {
 			t.Fatalf("%s %s", e.Code, e.Message)
 		}
 	})
@@ -325,7 +366,17 @@ func TestGatewayRefusals(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
 		c.Write([]byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4})
-		if e := refusal(t, c); e.Code != "08P01" {
+		e := refusal(t, c)
+		if e.Code != "08P01" || e.Message != "invalid startup packet: request code 3735928559 is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest" {
+			t.Fatalf("%s %s", e.Code, e.Message)
+		}
+	})
+	t.Run("startup packet of impossible length", func(t *testing.T) {
+		c, _ := net.Dial("tcp", srv.PGAddr())
+		defer c.Close()
+		c.Write([]byte{0x7f, 0, 0, 0, 0, 3, 0, 0})
+		e := refusal(t, c)
+		if e.Code != "08P01" || e.Message != "invalid startup packet: length 2130706432 is not between 8 and 10000: is this a PostgreSQL client?" {
 			t.Fatalf("%s %s", e.Code, e.Message)
 		}
 	})
@@ -340,15 +391,24 @@ func TestGatewayRefusals(t *testing.T) {
 		tc.Write(st)
 		io.ReadFull(tc, make([]byte, 9)) // AuthenticationCleartextPassword
 		tc.Write([]byte{'p', 0x10, 0, 0, 0})
-		if e := refusal(t, tc); e.Code != "08P01" {
+		e := refusal(t, tc)
+		if e.Code != "08P01" || e.Message != "message of 268435456 bytes during authentication is over idcgate's limit of 65536 bytes" {
 			t.Fatalf("%s %s", e.Code, e.Message)
 		}
 	})
-	// The good session was never disturbed.
+	// The good session was never disturbed: its loop saw no error.
+	before := loops.Load()
+	eventually(t, 10*time.Second, "the good session's loop goes on", func() (bool, error) { return loops.Load() > before, nil })
+	stopLoop()
+	res := <-loopDone
+	if res.err != nil {
+		t.Fatalf("after %d queries: %v", res.n, res.err)
+	}
 	var who string
 	if err := good.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
 		t.Fatalf("good session after refusals: %q %v", who, err)
 	}
+	t.Logf("the good session ran %d queries during the refusals", res.n)
 }
 
 func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
@@ -439,9 +499,17 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close(ctx)
-		time.Sleep(3 * time.Second)
-		if _, err := c.Exec(ctx, "SELECT 1"); err == nil {
-			t.Fatal("idle session still open after the idle timeout")
+		// Busy is not idle: a query silent for longer than the timeout completes.
+		if _, err := c.Exec(ctx, "SELECT pg_sleep(3)"); err != nil {
+			t.Fatalf("query longer than the idle timeout: %v", err)
+		}
+		// Idle: the gateway closes the session about 2s after the last answer.
+		start := time.Now()
+		raw := c.PgConn().Conn()
+		raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := raw.Read(make([]byte, 1))
+		if took := time.Since(start); n != 0 || !errors.Is(err, io.EOF) || took < 1800*time.Millisecond || took > 5*time.Second {
+			t.Fatalf("idle session: read %d, %v after %v; want EOF after about 2s", n, err, took)
 		}
 	})
 }
