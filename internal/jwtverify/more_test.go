@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -276,5 +277,17 @@ func TestRemoteSingleFlight(t *testing.T) {
 	}
 	if n := srv.fetches.Load(); n != 1 {
 		t.Fatalf("%d fetches, want 1", n)
+	}
+}
+
+// TestRemoteErrorRedactsPassword: fetch errors are logged; a password in the
+// JWKS URL must not be.
+func TestRemoteErrorRedactsPassword(t *testing.T) {
+	srv := newJWKSServer(t, nil)
+	srv.serve(nil, http.StatusForbidden)
+	u := strings.Replace(srv.URL, "http://", "http://jwks:s3cret@", 1)
+	_, err := (&Remote{Client: srv.Client(), URL: u}).Keys(context.Background(), false)
+	if !errors.Is(err, ErrKeys) || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("err = %v", err)
 	}
 }

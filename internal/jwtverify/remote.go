@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -133,11 +134,20 @@ func (r *Remote) get(ctx context.Context) (*jose.JSONWebKeySet, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s answered %d", ErrKeys, r.URL, resp.StatusCode)
+		return nil, fmt.Errorf("%w: %s answered %d", ErrKeys, redacted(r.URL), resp.StatusCode)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&set); err != nil {
-		return nil, fmt.Errorf("%w: %s: not a JWKS: %v", ErrKeys, r.URL, err)
+		return nil, fmt.Errorf("%w: %s: not a JWKS: %v", ErrKeys, redacted(r.URL), err)
 	}
 	return &set, nil
+}
+
+// redacted hides a password in the URL: fetch errors are logged.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable JWKS URL)"
+	}
+	return u.Redacted()
 }
