@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -49,28 +51,57 @@ func TestReplayAfterFifteenMinutes(t *testing.T) {
 	}
 }
 
-// TestCrossAccountTokenRefused: a token of account A does not open account
-// B's workgroup, whatever the client claims.
+// TestCrossAccountTokenRefused: account B has a workgroup named demo too,
+// so the name resolves in both accounts and only the token's account
+// binding (its wrapped keys are for account A's demo) can refuse it.
 func TestCrossAccountTokenRefused(t *testing.T) {
 	srv, _ := gatewayWorld(t, func(c *config.Config) {
 		c.Accounts = append(c.Accounts, config.Account{
-			ID:                      "210987654321",
+			ID:                      scopeB.Account,
 			RedshiftIdcApplications: []config.RedshiftIdcApplication{{Name: "b-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: c.IdentityCenter.InstanceArn}},
-			Namespaces:              []config.Namespace{{Name: "bns", RedshiftIdcApplication: "b-idc"}},
-			Workgroups:              []config.Workgroup{{Name: "bwg", Namespace: "bns", BaseCapacity: 8}},
+			Namespaces:              []config.Namespace{{Name: "demo", RedshiftIdcApplication: "b-idc"}},
+			Workgroups:              []config.Workgroup{{Name: "demo", Namespace: "demo", BaseCapacity: 8}},
 		})
 	})
-	tok := tokenFor(t, srv, "alice", "demo")
-	host, port, _ := net.SplitHostPort(srv.PGAddr())
-	cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, tok))
-	cfg.TLSConfig.ServerName = "bwg.210987654321.us-east-1.redshift-serverless.amazonaws.com"
-	_, err := pgx.ConnectConfig(context.Background(), cfg)
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "28P01" {
-		t.Fatalf("account A's token on account B's workgroup: %v", err)
+	ctx := context.Background()
+	wgA, err := srv.Instance.Issuer.Serverless.GetWorkgroup(ctx, scope, "demo")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := srv.Instance.Issuer.Open(context.Background(), scopeB, "bwg", tok); err == nil {
-		t.Fatal("account B's key opened account A's token")
+	wgB, err := srv.Instance.Issuer.Serverless.GetWorkgroup(ctx, scopeB, "demo")
+	if err != nil {
+		t.Fatalf("account B has no demo workgroup: %v", err)
+	}
+	if wgA.WorkgroupId == wgB.WorkgroupId || wgA.WorkgroupArn == wgB.WorkgroupArn {
+		t.Fatalf("the two demo workgroups are one: %s %s", wgA.WorkgroupArn, wgB.WorkgroupArn)
+	}
+	tok := tokenFor(t, srv, "alice", "demo")
+	connect := func(account string) error {
+		host, port, _ := net.SplitHostPort(srv.PGAddr())
+		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, tok))
+		cfg.TLSConfig.ServerName = "demo." + account + ".us-east-1.redshift-serverless.amazonaws.com"
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			conn.Close(ctx)
+		}
+		return err
+	}
+	// The same token, the same workgroup name: account A's gateway name works…
+	if err := connect(scope.Account); err != nil {
+		t.Fatalf("account A's token on account A's demo: %v", err)
+	}
+	// …account B's is refused as a token not valid for that workgroup.
+	err = connect(scopeB.Account)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "28P01" || pe.Message != "the Identity Center token is not valid for this workgroup" {
+		t.Fatalf("account A's token on account B's demo: %v", err)
+	}
+	_, _, err = srv.Instance.Issuer.Open(ctx, scopeB, "demo", tok)
+	if !errors.Is(err, authtoken.ErrForeignWorkgroup) && !errors.Is(err, authtoken.ErrWrongAccount) {
+		t.Fatalf("account B's issuer opened account A's token for demo: %v", err)
+	}
+	if _, c, err := srv.Instance.Issuer.Open(ctx, scope, "demo", tok); err != nil || c.Account != scope.Account {
+		t.Fatalf("account A's issuer: %v (account %q)", err, c.Account)
 	}
 }
 
@@ -102,29 +133,112 @@ func TestRoleChainingKeepsContext(t *testing.T) {
 }
 
 // TestNothingWithoutSigV4: only health, metrics and the IdP's public
-// documents answer without a signature.
+// documents answer without a signature; every other path refuses in the
+// shape its protocol's clients expect.
 func TestNothingWithoutSigV4(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
-	open := map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/idp/.well-known/openid-configuration": true, "/idp/jwks": true}
-	paths := []string{"/", "/token", "/token?aws_iam=t", "/healthz", "/readyz", "/metrics", "/idp/.well-known/openid-configuration", "/idp/jwks",
-		"/idp/token", "/?Action=GetCallerIdentity&Version=2011-06-15", "/admin", "/debug/pprof/"}
-	for _, p := range paths {
-		for _, m := range []string{http.MethodGet, http.MethodPost} {
-			req, _ := http.NewRequest(m, srv.URL+p, strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r := testserver.Do(t, req)
-			ok := r.Status == 200
-			if ok && !(open[strings.SplitN(p, "?", 2)[0]] && (m == http.MethodGet || !strings.HasPrefix(p, "/idp"))) {
-				t.Errorf("%s %s answered 200 without a signature: %.200s", m, p, r.Body)
-			}
-		}
+	const missing = "Request is missing Authentication Token"
+	type want struct {
+		status int
+		shape  string // open, json (awsJson1_1), rest (restJson1), query (awsQuery XML), plain
+		code   string
 	}
-	for _, target := range []string{"RedshiftServerless.ListWorkgroups", "Idcgate.IssueTestToken"} {
-		req := srv.ServerlessRequest(t, "x", []byte(`{}`))
-		req.Header.Set("X-Amz-Target", target)
-		if r := testserver.Do(t, req); r.Status == 200 {
-			t.Errorf("%s without a signature: %s", target, r.Body)
+	query := want{403, "query", "MissingAuthenticationToken"}
+	cases := []struct {
+		method, path string
+		want         want
+	}{
+		{"GET", "/", query},
+		{"POST", "/", query},
+		{"GET", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
+		{"POST", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
+		{"GET", "/token", want{405, "rest", "UnknownOperationException"}},
+		{"POST", "/token", want{400, "rest", "MissingAuthenticationTokenException"}},
+		{"GET", "/token?aws_iam=t", want{405, "rest", "UnknownOperationException"}},
+		{"POST", "/token?aws_iam=t", want{400, "rest", "MissingAuthenticationTokenException"}},
+		{"GET", "/healthz", want{200, "open", "ok\n"}},
+		{"POST", "/healthz", want{200, "open", "ok\n"}},
+		{"GET", "/readyz", want{200, "open", "ready\n"}},
+		{"POST", "/readyz", want{200, "open", "ready\n"}},
+		{"GET", "/metrics", want{200, "open", "# HELP "}},
+		{"POST", "/metrics", want{200, "open", "# HELP "}},
+		{"GET", "/idp/.well-known/openid-configuration", want{200, "open", "{"}},
+		{"GET", "/idp/jwks", want{200, "open", `{"keys":`}},
+		// The built-in IdP is not an AWS API: plain HTTP refusals.
+		{"POST", "/idp/.well-known/openid-configuration", want{405, "plain", ""}},
+		{"POST", "/idp/jwks", want{405, "plain", ""}},
+		{"GET", "/idp/token", want{404, "plain", ""}},
+		{"POST", "/idp/token", want{404, "plain", ""}},
+		{"GET", "/admin", want{404, "json", "UnknownOperationException"}},
+		{"POST", "/admin", want{404, "json", "UnknownOperationException"}},
+		{"GET", "/debug/pprof/", want{404, "json", "UnknownOperationException"}},
+		{"POST", "/debug/pprof/", want{404, "json", "UnknownOperationException"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			secWantShape(t, testserver.Do(t, req), tc.want.status, tc.want.shape, tc.want.code, missing)
+		})
+	}
+	for _, target := range []string{"RedshiftServerless.ListWorkgroups", "RedshiftServerless.GetIdentityCenterAuthToken", "Idcgate.IssueTestToken"} {
+		t.Run(target, func(t *testing.T) {
+			req := srv.ServerlessRequest(t, "x", []byte(`{}`))
+			req.Header.Set("X-Amz-Target", target)
+			resp := testserver.Do(t, req)
+			secWantShape(t, resp, 400, "json", "MissingAuthenticationTokenException", missing)
+			if m := resp.JSON(t); m["message"] != missing {
+				t.Fatalf("message %v", m["message"])
+			}
+		})
+	}
+}
+
+// secWantShape checks one unsigned response: an open endpoint's content, or
+// a refusal in its protocol's error shape with a request id.
+func secWantShape(t *testing.T, resp *testserver.RawResponse, status int, shape, code, missing string) {
+	t.Helper()
+	if resp.Status != status {
+		t.Fatalf("status %d, want %d: %.200s", resp.Status, status, resp.Body)
+	}
+	switch shape {
+	case "open":
+		if !strings.HasPrefix(string(resp.Body), code) {
+			t.Fatalf("body %.100q, want it to start %q", resp.Body, code)
 		}
+		return
+	case "plain":
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Fatalf("Content-Type %q", ct)
+		}
+		return
+	case "json", "rest":
+		if resp.Header.Get("X-Amzn-ErrorType") != code {
+			t.Fatalf("X-Amzn-ErrorType %q, want %s", resp.Header.Get("X-Amzn-ErrorType"), code)
+		}
+		m := resp.JSON(t)
+		if msg, _ := m["message"].(string); msg == "" {
+			t.Fatalf("no message: %s", resp.Body)
+		}
+		if shape == "json" && m["__type"] != code {
+			t.Fatalf("__type %v, want %s", m["__type"], code)
+		}
+		if code == "MissingAuthenticationTokenException" && m["message"] != missing {
+			t.Fatalf("message %v", m["message"])
+		}
+	case "query":
+		var e queryError
+		if err := xml.Unmarshal(resp.Body, &e); err != nil {
+			t.Fatalf("not an awsQuery error: %v: %s", err, resp.Body)
+		}
+		if e.Error.Type != "Sender" || e.Error.Code != code || e.Error.Message != missing || e.RequestID == "" {
+			t.Fatalf("awsQuery error %+v", e)
+		}
+	default:
+		t.Fatalf("unknown shape %q", shape)
+	}
+	if resp.Header.Get("x-amzn-RequestId") == "" {
+		t.Fatal("no request id")
 	}
 }
 

@@ -67,7 +67,9 @@ func (b *Box) Open(tok string, v any) error {
 	if len(tok) < len(b.prefix) || tok[:len(b.prefix)] != b.prefix {
 		return ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok[len(b.prefix):])
+	// Strict: a last character that differs only in unused bits would
+	// otherwise decode to the same bytes, letting an edited token open.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok[len(b.prefix):])
 	if err != nil || len(raw) < 1+b.aead.NonceSize()+b.aead.Overhead() || raw[0] != version {
 		return ErrInvalid
 	}

@@ -34,3 +34,32 @@ func TestSealOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCharacterChangeRefused: replacing any character with any other
+// base64url character, including the last one whose low bits are unused,
+// does not open.
+func TestEveryCharacterChangeRefused(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	a, _ := New(bytes.Repeat([]byte{7}, 32), "session-token", "IQo")
+	// Three payload lengths cover every length mod 3, so some tokens end in
+	// a character with unused bits.
+	for _, user := range []string{"al", "ali", "alic"} {
+		tok, err := a.Seal(struct{ User string }{user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ User string }
+		for i := len("IQo"); i < len(tok); i++ {
+			for _, c := range []byte(alphabet) {
+				if c == tok[i] {
+					continue
+				}
+				m := []byte(tok)
+				m[i] = c
+				if a.Open(string(m), &got) == nil {
+					t.Fatalf("%s: character %d changed to %q still opens", user, i, c)
+				}
+			}
+		}
+	}
+}
