@@ -172,7 +172,8 @@ func TestGetIdentityCenterAuthTokenChecks(t *testing.T) {
 			}
 			_, err = getToken(t, srv, aws.Credentials{AccessKeyID: aws.ToString(ar.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(ar.Credentials.SecretAccessKey), SessionToken: aws.ToString(ar.Credentials.SessionToken)}, "demo")
 			return err
-		}, "AccessDeniedException", 400, ""},
+		}, "AccessDeniedException", 400,
+			"User: arn:aws:sts::123456789012:assumed-role/analyst/plain is not authorized to perform: redshift-serverless:GetIdentityCenterAuthToken because the session is not identity-enhanced: use credentials from sts:AssumeRole with an IAM Identity Center context in ProvidedContexts"},
 		{"workgroup still creating", func() error { _, err := getToken(t, srv, alice, "demo", "wg-creating"); return err }, "ConflictException", 400,
 			"Workgroup wg-creating is CREATING; it must be AVAILABLE to issue an Identity Center token."},
 		{"namespace without Identity Center", func() error { _, err := getToken(t, srv, alice, "wg-plain"); return err }, "ValidationException", 400,
@@ -273,7 +274,17 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := srv.Instance.Keys.Key(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wg.WorkgroupId}, 1); !errors.Is(err, keyring.ErrNoKeyring) {
 		t.Fatalf("keys of a deleted workgroup: %v", err)
 	}
-	_ = two
+	// Its token no longer opens, though the workgroup is still DELETING.
+	if _, _, err := iss.Open(ctx, scope, "wg-two", aws.ToString(two.Token)); !errors.Is(err, authtoken.ErrKeyUnavailable) || !errors.Is(err, keyring.ErrNoKeyring) {
+		t.Fatalf("token of a deleted workgroup: %v", err)
+	}
+	// Rotating does not bring the keys back (TestDeletedWorkgroupKeys has
+	// every key operation and the gateway).
+	rot = srv.CallAdmin(t, srv.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"wg-two"}`))
+	wantAPIError(t, &rawAPIError{resp: rot, t: t}, "ConflictException", 400, "Workgroup wg-two is currently DELETING; its keys were destroyed when its deletion began.")
+	if _, err := srv.Instance.Keys.Key(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wg.WorkgroupId}, 1); !errors.Is(err, keyring.ErrNoKeyring) {
+		t.Fatalf("keys came back after a rotation: %v", err)
+	}
 }
 
 // TestTokenExpiry: min(now + TTL, session expiry).

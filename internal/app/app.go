@@ -442,16 +442,14 @@ func (a *App) rotateKeys(ctx context.Context) {
 	if every <= 0 {
 		return
 	}
-	interval := min(every/4, time.Hour)
-	retireAfter := a.Config.Tokens.TTL.Duration + 5*time.Minute
-	t := time.NewTicker(interval)
+	t := time.NewTicker(min(every/4, time.Hour))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.Keys.RotateDue(ctx, every, retireAfter)
+			n, err := a.RotateKeysDue(ctx)
 			if err != nil && ctx.Err() == nil {
 				a.Log.Error("scheduled key rotation", "err", err)
 			} else if n > 0 {
@@ -459,4 +457,18 @@ func (a *App) rotateKeys(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// RotateKeysDue is one tick of the key schedule (tokens.keyRotation): it
+// rotates every ring whose latest version is keyRotation old, and retires
+// each version once its successor is TTL + 5 minutes old (no token sealed
+// under it can still be valid), by the injected clock. The background
+// loop calls it every keyRotation/4 (at most hourly); tests call it to
+// drive the schedule without waiting. It returns how many rings rotated.
+func (a *App) RotateKeysDue(ctx context.Context) (int, error) {
+	every := a.Config.Tokens.KeyRotation.Duration
+	if every <= 0 {
+		return 0, nil
+	}
+	return a.Keys.RotateDue(ctx, every, a.Config.Tokens.TTL.Duration+5*time.Minute)
 }
