@@ -1,14 +1,25 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 
+	"github.com/idcgate/idcgate/internal/app"
+	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -57,5 +68,121 @@ func TestSIGKILLKeepsResources(t *testing.T) {
 	}
 	if _, err := c2.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("durable-wg")}); err != nil {
 		t.Fatalf("workgroup lost after SIGKILL: %v", err)
+	}
+}
+
+// opsServeFails runs `idcgate serve` that must refuse to start, and
+// returns its output (exit code 1 checked).
+func opsServeFails(t *testing.T, dataDir string, env map[string]string) string {
+	t.Helper()
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("idcgate serve did not exit")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("idcgate serve: %v (want exit code 1)\n%s", err, out)
+	}
+	return string(out)
+}
+
+// opsWantMismatch checks the refusal is one clear line.
+func opsWantMismatch(t *testing.T, out string) {
+	t.Helper()
+	var errLines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "idcgate ") {
+			errLines = append(errLines, l)
+		}
+	}
+	if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "idcgate serve: master key does not match the store's key check value") {
+		t.Fatalf("refusal:\n%s", out)
+	}
+}
+
+// opsSecretForms are the ways a secret could leak into storage: raw bytes,
+// every base64 alphabet, hex.
+func opsSecretForms(name string, raw []byte) map[string][]byte {
+	return map[string][]byte{
+		name + " (raw)":        raw,
+		name + " (base64)":     []byte(base64.StdEncoding.EncodeToString(raw)),
+		name + " (base64 raw)": []byte(base64.RawStdEncoding.EncodeToString(raw)),
+		name + " (base64url)":  []byte(base64.RawURLEncoding.EncodeToString(raw)),
+		name + " (hex)":        []byte(hex.EncodeToString(raw)),
+	}
+}
+
+// A restart with another master key is refused at start, with one clear
+// line and exit code 1, and changes nothing: the right key starts again.
+// Neither the master key nor a derived administrator secret is in the
+// store file.
+func TestMasterKeyCheckEmbedded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := testserver.StartProcess(t, testserver.Options{DataDir: dir})
+	ctx := context.Background()
+	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
+	c := p.Serverless(p.Admin)
+	if _, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("keyed")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("keyed-wg"), NamespaceName: aws.String("keyed"), BaseCapacity: aws.Int32(8)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := getToken(t, p.Server, alice, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.CallAdmin(t, p.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"demo"}`)); r.Status != 200 {
+		t.Fatalf("rotate: %s", r.Body)
+	}
+	admin := p.Admin
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.Cmd.Wait(); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+
+	mkText, err := os.ReadFile(filepath.Join(dir, masterkey.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mkRaw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(mkText)))
+	if err != nil || len(mkRaw) != masterkey.Size {
+		t.Fatalf("master key file: %v", err)
+	}
+	db, err := os.ReadFile(filepath.Join(dir, app.StoreFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks := opsSecretForms("master key", mkRaw)
+	leaks["administrator secret key"] = []byte(admin.SecretAccessKey)
+	leaks["app secret key"] = []byte(testserver.AppSecretKey)
+	for name, s := range leaks {
+		if bytes.Contains(db, s) {
+			t.Errorf("%s is in the store file", name)
+		}
+	}
+
+	other, _ := masterkey.Generate(rand.Reader)
+	opsWantMismatch(t, opsServeFails(t, dir, map[string]string{masterkey.EnvVar: other}))
+
+	p2 := testserver.StartProcess(t, testserver.Options{DataDir: dir})
+	if p2.Admin != admin {
+		t.Fatal("administrator key changed")
+	}
+	if _, err := p2.Serverless(admin).GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("keyed-wg")}); err != nil {
+		t.Fatalf("after the refused start: %v", err)
 	}
 }
