@@ -311,3 +311,35 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentIssueAndOpen shares the keyring's cached AES-GCMs between
+// goroutines (run with -race), across a rotation.
+func TestConcurrentIssueAndOpen(t *testing.T) {
+	w := newWorld(t, 3, 0)
+	ctx := context.Background()
+	id := w.ring(t, "wg-01")
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				res, err := w.iss.Issue(ctx, w.request("wg-00", "wg-01", "wg-02"))
+				if err == nil {
+					_, _, err = w.iss.Open(ctx, scope, "wg-01", res.Token)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	if _, err := w.keys.Rotate(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
