@@ -294,19 +294,17 @@ func (l *Log) Write(ctx context.Context, r *Record) error {
 	return l.enqueue(ctx, &pending{id: r.EventID, line: b})
 }
 
-// Complete writes the final record of the call that in announced (its
-// eventID becomes in's). When the call committed a change, the same store
-// transaction removes the journal entry the change was committed with.
+// Complete writes the final record of the call that in announced (in may
+// be nil). When the call committed a change, the record takes the journal
+// entry's eventID and the same store transaction removes the entry.
 func (l *Log) Complete(ctx context.Context, in *Intent, r *Record) error {
 	if l == nil {
 		return nil
 	}
 	p := &pending{}
-	if in != nil {
+	if in.Committed() {
 		r.EventID = in.id
-		if in.Committed() {
-			p.journal = journalKey(in.id)
-		}
+		p.journal = journalKey(in.id)
 	}
 	b, err := fill(r)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,24 +20,37 @@ import (
 // it: if the final write fails, or the process dies before it, the entry
 // stays and Recover turns it into a record.
 
-// Intent is the record of a call in flight.
+// Intent is the record of a call in flight. It is built lazily, on the
+// call's first commit: most calls change nothing and pay nothing for it.
 type Intent struct {
+	build     func() *Record
+	once      sync.Once
 	id        string
 	line      []byte
+	err       error
 	committed atomic.Bool
 }
 
-// NewIntent fills r's id, version and type and prepares its journal entry.
-func NewIntent(r *Record) (*Intent, error) {
-	b, err := fill(r)
-	if err != nil {
-		return nil, err
-	}
-	return &Intent{id: r.EventID, line: b}, nil
+// NewIntent announces a call whose record build returns (its id, version
+// and type are filled when it is first needed).
+func NewIntent(build func() *Record) *Intent { return &Intent{build: build} }
+
+func (in *Intent) prepare() error {
+	in.once.Do(func() {
+		r := in.build()
+		in.line, in.err = fill(r)
+		in.id = r.EventID
+	})
+	return in.err
 }
 
-// EventID is the id the call's record has.
-func (in *Intent) EventID() string { return in.id }
+// EventID is the id the call's record has ("" until the call commits).
+func (in *Intent) EventID() string {
+	if !in.Committed() {
+		return ""
+	}
+	return in.id
+}
 
 // Committed reports whether a store transaction of the call committed (with
 // the journal entry).
@@ -66,6 +80,9 @@ func (s Journaled) Update(ctx context.Context, fn func(store.Tx) error) error {
 	in := IntentFrom(ctx)
 	if in == nil {
 		return s.Store.Update(ctx, fn)
+	}
+	if err := in.prepare(); err != nil {
+		return err
 	}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := fn(tx); err != nil {

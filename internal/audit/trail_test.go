@@ -269,10 +269,11 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 	js := Journaled{Store: st}
 	ctx := context.Background()
 
-	in, err := NewIntent(&Record{EventTime: time.Now(), EventName: "CreateNamespace", RequestID: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := 0
+	in := NewIntent(func() *Record {
+		built++
+		return &Record{EventTime: time.Now(), EventName: "CreateNamespace", RequestID: "r1"}
+	})
 	cctx := WithIntent(ctx, in)
 	if err := js.Update(cctx, func(tx store.Tx) error { tx.Put("ns/x", []byte("{}")); return errDomain }); !errors.Is(err, errDomain) {
 		t.Fatal(err)
@@ -286,6 +287,13 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 	p := mustPending(t, st)
 	if !in.Committed() || len(p) != 1 || p[0].EventID != in.EventID() || p[0].RequestID != "r1" {
 		t.Fatalf("journal after commit: %+v (committed %v)", p, in.Committed())
+	}
+	// A second commit of the same call rewrites the same entry.
+	if err := js.Update(cctx, func(tx store.Tx) error { return tx.Put("ns/y", []byte("{}")) }); err != nil {
+		t.Fatal(err)
+	}
+	if p2 := mustPending(t, st); len(p2) != 1 || p2[0].EventID != p[0].EventID || built != 1 {
+		t.Fatalf("journal after a second commit: %+v (record built %d times)", p2, built)
 	}
 	// An update without an intent (the audit writer's own) adds nothing.
 	js.Update(ctx, func(tx store.Tx) error { return tx.Put("other", nil) })
@@ -306,6 +314,26 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 	}
 }
 
+// A call that commits nothing never builds its record, and its final
+// record is written alone.
+func TestIntentWithoutCommit(t *testing.T) {
+	st := openBolt(t)
+	l, path := openLog(t, st)
+	in := NewIntent(func() *Record { t.Fatal("built without a commit"); return nil })
+	ctx := WithIntent(context.Background(), in)
+	Journaled{Store: st}.View(ctx, func(store.Reader) error { return nil })
+	if in.Committed() || in.EventID() != "" {
+		t.Fatal("a read committed the intent")
+	}
+	if err := l.Complete(ctx, in, &Record{EventTime: time.Now(), RequestID: "read"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := ReadFile(path)
+	if len(recs) != 1 || recs[0].EventID == "" || len(mustPending(t, st)) != 0 {
+		t.Fatalf("records %+v", recs)
+	}
+}
+
 // If the final record cannot be written, the journal entry stays and
 // Recover writes it, once, even with two replicas recovering.
 func TestRecover(t *testing.T) {
@@ -316,8 +344,10 @@ func TestRecover(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
 	var intents []*Intent
 	for i, at := range []time.Time{old, old, time.Now()} {
-		in, _ := NewIntent(&Record{EventTime: at, EventName: "CreateWorkgroup", RequestID: fmt.Sprint("r", i),
-			RequestParameters: map[string]any{"workgroupName": fmt.Sprint("wg", i)}})
+		in := NewIntent(func() *Record {
+			return &Record{EventTime: at, EventName: "CreateWorkgroup", RequestID: fmt.Sprint("r", i),
+				RequestParameters: map[string]any{"workgroupName": fmt.Sprint("wg", i)}}
+		})
 		intents = append(intents, in)
 		if err := js.Update(WithIntent(ctx, in), func(tx store.Tx) error { return tx.Put(fmt.Sprint("wg/", i), nil) }); err != nil {
 			t.Fatal(err)

@@ -186,9 +186,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the operation commits carries it (audit.Journaled), so no change is
 	// ever committed without a durable record.
 	if s.d.Audit != nil {
-		if in, err := audit.NewIntent(s.auditRecord(r, rt, reqID, body, p, nil)); err == nil {
-			r = r.WithContext(audit.WithIntent(r.Context(), in))
-		}
+		req := r
+		in := audit.NewIntent(func() *audit.Record { return s.auditRecord(req, rt, reqID, body, p, nil) })
+		r = r.WithContext(audit.WithIntent(r.Context(), in))
 	}
 	c := &call{
 		ctx:       r.Context(),
