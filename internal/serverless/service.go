@@ -45,6 +45,8 @@ type Service struct {
 	// committed (the keyring drops its cached keys then, not before, so a
 	// concurrent reader cannot cache them again).
 	AfterDeleteWorkgroup func(sc Scope, wg Workgroup)
+
+	decoded decodedCache
 }
 
 func (s *Service) now() time.Time {
@@ -820,16 +822,18 @@ func (s *Service) WorkgroupByID(ctx context.Context, sc Scope, id string) (Workg
 
 // WorkgroupsWithNamespaces resolves several workgroups and their namespaces
 // in one read transaction, in order; the first missing one is the error.
+// It is the issuance path's read: the records it returns are read-only
+// (their slices are shared with the decoded-record cache).
 func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names []string) ([]Workgroup, []Namespace, error) {
 	wgs := make([]Workgroup, 0, len(names))
 	nss := make([]Namespace, 0, len(names))
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		for _, n := range names {
-			wg, err := s.loadWorkgroup(r, nil, sc, n)
+			wg, err := viewRecord(s, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound(n))
 			if err != nil {
 				return err
 			}
-			ns, err := s.loadNamespace(r, nil, sc, wg.NamespaceName)
+			ns, err := viewRecord(s, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound(wg.NamespaceName))
 			if err != nil {
 				return err
 			}

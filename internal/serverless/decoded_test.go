@@ -1,0 +1,84 @@
+package serverless
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// Two services on one store stand for two replicas: what one changes, the
+// other's cached read sees at once, because a hit needs the same bytes.
+func TestDecodedCacheFollowsTheStore(t *testing.T) {
+	a, c, st := newService(0)
+	b := &Service{Store: st, Now: c.now, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
+	ctx := context.Background()
+	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}); err != nil {
+		t.Fatal(err)
+	}
+	wg, err := a.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() (Workgroup, Namespace, error) {
+		wgs, nss, err := b.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
+		if err != nil {
+			return Workgroup{}, Namespace{}, err
+		}
+		return wgs[0], nss[0], nil
+	}
+	for i := 0; i < 2; i++ { // a miss, then a hit
+		got, ns, err := read()
+		if err != nil || got.WorkgroupArn != wg.WorkgroupArn || got.BaseCapacity != 8 || ns.IdcApplicationArn != idcArn {
+			t.Fatalf("read %d: %+v %+v %v", i, got, ns, err)
+		}
+	}
+	if len(b.decoded.m) != 2 {
+		t.Fatalf("cache holds %d records, want the workgroup and its namespace", len(b.decoded.m))
+	}
+
+	if _, err := a.UpdateWorkgroup(ctx, scope, wg.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(16))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := read(); err != nil || got.BaseCapacity != 16 {
+		t.Fatalf("after the other replica's update: %+v %v", got, err)
+	}
+
+	if _, err := a.DeleteWorkgroup(ctx, scope, wg.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("sales")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := read(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after the other replica's delete: %v", err)
+	}
+}
+
+// A cached record still settles its pending transition by the clock, on the
+// copy handed out, not in the cache.
+func TestDecodedCacheSettlesTransitions(t *testing.T) {
+	s, c, _ := newService(time.Second)
+	ctx := context.Background()
+	if _, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales")}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() Status {
+		wgs, _, err := s.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wgs[0].Status
+	}
+	if got := status(); got != StatusCreating {
+		t.Fatalf("status %s, want CREATING", got)
+	}
+	c.advance(2 * time.Second)
+	if got := status(); got != StatusAvailable {
+		t.Fatalf("status %s, want AVAILABLE once the delay has passed", got)
+	}
+	c.t = c.t.Add(-2 * time.Second) // the cached copy itself was not settled
+	if got := status(); got != StatusCreating {
+		t.Fatalf("status %s: the cache kept a settled copy", got)
+	}
+}
