@@ -98,7 +98,7 @@ func (s Journaled) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // Recover turns journal entries of calls that started before cutoff into
 // records (marked additionalEventData.recoveredFromJournal), and returns
-// how many it wrote. Only calls that can no longer be in flight may be
+// how many entries it handed to the writer. Only calls that can no longer be in flight may be
 // recovered: the embedded store (one process) recovers everything at
 // start; replicas of a shared store leave younger entries to their owner.
 // An entry another replica recovered first is skipped.
