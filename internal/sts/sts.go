@@ -46,6 +46,8 @@ type Service struct {
 	Sessions *seal.Box // session tokens
 	Now      func() time.Time
 	Rand     io.Reader
+
+	opened openedSessions
 }
 
 // session is what a session token holds.
@@ -65,8 +67,17 @@ var keyAlphabet = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPad
 
 // LookupCredential implements sigv4.CredentialSource for session keys.
 func (s *Service) LookupCredential(_ context.Context, accessKeyID, token string) (sigv4.Credential, error) {
-	var ss session
-	if token == "" || s.Sessions.Open(token, &ss) != nil || ss.AccessKeyID != accessKeyID {
+	if token == "" {
+		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+	}
+	ss, ok := s.opened.get(token)
+	if !ok {
+		if s.Sessions.Open(token, &ss) != nil {
+			return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+		}
+		s.opened.put(token, ss)
+	}
+	if ss.AccessKeyID != accessKeyID {
 		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
 	}
 	if !s.Now().Before(ss.Expires) {

@@ -115,3 +115,25 @@ func TestSessionLifecycleAndChaining(t *testing.T) {
 		t.Fatalf("expired session: %v", err)
 	}
 }
+
+// Opened sessions are remembered by their exact token: an edited token is
+// opened (and refused) afresh, never served from the cache.
+func TestOpenedSessionCacheNeedsTheSameToken(t *testing.T) {
+	s, c, app := setup(t)
+	ctx := context.Background()
+	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1"}, auth.Request{Region: "us-east-1", Now: c.t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := out.Credentials.SessionToken
+	for i := 0; i < 2; i++ {
+		if _, err := s.LookupCredential(ctx, out.Credentials.AccessKeyId, tok); err != nil {
+			t.Fatalf("lookup %d: %v", i, err)
+		}
+	}
+	b := []byte(tok)
+	b[len(b)/2] ^= 1
+	if _, err := s.LookupCredential(ctx, out.Credentials.AccessKeyId, string(b)); !errors.Is(err, sigv4.ErrInvalidClientToken) {
+		t.Fatalf("edited token: %v", err)
+	}
+}
