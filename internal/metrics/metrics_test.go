@@ -1,0 +1,53 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/store/bolt"
+)
+
+func TestRequestsAndStoreLatency(t *testing.T) {
+	m := New(func() float64 { return 3 })
+	m.ObserveRequest("sts", "AssumeRole", "", 2*time.Millisecond)
+	m.ObserveRequest("sts", "AssumeRole", "AccessDenied", time.Millisecond)
+	m.ObserveRequest("sts", "AssumeRole", "", time.Millisecond)
+	var none *Metrics
+	none.ObserveRequest("x", "y", "", 0) // a server without metrics
+
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := Store{Store: db, M: m}
+	sentinel := errors.New("refused")
+	if err := st.Update(context.Background(), func(tx store.Tx) error { return sentinel }); !errors.Is(err, sentinel) {
+		t.Fatalf("Update returned %v, want the function's error", err)
+	}
+	st.View(context.Background(), func(store.Reader) error { return nil })
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`idcgate_api_requests_total{error_code="",operation="AssumeRole",service="sts"} 2`,
+		`idcgate_api_requests_total{error_code="AccessDenied",operation="AssumeRole",service="sts"} 1`,
+		`idcgate_api_request_duration_seconds_count{operation="AssumeRole",service="sts"} 3`,
+		`idcgate_store_transaction_duration_seconds_count{kind="update"} 1`,
+		`idcgate_store_transaction_duration_seconds_count{kind="view"} 1`,
+		`idcgate_gateway_active_connections 3`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
