@@ -67,7 +67,7 @@ func workgroupNames() []string {
 
 // runChild serves kind ("idcgate" or "bare") until its stdin closes or it
 // gets SIGTERM, printing "ready <api addr> <stats addr>" once it listens.
-func runChild(kind, dir, bareBodyFile, cpuProfile string) error {
+func runChild(kind, dir, bareBodyFile, cpuProfile, allocProfile string) error {
 	statsLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -90,6 +90,15 @@ func runChild(kind, dir, bareBodyFile, cpuProfile string) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	if allocProfile != "" {
+		defer func() {
+			if f, err := os.Create(allocProfile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 
 	var addr string

@@ -48,13 +48,14 @@ func main() {
 	rate := flag.Float64("rate", 0, "fixed-rate run in requests/s (0: half of the measured 1-workgroup peak)")
 	soak := flag.Duration("soak", 0, "soak mode: run this long at 8 workers, printing the server's RSS and goroutines every 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
+	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
 	childDir := flag.String("child-dir", "", "internal")
 	childBody := flag.String("child-body", "", "internal")
 	flag.Parse()
 
 	if *child != "" {
-		if err := runChild(*child, *childDir, *childBody, *cpuProfile); err != nil {
+		if err := runChild(*child, *childDir, *childBody, *cpuProfile, *allocProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "issuance child:", err)
 			os.Exit(1)
 		}
@@ -62,7 +63,7 @@ func main() {
 	}
 	levels, err := parseLevels(*concs)
 	must(err)
-	must(bench(*dur, levels, *rate, *soak, *cpuProfile))
+	must(bench(*dur, levels, *rate, *soak, *cpuProfile, *allocProfile))
 }
 
 func parseLevels(s string) ([]int, error) {
@@ -77,7 +78,7 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cpuProfile string) error {
+func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cpuProfile, allocProfile string) error {
 	dir, err := os.MkdirTemp("", "idcgate-issuance-")
 	if err != nil {
 		return err
@@ -85,12 +86,14 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 	defer os.RemoveAll(dir)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512}}
 
-	if cpuProfile != "" {
-		if cpuProfile, err = filepath.Abs(cpuProfile); err != nil {
-			return err
+	for _, p := range []*string{&cpuProfile, &allocProfile} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return err
+			}
 		}
 	}
-	idc, err := startChild("idcgate", dir, "", cpuProfile)
+	idc, err := startChild("idcgate", dir, "", cpuProfile, allocProfile)
 	if err != nil {
 		return err
 	}
@@ -116,7 +119,7 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 	if err := os.WriteFile(bodyFile, sample, 0o600); err != nil {
 		return err
 	}
-	bareChild, err := startChild("bare", dir, bodyFile, "")
+	bareChild, err := startChild("bare", dir, bodyFile, "", "")
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,7 @@ type childProc struct {
 	stats string
 }
 
-func startChild(kind, dir, bodyFile, cpuProfile string) (*childProc, error) {
+func startChild(kind, dir, bodyFile, cpuProfile, allocProfile string) (*childProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -228,6 +231,9 @@ func startChild(kind, dir, bodyFile, cpuProfile string) (*childProc, error) {
 	args := []string{"-child", kind, "-child-dir", dir, "-child-body", bodyFile}
 	if cpuProfile != "" {
 		args = append(args, "-cpuprofile", cpuProfile)
+	}
+	if allocProfile != "" {
+		args = append(args, "-allocprofile", allocProfile)
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr

@@ -49,12 +49,12 @@ func (c *decodedCache) put(key string, raw []byte, v any) {
 
 // viewRecord is loadRecord for read-only callers: the value it returns
 // shares its slices with the cache, so the caller must not modify them.
-func viewRecord[T any](s *Service, r store.Reader, key string, state func(*T) (*Status, **transition), notFound error) (T, error) {
+func viewRecord[T any](s *Service, r store.Reader, key string, state func(*T) (*Status, **transition), notFound func(string) error, name string) (T, error) {
 	var rec T
-	raw, err := r.Get(key)
+	raw, err := store.Peek(r, key) // only compared and decoded inside the transaction
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return rec, notFound
+			return rec, notFound(name)
 		}
 		return rec, err
 	}
@@ -69,7 +69,7 @@ func viewRecord[T any](s *Service, r store.Reader, key string, state func(*T) (*
 	// settle changes only this copy's status and pending pointer.
 	st, pending := state(&rec)
 	if !settle(st, pending, s.now()) {
-		return rec, notFound
+		return rec, notFound(name)
 	}
 	return rec, nil
 }

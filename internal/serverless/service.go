@@ -108,11 +108,13 @@ func (s *Service) begin(status *Status, pending **transition, transient, to Stat
 
 // loadRecord reads and settles a record at key; when tx is not nil, one
 // that is gone is purged. state exposes the record's status fields.
-func loadRecord[T any](s *Service, r store.Reader, tx store.Tx, key string, state func(*T) (*Status, **transition), notFound error) (T, error) {
+// notFound builds the error for a missing record only when it is missing
+// (the happy path allocates nothing for it).
+func loadRecord[T any](s *Service, r store.Reader, tx store.Tx, key string, state func(*T) (*Status, **transition), notFound func(string) error, name string) (T, error) {
 	var rec T
 	if err := store.GetJSON(r, key, &rec); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return rec, notFound
+			return rec, notFound(name)
 		}
 		return rec, err
 	}
@@ -123,17 +125,17 @@ func loadRecord[T any](s *Service, r store.Reader, tx store.Tx, key string, stat
 				return rec, err
 			}
 		}
-		return rec, notFound
+		return rec, notFound(name)
 	}
 	return rec, nil
 }
 
 func (s *Service) loadNamespace(r store.Reader, tx store.Tx, sc Scope, name string) (Namespace, error) {
-	return loadRecord(s, r, tx, nsPrefix(sc)+name, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound(name))
+	return loadRecord(s, r, tx, nsPrefix(sc)+name, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, name)
 }
 
 func (s *Service) loadWorkgroup(r store.Reader, tx store.Tx, sc Scope, name string) (Workgroup, error) {
-	return loadRecord(s, r, tx, wgPrefix(sc)+name, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound(name))
+	return loadRecord(s, r, tx, wgPrefix(sc)+name, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, name)
 }
 
 // loadNamespaceID loads name for a change inside tx, and only if it is still
@@ -829,11 +831,11 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 	nss := make([]Namespace, 0, len(names))
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		for _, n := range names {
-			wg, err := viewRecord(s, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound(n))
+			wg, err := viewRecord(s, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, n)
 			if err != nil {
 				return err
 			}
-			ns, err := viewRecord(s, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound(wg.NamespaceName))
+			ns, err := viewRecord(s, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, wg.NamespaceName)
 			if err != nil {
 				return err
 			}

@@ -48,6 +48,22 @@ type Tx interface {
 	Delete(key string) error
 }
 
+// Peeker is implemented by the Reader (and Tx) of backends that can hand out
+// a stored value without copying it: the slice is valid only until the
+// transaction ends and must not be modified. Use Peek, which falls back to
+// Get.
+type Peeker interface {
+	Peek(key string) ([]byte, error)
+}
+
+// Peek is Get without the copy where the backend allows it (see Peeker).
+func Peek(r Reader, key string) ([]byte, error) {
+	if p, ok := r.(Peeker); ok {
+		return p.Peek(key)
+	}
+	return r.Get(key)
+}
+
 // ReverseScanner is implemented by the Reader (and Tx) of backends that can
 // scan in descending key order, so "the latest N" costs N rows, not a scan
 // of everything. Use ScanReverse, which falls back for readers without it.

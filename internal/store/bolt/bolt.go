@@ -124,6 +124,16 @@ func (t *txn) Get(key string) ([]byte, error) {
 	return out, nil
 }
 
+// Peek is Get without the copy: bbolt's slice points into the memory map
+// and is valid only until the transaction ends.
+func (t *txn) Peek(key string) ([]byte, error) {
+	v := t.b.Get([]byte(key))
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	return v, nil
+}
+
 func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool, error)) error {
 	p := []byte(prefix)
 	start := prefix

@@ -114,6 +114,24 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("Peek", func(t *testing.T) {
+		s := open(t)
+		putAll(t, s, "p/k", "value")
+		err := s.View(ctx, func(r store.Reader) error {
+			v, err := store.Peek(r, "p/k")
+			if err != nil || string(v) != "value" {
+				return fmt.Errorf("Peek = %q, %v", v, err)
+			}
+			if _, err := store.Peek(r, "p/missing"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("Peek of a missing key: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("GetReturnsCallerOwnedSlice", func(t *testing.T) {
 		s := open(t)
 		putAll(t, s, "k", "value")
