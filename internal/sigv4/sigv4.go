@@ -66,6 +66,8 @@ type Verifier struct {
 	Region      string
 	Now         func() time.Time
 	MaxSkew     time.Duration
+
+	keys signingKeys
 }
 
 // Result describes a verified request.
@@ -125,7 +127,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	}
 	creq := canonicalRequest(r, ai, payload)
 	sts := stringToSign(ai, creq)
-	key := SigningKey(cred.SecretAccessKey, ai.scopeDate, ai.scopeRegion, ai.scopeService)
+	key := v.keys.get(cred.SecretAccessKey, ai.scopeDate, ai.scopeRegion, ai.scopeService)
 	want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(ai.signature))) {
 		return Result{}, fail(ErrSignatureMismatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")

@@ -329,3 +329,32 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// The signing-key cache follows the server's secret: once a credential's
+// secret changes, a request signed with the old one is refused, and one
+// signed with the new one is accepted, on the same Verifier.
+func TestSigningKeyCacheFollowsTheSecret(t *testing.T) {
+	v := verifier()
+	src := v.Credentials.(fakeSource)
+	body := `{"workgroupName":"demo"}`
+	send := func(creds aws.Credentials) error {
+		r := jsonRequest(t, body)
+		sign(t, r, body, creds, "redshift-serverless", "us-east-1", testNow)
+		_, err := v.Verify(context.Background(), serverSide(r), []byte(body), "redshift-serverless")
+		return err
+	}
+	for i := 0; i < 2; i++ {
+		if err := send(testCreds); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	rotated := testCreds
+	rotated.SecretAccessKey = "rotatedSecretrotatedSecretrotatedSecret00"
+	src[testCreds.AccessKeyID] = Credential{AccessKeyID: testCreds.AccessKeyID, SecretAccessKey: rotated.SecretAccessKey, Principal: "app"}
+	if err := send(testCreds); !errors.Is(err, ErrSignatureMismatch) {
+		t.Fatalf("old secret after rotation: %v", err)
+	}
+	if err := send(rotated); err != nil {
+		t.Fatalf("new secret: %v", err)
+	}
+}
