@@ -33,12 +33,23 @@ type stats struct {
 	Goroutines int     `json:"goroutines"`
 	RSSMiB     float64 `json:"rssMiB"`
 	HeapMiB    float64 `json:"heapMiB"`
+	CPUSeconds float64 `json:"cpuSeconds"` // user + system, the whole process
 }
 
 func readStats() stats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return stats{Mallocs: ms.Mallocs, Goroutines: runtime.NumGoroutine(), RSSMiB: rssMiB(), HeapMiB: float64(ms.HeapAlloc) / (1 << 20)}
+	return stats{Mallocs: ms.Mallocs, Goroutines: runtime.NumGoroutine(), RSSMiB: rssMiB(), HeapMiB: float64(ms.HeapAlloc) / (1 << 20), CPUSeconds: cpuSeconds()}
+}
+
+// cpuSeconds is the CPU time this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 // rssMiB is this process's resident set, from /proc.

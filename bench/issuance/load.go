@@ -77,7 +77,8 @@ type result struct {
 	ok, errors     int
 	rps            float64 // successful requests per second
 	p50, p99, p999 time.Duration
-	serverAllocs   float64 // server-process allocations per successful request
+	serverAllocs   float64       // server-process allocations per successful request
+	serverCPU      time.Duration // server-process CPU time per successful request
 	firstErr       error
 }
 
@@ -115,6 +116,7 @@ func (r *recorder) result(t *target, d time.Duration, before stats) result {
 	res.p50, res.p99, res.p999 = pct(0.50), pct(0.99), pct(0.999)
 	if err == nil {
 		res.serverAllocs = float64(after.Mallocs-before.Mallocs) / float64(len(r.lat))
+		res.serverCPU = time.Duration((after.CPUSeconds - before.CPUSeconds) / float64(len(r.lat)) * float64(time.Second))
 	}
 	return res
 }

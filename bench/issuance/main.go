@@ -132,7 +132,7 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 
 	fmt.Printf("GetIdentityCenterAuthToken vs a bare net/http server; %d cores, GOMAXPROCS %d, %s per run, answer %d bytes\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), dur, len(sample))
-	fmt.Printf("%-22s %5s %9s %9s %9s %9s %13s\n", "closed loop", "conc", "req/s", "p50", "p99", "p99.9", "srv allocs/req")
+	fmt.Printf("%-22s %5s %9s %9s %9s %9s %13s %11s\n", "closed loop", "conc", "req/s", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
 	peak := map[*target]float64{}
 	for _, c := range levels {
 		for _, t := range []*target{bare, one, twenty} {
@@ -145,7 +145,7 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 	if rate <= 0 {
 		rate = peak[one] / 2
 	}
-	fmt.Printf("\n%-22s %5s %9s %9s %9s %9s %13s\n", "fixed rate (open loop)", "rate", "achieved", "p50", "p99", "p99.9", "srv allocs/req")
+	fmt.Printf("\n%-22s %5s %9s %9s %9s %9s %13s %11s\n", "fixed rate (open loop)", "rate", "achieved", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
 	var half1 result
 	for _, t := range []*target{one, twenty} {
 		r := openLoop(t, rate, dur, 256)
@@ -168,8 +168,8 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 }
 
 func printRow(name, level string, r result) {
-	fmt.Printf("%-22s %5s %9.0f %9s %9s %9s %13.0f", name, level, r.rps,
-		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.p999.Round(time.Microsecond), r.serverAllocs)
+	fmt.Printf("%-22s %5s %9.0f %9s %9s %9s %13.0f %11s", name, level, r.rps,
+		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.p999.Round(time.Microsecond), r.serverAllocs, r.serverCPU.Round(time.Microsecond))
 	if r.errors > 0 {
 		fmt.Printf("  (%d errors; first: %v)", r.errors, r.firstErr)
 	}
