@@ -4,6 +4,7 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/auth"
@@ -79,16 +81,15 @@ var nameRe = regexp.MustCompile("^" + namePattern + "$")
 // names of 3–64 characters of [a-z0-9-]; unknown members ignored;
 // duplicates count once.
 func ParseInput(body []byte) ([]string, error) {
-	var raw map[string]json.RawMessage
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+	member, ok := topLevelMember(body, "workgroupNames")
+	if !ok {
 		return nil, validation.Newf("1 validation error detected: The request body must be a JSON object.")
 	}
 	var v validation.Collector
-	member, ok := raw["workgroupNames"]
-	if !ok || string(member) == "null" {
+	if member == nil || string(member) == "null" {
 		v.Required("workgroupNames", false)
 		return nil, v.Err()
 	}
@@ -99,6 +100,9 @@ func ParseInput(body []byte) ([]string, error) {
 	}
 	if v.Items("workgroupNames", names, 1, 20) {
 		for i, n := range names {
+			if validName(n) {
+				continue
+			}
 			path := fmt.Sprintf("workgroupNames.%d.member", i+1)
 			if v.Length(path, n, 3, 64) {
 				v.Pattern(path, n, nameRe, namePattern)
@@ -108,15 +112,59 @@ func ParseInput(body []byte) ([]string, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	out := names[:0]
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
+	for i, n := range names {
+		if !slices.Contains(names[:i], n) { // at most 20: a scan beats a map
 			out = append(out, n)
 		}
 	}
 	return out, nil
+}
+
+// validName is the fast path of the name constraints (3–64 characters of
+// [a-z0-9-]); a name it refuses goes through the Collector for the message.
+func validName(n string) bool {
+	if len(n) < 3 || len(n) > 64 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// topLevelMember returns the raw value of the member named exactly name
+// (the last one, as a map would keep) of the JSON object in body, nil when
+// absent; ok is false when body is not exactly one JSON object.
+func topLevelMember(body []byte, name string) (member json.RawMessage, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		key, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, false
+		}
+		if key == name {
+			member = raw
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return member, true
 }
 
 type resolved struct {
