@@ -6,7 +6,6 @@ package redshiftidc
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +38,10 @@ type Service struct {
 	Store store.Store
 	Rand  io.Reader
 	Now   func() time.Time
+
+	// decoded spares List (on every GetIdentityCenterAuthToken) the JSON
+	// decoding of records that have not changed.
+	decoded store.Decoded[Application]
 }
 
 func prefix(s serverless.Scope) string {
@@ -71,9 +74,9 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Application, error) {
 	var out []Application
 	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(prefix(scope), "", func(_ string, v []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(v, &a); err != nil {
+		return r.Scan(prefix(scope), "", func(k string, v []byte) (bool, error) {
+			a, err := s.decoded.Decode(k, v)
+			if err != nil {
 				return false, err
 			}
 			out = append(out, a)

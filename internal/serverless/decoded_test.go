@@ -33,8 +33,8 @@ func TestDecodedCacheFollowsTheStore(t *testing.T) {
 			t.Fatalf("read %d: %+v %+v %v", i, got, ns, err)
 		}
 	}
-	if len(b.decoded.m) != 2 {
-		t.Fatalf("cache holds %d records, want the workgroup and its namespace", len(b.decoded.m))
+	if b.workgroups.Len() != 1 || b.namespaces.Len() != 1 {
+		t.Fatalf("cache holds %d workgroups and %d namespaces, want one of each", b.workgroups.Len(), b.namespaces.Len())
 	}
 
 	if _, err := a.UpdateWorkgroup(ctx, scope, wg.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(16))}); err != nil {

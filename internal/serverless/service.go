@@ -46,7 +46,8 @@ type Service struct {
 	// concurrent reader cannot cache them again).
 	AfterDeleteWorkgroup func(sc Scope, wg Workgroup)
 
-	decoded decodedCache
+	workgroups store.Decoded[Workgroup]
+	namespaces store.Decoded[Namespace]
 }
 
 func (s *Service) now() time.Time {
@@ -831,11 +832,11 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 	nss := make([]Namespace, 0, len(names))
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		for _, n := range names {
-			wg, err := viewRecord(s, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, n)
+			wg, err := viewRecord(s, &s.workgroups, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, n)
 			if err != nil {
 				return err
 			}
-			ns, err := viewRecord(s, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, wg.NamespaceName)
+			ns, err := viewRecord(s, &s.namespaces, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, wg.NamespaceName)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,28 @@
+package store
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDecoded(t *testing.T) {
+	type rec struct{ N int }
+	var c Decoded[rec]
+	raw := []byte(`{"N":1}`)
+	if v, err := c.Decode("k", raw); err != nil || v.N != 1 {
+		t.Fatalf("first decode: %+v %v", v, err)
+	}
+	raw[5] = '2' // the caller's slice changes (a Peek slice is reused): the cache kept a copy
+	if v, err := c.Decode("k", []byte(`{"N":1}`)); err != nil || v.N != 1 {
+		t.Fatalf("hit: %+v %v", v, err)
+	}
+	if v, err := c.Decode("k", []byte(`{"N":3}`)); err != nil || v.N != 3 {
+		t.Fatalf("changed bytes must be decoded again: %+v %v", v, err)
+	}
+	if _, err := c.Decode("k", []byte(`{"N":`)); err == nil || !strings.Contains(err.Error(), `decode "k"`) {
+		t.Fatalf("bad JSON: %v", err)
+	}
+	if v, err := c.Decode("k", []byte(`{"N":3}`)); err != nil || v.N != 3 || c.Len() != 1 {
+		t.Fatalf("after a bad record: %+v %v (len %d)", v, err, c.Len())
+	}
+}
