@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -56,6 +57,15 @@ func TestLoginCredentialProcess(t *testing.T) {
 	creds, _ := cfg.Credentials.Retrieve(ctx)
 	if !strings.HasPrefix(creds.AccessKeyID, "ASIA") || !creds.CanExpire || time.Until(creds.Expires) < 50*time.Minute {
 		t.Fatalf("credentials %s expire %v", creds.AccessKeyID, creds.Expires)
+	}
+	// The session `idcgate login` printed is identity-enhanced: it gets alice
+	// an Identity Center token for demo, expiring with or before the session.
+	tok, err := redshiftserverless.NewFromConfig(cfg).GetIdentityCenterAuthToken(ctx, &redshiftserverless.GetIdentityCenterAuthTokenInput{WorkgroupNames: []string{"demo"}})
+	if err != nil {
+		t.Fatalf("GetIdentityCenterAuthToken with the credential_process session: %v", err)
+	}
+	if !strings.HasPrefix(aws.ToString(tok.Token), "IDC2.") || tok.ExpirationTime == nil || tok.ExpirationTime.After(creds.Expires) {
+		t.Fatalf("token %.12s… expiring %v (session expires %v)", aws.ToString(tok.Token), tok.ExpirationTime, creds.Expires)
 	}
 
 	t.Run("env output", func(t *testing.T) {
