@@ -62,6 +62,8 @@ type App struct {
 	Audit   *audit.Log
 
 	listener net.Listener
+	// pprofListener is bound at Open when pprof-listen is set (else nil).
+	pprofListener net.Listener
 	http     *http.Server
 	now      func() time.Time
 }
@@ -169,6 +171,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			ln.Close()
 		}
 	}()
+	var pprofLn net.Listener
+	if cfg.PprofListen != "" {
+		if pprofLn, err = net.Listen("tcp", cfg.PprofListen); err != nil {
+			return nil, fmt.Errorf("pprof-listen %s: %w", cfg.PprofListen, err)
+		}
+		defer func() {
+			if err != nil {
+				pprofLn.Close()
+			}
+		}()
+	}
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
@@ -246,7 +259,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		},
 		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
-	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, PublicURL: publicURL,
+	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
 		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, now: opt.Now}, nil
 }
 
@@ -378,6 +391,7 @@ func (a *App) Serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	defer a.servePprof()()
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.listener) }()
 	// Background jobs end before the store closes under them.
@@ -429,6 +443,9 @@ func (a *App) Serve(ctx context.Context) error {
 // Close releases the listener, the audit log and the store without serving.
 func (a *App) Close() error {
 	a.listener.Close()
+	if a.pprofListener != nil {
+		a.pprofListener.Close()
+	}
 	if a.Gateway != nil {
 		a.Gateway.Close(0)
 	}

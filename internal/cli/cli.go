@@ -147,15 +147,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("serve", env)
 	cfgPath := fs.String("config", "", "configuration file (YAML); env IDCGATE_CONFIG")
 	help := map[string]string{
-		"data-dir":    "data directory (default " + config.DefaultDataDir + ")",
-		"listen":      "address of the AWS API listener (default " + config.DefaultListen + ")",
-		"pg-listen":   "address of the PostgreSQL gateway (default " + config.DefaultPGListen + ")",
-		"pg-upstream": "default upstream PostgreSQL DSN of every workgroup",
-		"region":      "AWS region served (default " + config.DefaultRegion + ")",
-		"store":       "shared store URL (postgres://…); default: embedded store in the data dir",
-		"audit-log":   "audit log file (default <data-dir>/audit.log)",
-		"log-format":  "log format: text or json (default text)",
-		"log-level":   "log level: debug, info, warn, error (default info)",
+		"data-dir":     "data directory (default " + config.DefaultDataDir + ")",
+		"listen":       "address of the AWS API listener (default " + config.DefaultListen + ")",
+		"pg-listen":    "address of the PostgreSQL gateway (default " + config.DefaultPGListen + ")",
+		"pg-upstream":  "default upstream PostgreSQL DSN of every workgroup",
+		"region":       "AWS region served (default " + config.DefaultRegion + ")",
+		"store":        "shared store URL (postgres://…); default: embedded store in the data dir",
+		"audit-log":    "audit log file (default <data-dir>/audit.log)",
+		"log-format":   "log format: text or json (default text)",
+		"log-level":    "log level: debug, info, warn, error (default info)",
+		"pprof-listen": "serve Go's /debug/pprof/ profiling endpoints, unauthenticated, on this address (default off; use loopback)",
 	}
 	vals := map[string]*string{}
 	for _, name := range config.Settings {

@@ -40,8 +40,11 @@ type Config struct {
 	Region     string `yaml:"region"`
 	Store      string `yaml:"store"`
 	AuditLog   string `yaml:"auditLog"`
-	LogFormat  string `yaml:"logFormat"` // text | json
-	LogLevel   string `yaml:"logLevel"`  // debug | info | warn | error
+	// PprofListen, when set, serves Go's profiling endpoints
+	// (/debug/pprof/) there, unauthenticated: for profiling on loopback.
+	PprofListen string `yaml:"pprofListen"`
+	LogFormat   string `yaml:"logFormat"` // text | json
+	LogLevel    string `yaml:"logLevel"`  // debug | info | warn | error
 	// PGInsecure allows token logins without TLS (local testing only).
 	PGInsecure bool `yaml:"pgInsecure"`
 	// PGTLSCert and PGTLSKey are the gateway's certificate; default: one

@@ -16,7 +16,7 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // Setting names a server setting that a flag or IDCGATE_<NAME> can set.
 // The flag is --<name>; the variable is IDCGATE_<NAME> with '-' as '_'.
-var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level"}
+var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level", "pprof-listen"}
 
 // field returns a pointer to the Config field behind a setting.
 func (c *Config) field(name string) *string {
@@ -39,6 +39,8 @@ func (c *Config) field(name string) *string {
 		return &c.LogFormat
 	case "log-level":
 		return &c.LogLevel
+	case "pprof-listen":
+		return &c.PprofListen
 	}
 	return nil
 }
