@@ -64,8 +64,8 @@ type App struct {
 	listener net.Listener
 	// pprofListener is bound at Open when pprof-listen is set (else nil).
 	pprofListener net.Listener
-	http     *http.Server
-	now      func() time.Time
+	http          *http.Server
+	now           func() time.Time
 }
 
 // StoreFileName is the embedded store's file inside the data dir.
