@@ -6,7 +6,8 @@
 # Prints TPS and the ratios against the targets of docs/PERFORMANCE.md.
 #
 # Needs Debian's postgresql (server + pgbench) and pgbouncer; Go for idcgate.
-# Knobs: BENCH_SECONDS (30), BENCH_CLIENTS (8), BENCH_THREADS (2), BENCH_SCALE (10).
+# Knobs: BENCH_SECONDS (30), BENCH_CLIENTS (8), BENCH_THREADS (2), BENCH_SCALE (10);
+# BENCH_PROFILE=FILE writes idcgate's CPU profile of its select-only run there.
 set -euo pipefail
 
 secs=${BENCH_SECONDS:-30}
@@ -21,7 +22,7 @@ work=$(mktemp -d /tmp/idcgate-bench.XXXXXX)
 chmod 755 "$work"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pgport=$(free_port); gwport=$(free_port); apiport=$(free_port); bport=$(free_port)
+pgport=$(free_port); gwport=$(free_port); apiport=$(free_port); bport=$(free_port); pprofport=$(free_port)
 
 cleanup() {
   set +e
@@ -52,7 +53,7 @@ psql_su -d dev -c "GRANT USAGE ON SCHEMA public TO \"AWSIDC:analysts\"" -c "GRAN
 (cd "$root" && go build -o "$work/idcgate" ./cmd/idcgate)
 IDCGATE_PG_UPSTREAM="postgres://postgres@127.0.0.1:$pgport/dev?sslmode=disable" IDCGATE_PG_INSECURE=true \
   "$work/idcgate" serve --config "$root/examples/idcgate.yaml" --data-dir "$work/data" \
-  --listen "127.0.0.1:$apiport" --pg-listen "127.0.0.1:$gwport" --log-level warn > "$work/idcgate.log" 2>&1 &
+  --listen "127.0.0.1:$apiport" --pg-listen "127.0.0.1:$gwport" --pprof-listen "127.0.0.1:$pprofport" --log-level warn > "$work/idcgate.log" 2>&1 &
 idc_pid=$!
 for _ in $(seq 100); do [ -f "$work/data/credentials" ] && curl -s "http://127.0.0.1:$apiport/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -93,7 +94,12 @@ run() { # name port user password extra-args...
 }
 echo "== pgbench -S -c $clients -j $threads -T $secs (scale $scale), $(nproc) cores"
 direct=$(run "direct to PostgreSQL" "$pgport" bench benchpw)
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
+  prof_pid=$!
+fi
 idc=$(run "through idcgate (token login)" "$gwport" alice "$token")
+[ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2
 bouncer=$(run "through PgBouncer (session mode)" "$bport" bench benchpw)
 echo "== connect rate: pgbench -S -C (a new connection per transaction)"
 cdirect=$(run "direct, password login" "$pgport" bench benchpw -C)
