@@ -222,6 +222,24 @@ func (t *txn) Delete(key string) error {
 	return err
 }
 
+// readPage appends the rows of one scan query to page. Scans read in pages
+// so that fn runs with no result set open: it may read the store itself.
+func (t *txn) readPage(page []kvPair, q string, args []any) ([]kvPair, error) {
+	rows, err := t.tx.Query(t.ctx, q, args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p kvPair
+		if err := rows.Scan(&p.key, &p.value); err != nil {
+			return page, err
+		}
+		page = append(page, p)
+	}
+	return page, rows.Err()
+}
+
 type kvPair struct {
 	key   string
 	value []byte
@@ -254,21 +272,8 @@ func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool
 			args = append(args, hi)
 		}
 		q += fmt.Sprintf(` ORDER BY key LIMIT %d`, scanBatch)
-		rows, err := t.tx.Query(t.ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		page = page[:0]
-		for rows.Next() {
-			var p kvPair
-			if err := rows.Scan(&p.key, &p.value); err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		var err error
+		if page, err = t.readPage(page[:0], q, args); err != nil {
 			return err
 		}
 		for _, p := range page {
@@ -325,21 +330,8 @@ func (t *txn) ScanReverse(prefix, before string, fn func(key string, value []byt
 			args = append(args, upper)
 		}
 		q += fmt.Sprintf(` ORDER BY key DESC LIMIT %d`, scanBatch)
-		rows, err := t.tx.Query(t.ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		page = page[:0]
-		for rows.Next() {
-			var p kvPair
-			if err := rows.Scan(&p.key, &p.value); err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		var err error
+		if page, err = t.readPage(page[:0], q, args); err != nil {
 			return err
 		}
 		for _, p := range page {
