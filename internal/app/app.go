@@ -281,19 +281,26 @@ func journalCutoff(cfg *config.Config, now func() time.Time) time.Time {
 // recoverJournal writes out, every minute, journal entries whose call ended
 // without its record (a failed audit write, or a replica that died).
 func (a *App) recoverJournal(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	every(ctx, time.Minute, func() {
+		n, err := a.Audit.Recover(ctx, a.now().Add(-journalGrace))
+		if err != nil && ctx.Err() == nil {
+			a.Log.Error("audit journal recovery", "err", err)
+		} else if n > 0 {
+			a.Log.Warn("audit records recovered from the journal", "records", n)
+		}
+	})
+}
+
+// every runs job every d until ctx ends (background jobs of Serve).
+func every(ctx context.Context, d time.Duration, job func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.Audit.Recover(ctx, a.now().Add(-journalGrace))
-			if err != nil && ctx.Err() == nil {
-				a.Log.Error("audit journal recovery", "err", err)
-			} else if n > 0 {
-				a.Log.Warn("audit records recovered from the journal", "records", n)
-			}
+			job()
 		}
 	}
 }
@@ -455,25 +462,18 @@ func (a *App) Close() error {
 
 // rotateKeys rotates workgroup keys on the configured schedule.
 func (a *App) rotateKeys(ctx context.Context) {
-	every := a.Config.Tokens.KeyRotation.Duration
-	if every <= 0 {
+	period := a.Config.Tokens.KeyRotation.Duration
+	if period <= 0 {
 		return
 	}
-	t := time.NewTicker(min(every/4, time.Hour))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := a.RotateKeysDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				a.Log.Error("scheduled key rotation", "err", err)
-			} else if n > 0 {
-				a.Log.Info("workgroup keys rotated on schedule", "rings", n)
-			}
+	every(ctx, min(period/4, time.Hour), func() {
+		n, err := a.RotateKeysDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.Log.Error("scheduled key rotation", "err", err)
+		} else if n > 0 {
+			a.Log.Info("workgroup keys rotated on schedule", "rings", n)
 		}
-	}
+	})
 }
 
 // RotateKeysDue is one tick of the key schedule (tokens.keyRotation): it
