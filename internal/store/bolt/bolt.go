@@ -44,7 +44,12 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	// As etcd runs bbolt: the free-page list is kept in a hash map and not
+	// written on every commit (it is rebuilt by a scan at open). The audit
+	// trail grows the file without end, and a freelist that is an array,
+	// rewritten into the file on each commit, makes every commit and the
+	// heap grow with it.
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is locked", ErrInUse, path)
 	}
