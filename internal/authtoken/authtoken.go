@@ -29,6 +29,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/idcgate/idcgate/internal/seal"
 )
 
 // Prefix starts every token of the current format (version 2).
@@ -292,25 +294,21 @@ func parseV2(text string) (parsed, error) {
 // what the complete quanta decode to and cut = true, so the caller can
 // tell a truncated token from garbage.
 func decodeBase64(text string) (blob []byte, cut bool, err error) {
+	for i := 0; i < len(text); i++ {
+		if !seal.IsBase64URL(text[i]) { // encoding/base64 would skip CR and LF
+			return nil, false, ErrMalformed
+		}
+	}
 	blob, err = b64.DecodeString(text)
 	if err == nil {
 		return blob, false, nil
 	}
 	full := len(text) - len(text)%4
-	for i := full; i < len(text); i++ {
-		if !isBase64URL(text[i]) {
-			return nil, false, ErrMalformed
-		}
-	}
 	blob, err = b64.DecodeString(text[:full])
 	if err != nil {
 		return nil, false, ErrMalformed
 	}
 	return blob, true, nil
-}
-
-func isBase64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // Open opens token for workgroupID of account/region at now.

@@ -116,6 +116,21 @@ func TestEveryBitFlipAndTruncationRefused(t *testing.T) {
 	}
 }
 
+// encoding/base64 skips CR and LF anywhere: a token with one inserted must
+// still be refused, not decode to the genuine bytes (found by FuzzOpen).
+func TestInsertedLineBreaksRefused(t *testing.T) {
+	ks, m := keys(2)
+	tok, _ := Seal(claims(2), ks, rand.Reader)
+	for _, c := range []string{"\r", "\n", "\r\n"} {
+		for i := len(Prefix); i <= len(tok); i++ {
+			edited := tok[:i] + c + tok[i:]
+			if _, _, err := Open(edited, "wg-00", "123456789012", "us-east-1", now, keyFunc(m)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%q inserted at %d: %v", c, i, err)
+			}
+		}
+	}
+}
+
 func FuzzOpen(f *testing.F) {
 	// The fuzz workers are separate processes that each run this body, so the
 	// one genuine token must be the same in all of them: seal it with a seeded

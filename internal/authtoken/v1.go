@@ -2,10 +2,11 @@ package authtoken
 
 import (
 	"crypto/cipher"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/idcgate/idcgate/internal/seal"
 )
 
 // Format version 1, opened but no longer issued:
@@ -22,11 +23,11 @@ func parseV1(token string) (parsed, error) {
 	if !ok {
 		return parsed{}, ErrMalformed
 	}
-	hb, err := base64.RawURLEncoding.Strict().DecodeString(headerText)
+	hb, err := seal.DecodeCanonical(headerText)
 	if err != nil {
 		return parsed{}, ErrMalformed
 	}
-	body, err := base64.RawURLEncoding.Strict().DecodeString(bodyText)
+	body, err := seal.DecodeCanonical(bodyText)
 	if err != nil {
 		return parsed{}, ErrMalformed
 	}

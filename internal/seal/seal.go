@@ -67,9 +67,7 @@ func (b *Box) Open(tok string, v any) error {
 	if len(tok) < len(b.prefix) || tok[:len(b.prefix)] != b.prefix {
 		return ErrInvalid
 	}
-	// Strict: a last character that differs only in unused bits would
-	// otherwise decode to the same bytes, letting an edited token open.
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok[len(b.prefix):])
+	raw, err := DecodeCanonical(tok[len(b.prefix):])
 	if err != nil || len(raw) < 1+b.aead.NonceSize()+b.aead.Overhead() || raw[0] != version {
 		return ErrInvalid
 	}
@@ -82,4 +80,22 @@ func (b *Box) Open(tok string, v any) error {
 		return ErrInvalid
 	}
 	return nil
+}
+
+// DecodeCanonical decodes unpadded base64url only when s is exactly the
+// canonical encoding of the bytes: encoding/base64 alone skips CR and LF
+// anywhere in its input and, unless Strict, ignores stray bits in the last
+// character — either would let an edited token decode to the same bytes.
+func DecodeCanonical(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if !IsBase64URL(s[i]) {
+			return nil, ErrInvalid
+		}
+	}
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
+// IsBase64URL reports whether c is in the base64url alphabet.
+func IsBase64URL(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

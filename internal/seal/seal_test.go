@@ -63,3 +63,24 @@ func TestEveryCharacterChangeRefused(t *testing.T) {
 		}
 	}
 }
+
+// A sealed token with CR or LF inserted anywhere is refused: encoding/base64
+// alone would skip them and open the genuine bytes.
+func TestLineBreaksRefused(t *testing.T) {
+	b, _ := New(bytes.Repeat([]byte{7}, 32), "session-token", "IQo")
+	tok, err := b.Seal(map[string]string{"u": "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]string
+	for i := len("IQo"); i <= len(tok); i++ {
+		for _, c := range []string{"\r", "\n"} {
+			if err := b.Open(tok[:i]+c+tok[i:], &v); err == nil {
+				t.Fatalf("%q inserted at %d opened", c, i)
+			}
+		}
+	}
+	if err := b.Open(tok, &v); err != nil || v["u"] != "alice" {
+		t.Fatalf("genuine token: %v %v", v, err)
+	}
+}
