@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -407,31 +406,13 @@ func TestKeyringMigration(t *testing.T) {
 	}
 }
 
-// atmClock is an injected clock the test moves forward.
-type atmClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *atmClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *atmClock) Set(d time.Duration) {
-	c.mu.Lock()
-	c.offset = d
-	c.mu.Unlock()
-}
-
 // TestScheduledKeyRotation drives tokens.keyRotation's schedule with an
 // injected clock and the scheduler's tick (App.RotateKeysDue, what the
 // background loop runs): no rotation before keyRotation, one after it, the
 // old version opening unexpired tokens until its successor is TTL + 5
 // minutes old, then retired.
 func TestScheduledKeyRotation(t *testing.T) {
-	clock := &atmClock{}
+	clock := &testserver.Clock{}
 	srv := testserver.Start(t, testserver.Options{Now: clock.Now, Edit: func(c *config.Config) {
 		c.Tokens.KeyRotation = &config.Duration{Duration: 10 * time.Minute}
 		c.Tokens.TTL = &config.Duration{Duration: time.Hour}

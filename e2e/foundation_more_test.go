@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,30 +19,11 @@ import (
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
-// fmClock is a server clock tests can move; requests signed at its time
-// stay within SigV4's skew window whatever the offset.
-type fmClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *fmClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *fmClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // fmCall signs a Redshift Serverless call at the server clock's time.
-func fmCall(t *testing.T, srv *testserver.Server, clk *fmClock, creds aws.Credentials, op, body string) *testserver.RawResponse {
+func fmCall(t *testing.T, srv *testserver.Server, clk *testserver.Clock, creds aws.Credentials, op, body string) *testserver.RawResponse {
 	t.Helper()
 	req := srv.ServerlessRequest(t, op, []byte(body))
-	testserver.Sign(t, req, []byte(body), creds, "redshift-serverless", testserver.Region, clk.now())
+	testserver.Sign(t, req, []byte(body), creds, "redshift-serverless", testserver.Region, clk.Now())
 	return testserver.Do(t, req)
 }
 
@@ -59,8 +39,8 @@ func fmWantValidation(t *testing.T, resp *testserver.RawResponse, msg string) {
 // TestNextTokenOpaque: a nextToken shows nothing of what it holds, and a
 // tampered, foreign-operation or expired one is AWS's ValidationException.
 func TestNextTokenOpaque(t *testing.T) {
-	clk := &fmClock{}
-	srv := testserver.Start(t, testserver.Options{Now: clk.now, Edit: fastTransitions(0)})
+	clk := &testserver.Clock{}
+	srv := testserver.Start(t, testserver.Options{Now: clk.Now, Edit: fastTransitions(0)})
 	c := srv.Serverless(srv.Admin)
 	ctx := context.Background()
 	for _, n := range []string{"opaque-a", "opaque-b"} {
@@ -104,7 +84,7 @@ func TestNextTokenOpaque(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
-		clk.advance(25 * time.Hour) // page tokens live 24 hours
+		clk.Advance(25 * time.Hour) // page tokens live 24 hours
 		fmWantValidation(t, fmCall(t, srv, clk, srv.Admin, "ListNamespaces", `{"nextToken":"`+tok+`"}`), invalid)
 	})
 }

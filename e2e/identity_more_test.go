@@ -77,20 +77,6 @@ func TestCreateTokenWithIAMWithoutDirectory(t *testing.T) {
 	}
 }
 
-// imClock is an injectable server clock: wall time plus an offset the test
-// moves (small offsets only: SigV4 tolerates 15 minutes of skew).
-type imClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *imClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
-func (c *imClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // imKey is a signing key of an external IdP.
 type imKey struct {
 	kid  string
@@ -183,7 +169,7 @@ const (
 // imExternalWorld starts idcgate trusting three external issuers: one with
 // a JWKS URL (email → emails.value), one with an inline JWKS
 // (preferred_username → userName) and one whose JWKS URL is down.
-func imExternalWorld(t *testing.T, clk *imClock, jwks *imJWKS, inline imKey) *testserver.Server {
+func imExternalWorld(t *testing.T, clk *testserver.Clock, jwks *imJWKS, inline imKey) *testserver.Server {
 	t.Helper()
 	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{inline.jwk()}})
 	if err != nil {
@@ -206,7 +192,7 @@ func imExternalWorld(t *testing.T, clk *imClock, jwks *imJWKS, inline imKey) *te
 	}})
 }
 
-func imClaims(clk *imClock, iss string, mod func(map[string]any)) map[string]any {
+func imClaims(clk *testserver.Clock, iss string, mod func(map[string]any)) map[string]any {
 	now := clk.Now()
 	c := map[string]any{"iss": iss, "aud": imCorpAudience, "sub": "corp-user-1", "email": "alice@example.com", "preferred_username": "alice",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
@@ -266,7 +252,7 @@ func imUserOf(t *testing.T, out *ssooidc.CreateTokenWithIAMOutput) string {
 // refetch for the unknown kid (at most once per 30 s), without waiting for
 // the 5-minute cache.
 func TestTrustedIssuerJWKSURL(t *testing.T) {
-	clk := &imClock{}
+	clk := &testserver.Clock{}
 	rsa1, ec1 := imNewKey(t, "rsa-1", jose.RS256), imNewKey(t, "ec-1", jose.ES256)
 	jwks := imNewJWKS(t, rsa1, ec1)
 	srv := imExternalWorld(t, clk, jwks, imNewKey(t, "inline-1", jose.ES256))
@@ -299,7 +285,7 @@ func TestTrustedIssuerJWKSURL(t *testing.T) {
 	if jwks.fetches.Load() != fetches {
 		t.Fatal("refetched the JWKS within 30 s of the last fetch")
 	}
-	clk.Add(31 * time.Second)
+	clk.Advance(31 * time.Second)
 	out, err := imExchange(srv, ec2.sign(t, imClaims(clk, imURLIssuer, nil)))
 	if err != nil {
 		t.Fatalf("rotated key: %v", err)
@@ -321,7 +307,7 @@ func TestTrustedIssuerJWKSURL(t *testing.T) {
 // TestTrustedIssuerInlineJWKS: an issuer whose keys are inline in the
 // config, mapped on userName (preferred_username claim) rather than email.
 func TestTrustedIssuerInlineJWKS(t *testing.T) {
-	clk := &imClock{}
+	clk := &testserver.Clock{}
 	inline := imNewKey(t, "inline-1", jose.ES256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t), inline)
 	out, err := imExchange(srv, inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { c["email"] = "nobody@example.com" })))
@@ -367,7 +353,7 @@ func imUserID(t *testing.T, srv *testserver.Server, user string) string {
 // skew, issuer mismatches, the HMAC-with-the-public-key attack, claim
 // types and a missing exp, each refused with its own description.
 func TestTrustedIssuerJWTChecks(t *testing.T) {
-	clk := &imClock{}
+	clk := &testserver.Clock{}
 	rsa1 := imNewKey(t, "rsa-1", jose.RS256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t, rsa1), imNewKey(t, "inline-1", jose.ES256))
 	at := func(d time.Duration) int64 { return clk.Now().Add(d).Unix() }
@@ -496,14 +482,12 @@ func TestTrustedIssuerPathValidation(t *testing.T) {
 // agrees with the server's would: the server clock can then move past
 // SigV4's 15-minute skew window.
 type imSkewedSigner struct {
-	clk *imClock
+	clk *testserver.Clock
 	v4  *v4.Signer
 }
 
 func (s imSkewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, at time.Time, opts ...func(*v4.SignerOptions)) error {
-	s.clk.mu.Lock()
-	offset := s.clk.offset
-	s.clk.mu.Unlock()
+	offset := s.clk.Offset()
 	return s.v4.SignHTTP(ctx, creds, r, payloadHash, service, region, at.Add(offset), opts...)
 }
 
@@ -539,7 +523,7 @@ type imQueryError struct {
 // STS maximum, or not an integer is ValidationError in AWS's words; a
 // foreign provider ARN is InvalidParameterValue naming the one accepted.
 func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
-	clk := &imClock{}
+	clk := &testserver.Clock{}
 	srv := testserver.Start(t, testserver.Options{Now: clk.Now})
 	ctx := context.Background()
 	assertion := srv.IdentityContext(t, "alice")
@@ -581,7 +565,7 @@ func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
 		if err := assume(nil, withContext); err != nil {
 			t.Fatalf("fresh assertion: %v", err)
 		}
-		clk.Add(oidcAccessTokenTTL + time.Minute)
+		clk.Advance(oidcAccessTokenTTL + time.Minute)
 		wantAPIError(t, assume(nil, withContext), "ExpiredTokenException", 400,
 			"The context assertion provided for arn:aws:iam::aws:contextProvider/IdentityCenter has expired.")
 		var et *ststypes.ExpiredTokenException
