@@ -373,8 +373,15 @@ func ptr[T any](v T) *T { return &v }
 func migrateKeyrings(ctx context.Context, cfg *config.Config, sl *serverless.Service, keys *keyring.Keyring) error {
 	for _, a := range cfg.Accounts {
 		sc := serverless.Scope{Account: a.ID, Region: cfg.Region}
-		err := sl.UpdateEachWorkgroup(ctx, sc, func(tx store.Tx, wg serverless.Workgroup) error {
-			return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
+		id := func(wg serverless.Workgroup) keyring.ID {
+			return keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId}
+		}
+		lacksRing := func(r store.Reader, wg serverless.Workgroup) (bool, error) {
+			has, err := keys.Has(r, id(wg))
+			return !has, err
+		}
+		err := sl.UpdateEachWorkgroup(ctx, sc, lacksRing, func(tx store.Tx, wg serverless.Workgroup) error {
+			return keys.Create(tx, id(wg))
 		})
 		if err != nil {
 			return err
@@ -483,9 +490,9 @@ func (a *App) rotateKeys(ctx context.Context) {
 // loop calls it every keyRotation/4 (at most hourly); tests call it to
 // drive the schedule without waiting. It returns how many rings rotated.
 func (a *App) RotateKeysDue(ctx context.Context) (int, error) {
-	every := a.Config.Tokens.KeyRotation.Duration
-	if every <= 0 {
+	period := a.Config.Tokens.KeyRotation.Duration
+	if period <= 0 {
 		return 0, nil
 	}
-	return a.Keys.RotateDue(ctx, every, a.Config.Tokens.TTL.Duration+5*time.Minute)
+	return a.Keys.RotateDue(ctx, period, a.Config.Tokens.TTL.Duration+5*time.Minute)
 }

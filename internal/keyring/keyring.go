@@ -227,6 +227,15 @@ func (k *Keyring) Create(tx store.Tx, id ID) error {
 	return store.PutJSON(tx, id.key(), &Ring{Latest: 1, MinDecrypt: 1, Versions: []Version{v}})
 }
 
+// Has reports whether the workgroup has a ring (read through r).
+func (k *Keyring) Has(r store.Reader, id ID) (bool, error) {
+	_, err := r.Get(id.key())
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // ring returns the ring, from the cache when it is fresh.
 func (k *Keyring) ring(ctx context.Context, id ID) (cachedRing, error) {
 	if c, ok := k.cached(id); ok {

@@ -769,16 +769,20 @@ func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, id string, in D
 }
 
 // UpdateEachWorkgroup runs fn for every workgroup of the scope that is not
-// being deleted, each in its own transaction that re-reads the workgroup
-// first, so a delete committed meanwhile is never undone (start-up
-// migrations, such as creating keys for workgroups made before keys were
-// created with them).
-func (s *Service) UpdateEachWorkgroup(ctx context.Context, sc Scope, fn func(tx store.Tx, wg Workgroup) error) error {
+// being deleted and that need (read in one shared read transaction) says
+// wants it, each in its own transaction that re-reads the workgroup first,
+// so a delete committed meanwhile is never undone (start-up migrations,
+// such as creating keys for workgroups made before keys were created with
+// them: a start with nothing to migrate writes nothing).
+func (s *Service) UpdateEachWorkgroup(ctx context.Context, sc Scope, need func(r store.Reader, wg Workgroup) (bool, error), fn func(tx store.Tx, wg Workgroup) error) error {
 	var names []string
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		return s.scanWorkgroups(r, sc, "", func(wg Workgroup) (bool, error) {
-			names = append(names, wg.WorkgroupName)
-			return true, nil
+			ok, err := need(r, wg)
+			if ok && wg.Status != StatusDeleting {
+				names = append(names, wg.WorkgroupName)
+			}
+			return err == nil, err
 		})
 	})
 	if err != nil {

@@ -55,7 +55,7 @@ func TestWorkgroupHooks(t *testing.T) {
 	var seen []string
 	each := func() {
 		seen = nil
-		if err := s.UpdateEachWorkgroup(ctx, scope, func(tx store.Tx, wg Workgroup) error { seen = append(seen, wg.WorkgroupName); return nil }); err != nil {
+		if err := s.UpdateEachWorkgroup(ctx, scope, func(store.Reader, Workgroup) (bool, error) { return true, nil }, func(tx store.Tx, wg Workgroup) error { seen = append(seen, wg.WorkgroupName); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,5 +67,12 @@ func TestWorkgroupHooks(t *testing.T) {
 	each()
 	if len(seen) != 1 || seen[0] != "two" {
 		t.Fatalf("UpdateEachWorkgroup after one is gone: %v", seen)
+	}
+	// A workgroup need refuses gets no transaction at all.
+	seen = nil
+	err := s.UpdateEachWorkgroup(ctx, scope, func(store.Reader, Workgroup) (bool, error) { return false, nil },
+		func(tx store.Tx, wg Workgroup) error { seen = append(seen, wg.WorkgroupName); return nil })
+	if err != nil || len(seen) != 0 {
+		t.Fatalf("UpdateEachWorkgroup with nothing needed: %v %v", seen, err)
 	}
 }
