@@ -206,8 +206,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 	// 7. Every workgroup is AVAILABLE.
 	for _, r := range wgs {
 		if r.wg.Status != serverless.StatusAvailable {
-			return Result{}, &serverless.Error{Kind: serverless.ErrConflict,
-				Message: fmt.Sprintf("Workgroup %s is %s; it must be AVAILABLE to issue an Identity Center token.", r.wg.WorkgroupName, r.wg.Status)}
+			return Result{}, notAvailable(r.wg)
 		}
 	}
 	// 8. Identity Center is enabled on every namespace, with the caller's instance.
@@ -309,6 +308,11 @@ func (i *Issuer) noKeys(ctx context.Context, scope serverless.Scope, name string
 	if wg.Status == serverless.StatusAvailable {
 		return cause // a live workgroup without keys: internal, logged
 	}
+	return notAvailable(wg)
+}
+
+// notAvailable is check 7's answer for a workgroup that is not AVAILABLE.
+func notAvailable(wg serverless.Workgroup) error {
 	return &serverless.Error{Kind: serverless.ErrConflict,
 		Message: fmt.Sprintf("Workgroup %s is %s; it must be AVAILABLE to issue an Identity Center token.", wg.WorkgroupName, wg.Status)}
 }
@@ -327,6 +331,11 @@ func KeysGone(ctx context.Context, sl *serverless.Service, scope serverless.Scop
 	if err != nil {
 		return err
 	}
+	return KeysGoneFor(wg, cause)
+}
+
+// KeysGoneFor is KeysGone for a workgroup already read.
+func KeysGoneFor(wg serverless.Workgroup, cause error) error {
 	if wg.Status != serverless.StatusDeleting {
 		return cause
 	}

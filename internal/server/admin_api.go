@@ -157,7 +157,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		// A workgroup's keys are destroyed when its deletion begins, and
 		// never made again (issuer.KeysGone says what the caller gets).
 		if wg.Status == serverless.StatusDeleting {
-			return nil, issuer.KeysGone(c.ctx, s.d.Serverless, s.scope(c), wg.WorkgroupName, keyring.ErrNoKeyring)
+			return nil, issuer.KeysGoneFor(wg, keyring.ErrNoKeyring)
 		}
 		id := keyring.ID{Account: c.principal.Account, Region: s.d.Region, WorkgroupID: wg.WorkgroupId}
 		switch c.op {
