@@ -93,7 +93,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audiences []string)
 		return nil, err
 	}
 	verified := verifySignature(tok, h, set)
-	if !verified && (h.KeyID == "" || !hasKeyID(set, h.KeyID)) {
+	if !verified && (h.KeyID == "" || len(set.Key(h.KeyID)) == 0) {
 		// An unknown kid may be a key the IdP rotated in since we fetched.
 		if set, err = v.Keys(ctx, true); err != nil {
 			return nil, err
@@ -167,15 +167,6 @@ func checkAlgorithm(token string) error {
 		return &AlgorithmError{Alg: alg}
 	}
 	return nil
-}
-
-func hasKeyID(set *jose.JSONWebKeySet, kid string) bool {
-	for _, k := range set.Keys {
-		if k.KeyID == kid {
-			return true
-		}
-	}
-	return false
 }
 
 // verifySignature tries the set's keys that may have signed tok: the one
