@@ -51,18 +51,6 @@ func (p Params) Get(name string) string { return url.Values(p).Get(name) }
 // Has reports whether name is present.
 func (p Params) Has(name string) bool { return url.Values(p).Has(name) }
 
-// Int64 parses an optional integer parameter.
-func (p Params) Int64(name string) (*int64, error) {
-	if !p.Has(name) {
-		return nil, nil
-	}
-	n, err := strconv.ParseInt(p.Get(name), 10, 64)
-	if err != nil {
-		return nil, protocol.Errorf(protocol.ErrSerialization, fmt.Sprintf("Parameter %s must be an integer.", name))
-	}
-	return &n, nil
-}
-
 // Members returns list members name.member.N.<field> as maps, in order N=1….
 func (p Params) Members(name string, fields ...string) []map[string]string {
 	var out []map[string]string
