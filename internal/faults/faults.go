@@ -66,12 +66,19 @@ type Injector struct {
 	fetched time.Time
 }
 
-// Set replaces the rules.
-func (in *Injector) Set(ctx context.Context, rules []Rule) error {
+func validate(rules []Rule) error {
 	for _, r := range rules {
 		if err := r.Validate(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Set replaces the rules.
+func (in *Injector) Set(ctx context.Context, rules []Rule) error {
+	if err := validate(rules); err != nil {
+		return err
 	}
 	err := in.Store.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, key, rules) })
 	if err == nil {
@@ -88,10 +95,8 @@ func (in *Injector) Set(ctx context.Context, rules []Rule) error {
 // included, survive restarts, and a replica starting later does not
 // overwrite them.
 func (in *Injector) Seed(ctx context.Context, rules []Rule) (bool, error) {
-	for _, r := range rules {
-		if err := r.Validate(); err != nil {
-			return false, err
-		}
+	if err := validate(rules); err != nil {
+		return false, err
 	}
 	seeded := false
 	err := in.Store.Update(ctx, func(tx store.Tx) error {
