@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,20 +32,6 @@ func (f *clientFlags) register(fs *flag.FlagSet, env Env) {
 
 func (f *clientFlags) client(ctx context.Context) (*client.Client, error) {
 	return client.New(ctx, client.Options{Endpoint: f.endpoint, Region: f.region, Profile: f.profile})
-}
-
-// parseClientFlags parses like parseFlags, but keeps the flag package from
-// printing the error and the whole usage itself: Run prints the error on one
-// line; -h still prints the flags.
-func parseClientFlags(fs *flag.FlagSet, env Env, args []string) error {
-	fs.SetOutput(io.Discard)
-	err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(env.Stderr)
-		fmt.Fprintf(env.Stderr, "Usage of %s:\n", fs.Name())
-		fs.PrintDefaults()
-	}
-	return err
 }
 
 // MaxIdPTokenTTL is the longest lifetime the built-in IdP signs for (the
@@ -82,7 +67,7 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 	audience := fs.String("audience", "idcgate-demo", "JWT audience")
 	ttl := ttlFlag{time.Hour}
 	fs.Var(&ttl, "ttl", "token lifetime, 1s to 24h")
-	if err := parseClientFlags(fs, env, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *user == "" {
@@ -115,7 +100,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	adminFile := fs.String("admin-credentials-file", "", "administrator credentials for the built-in IdP (default <data-dir>/credentials)")
 	duration := fs.Duration("duration", time.Hour, "session duration")
 	jwtFile := fs.String("jwt-file", "", "use this IdP JWT instead of asking the built-in IdP")
-	if err := parseClientFlags(fs, env, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *user == "" && *jwtFile == "" {
