@@ -137,10 +137,7 @@ func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...str
 	t.Helper()
 	psql, err := exec.LookPath("psql")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("psql not installed")
+		pgtest.Missing(t, err)
 	}
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	args = append([]string{"-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"}, args...)

@@ -103,15 +103,23 @@ func isScript(path string) bool {
 	return n == 2 && string(head) == "#!"
 }
 
+// Missing ends a test that needs a tool this machine lacks: a failure
+// under CI (.ci/run sets CI and installs every tool, so nothing is skipped
+// there), a skip on a developer's machine without it.
+func Missing(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+}
+
 // Start starts a server for the test and stops it at cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := FindBinDir()
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		Missing(t, err)
 	}
 	s := &Server{BinDir: bin}
 

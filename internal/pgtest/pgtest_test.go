@@ -50,7 +50,7 @@ func TestStart(t *testing.T) {
 func TestFindBinDir(t *testing.T) {
 	dir, err := FindBinDir()
 	if err != nil {
-		t.Skip(err)
+		Missing(t, err)
 	}
 	if !hasServerTools(dir) {
 		t.Fatalf("%s lacks server tools", dir)
