@@ -204,17 +204,9 @@ func TestLogFormatJSON(t *testing.T) {
 		if m["msg"] == "request" {
 			logged[id] = true
 		}
-		for _, s := range secrets {
-			if strings.Contains(l, s) {
-				t.Fatalf("a secret in the log: %s", l)
-			}
-		}
+		opsNoSecret(t, l, secrets)
 	}
-	for _, id := range ids {
-		if !logged[id] {
-			t.Errorf("request %s has no request line", id)
-		}
-	}
+	opsAllLogged(t, ids, logged)
 	levels := map[string]bool{}
 	for _, l := range lines {
 		var m struct{ Level string }
@@ -223,6 +215,26 @@ func TestLogFormatJSON(t *testing.T) {
 	}
 	if !levels["DEBUG"] || !levels["INFO"] || !levels["WARN"] {
 		t.Fatalf("levels seen %v: the workload did not log at every level", levels)
+	}
+}
+
+// opsNoSecret fails when a log line holds any of secrets.
+func opsNoSecret(t *testing.T, line string, secrets []string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(line, s) {
+			t.Fatalf("a secret in the log: %s", line)
+		}
+	}
+}
+
+// opsAllLogged fails for every request id without its request line.
+func opsAllLogged(t *testing.T, ids []string, logged map[string]bool) {
+	t.Helper()
+	for _, id := range ids {
+		if !logged[id] {
+			t.Errorf("request %s has no request line", id)
+		}
 	}
 }
 
@@ -248,17 +260,9 @@ func TestLogFormatText(t *testing.T) {
 		if m != nil && strings.Contains(l, " msg=request ") {
 			logged[m[1]] = true
 		}
-		for _, s := range secrets {
-			if strings.Contains(l, s) {
-				t.Fatalf("a secret in the log: %s", l)
-			}
-		}
+		opsNoSecret(t, l, secrets)
 	}
-	for _, id := range ids {
-		if !logged[id] {
-			t.Errorf("request %s has no request line", id)
-		}
-	}
+	opsAllLogged(t, ids, logged)
 }
 
 // When the audit write fails after a call committed its change, the change
