@@ -30,7 +30,6 @@ import (
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
-	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -344,7 +343,7 @@ func TestAuditEveryOperation(t *testing.T) {
 		fileIDs[r.EventID] = true
 	}
 	storeIDs := map[string]bool{}
-	for _, r := range opsStoreRecords(t, srv.Instance.Store) {
+	for _, r := range opsStoreRecords(t, srv) {
 		storeIDs[r.EventID] = true
 	}
 	for id := range fileIDs {
@@ -362,7 +361,7 @@ func TestAuditEveryOperation(t *testing.T) {
 	// No secret, key, token or password in any record, in the file or the store.
 	raw, _ := os.ReadFile(logPath)
 	var storedText strings.Builder
-	for _, r := range opsStoreRecords(t, srv.Instance.Store) {
+	for _, r := range opsStoreRecords(t, srv) {
 		b, _ := json.Marshal(r)
 		storedText.Write(b)
 	}
@@ -384,8 +383,23 @@ func TestAuditEveryOperation(t *testing.T) {
 }
 
 // opsStoreRecords reads every record of the store's audit trail, page by page.
-func opsStoreRecords(t *testing.T, st store.Store) []audit.Record {
+// opsStoreRecords reads srv's store copy of the trail, after the copies of
+// every record written so far (the embedded store's copy is committed
+// behind the file).
+// flushAudit waits for srv's store copy of the trail to catch up.
+func flushAudit(t *testing.T, srv *testserver.Server) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Instance.Audit.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func opsStoreRecords(t *testing.T, srv *testserver.Server) []audit.Record {
+	t.Helper()
+	flushAudit(t, srv)
+	st := srv.Instance.Store
 	var out []audit.Record
 	after := ""
 	for {

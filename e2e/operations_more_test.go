@@ -306,7 +306,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 		recs[0].RequestParameters["namespaceName"] != "journaled" || recs[0].AdditionalEventData["recoveredFromJournal"] != true {
 		t.Fatalf("recovered records %+v", recs)
 	}
-	stored := opsStoreRecords(t, srv2.Instance.Store)
+	stored := opsStoreRecords(t, srv2)
 	if len(stored) != 1 || stored[0].EventID != recs[0].EventID {
 		t.Fatalf("store holds %+v", stored)
 	}

@@ -173,7 +173,7 @@ func opsTransitionOnce(t *testing.T, a, b *testserver.Server, name string) {
 		t.Fatalf("a reader rewrote the workgroup record:\n%s\n%s", before, after)
 	}
 	creates := 0
-	for _, r := range opsStoreRecords(t, a.Instance.Store) {
+	for _, r := range opsStoreRecords(t, a) {
 		if r.RequestParameters["workgroupName"] == name && r.EventName != "GetWorkgroup" {
 			if r.EventName != "CreateWorkgroup" {
 				t.Fatalf("%s recorded for %s", r.EventName, name)

@@ -150,7 +150,7 @@ func TestMasterKeyCheckEmbedded(t *testing.T) {
 	}
 	admin := p.Admin
 	p.Cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.Cmd.Wait(); err != nil {
+	if err := p.Wait(); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 

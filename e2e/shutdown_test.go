@@ -124,7 +124,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	go func() { exited <- p.Cmd.Wait() }()
+	go func() { exited <- p.Wait() }()
 	eventually(t, 5*time.Second, "new connections refused", func() (bool, error) {
 		api, errAPI := net.DialTimeout("tcp", apiAddr, time.Second)
 		gw, errGW := net.DialTimeout("tcp", m[1], time.Second)

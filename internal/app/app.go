@@ -193,7 +193,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Now: opt.Now, Rand: opt.Rand}
 
-	auditLog, err := audit.Open(cfg.AuditLog, st)
+	auditLog, err := audit.Open(cfg.AuditLog, st, audit.Options{
+		// The embedded store is this process's alone: the file can be its
+		// copy's write-ahead log. Replicas of a shared store must see each
+		// other's records at once.
+		StoreBehind: cfg.Store == "",
+		// Against the wall clock, which the record keys are taken from.
+		Retention: cfg.Audit.Retention.Duration,
+		Log:       log.With("component", "audit"),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}

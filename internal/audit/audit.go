@@ -1,15 +1,17 @@
 // Package audit records one CloudTrail-shaped JSON event per API call and
-// gateway login, durably (fsynced to the JSON-lines file and committed to
-// the store) before the response is sent. Secrets never enter a record:
-// request parameters pass through Redact.
+// gateway login, durably (fsynced to the JSON-lines file, and in the store)
+// before the response is sent. Secrets never enter a record: request
+// parameters pass through Redact.
 package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,7 +64,8 @@ type Record struct {
 
 // Log writes records. Concurrent writers share one store transaction and
 // one fsync (group commit); each Write returns only once its record is
-// durable in both places.
+// durable: in the file and the store, or, with Options.StoreBehind, in the
+// file, which is then the store copy's write-ahead log (see behind.go).
 //
 // A record's store key is taken by the writer goroutine when it commits the
 // record, from a clock that never goes back, so within one process keys
@@ -81,6 +84,33 @@ type Log struct {
 	// writer's final drain, and none is queued after.
 	mu     sync.RWMutex
 	closed bool
+
+	opts Options
+	size int64 // writer goroutine only: the file's length
+	// behind mode (behind.go): batches the writer hands to the copier.
+	copyQueue chan copyBatch
+	copier    sync.WaitGroup
+	progress  copyProgress
+	stopPrune chan struct{}
+	pruneDone chan struct{}
+}
+
+// Options tune a Log.
+type Options struct {
+	// StoreBehind makes the file the only write before a Write returns;
+	// the store copy is committed behind it, in larger batches, and caught
+	// up from the file by the next Open after a crash. Only for a store
+	// that this process alone writes next to the file (the embedded one):
+	// replicas of a shared store must see each other's records and
+	// journal deletions at once.
+	StoreBehind bool
+	// Retention removes store copies of records older than this (0 keeps
+	// them all); the file keeps everything.
+	Retention time.Duration
+	// Now is the clock for Retention (default time.Now).
+	Now func() time.Time
+	// Log reports store-copy failures (default: slog's default).
+	Log *slog.Logger
 }
 
 type pending struct {
@@ -94,16 +124,41 @@ type pending struct {
 	err       chan error
 }
 
-// Open opens (appending, 0600) the JSON-lines file; st may be nil.
-func Open(path string, st store.Store) (*Log, error) {
+// Open opens (appending, 0600) the JSON-lines file; st may be nil. A
+// partial last line (a write cut by a crash, never acknowledged) is cut
+// off, and with StoreBehind the store copy is caught up from the file.
+func Open(path string, st store.Store, opts Options) (*Log, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if st == nil {
+		opts.StoreBehind, opts.Retention = false, 0
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{f: f, store: st, queue: make(chan *pending, 1024), stop: make(chan struct{})}
+	l := &Log{f: f, store: st, queue: make(chan *pending, 1024), stop: make(chan struct{}), opts: opts}
+	if l.size, err = cutPartialLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit file: %w", err)
+	}
+	if opts.StoreBehind {
+		if err := l.catchUp(context.Background()); err != nil {
+			f.Close()
+			return nil, err
+		}
+		l.startCopier()
+	}
+	if opts.Retention > 0 {
+		l.startPruner()
+	}
 	l.done.Add(1)
 	go l.writer()
 	return l, nil
@@ -148,15 +203,13 @@ func (l *Log) writer() {
 // a batch costs the slower of the two, not their sum. A batch that holds a
 // recovered record commits the store first, to learn whether to write it.
 func (l *Log) commit(batch []*pending) error {
+	if l.opts.StoreBehind {
+		return l.commitBehind(batch)
+	}
 	keys := make([]string, len(batch))
 	recovering := false
 	for i, p := range batch {
-		t := time.Now().UTC()
-		if !t.After(l.last) {
-			t = l.last.Add(time.Nanosecond)
-		}
-		l.last = t
-		keys[i] = keyAt(t) + "/" + p.id
+		keys[i] = l.nextKey(p.id)
 		recovering = recovering || p.recovered
 	}
 	skip := make([]bool, len(batch))
@@ -232,17 +285,49 @@ func (l *Log) appendFile(buf []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	fi, err := l.f.Stat()
-	if err != nil {
-		return err
-	}
-	if _, err = l.f.Write(buf); err == nil {
+	_, err := l.f.Write(buf)
+	if err == nil {
 		err = l.f.Sync()
 	}
 	if err != nil {
-		l.f.Truncate(fi.Size())
+		l.f.Truncate(l.size)
+		return err
 	}
-	return err
+	l.size += int64(len(buf))
+	return nil
+}
+
+// cutPartialLine truncates f after its last newline and returns its new
+// length. Only a crash in the middle of appendFile leaves a partial line,
+// and no Write returned for it.
+func cutPartialLine(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	end := fi.Size()
+	buf := make([]byte, 4096)
+	for at := end; at > 0; {
+		n := int64(len(buf))
+		if at < n {
+			n = at
+		}
+		at -= n
+		if _, err := f.ReadAt(buf[:n], at); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep := at + int64(i) + 1
+			if keep < end {
+				return keep, f.Truncate(keep)
+			}
+			return end, nil
+		}
+	}
+	if end > 0 {
+		return 0, f.Truncate(0)
+	}
+	return 0, nil
 }
 
 // Store keys: "audit/<commit time>/<eventID>" for records,
@@ -345,6 +430,8 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	l.done.Wait()
+	l.stopPruner()
+	l.stopCopier()
 	return l.f.Close()
 }
 

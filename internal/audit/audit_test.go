@@ -22,7 +22,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 	}
 	defer st.Close()
 	path := filepath.Join(dir, "audit", "audit.log")
-	l, err := Open(path, st)
+	l, err := Open(path, st, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestWriteFailsWhenStoreFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(filepath.Join(dir, "audit.log"), st)
+	l, err := Open(filepath.Join(dir, "audit.log"), st, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func openBolt(t *testing.T) *bolt.DB {
 func openLog(t *testing.T, st store.Store) (*Log, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l, err := Open(path, st)
+	l, err := Open(path, st, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ const (
 	DefaultTransitionDelay = 300 * time.Millisecond
 	DefaultTokenTTL        = time.Hour
 	DefaultKeyRotation     = 30 * 24 * time.Hour
+	DefaultAuditRetention  = 90 * 24 * time.Hour
 )
 
 // Config is the whole configuration file.
@@ -62,6 +63,7 @@ type Config struct {
 	// Faults are fault-injection rules applied at start (off when empty).
 	Faults []faults.Rule `yaml:"faults"`
 	Tokens TokenSettings `yaml:"tokens"`
+	Audit  AuditSettings `yaml:"audit"`
 
 	Accounts       []Account       `yaml:"accounts"`
 	IdentityCenter *IdentityCenter `yaml:"identityCenter"`
@@ -102,6 +104,14 @@ type ThrottleSettings struct {
 type RateLimit struct {
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+}
+
+// AuditSettings tune the audit trail.
+type AuditSettings struct {
+	// Retention is how long the store keeps each record for lookups
+	// (`audit tail`), like CloudTrail's 90-day event history; "0s" keeps
+	// them forever. The JSON-lines file (auditLog) keeps everything.
+	Retention *Duration `yaml:"retention"`
 }
 
 // TokenSettings tune GetIdentityCenterAuthToken.

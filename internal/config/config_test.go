@@ -58,6 +58,7 @@ func TestInvalid(t *testing.T) {
 		{"bad key", "accounts: [{id: '123456789012', users: [{name: u, accessKeys: [{accessKeyId: ASIA, secretAccessKey: xxxxxxxxxxxxxxxxxxxx}]}]}]\n", "want AKIA"},
 		{"bad region", "region: mars\n", "not an AWS region"},
 		{"bad duration", "serverless: {transitionDelay: soon}\n", "not a duration"},
+		{"audit retention too short", "audit: {retention: 10s}\n", "audit.retention 10s"},
 		{"workgroup without namespace", "accounts: [{id: '123456789012', workgroups: [{name: wg1, namespace: nope}]}]\n", "no such namespace"},
 		{"bad vpc id", "accounts: [{id: '123456789012', vpc: {id: vpc-1, subnets: [{id: subnet-0a1b2c3d}]}}]\n", "want vpc- followed by"},
 		{"vpc without subnets", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d}}]\n", "subnets: at least one"},
@@ -77,6 +78,22 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestAuditRetentionDefault(t *testing.T) {
+	c := &Config{}
+	c.ApplyDefaults()
+	if d := c.Audit.Retention.Duration; d != 90*24*time.Hour {
+		t.Fatalf("audit.retention defaults to %s, want CloudTrail's 90 days", d)
+	}
+	c, err := Parse([]byte("audit: {retention: 0s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil || c.Audit.Retention.Duration != 0 {
+		t.Fatalf("retention 0s (keep forever): %v, %s", err, c.Audit.Retention.Duration)
 	}
 }
 

@@ -114,6 +114,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Tokens.KeyRotation == nil {
 		c.Tokens.KeyRotation = &Duration{DefaultKeyRotation}
 	}
+	if c.Audit.Retention == nil {
+		c.Audit.Retention = &Duration{DefaultAuditRetention}
+	}
 	if len(c.Accounts) == 0 {
 		c.Accounts = []Account{{ID: "123456789012"}}
 	}
@@ -179,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Tokens.KeyRotation.Duration; d != 0 && d < time.Minute {
 		bad("tokens.keyRotation %s: want 0 (off) or at least 1m", d)
+	}
+	if d := c.Audit.Retention.Duration; d != 0 && d < time.Minute {
+		bad("audit.retention %s: want 0 (keep forever) or at least 1m", d)
 	}
 	for name, l := range map[string]*RateLimit{"throttle.global": c.Throttle.Global, "throttle.perPrincipal": c.Throttle.PerPrincipal} {
 		if l.Rate < 0 || l.Burst < 0 || (l.Rate > 0 && l.Burst < 1) {

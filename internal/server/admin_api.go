@@ -111,6 +111,11 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
+		// Read this process's own writes (the embedded store's copy of the
+		// trail may lag the file by a moment).
+		if err := s.d.Audit.Flush(c.ctx); err != nil {
+			return nil, err
+		}
 		events, last, err := audit.Lookup(c.ctx, s.d.Store, audit.Filter{After: in.After, Until: in.Until, UserName: in.UserName,
 			EventName: in.EventName, Max: in.MaxResults, Latest: in.Latest})
 		if err != nil {

@@ -163,8 +163,16 @@ type Process struct {
 	*Server
 	Cmd *exec.Cmd
 
-	mu   sync.Mutex
-	logs strings.Builder
+	mu       sync.Mutex
+	logs     strings.Builder
+	logsDone chan struct{} // closed once stderr is read to its end
+}
+
+// Wait waits for the process to exit, after reading all it logged: exec's
+// Wait closes the stderr pipe, and lines not read by then would be lost.
+func (p *Process) Wait() error {
+	<-p.logsDone
+	return p.Cmd.Wait()
 }
 
 // Logs returns everything the process has logged so far.
@@ -205,8 +213,9 @@ func StartProcess(t testing.TB, o Options) *Process {
 		t.Fatal(err)
 	}
 	addrc := make(chan string, 1)
-	p := &Process{Cmd: cmd}
+	p := &Process{Cmd: cmd, logsDone: make(chan struct{})}
 	go func() {
+		defer close(p.logsDone)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sent := false
@@ -229,7 +238,7 @@ func StartProcess(t testing.TB, o Options) *Process {
 	select {
 	case a, ok := <-addrc:
 		if !ok {
-			cmd.Wait()
+			p.Wait()
 			t.Fatalf("idcgate exited before listening: %v", cmd.ProcessState)
 		}
 		addr = a
@@ -241,7 +250,7 @@ func StartProcess(t testing.TB, o Options) *Process {
 	p.stop = sync.OnceFunc(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
-			cmd.Wait()
+			p.Wait()
 		}
 	})
 	t.Cleanup(p.Stop)
@@ -252,7 +261,7 @@ func StartProcess(t testing.TB, o Options) *Process {
 // Kill sends SIGKILL and waits for the process to die.
 func (p *Process) Kill() {
 	p.Cmd.Process.Kill()
-	p.Cmd.Wait()
+	p.Wait()
 }
 
 // loadCredentials reads the administrator keys from <data-dir>/credentials.
