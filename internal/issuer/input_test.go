@@ -49,6 +49,51 @@ func TestParseInput(t *testing.T) {
 	}
 }
 
+// The fast path answers only what the general path answers, exactly.
+func TestPlainInputAgreesWithGeneral(t *testing.T) {
+	twenty := strings.Repeat(`"abc",`, 19) + `"abd"`
+	bodies := []string{
+		`{"workgroupNames":["demo"]}`, ` { "workgroupNames" : [ "demo" , "b-1" ] } `, "{\n\t\"workgroupNames\":\r[\"a-b\"]}\n",
+		`{"workgroupNames":["demo","demo"]}`, `{"workgroupNames":[` + twenty + `]}`, `{"workgroupNames":[` + twenty + `,"abc"]}`,
+		`{"workgroupNames":[]}`, `{"workgroupNames":["ab"]}`, `{"workgroupNames":["Demo"]}`, `{"workgroupNames":["d\u0065mo"]}`,
+		`{"workgroupNames":["demo"],"x":1}`, `{"x":1,"workgroupNames":["demo"]}`, `{"workgroupNames":["demo"]}{}`,
+		`{"workgroupNames":["demo"]`, `{"workgroupNames":["demo",]}`, `{"workgroupNames":["demo" "x"]}`, `{"workgroupNames":["demo`,
+		`{"workgroupNamesX":["demo"]}`, `{"workgroupNames":"demo"}`, `{"workgroupNames":null}`, ``, `{}`, `[]`,
+		`{"workgroupNames":["` + strings.Repeat("a", 64) + `"]}`, `{"workgroupNames":["` + strings.Repeat("a", 65) + `"]}`,
+		"{\"workgroupNames\":[\"de\x00mo\"]}", "{\"workgroupNames\":[\"demo\"]}\x00", "\xef\xbb\xbf{\"workgroupNames\":[\"demo\"]}",
+	}
+	fast := 0
+	for _, b := range bodies {
+		got, ok := plainInput([]byte(b))
+		want, err := parseInputGeneral([]byte(b))
+		if !ok {
+			continue
+		}
+		fast++
+		if err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q: fast path %q, general %q (%v)", b, got, want, err)
+		}
+	}
+	if fast < 5 {
+		t.Fatalf("the fast path took only %d bodies", fast)
+	}
+}
+
+func FuzzPlainInput(f *testing.F) {
+	f.Add([]byte(`{"workgroupNames":["demo","b-1"]}`))
+	f.Add([]byte(` {"workgroupNames" :[ "demo"]} `))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := plainInput(body)
+		if !ok {
+			return
+		}
+		want, err := parseInputGeneral(body)
+		if err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%q: fast path %q, general %q (%v)", body, got, want, err)
+		}
+	})
+}
+
 func BenchmarkParseInput20(b *testing.B) {
 	var names []string
 	for i := 0; i < 20; i++ {
