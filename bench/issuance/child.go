@@ -12,10 +12,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/config"
@@ -94,6 +96,9 @@ func rssParts() (anon, file float64) {
 	return anon, file
 }
 
+// auditRetention is -audit-retention, handed down to the idcgate child.
+var auditRetention time.Duration
+
 // workgroupNames are the 20 workgroups the idcgate child serves: the
 // example's demo and 19 more on their own namespaces.
 func workgroupNames() []string {
@@ -112,7 +117,10 @@ func runChild(kind, dir, bareBodyFile, cpuProfile, allocProfile string) error {
 		return err
 	}
 	go http.Serve(statsLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runtime.GC() // settle the heap so RSS and heap figures compare across windows
+		// Collect and hand freed pages back to the OS, so that resident
+		// memory is what the process holds, not what the allocator has not
+		// yet returned: windows compare by what is live.
+		debug.FreeOSMemory()
 		json.NewEncoder(w).Encode(readStats())
 	}))
 
@@ -197,6 +205,9 @@ func openIdcgate(ctx context.Context, dir string) (*app.App, error) {
 	cfg.Gateway.Disabled = true
 	cfg.ApplyDefaults()
 	cfg.Throttle.PerPrincipal = &config.RateLimit{}
+	if auditRetention > 0 {
+		cfg.Audit.Retention = &config.Duration{Duration: auditRetention}
+	}
 	for _, name := range workgroupNames()[1:] {
 		cfg.Accounts[0].Namespaces = append(cfg.Accounts[0].Namespaces, config.Namespace{Name: name, RedshiftIdcApplication: "demo-idc"})
 		cfg.Accounts[0].Workgroups = append(cfg.Accounts[0].Workgroups, config.Workgroup{Name: name, Namespace: name, BaseCapacity: 8})

@@ -15,7 +15,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +48,7 @@ func main() {
 	soak := flag.Duration("soak", 0, "soak mode: run this long at 8 workers, printing the server's RSS and goroutines every 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
+	flag.DurationVar(&auditRetention, "audit-retention", 0, "the idcgate child's audit.retention (0: the default, 90 days); a soak at full load reaches its steady state only with a short one")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
 	childDir := flag.String("child-dir", "", "internal")
 	childBody := flag.String("child-body", "", "internal")
@@ -196,6 +196,10 @@ func soakRun(t *target, d time.Duration) error {
 	end := time.Now().Add(d)
 	var base, lo, hi float64
 	var g0, gMax int
+	// The second window at the earliest; with -audit-retention, not before
+	// the store has held records for one retention (until then it only
+	// grows, by design).
+	warm := 1 + int((auditRetention+window-1)/window)
 	for i := 0; time.Now().Before(end); i++ {
 		r := closedLoop(t, 8, min(window, time.Until(end)))
 		s, err := t.serverStats()
@@ -205,14 +209,14 @@ func soakRun(t *target, d time.Duration) error {
 		fmt.Printf("%s  %7d req  %5d err  heap %6.1f MiB  rss %6.1f MiB = anon %6.1f + file %6.1f  goroutines %d\n",
 			time.Now().Format("15:04:05"), r.ok, r.errors, s.HeapMiB, s.RSSMiB, s.AnonMiB, s.FileMiB, s.Goroutines)
 		switch {
-		case i == 1: // the second window: caches and pools have settled
+		case i == warm: // caches and pools have settled, and the store holds a retention's worth
 			base, lo, hi, g0, gMax = s.AnonMiB, s.AnonMiB, s.AnonMiB, s.Goroutines, s.Goroutines
-		case i > 1:
+		case i > warm:
 			lo, hi, gMax = min(lo, s.AnonMiB), max(hi, s.AnonMiB), max(gMax, s.Goroutines)
 		}
 	}
 	if base == 0 {
-		return errors.New("soak: run at least 90s to judge memory")
+		return fmt.Errorf("soak: run at least %s to judge memory", time.Duration(warm+2)*window)
 	}
 	drift := max(hi/base-1, 1-lo/base)
 	verdict("anonymous memory drift after warm-up", fmt.Sprintf("%.1f%%", drift*100), fmt.Sprintf("<= ±%.0f%%", targetSoakDrift*100), drift <= targetSoakDrift)
@@ -239,6 +243,9 @@ func startChild(kind, dir, bodyFile, cpuProfile, allocProfile string) (*childPro
 	}
 	if allocProfile != "" {
 		args = append(args, "-allocprofile", allocProfile)
+	}
+	if auditRetention > 0 {
+		args = append(args, "-audit-retention", auditRetention.String())
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
