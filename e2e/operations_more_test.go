@@ -317,3 +317,16 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGCTarget: with GOGC unset the server runs the collector at its own
+// target for a small live heap; an operator's GOGC wins.
+func TestGCTarget(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{{"", "gogc=400"}, {"250", "gogc=250"}, {"off", "gogc=-1"}} {
+		t.Run("GOGC="+tc.env, func(t *testing.T) {
+			p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{"GOGC": tc.env}})
+			if !strings.Contains(p.Logs(), tc.want) {
+				t.Fatalf("want %q in the start-up log:\n%s", tc.want, p.Logs())
+			}
+		})
+	}
+}

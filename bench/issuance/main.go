@@ -48,6 +48,7 @@ func main() {
 	soak := flag.Duration("soak", 0, "soak mode: run this long at 8 workers, printing the server's RSS and goroutines every 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
+	only := flag.String("only", "", "run only this closed-loop target (one or twenty) at each -concurrency, no ratios: for a profile of that path alone")
 	flag.DurationVar(&auditRetention, "audit-retention", 0, "the idcgate child's audit.retention (0: the default, 90 days); a soak at full load reaches its steady state only with a short one")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
 	childDir := flag.String("child-dir", "", "internal")
@@ -63,7 +64,7 @@ func main() {
 	}
 	levels, err := parseLevels(*concs)
 	must(err)
-	must(bench(*dur, levels, *rate, *soak, *cpuProfile, *allocProfile))
+	must(bench(*dur, levels, *rate, *soak, *only, *cpuProfile, *allocProfile))
 }
 
 func parseLevels(s string) ([]int, error) {
@@ -78,7 +79,7 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cpuProfile, allocProfile string) error {
+func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, only, cpuProfile, allocProfile string) error {
 	dir, err := os.MkdirTemp("", "idcgate-issuance-")
 	if err != nil {
 		return err
@@ -108,6 +109,17 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, cp
 
 	if soak > 0 {
 		return soakRun(one, soak)
+	}
+	if only != "" {
+		t := map[string]*target{"one": one, "twenty": twenty}[only]
+		if t == nil {
+			return fmt.Errorf("-only: %q is neither one nor twenty", only)
+		}
+		closedLoop(t, 8, time.Second)
+		for _, c := range levels {
+			printRow(t.name, strconv.Itoa(c), closedLoop(t, c, dur))
+		}
+		return nil
 	}
 
 	// The bare server answers the body of a real 1-workgroup answer.

@@ -414,6 +414,7 @@ func (a *App) Serve(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	defer a.servePprof()()
+	gcPercent := tuneGC()
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.listener) }()
 	// Background jobs end before the store closes under them.
@@ -432,7 +433,7 @@ func (a *App) Serve(ctx context.Context) error {
 		a.Log.Info("serving the PostgreSQL gateway", "pg_addr", a.Gateway.Addr(), "tls", true, "insecure_plaintext_allowed", a.Config.PGInsecure)
 	}
 	a.Log.Info("serving AWS APIs", "addr", a.Addr(), "region", a.Config.Region,
-		"data_dir", a.Config.DataDir, "credentials_file", a.CredentialsFile)
+		"data_dir", a.Config.DataDir, "credentials_file", a.CredentialsFile, "gogc", gcPercent)
 	select {
 	case err := <-errc:
 		if a.Gateway != nil {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"context"
 	"errors"
 
@@ -39,6 +41,20 @@ const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"
 type identityCenterAuthTokenOutput struct {
 	Token          string        `json:"token"`
 	ExpirationTime *awsjson.Time `json:"expirationTime"`
+}
+
+// AppendJSON encodes the output as encoding/json would (the hot path of
+// the service: see TestTokenOutputEncodesAsEncodingJSON).
+func (o identityCenterAuthTokenOutput) AppendJSON(b []byte) []byte {
+	b = append(b, `{"token":`...)
+	b = awsjson.AppendString(b, o.Token)
+	b = append(b, `,"expirationTime":`...)
+	if o.ExpirationTime == nil {
+		b = append(b, "null"...)
+	} else {
+		b = awsjson.AppendTime(b, time.Time(*o.ExpirationTime))
+	}
+	return append(b, '}')
 }
 
 // DryRunHeader asks GetIdentityCenterAuthToken to run every check and answer
