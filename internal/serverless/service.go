@@ -48,6 +48,7 @@ type Service struct {
 
 	workgroups store.Decoded[Workgroup]
 	namespaces store.Decoded[Namespace]
+	sets       setCache
 }
 
 func (s *Service) now() time.Time {
@@ -63,6 +64,10 @@ func (s *Service) capacity() int {
 	}
 	return DefaultCapacityRPU
 }
+
+// resourceSegment is the first key segment of every record this service
+// keeps (see store.Versioned).
+const resourceSegment = "rs"
 
 func nsPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/ns/" }
 func wgPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/wg/" }
@@ -832,6 +837,20 @@ func (s *Service) WorkgroupByID(ctx context.Context, sc Scope, id string) (Workg
 // It is the issuance path's read: the records it returns are read-only
 // (their slices are shared with the decoded-record cache).
 func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names []string) ([]Workgroup, []Namespace, error) {
+	// A store that sees all its writes vouches that nothing under "rs/"
+	// changed since a set was resolved: then the set is the answer, with
+	// no transaction (the version is read before the transaction below, so
+	// a kept set is never older than the version it is kept under).
+	version, versioned := store.VersionOf(s.Store, resourceSegment)
+	var key string
+	if versioned {
+		key, versioned = setKey(sc, names)
+	}
+	if versioned {
+		if e, ok := s.sets.get(key, version); ok {
+			return e.wgs, e.nss, nil
+		}
+	}
 	wgs := make([]Workgroup, 0, len(names))
 	nss := make([]Namespace, 0, len(names))
 	err := s.Store.View(ctx, func(r store.Reader) error {
@@ -848,5 +867,8 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 		}
 		return nil
 	})
+	if err == nil && versioned && settled(wgs, nss) {
+		s.sets.put(key, resolvedSet{version: version, wgs: wgs, nss: nss})
+	}
 	return wgs, nss, err
 }

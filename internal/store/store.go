@@ -64,6 +64,49 @@ func Peek(r Reader, key string) ([]byte, error) {
 	return r.Get(key)
 }
 
+// Versioned is implemented by stores that see every write made to them —
+// the embedded store, whose file one process owns — and so can tell
+// cheaply whether anything under a key's first segment ("rs" of "rs/…")
+// changed: Version grows with every committed transaction that wrote under
+// segment, and is read before the transaction whose result it vouches for.
+// Shared stores do not implement it (another replica's write would go
+// unseen); their callers read as usual. Use VersionOf.
+type Versioned interface {
+	Version(segment string) uint64
+}
+
+// Wrapper is implemented by stores that wrap another (metrics, say), so
+// that VersionOf finds the capability underneath.
+type Wrapper interface {
+	Unwrap() Store
+}
+
+// VersionOf returns st's version of segment, and false when st cannot
+// vouch for its reads (see Versioned).
+func VersionOf(st Store, segment string) (uint64, bool) {
+	for st != nil {
+		if v, ok := st.(Versioned); ok {
+			return v.Version(segment), true
+		}
+		w, ok := st.(Wrapper)
+		if !ok {
+			break
+		}
+		st = w.Unwrap()
+	}
+	return 0, false
+}
+
+// Segment is key's first segment: everything before its first '/'.
+func Segment(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return key
+}
+
 // ReverseScanner is implemented by the Reader (and Tx) of backends that can
 // scan in descending key order, so "the latest N" costs N rows, not a scan
 // of everything. Use ScanReverse, which falls back for readers without it.

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,9 +34,25 @@ var bucketName = []byte("kv")
 type DB struct {
 	bdb    *bbolt.DB
 	closed atomic.Bool
+	// versions holds a *atomic.Uint64 per first key segment written (see
+	// store.Versioned): the file is locked to this process, so every
+	// write to it passes through Update.
+	versions sync.Map
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store     = (*DB)(nil)
+	_ store.Versioned = (*DB)(nil)
+)
+
+// Version is the number of committed transactions that wrote under
+// segment since Open.
+func (d *DB) Version(segment string) uint64 {
+	if v, ok := d.versions.Load(segment); ok {
+		return v.(*atomic.Uint64).Load()
+	}
+	return 0
+}
 
 // Open opens the store file at path, creating it (mode 0600) and its
 // directory (0700) when missing.
@@ -100,12 +118,28 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := d.ready(ctx); err != nil {
 		return err
 	}
-	return closedErr(d.bdb.Update(func(tx *bbolt.Tx) error {
+	t := &txn{}
+	err := d.bdb.Update(func(tx *bbolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(&txn{b: tx.Bucket(bucketName)})
-	}))
+		t.b, t.segments = tx.Bucket(bucketName), t.segments[:0] // fn may run again
+		return fn(t)
+	})
+	if err != nil {
+		return closedErr(err)
+	}
+	// After the commit, before Update returns: a reader that starts later
+	// sees the new version; one that raced the commit may keep the old
+	// one a moment longer, as if it had read just before the write.
+	for _, seg := range t.segments {
+		v, ok := d.versions.Load(seg)
+		if !ok {
+			v, _ = d.versions.LoadOrStore(strings.Clone(seg), new(atomic.Uint64))
+		}
+		v.(*atomic.Uint64).Add(1)
+	}
+	return nil
 }
 
 // Close releases the file and its lock; later View and Update calls return
@@ -117,7 +151,21 @@ func (d *DB) Close() error {
 	return d.bdb.Close()
 }
 
-type txn struct{ b *bbolt.Bucket }
+type txn struct {
+	b        *bbolt.Bucket
+	segments []string // first segments of the keys written (Update only)
+}
+
+// wrote notes key's first segment for the version bump after commit.
+func (t *txn) wrote(key string) {
+	seg := store.Segment(key)
+	for _, s := range t.segments {
+		if s == seg {
+			return
+		}
+	}
+	t.segments = append(t.segments, seg)
+}
 
 func (t *txn) Get(key string) ([]byte, error) {
 	v := t.b.Get([]byte(key))
@@ -203,7 +251,11 @@ func (t *txn) Put(key string, value []byte) error {
 	// bbolt keeps a reference to value until commit; the caller may reuse it.
 	v := make([]byte, len(value))
 	copy(v, value)
+	t.wrote(key)
 	return t.b.Put([]byte(key), v)
 }
 
-func (t *txn) Delete(key string) error { return t.b.Delete([]byte(key)) }
+func (t *txn) Delete(key string) error {
+	t.wrote(key)
+	return t.b.Delete([]byte(key))
+}

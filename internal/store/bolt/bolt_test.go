@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -75,4 +76,55 @@ func TestReopenAfterClose(t *testing.T) {
 	}
 	db.Close()
 	openPath(t, path) // the lock is released by Close
+}
+
+// TestVersion: a segment's version grows with each committed transaction
+// that wrote under it, and only then.
+func TestVersion(t *testing.T) {
+	db := openPath(t, filepath.Join(t.TempDir(), "v.db"))
+	ctx := context.Background()
+	put := func(keys ...string) error {
+		return db.Update(ctx, func(tx store.Tx) error {
+			for _, k := range keys {
+				if err := tx.Put(k, []byte("x")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if v, ok := store.VersionOf(db, "rs"); !ok || v != 0 {
+		t.Fatalf("fresh store: version %d, %v", v, ok)
+	}
+	if err := put("rs/a", "rs/b", "audit/1"); err != nil {
+		t.Fatal(err)
+	}
+	if rs, au := db.Version("rs"), db.Version("audit"); rs != 1 || au != 1 {
+		t.Fatalf("after one commit: rs %d audit %d, want 1 1", rs, au)
+	}
+	for range 3 {
+		if err := put("audit/2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.Version("rs"); got != 1 {
+		t.Fatalf("writes elsewhere moved rs to %d", got)
+	}
+	boom := errors.New("boom")
+	err := db.Update(ctx, func(tx store.Tx) error {
+		tx.Put("rs/c", []byte("y"))
+		return boom
+	})
+	if !errors.Is(err, boom) || db.Version("rs") != 1 {
+		t.Fatalf("rolled back write: err %v, version %d", err, db.Version("rs"))
+	}
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.Delete("rs/a") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Version("rs"); got != 2 {
+		t.Fatalf("after a delete: %d, want 2", got)
+	}
+	if got := db.Version("norecord"); got != 0 {
+		t.Fatalf("untouched segment: %d", got)
+	}
 }
