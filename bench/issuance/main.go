@@ -48,7 +48,7 @@ func main() {
 	soak := flag.Duration("soak", 0, "soak mode: run this long at 8 workers, printing the server's RSS and goroutines every 30s")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
-	only := flag.String("only", "", "run only this closed-loop target (one or twenty) at each -concurrency, no ratios: for a profile of that path alone")
+	only := flag.String("only", "", "run only this target (one or twenty): closed loops at each -concurrency, or with -rate the open loop alone; no ratios (for a profile of that path alone)")
 	flag.DurationVar(&auditRetention, "audit-retention", 0, "the idcgate child's audit.retention (0: the default, 90 days); a soak at full load reaches its steady state only with a short one")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
 	childDir := flag.String("child-dir", "", "internal")
@@ -116,6 +116,10 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, on
 			return fmt.Errorf("-only: %q is neither one nor twenty", only)
 		}
 		closedLoop(t, 8, time.Second)
+		if rate > 0 {
+			printRow(t.name+" (open)", fmt.Sprintf("%.0f", rate), openLoop(t, rate, dur, 256))
+			return nil
+		}
 		for _, c := range levels {
 			printRow(t.name, strconv.Itoa(c), closedLoop(t, c, dur))
 		}

@@ -32,7 +32,12 @@ import (
 const (
 	markKey = "meta/audit-file"
 	// copyDelay is the longest a store copy waits for more to commit with.
-	copyDelay = 100 * time.Millisecond
+	// Each bbolt commit writes pages and syncs twice on the same disk as
+	// the file, and the file's fsyncs meanwhile wait behind it (one
+	// filesystem journal): at 2,500 tokens/s, 100 ms gave an open-loop p99
+	// of 16-166 ms, 1 s gave 14-27 ms (docs/PERFORMANCE.md). Readers of the
+	// copy (LookupEvents) Flush first, so the lag is never seen.
+	copyDelay = time.Second
 	// copyMaxRecords ends a copy transaction early.
 	copyMaxRecords = 8192
 	// copyQueueLen bounds how far (in group commits) the copy may lag
