@@ -76,9 +76,8 @@ func Open(path string) (*DB, error) {
 	//
 	// The file is mapped with room to grow into (address space, not
 	// memory): growing past the map means remapping it, which waits for
-	// every reader and holds back every new one meanwhile, a stall of
-	// tens to hundreds of milliseconds for all requests (etcd maps 10 GiB
-	// for the same reason).
+	// every reader and holds back every new one meanwhile: a stall for
+	// every request (etcd maps 10 GiB for the same reason).
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is locked", ErrInUse, path)
