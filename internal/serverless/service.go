@@ -69,8 +69,8 @@ func (s *Service) capacity() int {
 // keeps (see store.Versioned).
 const resourceSegment = "rs"
 
-func nsPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/ns/" }
-func wgPrefix(sc Scope) string { return "rs/" + sc.Account + "/" + sc.Region + "/wg/" }
+func nsPrefix(sc Scope) string { return resourceSegment + "/" + sc.Account + "/" + sc.Region + "/ns/" }
+func wgPrefix(sc Scope) string { return resourceSegment + "/" + sc.Account + "/" + sc.Region + "/wg/" }
 
 // NamespaceARN is a namespace's ARN.
 func NamespaceARN(sc Scope, id string) string {

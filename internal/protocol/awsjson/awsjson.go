@@ -28,7 +28,7 @@ type Time time.Time
 
 // MarshalJSON writes the ISO-8601 form.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.Quote(time.Time(t).UTC().Format(TimeFormat))), nil
+	return AppendTime(nil, time.Time(t)), nil
 }
 
 // Timestamp returns a pointer to t as a Time, or nil for the zero time.
@@ -127,7 +127,7 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// AppendTime appends t as Time's MarshalJSON writes it.
+// AppendTime appends t as a JSON string in TimeFormat, in UTC.
 func AppendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, TimeFormat)

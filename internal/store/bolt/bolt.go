@@ -129,13 +129,15 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := d.ready(ctx); err != nil {
 		return err
 	}
-	t := &txn{}
+	var written []string
 	err := d.bdb.Update(func(tx *bbolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t.b, t.segments = tx.Bucket(bucketName), t.segments[:0] // fn may run again
-		return fn(t)
+		t := &txn{b: tx.Bucket(bucketName)}
+		err := fn(t)
+		written = t.segments
+		return err
 	})
 	if err != nil {
 		return closedErr(err)
@@ -143,7 +145,7 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	// After the commit, before Update returns: a reader that starts later
 	// sees the new version; one that raced the commit may keep the old
 	// one a moment longer, as if it had read just before the write.
-	for _, seg := range t.segments {
+	for _, seg := range written {
 		v, ok := d.versions.Load(seg)
 		if !ok {
 			v, _ = d.versions.LoadOrStore(strings.Clone(seg), new(atomic.Uint64))
