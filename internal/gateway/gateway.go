@@ -118,6 +118,9 @@ type Config struct {
 	// the client is answered; an error for a successful login refuses it,
 	// because a login must not happen without its audit record.
 	OnLogin func(ctx context.Context, ev *LoginEvent) error
+	// GoroutineRelay relays every session with goroutines, also those the
+	// event loop could take (plain TCP on both ends, on Linux).
+	GoroutineRelay bool
 }
 
 // Gateway serves PostgreSQL clients.
@@ -136,6 +139,10 @@ type Gateway struct {
 	// are still talking to the store or the upstream.
 	base     context.Context
 	stopBase context.CancelFunc
+	// loop relays plaintext sessions (started at the first, under mu);
+	// loopErr says why it could not start, and then goroutines relay.
+	loop    *relayLoop
+	loopErr error
 }
 
 type cancelTarget struct {
@@ -235,6 +242,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	g.stopBase()
+	g.mu.Lock()
+	loop := g.loop
+	g.mu.Unlock()
+	if loop != nil {
+		loop.stop()
+	}
 	if g.cfg.Roles != nil {
 		g.cfg.Roles.Close()
 	}

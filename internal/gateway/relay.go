@@ -11,8 +11,9 @@ import (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// relay copies bytes both ways until either side closes, over pooled
-// buffers and without parsing messages.
+// relay copies bytes both ways until either side closes, without parsing
+// messages: plaintext sessions on the event loop (loop_linux.go), others on
+// goroutines.
 //
 // The idle timeout means what PostgreSQL's idle_session_timeout means: time
 // spent waiting for the client's next query, never time spent waiting for
@@ -24,6 +25,35 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // second query behind a first one's ReadyForQuery looks idle in between;
 // the timeout is meant in minutes, which such a gap would have to outlast.)
 func (g *Gateway) relay(client, upstream net.Conn) {
+	if c, ok := client.(*net.TCPConn); ok && !g.cfg.GoroutineRelay {
+		if u, ok := upstream.(*net.TCPConn); ok {
+			if loop := g.relayLoop(); loop != nil && loop.relay(c, u, g.base.Done()) {
+				return
+			}
+		}
+	}
+	g.relayGoroutines(client, upstream)
+}
+
+// relayLoop is the gateway's event loop, started on first use; nil where
+// there is none (not Linux, or it could not start: then it says so once).
+func (g *Gateway) relayLoop() *relayLoop {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.loop == nil && g.loopErr == nil && !g.closing {
+		g.loop, g.loopErr = newRelayLoop(g.cfg.IdleTimeout)
+		if g.loopErr != nil {
+			g.cfg.Log.Info("gateway relays with goroutines: the event loop did not start", "err", g.loopErr)
+		}
+	}
+	return g.loop
+}
+
+// relayGoroutines copies bytes both ways until either side closes, over
+// pooled buffers and without parsing messages: one goroutine per
+// direction. It serves what the event loop cannot (TLS on either end, other
+// systems).
+func (g *Gateway) relayGoroutines(client, upstream net.Conn) {
 	idle := g.cfg.IdleTimeout
 	var last atomic.Int64 // unix nanos of the last byte either way
 	var ready atomic.Bool // upstream's last bytes were a ReadyForQuery, nothing sent since

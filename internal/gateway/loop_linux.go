@@ -1,0 +1,465 @@
+//go:build linux
+
+package gateway
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// relayLoop relays plaintext sessions (both ends plain TCP) on one OS
+// thread with epoll, the way PgBouncer does, instead of two goroutines per
+// session. For the small messages of OLTP traffic the cost of relaying is
+// not the copying but the wake-ups: a goroutine relay pays the netpoller,
+// the scheduler and often a futex hand-off per message, which on two cores
+// cost about a third of the throughput (docs/PERFORMANCE.md, gateway).
+//
+// The loop owns duplicates of both descriptors (the net.Conns are closed,
+// which takes them out of Go's netpoller) and is the only code that reads,
+// writes or closes them, so a descriptor number is never reused under it.
+// Other goroutines talk to it through a command queue and an eventfd.
+//
+// Its read and write calls are raw system calls on non-blocking sockets:
+// they never block, so the runtime need not know of them. The wait itself
+// first polls without the scheduler for a short while (a busy loop finds
+// work at once) and only then blocks as an ordinary system call, so an
+// idle loop holds no P.
+type relayLoop struct {
+	epfd, evfd int
+	idle       time.Duration // the gateway's idle timeout (0: none)
+
+	mu      sync.Mutex
+	queue   []loopCmd
+	stopped bool
+	ended   chan struct{} // closed when the loop thread has returned
+	started atomic.Int64  // sessions taken over
+
+	// Loop thread only.
+	sides map[int32]*loopSide
+	pairs map[*loopPair]struct{}
+	buf   []byte
+}
+
+type loopCmd struct {
+	p    *loopPair
+	cut  bool // close p (else: start relaying p)
+	stop bool // close everything and end the loop
+}
+
+// loopSide is one end of a relayed session. Bytes read from it go to peer.
+type loopSide struct {
+	fd       int
+	peer     *loopSide
+	pair     *loopPair
+	upstream bool
+	pending  *[]byte // bytes owed to this side that it would not take yet
+	off      int     // how much of *pending was written
+	mask     uint32  // events registered with epoll
+}
+
+// loopPair is a relayed session.
+type loopPair struct {
+	client, upstream loopSide
+	last             int64   // unix nanos of the last byte either way
+	ready            bool    // the upstream's last bytes were a ReadyForQuery, nothing sent since
+	tail             [6]byte // the upstream stream's last six bytes, across reads
+	closed           bool
+	done             chan struct{} // closed when both descriptors are closed
+}
+
+// loopWaitSpin is how long the loop waits for events before it gives its P
+// back and blocks in the kernel. Under load the next event comes within
+// microseconds; a longer spin only delays other goroutines of that P.
+const loopWaitSpin = time.Millisecond
+
+var errLoopStopped = errors.New("relay loop stopped")
+
+func newRelayLoop(idle time.Duration) (*relayLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, err
+	}
+	l := &relayLoop{epfd: epfd, evfd: evfd, idle: idle, ended: make(chan struct{}),
+		sides: map[int32]*loopSide{}, pairs: map[*loopPair]struct{}{}, buf: make([]byte, 32<<10)}
+	go l.run()
+	return l, nil
+}
+
+// relay hands client and upstream to the loop and waits until the session
+// ends, or until cut is closed (then it ends the session). handled is
+// false, with both connections untouched, when the loop cannot take them:
+// the caller relays them itself.
+func (l *relayLoop) relay(client, upstream *net.TCPConn, cut <-chan struct{}) (handled bool) {
+	cfd, err := dupFD(client)
+	if err != nil {
+		return false
+	}
+	ufd, err := dupFD(upstream)
+	if err != nil {
+		unix.Close(cfd)
+		return false
+	}
+	p := &loopPair{ready: true, last: time.Now().UnixNano(), done: make(chan struct{})}
+	p.client = loopSide{fd: cfd, pair: p}
+	p.upstream = loopSide{fd: ufd, pair: p, upstream: true}
+	p.client.peer, p.upstream.peer = &p.upstream, &p.client
+	if !l.send(loopCmd{p: p}) {
+		unix.Close(cfd)
+		unix.Close(ufd)
+		return false
+	}
+	l.started.Add(1)
+	// The duplicates keep the sockets open; closing these takes them out of
+	// Go's netpoller, which must not wake for bytes the loop reads.
+	client.Close()
+	upstream.Close()
+	select {
+	case <-p.done:
+	case <-cut:
+		l.send(loopCmd{p: p, cut: true})
+		<-p.done
+	}
+	return true
+}
+
+// taken is how many sessions the loop took over.
+func (l *relayLoop) taken() int64 { return l.started.Load() }
+
+// stop ends every session and the loop thread, and waits for it.
+func (l *relayLoop) stop() {
+	l.send(loopCmd{stop: true})
+	<-l.ended
+}
+
+// send queues c for the loop thread; false if the loop has stopped (then
+// c was not queued).
+func (l *relayLoop) send(c loopCmd) bool {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return false
+	}
+	if c.stop {
+		l.stopped = true
+	}
+	l.queue = append(l.queue, c)
+	l.mu.Unlock()
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1) // the eventfd counter is a host-order uint64
+	unix.Write(l.evfd, one[:])
+	return true
+}
+
+// dupFD returns a close-on-exec duplicate of c's descriptor.
+func dupFD(c *net.TCPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func (l *relayLoop) run() {
+	runtime.LockOSThread() // never unlocked: the thread ends with the loop
+	defer close(l.ended)
+	events := make([]unix.EpollEvent, 128)
+	var lastCheck int64
+	for {
+		timeout := -1
+		if l.idle > 0 && len(l.pairs) > 0 {
+			timeout = int(l.idleCheckEvery() / time.Millisecond)
+		}
+		n, err := l.wait(events, timeout)
+		if err != nil && err != unix.EINTR {
+			// Not expected for a valid epoll descriptor; end what is open
+			// rather than spin.
+			l.shutdown()
+			return
+		}
+		now := time.Now().UnixNano()
+		for i := 0; i < n; i++ {
+			fd := events[i].Fd
+			if int(fd) == l.evfd {
+				if l.commands() {
+					l.shutdown()
+					return
+				}
+				continue
+			}
+			if s := l.sides[fd]; s != nil {
+				l.event(s, events[i].Events, now)
+			}
+		}
+		if l.idle > 0 && now-lastCheck >= int64(l.idleCheckEvery()) {
+			lastCheck = now
+			for p := range l.pairs {
+				if p.ready && now-p.last >= int64(l.idle) {
+					l.cut(p)
+				}
+			}
+		}
+	}
+}
+
+// idleCheckEvery is how often idle sessions are looked for: a quarter of
+// the timeout, between 10 ms and a second.
+func (l *relayLoop) idleCheckEvery() time.Duration {
+	return min(max(l.idle/4, 10*time.Millisecond), time.Second)
+}
+
+// wait polls epoll: first for up to loopWaitSpin without telling the
+// scheduler (the thread keeps its P), then, if nothing came, as a blocking
+// system call that releases the P.
+func (l *relayLoop) wait(events []unix.EpollEvent, timeoutMS int) (int, error) {
+	spin := int(loopWaitSpin / time.Millisecond)
+	if timeoutMS >= 0 && timeoutMS < spin {
+		spin = timeoutMS
+	}
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(spin), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	if r > 0 || spin == timeoutMS {
+		return int(r), nil
+	}
+	if timeoutMS > 0 {
+		timeoutMS -= spin
+	}
+	return unix.EpollWait(l.epfd, events, timeoutMS)
+}
+
+// commands applies the queued commands; true when the loop must stop.
+func (l *relayLoop) commands() bool {
+	var b [8]byte
+	unix.Read(l.evfd, b[:])
+	l.mu.Lock()
+	q := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	stop := false
+	for _, c := range q {
+		switch {
+		case c.stop:
+			stop = true
+		case c.cut:
+			l.cut(c.p)
+		default:
+			l.start(c.p)
+		}
+	}
+	return stop
+}
+
+func (l *relayLoop) start(p *loopPair) {
+	l.pairs[p] = struct{}{}
+	for _, s := range []*loopSide{&p.client, &p.upstream} {
+		l.sides[int32(s.fd)] = s
+		s.mask = unix.EPOLLIN | unix.EPOLLRDHUP
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: s.mask, Fd: int32(s.fd)}); err != nil {
+			l.cut(p)
+			return
+		}
+	}
+}
+
+// event handles what epoll reported for s.
+func (l *relayLoop) event(s *loopSide, ev uint32, now int64) {
+	p := s.pair
+	if ev&unix.EPOLLOUT != 0 && s.pending != nil {
+		if !l.flush(s) || p.closed {
+			return
+		}
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+		return
+	}
+	if s.peer.pending != nil {
+		// Not reading s until its peer takes what it owes; a reset or
+		// error on s ends the session now (reading would only find it).
+		if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			l.cut(p)
+		}
+		return
+	}
+	n, err := rawRead(s.fd, l.buf)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return
+	}
+	if n <= 0 || err != nil {
+		l.cut(p) // end of stream or an error: the session is over
+		return
+	}
+	p.last = now
+	// Set before forwarding, as the goroutine relay does: the other side's
+	// reaction must find the state these bytes put the session in.
+	if s.upstream {
+		p.noteUpstream(l.buf[:n])
+	} else {
+		p.ready = false
+	}
+	w, err := rawWrite(s.peer.fd, l.buf[:n])
+	if err == unix.EAGAIN {
+		w, err = 0, nil
+	}
+	if err != nil {
+		l.cut(p)
+		return
+	}
+	if w < n {
+		bp := bufPool.Get().(*[]byte)
+		*bp = append((*bp)[:0], l.buf[w:n]...)
+		s.peer.pending, s.peer.off = bp, 0
+		l.update(s)
+		l.update(s.peer)
+	}
+}
+
+// flush writes what s is owed; false if some is still owed or the session
+// ended.
+func (l *relayLoop) flush(s *loopSide) bool {
+	b := *s.pending
+	for s.off < len(b) {
+		w, err := rawWrite(s.fd, b[s.off:])
+		if err == unix.EAGAIN {
+			return false
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			l.cut(s.pair)
+			return false
+		}
+		s.off += w
+	}
+	l.putPending(s)
+	l.update(s)
+	l.update(s.peer)
+	return true
+}
+
+func (l *relayLoop) putPending(s *loopSide) {
+	if s.pending != nil {
+		*s.pending = (*s.pending)[:cap(*s.pending)]
+		bufPool.Put(s.pending)
+		s.pending, s.off = nil, 0
+	}
+}
+
+// update registers the events s waits for: readable unless its peer is
+// still owed bytes (backpressure), writable while s is owed some.
+func (l *relayLoop) update(s *loopSide) {
+	var mask uint32
+	if s.peer.pending == nil {
+		mask |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if s.pending != nil {
+		mask |= unix.EPOLLOUT
+	}
+	if s.mask == mask || s.pair.closed {
+		return
+	}
+	s.mask = mask
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: mask, Fd: int32(s.fd)}); err != nil {
+		l.cut(s.pair)
+	}
+}
+
+// cut ends p: both descriptors closed, its waiter told.
+func (l *relayLoop) cut(p *loopPair) {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, s := range []*loopSide{&p.client, &p.upstream} {
+		if l.sides[int32(s.fd)] == s {
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+			delete(l.sides, int32(s.fd))
+		}
+		unix.Close(s.fd)
+		l.putPending(s)
+	}
+	delete(l.pairs, p)
+	close(p.done)
+}
+
+// shutdown ends every session and releases the loop's descriptors; queued
+// sessions not yet started are ended too.
+func (l *relayLoop) shutdown() {
+	l.mu.Lock()
+	l.stopped = true
+	q := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	for _, c := range q {
+		if c.p != nil {
+			l.cut(c.p)
+		}
+	}
+	for p := range l.pairs {
+		l.cut(p)
+	}
+	unix.Close(l.epfd)
+	unix.Close(l.evfd)
+}
+
+// noteUpstream keeps the stream's last six bytes and whether they are a
+// ReadyForQuery.
+func (p *loopPair) noteUpstream(b []byte) {
+	n := len(b)
+	if n >= len(p.tail) {
+		copy(p.tail[:], b[n-len(p.tail):])
+	} else {
+		copy(p.tail[:], p.tail[n:])
+		copy(p.tail[len(p.tail)-n:], b)
+	}
+	p.ready = isReadyForQuery(p.tail)
+}
+
+// rawRead and rawWrite are read(2) and write(2) without the scheduler's
+// bookkeeping: the sockets are non-blocking, so they return at once.
+func rawRead(fd int, b []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, b []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
