@@ -35,6 +35,7 @@ import (
 type relayLoop struct {
 	epfd, evfd int
 	idle       time.Duration // the gateway's idle timeout (0: none)
+	spinMS     int           // loopWaitSpin, or 0 with a single P (which the spin would take from every goroutine)
 
 	mu      sync.Mutex
 	queue   []loopCmd
@@ -97,7 +98,11 @@ func newRelayLoop(idle time.Duration) (*relayLoop, error) {
 		unix.Close(evfd)
 		return nil, err
 	}
-	l := &relayLoop{epfd: epfd, evfd: evfd, idle: idle, ended: make(chan struct{}),
+	spin := int(loopWaitSpin / time.Millisecond)
+	if runtime.GOMAXPROCS(0) == 1 {
+		spin = 0
+	}
+	l := &relayLoop{epfd: epfd, evfd: evfd, idle: idle, spinMS: spin, ended: make(chan struct{}),
 		sides: map[int32]*loopSide{}, pairs: map[*loopPair]struct{}{}, buf: make([]byte, 32<<10)}
 	go l.run()
 	return l, nil
@@ -241,7 +246,7 @@ func (l *relayLoop) idleCheckEvery() time.Duration {
 // scheduler (the thread keeps its P), then, if nothing came, as a blocking
 // system call that releases the P.
 func (l *relayLoop) wait(events []unix.EpollEvent, timeoutMS int) (int, error) {
-	spin := int(loopWaitSpin / time.Millisecond)
+	spin := l.spinMS
 	if timeoutMS >= 0 && timeoutMS < spin {
 		spin = timeoutMS
 	}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -209,5 +210,30 @@ func TestLoopReleasesDescriptors(t *testing.T) {
 	runtimeSettle()
 	if after := count(); after > before {
 		t.Fatalf("descriptors: %d before, %d after 60 sessions", before, after)
+	}
+}
+
+// TestLoopSpinNeedsTwoPs: with a single P the loop never waits holding it
+// (every other goroutine would wait with it); with more it polls briefly
+// first, and still relays either way.
+func TestLoopSpinNeedsTwoPs(t *testing.T) {
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		l := newTestLoop(t, 0)
+		runtime.GOMAXPROCS(prev)
+		want := 0
+		if procs > 1 {
+			want = int(loopWaitSpin / time.Millisecond)
+		}
+		if l.spinMS != want {
+			t.Fatalf("GOMAXPROCS %d: spin %d ms, want %d", procs, l.spinMS, want)
+		}
+		client, upstream, _ := loopSession(t, l, nil)
+		client.Write([]byte("ping"))
+		got := make([]byte, 4)
+		upstream.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(upstream, got); err != nil || string(got) != "ping" {
+			t.Fatalf("GOMAXPROCS %d: relayed %q, %v", procs, got, err)
+		}
 	}
 }
