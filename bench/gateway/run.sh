@@ -7,10 +7,13 @@
 #
 # Needs Debian's postgresql (server + pgbench) and pgbouncer; Go for idcgate.
 # Knobs: BENCH_SECONDS (30), BENCH_CLIENTS (8), BENCH_THREADS (2), BENCH_SCALE (10);
-# BENCH_PROFILE=FILE writes idcgate's CPU profile of its select-only run there.
+# BENCH_ROUNDS (1): runs the three select-only paths that many times, interleaved,
+# and judges their medians (this kind of VM drifts by tens of percent minute to minute);
+# BENCH_PROFILE=FILE writes idcgate's CPU profile of its (first) select-only run there.
 set -euo pipefail
 
 secs=${BENCH_SECONDS:-30}
+rounds=${BENCH_ROUNDS:-1}
 clients=${BENCH_CLIENTS:-8}
 threads=${BENCH_THREADS:-2}
 scale=${BENCH_SCALE:-10}
@@ -93,14 +96,23 @@ run() { # name port user password extra-args...
   echo "$tps"
 }
 echo "== pgbench -S -c $clients -j $threads -T $secs (scale $scale), $(nproc) cores"
-direct=$(run "direct to PostgreSQL" "$pgport" bench benchpw)
-if [ -n "${BENCH_PROFILE:-}" ]; then
-  (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
-  prof_pid=$!
+median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+ds=(); is=(); bs=()
+for round in $(seq "$rounds"); do
+  [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds" >&2
+  ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw)")
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
+    (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
+    prof_pid=$!
+  fi
+  is+=("$(run "through idcgate (token login)" "$gwport" alice "$token")")
+  [ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2 && prof_pid=
+  bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw)")
+done
+direct=$(median "${ds[@]}"); idc=$(median "${is[@]}"); bouncer=$(median "${bs[@]}")
+if [ "$rounds" -gt 1 ]; then
+  printf '%-38s %10.1f tps\n' "median, direct" "$direct" "median, through idcgate" "$idc" "median, through PgBouncer" "$bouncer" >&2
 fi
-idc=$(run "through idcgate (token login)" "$gwport" alice "$token")
-[ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2
-bouncer=$(run "through PgBouncer (session mode)" "$bport" bench benchpw)
 echo "== connect rate: pgbench -S -C (a new connection per transaction)"
 cdirect=$(run "direct, password login" "$pgport" bench benchpw -C)
 cidc=$(run "idcgate, token login" "$gwport" alice "$token" -C)
