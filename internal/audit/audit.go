@@ -382,7 +382,7 @@ func fill(r *Record) ([]byte, error) {
 	if r.EventType == "" {
 		r.EventType = "AwsApiCall"
 	}
-	return json.Marshal(r)
+	return encode(r)
 }
 
 // Write fills the record's id and version, and writes it durably.
