@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"time"
-	"unicode/utf8"
+
+	"github.com/idcgate/idcgate/internal/jsonenc"
 )
 
 // encode is json.Marshal(r), byte for byte, without reflection: every
@@ -24,27 +25,27 @@ func encode(r *Record) ([]byte, error) {
 
 func appendRecord(b []byte, r *Record) ([]byte, bool) {
 	b = append(b, `{"eventVersion":`...)
-	b = appendString(b, r.EventVersion)
+	b = jsonenc.AppendString(b, r.EventVersion)
 	b = append(b, `,"eventID":`...)
-	b = appendString(b, r.EventID)
+	b = jsonenc.AppendString(b, r.EventID)
 	b = append(b, `,"eventTime":`...)
 	var ok bool
 	if b, ok = appendTime(b, r.EventTime); !ok {
 		return nil, false
 	}
 	b = append(b, `,"eventSource":`...)
-	b = appendString(b, r.EventSource)
+	b = jsonenc.AppendString(b, r.EventSource)
 	b = append(b, `,"eventName":`...)
-	b = appendString(b, r.EventName)
+	b = jsonenc.AppendString(b, r.EventName)
 	b = append(b, `,"eventType":`...)
-	b = appendString(b, r.EventType)
+	b = jsonenc.AppendString(b, r.EventType)
 	b = append(b, `,"awsRegion":`...)
-	b = appendString(b, r.AWSRegion)
+	b = jsonenc.AppendString(b, r.AWSRegion)
 	b = append(b, `,"sourceIPAddress":`...)
-	b = appendString(b, r.SourceIPAddress)
+	b = jsonenc.AppendString(b, r.SourceIPAddress)
 	if r.UserAgent != "" {
 		b = append(b, `,"userAgent":`...)
-		b = appendString(b, r.UserAgent)
+		b = jsonenc.AppendString(b, r.UserAgent)
 	}
 	b = append(b, `,"userIdentity":`...)
 	b = appendIdentity(b, &r.UserIdentity)
@@ -56,7 +57,7 @@ func appendRecord(b []byte, r *Record) ([]byte, bool) {
 	}
 	if r.ErrorCode != "" {
 		b = append(b, `,"errorCode":`...)
-		b = appendString(b, r.ErrorCode)
+		b = jsonenc.AppendString(b, r.ErrorCode)
 	}
 	if len(r.AdditionalEventData) > 0 {
 		b = append(b, `,"additionalEventData":`...)
@@ -66,10 +67,10 @@ func appendRecord(b []byte, r *Record) ([]byte, bool) {
 	}
 	if r.ErrorMessage != "" {
 		b = append(b, `,"errorMessage":`...)
-		b = appendString(b, r.ErrorMessage)
+		b = jsonenc.AppendString(b, r.ErrorMessage)
 	}
 	b = append(b, `,"requestID":`...)
-	b = appendString(b, r.RequestID)
+	b = jsonenc.AppendString(b, r.RequestID)
 	if r.ReadOnly {
 		b = append(b, `,"readOnly":true`...)
 	} else {
@@ -77,14 +78,14 @@ func appendRecord(b []byte, r *Record) ([]byte, bool) {
 	}
 	if r.RecipientAccountID != "" {
 		b = append(b, `,"recipientAccountId":`...)
-		b = appendString(b, r.RecipientAccountID)
+		b = jsonenc.AppendString(b, r.RecipientAccountID)
 	}
 	return append(b, '}'), true
 }
 
 func appendIdentity(b []byte, id *Identity) []byte {
 	b = append(b, `{"type":`...)
-	b = appendString(b, id.Type)
+	b = jsonenc.AppendString(b, id.Type)
 	for _, f := range [...]struct{ name, v string }{
 		{`,"principalId":`, id.PrincipalID},
 		{`,"arn":`, id.ARN},
@@ -94,15 +95,15 @@ func appendIdentity(b []byte, id *Identity) []byte {
 	} {
 		if f.v != "" {
 			b = append(b, f.name...)
-			b = appendString(b, f.v)
+			b = jsonenc.AppendString(b, f.v)
 		}
 	}
 	if o := id.OnBehalfOf; o != nil {
 		b = append(b, `,"onBehalfOf":{"userId":`...)
-		b = appendString(b, o.UserID)
+		b = jsonenc.AppendString(b, o.UserID)
 		if o.IdentityStoreArn != "" {
 			b = append(b, `,"identityStoreArn":`...)
-			b = appendString(b, o.IdentityStoreArn)
+			b = jsonenc.AppendString(b, o.IdentityStoreArn)
 		}
 		b = append(b, '}')
 	}
@@ -138,7 +139,7 @@ func appendObject(b []byte, m map[string]any) ([]byte, bool) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonenc.AppendString(b, k)
 		b = append(b, ':')
 		var ok bool
 		if b, ok = appendValue(b, m[k]); !ok {
@@ -153,7 +154,7 @@ func appendValue(b []byte, v any) ([]byte, bool) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return appendString(b, v), true
+		return jsonenc.AppendString(b, v), true
 	case bool:
 		if v {
 			return append(b, "true"...), true
@@ -178,60 +179,4 @@ func appendValue(b []byte, v any) ([]byte, bool) {
 		return append(b, ']'), true
 	}
 	return nil, false
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString is encoding/json's string encoder (HTML-safe escapes,
-// invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/jsonenc"
 	"github.com/idcgate/idcgate/internal/protocol"
 )
 
@@ -115,17 +116,7 @@ type Appender interface {
 
 // AppendString appends s as a JSON string, byte for byte as encoding/json
 // writes it (HTML-safe escapes included).
-func AppendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // rare: let encoding/json escape it
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+func AppendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
 
 // AppendTime appends t as a JSON string in TimeFormat, in UTC.
 func AppendTime(b []byte, t time.Time) []byte {
