@@ -4,7 +4,6 @@ package gateway
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
 	"runtime"
 	"sync"
@@ -81,7 +80,6 @@ type loopPair struct {
 // microseconds; a longer spin only delays other goroutines of that P.
 const loopWaitSpin = time.Millisecond
 
-var errLoopStopped = errors.New("relay loop stopped")
 
 func newRelayLoop(idle time.Duration) (*relayLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
