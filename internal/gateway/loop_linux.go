@@ -80,7 +80,6 @@ type loopPair struct {
 // microseconds; a longer spin only delays other goroutines of that P.
 const loopWaitSpin = time.Millisecond
 
-
 func newRelayLoop(idle time.Duration) (*relayLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
