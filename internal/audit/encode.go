@@ -24,87 +24,71 @@ func encode(r *Record) ([]byte, error) {
 }
 
 func appendRecord(b []byte, r *Record) ([]byte, bool) {
-	b = append(b, `{"eventVersion":`...)
-	b = jsonenc.AppendString(b, r.EventVersion)
-	b = append(b, `,"eventID":`...)
-	b = jsonenc.AppendString(b, r.EventID)
+	b = field(b, `{"eventVersion":`, r.EventVersion)
+	b = field(b, `,"eventID":`, r.EventID)
 	b = append(b, `,"eventTime":`...)
 	var ok bool
 	if b, ok = appendTime(b, r.EventTime); !ok {
 		return nil, false
 	}
-	b = append(b, `,"eventSource":`...)
-	b = jsonenc.AppendString(b, r.EventSource)
-	b = append(b, `,"eventName":`...)
-	b = jsonenc.AppendString(b, r.EventName)
-	b = append(b, `,"eventType":`...)
-	b = jsonenc.AppendString(b, r.EventType)
-	b = append(b, `,"awsRegion":`...)
-	b = jsonenc.AppendString(b, r.AWSRegion)
-	b = append(b, `,"sourceIPAddress":`...)
-	b = jsonenc.AppendString(b, r.SourceIPAddress)
-	if r.UserAgent != "" {
-		b = append(b, `,"userAgent":`...)
-		b = jsonenc.AppendString(b, r.UserAgent)
-	}
+	b = field(b, `,"eventSource":`, r.EventSource)
+	b = field(b, `,"eventName":`, r.EventName)
+	b = field(b, `,"eventType":`, r.EventType)
+	b = field(b, `,"awsRegion":`, r.AWSRegion)
+	b = field(b, `,"sourceIPAddress":`, r.SourceIPAddress)
+	b = omitEmpty(b, `,"userAgent":`, r.UserAgent)
 	b = append(b, `,"userIdentity":`...)
 	b = appendIdentity(b, &r.UserIdentity)
-	if len(r.RequestParameters) > 0 {
-		b = append(b, `,"requestParameters":`...)
-		if b, ok = appendObject(b, r.RequestParameters); !ok {
-			return nil, false
-		}
+	if b, ok = omitEmptyObject(b, `,"requestParameters":`, r.RequestParameters); !ok {
+		return nil, false
 	}
-	if r.ErrorCode != "" {
-		b = append(b, `,"errorCode":`...)
-		b = jsonenc.AppendString(b, r.ErrorCode)
+	b = omitEmpty(b, `,"errorCode":`, r.ErrorCode)
+	if b, ok = omitEmptyObject(b, `,"additionalEventData":`, r.AdditionalEventData); !ok {
+		return nil, false
 	}
-	if len(r.AdditionalEventData) > 0 {
-		b = append(b, `,"additionalEventData":`...)
-		if b, ok = appendObject(b, r.AdditionalEventData); !ok {
-			return nil, false
-		}
-	}
-	if r.ErrorMessage != "" {
-		b = append(b, `,"errorMessage":`...)
-		b = jsonenc.AppendString(b, r.ErrorMessage)
-	}
-	b = append(b, `,"requestID":`...)
-	b = jsonenc.AppendString(b, r.RequestID)
+	b = omitEmpty(b, `,"errorMessage":`, r.ErrorMessage)
+	b = field(b, `,"requestID":`, r.RequestID)
 	if r.ReadOnly {
 		b = append(b, `,"readOnly":true`...)
 	} else {
 		b = append(b, `,"readOnly":false`...)
 	}
-	if r.RecipientAccountID != "" {
-		b = append(b, `,"recipientAccountId":`...)
-		b = jsonenc.AppendString(b, r.RecipientAccountID)
-	}
+	b = omitEmpty(b, `,"recipientAccountId":`, r.RecipientAccountID)
 	return append(b, '}'), true
 }
 
-func appendIdentity(b []byte, id *Identity) []byte {
-	b = append(b, `{"type":`...)
-	b = jsonenc.AppendString(b, id.Type)
-	for _, f := range [...]struct{ name, v string }{
-		{`,"principalId":`, id.PrincipalID},
-		{`,"arn":`, id.ARN},
-		{`,"accountId":`, id.AccountID},
-		{`,"accessKeyId":`, id.AccessKeyID},
-		{`,"userName":`, id.UserName},
-	} {
-		if f.v != "" {
-			b = append(b, f.name...)
-			b = jsonenc.AppendString(b, f.v)
-		}
+// field appends a member name (with its separator) and a string value.
+func field(b []byte, name, v string) []byte {
+	b = append(b, name...)
+	return jsonenc.AppendString(b, v)
+}
+
+// omitEmpty is field for an omitempty string member.
+func omitEmpty(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
 	}
+	return field(b, name, v)
+}
+
+// omitEmptyObject appends an omitempty map member; false as appendObject.
+func omitEmptyObject(b []byte, name string, m map[string]any) ([]byte, bool) {
+	if len(m) == 0 {
+		return b, true
+	}
+	return appendObject(append(b, name...), m)
+}
+
+func appendIdentity(b []byte, id *Identity) []byte {
+	b = field(b, `{"type":`, id.Type)
+	b = omitEmpty(b, `,"principalId":`, id.PrincipalID)
+	b = omitEmpty(b, `,"arn":`, id.ARN)
+	b = omitEmpty(b, `,"accountId":`, id.AccountID)
+	b = omitEmpty(b, `,"accessKeyId":`, id.AccessKeyID)
+	b = omitEmpty(b, `,"userName":`, id.UserName)
 	if o := id.OnBehalfOf; o != nil {
-		b = append(b, `,"onBehalfOf":{"userId":`...)
-		b = jsonenc.AppendString(b, o.UserID)
-		if o.IdentityStoreArn != "" {
-			b = append(b, `,"identityStoreArn":`...)
-			b = jsonenc.AppendString(b, o.IdentityStoreArn)
-		}
+		b = field(b, `,"onBehalfOf":{"userId":`, o.UserID)
+		b = omitEmpty(b, `,"identityStoreArn":`, o.IdentityStoreArn)
 		b = append(b, '}')
 	}
 	return append(b, '}')

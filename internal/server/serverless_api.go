@@ -12,6 +12,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/jsonenc"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -47,7 +48,7 @@ type identityCenterAuthTokenOutput struct {
 // the service: see TestTokenOutputEncodesAsEncodingJSON).
 func (o identityCenterAuthTokenOutput) AppendJSON(b []byte) []byte {
 	b = append(b, `{"token":`...)
-	b = awsjson.AppendString(b, o.Token)
+	b = jsonenc.AppendString(b, o.Token)
 	b = append(b, `,"expirationTime":`...)
 	if o.ExpirationTime == nil {
 		b = append(b, "null"...)

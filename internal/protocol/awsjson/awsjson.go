@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/awserror"
-	"github.com/idcgate/idcgate/internal/jsonenc"
 	"github.com/idcgate/idcgate/internal/protocol"
 )
 
@@ -113,10 +112,6 @@ func WriteResponse(w http.ResponseWriter, v any) {
 type Appender interface {
 	AppendJSON(b []byte) []byte
 }
-
-// AppendString appends s as a JSON string, byte for byte as encoding/json
-// writes it (HTML-safe escapes included).
-func AppendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
 
 // AppendTime appends t as a JSON string in TimeFormat, in UTC.
 func AppendTime(b []byte, t time.Time) []byte {
