@@ -551,3 +551,13 @@ func atmInspect(t *testing.T, srv *testserver.Server, tok string) (authtoken.Hea
 	}
 	return out.Header, out.Claims
 }
+
+// The services' store is wrapped (audit journal, metrics); the embedded
+// store's write counter must still be visible through the wrappers, or
+// every issuance re-reads its workgroups in a transaction.
+func TestAssembledStoreVouchesForItsReads(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	if _, ok := store.VersionOf(srv.Instance.Store, "rs"); !ok {
+		t.Fatalf("store.VersionOf(%T) found no versioned store underneath", srv.Instance.Store)
+	}
+}
