@@ -13,6 +13,12 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look (a token is
+		// kilobytes of base64): the bytes are a word, tested at once.
+		i += plainWords(s[i:])
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
@@ -59,4 +65,34 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainWords is the length of s's longest prefix of whole words (8 bytes)
+// in which no byte needs escaping: all are ASCII of at least 0x20 and none
+// is one of " \ < > &. Each word is tested at once with the classic "has
+// a zero byte" test ((v-1)&^v, high bits), which is exact for ASCII bytes.
+func plainWords(s string) int {
+	n := 0
+	for ; n+8 <= len(s); n += 8 {
+		w := wordAt(s[n : n+8])
+		q, bs, lt, gt, amp := w^(ones*'"'), w^(ones*'\\'), w^(ones*'<'), w^(ones*'>'), w^(ones*'&')
+		hit := w | (w-ones*0x20)&^w |
+			(q-ones)&^q | (bs-ones)&^bs | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+		if hit&highs != 0 {
+			break
+		}
+	}
+	return n
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// wordAt is the first eight bytes of s as a little-endian word (one load).
+func wordAt(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
