@@ -129,13 +129,30 @@ func parseInputGeneral(body []byte) ([]string, error) {
 	return out, nil
 }
 
-// plainInput is ParseInput's fast path, for the body every SDK sends:
-// one object whose only member is "workgroupNames", a list of 1 to 20 valid
-// names with no escapes (JSON whitespace anywhere allowed). ok is false for
+// plainInput is ParseInput's fast path, for the body every SDK sends (see
+// PlainNames), with duplicates counted once.
+func plainInput(body []byte) (names []string, ok bool) {
+	all, ok := PlainNames(body)
+	if !ok {
+		return nil, false
+	}
+	names = all[:0]
+	for _, n := range all {
+		if !slices.Contains(names, n) { // at most 20: a scan beats a map
+			names = append(names, n)
+		}
+	}
+	return names, true
+}
+
+// PlainNames reads the body every SDK sends: one object whose only member
+// is "workgroupNames", a list of 1 to 20 valid names with no escapes (JSON
+// whitespace anywhere allowed). It returns every name in order, duplicates
+// included, exactly as encoding/json would decode them. ok is false for
 // anything else, which the general path then parses (and explains), so the
 // fast path never answers differently, only sooner: encoding/json's token
 // decoder took most of the input's cost for 20 names.
-func plainInput(body []byte) (names []string, ok bool) {
+func PlainNames(body []byte) (names []string, ok bool) {
 	const member = `"workgroupNames"`
 	i := 0
 	ws := func() {
@@ -179,9 +196,7 @@ func plainInput(body []byte) (names []string, ok bool) {
 		if !validName(n) || count > 20 {
 			return nil, false
 		}
-		if !slices.Contains(names, n) { // at most 20: a scan beats a map
-			names = append(names, n)
-		}
+		names = append(names, n)
 		if lit(',') {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/issuer"
 )
 
 var eventSources = map[string]string{
@@ -54,7 +55,7 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	if p != nil {
 		rec.RecipientAccountID = p.Account
 	}
-	rec.RequestParameters = audit.Redact(requestParameters(rt, body))
+	rec.RequestParameters = redactedParameters(rt, body)
 	if err != nil {
 		e := awserror.From(err, rt.protocol)
 		rec.ErrorCode = e.Code
@@ -73,6 +74,24 @@ func readOnly(op string) bool {
 		}
 	}
 	return false
+}
+
+// redactedParameters is the record's requestParameters: the body's members
+// without secrets. The body every SDK sends for GetIdentityCenterAuthToken
+// ({"workgroupNames":[…]} with plain names) is built directly, equal to
+// decoding it and redacting (it has no secret member), without
+// encoding/json's decoder and the copy.
+func redactedParameters(rt routed, body []byte) map[string]any {
+	if rt.service != serviceSTS && rt.service != serviceRedshift {
+		if names, ok := issuer.PlainNames(body); ok {
+			list := make([]any, len(names))
+			for i, n := range names {
+				list[i] = n
+			}
+			return map[string]any{"workgroupNames": list}
+		}
+	}
+	return audit.Redact(requestParameters(rt, body))
 }
 
 func requestParameters(rt routed, body []byte) map[string]any {
