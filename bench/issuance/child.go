@@ -14,8 +14,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +40,51 @@ type stats struct {
 	FileMiB    float64 `json:"fileMiB"` // resident file pages: the store's memory map, page cache
 	HeapMiB    float64 `json:"heapMiB"`
 	CPUSeconds float64 `json:"cpuSeconds"` // user + system, the whole process
+
+	// Only at /stats?window=1: the anonymous memory sampled every
+	// sampleEvery since the last such call, without forcing a collection
+	// (what the process holds as it runs, not just after a GC).
+	PeakAnonMiB   float64 `json:"peakAnonMiB,omitempty"`
+	MedianAnonMiB float64 `json:"medianAnonMiB,omitempty"`
+	AnonSamples   int     `json:"anonSamples,omitempty"`
+}
+
+// sampleEvery is how often the child's sampler reads its anonymous memory.
+const sampleEvery = 250 * time.Millisecond
+
+// anonWindow is what the sampler has seen since the window was last read.
+type anonWindow struct {
+	mu      sync.Mutex
+	samples []float64
+}
+
+// sample reads RssAnon every sampleEvery, forever.
+func (a *anonWindow) sample() {
+	for range time.Tick(sampleEvery) {
+		anon, _ := rssParts()
+		a.mu.Lock()
+		a.samples = append(a.samples, anon)
+		a.mu.Unlock()
+	}
+}
+
+// take returns the window's largest and median sample and their number,
+// and starts a new window.
+func (a *anonWindow) take() (peak, median float64, n int) {
+	a.mu.Lock()
+	s := a.samples
+	a.samples = make([]float64, 0, cap(s))
+	a.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	sort.Float64s(s)
+	if m := len(s) / 2; len(s)%2 == 1 {
+		median = s[m]
+	} else {
+		median = (s[m-1] + s[m]) / 2
+	}
+	return s[len(s)-1], median, len(s)
 }
 
 func readStats() stats {
@@ -109,19 +156,49 @@ func workgroupNames() []string {
 	return names
 }
 
+// heapProfileRate is the heap profile's sampling rate (bytes between
+// samples) with -heapprofile: the live heap is a few MiB, which Go's default
+// of 512 KiB would describe in a few dozen samples. (The profile's
+// buckets live outside the heap and add a little anonymous memory, flat once
+// every allocating stack has been seen.)
+const heapProfileRate = 64 << 10
+
 // runChild serves kind ("idcgate" or "bare") until its stdin closes or it
 // gets SIGTERM, printing "ready <api addr> <stats addr>" once it listens.
-func runChild(kind, dir, bareBodyFile, cpuProfile, allocProfile string) error {
+// With heapProfile, every /stats?window=1 also writes a heap profile (after
+// a collection) to that file, which the parent keeps or discards.
+func runChild(kind, dir, bareBodyFile, cpuProfile, allocProfile, heapProfile string) error {
+	if heapProfile != "" {
+		runtime.MemProfileRate = heapProfileRate
+	}
 	statsLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
+	var anon anonWindow
+	go anon.sample()
 	go http.Serve(statsLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The window's samples first, before the collection below lowers
+		// what is resident.
+		var peak, median float64
+		var n int
+		window := r.URL.Query().Get("window") != ""
+		if window {
+			peak, median, n = anon.take()
+		}
 		// Collect and hand freed pages back to the OS, so that resident
 		// memory is what the process holds, not what the allocator has not
-		// yet returned: windows compare by what is live.
+		// yet returned: this sample is what is live at this instant.
 		debug.FreeOSMemory()
-		json.NewEncoder(w).Encode(readStats())
+		s := readStats()
+		s.PeakAnonMiB, s.MedianAnonMiB, s.AnonSamples = peak, median, n
+		if window && heapProfile != "" {
+			if err := writeHeapProfile(heapProfile); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		json.NewEncoder(w).Encode(s)
 	}))
 
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -177,6 +254,21 @@ func runChild(kind, dir, bareBodyFile, cpuProfile, allocProfile string) error {
 	fmt.Printf("ready %s %s\n", addr, statsLn.Addr())
 	<-ctx.Done()
 	return <-done
+}
+
+// writeHeapProfile writes the in-use heap, as of a collection run now, to
+// file.
+func writeHeapProfile(file string) error {
+	runtime.GC() // publishes the profile up to this instant
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // bareHandler is the practical limit of net/http here: it reads the request
