@@ -254,10 +254,12 @@ func topLevelMember(body []byte, name string) (member json.RawMessage, ok bool) 
 	return member, true
 }
 
+// resolved points into the read's records (shared with the decoded-record
+// cache: read only), so that 20 workgroups are not 60 record copies.
 type resolved struct {
-	wg  serverless.Workgroup
-	ns  serverless.Namespace
-	app redshiftidc.Application
+	wg  *serverless.Workgroup
+	ns  *serverless.Namespace
+	app *redshiftidc.Application
 }
 
 // Issue runs checks 3 to 10 (1 and 2 are the server's) and seals a token.
@@ -273,7 +275,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 	}
 	wgs := make([]resolved, len(wgList))
 	for k := range wgList {
-		wgs[k] = resolved{wg: wgList[k], ns: nsList[k]}
+		wgs[k] = resolved{wg: &wgList[k], ns: &nsList[k]}
 	}
 	// 5. IAM allows the action on every workgroup.
 	p := req.Principal
@@ -293,7 +295,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 	// 7. Every workgroup is AVAILABLE.
 	for _, r := range wgs {
 		if r.wg.Status != serverless.StatusAvailable {
-			return Result{}, notAvailable(r.wg)
+			return Result{}, notAvailable(*r.wg)
 		}
 	}
 	// 8. Identity Center is enabled on every namespace, with the caller's instance.
@@ -306,14 +308,13 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 		if r.ns.IdcApplicationArn == "" {
 			return Result{}, validation.Newf("Workgroup %s does not have Identity Center integration enabled: its namespace %s has no Redshift IdC application.", r.wg.WorkgroupName, r.ns.NamespaceName)
 		}
-		var app redshiftidc.Application
-		found := false
-		for _, a := range apps {
-			if a.Arn == r.ns.IdcApplicationArn {
-				app, found = a, true
+		var app *redshiftidc.Application
+		for a := range apps {
+			if apps[a].Arn == r.ns.IdcApplicationArn {
+				app = &apps[a]
 			}
 		}
-		if !found {
+		if app == nil {
 			return Result{}, validation.Newf("Workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of namespace %s no longer exists.", r.wg.WorkgroupName, r.ns.NamespaceName)
 		}
 		if app.IdcInstanceArn != ic.InstanceArn {

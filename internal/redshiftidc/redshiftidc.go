@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/ids"
@@ -42,10 +43,48 @@ type Service struct {
 	// decoded spares List (on every GetIdentityCenterAuthToken) the JSON
 	// decoding of records that have not changed.
 	decoded store.Decoded[Application]
+	// lists spares it the read itself while the store vouches that nothing
+	// under "redshift/" changed (store.Versioned).
+	lists listCache
+}
+
+// segment is the first key segment of every application record.
+const segment = "redshift"
+
+// listCache keeps List's answer per scope under the store version it was
+// read at.
+type listCache struct {
+	mu sync.RWMutex
+	m  map[serverless.Scope]cachedList
+}
+
+type cachedList struct {
+	version uint64
+	apps    []Application
+}
+
+// maxLists bounds the cache (one entry per account and region asked for);
+// past it the cache starts over.
+const maxLists = 1024
+
+func (c *listCache) get(sc serverless.Scope, version uint64) ([]Application, bool) {
+	c.mu.RLock()
+	e, ok := c.m[sc]
+	c.mu.RUnlock()
+	return e.apps, ok && e.version == version
+}
+
+func (c *listCache) put(sc serverless.Scope, e cachedList) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxLists {
+		c.m = make(map[serverless.Scope]cachedList)
+	}
+	c.m[sc] = e
+	c.mu.Unlock()
 }
 
 func prefix(s serverless.Scope) string {
-	return "redshift/" + s.Account + "/" + s.Region + "/idc-application/"
+	return segment + "/" + s.Account + "/" + s.Region + "/idc-application/"
 }
 
 // Ensure creates app (by name) if it does not exist and returns the stored one.
@@ -70,8 +109,17 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 	return out, err
 }
 
-// List returns the scope's applications in name order.
+// List returns the scope's applications in name order. The slice may be
+// shared with later calls: read only.
 func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Application, error) {
+	// The version is read before the transaction, so a kept list is never
+	// older than the version it is kept under.
+	version, versioned := store.VersionOf(s.Store, segment)
+	if versioned {
+		if apps, ok := s.lists.get(scope, version); ok {
+			return apps, nil
+		}
+	}
 	var out []Application
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		return r.Scan(prefix(scope), "", func(k string, v []byte) (bool, error) {
@@ -83,6 +131,9 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 			return true, nil
 		})
 	})
+	if err == nil && versioned {
+		s.lists.put(scope, cachedList{version: version, apps: out})
+	}
 	return out, err
 }
 
