@@ -47,7 +47,7 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each measurement")
 	concs := flag.String("concurrency", "1,8,32", "closed-loop concurrency levels")
 	rate := flag.Float64("rate", 0, "fixed-rate run in requests/s (0: half of the measured 1-workgroup peak)")
-	soak := flag.Duration("soak", 0, "soak mode: run this long at 8 workers, printing the server's memory and goroutines every 30s (rounded up to whole 30s windows); judges the peak of its anonymous memory (sampled every 250ms, no forced GC) per 30s window, since one sample would only catch the phase of the audit copier's 1s cycle")
+	soak := flag.Duration("soak", 0, "soak mode: run this long at a fixed rate (-rate, or half of a 5s peak at 8 workers), printing the server's memory and goroutines every 30s (rounded up to whole 30s windows); judges the peak of its anonymous memory (sampled every 250ms, no forced GC) per 30s window once the store has stopped growing, since one sample would only catch the phase of the audit copier's 1s cycle")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
 	heapProfile := flag.String("heapprofile", "", "soak mode: leave at this file the idcgate server's heap profile (in use, after a GC) from the window sample with the largest live heap")
@@ -119,7 +119,7 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, on
 	twenty := &target{name: "issue, 20 workgroups", url: idc.url + "/", stats: idc.stats, creds: creds, body: []byte(`{"workgroupNames":["` + strings.Join(names, `","`) + `"]}`), c: hc}
 
 	if soak > 0 {
-		return soakRun(one, soak, heapProfile)
+		return soakRun(one, soak, rate, heapProfile)
 	}
 	if only != "" {
 		t := map[string]*target{"one": one, "twenty": twenty}[only]
@@ -211,15 +211,21 @@ func verdict(what, got, target string, met bool) {
 	fmt.Printf("%-40s %10s  (target %s)  %s\n", what+":", got, target, word)
 }
 
-// soakRun loads one target at 8 workers for d (rounded up to whole 30 s
-// windows) and prints, every 30 s, the server's requests, errors and
+// soakRun loads one target at a fixed rate (rate, or half of what 8
+// workers reach in 5 s) for d (rounded up to whole 30 s windows) and prints, every 30 s, the server's requests, errors and
 // goroutines and its memory three ways: the live heap and the anonymous
 // resident memory (heap, stacks, runtime) right after a forced collection
 // (debug.FreeOSMemory), and the peak and median over the window of the
 // anonymous memory the child sampled every 250 ms without forcing one (so
 // including the garbage the collector's target lets accumulate).
 //
-// Judged, after the warm-up: the window peaks of anonymous memory must stay
+// A fixed rate, because the peaks follow the rate (the live heap holds
+// about a second of audit lines and the store transaction that copies
+// them; with GOGC 400 a peak is about five times that), and a closed
+// loop's rate moves with whatever else shares the machine.
+//
+// Judged, after the warm-up (a retention, and until the store's file has
+// stopped growing): the window peaks of anonymous memory must stay
 // within ±10 % of the first settled window's (the largest and the smallest
 // both), and the goroutines must not grow. The after-collection sample is
 // shown but not judged: the audit copier holds up to a second of lines
@@ -232,9 +238,17 @@ func verdict(what, got, target string, met bool) {
 // With heapProfile, the child writes a heap profile at each window's
 // sample, and the one of the sample with the largest live heap is left at
 // heapProfile.
-func soakRun(t *target, d time.Duration, heapProfile string) error {
+func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error {
 	const window = 30 * time.Second
-	fmt.Println("soak: 8 workers, 1 workgroup; every 30s the server's requests, errors; heap and anonymous memory after a forced GC (shown);")
+	if rate <= 0 {
+		r := closedLoop(t, 8, 5*time.Second)
+		if r.errors > 0 || r.rps < 2 {
+			return fmt.Errorf("soak: calibration at 8 workers: %.0f req/s, %d errors (first: %v)", r.rps, r.errors, r.firstErr)
+		}
+		rate = r.rps / 2
+		fmt.Printf("soak: calibration: %.0f req/s at 8 workers for 5s; the soak runs at half of that\n", r.rps)
+	}
+	fmt.Printf("soak: %.0f req/s fixed rate, 1 workgroup; every 30s the server's requests, errors; heap and anonymous memory after a forced GC (shown);\n", rate)
 	fmt.Println("      the window's peak (judged) and median anonymous memory sampled every 250ms without GC; file pages; goroutines")
 	windows := int((d + window - 1) / window) // whole windows only: a short one would have a lower peak
 	type bounds struct{ base, lo, hi float64 }
@@ -251,11 +265,13 @@ func soakRun(t *target, d time.Duration, heapProfile string) error {
 	var firstSettled, last stats
 	bestHeap, bestAt := -1.0, ""
 	// The second window at the earliest; with -audit-retention, not before
-	// the store has held records for one retention (until then it only
-	// grows, by design).
+	// the store has held records for one retention, and not before its
+	// file has stopped growing (until then it only grows, by design, and
+	// bbolt's page bookkeeping in memory with it).
 	warm := 1 + int((auditRetention+window-1)/window)
+	prevFile := -1.0
 	for i := 0; i < windows; i++ {
-		r := closedLoop(t, 8, window)
+		r := openLoop(t, rate, window, 256)
 		s, err := windowStats(t)
 		if err != nil {
 			return err
@@ -276,8 +292,12 @@ func soakRun(t *target, d time.Duration, heapProfile string) error {
 		if s.AnonSamples == 0 {
 			return fmt.Errorf("soak: the child sampled no memory in window %d", i)
 		}
+		if i == warm && s.FileMiB > prevFile*1.01 {
+			warm++ // the store is still growing
+		}
+		prevFile = s.FileMiB
 		switch {
-		case i == warm: // caches and pools have settled, and the store holds a retention's worth
+		case i == warm: // caches and pools have settled, and the store holds a retention's worth and has stopped growing
 			firstSettled, g0, gMax = s, s.Goroutines, s.Goroutines
 			fallthrough
 		case i > warm:
