@@ -4,7 +4,7 @@
 // percentiles, server allocations per request, the ratios and whether the
 // targets are met.
 //
-//	go run ./bench/issuance [-duration 10s] [-concurrency 1,8,32] [-rate 0]
+//	go run ./bench/issuance [-duration 10s] [-concurrency 1,8,32] [-rounds 1] [-rate 0]
 //	                        [-cpuprofile server.pprof]
 //	go run ./bench/issuance -soak 10m -audit-retention 1m [-heapprofile heap.pprof]
 //
@@ -15,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,7 @@ const (
 func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each measurement")
 	concs := flag.String("concurrency", "1,8,32", "closed-loop concurrency levels")
+	rounds := flag.Int("rounds", 1, "repeat every run this often, interleaved, and judge each target and level by its median run")
 	rate := flag.Float64("rate", 0, "fixed-rate run in requests/s (0: half of the measured 1-workgroup peak)")
 	soak := flag.Duration("soak", 0, "soak mode: run this long at a fixed rate (-rate, or half of a 5s peak at 8 workers), printing the server's memory and goroutines every 30s (rounded up to whole 30s windows); judges the peak of its anonymous memory (sampled every 250ms, no forced GC) per 30s window once the store has stopped growing, since one sample would only catch the phase of the audit copier's 1s cycle")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
@@ -70,7 +73,7 @@ func main() {
 	if *heapProfile != "" && *soak == 0 {
 		must(fmt.Errorf("-heapprofile needs -soak"))
 	}
-	must(bench(*dur, levels, *rate, *soak, *only, *cpuProfile, *allocProfile, *heapProfile))
+	must(bench(*dur, levels, max(1, *rounds), *rate, *soak, *only, *cpuProfile, *allocProfile, *heapProfile))
 }
 
 func parseLevels(s string) ([]int, error) {
@@ -85,7 +88,7 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, only, cpuProfile, allocProfile, heapProfile string) error {
+func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.Duration, only, cpuProfile, allocProfile, heapProfile string) error {
 	dir, err := os.MkdirTemp("", "idcgate-issuance-")
 	if err != nil {
 		return err
@@ -160,10 +163,31 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, on
 	fmt.Printf("GetIdentityCenterAuthToken vs a bare net/http server; %d cores, GOMAXPROCS %d, %s per run, answer %d bytes\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), dur, len(sample))
 	fmt.Printf("%-22s %5s %9s %9s %9s %9s %13s %11s\n", "closed loop", "conc", "req/s", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
+	// Rounds interleave the targets (each round rotates their order) and
+	// every figure is the run with the median req/s (for the open loop, the
+	// median p99) of its target and level: single runs on a shared VM vary
+	// by a third from minute to minute.
+	targets := []*target{bare, one, twenty}
+	runs := map[*target]map[int][]result{bare: {}, one: {}, twenty: {}}
+	for round := 0; round < rounds; round++ {
+		for _, c := range levels {
+			for k := range targets {
+				t := targets[(k+round)%len(targets)]
+				r := closedLoop(t, c, dur)
+				if rounds > 1 {
+					printRow(fmt.Sprintf("%s #%d", t.name, round+1), strconv.Itoa(c), r)
+				}
+				runs[t][c] = append(runs[t][c], r)
+			}
+		}
+	}
+	if rounds > 1 {
+		fmt.Printf("\nmedians of %d rounds\n", rounds)
+	}
 	peak := map[*target]float64{}
 	for _, c := range levels {
-		for _, t := range []*target{bare, one, twenty} {
-			r := closedLoop(t, c, dur)
+		for _, t := range targets {
+			r := medianBy(runs[t][c], func(r result) float64 { return r.rps })
 			printRow(t.name, strconv.Itoa(c), r)
 			peak[t] = max(peak[t], r.rps)
 		}
@@ -173,9 +197,25 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, on
 		rate = peak[one] / 2
 	}
 	fmt.Printf("\n%-22s %5s %9s %9s %9s %9s %13s %11s\n", "fixed rate (open loop)", "rate", "achieved", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
+	open := map[*target][]result{}
+	for round := 0; round < rounds; round++ {
+		for k, t := range []*target{one, twenty} {
+			if round%2 == 1 {
+				t = []*target{twenty, one}[k]
+			}
+			r := openLoop(t, rate, dur, 256)
+			if rounds > 1 {
+				printRow(fmt.Sprintf("%s #%d", t.name, round+1), fmt.Sprintf("%.0f", rate), r)
+			}
+			open[t] = append(open[t], r)
+		}
+	}
 	var half1 result
 	for _, t := range []*target{one, twenty} {
-		r := openLoop(t, rate, dur, 256)
+		r := medianBy(open[t], func(r result) float64 { return float64(r.p99) })
+		if rounds > 1 {
+			fmt.Print("median ")
+		}
 		printRow(t.name, fmt.Sprintf("%.0f", rate), r)
 		if t == one {
 			half1 = r
@@ -192,6 +232,14 @@ func bench(dur time.Duration, levels []int, rate float64, soak time.Duration, on
 		fmt.Printf("\nserver CPU profile: %s (go tool pprof -top %s)\n", cpuProfile, cpuProfile)
 	}
 	return nil
+}
+
+// medianBy is the run with the median key (the lower middle of an even
+// count).
+func medianBy(rs []result, key func(result) float64) result {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b result) int { return cmp.Compare(key(a), key(b)) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 func printRow(name, level string, r result) {
