@@ -25,3 +25,19 @@ func TestRSSPartsReadsAnon(t *testing.T) {
 		t.Skip("no /proc/self/status RssAnon here")
 	}
 }
+
+func TestMedians(t *testing.T) {
+	if m := medianOf([]float64{5, 1, 3}); m != 3 {
+		t.Fatalf("odd: %v", m)
+	}
+	if m := medianOf([]float64{4, 1, 3, 10}); m != 3.5 {
+		t.Fatalf("even: %v", m)
+	}
+	rs := []result{{rps: 30}, {rps: 10}, {rps: 20}, {rps: 40}}
+	if r := medianBy(rs, func(r result) float64 { return r.rps }); r.rps != 20 {
+		t.Fatalf("medianBy picks the lower middle run: %v", r.rps)
+	}
+	if rs[0].rps != 30 {
+		t.Fatal("medianBy reordered its input")
+	}
+}
