@@ -7,25 +7,9 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/serverless"
-	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/storetest"
 )
-
-// countingStore counts read transactions and hides the versioned store
-// underneath (as a shared store); unwrapping lets store.VersionOf find it.
-type countingStore struct {
-	store.Store
-	views int
-}
-
-func (c *countingStore) View(ctx context.Context, fn func(store.Reader) error) error {
-	c.views++
-	return c.Store.View(ctx, fn)
-}
-
-type unwrapping struct{ *countingStore }
-
-func (u unwrapping) Unwrap() store.Store { return u.countingStore.Store }
 
 // TestListKeptWhileNothingChanged: a versioned store's list is answered
 // without a transaction until an application is created or deleted in any
@@ -38,12 +22,8 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		cs := &countingStore{Store: db}
-		var st store.Store = cs
-		if versioned {
-			st = unwrapping{cs}
-		}
-		s := &Service{Store: st, Now: time.Now}
+		cs := &storetest.Counting{Store: db, Opaque: !versioned}
+		s := &Service{Store: cs, Now: time.Now}
 		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 		other := serverless.Scope{Account: "123456789012", Region: "eu-west-1"}
 		list := func(sc serverless.Scope, want int) {
@@ -58,11 +38,11 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		list(sc, 1)
-		before := cs.views
+		before := cs.Views
 		list(sc, 1)
 		list(sc, 1)
-		if kept := cs.views == before; kept != versioned {
-			t.Fatalf("versioned %v: %d reads for two unchanged lists", versioned, cs.views-before)
+		if kept := cs.Views == before; kept != versioned {
+			t.Fatalf("versioned %v: %d reads for two unchanged lists", versioned, cs.Views-before)
 		}
 		if _, err := s.Create(ctx, other, Application{Name: "two", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1"}); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/storetest"
 )
 
 // Two services on one store stand for two replicas: what one changes, the
@@ -87,20 +88,6 @@ func TestDecodedCacheSettlesTransitions(t *testing.T) {
 	}
 }
 
-// countingStore counts read transactions and, by Unwrap, still lets
-// store.VersionOf find the versioned store underneath.
-type countingStore struct {
-	store.Store
-	views int
-}
-
-func (c *countingStore) View(ctx context.Context, fn func(store.Reader) error) error {
-	c.views++
-	return c.Store.View(ctx, fn)
-}
-
-func (c *countingStore) Unwrap() store.Store { return c.Store }
-
 // On a store that sees all its writes (the embedded one), a resolved set
 // is answered without a transaction until anything under "rs/" changes;
 // a set in a transition is read afresh, since the clock alone changes it.
@@ -110,7 +97,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	st := &countingStore{Store: db}
+	st := &storetest.Counting{Store: db}
 	a, c, _ := newService(time.Second)
 	a.Store = st
 	b := &Service{Store: db, Now: c.now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
@@ -123,12 +110,12 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func() (Workgroup, int, error) {
-		before := st.views
+		before := st.Views
 		wgs, _, err := a.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
 		if err != nil {
-			return Workgroup{}, st.views - before, err
+			return Workgroup{}, st.Views - before, err
 		}
-		return wgs[0], st.views - before, nil
+		return wgs[0], st.Views - before, nil
 	}
 	for i := 0; i < 2; i++ {
 		if got, views, err := read(); err != nil || got.Status != StatusCreating || views != 1 {
