@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/ids"
@@ -45,43 +44,11 @@ type Service struct {
 	decoded store.Decoded[Application]
 	// lists spares it the read itself while the store vouches that nothing
 	// under "redshift/" changed (store.Versioned).
-	lists listCache
+	lists store.Kept[serverless.Scope, []Application]
 }
 
 // segment is the first key segment of every application record.
 const segment = "redshift"
-
-// listCache keeps List's answer per scope under the store version it was
-// read at.
-type listCache struct {
-	mu sync.RWMutex
-	m  map[serverless.Scope]cachedList
-}
-
-type cachedList struct {
-	version uint64
-	apps    []Application
-}
-
-// maxLists bounds the cache (one entry per account and region asked for);
-// past it the cache starts over.
-const maxLists = 1024
-
-func (c *listCache) get(sc serverless.Scope, version uint64) ([]Application, bool) {
-	c.mu.RLock()
-	e, ok := c.m[sc]
-	c.mu.RUnlock()
-	return e.apps, ok && e.version == version
-}
-
-func (c *listCache) put(sc serverless.Scope, e cachedList) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxLists {
-		c.m = make(map[serverless.Scope]cachedList)
-	}
-	c.m[sc] = e
-	c.mu.Unlock()
-}
 
 func prefix(s serverless.Scope) string {
 	return segment + "/" + s.Account + "/" + s.Region + "/idc-application/"
@@ -116,7 +83,7 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 	// older than the version it is kept under.
 	version, versioned := store.VersionOf(s.Store, segment)
 	if versioned {
-		if apps, ok := s.lists.get(scope, version); ok {
+		if apps, ok := s.lists.Get(scope, version); ok {
 			return apps, nil
 		}
 	}
@@ -132,7 +99,7 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 		})
 	})
 	if err == nil && versioned {
-		s.lists.put(scope, cachedList{version: version, apps: out})
+		s.lists.Put(scope, version, out)
 	}
 	return out, err
 }

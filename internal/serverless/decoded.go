@@ -3,7 +3,6 @@ package serverless
 import (
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -32,37 +31,11 @@ func viewRecord[T any](s *Service, cache *store.Decoded[T], r store.Reader, key 
 	return rec, nil
 }
 
-// setCache keeps resolved workgroup sets (WorkgroupsWithNamespaces) by
-// scope and names, each under the store version it was read at.
-type setCache struct {
-	mu sync.RWMutex
-	m  map[string]resolvedSet
-}
-
+// resolvedSet is a resolved workgroup set (WorkgroupsWithNamespaces),
+// kept by scope and names (setKey) in a store.Kept.
 type resolvedSet struct {
-	version uint64
-	wgs     []Workgroup
-	nss     []Namespace
-}
-
-// maxSets bounds the cache; past it the cache starts over (a deployment
-// asks for a few sets of its workgroups, over and over).
-const maxSets = 4096
-
-func (c *setCache) get(key string, version uint64) (resolvedSet, bool) {
-	c.mu.RLock()
-	e, ok := c.m[key]
-	c.mu.RUnlock()
-	return e, ok && e.version == version
-}
-
-func (c *setCache) put(key string, e resolvedSet) {
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxSets {
-		c.m = make(map[string]resolvedSet)
-	}
-	c.m[key] = e
-	c.mu.Unlock()
+	wgs []Workgroup
+	nss []Namespace
 }
 
 // setKey names a set; a name holding NUL (never a workgroup's) makes it

@@ -48,7 +48,7 @@ type Service struct {
 
 	workgroups store.Decoded[Workgroup]
 	namespaces store.Decoded[Namespace]
-	sets       setCache
+	sets       store.Kept[string, resolvedSet]
 }
 
 func (s *Service) now() time.Time {
@@ -847,7 +847,7 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 		key, versioned = setKey(sc, names)
 	}
 	if versioned {
-		if e, ok := s.sets.get(key, version); ok {
+		if e, ok := s.sets.Get(key, version); ok {
 			return e.wgs, e.nss, nil
 		}
 	}
@@ -868,7 +868,7 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 		return nil
 	})
 	if err == nil && versioned && settled(wgs, nss) {
-		s.sets.put(key, resolvedSet{version: version, wgs: wgs, nss: nss})
+		s.sets.Put(key, version, resolvedSet{wgs: wgs, nss: nss})
 	}
 	return wgs, nss, err
 }
