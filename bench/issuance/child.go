@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,13 +78,7 @@ func (a *anonWindow) take() (peak, median float64, n int) {
 	if len(s) == 0 {
 		return 0, 0, 0
 	}
-	sort.Float64s(s)
-	if m := len(s) / 2; len(s)%2 == 1 {
-		median = s[m]
-	} else {
-		median = (s[m-1] + s[m]) / 2
-	}
-	return s[len(s)-1], median, len(s)
+	return slices.Max(s), medianOf(s), len(s)
 }
 
 func readStats() stats {

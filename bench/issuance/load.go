@@ -62,13 +62,23 @@ func (t *target) do() ([]byte, error) {
 	return b, nil
 }
 
-func (t *target) serverStats() (stats, error) {
+func (t *target) serverStats() (stats, error) { return t.getStats("") }
+
+// windowStats is serverStats that also ends the child's sampling window
+// (and, with -heapprofile, has it write that window's heap profile).
+func (t *target) windowStats() (stats, error) { return t.getStats("?window=1") }
+
+func (t *target) getStats(query string) (stats, error) {
 	var s stats
-	resp, err := t.c.Get(t.stats)
+	resp, err := t.c.Get(t.stats + query)
 	if err != nil {
 		return s, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return s, fmt.Errorf("child stats: status %d: %.200s", resp.StatusCode, b)
+	}
 	return s, json.NewDecoder(resp.Body).Decode(&s)
 }
 

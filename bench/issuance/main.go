@@ -17,7 +17,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -103,10 +102,9 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 			}
 		}
 	}
-	// The child writes each window's heap profile next to the one kept.
 	childHeap := ""
 	if heapProfile != "" {
-		childHeap = heapProfile + ".sample"
+		childHeap = heapSample(heapProfile)
 	}
 	idc, err := startChild("idcgate", dir, "", cpuProfile, allocProfile, childHeap)
 	if err != nil {
@@ -199,10 +197,11 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 	fmt.Printf("\n%-30s %5s %9s %9s %9s %9s %13s %11s\n", "fixed rate (open loop)", "rate", "achieved", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
 	open := map[*target][]result{}
 	for round := 0; round < rounds; round++ {
-		for k, t := range []*target{one, twenty} {
-			if round%2 == 1 {
-				t = []*target{twenty, one}[k]
-			}
+		pair := []*target{one, twenty}
+		if round%2 == 1 {
+			pair = []*target{twenty, one}
+		}
+		for _, t := range pair {
 			r := openLoop(t, rate, dur, 256)
 			if rounds > 1 {
 				printRow(fmt.Sprintf("%s #%d", t.name, round+1), fmt.Sprintf("%.0f", rate), r)
@@ -239,10 +238,11 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 func medianOf(vs []float64) float64 {
 	s := slices.Clone(vs)
 	slices.Sort(s)
-	if m := len(s) / 2; len(s)%2 == 0 {
+	m := len(s) / 2
+	if len(s)%2 == 0 {
 		return (s[m-1] + s[m]) / 2
 	}
-	return s[len(s)/2]
+	return s[m]
 }
 
 // medianBy is the run with the median key (the lower middle of an even
@@ -271,9 +271,10 @@ func verdict(what, got, target string, met bool) {
 }
 
 // soakRun loads one target at a fixed rate (rate, or half of what 8
-// workers reach in 5 s) for d (rounded up to whole 30 s windows) and prints, every 30 s, the server's requests, errors and
-// goroutines and its memory three ways: the live heap and the anonymous
-// resident memory (heap, stacks, runtime) right after a forced collection
+// workers reach in 5 s) for d (rounded up to whole 30 s windows) and
+// prints, every 30 s, the server's requests, errors and goroutines and its
+// memory three ways: the live heap and the anonymous resident memory
+// (heap, stacks, runtime) right after a forced collection
 // (debug.FreeOSMemory), and the peak and median over the window of the
 // anonymous memory the child sampled every 250 ms without forcing one (so
 // including the garbage the collector's target lets accumulate).
@@ -289,13 +290,13 @@ func verdict(what, got, target string, met bool) {
 // memory by a fifth over the run fails at either end, and no single window
 // is the yardstick), and the goroutines must not grow. The medians of the
 // first and second half of the windows are printed beside it, for a
-// trend. The after-collection sample is
-// shown but not judged: the audit copier holds up to a second of lines
-// (copyDelay) before committing them in one store transaction, so the heap
-// at one instant measures where that 1 s cycle stands, not growth, while a
-// window's peak spans 30 such cycles. File pages are shown but not judged:
-// they are the store's memory map, which grows with the audit trail on disk
-// and is page cache the kernel reclaims.
+// trend. The after-collection sample is shown but not judged: the audit
+// copier holds up to a second of lines (copyDelay) before committing them
+// in one store transaction, so the heap at one instant measures where that
+// 1 s cycle stands, not growth, while a window's peak spans 30 such
+// cycles. File pages are shown but not judged: they are the store's memory
+// map, which grows with the audit trail on disk and is page cache the
+// kernel reclaims.
 //
 // With heapProfile, the child writes a heap profile at each window's
 // sample, and the one of the sample with the largest live heap is left at
@@ -318,6 +319,12 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 	// a fixed set of connections, not the deepest backlog seen so far.
 	const soakInFlight = 64
 	closedLoop(t, soakInFlight, 2*time.Second)
+	// With every connection open: the ceiling for the goroutines (the
+	// server may close idle ones at a low rate and open them again later).
+	open, err := t.serverStats()
+	if err != nil {
+		return err
+	}
 	var g0, gMax int
 	var settled []stats // the windows after the warm-up
 	bestHeap, bestAt := -1.0, ""
@@ -326,10 +333,10 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 	// file has stopped growing (until then it only grows, by design, and
 	// bbolt's page bookkeeping in memory with it).
 	warm := 1 + int((auditRetention+window-1)/window)
-	prevFile := -1.0
+	prevFile, stillGrowing := -1.0, false
 	for i := 0; i < windows; i++ {
 		r := openLoop(t, rate, window, soakInFlight)
-		s, err := windowStats(t)
+		s, err := t.windowStats()
 		if err != nil {
 			return err
 		}
@@ -338,19 +345,20 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 			now, r.ok, r.errors, s.HeapMiB, s.AnonMiB, s.PeakAnonMiB, s.MedianAnonMiB, s.AnonSamples, s.FileMiB, s.Goroutines)
 		if heapProfile != "" {
 			if s.HeapMiB > bestHeap {
-				if err := os.Rename(heapProfile+".sample", heapProfile); err != nil {
+				if err := os.Rename(heapSample(heapProfile), heapProfile); err != nil {
 					return err
 				}
 				bestHeap, bestAt = s.HeapMiB, now
 			} else {
-				os.Remove(heapProfile + ".sample")
+				os.Remove(heapSample(heapProfile))
 			}
 		}
 		if s.AnonSamples == 0 {
 			return fmt.Errorf("soak: the child sampled no memory in window %d", i)
 		}
-		if i == warm && s.FileMiB > prevFile*1.01 {
-			warm++ // the store is still growing
+		stillGrowing = i == warm && s.FileMiB > prevFile*1.01
+		if stillGrowing {
+			warm++
 		}
 		prevFile = s.FileMiB
 		if i == warm {
@@ -361,12 +369,15 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 			gMax = max(gMax, s.Goroutines)
 		}
 	}
+	if len(settled) < 4 && stillGrowing {
+		return fmt.Errorf("soak: the store's file was still growing at the end (%.1f MiB): give the audit trail a retention (-audit-retention 1m) or run longer", prevFile)
+	}
 	if len(settled) < 4 {
 		return fmt.Errorf("soak: only %d windows after the warm-up (window %d on); run longer (at least %s)", len(settled), warm+1, time.Duration(warm+4)*window)
 	}
 	fmt.Printf("\nafter warm-up (windows %d-%d), anonymous MiB: median of the windows, [min, max] and their distance from it; first half → second half (medians)\n", warm+1, windows)
-	var peakDrift float64
-	for _, v := range []struct {
+	var peakDrift float64 // of the first row, the judged one
+	for k, v := range []struct {
 		what string
 		of   func(stats) float64
 	}{
@@ -383,13 +394,14 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 		half := len(vals) / 2
 		fmt.Printf("  %-22s %6.1f  [%5.1f, %5.1f]  %+.1f%% / %+.1f%%   %6.1f → %6.1f\n", v.what, med, lo, hi, (hi/med-1)*100, (lo/med-1)*100,
 			medianOf(vals[:half]), medianOf(vals[len(vals)-half:]))
-		if peakDrift == 0 {
+		if k == 0 {
 			peakDrift = max(hi/med-1, 1-lo/med)
 		}
 	}
 	fmt.Println()
 	verdict("window peak anonymous memory spread", fmt.Sprintf("±%.1f%%", peakDrift*100), fmt.Sprintf("<= ±%.0f%% of their median", targetSoakDrift*100), peakDrift <= targetSoakDrift)
-	verdict("goroutines after warm-up", fmt.Sprintf("%d → max %d", g0, gMax), "no growth", gMax <= g0+2)
+	ceiling := max(g0, open.Goroutines)
+	verdict("goroutines after warm-up", fmt.Sprintf("%d → max %d", g0, gMax), fmt.Sprintf("no growth past %d (all %d connections open)", ceiling, soakInFlight), gMax <= ceiling+2)
 	if heapProfile != "" {
 		fmt.Printf("\nheap profile of the largest live heap (%.1f MiB after GC, at %s): %s (go tool pprof -sample_index=inuse_space -top %s)\n",
 			bestHeap, bestAt, heapProfile, heapProfile)
@@ -397,21 +409,9 @@ func soakRun(t *target, d time.Duration, rate float64, heapProfile string) error
 	return nil
 }
 
-// windowStats reads the child's stats and ends its sampling window (and,
-// with -heapprofile, has it write that window's heap profile).
-func windowStats(t *target) (stats, error) {
-	var s stats
-	resp, err := t.c.Get(t.stats + "?window=1")
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return s, fmt.Errorf("soak: child stats: status %d: %.200s", resp.StatusCode, b)
-	}
-	return s, json.NewDecoder(resp.Body).Decode(&s)
-}
+// heapSample is where the child writes each window's heap profile: next to
+// the one kept.
+func heapSample(heapProfile string) string { return heapProfile + ".sample" }
 
 // childProc is a server child process.
 type childProc struct {
