@@ -6,6 +6,8 @@
 # Prints TPS and the ratios against the targets of docs/PERFORMANCE.md.
 #
 # Needs Debian's postgresql (server + pgbench) and pgbouncer; Go for idcgate.
+# Every run also prints the CPU per transaction of the machine, PostgreSQL and the proxy
+# (/proc), and what the proxy's own share leaves of direct's throughput on these cores.
 # Knobs: BENCH_SECONDS (30), BENCH_CLIENTS (8), BENCH_THREADS (2), BENCH_SCALE (10);
 # BENCH_ROUNDS (1): runs the three select-only paths that many times, interleaved,
 # and judges their medians (this kind of VM drifts by tens of percent minute to minute);
@@ -77,8 +79,8 @@ INI
 echo '"bench" "benchpw"' > "$work/userlist.txt"
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pgbouncer.ini" "$work/userlist.txt"
 as_pg pgbouncer "$work/pgbouncer.ini" >/dev/null 2>&1 &
-bouncer_pid=$!
 sleep 0.5
+bouncer_pid=$(pgrep -n -f "pgbouncer $work/pgbouncer.ini")
 
 # An identity-enhanced session for alice (the example's app user signs), then her token.
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1
@@ -87,35 +89,102 @@ eval "$("$work/idcgate" login --user alice --config "$root/examples/idcgate.yaml
 token=$("$work/idcgate" token get --workgroup demo --endpoint "http://127.0.0.1:$apiport")
 
 export PGSSLMODE=disable   # the same plaintext transport for all three
-run() { # name port user password extra-args...
-  local name=$1 port=$2 user=$3 pw=$4; shift 4
-  local out tps
+pg_pid=$(head -1 "$work/pg/postmaster.pid")
+# CPU seconds spent so far: "machine postgres idcgate pgbouncer". The machine's
+# is every core's busy time (/proc/stat, softirq and steal included);
+# PostgreSQL's counts the postmaster, its living children and the reaped
+# ones (cutime/cstime), so backends that ended with the run are counted.
+cpu_now() {
+  python3 - "$pg_pid" "$idc_pid" "$bouncer_pid" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+def stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+def own(pid, reaped=False):
+    f = stat(pid)
+    if not f:
+        return 0
+    t = int(f[11]) + int(f[12])  # utime, stime
+    return t + (int(f[13]) + int(f[14]) if reaped else 0)
+pg, idc, bouncer = sys.argv[1:4]
+pgt = own(pg, reaped=True)
+for d in os.listdir("/proc"):
+    if d.isdigit() and d != pg:
+        f = stat(d)
+        if f and f[1] == pg:  # ppid
+            pgt += own(d)
+with open("/proc/stat") as f:
+    cpu = [int(x) for x in f.readline().split()[1:]]
+busy = sum(cpu) - cpu[3] - cpu[4]  # all but idle and iowait
+print(*(f"{t / hz:.2f}" for t in (busy, pgt, own(idc), own(bouncer))))
+PY
+}
+# cpu_per_tx BEFORE AFTER TX PROXY-COLUMN: µs of CPU per transaction.
+cpu_per_tx() {
+  python3 - "$1" "$2" "$3" "$4" <<'PY'
+import sys
+b, a = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
+tx, col = int(sys.argv[3]), int(sys.argv[4])
+d = [(y - x) * 1e6 / tx for x, y in zip(b, a)]
+proxy = d[col] if col else 0.0
+print(f"{d[0]:.0f} {d[1]:.0f} {proxy:.0f} {d[0] - d[1] - proxy:.0f}")
+PY
+}
+run() { # name port user password proxy-column extra-args...
+  local name=$1 port=$2 user=$3 pw=$4 col=$5; shift 5
+  local out tps tx before after c
+  before=$(cpu_now)
   out=$(PGPASSWORD=$pw "$pgbin/pgbench" -n -S -c "$clients" -j "$threads" -T "$secs" -h 127.0.0.1 -p "$port" -U "$user" "$@" dev 2>&1) || { echo "$out" >&2; exit 1; }
+  after=$(cpu_now)
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-  printf '%-38s %10.1f tps\n' "$name" "$tps" >&2
-  echo "$tps"
+  tx=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' | head -1)
+  c=$(cpu_per_tx "$before" "$after" "$tx" "$col")
+  read -r cm cp cx co <<<"$c"
+  printf '%-38s %10.1f tps   CPU/tx µs: machine %4s = postgres %4s + proxy %4s + pgbench and kernel %4s\n' "$name" "$tps" "$cm" "$cp" "$cx" "$co" >&2
+  echo "$tps $c"
 }
 echo "== pgbench -S -c $clients -j $threads -T $secs (scale $scale), $(nproc) cores"
-median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+# median COLUMN ROW...: the median of one column of run's rows.
+median() { local col=$1; shift; printf '%s\n' "$@" | python3 -c "import statistics,sys; print(statistics.median(float(l.split()[$col]) for l in sys.stdin if l.strip()))"; }
 ds=(); is=(); bs=()
 for round in $(seq "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds" >&2
-  ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw)")
+  ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw 0)")
   if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
     (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
     prof_pid=$!
   fi
-  is+=("$(run "through idcgate (token login)" "$gwport" alice "$token")")
+  is+=("$(run "through idcgate (token login)" "$gwport" alice "$token" 2)")
   [ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2 && prof_pid=
-  bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw)")
+  bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw 3)")
 done
-direct=$(median "${ds[@]}"); idc=$(median "${is[@]}"); bouncer=$(median "${bs[@]}")
+direct=$(median 0 "${ds[@]}"); idc=$(median 0 "${is[@]}"); bouncer=$(median 0 "${bs[@]}")
 if [ "$rounds" -gt 1 ]; then
   printf '%-38s %10.1f tps\n' "median, direct" "$direct" "median, through idcgate" "$idc" "median, through PgBouncer" "$bouncer" >&2
 fi
+# What a proxy could reach on this machine: the load, PostgreSQL and the
+# proxy share its cores, so every µs the proxy spends per transaction is
+# taken from the other two. A proxy that cost nothing but its own CPU
+# would reach direct's machine CPU per transaction over that plus its own.
+echo "== CPU per transaction (medians, µs): machine = postgres + proxy + pgbench and kernel"
+for path in direct idcgate PgBouncer; do
+  case $path in direct) rows=("${ds[@]}");; idcgate) rows=("${is[@]}");; PgBouncer) rows=("${bs[@]}");; esac
+  printf '%-10s machine %5.0f = postgres %5.0f + proxy %4.0f + pgbench and kernel %4.0f\n' "$path" \
+    "$(median 1 "${rows[@]}")" "$(median 2 "${rows[@]}")" "$(median 3 "${rows[@]}")" "$(median 4 "${rows[@]}")"
+done
+dm=$(median 1 "${ds[@]}")
+for path in idcgate PgBouncer; do
+  case $path in idcgate) rows=("${is[@]}");; PgBouncer) rows=("${bs[@]}");; esac
+  px=$(median 3 "${rows[@]}")
+  python3 -c "print(f'$path spends {$px:.0f} µs/tx itself: at most {$dm/($dm+$px):.2f} × direct on $(nproc) shared cores')"
+done
 echo "== connect rate: pgbench -S -C (a new connection per transaction)"
-cdirect=$(run "direct, password login" "$pgport" bench benchpw -C)
-cidc=$(run "idcgate, token login" "$gwport" alice "$token" -C)
+cdirect=$(run "direct, password login" "$pgport" bench benchpw 0 -C | cut -d' ' -f1)
+cidc=$(run "idcgate, token login" "$gwport" alice "$token" 2 -C | cut -d' ' -f1)
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 verdict() { python3 -c "print('met' if $1/$2 >= $3 else 'NOT met')"; }

@@ -195,13 +195,13 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 		rate = peak[one] / 2
 	}
 	fmt.Printf("\n%-30s %5s %9s %9s %9s %9s %13s %11s\n", "fixed rate (open loop)", "rate", "achieved", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
+	// The bare server runs at the same rate too: its tail is what this
+	// machine's scheduling and loopback give any server here (the floor
+	// under the p99 target), since the load shares its cores.
 	open := map[*target][]result{}
 	for round := 0; round < rounds; round++ {
-		pair := []*target{one, twenty}
-		if round%2 == 1 {
-			pair = []*target{twenty, one}
-		}
-		for _, t := range pair {
+		for k := range targets {
+			t := targets[(k+round)%len(targets)]
 			r := openLoop(t, rate, dur, 256)
 			if rounds > 1 {
 				printRow(fmt.Sprintf("%s #%d", t.name, round+1), fmt.Sprintf("%.0f", rate), r)
@@ -209,23 +209,23 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 			open[t] = append(open[t], r)
 		}
 	}
-	var half1 result
-	for _, t := range []*target{one, twenty} {
+	half := map[*target]result{}
+	for _, t := range targets {
 		r := medianBy(open[t], func(r result) float64 { return float64(r.p99) })
 		if rounds > 1 {
 			fmt.Print("median ")
 		}
 		printRow(t.name, fmt.Sprintf("%.0f", rate), r)
-		if t == one {
-			half1 = r
-		}
+		half[t] = r
 	}
+	half1 := half[one]
 
 	ratio := peak[one] / peak[bare]
 	cost20 := peak[one] / peak[twenty]
 	fmt.Println()
 	verdict("issuance / bare peak throughput", fmt.Sprintf("%.2f", ratio), fmt.Sprintf(">= %.2f", targetThroughputRatio), ratio >= targetThroughputRatio)
-	verdict(fmt.Sprintf("p99 at %.0f req/s (half of peak)", rate), half1.p99.Round(time.Microsecond).String(), "<= "+targetP99.String(), half1.errors == 0 && half1.p99 <= targetP99)
+	verdict(fmt.Sprintf("p99 at %.0f req/s (half of peak)", rate), half1.p99.Round(time.Microsecond).String(),
+		fmt.Sprintf("<= %s; bare net/http %s", targetP99, half[bare].p99.Round(time.Microsecond)), half1.errors == 0 && half1.p99 <= targetP99)
 	verdict("20 workgroups cost / 1 workgroup", fmt.Sprintf("%.2f", cost20), fmt.Sprintf("<= %.2f", targetCost20), cost20 <= targetCost20)
 	if cpuProfile != "" {
 		fmt.Printf("\nserver CPU profile: %s (go tool pprof -top %s)\n", cpuProfile, cpuProfile)
