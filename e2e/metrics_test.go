@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -55,6 +58,19 @@ func TestMetricsAndHealth(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// Every record in the audit file was made durable by a group commit
+	// that the sync metrics saw (none is written while /metrics answers).
+	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(t, body, "idcgate_audit_group_records_sum"); got != float64(len(recs)) {
+		t.Errorf("audit_group_records_sum %v, the file holds %d records", got, len(recs))
+	}
+	groups := metricValue(t, body, "idcgate_audit_sync_duration_seconds_count")
+	if groups < 1 || groups > float64(len(recs)) || metricValue(t, body, "idcgate_audit_group_records_count") != groups {
+		t.Errorf("audit syncs %v for %d records", groups, len(recs))
+	}
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz %d %q", code, body)
 	}
@@ -65,4 +81,21 @@ func TestMetricsAndHealth(t *testing.T) {
 	if code, _ := get("/readyz"); code != 503 {
 		t.Fatalf("/readyz with the store closed: %d", code)
 	}
+}
+
+// metricValue is the value of the sample line named exactly name (no
+// labels) in a Prometheus text body.
+func metricValue(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }

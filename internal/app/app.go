@@ -199,8 +199,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		// other's records at once.
 		StoreBehind: cfg.Store == "",
 		// Against the wall clock, which the record keys are taken from.
-		Retention: cfg.Audit.Retention.Duration,
-		Log:       log.With("component", "audit"),
+		Retention:     cfg.Audit.Retention.Duration,
+		Log:           log.With("component", "audit"),
+		ObserveCommit: mets.ObserveAuditCommit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)

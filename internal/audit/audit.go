@@ -111,6 +111,11 @@ type Options struct {
 	Now func() time.Time
 	// Log reports store-copy failures (default: slog's default).
 	Log *slog.Logger
+	// ObserveCommit, if set, is told of every group commit to the file:
+	// how long its write and fsync took and how many records it held (the
+	// disk's sync latency is what every answer waits for, like etcd's WAL
+	// fsync duration).
+	ObserveCommit func(d time.Duration, records int)
 }
 
 type pending struct {
@@ -249,12 +254,14 @@ func (l *Log) commit(batch []*pending) error {
 		n += len(p.line) + 1
 	}
 	buf := make([]byte, 0, n)
+	written := 0
 	for i, p := range batch {
 		if !skip[i] {
 			buf = append(append(buf, p.line...), '\n')
+			written++
 		}
 	}
-	ferr := l.appendFile(buf)
+	ferr := l.appendFile(buf, written)
 	wg.Wait()
 	if storeErr != nil {
 		return storeErr
@@ -297,21 +304,25 @@ func (l *Log) commitStore(batch []*pending, keys []string, skip []bool) error {
 	return nil
 }
 
-// appendFile appends and fsyncs; on failure it cuts the file back so a
-// partial line never stays in front of later records.
-func (l *Log) appendFile(buf []byte) error {
+// appendFile appends and syncs (syncData); on failure it cuts the file back
+// so a partial line never stays in front of later records.
+func (l *Log) appendFile(buf []byte, records int) error {
 	if len(buf) == 0 {
 		return nil
 	}
+	start := time.Now()
 	_, err := l.f.Write(buf)
 	if err == nil {
-		err = l.f.Sync()
+		err = syncData(l.f)
 	}
 	if err != nil {
 		l.f.Truncate(l.size)
 		return err
 	}
 	l.size += int64(len(buf))
+	if l.opts.ObserveCommit != nil {
+		l.opts.ObserveCommit(time.Since(start), records)
+	}
 	return nil
 }
 

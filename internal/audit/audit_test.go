@@ -22,7 +22,19 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 	}
 	defer st.Close()
 	path := filepath.Join(dir, "audit", "audit.log")
-	l, err := Open(path, st, Options{})
+	var observed struct {
+		sync.Mutex
+		groups, records int
+	}
+	l, err := Open(path, st, Options{ObserveCommit: func(d time.Duration, records int) {
+		observed.Lock()
+		defer observed.Unlock()
+		if d <= 0 || records < 1 {
+			t.Errorf("group commit observed as %v, %d records", d, records)
+		}
+		observed.groups++
+		observed.records += records
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +72,11 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 	if len(seen) != writers*each {
 		t.Fatalf("file holds %d records, want %d", len(seen), writers*each)
 	}
+	observed.Lock()
+	if observed.records != writers*each || observed.groups < 1 || observed.groups > writers*each {
+		t.Errorf("observed %d group commits of %d records in all, want %d records", observed.groups, observed.records, writers*each)
+	}
+	observed.Unlock()
 	stored, _, err := Lookup(context.Background(), st, Filter{})
 	if err != nil || len(stored) != writers*each {
 		t.Fatalf("store holds %d records (%v), want %d", len(stored), err, writers*each)

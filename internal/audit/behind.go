@@ -104,7 +104,7 @@ func (l *Log) commitBehind(batch []*pending) error {
 	for _, p := range batch {
 		buf = append(append(buf, p.line...), '\n')
 	}
-	if err := l.appendFile(buf); err != nil {
+	if err := l.appendFile(buf, len(batch)); err != nil {
 		return err
 	}
 	b.end = l.size

@@ -19,6 +19,8 @@ type Metrics struct {
 	TokensIssued  *prometheus.CounterVec
 	GatewayLogins *prometheus.CounterVec
 	StoreLatency  *prometheus.HistogramVec
+	AuditSync     prometheus.Histogram
+	AuditGroup    prometheus.Histogram
 	active        prometheus.GaugeFunc
 }
 
@@ -44,8 +46,19 @@ func New(gatewayActive func() float64) *Metrics {
 			Namespace: "idcgate", Name: "store_transaction_duration_seconds", Help: "Store transaction latency.",
 			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
 		}, []string{"kind"}),
+		// What every answer waits for: the audit file's write and sync of
+		// its group commit (etcd's wal_fsync_duration_seconds, for the
+		// same reason: it tells a slow disk at once).
+		AuditSync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "idcgate", Name: "audit_sync_duration_seconds", Help: "Write and sync of one audit group commit to the audit file.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+		AuditGroup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "idcgate", Name: "audit_group_records", Help: "Audit records made durable by one group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256, the most one group takes
+		}),
 	}
-	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency,
+	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency, m.AuditSync, m.AuditGroup,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if gatewayActive != nil {
 		m.active = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idcgate", Name: "gateway_active_connections", Help: "Relayed gateway sessions."}, gatewayActive)
@@ -57,6 +70,15 @@ func New(gatewayActive func() float64) *Metrics {
 // Handler serves the registry.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// ObserveAuditCommit records one audit group commit to the file.
+func (m *Metrics) ObserveAuditCommit(d time.Duration, records int) {
+	if m == nil {
+		return
+	}
+	m.AuditSync.Observe(d.Seconds())
+	m.AuditGroup.Observe(float64(records))
 }
 
 // ObserveRequest counts one API request.

@@ -21,6 +21,9 @@ func TestRequestsAndStoreLatency(t *testing.T) {
 	m.ObserveRequest("sts", "AssumeRole", "", time.Millisecond)
 	var none *Metrics
 	none.ObserveRequest("x", "y", "", 0) // a server without metrics
+	none.ObserveAuditCommit(time.Millisecond, 1)
+	m.ObserveAuditCommit(300*time.Microsecond, 3)
+	m.ObserveAuditCommit(2*time.Millisecond, 1)
 
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -44,6 +47,11 @@ func TestRequestsAndStoreLatency(t *testing.T) {
 		`idcgate_store_transaction_duration_seconds_count{kind="update"} 1`,
 		`idcgate_store_transaction_duration_seconds_count{kind="view"} 1`,
 		`idcgate_gateway_active_connections 3`,
+		`idcgate_audit_sync_duration_seconds_bucket{le="0.0005"} 1`,
+		`idcgate_audit_sync_duration_seconds_bucket{le="0.0025"} 2`,
+		`idcgate_audit_group_records_bucket{le="2"} 1`,
+		`idcgate_audit_group_records_bucket{le="4"} 2`,
+		`idcgate_audit_group_records_sum 4`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {
