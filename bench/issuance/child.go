@@ -47,6 +47,10 @@ type stats struct {
 	PeakAnonMiB   float64 `json:"peakAnonMiB,omitempty"`
 	MedianAnonMiB float64 `json:"medianAnonMiB,omitempty"`
 	AnonSamples   int     `json:"anonSamples,omitempty"`
+
+	// The parent's reading of the idcgate child's /metrics (not from the
+	// child's stats; only for targets with a metrics URL).
+	audit *auditSyncs
 }
 
 // sampleEvery is how often the child's sampler reads its anonymous memory.

@@ -24,9 +24,12 @@ type target struct {
 	name  string
 	url   string
 	stats string // the child's stats URL
-	creds aws.Credentials
-	body  []byte
-	c     *http.Client
+	// metrics is the idcgate child's /metrics (empty for the bare server):
+	// each run also reports its audit group commits.
+	metrics string
+	creds   aws.Credentials
+	body    []byte
+	c       *http.Client
 }
 
 func (t *target) request() (*http.Request, error) {
@@ -79,7 +82,17 @@ func (t *target) getStats(query string) (stats, error) {
 		b, _ := io.ReadAll(resp.Body)
 		return s, fmt.Errorf("child stats: status %d: %.200s", resp.StatusCode, b)
 	}
-	return s, json.NewDecoder(resp.Body).Decode(&s)
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return s, err
+	}
+	if t.metrics != "" {
+		a, err := scrapeAuditSyncs(t.c, t.metrics)
+		if err != nil {
+			return s, err
+		}
+		s.audit = &a
+	}
+	return s, nil
 }
 
 // result is one measurement.
@@ -89,6 +102,7 @@ type result struct {
 	p50, p99, p999 time.Duration
 	serverAllocs   float64       // server-process allocations per successful request
 	serverCPU      time.Duration // server-process CPU time per successful request
+	audit          *auditSyncs   // the server's audit group commits in the run (idcgate only)
 	firstErr       error
 }
 
@@ -127,6 +141,10 @@ func (r *recorder) result(t *target, d time.Duration, before stats) result {
 	if err == nil {
 		res.serverAllocs = float64(after.Mallocs-before.Mallocs) / float64(len(r.lat))
 		res.serverCPU = time.Duration((after.CPUSeconds - before.CPUSeconds) / float64(len(r.lat)) * float64(time.Second))
+		if after.audit != nil && before.audit != nil {
+			a := after.audit.since(*before.audit)
+			res.audit = &a
+		}
 	}
 	return res
 }

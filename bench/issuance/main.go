@@ -116,8 +116,8 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 		return err
 	}
 	names := workgroupNames()
-	one := &target{name: "issue, 1 workgroup", url: idc.url + "/", stats: idc.stats, creds: creds, body: []byte(`{"workgroupNames":["demo"]}`), c: hc}
-	twenty := &target{name: "issue, 20 workgroups", url: idc.url + "/", stats: idc.stats, creds: creds, body: []byte(`{"workgroupNames":["` + strings.Join(names, `","`) + `"]}`), c: hc}
+	one := &target{name: "issue, 1 workgroup", url: idc.url + "/", stats: idc.stats, metrics: idc.url + "/metrics", creds: creds, body: []byte(`{"workgroupNames":["demo"]}`), c: hc}
+	twenty := &target{name: "issue, 20 workgroups", url: idc.url + "/", stats: idc.stats, metrics: idc.url + "/metrics", creds: creds, body: []byte(`{"workgroupNames":["` + strings.Join(names, `","`) + `"]}`), c: hc}
 
 	if soak > 0 {
 		return soakRun(one, soak, rate, heapProfile)
@@ -260,6 +260,9 @@ func printRow(name, level string, r result) {
 		fmt.Printf("  (%d errors; first: %v)", r.errors, r.firstErr)
 	}
 	fmt.Println()
+	if r.audit != nil {
+		fmt.Printf("%32s%s\n", "", r.audit)
+	}
 }
 
 func verdict(what, got, target string, met bool) {
