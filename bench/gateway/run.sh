@@ -153,14 +153,22 @@ median() { local col=$1; shift; printf '%s\n' "$@" | python3 -c "import statisti
 ds=(); is=(); bs=()
 for round in $(seq "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds" >&2
-  ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw 0)")
-  if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
-    (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
-    prof_pid=$!
-  fi
-  is+=("$(run "through idcgate (token login)" "$gwport" alice "$token" 2)")
-  [ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2 && prof_pid=
-  bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw 3)")
+  # Each round rotates the order of the three paths, so that no path always
+  # runs after the same one (this VM's speed drifts within a round too).
+  for k in 0 1 2; do
+    case $(( (k + round - 1) % 3 )) in
+      0) ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw 0)") ;;
+      1)
+        if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
+          (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
+          prof_pid=$!
+        fi
+        is+=("$(run "through idcgate (token login)" "$gwport" alice "$token" 2)")
+        [ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2 && prof_pid=
+        ;;
+      2) bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw 3)") ;;
+    esac
+  done
 done
 direct=$(median 0 "${ds[@]}"); idc=$(median 0 "${is[@]}"); bouncer=$(median 0 "${bs[@]}")
 if [ "$rounds" -gt 1 ]; then
