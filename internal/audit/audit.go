@@ -112,9 +112,9 @@ type Options struct {
 	// Log reports store-copy failures (default: slog's default).
 	Log *slog.Logger
 	// ObserveCommit, if set, is told of every group commit to the file:
-	// how long its write and fsync took and how many records it held (the
-	// disk's sync latency is what every answer waits for, like etcd's WAL
-	// fsync duration).
+	// how long its write and sync took and how many records it held (the
+	// disk's sync latency is what every answer waits for, as etcd reports
+	// its WAL's fsync duration).
 	ObserveCommit func(d time.Duration, records int)
 }
 
