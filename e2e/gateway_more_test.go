@@ -665,3 +665,104 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 		return n == 0, nil
 	})
 }
+
+// TestGatewayNegotiatesProtocolVersion: a client that asks for a newer
+// minor protocol version (pgx and libpq 18 with max_protocol_version=latest
+// ask for 3.2) is answered as PostgreSQL answers when it does not speak
+// it: NegotiateProtocolVersion with the newest minor the gateway speaks
+// (0) and the _pq_. options it does not know, then the login goes on in
+// 3.0. A major version other than 3 is still refused.
+func TestGatewayNegotiatesProtocolVersion(t *testing.T) {
+	srv, _ := gatewayWorld(t, nil)
+	ctx := context.Background()
+	tok := tokenFor(t, srv, "alice", "demo")
+
+	c, err := connectGateway(t, srv, tok, "max_protocol_version=latest")
+	if err != nil {
+		t.Fatalf("pgx asking for protocol 3.2: %v", err)
+	}
+	if who := gmScan[string](t, c, "SELECT current_user"); who != "AWSIDC:alice" {
+		t.Fatalf("current_user %q", who)
+	}
+	c.Close(ctx)
+
+	for _, minor := range []uint32{2, 7} {
+		fe, conn := gmStartTLS(t, srv)
+		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: 3<<16 | minor, Parameters: map[string]string{
+			"user": "alice", "database": "dev", "_pq_.test_option": "on", "application_name": "negotiate"}})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		npv, ok := m.(*pgproto3.NegotiateProtocolVersion)
+		if !ok || npv.NewestMinorProtocol != 0 || len(npv.UnrecognizedOptions) != 1 || npv.UnrecognizedOptions[0] != "_pq_.test_option" {
+			t.Fatalf("3.%d: first answer %T %+v, want NegotiateProtocolVersion{0, [_pq_.test_option]}", minor, m, m)
+		}
+		if m, err := fe.Receive(); err != nil {
+			t.Fatal(err)
+		} else if _, ok := m.(*pgproto3.AuthenticationCleartextPassword); !ok {
+			t.Fatalf("3.%d: %T, want AuthenticationCleartextPassword", minor, m)
+		}
+		fe.Send(&pgproto3.PasswordMessage{Password: tok})
+		fe.Flush()
+		var key []byte
+		for {
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k, ok := m.(*pgproto3.BackendKeyData); ok {
+				key = k.SecretKey
+			}
+			if e, ok := m.(*pgproto3.ErrorResponse); ok {
+				t.Fatalf("3.%d: %s %s", minor, e.Code, e.Message)
+			}
+			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+				break
+			}
+		}
+		if len(key) != 4 {
+			t.Fatalf("3.%d: cancel key of %d bytes, want 3.0's 4", minor, len(key))
+		}
+		fe.Send(&pgproto3.Query{String: "SELECT current_setting('application_name')"})
+		fe.Flush()
+		var app string
+		gmUntilReady(t, fe, func(d *pgproto3.DataRow) { app = string(d.Values[0]) })
+		if app != "negotiate" {
+			t.Fatalf("3.%d: application_name %q upstream", minor, app)
+		}
+		conn.Close()
+	}
+
+	fe, conn := gmStartTLS(t, srv)
+	defer conn.Close()
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: 4 << 16, Parameters: map[string]string{"user": "alice"}})
+	fe.Flush()
+	if m, err := fe.Receive(); err != nil {
+		t.Fatal(err)
+	} else if e, ok := m.(*pgproto3.ErrorResponse); !ok || e.Code != "08P01" || !strings.Contains(e.Message, "unsupported frontend protocol 4.0") {
+		t.Fatalf("protocol 4.0: %T %+v", m, m)
+	}
+}
+
+// gmStartTLS opens a gateway connection and negotiates TLS on it.
+func gmStartTLS(t *testing.T, srv *testserver.Server) (*pgproto3.Frontend, net.Conn) {
+	t.Helper()
+	raw, err := net.Dial("tcp", srv.PGAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetDeadline(time.Now().Add(20 * time.Second))
+	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	raw.Write(ssl)
+	var b [1]byte
+	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
+		raw.Close()
+		t.Fatalf("SSLRequest answer %q %v", b, err)
+	}
+	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	return pgproto3.NewFrontend(conn, conn), conn
+}

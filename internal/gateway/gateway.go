@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -425,8 +426,6 @@ func readStartup(conn net.Conn) (pgproto3.FrontendMessage, error) {
 	code := binary.BigEndian.Uint32(body)
 	var msg pgproto3.FrontendMessage
 	switch code {
-	case pgproto3.ProtocolVersion30:
-		msg = &pgproto3.StartupMessage{}
 	case codeSSLRequest:
 		msg = &pgproto3.SSLRequest{}
 	case codeGSSENCRequest:
@@ -434,15 +433,56 @@ func readStartup(conn net.Conn) (pgproto3.FrontendMessage, error) {
 	case codeCancelRequest:
 		msg = &pgproto3.CancelRequest{}
 	default:
-		if code>>16 == 3 {
-			return nil, refuse(codeProtocolViolation, "unsupported frontend protocol %d.%d: idcgate speaks 3.0", code>>16, code&0xffff)
+		switch major := code >> 16; {
+		case major == 3:
+			// Every 3.x startup message has 3.0's layout; a newer minor
+			// version is negotiated down after it is read (startup).
+			// pgproto3 decodes only the versions it knows, so it is
+			// handed the packet as 3.0.
+			msg = &pgproto3.StartupMessage{}
+			binary.BigEndian.PutUint32(body, pgproto3.ProtocolVersion30)
+		case major >= 1 && major <= 9:
+			return nil, refuse(codeProtocolViolation, "unsupported frontend protocol %d.%d: idcgate speaks 3.0", major, code&0xffff)
+		default:
+			return nil, refuse(codeProtocolViolation, "invalid startup packet: request code %d is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest", code)
 		}
-		return nil, refuse(codeProtocolViolation, "invalid startup packet: request code %d is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest", code)
 	}
 	if err := msg.Decode(body); err != nil {
 		return nil, refuse(codeProtocolViolation, "invalid startup packet: %s", decodeProblem(msg))
 	}
+	if sm, ok := msg.(*pgproto3.StartupMessage); ok {
+		sm.ProtocolVersion = code // the version asked for, 3.x
+	}
 	return msg, nil
+}
+
+// negotiateProtocol answers a startup message that asks for a newer minor
+// version than 3.0, or for protocol options (_pq_.*), as PostgreSQL does
+// when it does not speak them: NegotiateProtocolVersion with the newest
+// minor version spoken (0) and the options not known (all of them), before
+// authentication; the session then goes on in 3.0. Clients that ask for
+// 3.2 (pgx and libpq 18 with max_protocol_version=latest) accept that.
+func negotiateProtocol(conn net.Conn, sm *pgproto3.StartupMessage) error {
+	var unknown []string
+	for k := range sm.Parameters {
+		if strings.HasPrefix(k, "_pq_.") {
+			unknown = append(unknown, k)
+		}
+	}
+	if sm.ProtocolVersion == pgproto3.ProtocolVersion30 && len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		delete(sm.Parameters, k)
+	}
+	sm.ProtocolVersion = pgproto3.ProtocolVersion30
+	b, err := (&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown}).Encode(nil)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Write(b)
+	return err
 }
 
 func decodeProblem(m pgproto3.FrontendMessage) string {
@@ -505,6 +545,9 @@ func (g *Gateway) startup(raw net.Conn) (net.Conn, *pgproto3.StartupMessage, err
 			g.cancel(m)
 			return conn, nil, errCancelHandled
 		case *pgproto3.StartupMessage:
+			if err := negotiateProtocol(conn, m); err != nil {
+				return conn, nil, err
+			}
 			return conn, m, nil
 		}
 	}

@@ -95,6 +95,9 @@ func FuzzStartup(f *testing.F) {
 	f.Add(ssl)
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Add([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f})
+	// A newer minor version with a protocol option: negotiated down to 3.0.
+	b32, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion32, Parameters: map[string]string{"user": "u", "_pq_.x": "1"}}).Encode(nil)
+	f.Add(append(b32, 'p', 0, 0, 0, 5, 0))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		run(in) // must neither panic nor hang
 	})
