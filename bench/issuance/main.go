@@ -49,7 +49,7 @@ func main() {
 	concs := flag.String("concurrency", "1,8,32", "closed-loop concurrency levels")
 	rounds := flag.Int("rounds", 1, "repeat every run this often, interleaved, and judge each target and level by its median run")
 	rate := flag.Float64("rate", 0, "fixed-rate run in requests/s (0: half of the measured 1-workgroup peak)")
-	soak := flag.Duration("soak", 0, "soak mode: run this long at a fixed rate (-rate, or half of a 5s peak at 8 workers), printing the server's memory and goroutines every 30s (rounded up to whole 30s windows); judges the peak of its anonymous memory (sampled every 250ms, no forced GC) per 30s window once the store has stopped growing, since one sample would only catch the phase of the audit copier's 1s cycle")
+	soak := flag.Duration("soak", 0, "soak mode: run this long at a fixed rate (-rate, or half of a 5s peak at 8 workers), printing the server's memory and goroutines every 30s (rounded up to whole 30s windows); judges the peak of its anonymous memory (sampled every 250ms, no forced GC) per 30s window once the store has stopped growing, since one sample would only catch the phase of the audit copier's and the collector's cycles")
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
 	heapProfile := flag.String("heapprofile", "", "soak mode: leave at this file the idcgate server's heap profile (in use, after a GC) from the window sample with the largest live heap")
@@ -294,10 +294,10 @@ func verdict(what, got, target string, met bool) {
 // is the yardstick), and the goroutines must not grow. The medians of the
 // first and second half of the windows are printed beside it, for a
 // trend. The after-collection sample is shown but not judged: the audit
-// copier holds up to a second of lines (copyDelay) before committing them
-// in one store transaction, so the heap at one instant measures where that
-// 1 s cycle stands, not growth, while a window's peak spans 30 such
-// cycles. File pages are shown but not judged: they are the store's memory
+// copier holds lines for up to copyDelay before committing them in one
+// store transaction, and the collector's target is a multiple of the live
+// heap, so the heap at one instant measures where those cycles stand, not
+// growth, while a window's peak spans many of them. File pages are shown but not judged: they are the store's memory
 // map, which grows with the audit trail on disk and is page cache the
 // kernel reclaims.
 //
