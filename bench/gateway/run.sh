@@ -54,6 +54,10 @@ psql_su -d dev -c "CREATE ROLE bench LOGIN PASSWORD 'benchpw'" -c "CREATE ROLE \
 PGPASSWORD=benchpw "$pgbin/pgbench" -q -i -s "$scale" -h 127.0.0.1 -p "$pgport" -U bench dev >/dev/null 2>&1 || \
   { psql_su -d dev -c "GRANT ALL ON SCHEMA public TO bench"; PGPASSWORD=benchpw "$pgbin/pgbench" -q -i -s "$scale" -h 127.0.0.1 -p "$pgport" -U bench dev >/dev/null 2>&1; }
 psql_su -d dev -c "GRANT USAGE ON SCHEMA public TO \"AWSIDC:analysts\"" -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"AWSIDC:analysts\""
+# The measured runs log in, on every path, as a role that reads the tables
+# through its membership in "AWSIDC:analysts", as alice does through
+# idcgate: the same privilege checks per query (bench owns the tables).
+psql_su -d dev -c "CREATE ROLE reader LOGIN PASSWORD 'benchpw' IN ROLE \"AWSIDC:analysts\""
 
 (cd "$root" && go build -o "$work/idcgate" ./cmd/idcgate)
 IDCGATE_PG_UPSTREAM="postgres://postgres@127.0.0.1:$pgport/dev?sslmode=disable" IDCGATE_PG_INSECURE=true \
@@ -76,7 +80,7 @@ max_client_conn = 500
 default_pool_size = 50
 logfile = $work/pgbouncer.log
 INI
-echo '"bench" "benchpw"' > "$work/userlist.txt"
+echo '"reader" "benchpw"' > "$work/userlist.txt"
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pgbouncer.ini" "$work/userlist.txt"
 as_pg pgbouncer "$work/pgbouncer.ini" >/dev/null 2>&1 &
 sleep 0.5
@@ -157,7 +161,7 @@ for round in $(seq "$rounds"); do
   # runs after the same one (this VM's speed drifts within a round too).
   for k in 0 1 2; do
     case $(( (k + round - 1) % 3 )) in
-      0) ds+=("$(run "direct to PostgreSQL" "$pgport" bench benchpw 0)") ;;
+      0) ds+=("$(run "direct to PostgreSQL" "$pgport" reader benchpw 0)") ;;
       1)
         if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
           (sleep 1; curl -s -o "$BENCH_PROFILE" "http://127.0.0.1:$pprofport/debug/pprof/profile?seconds=$((secs > 3 ? secs - 2 : 1))") &
@@ -166,7 +170,7 @@ for round in $(seq "$rounds"); do
         is+=("$(run "through idcgate (token login)" "$gwport" alice "$token" 2)")
         [ -n "${prof_pid:-}" ] && wait "$prof_pid" && echo "   (idcgate CPU profile: $BENCH_PROFILE)" >&2 && prof_pid=
         ;;
-      2) bs+=("$(run "through PgBouncer (session mode)" "$bport" bench benchpw 3)") ;;
+      2) bs+=("$(run "through PgBouncer (session mode)" "$bport" reader benchpw 3)") ;;
     esac
   done
 done
@@ -191,7 +195,7 @@ for path in idcgate PgBouncer; do
   python3 -c "print(f'$path spends {$px:.0f} µs/tx itself: at most {$dm/($dm+$px):.2f} × direct on $(nproc) shared cores')"
 done
 echo "== connect rate: pgbench -S -C (a new connection per transaction)"
-cdirect=$(run "direct, password login" "$pgport" bench benchpw 0 -C | cut -d' ' -f1)
+cdirect=$(run "direct, password login" "$pgport" reader benchpw 0 -C | cut -d' ' -f1)
 cidc=$(run "idcgate, token login" "$gwport" alice "$token" 2 -C | cut -d' ' -f1)
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
