@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // auditSyncs is the idcgate child's audit group commits so far, read from
@@ -20,8 +21,8 @@ type auditSyncs struct {
 	records float64
 }
 
-// scrapeAuditSyncs reads the audit histograms from a Prometheus text body
-// at url.
+// scrapeAuditSyncs reads the audit histograms from the Prometheus text at
+// url, with the Prometheus project's own parser.
 func scrapeAuditSyncs(c *http.Client, url string) (auditSyncs, error) {
 	var a auditSyncs
 	resp, err := c.Get(url)
@@ -32,37 +33,28 @@ func scrapeAuditSyncs(c *http.Client, url string) (auditSyncs, error) {
 	if resp.StatusCode != http.StatusOK {
 		return a, fmt.Errorf("%s: status %d", url, resp.StatusCode)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(name, `idcgate_audit_sync_duration_seconds_bucket{le="`):
-			bound := strings.TrimSuffix(strings.TrimPrefix(name, `idcgate_audit_sync_duration_seconds_bucket{le="`), `"}`)
-			le, err := strconv.ParseFloat(bound, 64) // "+Inf" parses as +Inf
-			if err != nil {
-				return a, fmt.Errorf("bucket %q: %v", name, err)
-			}
-			a.le, a.cum = append(a.le, le), append(a.cum, v)
-		case name == "idcgate_audit_sync_duration_seconds_count":
-			a.groups = v
-		case name == "idcgate_audit_group_records_sum":
-			a.records = v
-		}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return a, fmt.Errorf("%s: %w", url, err)
 	}
-	if err := sc.Err(); err != nil {
-		return a, err
+	sync, records := histogram(families, "idcgate_audit_sync_duration_seconds"), histogram(families, "idcgate_audit_group_records")
+	if sync == nil || records == nil {
+		return a, fmt.Errorf("%s has no idcgate_audit_sync_duration_seconds or idcgate_audit_group_records histogram", url)
 	}
-	if len(a.le) == 0 {
-		return a, fmt.Errorf("%s has no idcgate_audit_sync_duration_seconds", url)
+	for _, b := range sync.GetBucket() {
+		a.le, a.cum = append(a.le, b.GetUpperBound()), append(a.cum, float64(b.GetCumulativeCount()))
 	}
+	a.groups, a.records = float64(sync.GetSampleCount()), records.GetSampleSum()
 	return a, nil
+}
+
+// histogram is the first series of the histogram family name, or nil.
+func histogram(families map[string]*dto.MetricFamily, name string) *dto.Histogram {
+	if f := families[name]; f != nil && len(f.GetMetric()) > 0 {
+		return f.GetMetric()[0].GetHistogram()
+	}
+	return nil
 }
 
 // since is what happened between before and a.
@@ -92,10 +84,16 @@ func (a auditSyncs) String() string {
 	if a.groups == 0 {
 		return "no audit group commits"
 	}
+	largest := 0.0 // the largest finite bound
+	for _, le := range a.le {
+		if !math.IsInf(le, 1) {
+			largest = le
+		}
+	}
 	bound := func(q float64) string {
 		b := a.atMost(q)
 		if math.IsInf(b, 1) {
-			return "> " + time.Duration(a.le[len(a.le)-2]*float64(time.Second)).String()
+			return "> " + time.Duration(largest*float64(time.Second)).String()
 		}
 		return "<= " + time.Duration(b*float64(time.Second)).String()
 	}

@@ -17,6 +17,7 @@ func auditMetrics(buckets [6]int, groups, records int) string {
 		fmt.Fprintf(&b, "idcgate_audit_sync_duration_seconds_bucket{le=%q} %d\n", le, buckets[i])
 	}
 	fmt.Fprintf(&b, "idcgate_audit_sync_duration_seconds_sum 1.5\nidcgate_audit_sync_duration_seconds_count %d\n", groups)
+	fmt.Fprintf(&b, "# TYPE idcgate_audit_group_records histogram\nidcgate_audit_group_records_bucket{le=\"+Inf\"} %d\n", groups)
 	fmt.Fprintf(&b, "idcgate_audit_group_records_sum %d\nidcgate_audit_group_records_count %d\ngo_goroutines 12\n", records, groups)
 	return b.String()
 }
