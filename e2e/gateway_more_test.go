@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
@@ -118,12 +117,7 @@ func TestGatewayGSSENCThenLogin(t *testing.T) {
 	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'N' {
 		t.Fatalf("GSSENCRequest answer %q %v", b, err)
 	}
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		t.Fatalf("SSLRequest answer %q %v", b, err)
-	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	conn := gatewayTLS(t, raw)
 	fe := pgproto3.NewFrontend(conn, conn)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "alice", "database": "dev"}})
 	if err := fe.Flush(); err != nil {
@@ -149,6 +143,17 @@ func TestGatewayGSSENCThenLogin(t *testing.T) {
 // gmUntilReady reads messages until ReadyForQuery, failing on an error.
 func gmUntilReady(t *testing.T, fe *pgproto3.Frontend, row func(*pgproto3.DataRow)) {
 	t.Helper()
+	gmUntilReadyEach(t, fe, func(m pgproto3.BackendMessage) {
+		if d, ok := m.(*pgproto3.DataRow); ok && row != nil {
+			row(d)
+		}
+	})
+}
+
+// gmUntilReadyEach hands each message before ReadyForQuery to each,
+// failing on an error.
+func gmUntilReadyEach(t *testing.T, fe *pgproto3.Frontend, each func(pgproto3.BackendMessage)) {
+	t.Helper()
 	for {
 		m, err := fe.Receive()
 		if err != nil {
@@ -157,13 +162,10 @@ func gmUntilReady(t *testing.T, fe *pgproto3.Frontend, row func(*pgproto3.DataRo
 		switch m := m.(type) {
 		case *pgproto3.ErrorResponse:
 			t.Fatalf("%s %s", m.Code, m.Message)
-		case *pgproto3.DataRow:
-			if row != nil {
-				row(m)
-			}
 		case *pgproto3.ReadyForQuery:
 			return
 		}
+		each(m)
 	}
 }
 
@@ -709,21 +711,11 @@ func TestGatewayNegotiatesProtocolVersion(t *testing.T) {
 		fe.Send(&pgproto3.PasswordMessage{Password: tok})
 		fe.Flush()
 		var key []byte
-		for {
-			m, err := fe.Receive()
-			if err != nil {
-				t.Fatal(err)
-			}
+		gmUntilReadyEach(t, fe, func(m pgproto3.BackendMessage) {
 			if k, ok := m.(*pgproto3.BackendKeyData); ok {
 				key = k.SecretKey
 			}
-			if e, ok := m.(*pgproto3.ErrorResponse); ok {
-				t.Fatalf("3.%d: %s %s", minor, e.Code, e.Message)
-			}
-			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
-				break
-			}
-		}
+		})
 		if len(key) != 4 {
 			t.Fatalf("3.%d: cancel key of %d bytes, want 3.0's 4", minor, len(key))
 		}
@@ -756,13 +748,6 @@ func gmStartTLS(t *testing.T, srv *testserver.Server) (*pgproto3.Frontend, net.C
 		t.Fatal(err)
 	}
 	raw.SetDeadline(time.Now().Add(20 * time.Second))
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	var b [1]byte
-	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		raw.Close()
-		t.Fatalf("SSLRequest answer %q %v", b, err)
-	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	conn := gatewayTLS(t, raw)
 	return pgproto3.NewFrontend(conn, conn), conn
 }

@@ -147,6 +147,19 @@ func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...str
 	return strings.TrimSpace(string(out)), err
 }
 
+// gatewayTLS asks the gateway for TLS on raw (SSLRequest, answered 'S')
+// and starts it.
+func gatewayTLS(t *testing.T, raw net.Conn) *tls.Conn {
+	t.Helper()
+	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	raw.Write(ssl)
+	var b [1]byte
+	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
+		t.Fatalf("SSLRequest answer %q %v", b, err)
+	}
+	return tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+}
+
 // redshiftDriverLogin speaks the Redshift drivers' Identity Center exchange
 // byte for byte: startup with idp_type, 'R' code 14 without payload, 'i'
 // with the token (with or without a trailing NUL).
@@ -156,13 +169,7 @@ func redshiftDriverLogin(t *testing.T, addr, token string, nul bool) (net.Conn, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	var s [1]byte
-	if _, err := io.ReadFull(raw, s[:]); err != nil || s[0] != 'S' {
-		t.Fatalf("SSLRequest answer %q %v", s, err)
-	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	conn := gatewayTLS(t, raw)
 	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
 		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
 		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
@@ -380,10 +387,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("oversize message", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
-		ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-		c.Write(ssl)
-		io.ReadFull(c, make([]byte, 1))
-		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+		tc := gatewayTLS(t, c)
 		st, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "x", "database": "dev"}}).Encode(nil)
 		tc.Write(st)
 		io.ReadFull(tc, make([]byte, 9)) // AuthenticationCleartextPassword

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -64,11 +63,11 @@ func TestMetricsAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := metricValue(t, body, "idcgate_audit_group_records_sum"); got != float64(len(recs)) {
+	if got := seriesIn(t, body, "idcgate_audit_group_records_sum"); got != float64(len(recs)) {
 		t.Errorf("audit_group_records_sum %v, the file holds %d records", got, len(recs))
 	}
-	groups := metricValue(t, body, "idcgate_audit_sync_duration_seconds_count")
-	if groups < 1 || groups > float64(len(recs)) || metricValue(t, body, "idcgate_audit_group_records_count") != groups {
+	groups := seriesIn(t, body, "idcgate_audit_sync_duration_seconds_count")
+	if groups < 1 || groups > float64(len(recs)) || seriesIn(t, body, "idcgate_audit_group_records_count") != groups {
 		t.Errorf("audit syncs %v for %d records", groups, len(recs))
 	}
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
@@ -81,21 +80,4 @@ func TestMetricsAndHealth(t *testing.T) {
 	if code, _ := get("/readyz"); code != 503 {
 		t.Fatalf("/readyz with the store closed: %d", code)
 	}
-}
-
-// metricValue is the value of the sample line named exactly name (no
-// labels) in a Prometheus text body.
-func metricValue(t *testing.T, body, name string) float64 {
-	t.Helper()
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics lacks %s", name)
-	return 0
 }

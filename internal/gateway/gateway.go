@@ -462,6 +462,7 @@ func readStartup(conn net.Conn) (pgproto3.FrontendMessage, error) {
 // minor version spoken (0) and the options not known (all of them), before
 // authentication; the session then goes on in 3.0. Clients that ask for
 // 3.2 (pgx and libpq 18 with max_protocol_version=latest) accept that.
+// The options never reach PostgreSQL (forwardParam).
 func negotiateProtocol(conn net.Conn, sm *pgproto3.StartupMessage) error {
 	var unknown []string
 	for k := range sm.Parameters {
@@ -473,9 +474,6 @@ func negotiateProtocol(conn net.Conn, sm *pgproto3.StartupMessage) error {
 		return nil
 	}
 	slices.Sort(unknown)
-	for _, k := range unknown {
-		delete(sm.Parameters, k)
-	}
 	sm.ProtocolVersion = pgproto3.ProtocolVersion30
 	b, err := (&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown}).Encode(nil)
 	if err != nil {
