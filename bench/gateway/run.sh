@@ -83,8 +83,10 @@ INI
 echo '"reader" "benchpw"' > "$work/userlist.txt"
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pgbouncer.ini" "$work/userlist.txt"
 as_pg pgbouncer "$work/pgbouncer.ini" >/dev/null 2>&1 &
-sleep 0.5
-bouncer_pid=$(pgrep -n -f "pgbouncer $work/pgbouncer.ini")
+# PgBouncer's own pid (as_pg's is runuser's): cleanup stops it, and its CPU is measured.
+bouncer_pid=
+for _ in $(seq 50); do bouncer_pid=$(pgrep -n -f "pgbouncer $work/pgbouncer.ini") && break; sleep 0.1; done
+[ -n "$bouncer_pid" ] || { echo "pgbouncer did not start:"; cat "$work/pgbouncer.log" 2>/dev/null; exit 1; }
 
 # An identity-enhanced session for alice (the example's app user signs), then her token.
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1

@@ -297,9 +297,9 @@ func verdict(what, got, target string, met bool) {
 // copier holds lines for up to copyDelay before committing them in one
 // store transaction, and the collector's target is a multiple of the live
 // heap, so the heap at one instant measures where those cycles stand, not
-// growth, while a window's peak spans many of them. File pages are shown but not judged: they are the store's memory
-// map, which grows with the audit trail on disk and is page cache the
-// kernel reclaims.
+// growth, while a window's peak spans many of them. File pages are shown
+// but not judged: they are the store's memory map, which grows with the
+// audit trail on disk and is page cache the kernel reclaims.
 //
 // With heapProfile, the child writes a heap profile at each window's
 // sample, and the one of the sample with the largest live heap is left at
