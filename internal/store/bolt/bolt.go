@@ -65,7 +65,7 @@ func (d *DB) Version(segment string) uint64 {
 func Open(path string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return nil, fmt.Errorf("creating its directory: %w", err)
 		}
 	}
 	// As etcd runs bbolt: the free-page list is kept in a hash map and not
@@ -83,7 +83,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("%w: %s is locked", ErrInUse, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = bdb.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketName)
@@ -91,7 +91,7 @@ func Open(path string) (*DB, error) {
 	})
 	if err != nil {
 		bdb.Close()
-		return nil, fmt.Errorf("store: init %s: %w", path, err)
+		return nil, fmt.Errorf("init %s: %w", path, err)
 	}
 	return &DB{bdb: bdb}, nil
 }

@@ -52,15 +52,15 @@ const (
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres DSN: %w", err)
+		return nil, fmt.Errorf("postgres DSN: %w", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("store: postgres migrations: %w", err)
+		return nil, fmt.Errorf("postgres migrations: %w", err)
 	}
 	return &DB{pool: pool}, nil
 }
