@@ -26,19 +26,28 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) map[string]any {
+	// runExit runs the CLI, expects exit code want, and returns its JSON
+	// (standard output) and standard error.
+	runExit := func(want int, args ...string) (map[string]any, string) {
 		t.Helper()
 		cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
 		cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
 			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, b)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		b, _ := cmd.Output()
+		if got := cmd.ProcessState.ExitCode(); got != want {
+			t.Fatalf("%v: exit code %d, want %d\n%s%s", args, got, want, b, stderr.String())
 		}
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%v: not JSON: %s", args, b)
 		}
+		return m, stderr.String()
+	}
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		m, _ := runExit(0, args...)
 		return m
 	}
 	ins := run("token", "inspect", aws.ToString(out.Token))
@@ -93,7 +102,13 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 	if k := run("keys", "retire", "--workgroup", "demo", "--min-version", "2"); k["minDecryptVersion"].(float64) != 2 {
 		t.Fatalf("retire %v", k)
 	}
-	if ins := run("token", "inspect", aws.ToString(out.Token)); ins["valid"] != false || ins["problem"] == "" {
+	// A token that does not open still prints its JSON, and exits 1 with
+	// the problem on standard error.
+	ins, stderr := runExit(1, "token", "inspect", aws.ToString(out.Token))
+	if ins["valid"] != false || ins["problem"] == "" {
 		t.Fatalf("inspect after retirement %v", ins)
+	}
+	if !strings.HasPrefix(stderr, "idcgate token: the token does not open: ") || !strings.Contains(stderr, ins["problem"].(string)) {
+		t.Fatalf("inspect after retirement: stderr %q", stderr)
 	}
 }

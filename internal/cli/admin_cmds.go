@@ -50,7 +50,22 @@ func runToken(ctx context.Context, env Env, args []string) error {
 	if err := c.Admin(ctx, "InspectToken", map[string]string{"token": tok}, &out); err != nil {
 		return err
 	}
-	return printJSON(env, out)
+	if err := printJSON(env, out); err != nil {
+		return err
+	}
+	// The JSON shows what the token holds either way; the exit code says
+	// whether it opens, so scripts need not parse it.
+	var v struct {
+		Valid   bool   `json:"valid"`
+		Problem string `json:"problem"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return err
+	}
+	if !v.Valid {
+		return fmt.Errorf("the token does not open: %s", v.Problem)
+	}
+	return nil
 }
 
 // runKeys: idcgate keys rotate|retire|describe --workgroup NAME [--min-version N]
