@@ -595,7 +595,7 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	defer cancel()
 	login, err := g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
 	if err != nil {
-		return nil, login, authRefusal(err)
+		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
 	}
 	key := login.Account + "/" + login.WorkgroupID
 	if !g.acquire(key) {
@@ -604,13 +604,33 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	sess, err := g.connectUpstream(ctx, login, sm.Parameters)
 	if err != nil {
 		g.release(key)
-		return nil, login, authRefusal(err)
+		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
 	}
 	sess.redshift = redshift
 	return sess, login, nil
 }
 
-func authRefusal(err error) error {
+// tokenName is what a refusal calls the token the client sent: the password
+// on the cleartext path; on the Redshift drivers' path, which has no
+// password, the token type the startup named (SUBJECT_TOKEN when it names
+// none, as the drivers' default for idp_type=AwsIdc). An unknown type is not
+// echoed: it is the client's text, and the refusal is also audited.
+func tokenName(p map[string]string, redshift bool) string {
+	if !redshift {
+		return "the password"
+	}
+	switch tt := strings.ToUpper(p["token_type"]); tt {
+	case "":
+		return "the SUBJECT_TOKEN"
+	case "SUBJECT_TOKEN", "ACCESS_TOKEN", "EXT_JWT":
+		return "the " + tt
+	}
+	return "the token"
+}
+
+// authRefusal turns an Authenticator or upstream error into the client's
+// ErrorResponse; what names the token (tokenName).
+func authRefusal(err error, what string) error {
 	var ce *clientError
 	switch {
 	case errors.As(err, &ce):
@@ -622,7 +642,7 @@ func authRefusal(err error) error {
 	case errors.Is(err, ErrNoWorkgroup):
 		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), "no workgroup: "))
 	case errors.Is(err, ErrBadToken):
-		return refuse(codeInvalidPassword, "the password is not a valid Identity Center token")
+		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", what)
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):

@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// TestRefusalNamesTheTokenType: a bad token sent in the Redshift drivers'
+// 'i' message is refused naming its token type (SPEC 12), never "the
+// password"; the cleartext path keeps "password".
+func TestRefusalNamesTheTokenType(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		params map[string]string
+		msg    byte // 'p' (cleartext) or 'i' (IdP token)
+		want   string
+	}{
+		{"cleartext password", map[string]string{"user": "u"}, 'p', "the password is not a valid Identity Center token"},
+		{"idp_type without token_type", map[string]string{"user": "", "idp_type": "AwsIdc"}, 'i', "the SUBJECT_TOKEN is not a valid Identity Center token"},
+		{"SUBJECT_TOKEN", map[string]string{"user": "", "idp_type": "AwsIdc", "token_type": "SUBJECT_TOKEN"}, 'i', "the SUBJECT_TOKEN is not a valid Identity Center token"},
+		{"ACCESS_TOKEN", map[string]string{"user": "", "idp_type": "AwsIdc", "token_type": "ACCESS_TOKEN"}, 'i', "the ACCESS_TOKEN is not a valid Identity Center token"},
+		{"EXT_JWT", map[string]string{"user": "", "idp_type": "AwsIdc", "token_type": "EXT_JWT"}, 'i', "the EXT_JWT is not a valid Identity Center token"},
+		{"unknown type is not echoed", map[string]string{"user": "", "token_type": "<b>x</b>"}, 'i', "the token is not a valid Identity Center token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: tc.params}).Encode(nil)
+			in = append(in, tc.msg, 0, 0, 0, 8, 'x', 'y', 'z', 0)
+			out := run(in)
+			// The authentication request ('R', length 8, code 3 or 14) first;
+			// pgproto3 does not know code 14.
+			if len(out) < 9 || out[0] != 'R' {
+				t.Fatalf("no authentication request: %q", out)
+			}
+			m, err := pgproto3.NewFrontend(bytes.NewReader(out[9:]), nil).Receive()
+			e, ok := m.(*pgproto3.ErrorResponse)
+			if !ok {
+				t.Fatalf("want an ErrorResponse, got %T %v", m, err)
+			}
+			if e.Code != "28P01" || e.Message != tc.want {
+				t.Fatalf("got %s %q, want 28P01 %q", e.Code, e.Message, tc.want)
+			}
+			if tc.msg == 'i' && strings.Contains(e.Message, "password") {
+				t.Fatalf("a token sent in an 'i' message called a password: %q", e.Message)
+			}
+		})
+	}
+}
