@@ -253,6 +253,27 @@ type DirectoryUser struct {
 	Emails      []string `yaml:"emails"`
 }
 
+// DirectoryKey is the form in which the identity store compares user names
+// for uniqueness, and email addresses for uniqueness and for matching a
+// trusted token issuer's claim: ASCII letters lowered, every other byte as
+// is. Identity Store's uniqueness ignores case, but nothing in AWS folds
+// Unicode case: strings.EqualFold would make the Kelvin sign K (U+212A) a
+// k and the long s (U+017F) an s, so a claim "\u212Aate@…" would match kate.
+func DirectoryKey(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // DirectoryGroup is an Identity Center group with its members (user names).
 type DirectoryGroup struct {
 	Name    string   `yaml:"name"`

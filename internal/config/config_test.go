@@ -122,3 +122,52 @@ func TestPublicMetricsDefault(t *testing.T) {
 		t.Fatal("publicMetrics does not default to true")
 	}
 }
+
+// TestDirectoryUniqueness: user names and email addresses are unique in an
+// identity store, compared ignoring ASCII case only; a duplicate is refused
+// at load with a line naming both users.
+func TestDirectoryUniqueness(t *testing.T) {
+	t.Parallel()
+	const head = "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, users: "
+	cases := []struct{ name, users, want string }{
+		{"same email", `[{userName: kate, emails: [kate@example.com]}, {userName: kim, emails: [kate@example.com]}]`,
+			`identityCenter.users[1].emails[0] "kate@example.com": already an email of identityCenter.users[0] ("kate"); email addresses are unique in an identity store, ignoring case`},
+		{"email differing in case", `[{userName: kate, emails: [kate@example.com]}, {userName: kim, emails: [kim@example.com, KATE@Example.com]}]`,
+			`identityCenter.users[1].emails[1] "KATE@Example.com": already an email of identityCenter.users[0] ("kate"); email addresses are unique in an identity store, ignoring case`},
+		{"same userName", `[{userName: kate}, {userName: kate}]`,
+			`identityCenter.users[1].userName "kate": already the userName of identityCenter.users[0] ("kate"); user names are unique in an identity store, ignoring case`},
+		{"userName differing in case", `[{userName: kate}, {userName: Kate}]`,
+			`identityCenter.users[1].userName "Kate": already the userName of identityCenter.users[0] ("kate"); user names are unique in an identity store, ignoring case`},
+		{"empty userName", `[{userName: ""}]`, `identityCenter.users[0].userName "": required`},
+		{"empty email", `[{userName: kate, emails: [""]}]`, `identityCenter.users[0].emails[0]: empty`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse([]byte(head + tc.users + "}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ApplyDefaults()
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
+			}
+		})
+	}
+	// ASCII case only: the Kelvin sign K (U+212A) and k are different
+	// letters, as are the long s and s; one user may list an address twice.
+	for _, ok := range []string{
+		`[{userName: kate, emails: [kate@example.com]}, {userName: "\u212Aate", emails: ["\u212Aate@example.com"]}]`,
+		`[{userName: sam, emails: [sam@example.com]}, {userName: "\u017Fam", emails: ["\u017Fam@example.com"]}]`,
+		`[{userName: solo, emails: [solo@example.com, SOLO@example.com]}]`,
+	} {
+		c, err := Parse([]byte(head + ok + "}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ApplyDefaults()
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "identityCenter.users") {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+}

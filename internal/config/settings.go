@@ -304,12 +304,33 @@ func (c *Config) Validate() error {
 		if !accounts[ic.Account] {
 			bad("identityCenter.account %q: not a configured account", ic.Account)
 		}
+		// IAM Identity Center requires user names and email addresses to be
+		// unique; a claim matching two users could name either, so both are
+		// checked here (and FindUser still refuses an ambiguous match).
 		users := map[string]bool{}
+		names := map[string]int{}  // DirectoryKey(userName) → index
+		emails := map[string]int{} // DirectoryKey(email) → index of its user
 		for i, u := range ic.Users {
-			if u.UserName == "" || users[u.UserName] {
-				bad("identityCenter.users[%d].userName %q: required and unique", i, u.UserName)
-			}
 			users[u.UserName] = true
+			if u.UserName == "" {
+				bad("identityCenter.users[%d].userName %q: required", i, u.UserName)
+				continue
+			}
+			if j, dup := names[DirectoryKey(u.UserName)]; dup {
+				bad("identityCenter.users[%d].userName %q: already the userName of identityCenter.users[%d] (%q); user names are unique in an identity store, ignoring case", i, u.UserName, j, ic.Users[j].UserName)
+			} else {
+				names[DirectoryKey(u.UserName)] = i
+			}
+			for k, e := range u.Emails {
+				key := DirectoryKey(e)
+				if e == "" {
+					bad("identityCenter.users[%d].emails[%d]: empty", i, k)
+				} else if j, dup := emails[key]; dup && j != i {
+					bad("identityCenter.users[%d].emails[%d] %q: already an email of identityCenter.users[%d] (%q); email addresses are unique in an identity store, ignoring case", i, k, e, j, ic.Users[j].UserName)
+				} else if !dup {
+					emails[key] = i
+				}
+			}
 		}
 		groups := map[string]bool{}
 		for i, g := range ic.Groups {

@@ -7,9 +7,10 @@
 package identitycenter
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -56,8 +57,11 @@ type Directory struct {
 	IdentityStoreArn string
 	Account          string
 
-	users   map[string]*User // by user name
-	byID    map[string]*User
+	users map[string]*User // by user name
+	byID  map[string]*User
+	// byEmail holds each user once under each address's config.DirectoryKey;
+	// more than one user under a key makes that address ambiguous.
+	byEmail map[string][]*User
 	issuers map[string]*TrustedTokenIssuer
 	apps    map[string]*Application
 }
@@ -75,6 +79,7 @@ func New(cfg *config.Config, mk *masterkey.Key) *Directory {
 		Account:          ic.Account,
 		users:            map[string]*User{},
 		byID:             map[string]*User{},
+		byEmail:          map[string][]*User{},
 		issuers:          map[string]*TrustedTokenIssuer{},
 		apps:             map[string]*Application{},
 	}
@@ -82,6 +87,12 @@ func New(cfg *config.Config, mk *masterkey.Key) *Directory {
 		user := &User{UserID: userID(mk, ic.IdentityStoreID, u.UserName), UserName: u.UserName, DisplayName: u.DisplayName, Emails: u.Emails}
 		d.users[u.UserName] = user
 		d.byID[user.UserID] = user
+		for _, e := range u.Emails {
+			key := config.DirectoryKey(e)
+			if e != "" && !slices.Contains(d.byEmail[key], user) {
+				d.byEmail[key] = append(d.byEmail[key], user)
+			}
+		}
 	}
 	for _, g := range ic.Groups {
 		for _, m := range g.Members {
@@ -129,24 +140,43 @@ func (d *Directory) UserByID(id string) (*User, bool) {
 	return u, ok
 }
 
-// FindUser finds the one user whose attribute (userName, emails.value,
-// externalIds.id is not modelled) equals value, case-insensitively for emails.
-func (d *Directory) FindUser(attribute, value string) (*User, bool) {
-	for _, u := range d.users {
-		switch attribute {
-		case "userName":
-			if u.UserName == value {
-				return u, true
-			}
-		case "emails.value":
-			for _, e := range u.Emails {
-				if strings.EqualFold(e, value) {
-					return u, true
-				}
-			}
+// Sentinels of FindUser.
+var (
+	ErrNoSuchUser = errors.New("identitycenter: no user has the attribute value")
+	// ErrAmbiguousUser: more than one user has the value. The config
+	// refuses such a directory; the matcher refuses it too, rather than
+	// pick one.
+	ErrAmbiguousUser = errors.New("identitycenter: more than one user has the attribute value")
+)
+
+// FindUser finds the one user whose attribute equals value, as a trusted
+// token issuer's claim mapping does. userName compares exactly: the claim
+// is an identifier the IdP asserts, and a user name in another case is
+// another string (the config keeps names unique ignoring case, so it can
+// never be another user). emails.value ignores ASCII case only
+// (config.DirectoryKey): IdPs hand back addresses in whatever case they
+// hold, and the domain is case-insensitive (RFC 5321 2.4), but no Unicode
+// folding, which would let a claim with U+212A KELVIN SIGN name the user
+// whose address has a k. externalIds.id is not modelled.
+func (d *Directory) FindUser(attribute, value string) (*User, error) {
+	if value == "" {
+		return nil, ErrNoSuchUser
+	}
+	switch attribute {
+	case "userName":
+		if u, ok := d.users[value]; ok {
+			return u, nil
+		}
+	case "emails.value":
+		switch us := d.byEmail[config.DirectoryKey(value)]; len(us) {
+		case 0:
+		case 1:
+			return us[0], nil
+		default:
+			return nil, ErrAmbiguousUser
 		}
 	}
-	return nil, false
+	return nil, ErrNoSuchUser
 }
 
 // Issuer returns a trusted token issuer by name.

@@ -233,8 +233,13 @@ func (s *Service) verifyAssertion(ctx context.Context, app *identitycenter.Appli
 	if value == "" {
 		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", issuer.ClaimAttributePath)
 	}
-	user, ok := s.Dir.FindUser(issuer.IdentityStoreAttributePath, value)
-	if !ok {
+	user, err := s.Dir.FindUser(issuer.IdentityStoreAttributePath, value)
+	switch {
+	case errors.Is(err, identitycenter.ErrAmbiguousUser):
+		// Never pick one: whichever we chose, the token could be another
+		// person's. The description names no user.
+		return nil, fail(ErrInvalidGrant, "More than one user in identity store %s has %s equal to the assertion's %s claim; the assertion cannot name one user.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
+	case err != nil:
 		return nil, fail(ErrInvalidGrant, "No user in identity store %s has %s equal to the assertion's %s claim.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
 	}
 	return user, nil

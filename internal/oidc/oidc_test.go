@@ -2,14 +2,21 @@ package oidc
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
 )
@@ -115,5 +122,99 @@ func TestClaimAt(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("claimAt(%s) = %q, %v; want %q, %v", tc.path, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// matchingService is a service whose directory is built from users as
+// given (no config validation, so even an ambiguous directory reaches
+// CreateTokenWithIAM), trusting one issuer by inline key that maps the
+// email claim to emails.value.
+func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser) (*Service, func(email string) string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	cfg := &config.Config{IdentityCenter: &config.IdentityCenter{
+		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
+		Users:               users,
+		TrustedTokenIssuers: []config.TrustedTokenIssuer{{Name: "corp", IssuerURL: "https://idp.corp.example", JWKS: string(set), ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"}},
+		Applications:        []config.Application{{Arn: app, Name: "a", Grants: []config.Grant{{Issuer: "corp", Audiences: []string{"corp-app"}}}}},
+	}}
+	text, _ := masterkey.Generate(rand.Reader)
+	mk, _ := masterkey.Parse(text)
+	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
+	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
+	keys, err := jwtverify.StaticKeys(string(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Now: func() time.Time { return now },
+		Verifiers: map[string]*jwtverify.Verifier{"corp": {Issuer: "https://idp.corp.example", Keys: keys, Now: func() time.Time { return now }}}}
+	if err := s.Init(mk); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion := func(email string) string {
+		tok, err := jwt.Signed(signer).Claims(map[string]any{"iss": "https://idp.corp.example", "aud": "corp-app", "sub": "s", "email": email,
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	return s, assertion
+}
+
+// TestAssertionUserMatching: the claim names one user or none. Two users
+// the claim matches are refused (it used to pick one by map order: 8 times
+// in 40 the other user); emails compare ignoring ASCII case only, so the
+// Kelvin sign K (U+212A) is not k.
+func TestAssertionUserMatching(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	s, assertion := matchingService(t, now,
+		config.DirectoryUser{UserName: "kate", Emails: []string{"kate@example.com"}},
+		config.DirectoryUser{UserName: "kate2", Emails: []string{"KATE@example.com"}},
+		config.DirectoryUser{UserName: "sam", Emails: []string{"sam@example.com"}},
+	)
+	const (
+		noUser    = "No user in identity store d-9067a1b2c3 has emails.value equal to the assertion's email claim."
+		ambiguous = "More than one user in identity store d-9067a1b2c3 has emails.value equal to the assertion's email claim; the assertion cannot name one user."
+	)
+	cases := []struct {
+		name, email, user, desc string
+	}{
+		{"one user", "sam@example.com", "sam", ""},
+		{"one user, other case", "SAM@Example.COM", "sam", ""},
+		{"two users", "kate@example.com", "", ambiguous},
+		{"kelvin sign", "\u212Aate@example.com", "", noUser},
+		{"long s", "\u017Fam@example.com", "", noUser},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for range 40 { // a map walk would differ between tries
+				out, err := s.CreateTokenWithIAM(context.Background(), Input{ClientId: p(app), GrantType: p(GrantJWTBearer), Assertion: p(assertion(tc.email))})
+				if tc.user == "" {
+					var oe *Error
+					if !errors.As(err, &oe) || !errors.Is(err, ErrInvalidGrant) || oe.Public() != tc.desc {
+						t.Fatalf("err = %v; want invalid_grant %q", err, tc.desc)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c identitycenter.Context
+				if err := s.Contexts.Open(out.IdentityContext, &c); err != nil || c.UserName != tc.user {
+					t.Fatalf("context names %q (%v), want %s", c.UserName, err, tc.user)
+				}
+			}
+		})
 	}
 }
