@@ -268,52 +268,6 @@ func substitute(s string, ctx Context, vars, forGlob bool) (string, bool) {
 	}
 }
 
-// glob matches s against pat with * and ? (case-sensitive); "\x00*" and
-// "\x00?" in pat are literal. Iterative, linear in practice.
-func glob(pat, s string) bool { return globMatch(pat, s, false) }
-
-func globFold(pat, s string) bool { return globMatch(pat, s, true) }
-
-func globMatch(pat, s string, fold bool) bool {
-	if fold {
-		pat, s = strings.ToLower(pat), strings.ToLower(s)
-	}
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		if p < len(pat) {
-			c := pat[p]
-			switch {
-			case c == 0 && p+1 < len(pat):
-				if pat[p+1] == s[i] {
-					p += 2
-					i++
-					continue
-				}
-			case c == '*':
-				star, mark = p, i
-				p++
-				continue
-			case c == '?' || c == s[i]:
-				p++
-				i++
-				continue
-			}
-		}
-		if star >= 0 {
-			p = star + 1
-			mark++
-			i = mark
-			continue
-		}
-		return false
-	}
-	for p < len(pat) && pat[p] == '*' {
-		p++
-	}
-	return p == len(pat)
-}
-
 func (c *condition) eval(ctx Context, vars bool) bool {
 	vals, present := ctx.Get(c.key)
 	if c.op == "null" {
