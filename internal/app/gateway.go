@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,9 @@ func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token strin
 		return nil, err
 	}
 	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
+	if err := a.current(login); err != nil {
+		return login, err
+	}
 	for _, w := range claims.Workgroups {
 		if w.Name == name {
 			login.IdentityNamespace = w.IdentityNamespace
@@ -94,6 +98,24 @@ func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token strin
 		return login, fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, name)
 	}
 	return login, nil
+}
+
+// current replaces the groups the token was issued with by the user's
+// groups in the directory now, and refuses a user who is no longer in it: a
+// token outlives the directory state it was issued under (up to tokens.ttl),
+// and a login must not grant what the directory has since taken away.
+func (a *gatewayAuth) current(login *gateway.Login) error {
+	c := &login.Claims
+	dir := a.iss.Dir
+	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
+		return fmt.Errorf("%w: the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", gateway.ErrUnknownUser, c.IdentityStoreArn)
+	}
+	u, ok := dir.UserByID(c.UserID)
+	if !ok || u.UserName != c.UserName {
+		return fmt.Errorf("%w: the Identity Center user %s (%s) no longer exists in identity store %s", gateway.ErrUnknownUser, c.UserName, c.UserID, dir.IdentityStoreID)
+	}
+	c.Groups = slices.Clone(u.Groups)
+	return nil
 }
 
 func (a *gatewayAuth) upstream(account, workgroup string) string {

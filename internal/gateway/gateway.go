@@ -79,6 +79,9 @@ var (
 	// one made by someone else), so logging in as it would hand the user
 	// someone else's role.
 	ErrForeignRole = errors.New("upstream role is not an idcgate user role")
+	// ErrUnknownUser: the token's user is no longer in the directory (the
+	// token was issued before she was deleted).
+	ErrUnknownUser = errors.New("unknown Identity Center user")
 )
 
 // Results of a login attempt (LoginEvent.Result, the metrics label).
@@ -647,6 +650,8 @@ func authRefusal(err error, what string) error {
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):
 		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrForeignRole.Error()+": "))
+	case errors.Is(err, ErrUnknownUser):
+		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrUnknownUser.Error()+": "))
 	}
 	return err
 }
