@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,12 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 )
+
+// ErrNoCredentials: the standard chain found no credentials to sign with.
+var ErrNoCredentials = errors.New("no AWS credentials to sign with: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+	"or AWS_PROFILE, or AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials (the administrator keys idcgate serve writes)")
 
 // DefaultEndpoint is where a local idcgate listens.
 const DefaultEndpoint = "http://127.0.0.1:7439"
@@ -58,9 +64,17 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if o.Static != nil {
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.StaticCredentialsProvider{Value: *o.Static}))
 	}
+	// The chain's last resort is the EC2 instance metadata service: a tool
+	// run on a laptop would wait on a network call to 169.254.169.254 and
+	// then fail with an unrelated message. idcgate's credentials are never
+	// there.
+	opts = append(opts, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("%w (%s)", ErrNoCredentials, oneLine(err.Error()))
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -117,3 +131,5 @@ func (c *Client) Admin(ctx context.Context, op string, in, out any) error {
 	}
 	return json.Unmarshal(b, out)
 }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
