@@ -2,8 +2,14 @@
 // initdb into a temporary directory, pg_ctl start on a free loopback port,
 // pg_ctl stop -m immediate at cleanup. The superuser "postgres" logs in
 // without a password (trust); every other role connecting over 127.0.0.1
-// must pass SCRAM-SHA-256, as on a real server, so the gateway's upstream
-// role passwords are really checked.
+// must pass SCRAM-SHA-256, as on a real server.
+//
+// The server runs with TLS (ssl=on, a throwaway server certificate for
+// 127.0.0.1 signed by a throwaway CA, see ServerCAFile) and is configured
+// as README asks of an upstream of idcgate's gateway: members of
+// "idcgate_users" (idcgate's user roles) log in only over TLS with a client
+// certificate from a CA in ssl_ca_file (TrustClientCA adds idcgate's), and
+// are refused any other way, ahead of every other pg_hba.conf line.
 //
 // PostgreSQL refuses to run as root, so when the test runs as root the
 // server tools run as the "postgres" OS user (via runuser), created with
@@ -24,6 +30,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +53,16 @@ type Server struct {
 	DataDir string
 	// SocketDir is the Unix socket directory.
 	SocketDir string
+	// LogFile is the server's log (stderr), for tests that check what
+	// PostgreSQL wrote.
+	LogFile string
+	// ServerCAFile holds the CA certificate that signed the server's TLS
+	// certificate (sslrootcert for sslmode=verify-full).
+	ServerCAFile string
+
+	mu           sync.Mutex // over the two below
+	clientCAFile string     // ssl_ca_file, in the data dir
+	clientCAs    []byte     // what it holds
 
 	runAs string // OS user the tools run as; "" for the current user
 }
@@ -144,16 +161,26 @@ func Start(t testing.TB) *Server {
 	s.DataDir = filepath.Join(base, "data")
 	s.SocketDir = base
 	logFile := filepath.Join(base, "postgres.log")
+	s.LogFile = logFile
 
 	if out, err := s.tool("initdb", "-D", s.DataDir, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
 	// Pin the exact rules so the server never depends on initdb's defaults.
-	hba := "local all all trust\n" +
+	// The first three are README's lines for idcgate's user roles (members
+	// of gateway.MemberRole): a client certificate over TLS, nothing else.
+	hba := "local all +" + memberRole + " reject\n" +
+		"hostssl all +" + memberRole + " 127.0.0.1/32 cert\n" +
+		"host all +" + memberRole + " all reject\n" +
+		"local all all trust\n" +
 		"host all " + superuser + " 127.0.0.1/32 trust\n" +
 		"host all all 127.0.0.1/32 scram-sha-256\n"
 	if out, err := s.writeAsOwner(filepath.Join(s.DataDir, "pg_hba.conf"), hba); err != nil {
 		t.Fatalf("pgtest: pg_hba.conf: %v\n%s", err, out)
+	}
+	sslOpts, err := s.writeTLS(base)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
 
 	var startErr error
@@ -162,7 +189,7 @@ func Start(t testing.TB) *Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", s.Port, s.SocketDir)
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", s.Port, s.SocketDir) + sslOpts
 		out, err := s.tool("pg_ctl", "-D", s.DataDir, "-o", opts, "-l", logFile, "-w", "-t", strconv.Itoa(int(startTimeout/time.Second)), "start")
 		if err == nil {
 			startErr = nil
@@ -240,7 +267,8 @@ func (s *Server) writeAsOwner(path, content string) ([]byte, error) {
 	if s.runAs == "" {
 		return nil, os.WriteFile(path, []byte(content), 0o600)
 	}
-	cmd := s.command("sh", "-c", `cat > "$1"`, "sh", path)
+	// umask: PostgreSQL refuses a private key others may read.
+	cmd := s.command("sh", "-c", `umask 077; cat > "$1"`, "sh", path)
 	cmd.Stdin = strings.NewReader(content)
 	return cmd.CombinedOutput()
 }
