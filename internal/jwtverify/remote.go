@@ -3,6 +3,7 @@ package jwtverify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -124,23 +125,63 @@ func (r *Remote) get(ctx context.Context) (*jose.JSONWebKeySet, error) {
 		return nil, fmt.Errorf("%w: %v", ErrKeys, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	client := r.Client
-	if client == nil {
-		client = http.DefaultClient
+	var client http.Client
+	if r.Client != nil {
+		client = *r.Client
 	}
+	// The redirect rule is the verifier's, not the caller's client's: keys
+	// come only from the configured URL's origin.
+	client.CheckRedirect = sameOrigin
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeys, err)
+		// Not the *url.Error's text: it quotes the redirect target in full.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrKeys, redacted(r.URL), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: %s answered %d", ErrKeys, redacted(r.URL), resp.StatusCode)
 	}
+	// Read one byte past the limit to tell "too large" from "exactly the
+	// limit"; ctx (fetchTimeout) bounds the time, this the memory.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: reading the JWKS: %v", ErrKeys, redacted(r.URL), err)
+	}
+	if len(body) > maxJWKSBytes {
+		return nil, fmt.Errorf("%w: %s: the JWKS is larger than %d bytes", ErrKeys, redacted(r.URL), maxJWKSBytes)
+	}
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&set); err != nil {
+	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, fmt.Errorf("%w: %s: not a JWKS: %v", ErrKeys, redacted(r.URL), err)
 	}
 	return &set, nil
+}
+
+// maxRedirects bounds redirects within the origin (net/http allows 10).
+const maxRedirects = 3
+
+// errOtherOrigin: a redirect left the JWKS URL's origin.
+var errOtherOrigin = errors.New("redirected to another origin; only redirects within the jwksUrl's scheme, host and port are followed")
+
+// sameOrigin follows a redirect only within the first request's origin
+// (scheme, host and port, compared exactly). go-oidc's RemoteKeySet follows
+// any redirect (http.DefaultClient); then whoever can answer a redirect at
+// the jwksUrl (an open redirect, a hijacked path, a proxy) chooses the keys
+// that sign tokens for every user, and can point idcgate at internal
+// addresses. A redirect within the origin adds no one to trust.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("%w (to %s://%s)", errOtherOrigin, req.URL.Scheme, req.URL.Host)
+	}
+	if len(via) > maxRedirects {
+		return fmt.Errorf("more than %d redirects", maxRedirects)
+	}
+	return nil
 }
 
 // redacted hides a password in the URL: fetch errors are logged.
