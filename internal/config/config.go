@@ -344,7 +344,7 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytesReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", locateSyntaxError(b, err))
 	}
 	return &c, nil
 }
