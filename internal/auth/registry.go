@@ -94,7 +94,7 @@ func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 			}
 		}
 		for _, rc := range a.Roles {
-			trust, err := iam.ParsePolicy(rc.TrustPolicy.JSON)
+			trust, err := iam.ParsePolicy(rc.TrustPolicy.JSON, iam.KindTrust)
 			if err != nil {
 				return nil, fmt.Errorf("auth: role %s trust policy: %w", rc.Name, err)
 			}
@@ -128,7 +128,7 @@ func iamPath(p string) string {
 func parsePolicies(ps []config.Policy, owner string) ([]*iam.Policy, error) {
 	out := make([]*iam.Policy, 0, len(ps))
 	for _, p := range ps {
-		pol, err := iam.ParsePolicy(p.Document.JSON)
+		pol, err := iam.ParsePolicy(p.Document.JSON, iam.KindIdentity)
 		if err != nil {
 			return nil, fmt.Errorf("auth: %s policy %s: %w", owner, p.Name, err)
 		}

@@ -171,3 +171,60 @@ func TestDirectoryUniqueness(t *testing.T) {
 		}
 	}
 }
+
+// TestPoliciesCheckedByKind: a policy IAM would refuse to store is refused
+// at load, in IAM's words, by kind (trust or identity), and so are
+// documents over IAM's size quotas.
+func TestPoliciesCheckedByKind(t *testing.T) {
+	t.Parallel()
+	const (
+		trust    = `{Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {AWS: 'arn:aws:iam::123456789012:root'}, Action: 'sts:AssumeRole'}]}`
+		identity = `{Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}`
+	)
+	role := func(trust, policy string) string {
+		return "accounts: [{id: '123456789012', roles: [{name: r, trustPolicy: " + trust + ", policies: [{name: p, document: " + policy + "}]}]}]\n"
+	}
+	user := func(policy string) string {
+		return "accounts: [{id: '123456789012', users: [{name: u, policies: [{name: p, document: " + policy + "}]}]}]\n"
+	}
+	long := `{Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: 'arn:aws:s3:::` + strings.Repeat("b", 2100) + `'}]}`
+	cases := []struct{ name, doc, want string }{
+		{"valid", role(trust, identity), ""},
+		{"trust Allow with NotPrincipal", role(`{Version: '2012-10-17', Statement: [{Effect: Allow, NotPrincipal: {AWS: 'arn:aws:iam::123456789012:user/app'}, Action: 'sts:AssumeRole'}]}`, identity),
+			"accounts[0].roles[0].trustPolicy: MalformedPolicyDocument: Has prohibited field NotPrincipal."},
+		{"trust without Principal", role(`{Version: '2012-10-17', Statement: [{Effect: Allow, Action: 'sts:AssumeRole'}]}`, identity),
+			"accounts[0].roles[0].trustPolicy: MalformedPolicyDocument: Missing required field Principal."},
+		{"trust with Resource", role(`{Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {AWS: '123456789012'}, Action: 'sts:AssumeRole', Resource: '*'}]}`, identity),
+			"accounts[0].roles[0].trustPolicy: MalformedPolicyDocument: Has prohibited field Resource."},
+		{"role policy with Principal", role(trust, `{Version: '2012-10-17', Statement: [{Effect: Allow, Principal: '*', Action: 's3:GetObject', Resource: '*'}]}`),
+			"accounts[0].roles[0].policies[0].document: MalformedPolicyDocument: Policy document should not specify a principal."},
+		{"user policy without Resource", user(`{Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject'}]}`),
+			"accounts[0].users[0].policies[0].document: MalformedPolicyDocument: Policy statement must contain resources."},
+		{"user policy bad version", user(`{Version: '2012-10-18', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}`),
+			"MalformedPolicyDocument: The policy must contain a valid version string."},
+		{"user policies over 2048", user(long), "accounts[0].users[0].policies: LimitExceeded: Maximum policy size of 2048 bytes exceeded for user u"},
+		{"role policies may be longer", role(trust, long), ""},
+		{"trust policy over 4096", role(`{Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {AWS: 'arn:aws:iam::123456789012:role/`+strings.Repeat("r", 4100)+`'}, Action: 'sts:AssumeRole'}]}`, identity),
+			"accounts[0].roles[0].trustPolicy: LimitExceeded: Cannot exceed quota for ACLSizePerRole: 4096"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse([]byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ApplyDefaults()
+			err = c.Validate()
+			if tc.want == "" {
+				if err != nil && strings.Contains(err.Error(), "olic") {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/idcgate/idcgate/internal/iam"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -232,7 +235,7 @@ func (c *Config) Validate() error {
 				}
 				keys[key.AccessKeyID] = true
 			}
-			checkPolicies(bad, uw, u.Policies)
+			checkPolicies(bad, uw, u.Policies, "user "+u.Name, maxUserPolicies)
 		}
 		for j, r := range a.Roles {
 			rw := fmt.Sprintf("%s.roles[%d]", where, j)
@@ -248,8 +251,15 @@ func (c *Config) Validate() error {
 			}
 			if len(r.TrustPolicy.JSON) == 0 {
 				bad("%s.trustPolicy: required", rw)
+			} else {
+				checkPolicy(bad, rw+".trustPolicy", r.TrustPolicy, iam.KindTrust)
+				// IAM's quota on trust policies is 2,048 characters, raised
+				// on request up to 4,096: refuse only what AWS never takes.
+				if n := policySize(r.TrustPolicy); n > maxTrustPolicy {
+					bad("%s.trustPolicy: LimitExceeded: Cannot exceed quota for ACLSizePerRole: %d (this one has %d characters)", rw, maxTrustPolicy, n)
+				}
 			}
-			checkPolicies(bad, rw, r.Policies)
+			checkPolicies(bad, rw, r.Policies, "role "+r.Name, maxRolePolicies)
 		}
 		apps := map[string]bool{}
 		for j, app := range a.RedshiftIdcApplications {
@@ -423,8 +433,20 @@ func checkVPC(bad func(string, ...any), where, region string, v *VPC) {
 // a claim: identifiers (or quoted names) joined by dots.
 var claimPathRe = regexp.MustCompile(`^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\]+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"\\]+"))*$`)
 
-func checkPolicies(bad func(string, ...any), where string, ps []Policy) {
+// IAM's size quotas, in characters without white space (as IAM counts):
+// inline policies of one user together, of one role together, and a trust
+// policy at its highest adjustable value.
+const (
+	maxUserPolicies = 2048
+	maxRolePolicies = 10240
+	maxTrustPolicy  = 4096
+)
+
+// checkPolicies checks an identity's inline policies: names, each document
+// as IAM would parse an identity policy, and their total size.
+func checkPolicies(bad func(string, ...any), where string, ps []Policy, owner string, maxSize int) {
 	seen := map[string]bool{}
+	size := 0
 	for i, p := range ps {
 		if p.Name == "" || seen[p.Name] {
 			bad("%s.policies[%d].name %q: required and unique", where, i, p.Name)
@@ -432,8 +454,32 @@ func checkPolicies(bad func(string, ...any), where string, ps []Policy) {
 		seen[p.Name] = true
 		if len(p.Document.JSON) == 0 {
 			bad("%s.policies[%d].document: required", where, i)
+			continue
+		}
+		checkPolicy(bad, fmt.Sprintf("%s.policies[%d].document", where, i), p.Document, iam.KindIdentity)
+		size += policySize(p.Document)
+	}
+	if size > maxSize {
+		bad("%s.policies: LimitExceeded: Maximum policy size of %d bytes exceeded for %s", where, maxSize, owner)
+	}
+}
+
+// checkPolicy refuses at load a document IAM would refuse to store, in
+// IAM's words, rather than letting it be evaluated with undefined meaning.
+func checkPolicy(bad func(string, ...any), where string, d Document, kind iam.Kind) {
+	if _, err := iam.ParsePolicy(d.JSON, kind); err != nil {
+		bad("%s: MalformedPolicyDocument: %s", where, strings.TrimPrefix(err.Error(), iam.ErrMalformedPolicy.Error()+": "))
+	}
+}
+
+func policySize(d Document) int {
+	n := 0
+	for _, r := range string(d.JSON) {
+		if !unicode.IsSpace(r) {
+			n++
 		}
 	}
+	return n
 }
 
 // LoadFile loads path (if not empty), applies environment and flag overrides

@@ -133,7 +133,11 @@ func TestRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			pol, err := ParsePolicy([]byte(tc.policy))
+			kind := KindIdentity
+			if strings.Contains(tc.policy, `Principal":`) {
+				kind = KindResource
+			}
+			pol, err := ParsePolicy([]byte(tc.policy), kind)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +153,7 @@ func TestDecideSets(t *testing.T) {
 	allowAll := MustParsePolicy(stmt("Allow", `"*"`, `"*"`, ""))
 	allowGet := MustParsePolicy(stmt("Allow", `"s:Get*"`, `"*"`, ""))
 	denyGet := MustParsePolicy(stmt("Deny", `"s:GetX"`, `"*"`, ""))
-	resAllow := MustParsePolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:user/u"},"Action":"s:*","Resource":"*"}]}`)
+	resAllow := MustParse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:user/u"},"Action":"s:*","Resource":"*"}]}`, KindResource)
 	req := &Request{Action: "s:GetX", Resource: "*", Principal: &Principal{ARN: "arn:aws:iam::1:user/u", Account: "1"}}
 	put := &Request{Action: "s:PutX", Resource: "*", Principal: req.Principal}
 	cases := []struct {
@@ -209,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for name, doc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := ParsePolicy([]byte(doc)); !errors.Is(err, ErrMalformedPolicy) {
+			if _, err := ParsePolicy([]byte(doc), KindIdentity); !errors.Is(err, ErrMalformedPolicy) {
 				t.Fatalf("err = %v", err)
 			}
 		})
@@ -231,8 +235,14 @@ func FuzzParseEvaluate(f *testing.F) {
 	f.Add(stmt("Allow", `"s:*"`, `"arn:aws:s3:::${aws:username}/*"`, `"Condition":{"ForAllValues:StringLike":{"k":["a*"]},"IpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"}}`), "s:A", "arn:aws:s3:::u/x", "a")
 	f.Add(`{"Statement":{"Effect":"Deny","NotAction":"*","NotResource":"*","Principal":"*"}}`, "x", "y", "z")
 	f.Fuzz(func(t *testing.T, doc, action, resource, value string) {
-		p, err := ParsePolicy([]byte(doc))
-		if err != nil {
+		var p *Policy
+		for _, kind := range []Kind{KindIdentity, KindTrust, KindResource} {
+			if parsed, err := ParsePolicy([]byte(doc), kind); err == nil {
+				p = parsed
+				break
+			}
+		}
+		if p == nil {
 			return
 		}
 		c := Context{}
@@ -249,5 +259,76 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Evaluate(req)
+	}
+}
+
+// TestPolicyKinds holds each kind of policy to IAM's grammar for it, with
+// IAM's messages.
+func TestPolicyKinds(t *testing.T) {
+	t.Parallel()
+	const (
+		trustOK      = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`
+		allowNotPrin = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
+		denyNotPrin  = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole","Resource":"*"}]}`
+		identityOK   = `{"Version":"2012-10-17","Statement":[{"Sid":"Read1","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+		withPrin     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`
+		withNotPrin  = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"*"}]}`
+		noResource   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}`
+		noAction     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}`
+		trustRes     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}]}`
+		trustNotRes  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","NotResource":"*"}]}`
+		trustNoPrin  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`
+		badSid       = `{"Version":"2012-10-17","Statement":[{"Sid":"not ok","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+		badVersion   = `{"Version":"2012-10-18","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+		bothRes      = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","NotResource":"*"}]}`
+		badEffect    = `{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"s3:GetObject","Resource":"*"}]}`
+		badOperator  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringIsh":{"k":"v"}}}]}`
+		unknownTop   = `{"Version":"2012-10-17","Statment":[]}`
+	)
+	cases := []struct {
+		name string
+		doc  string
+		kind Kind
+		want string // "" when the policy is valid
+	}{
+		{"trust ok", trustOK, KindTrust, ""},
+		{"trust Allow with NotPrincipal", allowNotPrin, KindTrust, "Has prohibited field NotPrincipal."},
+		{"trust Deny with NotPrincipal", denyNotPrin, KindTrust, "Has prohibited field Resource."},
+		{"trust with Resource", trustRes, KindTrust, "Has prohibited field Resource."},
+		{"trust with NotResource", trustNotRes, KindTrust, "Has prohibited field NotResource."},
+		{"trust without Principal", trustNoPrin, KindTrust, "Missing required field Principal."},
+		{"resource Allow with NotPrincipal", allowNotPrin, KindResource, `NotPrincipal must be used with "Effect":"Deny"; using it with "Effect":"Allow" is not supported.`},
+		{"resource Deny with NotPrincipal", denyNotPrin, KindResource, ""},
+		{"resource without Principal", identityOK, KindResource, "Missing required field Principal."},
+		{"identity ok", identityOK, KindIdentity, ""},
+		{"identity with Principal", withPrin, KindIdentity, "Policy document should not specify a principal."},
+		{"identity with NotPrincipal", withNotPrin, KindIdentity, "Policy document should not specify a principal."},
+		{"identity without Resource", noResource, KindIdentity, "Policy statement must contain resources."},
+		{"identity without Action", noAction, KindIdentity, "Policy statement must contain actions."},
+		{"session ok", identityOK, KindSession, ""},
+		{"session with Principal", withPrin, KindSession, "Policy document should not specify a principal."},
+		{"session trust policy", trustOK, KindSession, "Policy document should not specify a principal."},
+		{"session without Resource", noResource, KindSession, "Policy statement must contain resources."},
+		{"Sid not alphanumeric", badSid, KindIdentity, "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"},
+		{"unknown Version", badVersion, KindSession, "The policy must contain a valid version string."},
+		{"Resource and NotResource", bothRes, KindIdentity, "Statement cannot contain both Resource and NotResource."},
+		{"Effect is case-sensitive", badEffect, KindIdentity, "Effect must be Allow or Deny."},
+		{"unknown condition operator", badOperator, KindSession, `Unknown condition operator "StringIsh".`},
+		{"unknown top-level element", unknownTop, KindTrust, `Policy document contains unknown element "Statment".`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParsePolicy([]byte(tc.doc), tc.kind)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == "":
+			case !errors.Is(err, ErrMalformedPolicy):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			case !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

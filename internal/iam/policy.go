@@ -53,17 +53,44 @@ type condition struct {
 // Document returns the original document.
 func (p *Policy) Document() []byte { return p.doc }
 
-// MustParsePolicy parses doc or panics (tests, built-in policies).
-func MustParsePolicy(doc string) *Policy {
-	p, err := ParsePolicy([]byte(doc))
+// Kind is what a policy is attached to. IAM holds each kind to its own
+// grammar, and so must we: a policy that AWS refuses to store must not be
+// evaluated here, where its meaning is undefined (an Allow with NotPrincipal
+// in a trust policy grants the role to every other account).
+type Kind int
+
+const (
+	// KindIdentity is a user's or role's permission policy: no principal
+	// (the policy's holder is the principal), Action and Resource required.
+	KindIdentity Kind = iota
+	// KindSession is AssumeRole's inline Policy; IAM parses it as an
+	// identity policy.
+	KindSession
+	// KindTrust is a role's trust policy: Principal required, Resource and
+	// NotPrincipal prohibited (AWS documents that NotPrincipal cannot be
+	// used in role trust policies).
+	KindTrust
+	// KindResource is any other resource-based policy: Principal or
+	// NotPrincipal required, NotPrincipal only with Deny.
+	KindResource
+)
+
+// MustParsePolicy parses an identity policy or panics (tests, built-in
+// policies).
+func MustParsePolicy(doc string) *Policy { return MustParse(doc, KindIdentity) }
+
+// MustParse parses a policy of kind or panics.
+func MustParse(doc string, kind Kind) *Policy {
+	p, err := ParsePolicy([]byte(doc), kind)
 	if err != nil {
 		panic(err)
 	}
 	return p
 }
 
-// ParsePolicy parses and validates a policy document.
-func ParsePolicy(doc []byte) (*Policy, error) {
+// ParsePolicy parses a policy document and validates it as IAM does for
+// its kind. Errors wrap ErrMalformedPolicy and carry IAM's message.
+func ParsePolicy(doc []byte, kind Kind) (*Policy, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -108,12 +135,49 @@ func ParsePolicy(doc []byte) (*Policy, error) {
 	}
 	for i, s := range list {
 		parsed, err := parseStatement(s)
+		if err == nil {
+			err = parsed.checkKind(kind)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w (statement %d)", err, i+1)
 		}
 		p.statements = append(p.statements, parsed)
 	}
 	return p, nil
+}
+
+// checkKind applies the rules that differ by kind, with IAM's messages.
+func (s *statement) checkKind(kind Kind) error {
+	switch kind {
+	case KindIdentity, KindSession:
+		if s.hasPrincipal {
+			return malformed("Policy document should not specify a principal.")
+		}
+		if !s.hasResource {
+			return malformed("Policy statement must contain resources.")
+		}
+	case KindTrust:
+		switch {
+		case s.hasResource && s.notResource:
+			return malformed("Has prohibited field NotResource.")
+		case s.hasResource:
+			return malformed("Has prohibited field Resource.")
+		case s.hasPrincipal && s.notPrincipal:
+			return malformed("Has prohibited field NotPrincipal.")
+		case !s.hasPrincipal:
+			return malformed("Missing required field Principal.")
+		}
+	case KindResource:
+		switch {
+		case !s.hasPrincipal:
+			return malformed("Missing required field Principal.")
+		case s.notPrincipal && s.allow:
+			return malformed("NotPrincipal must be used with \"Effect\":\"Deny\"; using it with \"Effect\":\"Allow\" is not supported.")
+		}
+	default:
+		return malformed("Unknown policy kind.")
+	}
+	return nil
 }
 
 func parseStatement(b json.RawMessage) (statement, error) {
@@ -135,6 +199,11 @@ func parseStatement(b json.RawMessage) (statement, error) {
 		if json.Unmarshal(v, &s.sid) != nil {
 			return s, malformed("Sid must be a string.")
 		}
+		for _, c := range []byte(s.sid) {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+				return s, malformed("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")
+			}
+		}
 	}
 	var effect string
 	json.Unmarshal(raw["Effect"], &effect)
@@ -150,7 +219,7 @@ func parseStatement(b json.RawMessage) (statement, error) {
 		return s, err
 	}
 	if len(s.actions) == 0 {
-		return s, malformed("Statement must contain Action or NotAction.")
+		return s, malformed("Policy statement must contain actions.")
 	}
 	for _, a := range s.actions {
 		if a != "*" && !strings.Contains(a, ":") {
@@ -162,9 +231,6 @@ func parseStatement(b json.RawMessage) (statement, error) {
 	}
 	if err := parsePrincipals(&s, raw); err != nil {
 		return s, err
-	}
-	if !s.hasResource && !s.hasPrincipal {
-		return s, malformed("Statement must contain Resource or NotResource.")
 	}
 	if c, ok := raw["Condition"]; ok {
 		if s.conditions, err = parseConditions(c); err != nil {

@@ -106,7 +106,7 @@ func (s *Service) principal(ss *session) (*auth.Principal, error) {
 		Context: iam.Context{},
 	}
 	if ss.SessionPolicy != "" {
-		pol, err := iam.ParsePolicy([]byte(ss.SessionPolicy))
+		pol, err := iam.ParsePolicy([]byte(ss.SessionPolicy), iam.KindSession)
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +210,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		if len(in.Policy) > MaxSessionPolicy {
 			return AssumeRoleOutput{}, fail(ErrPackedPolicyTooBig, "Packed size of the session policy exceeds the limit: %d%% of allowed size.", len(in.Policy)*100/MaxSessionPolicy)
 		}
-		if _, err := iam.ParsePolicy([]byte(in.Policy)); err != nil {
+		if _, err := iam.ParsePolicy([]byte(in.Policy), iam.KindSession); err != nil {
 			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), iam.ErrMalformedPolicy.Error()+": "))
 		}
 		packed = len(in.Policy) * 100 / MaxSessionPolicy
