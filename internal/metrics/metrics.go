@@ -5,6 +5,7 @@ package metrics
 import (
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,7 +22,10 @@ type Metrics struct {
 	StoreLatency  *prometheus.HistogramVec
 	AuditSync     prometheus.Histogram
 	AuditGroup    prometheus.Histogram
-	active        prometheus.GaugeFunc
+	// AuditDropped counts audit records of unauthenticated calls not
+	// written because their token bucket was empty.
+	AuditDropped prometheus.Counter
+	active       prometheus.GaugeFunc
 }
 
 // New registers the collectors; gatewayActive reports live sessions.
@@ -57,8 +61,12 @@ func New(gatewayActive func() float64) *Metrics {
 			Namespace: "idcgate", Name: "audit_group_records", Help: "Audit records made durable by one group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256, the most one group takes
 		}),
+		AuditDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "idcgate", Name: "audit_unauthenticated_dropped_total",
+			Help: "Audit records of calls that failed authentication, not written because their rate limit was reached.",
+		}),
 	}
-	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency, m.AuditSync, m.AuditGroup,
+	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency, m.AuditSync, m.AuditGroup, m.AuditDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if gatewayActive != nil {
 		m.active = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idcgate", Name: "gateway_active_connections", Help: "Relayed gateway sessions."}, gatewayActive)
@@ -81,10 +89,26 @@ func (m *Metrics) ObserveAuditCommit(d time.Duration, records int) {
 	m.AuditGroup.Observe(float64(records))
 }
 
-// ObserveRequest counts one API request.
+// AuditUnauthenticatedDropped counts one audit record of an
+// unauthenticated call left unwritten by its rate limit.
+func (m *Metrics) AuditUnauthenticatedDropped() {
+	if m == nil {
+		return
+	}
+	m.AuditDropped.Inc()
+}
+
+// ObserveRequest counts one API request. The caller bounds the labels
+// (served operations only, codes from the error table): each distinct
+// value is a series kept for the life of the process.
 func (m *Metrics) ObserveRequest(service, op, code string, d time.Duration) {
 	if m == nil {
 		return
+	}
+	// client_golang panics on a label that is not UTF-8; no request may
+	// take the handler down that way, whatever reaches here.
+	if !utf8.ValidString(service) || !utf8.ValidString(op) || !utf8.ValidString(code) {
+		service, op, code = "invalid", "invalid", "invalid"
 	}
 	m.Requests.WithLabelValues(service, op, code).Inc()
 	m.Latency.WithLabelValues(service, op).Observe(d.Seconds())

@@ -3,13 +3,13 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 )
 
 var eventSources = map[string]string{
@@ -47,15 +47,26 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	if at.IsZero() {
 		at = s.d.Now()
 	}
+	name := rt.opLabel()
 	rec := &audit.Record{
-		EventTime: at.UTC(), EventSource: eventSources[rt.service], EventName: rt.op,
-		AWSRegion: s.d.Region, SourceIPAddress: sourceIP(r), UserAgent: r.UserAgent(),
-		UserIdentity: IdentityFor(p), RequestID: reqID, ReadOnly: readOnly(rt.op),
+		EventTime: at.UTC(), EventSource: eventSources[rt.service], EventName: name,
+		AWSRegion: s.d.Region, SourceIPAddress: sourceIP(r), UserAgent: clipUTF8(r.UserAgent(), maxUserAgent),
+		UserIdentity: IdentityFor(p), RequestID: reqID, ReadOnly: readOnly(name),
 	}
 	if p != nil {
 		rec.RecipientAccountID = p.Account
 	}
-	rec.RequestParameters = redactedParameters(rt, body)
+	switch {
+	case name == unknownOp:
+		// An authenticated caller tried an operation not served: the name
+		// (validOpName bounds it) says what, and the body means nothing.
+		rec.AdditionalEventData = map[string]any{"operation": rt.op}
+	case p == nil && len(body)+len(r.URL.RawQuery) > maxUnauthenticatedParams:
+		// Anyone can send a large body unsigned; its record stays small.
+		rec.AdditionalEventData = map[string]any{"requestParametersOmitted": "too large for an unauthenticated call"}
+	default:
+		rec.RequestParameters = redactedParameters(r, rt, body)
+	}
 	if err != nil {
 		e := awserror.From(err, rt.protocol)
 		rec.ErrorCode = e.Code
@@ -64,6 +75,22 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 		}
 	}
 	return rec
+}
+
+// Bounds on what a record keeps of client-controlled text.
+const (
+	maxUserAgent = 1024
+	// maxUnauthenticatedParams is the most request text (body and query)
+	// whose parameters a call that failed authentication has recorded.
+	maxUnauthenticatedParams = 4096
+)
+
+// clipUTF8 cuts s to at most n bytes, on a character boundary.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // readOnly is CloudTrail's readOnly: the operation changes nothing.
@@ -81,7 +108,7 @@ func readOnly(op string) bool {
 // ({"workgroupNames":[…]} with plain names) is built directly, equal to
 // decoding it and redacting (it has no secret member), without
 // encoding/json's decoder and the copy.
-func redactedParameters(rt routed, body []byte) map[string]any {
+func redactedParameters(r *http.Request, rt routed, body []byte) map[string]any {
 	if rt.service != serviceSTS && rt.service != serviceRedshift {
 		if names, ok := issuer.PlainNames(body); ok {
 			list := make([]any, len(names))
@@ -91,26 +118,34 @@ func redactedParameters(rt routed, body []byte) map[string]any {
 			return map[string]any{"workgroupNames": list}
 		}
 	}
-	return audit.Redact(requestParameters(rt, body))
+	return audit.Redact(requestParameters(r, rt, body))
 }
 
-func requestParameters(rt routed, body []byte) map[string]any {
-	if len(body) == 0 {
-		return nil
-	}
+// requestParameters are the parameters as the operation reads them: for
+// awsQuery, awsquery.Parse's (the form body, or the query string of the GET
+// form), so every form of a call records the same.
+func requestParameters(r *http.Request, rt routed, body []byte) map[string]any {
 	if rt.service == serviceSTS || rt.service == serviceRedshift {
-		vals, err := url.ParseQuery(string(body))
-		if err != nil {
+		vals, err := awsquery.Parse(r, body)
+		if err != nil || len(vals) == 0 {
 			return nil
 		}
 		out := map[string]any{}
 		for k, v := range vals {
-			if k == "Action" || k == "Version" {
+			// SigV4's query parameters (X-Amz-Signature, …) in any case
+			// are the signature, not the call's.
+			if k == "Action" || k == "Version" || strings.HasPrefix(strings.ToLower(k), "x-amz-") {
 				continue
 			}
 			out[k] = strings.Join(v, ",")
 		}
+		if len(out) == 0 {
+			return nil
+		}
 		return out
+	}
+	if len(body) == 0 {
+		return nil
 	}
 	var m map[string]any
 	if json.Unmarshal(body, &m) != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/sts"
 	"github.com/idcgate/idcgate/internal/throttle"
+	"golang.org/x/time/rate"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -67,19 +68,33 @@ type Deps struct {
 	// PrivateMetrics serves /metrics only to requests signed by an account
 	// administrator (SigV4 service "idcgate"); otherwise it is public.
 	PrivateMetrics bool
+	// UnauthenticatedAudit is the token bucket of audit records of calls
+	// that failed authentication; zero is DefaultUnauthenticatedAudit.
+	UnauthenticatedAudit throttle.Limit
 }
 
 // Server is the HTTP handler for every AWS-compatible API.
 type Server struct {
 	d Deps
+	// unauthAudit is the token bucket of audit records of calls that
+	// failed authentication (Deps.UnauthenticatedAudit).
+	unauthAudit *rate.Limiter
 }
+
+// DefaultUnauthenticatedAudit bounds the audit records of calls that fail
+// authentication: 100 at once, then 5 a second (about 430,000 a day at
+// most, against millions an unbounded flood would write).
+var DefaultUnauthenticatedAudit = throttle.Limit{Rate: 5, Burst: 100}
 
 // New returns a Server.
 func New(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Server{d: d}
+	if d.UnauthenticatedAudit.Rate <= 0 {
+		d.UnauthenticatedAudit = DefaultUnauthenticatedAudit
+	}
+	return &Server{d: d, unauthAudit: rate.NewLimiter(rate.Limit(d.UnauthenticatedAudit.Rate), max(d.UnauthenticatedAudit.Burst, 1))}
 }
 
 // call is one authenticated API call on its way to an operation.
@@ -102,7 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	log := s.d.Log.With("request_id", reqID)
 	rw := &statusWriter{ResponseWriter: w}
-	rt := routed{protocol: protocol.AWSJSON}
+	rt := routed{protocol: protocol.AWSJSON, start: start}
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -110,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rw, log, rt, reqID, fmt.Errorf("panic: %v", v))
 			}
 		}
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "target", r.Header.Get("X-Amz-Target"),
+		log.Info("request", "method", r.Method, "path", clip(r.URL.Path), "target", clip(r.Header.Get("X-Amz-Target")),
 			"status", rw.status, "error_code", rw.Header().Get("X-Amzn-ErrorType"),
 			"duration_ms", float64(s.d.Now().Sub(start).Microseconds())/1000)
 	}()
@@ -150,13 +165,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(rw, log, rt, reqID, err)
+		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
 	rt, err = route(r, body)
 	rt.start = start
 	if err != nil {
-		s.writeError(rw, log, rt, reqID, err)
+		// Refused before the signature: no operation was named that this
+		// endpoint serves, so there is nothing to record (CloudTrail records
+		// no unknown operation); it is counted, under bounded labels.
+		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
 	res, err := s.d.Verifier.Verify(r.Context(), r, body, rt.service)
@@ -250,16 +268,28 @@ func (s *Server) metricsAllowed(r *http.Request) error {
 	return nil
 }
 
+// refuse counts a request refused before it was routed to an operation
+// and writes the error.
+func (s *Server) refuse(rw http.ResponseWriter, log *slog.Logger, rt routed, reqID string, err error) {
+	s.observe(rt, err)
+	s.writeError(rw, log, rt, reqID, err)
+}
+
+// observe counts a request under labels an attacker cannot multiply: the
+// service and operation only when served (else "unknown"), the error code
+// from awserror's table.
+func (s *Server) observe(rt routed, err error) {
+	code := ""
+	if err != nil {
+		code = awserror.From(err, rt.protocol).Code
+	}
+	s.d.Metrics.ObserveRequest(rt.serviceLabel(), rt.opLabel(), code, s.d.Now().Sub(rt.start))
+}
+
 // finish audits the call durably, then writes the response or the error.
 func (s *Server) finish(rw http.ResponseWriter, log *slog.Logger, r *http.Request, rt routed, reqID string, body []byte, p *auth.Principal, out any, err error) {
-	defer func(start time.Time) {
-		code := ""
-		if err != nil {
-			code = awserror.From(err, rt.protocol).Code
-		}
-		s.d.Metrics.ObserveRequest(rt.service, rt.op, code, s.d.Now().Sub(start))
-	}(rt.start)
-	if s.d.Audit != nil {
+	defer func() { s.observe(rt, err) }()
+	if s.d.Audit != nil && s.recordable(rt, p) {
 		in := audit.IntentFrom(r.Context())
 		rec := s.auditRecord(r, rt, reqID, body, p, err)
 		if aerr := s.d.Audit.Complete(r.Context(), in, rec); aerr != nil {
@@ -322,6 +352,36 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// recordable decides whether a call gets an audit record. An
+// authenticated call always does. A call that failed authentication does
+// when it named an operation served here (failed attempts on real
+// operations are what an auditor looks for), within the unauthenticated
+// token bucket, so anyone who can reach the port cannot grow the trail
+// faster than that; the rest are counted as dropped. An unauthenticated
+// call of an unknown operation is not recorded, as CloudTrail records
+// neither.
+func (s *Server) recordable(rt routed, p *auth.Principal) bool {
+	if p != nil {
+		return true
+	}
+	if rt.opLabel() == unknownOp {
+		return false
+	}
+	if s.unauthAudit.AllowN(s.d.Now(), 1) {
+		return true
+	}
+	s.d.Metrics.AuditUnauthenticatedDropped()
+	return false
+}
+
+// clip bounds client-controlled text for a log line.
+func clip(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
+}
+
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -381,9 +441,9 @@ func route(r *http.Request, body []byte) (routed, error) {
 	}
 	if target != "" {
 		rt := routed{protocol: protocol.AWSJSON}
-		svc, op, ok := strings.Cut(target, ".")
+		svc, op, _ := strings.Cut(target, ".")
 		switch {
-		case !ok || op == "":
+		case !validOpName(op):
 		case svc == "RedshiftServerless":
 			rt.service, rt.op = serviceServerless, op
 		case svc == "Idcgate":
@@ -425,6 +485,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			return routed{protocol: protocol.AWSJSON}, protocol.Errorf(protocol.ErrUnknownOperation, "awsJson1_1 requests need an X-Amz-Target header.")
 		case rt.op == "":
 			return rt, protocol.Errorf(protocol.ErrMissingAction, "Could not find operation: the request has no Action parameter.")
+		case !validOpName(rt.op):
+			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(rt.op)+" for version "+quoteOp(params.Get("Version"))+".")
 		case rt.service == "":
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(rt.op)+" for version "+quoteOp(params.Get("Version"))+".")
 		}
