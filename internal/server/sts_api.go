@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,31 @@ func (s *Server) serveSTS(c *call) (any, error) {
 		}
 		for _, m := range params.Members("ProvidedContexts", "ProviderArn", "ContextAssertion") {
 			in.ProvidedContexts = append(in.ProvidedContexts, sts.ProvidedContext{ProviderArn: m["ProviderArn"], ContextAssertion: m["ContextAssertion"]})
+		}
+		// Members idcgate does not act on, read so STS can hold them to AWS's bounds.
+		opt := func(name string) *string {
+			if !params.Has(name) {
+				return nil
+			}
+			v := params.Get(name)
+			return &v
+		}
+		in.ExternalId, in.SourceIdentity, in.SerialNumber, in.TokenCode = opt("ExternalId"), opt("SourceIdentity"), opt("SerialNumber"), opt("TokenCode")
+		for _, m := range params.Members("PolicyArns", "arn") {
+			in.PolicyArns = append(in.PolicyArns, m["arn"])
+		}
+		for _, m := range params.Members("Tags", "Key", "Value") {
+			var tag sts.Tag
+			if k, ok := m["Key"]; ok {
+				tag.Key = &k
+			}
+			if v, ok := m["Value"]; ok {
+				tag.Value = &v
+			}
+			in.Tags = append(in.Tags, tag)
+		}
+		for i := 1; params.Has(fmt.Sprintf("TransitiveTagKeys.member.%d", i)); i++ {
+			in.TransitiveTagKeys = append(in.TransitiveTagKeys, params.Get(fmt.Sprintf("TransitiveTagKeys.member.%d", i)))
 		}
 		out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
 		if err != nil {

@@ -131,14 +131,24 @@ func GetCallerIdentity(p *auth.Principal) CallerIdentity {
 // ProvidedContext is one ProvidedContexts member.
 type ProvidedContext struct{ ProviderArn, ContextAssertion string }
 
-// AssumeRoleInput is AssumeRole's input.
+// AssumeRoleInput is AssumeRole's input. The members idcgate does not act
+// on (ExternalId … TransitiveTagKeys) are still held to AWS's bounds, so a
+// request AWS refuses is refused here too, before anything is evaluated.
 type AssumeRoleInput struct {
 	RoleArn          string
 	RoleSessionName  string
 	DurationSeconds  *int64
 	Policy           string
 	ProvidedContexts []ProvidedContext
+
+	ExternalId, SourceIdentity, SerialNumber, TokenCode *string
+	PolicyArns                                          []string
+	Tags                                                []Tag
+	TransitiveTagKeys                                   []string
 }
+
+// Tag is one session tag; Key is nil when the member was not sent.
+type Tag struct{ Key, Value *string }
 
 // Credentials are temporary credentials.
 type Credentials struct {
@@ -154,27 +164,31 @@ type AssumeRoleOutput struct {
 	PackedPolicySize int
 }
 
-var sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]*$`)
+// AWS's patterns for AssumeRole's members (the STS service model).
+var (
+	sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	externalIDRe  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	serialRe      = regexp.MustCompile(`^[\w+=/:,.@-]*$`)
+	tokenCodeRe   = regexp.MustCompile(`^\d*$`)
+	arnTypeRe     = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{10000}-\x{10FFFF}]+$`)
+	policyDocRe   = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$`)
+	tagKeyRe      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
+	tagValueRe    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// The model's patterns, as its validation messages show them.
+const (
+	arnTypePattern  = `[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+`
+	tagKeyPattern   = `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`
+	tagValuePattern = `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`
+)
 
 // MaxSessionPolicy is the largest inline session policy, in bytes.
 const MaxSessionPolicy = 2048
 
 // AssumeRole creates a role session for caller.
 func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in AssumeRoleInput, req auth.Request) (AssumeRoleOutput, error) {
-	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") {
-		v.Length("roleArn", in.RoleArn, 20, 2048)
-	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") && v.Length("roleSessionName", in.RoleSessionName, 2, 64) {
-		v.Pattern("roleSessionName", in.RoleSessionName, sessionNameRe, `[\w+=,.@-]*`)
-	}
-	if in.DurationSeconds != nil {
-		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
-	}
-	if len(in.ProvidedContexts) > 5 {
-		v.Add("providedContexts", fmt.Sprint(len(in.ProvidedContexts)), "Member must have length less than or equal to 5")
-	}
-	if err := v.Err(); err != nil {
+	if err := validateAssumeRole(&in); err != nil {
 		return AssumeRoleOutput{}, err
 	}
 	if caller.Kind == auth.KindRoot {
@@ -241,6 +255,70 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
 		PackedPolicySize: packed,
 	}, nil
+}
+
+// validateAssumeRole holds every member to the STS model's bounds before
+// anything is evaluated: a value past them (a megabyte RoleArn, say) is a
+// ValidationError that costs nothing more to answer.
+func validateAssumeRole(in *AssumeRoleInput) error {
+	var v validation.Collector
+	if v.Required("roleArn", in.RoleArn != "") && v.Length("roleArn", in.RoleArn, 20, 2048) {
+		v.Pattern("roleArn", in.RoleArn, arnTypeRe, arnTypePattern)
+	}
+	if v.Required("roleSessionName", in.RoleSessionName != "") && v.Length("roleSessionName", in.RoleSessionName, 2, 64) {
+		v.Pattern("roleSessionName", in.RoleSessionName, sessionNameRe, `[\w+=,.@-]*`)
+	}
+	if in.DurationSeconds != nil {
+		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
+	}
+	// Policy's length over 2048 is PackedPolicyTooLarge, answered later
+	// (as AWS does); its characters are checked here.
+	if in.Policy != "" && len(in.Policy) <= MaxSessionPolicy {
+		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	}
+	optional := func(path string, s *string, min, max int, re *regexp.Regexp, pattern string) {
+		if s != nil && v.Length(path, *s, min, max) {
+			v.Pattern(path, *s, re, pattern)
+		}
+	}
+	optional("externalId", in.ExternalId, 2, 1224, externalIDRe, `[\w+=,.@:\/-]*`)
+	optional("sourceIdentity", in.SourceIdentity, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
+	optional("serialNumber", in.SerialNumber, 9, 256, serialRe, `[\w+=/:,.@-]*`)
+	optional("tokenCode", in.TokenCode, 6, 6, tokenCodeRe, `[\d]*`)
+	if len(in.PolicyArns) > 10 {
+		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
+	}
+	for i, arn := range in.PolicyArns {
+		path := fmt.Sprintf("policyArns.%d.member.arn", i+1)
+		if v.Length(path, arn, 20, 2048) {
+			v.Pattern(path, arn, arnTypeRe, arnTypePattern)
+		}
+	}
+	if len(in.Tags) > 50 {
+		v.Add("tags", nil, "Member must have length less than or equal to 50")
+	}
+	for i, tag := range in.Tags {
+		path := fmt.Sprintf("tags.%d.member", i+1)
+		if v.Required(path+".key", tag.Key != nil) && v.Length(path+".key", *tag.Key, 1, 128) {
+			v.Pattern(path+".key", *tag.Key, tagKeyRe, tagKeyPattern)
+		}
+		if v.Required(path+".value", tag.Value != nil) && v.Length(path+".value", *tag.Value, 0, 256) {
+			v.Pattern(path+".value", *tag.Value, tagValueRe, tagValuePattern)
+		}
+	}
+	if len(in.TransitiveTagKeys) > 50 {
+		v.Add("transitiveTagKeys", nil, "Member must have length less than or equal to 50")
+	}
+	for i, k := range in.TransitiveTagKeys {
+		path := fmt.Sprintf("transitiveTagKeys.%d.member", i+1)
+		if v.Length(path, k, 1, 128) {
+			v.Pattern(path, k, tagKeyRe, tagKeyPattern)
+		}
+	}
+	if len(in.ProvidedContexts) > 5 {
+		v.Add("providedContexts", fmt.Sprint(len(in.ProvidedContexts)), "Member must have length less than or equal to 5")
+	}
+	return v.Err()
 }
 
 // trusts applies the trust policy and the caller's identity policies.

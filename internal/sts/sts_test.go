@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 type clock struct{ t time.Time }
@@ -135,5 +138,94 @@ func TestOpenedSessionCacheNeedsTheSameToken(t *testing.T) {
 	b[len(b)/2] ^= 1
 	if _, err := s.LookupCredential(ctx, out.Credentials.AccessKeyId, string(b)); !errors.Is(err, sigv4.ErrInvalidClientToken) {
 		t.Fatalf("edited token: %v", err)
+	}
+}
+
+// TestAssumeRoleBounds: every member is held to the STS model's bounds and
+// patterns before anything is evaluated, with AWS's validation text.
+func TestAssumeRoleBounds(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	role := "arn:aws:iam::123456789012:role/analyst"
+	base := func() AssumeRoleInput { return AssumeRoleInput{RoleArn: role, RoleSessionName: "s1"} }
+	many := func(n int, v string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		edit func(*AssumeRoleInput)
+		want string
+	}{
+		{"roleArn too long", func(in *AssumeRoleInput) { in.RoleArn = role + strings.Repeat("x", 2048) }, "at 'roleArn' failed to satisfy constraint: Member must have length less than or equal to 2048"},
+		{"roleArn control character", func(in *AssumeRoleInput) { in.RoleArn = role + "\x01" }, "at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"roleSessionName too short", func(in *AssumeRoleInput) { in.RoleSessionName = "s" }, "at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"},
+		{"roleSessionName too long", func(in *AssumeRoleInput) { in.RoleSessionName = strings.Repeat("s", 65) }, "at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		{"policy with a control character", func(in *AssumeRoleInput) { in.Policy = "{\x01}" }, "at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"externalId too short", func(in *AssumeRoleInput) { in.ExternalId = str("x") }, "at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2"},
+		{"externalId too long", func(in *AssumeRoleInput) { in.ExternalId = str(strings.Repeat("x", 1225)) }, "at 'externalId' failed to satisfy constraint: Member must have length less than or equal to 1224"},
+		{"externalId space", func(in *AssumeRoleInput) { in.ExternalId = str("a b") }, "at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"},
+		{"sourceIdentity too long", func(in *AssumeRoleInput) { in.SourceIdentity = str(strings.Repeat("x", 65)) }, "at 'sourceIdentity' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		{"tokenCode not digits", func(in *AssumeRoleInput) { in.TokenCode = str("12345a") }, "at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*"},
+		{"serialNumber too short", func(in *AssumeRoleInput) { in.SerialNumber = str("12345678") }, "at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9"},
+		{"policyArns too many", func(in *AssumeRoleInput) { in.PolicyArns = many(11, "arn:aws:iam::aws:policy/ReadOnlyAccess") }, "at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"},
+		{"policyArn too short", func(in *AssumeRoleInput) { in.PolicyArns = []string{"arn:aws:iam::1"} }, "at 'policyArns.1.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"},
+		{"tags too many", func(in *AssumeRoleInput) {
+			in.Tags = make([]Tag, 51)
+			for i := range in.Tags {
+				in.Tags[i] = Tag{Key: str(fmt.Sprint("k", i)), Value: str("v")}
+			}
+		}, "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"},
+		{"tag key control character", func(in *AssumeRoleInput) { in.Tags = []Tag{{Key: str("team\n"), Value: str("v")}} }, "at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"tag key too long", func(in *AssumeRoleInput) { in.Tags = []Tag{{Key: str(strings.Repeat("k", 129)), Value: str("v")}} }, "at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"tag without key", func(in *AssumeRoleInput) { in.Tags = []Tag{{Value: str("v")}} }, "Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null"},
+		{"tag value too long", func(in *AssumeRoleInput) { in.Tags = []Tag{{Key: str("k"), Value: str(strings.Repeat("v", 257))}} }, "at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"transitive keys too many", func(in *AssumeRoleInput) { in.TransitiveTagKeys = many(51, "k") }, "at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _, caller := setup(t)
+			in := base()
+			tc.edit(&in)
+			_, err := s.AssumeRole(context.Background(), caller, in, auth.Request{})
+			if !errors.Is(err, validation.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a validation error with %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("within bounds", func(t *testing.T) {
+		t.Parallel()
+		s, _, caller := setup(t)
+		in := base()
+		in.ExternalId, in.SourceIdentity, in.PolicyArns = str("ext-id:1/2"), str("alice@example.com"), []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}
+		in.Tags, in.TransitiveTagKeys = []Tag{{Key: str("team"), Value: str("")}}, []string{"team"}
+		if _, err := s.AssumeRole(context.Background(), caller, in, auth.Request{}); errors.Is(err, validation.ErrInvalid) {
+			t.Fatalf("refused: %v", err)
+		}
+	})
+}
+
+// TestSessionPolicyKind: a session policy is parsed as IAM parses one, so a
+// Principal (meaningless in it) is MalformedPolicyDocument, not ignored.
+func TestSessionPolicyKind(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, policy, want string }{
+		{"Principal", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`, "Policy document should not specify a principal."},
+		{"NotPrincipal", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"*","Resource":"*"}]}`, "Policy document should not specify a principal."},
+		{"no Resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}`, "Policy statement must contain resources."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _, caller := setup(t)
+			_, err := s.AssumeRole(context.Background(), caller, AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/analyst", RoleSessionName: "s1", Policy: tc.policy}, auth.Request{})
+			if !errors.Is(err, ErrMalformedPolicy) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want MalformedPolicyDocument %q", err, tc.want)
+			}
+		})
 	}
 }
