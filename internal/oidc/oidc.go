@@ -147,11 +147,21 @@ type refreshClaims struct {
 	Kind    string    `json:"k"`
 }
 
+// MaxClientID is the longest application ARN (sso-admin's ApplicationArn:
+// length 10 to 1224).
+const MaxClientID = 1224
+
 // ApplicationArn checks the clientId member and returns it (callers
 // authorize on it before the exchange).
 func ApplicationArn(in Input) (string, error) {
 	if in.ClientId == nil || *in.ClientId == "" {
 		return "", fail(ErrInvalidRequest, "clientId is required.")
+	}
+	// The clientId is evaluated as a resource (IAM) before it is looked up;
+	// nothing longer than an application ARN can be one, so a longer value
+	// is refused before policies are matched against it.
+	if len(*in.ClientId) > MaxClientID {
+		return "", fail(ErrInvalidRequest, "clientId must be at most %d characters.", MaxClientID)
 	}
 	return *in.ClientId, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,6 +215,31 @@ func TestAssertionUserMatching(t *testing.T) {
 				if err := s.Contexts.Open(out.IdentityContext, &c); err != nil || c.UserName != tc.user {
 					t.Fatalf("context names %q (%v), want %s", c.UserName, err, tc.user)
 				}
+			}
+		})
+	}
+}
+
+// TestClientIDBound: a clientId longer than any application ARN is refused
+// before it is used as an IAM resource (where a crafted one would meet
+// wildcard patterns).
+func TestClientIDBound(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		n    int
+		want error
+	}{
+		{"longest application ARN", MaxClientID, nil},
+		{"one more", MaxClientID + 1, ErrInvalidRequest},
+		{"a megabyte", 1 << 20, ErrInvalidRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			id := strings.Repeat("a", tc.n)
+			if _, err := ApplicationArn(Input{ClientId: &id}); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
 	}
