@@ -1,6 +1,8 @@
 package serverless
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/iam"
@@ -72,4 +74,42 @@ func TestRequestTagsRefusedBeforeAuthorization(t *testing.T) {
 	}
 	_, err := RequestTagContext([]Tag{{Key: "team", Value: "analytics"}, {Key: "Team", Value: "finance"}})
 	wantErr(t, err, validation.ErrInvalid, "1 validation error detected: Value 'Team' at 'tags.2.member.key' failed to satisfy constraint: Member must not repeat an earlier tag key (keys are compared ignoring case)")
+}
+
+// TestTagCharacters: tag keys and values follow AWS's tag pattern (letters,
+// digits, spaces and _ . : / = + - @), so control characters and invalid
+// UTF-8 are refused before anything is authorized or stored; the list is
+// bounded before the per-tag checks run.
+func TestTagCharacters(t *testing.T) {
+	t.Parallel()
+	many := make([]Tag, maxTagList+1)
+	for i := range many {
+		many[i] = Tag{Key: fmt.Sprint("k", i), Value: "v"}
+	}
+	cases := []struct {
+		name string
+		tags []Tag
+		want string // "" when accepted
+	}{
+		{"AWS's characters", []Tag{{Key: "cost-center:team/a=b+c@d_e.f", Value: "Équipe données 42"}}, ""},
+		{"empty value", []Tag{{Key: "team", Value: ""}}, ""},
+		{"newline in key", []Tag{{Key: "team\n", Value: "a"}}, "at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: " + tagPattern},
+		{"NUL in value", []Tag{{Key: "team", Value: "a\x00b"}}, "at 'tags.1.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: " + tagPattern},
+		{"escape in value", []Tag{{Key: "team", Value: "\x1b[31mred"}}, "at 'tags.1.member.value' failed to satisfy constraint"},
+		{"invalid UTF-8 key", []Tag{{Key: "te\xffam", Value: "a"}}, "at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"value too long", []Tag{{Key: "team", Value: strings.Repeat("v", 257)}}, "at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"over 200 tags", many, "1 validation error detected: Value '201' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 200"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := RequestTagContext(tc.tags)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (!isErr(err, validation.ErrInvalid) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v\nwant a ValidationException with %q", err, tc.want)
+			}
+		})
+	}
 }

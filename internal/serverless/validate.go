@@ -108,11 +108,32 @@ func checkNamespaceCommon(v *validation.Collector, adminUser, password *string, 
 	}
 }
 
+// AWS's tag rules: at most 200 in a request (the model's TagList; more
+// than MaxTags on one resource is TooManyTagsException later), keys of 1 to
+// 128 and values of up to 256 letters, digits, spaces and _ . : / = + - @.
+// The pattern keeps control characters and invalid UTF-8 out of what is
+// stored, shown by every Get/List, and used as condition keys.
+const (
+	maxTagList = 200
+	tagPattern = `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
+)
+
+var tagRe = regexp.MustCompile(tagPattern)
+
 func checkTags(v *validation.Collector, tags []Tag) {
+	if len(tags) > maxTagList {
+		// Checked first and alone: the duplicate check below is quadratic.
+		v.Add("tags", fmt.Sprint(len(tags)), fmt.Sprintf("Member must have length less than or equal to %d", maxTagList))
+		return
+	}
 	for i, t := range tags {
 		path := fmt.Sprintf("tags.%d.member.key", i+1)
-		v.Length(path, t.Key, 1, 128)
-		v.Length(fmt.Sprintf("tags.%d.member.value", i+1), t.Value, 0, 256)
+		if v.Length(path, t.Key, 1, 128) {
+			v.Pattern(path, t.Key, tagRe, tagPattern)
+		}
+		if vpath := fmt.Sprintf("tags.%d.member.value", i+1); v.Length(vpath, t.Value, 0, 256) {
+			v.Pattern(vpath, t.Value, tagRe, tagPattern)
+		}
 		for _, earlier := range tags[:i] {
 			if sameTagKey(earlier.Key, t.Key) {
 				v.Add(path, t.Key, "Member must not repeat an earlier tag key (keys are compared ignoring case)")
