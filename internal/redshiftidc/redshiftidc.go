@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/ids"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // ErrNotFound is returned for an unknown application.
@@ -134,8 +136,44 @@ func (s *Service) rand() io.Reader {
 	return rand.Reader
 }
 
+// The Redshift API model's constraints on CreateRedshiftIdcApplication.
+const (
+	namePattern              = `^[a-z][a-z0-9]*(-[a-z0-9]+)*$`
+	displayNamePattern       = `[\w+=,.@-]+`
+	identityNamespacePattern = `^[a-zA-Z0-9_+.#@$-]+$`
+)
+
+var (
+	nameRe              = regexp.MustCompile(namePattern)
+	displayNameRe       = regexp.MustCompile(`^` + displayNamePattern + `$`)
+	identityNamespaceRe = regexp.MustCompile(identityNamespacePattern)
+)
+
+// Validate holds an application's fields to the Redshift API model (name
+// 1-63, display name 1-127 of [\w+=,.@-], identity namespace 1-127), so
+// nothing stored and shown by Describe, or used to name database roles
+// ("AWSIDC:alice"), carries control characters or invalid UTF-8.
+func Validate(app Application) error {
+	var v validation.Collector
+	if v.Required("redshiftIdcApplicationName", app.Name != "") && v.Length("redshiftIdcApplicationName", app.Name, 1, 63) {
+		v.Pattern("redshiftIdcApplicationName", app.Name, nameRe, namePattern)
+	}
+	v.Required("idcInstanceArn", app.IdcInstanceArn != "")
+	if v.Required("idcDisplayName", app.DisplayName != "") && v.Length("idcDisplayName", app.DisplayName, 1, 127) {
+		v.Pattern("idcDisplayName", app.DisplayName, displayNameRe, displayNamePattern)
+	}
+	v.Required("iamRoleArn", app.IamRoleArn != "")
+	if v.Length("identityNamespace", app.IdentityNamespace, 1, 127) {
+		v.Pattern("identityNamespace", app.IdentityNamespace, identityNamespaceRe, identityNamespacePattern)
+	}
+	return v.Err()
+}
+
 // Create adds an application; the name must be new in the scope.
 func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
+	if err := Validate(app); err != nil {
+		return Application{}, err
+	}
 	id, err := ids.UUID(s.rand())
 	if err != nil {
 		return Application{}, err

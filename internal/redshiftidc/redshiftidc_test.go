@@ -2,13 +2,16 @@ package redshiftidc
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/storetest"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // TestListKeptWhileNothingChanged: a versioned store's list is answered
@@ -33,7 +36,7 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 				t.Fatalf("versioned %v: List = %d apps, %v; want %d", versioned, len(apps), err, want)
 			}
 		}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1"})
+		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,11 +47,11 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 		if kept := cs.Views == before; kept != versioned {
 			t.Fatalf("versioned %v: %d reads for two unchanged lists", versioned, cs.Views-before)
 		}
-		if _, err := s.Create(ctx, other, Application{Name: "two", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1"}); err != nil {
+		if _, err := s.Create(ctx, other, Application{Name: "two", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
 			t.Fatal(err)
 		}
 		list(other, 1)
-		if _, err := s.Create(ctx, sc, Application{Name: "three", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1"}); err != nil {
+		if _, err := s.Create(ctx, sc, Application{Name: "three", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
 			t.Fatal(err)
 		}
 		list(sc, 2)
@@ -56,5 +59,61 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		list(sc, 1)
+	}
+}
+
+// TestCreateValidates: an application's fields follow the Redshift API
+// model; a refused one stores nothing.
+func TestCreateValidates(t *testing.T) {
+	t.Parallel()
+	ok := Application{Name: "sales-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "Sales_IdC-app.v2@corp", IamRoleArn: "arn:aws:iam::123456789012:role/r"}
+	cases := []struct {
+		name string
+		edit func(*Application)
+		want string // "" when accepted
+	}{
+		{"valid", func(*Application) {}, ""},
+		{"display name with newline", func(a *Application) { a.DisplayName = "Sales\nAdmin" },
+			"Value 'Sales\nAdmin' at 'idcDisplayName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"},
+		{"display name with escape", func(a *Application) { a.DisplayName = "\x1b[2J" }, "at 'idcDisplayName' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"display name invalid UTF-8", func(a *Application) { a.DisplayName = "app\xff" }, "at 'idcDisplayName' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"display name with space", func(a *Application) { a.DisplayName = "Sales app" }, "at 'idcDisplayName' failed to satisfy constraint"},
+		{"display name too long", func(a *Application) { a.DisplayName = strings.Repeat("a", 128) }, "at 'idcDisplayName' failed to satisfy constraint: Member must have length less than or equal to 127"},
+		{"display name missing", func(a *Application) { a.DisplayName = "" }, "Value null at 'idcDisplayName' failed to satisfy constraint: Member must not be null"},
+		{"name too long", func(a *Application) { a.Name = strings.Repeat("a", 64) }, "at 'redshiftIdcApplicationName' failed to satisfy constraint: Member must have length less than or equal to 63"},
+		{"name upper case", func(a *Application) { a.Name = "Sales" }, "at 'redshiftIdcApplicationName' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"identity namespace with NUL", func(a *Application) { a.IdentityNamespace = "AWS\x00IDC" }, "at 'identityNamespace' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{"identity namespace too long", func(a *Application) { a.IdentityNamespace = strings.Repeat("A", 128) }, "at 'identityNamespace' failed to satisfy constraint: Member must have length less than or equal to 127"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			s := &Service{Store: db, Now: time.Now}
+			sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
+			app := ok
+			tc.edit(&app)
+			_, err = s.Create(context.Background(), sc, app)
+			apps, lerr := s.List(context.Background(), sc)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if tc.want == "" {
+				if err != nil || len(apps) != 1 {
+					t.Fatalf("Create = %v; %d stored", err, len(apps))
+				}
+				return
+			}
+			if !errors.Is(err, validation.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a validation error with %q", err, tc.want)
+			}
+			if len(apps) != 0 {
+				t.Fatalf("%d applications stored after a refused create", len(apps))
+			}
+		})
 	}
 }

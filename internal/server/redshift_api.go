@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/xml"
-	"regexp"
 
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
@@ -57,16 +56,7 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		if app.IdentityNamespace == "" {
 			app.IdentityNamespace = "AWSIDC"
 		}
-		var v validation.Collector
-		v.Required("redshiftIdcApplicationName", app.Name != "")
-		v.Required("idcInstanceArn", app.IdcInstanceArn != "")
-		v.Required("idcDisplayName", app.DisplayName != "")
-		v.Required("iamRoleArn", app.IamRoleArn != "")
-		if app.Name != "" {
-			v.Pattern("redshiftIdcApplicationName", app.Name, idcAppNameRe, idcAppNameRe.String())
-		}
-		v.Pattern("identityNamespace", app.IdentityNamespace, identityNamespaceRe, identityNamespaceRe.String())
-		if err := v.Err(); err != nil {
+		if err := redshiftidc.Validate(app); err != nil {
 			return nil, err
 		}
 		if s.d.Directory == nil || app.IdcInstanceArn != s.d.Directory.InstanceArn {
@@ -114,8 +104,3 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 	}
 	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2012-12-01.")
 }
-
-var (
-	idcAppNameRe        = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	identityNamespaceRe = regexp.MustCompile(`^[a-zA-Z0-9_+.#@$-]+$`)
-)
