@@ -12,8 +12,27 @@ import (
 // ErrMalformedPolicy wraps every parse failure.
 var ErrMalformedPolicy = errors.New("malformed policy document")
 
+// PolicyError is a refused policy document: IAM's message, and the
+// statement (from 1) it concerns, 0 for the document as a whole.
+type PolicyError struct {
+	Message   string
+	Statement int
+}
+
+func (e *PolicyError) Error() string {
+	if e.Statement > 0 {
+		return fmt.Sprintf("%s: %s (statement %d)", ErrMalformedPolicy, e.Message, e.Statement)
+	}
+	return ErrMalformedPolicy.Error() + ": " + e.Message
+}
+
+func (e *PolicyError) Unwrap() error { return ErrMalformedPolicy }
+
+// Public is IAM's message alone, as AWS answers it.
+func (e *PolicyError) Public() string { return e.Message }
+
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformedPolicy, fmt.Sprintf(format, args...))
+	return &PolicyError{Message: fmt.Sprintf(format, args...)}
 }
 
 // Policy is a parsed policy document.
@@ -139,7 +158,11 @@ func ParsePolicy(doc []byte, kind Kind) (*Policy, error) {
 			err = parsed.checkKind(kind)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w (statement %d)", err, i+1)
+			var pe *PolicyError
+			if errors.As(err, &pe) {
+				pe.Statement = i + 1
+			}
+			return nil, err
 		}
 		p.statements = append(p.statements, parsed)
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/apierror"
@@ -225,7 +224,11 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 			return AssumeRoleOutput{}, fail(ErrPackedPolicyTooBig, "Packed size of the session policy exceeds the limit: %d%% of allowed size.", len(in.Policy)*100/MaxSessionPolicy)
 		}
 		if _, err := iam.ParsePolicy([]byte(in.Policy), iam.KindSession); err != nil {
-			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), iam.ErrMalformedPolicy.Error()+": "))
+			var pe *iam.PolicyError
+			if !errors.As(err, &pe) {
+				return AssumeRoleOutput{}, err
+			}
+			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", pe.Public())
 		}
 		packed = len(in.Policy) * 100 / MaxSessionPolicy
 	}
