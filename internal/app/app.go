@@ -221,12 +221,16 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		if err != nil {
 			return nil, err
 		}
+		ca, err := upstreamCA(ctx, cfg, mk, st)
+		if err != nil {
+			return nil, err
+		}
 		gw, err = gateway.New(gateway.Config{
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
 			Auth:                 &gatewayAuth{cfg: cfg, iss: iss},
-			Roles:                &gateway.RoleSync{Secret: mk.Derive(32, "upstream-role-password"), CacheFor: time.Minute},
+			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute},
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
 		})

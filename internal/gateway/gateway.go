@@ -819,15 +819,15 @@ func (g *Gateway) forget(key [2]uint32) {
 // connectUpstream syncs the role, then opens the client's session upstream
 // as that role, and takes the raw connection over.
 func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParams map[string]string) (*session, error) {
-	role, password, err := g.cfg.Roles.Sync(ctx, login)
+	// The DSN is checked (TLS) before the sync touches the upstream.
+	cfg, err := g.cfg.Roles.sessionConfig(login.Upstream, roleName(login))
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgconn.ParseConfig(login.Upstream)
+	role, err := g.cfg.Roles.Sync(ctx, login)
 	if err != nil {
-		return nil, fmt.Errorf("upstream DSN: %w", err)
+		return nil, err
 	}
-	cfg.User, cfg.Password = role, password
 	if db := clientParams["database"]; db != "" {
 		cfg.Database = db
 	}
@@ -843,6 +843,10 @@ func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParam
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {
+			if strings.HasPrefix(pe.Code, "28") {
+				// Most likely the upstream's set-up, which the client cannot fix.
+				g.cfg.Log.Warn("the upstream refused the certificate login of a user role: its ssl_ca_file needs idcgate's upstream-ca.crt, and its pg_hba.conf the lines README gives", "role", role, "code", pe.Code, "upstream_message", pe.Message)
+			}
 			return nil, refuse(pe.Code, "%s", pe.Message)
 		}
 		return nil, fmt.Errorf("upstream connect: %w", err)

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sort"
@@ -18,9 +16,13 @@ import (
 )
 
 // RoleSync creates and maintains the upstream roles of Identity Center
-// users with the upstream's service credential: "<ns>:<user>" exists, can
-// log in with a password only idcgate can derive, and is a member of exactly
-// those existing "<ns>:<group>" roles that match the token's groups.
+// users with the upstream's service credential: "<ns>:<user>" exists, is a
+// member of MemberRole, has no password and no settings of its own, and is
+// a member of exactly those existing "<ns>:<group>" roles that match the
+// token's groups. The gateway logs in as it with a client certificate
+// (Certs), which pg_hba.conf demands of MemberRole's members; nothing a
+// user can learn or set (a password, a setting) lets her in past idcgate
+// or outlives her session.
 //
 // User and group roles share the "<ns>:" prefix, so a group named like a
 // user (or a user named like a group) would make one stand for the other.
@@ -29,9 +31,10 @@ import (
 // without that mark. Sync never logs a user in as a role it did not create,
 // and only grants and revokes group roles.
 type RoleSync struct {
-	// Secret keys the per-role passwords (derived from the master key).
-	Secret []byte
-	// CacheFor skips a sync already done for the same role and groups.
+	// Certs mints the client certificate of a role (internal/upstreamca).
+	Certs CertMinter
+	// CacheFor skips a sync already done for the same role and groups
+	// (settings the user gave her role are still checked at every login).
 	CacheFor time.Duration
 
 	mu    sync.Mutex
@@ -39,19 +42,23 @@ type RoleSync struct {
 	done  map[string]time.Time
 }
 
+// CertMinter mints the client certificate whose common name is role.
+type CertMinter interface {
+	Mint(role string) (*tls.Certificate, error)
+}
+
 // UserRoleMarker starts the comment (COMMENT ON ROLE) of every user role
 // idcgate creates; the Identity Center user id follows it.
 const UserRoleMarker = "idcgate: Identity Center user "
 
+// MemberRole is the NOLOGIN role every user role is a member of, so that
+// pg_hba.conf can name them all ("+idcgate_users") ahead of its other
+// lines: PostgreSQL 15 has no patterns for user names. A member cannot
+// leave it (that needs ADMIN OPTION on it).
+const MemberRole = "idcgate_users"
+
 // applicationName names the service connections in pg_stat_activity.
 const applicationName = "idcgate role sync"
-
-// Password is the upstream password of a role (stable, never stored).
-func (r *RoleSync) Password(upstream, role string) string {
-	m := hmac.New(sha256.New, r.Secret)
-	m.Write([]byte(upstream + "\x00" + role))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
 
 func (r *RoleSync) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	r.mu.Lock()
@@ -88,11 +95,13 @@ func (r *RoleSync) Close() {
 	r.pools = nil
 }
 
-// Sync makes the role right and returns its name and password.
-func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, string, error) {
+// roleName is the upstream role of a login's user.
+func roleName(l *Login) string { return l.IdentityNamespace + ":" + l.Claims.UserName }
+
+// Sync makes the role right and returns its name.
+func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	ns := l.IdentityNamespace
-	role := ns + ":" + l.Claims.UserName
-	password := r.Password(l.Upstream, role)
+	role := roleName(l)
 	groups := make([]string, 0, len(l.Claims.Groups))
 	for _, g := range l.Claims.Groups {
 		groups = append(groups, ns+":"+g)
@@ -102,42 +111,74 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, string, error) {
 	r.mu.Lock()
 	fresh := r.done != nil && time.Since(r.done[cacheKey]) < r.CacheFor
 	r.mu.Unlock()
-	if fresh {
-		return role, password, nil
-	}
 	p, err := r.pool(ctx, l.Upstream)
 	if err != nil {
-		return "", "", err
+		return "", err
+	}
+	if fresh {
+		// The memberships are known right, but the user may have given her
+		// role settings (ALTER ROLE CURRENT_USER SET …) since: one read tells.
+		var has bool
+		if err := p.QueryRow(ctx, hasSettings, role).Scan(&has); err != nil {
+			return "", fmt.Errorf("syncing role %s upstream: %w", role, err)
+		}
+		if !has {
+			return role, nil
+		}
 	}
 	for attempt := 0; ; attempt++ {
-		err = r.sync(ctx, p, ns, role, password, l.Claims.UserID, groups)
+		err = r.sync(ctx, p, ns, role, l.Claims.UserID, groups)
 		var pe *pgconn.PgError
 		// Two first logins at once race on CREATE ROLE / GRANT: run again.
+		// No statement holds a secret, so what PostgreSQL logs of the
+		// loser's is harmless.
 		if err != nil && errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505" || pe.Code == "40001" || pe.Code == "XX000") && attempt < 3 {
 			continue
 		}
 		break
 	}
 	if errors.Is(err, ErrForeignRole) {
-		return "", "", err
+		return "", err
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("syncing role %s upstream: %w", role, err)
+		return "", fmt.Errorf("syncing role %s upstream: %w", role, err)
 	}
 	r.mu.Lock()
 	r.done[cacheKey] = time.Now()
 	r.mu.Unlock()
-	return role, password, nil
+	return role, nil
 }
+
+// syncLockClass is the first key of the role syncs' advisory locks (the
+// second is the role name's hash), apart from other users of advisory locks.
+const syncLockClass int32 = 0x1dc6a7e
+
+// hasSettings: whether role has settings of its own, in any database.
+const hasSettings = `SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = $1)`
 
 // groupRole is the SQL condition, on pg_roles g, for a role Sync may grant
 // or revoke: NOLOGIN and not one of our user roles.
 const groupRole = `NOT g.rolcanlogin AND NOT starts_with(coalesce(shobj_description(g.oid, 'pg_authid'), ''), '` + UserRoleMarker + `')`
 
-func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password, userID string, groups []string) error {
+func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, userID string, groups []string) error {
 	return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error {
+		// One sync of a role at a time, on every replica: concurrent
+		// catalog updates of one role fail ("tuple concurrently updated")
+		// however often they are retried. Released at commit.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", syncLockClass, role); err != nil {
+			return err
+		}
 		id := pgx.Identifier{role}.Sanitize()
-		lit := "'" + strings.ReplaceAll(password, "'", "''") + "'"
+		member := pgx.Identifier{MemberRole}.Sanitize()
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", MemberRole).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, "CREATE ROLE "+member+" NOLOGIN"); err != nil {
+				return err
+			}
+		}
 		marker := UserRoleMarker + userID
 		markerLit := "'" + strings.ReplaceAll(marker, "'", "''") + "'"
 		var canLogin bool
@@ -145,7 +186,8 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password
 		err := tx.QueryRow(ctx, "SELECT rolcanlogin, coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1", role).Scan(&canLogin, &comment)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			if _, err := tx.Exec(ctx, "CREATE ROLE "+id+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD "+lit); err != nil {
+			// No password: the gateway logs in with a client certificate.
+			if _, err := tx.Exec(ctx, "CREATE ROLE "+id+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS IN ROLE "+member); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, "COMMENT ON ROLE "+id+" IS "+markerLit); err != nil {
@@ -161,13 +203,28 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password
 			}
 			return fmt.Errorf("%w: the upstream role %q %s, so idcgate will not log in as it: rename or drop that role, or the Identity Center user", ErrForeignRole, role, what)
 		default:
-			// Ours. Reset the password (the master key may have changed), but
-			// leave LOGIN alone: an administrator's NOLOGIN disables the user.
-			if _, err := tx.Exec(ctx, "ALTER ROLE "+id+" PASSWORD "+lit); err != nil {
+			// Ours. Leave LOGIN alone (an administrator's NOLOGIN disables
+			// the user), but take back what the user may have set on her
+			// role: a password (and one a version before this one set), and
+			// settings, which would persist into her later sessions.
+			if _, err := tx.Exec(ctx, "ALTER ROLE "+id+" PASSWORD NULL"); err != nil {
+				return err
+			}
+			if err := resetSettings(ctx, tx, role, id); err != nil {
 				return err
 			}
 			if comment != marker {
 				if _, err := tx.Exec(ctx, "COMMENT ON ROLE "+id+" IS "+markerLit); err != nil {
+					return err
+				}
+			}
+			var isMember bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+				JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = $1 AND u.rolname = $2)`, MemberRole, role).Scan(&isMember); err != nil {
+				return err
+			}
+			if !isMember {
+				if _, err := tx.Exec(ctx, "GRANT "+member+" TO "+id); err != nil {
 					return err
 				}
 			}
@@ -212,4 +269,28 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, password
 		}
 		return nil
 	})
+}
+
+// resetSettings removes the role's own settings, in every database.
+func resetSettings(ctx context.Context, tx pgx.Tx, role, id string) error {
+	rows, err := tx.Query(ctx, `SELECT coalesce(d.datname, '') FROM pg_db_role_setting s
+		JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
+		WHERE r.rolname = $1 AND (s.setdatabase = 0 OR d.datname IS NOT NULL)`, role)
+	if err != nil {
+		return err
+	}
+	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, db := range dbs {
+		q := "ALTER ROLE " + id + " RESET ALL"
+		if db != "" {
+			q = "ALTER ROLE " + id + " IN DATABASE " + pgx.Identifier{db}.Sanitize() + " RESET ALL"
+		}
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/upstreamca"
+)
+
+// testCA is an upstream CA in a store of its own, trusted by pg.
+func testCA(t *testing.T, pg *pgtest.Server) *upstreamca.CA {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "ca.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ca, err := upstreamca.Open(context.Background(), st, make([]byte, 32), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.TrustClientCA(t, ca.CertPEM())
+	return ca
+}
+
+// secretInLog matches what would give a role's password away in
+// PostgreSQL's log: a password literal in a logged statement, or a stored
+// verifier.
+var secretInLog = regexp.MustCompile(`(?i)password\s+'|SCRAM-SHA-256\$|md5[0-9a-f]{32}`)
+
+// directLogin logs in to the upstream as role with a password, past idcgate.
+func directLogin(w *testWorld, role, password, sslmode string) error {
+	c, err := pgx.Connect(context.Background(), fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user='%s' password='%s' sslmode=%s", w.pg.Port, role, password, sslmode))
+	if err == nil {
+		c.Close(context.Background())
+	}
+	return err
+}
+
+// TestConcurrentFirstLoginsLogNoSecret (issue 18, item 2): many first
+// logins of one new user at once make role sync statements collide; the
+// statements PostgreSQL logs for the losers carry no secret, the role has
+// no password at all, and every login succeeds.
+func TestConcurrentFirstLoginsLogNoSecret(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, nil)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := w.connect(t, "good-dave")
+			if err == nil {
+				err = c.QueryRow(context.Background(), "SELECT 1").Scan(new(int))
+				c.Close(context.Background())
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("login %d: %v\n%s", i, err, w.logs.String())
+		}
+	}
+	var noPassword bool
+	admin, err := pgx.Connect(context.Background(), w.pg.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if err := admin.QueryRow(context.Background(), `SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'AWSIDC:dave'`).Scan(&noPassword); err != nil || !noPassword {
+		t.Fatalf("the user role has a password (%v): anyone who learns it logs in past idcgate", err)
+	}
+	for _, mode := range []string{"disable", "require"} {
+		if directLogin(w, "AWSIDC:dave", "", mode) == nil {
+			t.Fatalf("logged in directly without a password (sslmode=%s)", mode)
+		}
+	}
+	if m := secretInLog.FindString(w.pg.Log(t)); m != "" {
+		t.Fatalf("PostgreSQL's log holds a secret (%q):\n%s", m, w.pg.Log(t))
+	}
+}
+
+// TestUserCannotOpenAWayAround (issue 18, item 3): what a user may do to
+// her own role through the gateway gives her no way in past idcgate, and
+// nothing she sets outlives her session.
+func TestUserCannotOpenAWayAround(t *testing.T) {
+	t.Parallel()
+	for _, cacheFor := range []string{"no sync cache", "sync cached"} {
+		t.Run(cacheFor, func(t *testing.T) {
+			t.Parallel()
+			w := startWorld(t, func(c *Config) {
+				if cacheFor == "sync cached" {
+					c.Roles.CacheFor = 1 << 62 // the next login skips the membership sync
+				}
+			})
+			ctx := context.Background()
+			s, err := w.connect(t, "good-alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defaults := map[string]string{}
+			for _, name := range []string{"work_mem", "search_path", "statement_timeout"} {
+				var v string
+				if err := s.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				defaults[name] = v
+			}
+			for _, q := range []string{
+				`ALTER ROLE CURRENT_USER PASSWORD 'mine-1'`,
+				`ALTER ROLE CURRENT_USER SET work_mem = '7MB'`,
+				`ALTER ROLE CURRENT_USER SET search_path = 'evil, public'`,
+				`ALTER ROLE CURRENT_USER IN DATABASE postgres SET statement_timeout = '1234'`,
+			} {
+				if _, err := s.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			// Ways out of the rules pg_hba.conf keeps for idcgate's users.
+			for _, q := range []string{
+				`REVOKE idcgate_users FROM CURRENT_USER`,
+				`ALTER ROLE CURRENT_USER NOINHERIT CREATEROLE`,
+				`ALTER ROLE CURRENT_USER RENAME TO escaped`,
+				`COMMENT ON ROLE CURRENT_USER IS 'not a user role'`,
+				`CREATE ROLE other LOGIN PASSWORD 'x'`,
+			} {
+				var pe *pgconn.PgError
+				if _, err := s.Exec(ctx, q); !errors.As(err, &pe) {
+					t.Fatalf("%s: %v, want refused", q, err)
+				}
+			}
+			s.Close(ctx)
+
+			for _, mode := range []string{"disable", "require"} {
+				if directLogin(w, "AWSIDC:alice", "mine-1", mode) == nil {
+					t.Fatalf("the password she set logs her in past idcgate (sslmode=%s)", mode)
+				}
+			}
+			s2, err := w.connect(t, "good-alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close(ctx)
+			for name, want := range defaults {
+				var v string
+				if err := s2.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v); err != nil || v != want {
+					t.Fatalf("next session: %s = %q (%v), want %q: a setting outlived her session", name, v, err, want)
+				}
+			}
+			if directLogin(w, "AWSIDC:alice", "mine-1", "require") == nil {
+				t.Fatal("the password she set still logs her in after the next login")
+			}
+		})
+	}
+}
