@@ -5,12 +5,14 @@
 // targets are met.
 //
 //	go run ./bench/issuance [-duration 10s] [-concurrency 1,8,32] [-rounds 1] [-rate 0]
-//	                        [-cpuprofile server.pprof]
+//	                        [-wrk 16,64] [-sdk=false] [-cpuprofile server.pprof]
 //	go run ./bench/issuance -soak 10m -audit-retention 1m [-heapprofile heap.pprof]
 //
 // Both servers run as child processes (this binary re-executed), so their
 // allocations, memory and CPU profile are theirs alone; the load generator
-// signs every request afresh with the AWS SDK's SigV4 signer.
+// signs every request afresh with the AWS SDK's SigV4 signer. A second load,
+// wrk replaying one pre-signed request (-wrk), measures the servers with a
+// client that costs almost nothing.
 package main
 
 import (
@@ -42,6 +44,7 @@ const (
 	targetP99             = 5 * time.Millisecond
 	targetCost20          = 1.30 // 20 workgroups cost ≤ 1.3 × one
 	targetSoakDrift       = 0.10 // memory flat within ±10 % (judged on each window's peak anonymous memory)
+	targetWrkRatio        = 0.50 // issue 24: with wrk at 64 connections, issuance ≥ 0.5 × bare
 )
 
 func main() {
@@ -53,6 +56,8 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write the idcgate server's CPU profile of the whole run to this file")
 	allocProfile := flag.String("allocprofile", "", "write the idcgate server's allocation profile of the whole run to this file")
 	heapProfile := flag.String("heapprofile", "", "soak mode: leave at this file the idcgate server's heap profile (in use, after a GC) from the window sample with the largest live heap")
+	wrkConns := flag.String("wrk", "16,64", "connection counts of the wrk run (one pre-signed request replayed; empty: no wrk run)")
+	sdk := flag.Bool("sdk", true, "run the SDK-signing closed and open loops (false: the wrk run alone)")
 	only := flag.String("only", "", "run only this target (one or twenty): closed loops at each -concurrency, or with -rate the open loop alone; no ratios (for a profile of that path alone)")
 	flag.DurationVar(&auditRetention, "audit-retention", 0, "the idcgate child's audit.retention (0: the default, 90 days); a soak at full load reaches its steady state only with a short one")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
@@ -72,7 +77,15 @@ func main() {
 	if *heapProfile != "" && *soak == 0 {
 		must(fmt.Errorf("-heapprofile needs -soak"))
 	}
-	must(bench(*dur, levels, max(1, *rounds), *rate, *soak, *only, *cpuProfile, *allocProfile, *heapProfile))
+	var wrkLevels []int
+	if *wrkConns != "" {
+		wrkLevels, err = parseLevels(*wrkConns)
+		must(err)
+	}
+	if !*sdk && len(wrkLevels) == 0 {
+		must(fmt.Errorf("-sdk=false needs -wrk"))
+	}
+	must(bench(*dur, levels, max(1, *rounds), *rate, *soak, *only, *cpuProfile, *allocProfile, *heapProfile, wrkLevels, *sdk))
 }
 
 func parseLevels(s string) ([]int, error) {
@@ -87,7 +100,7 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.Duration, only, cpuProfile, allocProfile, heapProfile string) error {
+func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.Duration, only, cpuProfile, allocProfile, heapProfile string, wrkLevels []int, sdk bool) error {
 	dir, err := os.MkdirTemp("", "idcgate-issuance-")
 	if err != nil {
 		return err
@@ -160,12 +173,29 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 
 	fmt.Printf("GetIdentityCenterAuthToken vs a bare net/http server; %d cores, GOMAXPROCS %d, %s per run, answer %d bytes\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), dur, len(sample))
+	targets := []*target{bare, one, twenty}
+	if len(wrkLevels) > 0 {
+		med, err := wrkRounds(dir, targets, wrkLevels, dur, rounds)
+		if err != nil {
+			return err
+		}
+		top := wrkLevels[len(wrkLevels)-1]
+		ratio := med[one][top].rps / med[bare][top].rps
+		fmt.Println()
+		verdict(fmt.Sprintf("wrk: issuance / bare at %d conns", top), fmt.Sprintf("%.2f", ratio), fmt.Sprintf(">= %.2f", targetWrkRatio), ratio >= targetWrkRatio)
+		for _, c := range wrkLevels {
+			fmt.Printf("%-40s %10.2f  (of %d cores)\n", fmt.Sprintf("wrk: idcgate's cores busy at %d conns:", c), med[one][c].cores, runtime.NumCPU())
+		}
+		if !sdk {
+			return nil
+		}
+		fmt.Println()
+	}
 	fmt.Printf("%-30s %5s %9s %9s %9s %9s %13s %11s\n", "closed loop", "conc", "req/s", "p50", "p99", "p99.9", "srv allocs/req", "srv CPU/req")
 	// Rounds interleave the targets (each round rotates their order) and
 	// every figure is the run with the median req/s (for the open loop, the
 	// median p99) of its target and level: single runs on a shared VM vary
 	// by a third from minute to minute.
-	targets := []*target{bare, one, twenty}
 	runs := map[*target]map[int][]result{bare: {}, one: {}, twenty: {}}
 	for round := 0; round < rounds; round++ {
 		for _, c := range levels {
