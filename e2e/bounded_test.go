@@ -589,3 +589,41 @@ func TestBoundedResourcesUnderFlood(t *testing.T) {
 		t.Errorf("store file grew by %d bytes", d)
 	}
 }
+
+// A gateway login with a bad token is as unauthenticated as an unsigned
+// call: anyone who reaches the gateway port can make one. Every attempt is
+// counted; their audit records come from a token bucket (100 at once, 5 a
+// second), the rest counted as dropped (issue 18, item 1).
+func TestGatewayRefusalsBounded(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{})
+	if srv.PGAddr() == "" {
+		t.Fatal("no gateway")
+	}
+	const attempts = 200
+	before := bdRecords(t, srv)
+	start := time.Now()
+	for i := range attempts {
+		if c, err := connectGateway(t, srv, fmt.Sprintf("IDC2.bad-%d", i), ""); err == nil {
+			c.Close(context.Background())
+			t.Fatal("the gateway accepted a bad token")
+		}
+	}
+	elapsed := time.Since(start)
+	refused := 0
+	for id, rs := range bdRecords(t, srv) {
+		if len(before[id]) == 0 && rs[0].EventSource == "gateway.idcgate" {
+			refused++
+		}
+	}
+	body := bdMetrics(t, srv.URL)
+	if got := seriesIn(t, body, `idcgate_gateway_logins_total{result="refused"}`); got != attempts {
+		t.Errorf("%v refused logins counted, want %d", got, attempts)
+	}
+	if limit := 100 + int(5*elapsed.Seconds()) + 1; refused < 100 || refused > limit {
+		t.Errorf("%d of %d refused logins recorded in %v, want 100 to %d", refused, attempts, elapsed, limit)
+	}
+	if dropped := seriesIn(t, body, "idcgate_audit_unauthenticated_dropped_total"); int(dropped) != attempts-refused {
+		t.Errorf("idcgate_audit_unauthenticated_dropped_total %v, want %d", dropped, attempts-refused)
+	}
+}

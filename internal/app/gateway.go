@@ -25,7 +25,9 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/server"
 	"github.com/idcgate/idcgate/internal/serverless"
+	"golang.org/x/time/rate"
 )
 
 // gatewayAuth opens tokens for the gateway: it picks the workgroup (TLS SNI
@@ -192,10 +194,20 @@ func generateCert(cfg *config.Config, certFile, keyFile string) error {
 // attempts (the client left before sending a token, as psql's first probe
 // without a password does) are only counted: nothing was authenticated or
 // refused, and CloudTrail records no such unauthenticated connection either.
+// Refusals of a token that did not open are unauthenticated too (anyone who
+// reaches the port can make them): their records come from a token bucket
+// of the API's unauthenticated size, the rest counted as dropped.
 func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() time.Time) func(context.Context, *gateway.LoginEvent) error {
+	lim := server.DefaultUnauthenticatedAudit
+	unauth := rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 	return func(ctx context.Context, ev *gateway.LoginEvent) error {
 		if ev.Result == gateway.ResultAbandoned {
 			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
+			return nil
+		}
+		if ev.Result == gateway.ResultRefused && ev.Login == nil && !unauth.AllowN(now(), 1) {
+			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
+			m.AuditUnauthenticatedDropped()
 			return nil
 		}
 		host, _, _ := net.SplitHostPort(ev.Remote)
