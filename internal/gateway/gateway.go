@@ -147,6 +147,12 @@ type Gateway struct {
 	// loopErr says why it could not start, and then goroutines relay.
 	loop    *relayLoop
 	loopErr error
+	// At Shutdown's deadline drain is closed (relays end their sessions at
+	// the next message boundary with 57P01) and the live sessions' upstream
+	// backends are terminated; cut is closed when what is left is cut.
+	drain, cut      chan struct{}
+	drained, wasCut bool
+	live            map[*liveSession]struct{}
 }
 
 type cancelTarget struct {
@@ -173,7 +179,8 @@ func newGateway(cfg Config, ln net.Listener) *Gateway {
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Gateway{cfg: cfg, ln: ln, perWG: map[string]int{}, cancels: map[[2]uint32]cancelTarget{},
-		sessions: map[net.Conn]struct{}{}, base: base, stopBase: stop}
+		sessions: map[net.Conn]struct{}{}, base: base, stopBase: stop,
+		drain: make(chan struct{}), cut: make(chan struct{}), live: map[*liveSession]struct{}{}}
 }
 
 // Addr is the bound address.
@@ -220,8 +227,10 @@ func (g *Gateway) isClosing() bool {
 
 // Shutdown stops accepting at once (new connections are refused by the
 // kernel), lets open sessions and logins end on their own until ctx is
-// done, then closes what is left and the role-sync pools. It returns
-// ctx.Err() when sessions had to be cut. Safe to call more than once.
+// done, then ends what is left (endSessions: 57P01 to the client, the
+// upstream backend terminated, so no query is left running) and closes the
+// role-sync pools. It returns ctx.Err() when sessions had to be ended.
+// Safe to call more than once.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	first := !g.closing
@@ -238,12 +247,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		g.stopBase()
-		g.mu.Lock()
-		for c := range g.sessions {
-			c.Close()
+		g.endSessions()
+		select {
+		case <-done:
+		case <-time.After(endWait):
+			// A client that will not take its error, or an upstream that
+			// did not close: cut.
+			g.cutSessions()
+			<-done
 		}
-		g.mu.Unlock()
-		<-done
 	}
 	g.stopBase()
 	g.mu.Lock()
@@ -370,6 +382,7 @@ func (g *Gateway) handle(raw net.Conn) {
 	conn.SetDeadline(time.Time{})
 	g.active.Add(1)
 	defer g.active.Add(-1)
+	defer g.untrackLive(g.trackLive(login, sess))
 	g.relay(conn, sess.upstream)
 }
 
@@ -892,6 +905,11 @@ func (g *Gateway) cancel(m *pgproto3.CancelRequest) {
 	if !ok {
 		return
 	}
+	t.send()
+}
+
+// send forwards a CancelRequest to the backend and waits until it hangs up.
+func (t cancelTarget) send() {
 	c, err := net.DialTimeout(t.network, t.addr, 5*time.Second)
 	if err != nil {
 		return

@@ -49,9 +49,10 @@ type relayLoop struct {
 }
 
 type loopCmd struct {
-	p    *loopPair
-	cut  bool // close p (else: start relaying p)
-	stop bool // close everything and end the loop
+	p     *loopPair
+	cut   bool // close p (else: start relaying p)
+	drain bool // end p at its next message boundary
+	stop  bool // close everything and end the loop
 }
 
 // loopSide is one end of a relayed session. Bytes read from it go to peer.
@@ -71,6 +72,7 @@ type loopPair struct {
 	last             int64   // unix nanos of the last byte either way
 	ready            bool    // the upstream's last bytes were a ReadyForQuery, nothing sent since
 	tail             [6]byte // the upstream stream's last six bytes, across reads
+	draining         bool    // end at the next message boundary (Shutdown)
 	closed           bool
 	done             chan struct{} // closed when both descriptors are closed
 }
@@ -106,10 +108,11 @@ func newRelayLoop(idle time.Duration) (*relayLoop, error) {
 }
 
 // relay hands client and upstream to the loop and waits until the session
-// ends, or until cut is closed (then it ends the session). handled is
-// false, with both connections untouched, when the loop cannot take them:
-// the caller relays them itself.
-func (l *relayLoop) relay(client, upstream *net.TCPConn, cut <-chan struct{}) (handled bool) {
+// ends; once drain is closed the loop ends it at its next message boundary
+// (loopPair.draining), and once cut is closed at once. handled is false,
+// with both connections untouched, when the loop cannot take them: the
+// caller relays them itself.
+func (l *relayLoop) relay(client, upstream *net.TCPConn, drain, cut <-chan struct{}) (handled bool) {
 	cfd, err := dupFD(client)
 	if err != nil {
 		return false
@@ -133,6 +136,13 @@ func (l *relayLoop) relay(client, upstream *net.TCPConn, cut <-chan struct{}) (h
 	// Go's netpoller, which must not wake for bytes the loop reads.
 	client.Close()
 	upstream.Close()
+	select {
+	case <-p.done:
+		return true
+	case <-drain:
+		l.send(loopCmd{p: p, drain: true})
+	case <-cut:
+	}
 	select {
 	case <-p.done:
 	case <-cut:
@@ -275,6 +285,12 @@ func (l *relayLoop) commands() bool {
 			stop = true
 		case c.cut:
 			l.cut(c.p)
+		case c.drain:
+			p := c.p
+			p.draining = true
+			if p.ready && p.client.pending == nil {
+				l.end(p)
+			}
 		default:
 			l.start(c.p)
 		}
@@ -337,6 +353,10 @@ func (l *relayLoop) event(s *loopSide, ev uint32, now int64) {
 		l.cut(p)
 		return
 	}
+	if w == n && s.upstream && p.draining && p.ready {
+		l.end(p)
+		return
+	}
 	if w < n {
 		bp := bufPool.Get().(*[]byte)
 		*bp = append((*bp)[:0], l.buf[w:n]...)
@@ -365,6 +385,10 @@ func (l *relayLoop) flush(s *loopSide) bool {
 		s.off += w
 	}
 	l.putPending(s)
+	if s == &s.pair.client && s.pair.draining && s.pair.ready {
+		l.end(s.pair) // the boundary has reached the client
+		return false
+	}
 	l.update(s)
 	l.update(s.peer)
 	return true
@@ -413,6 +437,18 @@ func (l *relayLoop) cut(p *loopPair) {
 	}
 	delete(l.pairs, p)
 	close(p.done)
+}
+
+// end ends p at a message boundary (Shutdown): 57P01 to the client,
+// Terminate to the upstream backend, so that it exits now. Both sockets
+// are non-blocking; a peer that cannot take a few bytes is cut all the same.
+func (l *relayLoop) end(p *loopPair) {
+	if p.closed {
+		return
+	}
+	rawWrite(p.client.fd, shutdownError)
+	rawWrite(p.upstream.fd, terminateMessage)
+	l.cut(p)
 }
 
 // shutdown ends every session and releases the loop's descriptors; queued

@@ -27,7 +27,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 func (g *Gateway) relay(client, upstream net.Conn) {
 	if c, ok := client.(*net.TCPConn); ok && !g.cfg.GoroutineRelay {
 		if u, ok := upstream.(*net.TCPConn); ok {
-			if loop := g.relayLoop(); loop != nil && loop.relay(c, u, g.base.Done()) {
+			if loop := g.relayLoop(); loop != nil && loop.relay(c, u, g.drain, g.cut) {
 				return
 			}
 		}
@@ -53,13 +53,52 @@ func (g *Gateway) relayLoop() *relayLoop {
 // pooled buffers and without parsing messages: one goroutine per
 // direction. It serves what the event loop cannot (TLS on either end, other
 // systems).
+//
+// Once g.drain is closed (Shutdown's deadline) the session ends at the
+// next message boundary: our 57P01 to the client after the chunk that
+// ended in a ReadyForQuery (written under wmu, so never inside another
+// chunk), Terminate upstream, and no client byte forwarded after that.
 func (g *Gateway) relayGoroutines(client, upstream net.Conn) {
 	idle := g.cfg.IdleTimeout
 	var last atomic.Int64 // unix nanos of the last byte either way
-	var ready atomic.Bool // upstream's last bytes were a ReadyForQuery, nothing sent since
 	last.Store(time.Now().UnixNano())
-	ready.Store(true) // the upstream's startup ended with ReadyForQuery
+	var (
+		wmu sync.Mutex // held while writing to the client
+		smu sync.Mutex // guards the three below; never held during I/O
+		// ready: the upstream's last bytes were a ReadyForQuery and nothing
+		// was sent since (the startup ended with one).
+		ready           = true
+		draining, ended bool
+	)
+	// finish ends the session at a boundary; the caller holds wmu and set ended.
+	finish := func() {
+		client.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		client.Write(shutdownError)
+		upstream.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		upstream.Write(terminateMessage)
+		client.Close()
+		upstream.Close()
+	}
 	done := make(chan struct{}, 2)
+	over := make(chan struct{})
+	defer close(over)
+	go func() {
+		select {
+		case <-g.drain:
+		case <-over:
+			return
+		}
+		wmu.Lock()
+		defer wmu.Unlock()
+		smu.Lock()
+		draining = true
+		fin := ready && !ended
+		ended = ended || fin
+		smu.Unlock()
+		if fin {
+			finish()
+		}
+	}()
 	pipe := func(dst, src net.Conn, fromUpstream bool) {
 		defer func() { done <- struct{}{} }()
 		bp := bufPool.Get().(*[]byte)
@@ -82,16 +121,45 @@ func (g *Gateway) relayGoroutines(client, upstream net.Conn) {
 						copy(tail[:], tail[n:])
 						copy(tail[len(tail)-n:], buf[:n])
 					}
-					ready.Store(isReadyForQuery(tail))
+					wmu.Lock()
+					smu.Lock()
+					stop := ended
+					ready = isReadyForQuery(tail)
+					smu.Unlock()
+					if stop {
+						wmu.Unlock()
+						return
+					}
+					_, werr := dst.Write(buf[:n])
+					smu.Lock()
+					fin := werr == nil && draining && ready && !ended
+					ended = ended || fin
+					smu.Unlock()
+					if fin {
+						finish()
+					}
+					wmu.Unlock()
+					if werr != nil || fin {
+						return
+					}
 				} else {
-					ready.Store(false)
-				}
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					return
+					smu.Lock()
+					stop := ended
+					ready = false
+					smu.Unlock()
+					if stop {
+						return
+					}
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						return
+					}
 				}
 			}
 			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) && (!ready.Load() || time.Since(time.Unix(0, last.Load())) < idle) {
+				smu.Lock()
+				busy := !ready
+				smu.Unlock()
+				if errors.Is(err, os.ErrDeadlineExceeded) && (busy || time.Since(time.Unix(0, last.Load())) < idle) {
 					continue
 				}
 				return
@@ -101,6 +169,9 @@ func (g *Gateway) relayGoroutines(client, upstream net.Conn) {
 	go pipe(upstream, client, false)
 	go pipe(client, upstream, true)
 	<-done
+	smu.Lock()
+	ended = true // the drain has nothing left to end
+	smu.Unlock()
 	client.Close()
 	upstream.Close()
 	<-done
