@@ -108,9 +108,10 @@ func TestAuditEveryOperation(t *testing.T) {
 	pg.CreateDatabase(t, "dev")
 	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
 	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(func(c *config.Config) {
-		c.PGUpstream = pg.DSN("dev")
+		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{}
 	})})
+	srv.TrustUpstreamCA(t, pg)
 	ctx := context.Background()
 	logPath := filepath.Join(srv.DataDir, "audit.log")
 	before, err := audit.ReadFile(logPath)

@@ -27,12 +27,13 @@ func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
 	dir := filepath.Join(t.TempDir(), "data")
 	upstream := func(c *config.Config) {
-		c.PGUpstream = pg.DSN("dev")
+		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{}
 	}
 	ctx := context.Background()
 
 	before := testserver.Start(t, testserver.Options{DataDir: dir, Edit: upstream})
+	before.TrustUpstreamCA(t, pg) // the data dir, and so the CA, is kept across the restart
 	aliceTok := tokenFor(t, before, "alice", "demo")
 	bobTok := tokenFor(t, before, "bob", "demo")
 	c, err := connectGateway(t, before, aliceTok, "")

@@ -49,13 +49,15 @@ func gmPrepare(t *testing.T, pg *pgtest.Server) {
 // gmStart starts idcgate in front of pg (dataDir "" for a new one).
 func gmStart(t *testing.T, pg *pgtest.Server, dataDir string, edit func(*config.Config)) *testserver.Server {
 	t.Helper()
-	return testserver.Start(t, testserver.Options{DataDir: dataDir, Edit: tokenWorld(func(c *config.Config) {
-		c.PGUpstream = pg.DSN("dev")
+	srv := testserver.Start(t, testserver.Options{DataDir: dataDir, Edit: tokenWorld(func(c *config.Config) {
+		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{}
 		if edit != nil {
 			edit(c)
 		}
 	})})
+	srv.TrustUpstreamCA(t, pg)
+	return srv
 }
 
 // gmAdmin is a superuser connection to pg's dev database.
@@ -178,10 +180,11 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 	srv := gmStart(t, pg1, "", func(c *config.Config) {
 		for i := range c.Accounts[0].Workgroups {
 			if c.Accounts[0].Workgroups[i].Name == "wg-two" {
-				c.Accounts[0].Workgroups[i].Upstream = pg2.DSN("dev")
+				c.Accounts[0].Workgroups[i].Upstream = pg2.TLSDSN("dev")
 			}
 		}
 	})
+	srv.TrustUpstreamCA(t, pg2)
 	ctx := context.Background()
 	admin1, admin2 := gmAdmin(t, pg1), gmAdmin(t, pg2)
 	roleOn := func(admin *pgx.Conn) bool {
@@ -351,7 +354,8 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 	admin := gmAdmin(t, pg)
 	groupsOf := func() string {
 		return gmScan[string](t, admin, `SELECT coalesce(string_agg(g.rolname, ',' ORDER BY g.rolname), '') FROM pg_auth_members m
-			JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'AWSIDC:alice'`)
+			JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+			WHERE u.rolname = 'AWSIDC:alice' AND g.rolname <> 'idcgate_users'`) // every user role's, for pg_hba.conf
 	}
 
 	srv := gmStart(t, pg, "", nil)

@@ -41,12 +41,13 @@ func gatewayWorld(t *testing.T, edit func(*config.Config)) (*testserver.Server, 
 		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
 		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
 	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(func(c *config.Config) {
-		c.PGUpstream = pg.DSN("dev")
+		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{}
 		if edit != nil {
 			edit(c)
 		}
 	})})
+	srv.TrustUpstreamCA(t, pg)
 	return srv, pg
 }
 

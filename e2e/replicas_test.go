@@ -34,12 +34,13 @@ func TestTwoReplicasOnePostgresStore(t *testing.T) {
 	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
 	edit := func(c *config.Config) {
 		c.Store = pg.DSN("idcgate")
-		c.PGUpstream = pg.DSN("dev")
+		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{Duration: 500 * time.Millisecond}
 	}
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
 	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	a.TrustUpstreamCA(t, pg) // b's is the same: one CA in the shared store
 	ctx := context.Background()
 	if a.Admin != b.Admin {
 		t.Fatal("replicas disagree on the administrator key")

@@ -50,12 +50,13 @@ var opsPGAddrRe = regexp.MustCompile(`pg_addr=(127\.0\.0\.1:[0-9]+)`)
 
 func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	ctx := context.Background()
-	e := map[string]string{"IDCGATE_PG_UPSTREAM": pg.DSN("dev")}
+	e := map[string]string{"IDCGATE_PG_UPSTREAM": pg.TLSDSN("dev")}
 	for k, v := range env {
 		e[k] = v
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	p := testserver.StartProcess(t, testserver.Options{DataDir: dir, Env: e})
+	p.TrustUpstreamCA(t, pg)
 	exited := make(chan error, 1)
 	m := opsPGAddrRe.FindStringSubmatch(p.Logs())
 	if m == nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/pgtest"
 )
 
 // Example-config facts (SPEC section 7) that tests rely on.
@@ -322,4 +323,16 @@ func (s *Server) PGAddr() string {
 		return ""
 	}
 	return s.Instance.Gateway.Addr()
+}
+
+// TrustUpstreamCA makes pg accept the gateway's certificate logins of
+// user roles, as an operator does: idcgate's upstream-ca.crt (written into
+// the data dir at start) goes into pg's ssl_ca_file.
+func (s *Server) TrustUpstreamCA(t testing.TB, pg *pgtest.Server) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, app.UpstreamCAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.TrustClientCA(t, b)
 }
