@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -164,4 +165,68 @@ func TestUserCannotOpenAWayAround(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpstreamNeedsTLS: the user leg goes over TLS whatever the DSN's
+// sslmode allows; a DSN without TLS is refused at login, naming why,
+// before anything is changed upstream.
+func TestUpstreamNeedsTLS(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, nil)
+	base := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres", w.pg.Port)
+	cases := []struct {
+		name, dsn string
+		ok        bool
+	}{
+		{"verify-full", w.pg.TLSDSN("postgres"), true},
+		{"prefer: TLS kept, no plaintext fallback", base + "?sslmode=prefer", true},
+		{"allow: TLS kept, no plaintext fallback", base + "?sslmode=allow", true},
+		{"require", base + "?sslmode=require", true},
+		{"disable", base + "?sslmode=disable", false},
+		{"Unix socket", fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres", w.pg.SocketDir, w.pg.Port), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := CheckUpstream(tc.dsn); (err == nil) != tc.ok {
+				t.Fatalf("CheckUpstream: %v", err)
+			}
+			cfg, err := (&RoleSync{Certs: testCA(t, w.pg)}).sessionConfig(tc.dsn, "AWSIDC:x")
+			if !tc.ok {
+				var ce *clientError
+				if !errors.As(err, &ce) || ce.code != "08006" || !strings.Contains(ce.msg, "TLS") {
+					t.Fatalf("got %v, want a 08006 refusal naming TLS", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.TLSConfig == nil || len(cfg.TLSConfig.Certificates) != 1 || cfg.Password != "" || cfg.User != "AWSIDC:x" {
+				t.Fatalf("config %+v", cfg)
+			}
+			for _, f := range cfg.Fallbacks {
+				if f.TLSConfig == nil {
+					t.Fatal("a plaintext fallback was kept")
+				}
+			}
+		})
+	}
+
+	t.Run("login refused, nothing created", func(t *testing.T) {
+		w.auth.upstream = base + "?sslmode=disable"
+		_, err := w.connect(t, "good-erin")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "08006" || !strings.Contains(pe.Message, "sslmode=disable") {
+			t.Fatalf("got %v", err)
+		}
+		var n int
+		admin, err := pgx.Connect(context.Background(), w.pg.DSN("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close(context.Background())
+		if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:erin'`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("role created: %d %v", n, err)
+		}
+	})
 }
