@@ -190,7 +190,7 @@ func TestStoredFieldsRefuseControlCharacters(t *testing.T) {
 	i := 0
 	for name, tt := range tags {
 		i++
-		ns, wg := "ctl-ns-"+string(rune('a'+i)), "ctl-wg-"+string(rune('a'+i))
+		ns, wgns, wg := "ctl-ns-"+string(rune('a'+i)), "ctl-wgns-"+string(rune('a'+i)), "ctl-wg-"+string(rune('a'+i))
 		t.Run("CreateNamespace/"+name, func(t *testing.T) {
 			t.Parallel()
 			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String(ns), Tags: tt})
@@ -203,7 +203,11 @@ func TestStoredFieldsRefuseControlCharacters(t *testing.T) {
 		})
 		t.Run("CreateWorkgroup/"+name, func(t *testing.T) {
 			t.Parallel()
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String(wg), NamespaceName: aws.String("demo"), Tags: tt})
+			// A namespace of its own, free for a workgroup: only the tags are wrong.
+			if _, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String(wgns)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String(wg), NamespaceName: aws.String(wgns), Tags: tt})
 			wantAPIError(t, err, "ValidationException", 400, "")
 			_, err = c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String(wg)})
 			wantAPIError(t, err, "ResourceNotFoundException", 400, "")
