@@ -132,6 +132,17 @@ func TestAuditQueryFormRecordsParameters(t *testing.T) {
 			if get.EventName != post.EventName || get.ErrorCode != post.ErrorCode {
 				t.Errorf("GET form %s %q, POST form %s %q", get.EventName, get.ErrorCode, post.EventName, post.ErrorCode)
 			}
+			// Presigned, the query also holds SigV4's X-Amz-* parameters:
+			// the signature's, not the call's, so not recorded.
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/?"+tc.query.Encode(), nil)
+			u, h := testserver.Presign(t, req, nil, tc.creds, tc.service, testserver.Region, time.Now(), 5*time.Minute)
+			req, _ = http.NewRequest(http.MethodGet, u, nil)
+			req.Header = h.Clone()
+			presigned := testserver.Do(t, req)
+			preID := presigned.Header.Get("X-Amzn-Requestid")
+			if recs := bdRecords(t, srv)[preID]; presigned.Status >= 500 || len(recs) != 1 || !reflect.DeepEqual(recs[0].RequestParameters, post.RequestParameters) {
+				t.Errorf("presigned GET form: %d %s, records %+v; want requestParameters %v", presigned.Status, presigned.Body, recs, post.RequestParameters)
+			}
 		})
 	}
 }
