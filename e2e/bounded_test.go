@@ -141,7 +141,8 @@ func TestAuditQueryFormRecordsParameters(t *testing.T) {
 			presigned := testserver.Do(t, req)
 			preID := presigned.Header.Get("X-Amzn-Requestid")
 			if recs := bdRecords(t, srv)[preID]; presigned.Status >= 500 || len(recs) != 1 || !reflect.DeepEqual(recs[0].RequestParameters, post.RequestParameters) {
-				t.Errorf("presigned GET form: %d %s, records %+v; want requestParameters %v", presigned.Status, presigned.Body, recs, post.RequestParameters)
+				// (the body is left out: a success holds session credentials)
+				t.Errorf("presigned GET form: status %d, records %+v; want requestParameters %v", presigned.Status, recs, post.RequestParameters)
 			}
 		})
 	}
