@@ -103,6 +103,31 @@ func runKeys(ctx context.Context, env Env, args []string) error {
 	return printJSON(env, out)
 }
 
+// runUpstream: idcgate upstream ca — the PEM for ssl_ca_file, on stdout.
+func runUpstream(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 || args[0] != "ca" {
+		return usageError{"usage: idcgate upstream ca > upstream-ca.crt"}
+	}
+	fs := newFlagSet("upstream ca", env)
+	var cf clientFlags
+	cf.register(fs, env)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	c, err := cf.client(ctx)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Certificate string `json:"certificate"`
+	}
+	if err := c.Admin(ctx, "GetUpstreamCA", map[string]any{}, &out); err != nil {
+		return err
+	}
+	_, err = io.WriteString(env.Stdout, out.Certificate)
+	return err
+}
+
 func printJSON(env Env, raw json.RawMessage) error {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {

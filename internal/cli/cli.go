@@ -47,6 +47,7 @@ func commands() []command {
 		{"keys", "'keys rotate|retire|describe --workgroup NAME' manages workgroup keys (administrator)", runKeys},
 		{"audit", "'audit tail [--max N] [--follow] [--user NAME] [--event NAME]' prints the latest audit events (administrator)", runAudit},
 		{"faults", "'faults set|clear|list' injects errors or latency into operations (administrator)", runFaults},
+		{"upstream", "'upstream ca' prints the CA certificate an upstream PostgreSQL's ssl_ca_file needs (administrator)", runUpstream},
 		{"version", "print the version", runVersion},
 	}
 }

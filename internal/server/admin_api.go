@@ -16,6 +16,7 @@ import (
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/upstreamca"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -125,6 +126,16 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			events = []json.RawMessage{}
 		}
 		return lookupEventsOutput{Events: events, Cursor: last}, nil
+	case "GetUpstreamCA":
+		// The certificate only: what an upstream's ssl_ca_file needs.
+		cert, err := upstreamca.CertificatePEM(c.ctx, s.d.Store)
+		if errors.Is(err, upstreamca.ErrNone) {
+			return nil, validation.Newf("There is no upstream CA yet: idcgate creates it when it first starts with the gateway on.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"certificate": string(cert)}, nil
 	case "InspectToken":
 		var in struct {
 			Token *string `json:"token"`

@@ -228,3 +228,29 @@ func (c *CA) Mint(role string) (*tls.Certificate, error) {
 	c.mu.Unlock()
 	return tc, nil
 }
+
+// ErrNone: the store holds no CA yet (it is made at the first start with
+// the gateway on).
+var ErrNone = errors.New("upstreamca: no CA in the store yet")
+
+// CertificatePEM reads the CA certificate from st without its key, for
+// whoever only needs to trust it (the administrator API).
+func CertificatePEM(ctx context.Context, st store.Store) ([]byte, error) {
+	var raw []byte
+	err := st.View(ctx, func(r store.Reader) error {
+		var err error
+		raw, err = r.Get(StoreKey)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNone
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("upstream CA: stored record: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rec.Cert}), nil
+}

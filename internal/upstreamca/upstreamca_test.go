@@ -46,6 +46,12 @@ func TestOpenConcurrentAgree(t *testing.T) {
 			t.Fatalf("replica %d has another CA", i)
 		}
 	}
+	if pemText, err := CertificatePEM(context.Background(), st); err != nil || !bytes.Equal(pemText, cas[0].CertPEM()) {
+		t.Fatalf("CertificatePEM: %v", err)
+	}
+	if _, err := CertificatePEM(context.Background(), openStore(t)); !errors.Is(err, ErrNone) {
+		t.Fatalf("CertificatePEM of an empty store: %v", err)
+	}
 	again, err := Open(context.Background(), st, wrap, nil)
 	if err != nil || !bytes.Equal(again.CertPEM(), cas[0].CertPEM()) {
 		t.Fatalf("reopened: %v", err)
