@@ -171,9 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, err = route(r, body)
 	rt.start = start
 	if err != nil {
-		// Refused before the signature: no operation was named that this
-		// endpoint serves, so there is nothing to record (CloudTrail records
-		// no unknown operation); it is counted, under bounded labels.
+		// Refused before the signature (no operation this endpoint serves,
+		// or not in a form it takes): not recorded, as CloudTrail records
+		// no unknown operation, but counted, under bounded labels.
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
