@@ -41,13 +41,23 @@ trap cleanup EXIT
 echo "== setting up PostgreSQL, idcgate and PgBouncer in $work"
 mkdir -p "$work/pg" && [ "$(id -u)" = 0 ] && chown postgres:postgres "$work" "$work/pg"
 as_pg "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+# As README sets up an upstream: TLS on, and idcgate's user roles (members of
+# idcgate_users) in by a client certificate from idcgate's CA only. The CA
+# file holds the server's own certificate until idcgate has made its CA.
 cat > "$work/hba" <<HBA
+local all +idcgate_users reject
+hostssl all +idcgate_users 127.0.0.1/32 cert
+host all +idcgate_users all reject
 local all all trust
 host all postgres 127.0.0.1/32 trust
 host all all 127.0.0.1/32 scram-sha-256
 HBA
-cp "$work/hba" "$work/pg/pg_hba.conf"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg/pg_hba.conf"
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
+cp "$work/hba" "$work/pg/pg_hba.conf"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -keyout "$work/pg/server.key" -out "$work/pg/server.crt" 2>/dev/null
+chmod 600 "$work/pg/server.key"; cp "$work/pg/server.crt" "$work/pg/upstream-ca.crt"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg/pg_hba.conf" "$work/pg/server.key" "$work/pg/server.crt" "$work/pg/upstream-ca.crt"
+as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c ssl_ca_file=upstream-ca.crt" start >/dev/null
 psql_su() { "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
 psql_su -d postgres -c "CREATE DATABASE dev"
 psql_su -d dev -c "CREATE ROLE bench LOGIN PASSWORD 'benchpw'" -c "CREATE ROLE \"AWSIDC:analysts\" NOLOGIN"
@@ -60,11 +70,16 @@ psql_su -d dev -c "GRANT USAGE ON SCHEMA public TO \"AWSIDC:analysts\"" -c "GRAN
 psql_su -d dev -c "CREATE ROLE reader LOGIN PASSWORD 'benchpw' IN ROLE \"AWSIDC:analysts\""
 
 (cd "$root" && go build -o "$work/idcgate" ./cmd/idcgate)
-IDCGATE_PG_UPSTREAM="postgres://postgres@127.0.0.1:$pgport/dev?sslmode=disable" IDCGATE_PG_INSECURE=true \
+IDCGATE_PG_UPSTREAM="postgres://postgres@127.0.0.1:$pgport/dev?sslmode=require" IDCGATE_PG_INSECURE=true \
   "$work/idcgate" serve --config "$root/examples/idcgate.yaml" --data-dir "$work/data" \
   --listen "127.0.0.1:$apiport" --pg-listen "127.0.0.1:$gwport" --pprof-listen "127.0.0.1:$pprofport" --log-level warn > "$work/idcgate.log" 2>&1 &
 idc_pid=$!
 for _ in $(seq 100); do [ -f "$work/data/credentials" ] && curl -s "http://127.0.0.1:$apiport/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Trust idcgate's CA, and wait until new connections see the reload.
+cp "$work/data/upstream-ca.crt" "$work/pg/upstream-ca.crt"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg/upstream-ca.crt"
+loaded=$(psql_su -d postgres -Atc "SELECT pg_conf_load_time()")
+as_pg "$pgbin/pg_ctl" -D "$work/pg" reload >/dev/null
+for _ in $(seq 100); do [ "$(psql_su -d postgres -Atc "SELECT pg_conf_load_time()")" != "$loaded" ] && break; sleep 0.05; done
 
 cat > "$work/pgbouncer.ini" <<INI
 [databases]
@@ -94,7 +109,9 @@ unset AWS_SESSION_TOKEN AWS_PROFILE
 eval "$("$work/idcgate" login --user alice --config "$root/examples/idcgate.yaml" --endpoint "http://127.0.0.1:$apiport" --admin-credentials-file "$work/data/credentials")"
 token=$("$work/idcgate" token get --workgroup demo --endpoint "http://127.0.0.1:$apiport")
 
-export PGSSLMODE=disable   # the same plaintext transport for all three
+# The same plaintext transport from pgbench for all three; idcgate's own
+# upstream leg is TLS (its certificate login), so it relays with goroutines.
+export PGSSLMODE=disable
 pg_pid=$(head -1 "$work/pg/postmaster.pid")
 # CPU seconds spent so far: "machine postgres idcgate pgbouncer". The machine's
 # is every core's busy time (/proc/stat, softirq and steal included);
