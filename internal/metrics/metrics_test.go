@@ -59,3 +59,30 @@ func TestRequestsAndStoreLatency(t *testing.T) {
 		}
 	}
 }
+
+// A label that is not UTF-8 (client_golang panics on one) is counted as
+// "invalid" instead of taking the handler down; the dropped-record counter
+// is exported from the start, and a nil Metrics ignores it.
+func TestInvalidLabelsAndDroppedRecords(t *testing.T) {
+	t.Parallel()
+	m := New(nil)
+	for _, labels := range [][3]string{{"sts", "Get\xffCaller", ""}, {"\xfe", "AssumeRole", ""}, {"sts", "AssumeRole", "\xc3\x28"}} {
+		m.ObserveRequest(labels[0], labels[1], labels[2], time.Millisecond)
+	}
+	m.AuditUnauthenticatedDropped()
+	m.AuditUnauthenticatedDropped()
+	var none *Metrics
+	none.AuditUnauthenticatedDropped()
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`idcgate_api_requests_total{error_code="invalid",operation="invalid",service="invalid"} 3`,
+		`idcgate_audit_unauthenticated_dropped_total 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
