@@ -228,3 +228,42 @@ func TestPoliciesCheckedByKind(t *testing.T) {
 		})
 	}
 }
+
+// TestRedshiftIdcApplicationFields: a config's Redshift IdC application
+// follows the Redshift API's patterns, as one made by API does: its identity
+// namespace prefixes database role names, so no control characters.
+func TestRedshiftIdcApplicationFields(t *testing.T) {
+	t.Parallel()
+	const ic = "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3}\n"
+	app := func(name, ns string) string {
+		return ic + "accounts: [{id: '123456789012', redshiftIdcApplications: [{name: " + name + ", identityNamespace: " + ns + ", idcInstanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6'}]}]\n"
+	}
+	cases := []struct{ name, doc, want string }{
+		{"valid", app("sales-idc", "AWSIDC"), ""},
+		{"namespace with newline", app("sales-idc", `"AWS\nIDC"`), `accounts[0].redshiftIdcApplications[0].identityNamespace "AWS\nIDC": want 1-127 characters of`},
+		{"namespace with colon", app("sales-idc", `"AWS:IDC"`), `identityNamespace "AWS:IDC": want 1-127`},
+		{"namespace too long", app("sales-idc", strings.Repeat("A", 128)), "identityNamespace"},
+		{"name upper case", app("Sales", "AWSIDC"), `accounts[0].redshiftIdcApplications[0].name "Sales": want 1-63 characters of`},
+		{"name too long", app(strings.Repeat("a", 64), "AWSIDC"), "want 1-63 characters"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse([]byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ApplyDefaults()
+			err = c.Validate()
+			if tc.want == "" {
+				if err != nil && strings.Contains(err.Error(), "redshiftIdcApplications") {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
+			}
+		})
+	}
+}

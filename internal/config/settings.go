@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -19,7 +20,37 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // Setting names a server setting that a flag or IDCGATE_<NAME> can set.
 // The flag is --<name>; the variable is IDCGATE_<NAME> with '-' as '_'.
-var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level", "pprof-listen"}
+var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level", "pprof-listen",
+	"pg-max-sessions-per-user", "pg-max-sessions-per-workgroup"}
+
+// intField returns a pointer to the Config field behind an integer setting.
+func (c *Config) intField(name string) *int {
+	switch name {
+	case "pg-max-sessions-per-user":
+		return &c.Gateway.MaxSessionsPerUser
+	case "pg-max-sessions-per-workgroup":
+		return &c.Gateway.MaxConnsPerWorkgroup
+	}
+	return nil
+}
+
+// set sets a setting from its text.
+func (c *Config) set(name, v string) error {
+	if p := c.intField(name); p != nil {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("config: %s must be a positive whole number, not %q", name, v)
+		}
+		*p = n
+		return nil
+	}
+	f := c.field(name)
+	if f == nil {
+		return fmt.Errorf("config: unknown setting %q", name)
+	}
+	*f = v
+	return nil
+}
 
 // field returns a pointer to the Config field behind a setting.
 func (c *Config) field(name string) *string {
@@ -58,18 +89,18 @@ func EnvName(setting string) string {
 func (c *Config) Override(getenv func(string) string, flags map[string]string) error {
 	for _, name := range Settings {
 		if v := getenv(EnvName(name)); v != "" {
-			*c.field(name) = v
+			if err := c.set(name, v); err != nil {
+				return fmt.Errorf("%s: %w", EnvName(name), err)
+			}
 		}
 	}
 	if v := getenv("IDCGATE_PG_INSECURE"); v == "true" || v == "1" {
 		c.PGInsecure = true
 	}
 	for name, v := range flags {
-		f := c.field(name)
-		if f == nil {
-			return fmt.Errorf("config: unknown setting %q", name)
+		if err := c.set(name, v); err != nil {
+			return err
 		}
-		*f = v
 	}
 	return nil
 }
@@ -107,6 +138,10 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Gateway.MaxConnsPerWorkgroup == 0 {
 		c.Gateway.MaxConnsPerWorkgroup = 500
+	}
+	if c.Gateway.MaxSessionsPerUser == 0 {
+		// One user must not be able to take every upstream connection.
+		c.Gateway.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
 	if c.Throttle.Global == nil {
 		c.Throttle.Global = &RateLimit{}
@@ -155,6 +190,9 @@ var (
 	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	vpcIDRe       = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetIDRe    = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	// The Redshift API model's patterns for a Redshift IdC application.
+	idcAppNameRe        = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	identityNamespaceRe = regexp.MustCompile(`^[a-zA-Z0-9_+.#@$-]+$`)
 )
 
 // Validate checks the whole configuration and reports every problem found,
@@ -176,6 +214,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("logLevel %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.Gateway.MaxSessionsPerUser < 0 || c.Gateway.MaxConnsPerWorkgroup < 0 {
+		bad("gateway.maxSessionsPerUser and gateway.maxConnectionsPerWorkgroup must be positive (0: the default)")
 	}
 	if d := c.Serverless.TransitionDelay.Duration; d < 0 || d > time.Hour {
 		bad("serverless.transitionDelay %s: want 0 to 1h", d)
@@ -266,8 +307,14 @@ func (c *Config) Validate() error {
 			aw := fmt.Sprintf("%s.redshiftIdcApplications[%d]", where, j)
 			if app.Name == "" || apps[app.Name] {
 				bad("%s.name %q: required and unique", aw, app.Name)
+			} else if !idcAppNameRe.MatchString(app.Name) || len(app.Name) > 63 {
+				bad("%s.name %q: want 1-63 characters of %s (the Redshift API's pattern)", aw, app.Name, idcAppNameRe)
 			}
 			apps[app.Name] = true
+			// It prefixes every database role name ("AWSIDC:alice").
+			if !identityNamespaceRe.MatchString(app.IdentityNamespace) || len(app.IdentityNamespace) > 127 {
+				bad("%s.identityNamespace %q: want 1-127 characters of %s (the Redshift API's pattern)", aw, app.IdentityNamespace, identityNamespaceRe)
+			}
 			if c.IdentityCenter == nil || app.IdcInstanceArn != c.IdentityCenter.InstanceArn {
 				bad("%s.idcInstanceArn %q: must be identityCenter.instanceArn", aw, app.IdcInstanceArn)
 			}
