@@ -7,8 +7,10 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -83,9 +85,27 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if opt.Getenv == nil {
 		opt.Getenv = os.Getenv
 	}
+	made := firstMissing(cfg.DataDir)
+	wasEmpty := made == "" && isEmptyDir(cfg.DataDir)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	// A first start that fails (a port in use, a bad upstream) leaves no
+	// half-made data dir behind: the next start would find a master key
+	// and credentials of a deployment that never ran. Registered first, so
+	// it runs after every other clean-up has closed its files.
+	defer func() {
+		switch {
+		case err == nil:
+		case made != "":
+			os.RemoveAll(made)
+		case wasEmpty:
+			entries, _ := os.ReadDir(cfg.DataDir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(cfg.DataDir, e.Name()))
+			}
+		}
+	}()
 	// A data dir created by someone else keeps their mode; ours is private.
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -274,6 +294,29 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
 		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, now: opt.Now}, nil
+}
+
+// firstMissing is the outermost directory of path that does not exist yet
+// ("" when path exists): what MkdirAll(path) will create.
+func firstMissing(path string) string {
+	path = filepath.Clean(path)
+	missing := ""
+	for {
+		if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = path
+		parent := filepath.Dir(path)
+		if parent == path {
+			return missing
+		}
+		path = parent
+	}
+}
+
+func isEmptyDir(path string) bool {
+	entries, err := os.ReadDir(path)
+	return err == nil && len(entries) == 0
 }
 
 // journalGrace is how old a journal entry must be before a replica of a
