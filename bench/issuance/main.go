@@ -82,6 +82,13 @@ func main() {
 		wrkLevels, err = parseLevels(*wrkConns)
 		must(err)
 	}
+	if _, err := exec.LookPath("wrk"); err != nil && len(wrkLevels) > 0 {
+		if !*sdk {
+			must(fmt.Errorf("-sdk=false: wrk is not installed (Debian: apt-get install wrk)"))
+		}
+		fmt.Println("wrk is not installed (Debian: apt-get install wrk): no wrk run")
+		wrkLevels = nil
+	}
 	if !*sdk && len(wrkLevels) == 0 {
 		must(fmt.Errorf("-sdk=false needs -wrk"))
 	}

@@ -139,9 +139,6 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 // interleaved (each round rotates the order), prints each run and the
 // median, and returns the median requests/s per target and level.
 func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, rounds int) (map[*target]map[int]wrkResult, error) {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return nil, fmt.Errorf("-wrk needs wrk on PATH (Debian: apt-get install wrk)")
-	}
 	fmt.Printf("\n%-30s %5s %9s %9s %9s %11s %7s\n", "wrk (one pre-signed request)", "conns", "req/s", "p50", "p99", "srv CPU/req", "cores")
 	runs := map[*target]map[int][]wrkResult{}
 	for _, t := range targets {
