@@ -24,6 +24,7 @@ import (
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/gateway"
+	"github.com/idcgate/idcgate/internal/gateway/leases"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -253,6 +254,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute},
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
+			// The limits, counted across replicas in the store.
+			Sessions: &leases.Leases{Store: st, PerUser: cfg.Gateway.MaxSessionsPerUser, PerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
+				Now: opt.Now, Log: log.With("component", "gateway")},
 		})
 		if err != nil {
 			return nil, err

@@ -167,6 +167,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		"log-level":    "log level: debug, info, warn, error (default info)",
 		"pprof-listen": "serve Go's /debug/pprof/ profiling endpoints, unauthenticated, on this address (default off; use loopback)",
 	}
+	help["pg-max-sessions-per-user"] = "most gateway sessions of one user on one workgroup, across replicas (default 20)"
+	help["pg-max-sessions-per-workgroup"] = "most gateway sessions on one workgroup, across replicas (default 500)"
 	vals := map[string]*string{}
 	for _, name := range config.Settings {
 		vals[name] = fs.String(name, "", help[name]+"; env "+config.EnvName(name))

@@ -27,8 +27,11 @@ const (
 	DefaultRegion          = "us-east-1"
 	DefaultTransitionDelay = 300 * time.Millisecond
 	DefaultTokenTTL        = time.Hour
-	DefaultKeyRotation     = 30 * 24 * time.Hour
-	DefaultAuditRetention  = 90 * 24 * time.Hour
+	// DefaultMaxSessionsPerUser is gateway.maxSessionsPerUser's default:
+	// one user's sessions on one workgroup.
+	DefaultMaxSessionsPerUser = 20
+	DefaultKeyRotation        = 30 * 24 * time.Hour
+	DefaultAuditRetention     = 90 * 24 * time.Hour
 )
 
 // Config is the whole configuration file.
@@ -87,9 +90,12 @@ type HTTPSettings struct {
 
 // GatewaySettings tune the PostgreSQL gateway.
 type GatewaySettings struct {
-	LoginTimeout         *Duration `yaml:"loginTimeout"`
-	IdleTimeout          *Duration `yaml:"idleTimeout"`
-	MaxConnsPerWorkgroup int       `yaml:"maxConnectionsPerWorkgroup"`
+	LoginTimeout *Duration `yaml:"loginTimeout"`
+	IdleTimeout  *Duration `yaml:"idleTimeout"`
+	// MaxConnsPerWorkgroup and MaxSessionsPerUser (per workgroup) limit
+	// gateway sessions, counted across replicas in the store.
+	MaxConnsPerWorkgroup int `yaml:"maxConnectionsPerWorkgroup"`
+	MaxSessionsPerUser   int `yaml:"maxSessionsPerUser"`
 	// Disabled turns the gateway off (API only).
 	Disabled bool `yaml:"disabled"`
 }

@@ -84,6 +84,30 @@ var (
 	ErrUnknownUser = errors.New("unknown Identity Center user")
 )
 
+// SessionLimiter counts sessions, where every replica sees them, against
+// per-user and per-workgroup limits.
+type SessionLimiter interface {
+	// Admit records a session of l's user on l's workgroup, or refuses it
+	// with a *LimitError; release (once) ends the record.
+	Admit(ctx context.Context, l *Login) (release func(), err error)
+	// Close ends this process's records; Shutdown calls it last.
+	Close()
+}
+
+// LimitError refuses a session over a limit (SQLSTATE 53300).
+type LimitError struct {
+	User      string // set for the per-user limit
+	Workgroup string
+	Limit     int
+}
+
+func (e *LimitError) Error() string {
+	if e.User != "" {
+		return fmt.Sprintf("too many sessions for user %s on workgroup %s (limit %d)", e.User, e.Workgroup, e.Limit)
+	}
+	return fmt.Sprintf("too many sessions on workgroup %s (limit %d)", e.Workgroup, e.Limit)
+}
+
 // Results of a login attempt (LoginEvent.Result, the metrics label).
 const (
 	ResultOK      = "ok"
@@ -114,10 +138,13 @@ type Config struct {
 	Insecure             bool        // allow password auth without TLS
 	LoginTimeout         time.Duration
 	IdleTimeout          time.Duration // 0: none
-	MaxConnsPerWorkgroup int           // 0: unlimited
-	Auth                 Authenticator
-	Roles                *RoleSync
-	Log                  *slog.Logger
+	MaxConnsPerWorkgroup int           // 0: unlimited; this process's count, when Sessions is nil
+	// Sessions admits sessions against limits counted across replicas
+	// (per user and per workgroup); nil: MaxConnsPerWorkgroup only.
+	Sessions SessionLimiter
+	Auth     Authenticator
+	Roles    *RoleSync
+	Log      *slog.Logger
 	// OnLogin records every login attempt (metrics, audit). It runs before
 	// the client is answered; an error for a successful login refuses it,
 	// because a login must not happen without its audit record.
@@ -267,6 +294,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if g.cfg.Roles != nil {
 		g.cfg.Roles.Close()
 	}
+	if g.cfg.Sessions != nil {
+		g.cfg.Sessions.Close()
+	}
 	return err
 }
 
@@ -363,8 +393,7 @@ func (g *Gateway) handle(raw net.Conn) {
 		log.Info("gateway login refused", "code", ce.code, "reason", ce.msg)
 		return
 	}
-	key := login.Account + "/" + login.WorkgroupID
-	defer g.release(key)
+	defer sess.release()
 	defer g.forget(sess.key)
 	ev.Result = ResultOK
 	if err := g.record(log, ev); err != nil {
@@ -575,6 +604,7 @@ type session struct {
 	role     string
 	params   map[string]string
 	redshift bool
+	release  func() // ends the session's count against the limits
 }
 
 // isRedshiftDriver tells the Redshift drivers' Identity Center plugin.
@@ -613,16 +643,17 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	if err != nil {
 		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
 	}
-	key := login.Account + "/" + login.WorkgroupID
-	if !g.acquire(key) {
-		return nil, login, refuse(codeTooManyConnections, "too many connections for workgroup %s", login.Workgroup)
+	release, err := g.admit(ctx, login)
+	if err != nil {
+		return nil, login, err
 	}
 	sess, err := g.connectUpstream(ctx, login, sm.Parameters)
 	if err != nil {
-		g.release(key)
+		release()
 		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
 	}
 	sess.redshift = redshift
+	sess.release = release
 	return sess, login, nil
 }
 
@@ -803,6 +834,27 @@ func writeError(conn net.Conn, ce *clientError) {
 	b, _ := (&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: ce.code, Message: ce.msg}).Encode(nil)
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	conn.Write(b)
+}
+
+// admit counts a session against the limits: across replicas through
+// Sessions, else this process's per-workgroup count.
+func (g *Gateway) admit(ctx context.Context, login *Login) (release func(), err error) {
+	if g.cfg.Sessions != nil {
+		release, err := g.cfg.Sessions.Admit(ctx, login)
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			return nil, refuse(codeTooManyConnections, "%s", le.Error())
+		case err != nil:
+			return nil, fmt.Errorf("admitting the session: %w", err)
+		}
+		return release, nil
+	}
+	key := login.Account + "/" + login.WorkgroupID
+	if !g.acquire(key) {
+		return nil, refuse(codeTooManyConnections, "%s", (&LimitError{Workgroup: login.Workgroup, Limit: g.cfg.MaxConnsPerWorkgroup}).Error())
+	}
+	return sync.OnceFunc(func() { g.release(key) }), nil
 }
 
 func (g *Gateway) acquire(key string) bool {

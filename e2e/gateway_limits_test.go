@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// TestGatewaySessionLimitsAcrossReplicas: the per-user and per-workgroup
+// session limits are counted across two replicas on one PostgreSQL store;
+// over a limit the client gets 53300 naming it, and a session that ends
+// (on either replica) frees its slot.
+func TestGatewaySessionLimitsAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "idcgate")
+	pg.CreateDatabase(t, "dev")
+	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`, `CREATE ROLE "AWSIDC:engineers" NOLOGIN`)
+	edit := func(c *config.Config) {
+		c.Store = pg.DSN("idcgate")
+		c.PGUpstream = pg.TLSDSN("dev")
+		c.Serverless.TransitionDelay = &config.Duration{}
+		c.Gateway.MaxSessionsPerUser = 2
+		c.Gateway.MaxConnsPerWorkgroup = 3
+	}
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	a.TrustUpstreamCA(t, pg) // one CA in the shared store
+	ctx := context.Background()
+	alice, bob, carol := tokenFor(t, a, "alice", "demo"), tokenFor(t, a, "bob", "demo"), tokenFor(t, a, "carol", "demo")
+
+	open := func(srv *testserver.Server, tok string) *pgx.Conn {
+		t.Helper()
+		c, err := connectGateway(t, srv, tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return c
+	}
+	open(a, alice)
+	aliceOnB := open(b, alice)
+	for _, srv := range []*testserver.Server{a, b} {
+		_, err := connectGateway(t, srv, alice, "")
+		gmPgError(t, err, "53300", "too many sessions for user alice on workgroup demo (limit 2)")
+	}
+	open(b, bob)
+	_, err := connectGateway(t, a, carol, "")
+	gmPgError(t, err, "53300", "too many sessions on workgroup demo (limit 3)")
+
+	// Alice's session on B ends: A admits her again.
+	aliceOnB.Close(ctx)
+	eventually(t, 10*time.Second, "alice's slot freed after her session on B ended", func() (bool, error) {
+		c, err := connectGateway(t, a, alice, "")
+		if err != nil {
+			return false, nil // the release follows the client's close
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return true, nil
+	})
+}
