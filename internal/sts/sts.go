@@ -320,6 +320,17 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 	}
 	if len(in.ProvidedContexts) > 5 {
 		v.Add("providedContexts", fmt.Sprint(len(in.ProvidedContexts)), "Member must have length less than or equal to 5")
+	} else {
+		// Empty members are left to context(), which names what is missing.
+		for i, pc := range in.ProvidedContexts {
+			path := fmt.Sprintf("providedContexts.%d.member", i+1)
+			if pc.ProviderArn != "" && v.Length(path+".providerArn", pc.ProviderArn, 20, 2048) {
+				v.Pattern(path+".providerArn", pc.ProviderArn, arnTypeRe, arnTypePattern)
+			}
+			if pc.ContextAssertion != "" {
+				v.Length(path+".contextAssertion", pc.ContextAssertion, 4, 2048)
+			}
+		}
 	}
 	return v.Err()
 }

@@ -183,6 +183,12 @@ func TestAssumeRoleBounds(t *testing.T) {
 		{"tag key too long", func(in *AssumeRoleInput) { in.Tags = []Tag{{Key: str(strings.Repeat("k", 129)), Value: str("v")}} }, "at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"},
 		{"tag without key", func(in *AssumeRoleInput) { in.Tags = []Tag{{Value: str("v")}} }, "Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null"},
 		{"tag value too long", func(in *AssumeRoleInput) { in.Tags = []Tag{{Key: str("k"), Value: str(strings.Repeat("v", 257))}} }, "at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"providerArn too long", func(in *AssumeRoleInput) {
+			in.ProvidedContexts = []ProvidedContext{{ProviderArn: identitycenter.ProviderArn + strings.Repeat("x", 2048), ContextAssertion: "abcd"}}
+		}, "at 'providedContexts.1.member.providerArn' failed to satisfy constraint: Member must have length less than or equal to 2048"},
+		{"contextAssertion too long", func(in *AssumeRoleInput) {
+			in.ProvidedContexts = []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: strings.Repeat("a", 2049)}}
+		}, "at 'providedContexts.1.member.contextAssertion' failed to satisfy constraint: Member must have length less than or equal to 2048"},
 		{"transitive keys too many", func(in *AssumeRoleInput) { in.TransitiveTagKeys = many(51, "k") }, "at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"},
 	}
 	for _, tc := range cases {
