@@ -330,3 +330,29 @@ func TestGCTarget(t *testing.T) {
 		})
 	}
 }
+
+// At the default info level an API request writes no log line of its own
+// (the audit trail has every call): a flood of requests cannot fill the
+// log, nor cost the CPU of formatting a line each. Debug level has them
+// (TestLogFormatJSON).
+func TestInfoLevelLogsNoRequestLines(t *testing.T) {
+	b := opsStartBinary(t, map[string]string{"IDCGATE_LOG_FORMAT": "json"})
+	ids, _ := opsLogWorkload(t, b.srv)
+	b.stop(t)
+	infos := 0
+	for _, l := range b.Lines() {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if m["msg"] == "request" {
+			t.Fatalf("a request line at info level: %s", l)
+		}
+		if m["level"] == "INFO" {
+			infos++
+		}
+	}
+	if len(ids) == 0 || infos == 0 {
+		t.Fatalf("%d calls, %d info lines: the workload or the server's lifecycle lines are missing", len(ids), infos)
+	}
+}
