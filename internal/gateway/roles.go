@@ -40,6 +40,9 @@ type RoleSync struct {
 	mu    sync.Mutex
 	pools map[string]*pgxpool.Pool
 	done  map[string]time.Time
+	// adopted: upstreams whose older user roles were made members of
+	// MemberRole, without a password, by this process.
+	adopted map[string]bool
 }
 
 // CertMinter mints the client certificate whose common name is role.
@@ -115,6 +118,9 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := r.adoptOnce(ctx, l.Upstream, p); err != nil {
+		return "", fmt.Errorf("adopting idcgate's older user roles upstream: %w", err)
+	}
 	if fresh {
 		// The memberships are known right, but the user may have given her
 		// role settings (ALTER ROLE CURRENT_USER SET …) since: one read tells.
@@ -126,17 +132,7 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 			return role, nil
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		err = r.sync(ctx, p, ns, role, l.Claims.UserID, groups)
-		var pe *pgconn.PgError
-		// Two first logins at once race on CREATE ROLE / GRANT: run again.
-		// No statement holds a secret, so what PostgreSQL logs of the
-		// loser's is harmless.
-		if err != nil && errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505" || pe.Code == "40001" || pe.Code == "XX000") && attempt < 3 {
-			continue
-		}
-		break
-	}
+	err = retryRace(func() error { return r.sync(ctx, p, ns, role, l.Claims.UserID, groups) })
 	if errors.Is(err, ErrForeignRole) {
 		return "", err
 	}
@@ -152,6 +148,20 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 // syncLockClass is the first key of the role syncs' advisory locks (the
 // second is the role name's hash), apart from other users of advisory locks.
 const syncLockClass int32 = 0x1dc6a7e
+
+// retryRace runs fn again when it lost a race with another login (two
+// first logins at once race on CREATE ROLE / GRANT). No statement holds a
+// secret, so what PostgreSQL logs of the loser's is harmless.
+func retryRace(fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505" || pe.Code == "40001" || pe.Code == "XX000") && attempt < 3 {
+			continue
+		}
+		return err
+	}
+}
 
 // hasSettings: whether role has settings of its own, in any database.
 const hasSettings = `SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = $1)`
@@ -170,14 +180,8 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, userID s
 		}
 		id := pgx.Identifier{role}.Sanitize()
 		member := pgx.Identifier{MemberRole}.Sanitize()
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", MemberRole).Scan(&exists); err != nil {
+		if err := ensureMemberRole(ctx, tx, member); err != nil {
 			return err
-		}
-		if !exists {
-			if _, err := tx.Exec(ctx, "CREATE ROLE "+member+" NOLOGIN"); err != nil {
-				return err
-			}
 		}
 		marker := UserRoleMarker + userID
 		markerLit := "'" + strings.ReplaceAll(marker, "'", "''") + "'"
@@ -269,6 +273,83 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, userID s
 		}
 		return nil
 	})
+}
+
+// adoptOnce runs adopt on an upstream the first time this process syncs
+// a role there.
+func (r *RoleSync) adoptOnce(ctx context.Context, dsn string, p *pgxpool.Pool) error {
+	r.mu.Lock()
+	done := r.adopted[dsn]
+	r.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := retryRace(func() error {
+		return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error { return adopt(ctx, tx) })
+	}); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.adopted == nil {
+		r.adopted = map[string]bool{}
+	}
+	r.adopted[dsn] = true
+	r.mu.Unlock()
+	return nil
+}
+
+// adopt brings user roles made before MemberRole (by a version that gave
+// them a password, which PostgreSQL may have logged) under it: no
+// password, no settings, members of MemberRole, so pg_hba.conf's lines
+// cover them before their user next logs in, if ever.
+func adopt(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, 0)", adoptLockClass); err != nil {
+		return err
+	}
+	member := pgx.Identifier{MemberRole}.Sanitize()
+	if err := ensureMemberRole(ctx, tx, member); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT r.rolname FROM pg_roles r
+		WHERE starts_with(coalesce(shobj_description(r.oid, 'pg_authid'), ''), $1)
+		AND NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid AND g.rolname = $2)`,
+		UserRoleMarker, MemberRole)
+	if err != nil {
+		return err
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, role := range roles {
+		id := pgx.Identifier{role}.Sanitize()
+		if _, err := tx.Exec(ctx, "ALTER ROLE "+id+" PASSWORD NULL"); err != nil {
+			return err
+		}
+		if err := resetSettings(ctx, tx, role, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "GRANT "+member+" TO "+id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adoptLockClass keys adopt's advisory lock, apart from the syncs'.
+const adoptLockClass = syncLockClass + 1
+
+// ensureMemberRole creates MemberRole if it does not exist.
+func ensureMemberRole(ctx context.Context, tx pgx.Tx, member string) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", MemberRole).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "CREATE ROLE "+member+" NOLOGIN")
+	return err
 }
 
 // resetSettings removes the role's own settings, in every database.

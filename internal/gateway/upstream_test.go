@@ -230,3 +230,41 @@ func TestUpstreamNeedsTLS(t *testing.T) {
 		}
 	})
 }
+
+// TestOlderUserRolesAdopted: user roles an earlier idcgate made with a
+// password (which PostgreSQL may have logged) lose it, and come under
+// pg_hba.conf's lines, at the first sync on their upstream, not only
+// when their own user logs in again.
+func TestOlderUserRolesAdopted(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, nil)
+	w.pg.Exec(t, "postgres", `CREATE ROLE "AWSIDC:olduser" LOGIN PASSWORD 'leaked-1'`,
+		`COMMENT ON ROLE "AWSIDC:olduser" IS '`+UserRoleMarker+`id-olduser'`,
+		`ALTER ROLE "AWSIDC:olduser" SET work_mem = '9MB'`)
+	if err := directLogin(w, "AWSIDC:olduser", "leaked-1", "require"); err != nil {
+		t.Fatalf("premise: the old role logs in with its password: %v", err)
+	}
+	c, err := w.connect(t, "good-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(context.Background())
+	for _, mode := range []string{"disable", "require"} {
+		if directLogin(w, "AWSIDC:olduser", "leaked-1", mode) == nil {
+			t.Fatalf("the old role's password still logs in (sslmode=%s)", mode)
+		}
+	}
+	admin, err := pgx.Connect(context.Background(), w.pg.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var noPassword, member, settings bool
+	if err := admin.QueryRow(context.Background(), `SELECT a.rolpassword IS NULL, pg_has_role(a.oid, 'idcgate_users', 'MEMBER'),
+		EXISTS (SELECT 1 FROM pg_db_role_setting s WHERE s.setrole = a.oid) FROM pg_authid a WHERE a.rolname = 'AWSIDC:olduser'`).Scan(&noPassword, &member, &settings); err != nil {
+		t.Fatal(err)
+	}
+	if !noPassword || !member || settings {
+		t.Fatalf("old role: no password %v, member %v, settings %v", noPassword, member, settings)
+	}
+}
