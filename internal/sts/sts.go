@@ -190,6 +190,12 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if err := validateAssumeRole(&in); err != nil {
 		return AssumeRoleOutput{}, err
 	}
+	// Managed session policies would narrow the session; idcgate has no
+	// managed policies yet, so a session that ignored them would be broader
+	// than the caller asked for. Refused, never ignored.
+	if len(in.PolicyArns) > 0 {
+		return AssumeRoleOutput{}, validation.Newf("PolicyArns: idcgate has no managed policies, so %s cannot narrow the session; pass the statements inline as Policy.", in.PolicyArns[0])
+	}
 	if caller.Kind == auth.KindRoot {
 		return AssumeRoleOutput{}, &auth.DeniedError{Message: "Roles may not be assumed by root accounts."}
 	}

@@ -207,10 +207,22 @@ func TestAssumeRoleBounds(t *testing.T) {
 		t.Parallel()
 		s, _, caller := setup(t)
 		in := base()
-		in.ExternalId, in.SourceIdentity, in.PolicyArns = str("ext-id:1/2"), str("alice@example.com"), []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}
+		in.ExternalId, in.SourceIdentity = str("ext-id:1/2"), str("alice@example.com")
 		in.Tags, in.TransitiveTagKeys = []Tag{{Key: str("team"), Value: str("")}}, []string{"team"}
 		if _, err := s.AssumeRole(context.Background(), caller, in, auth.Request{}); errors.Is(err, validation.ErrInvalid) {
 			t.Fatalf("refused: %v", err)
+		}
+	})
+	// Well-formed managed policy ARNs are refused, not ignored: ignoring
+	// them would give a broader session than the caller asked for.
+	t.Run("policyArns refused", func(t *testing.T) {
+		t.Parallel()
+		s, _, caller := setup(t)
+		in := base()
+		in.PolicyArns = []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}
+		_, err := s.AssumeRole(context.Background(), caller, in, auth.Request{})
+		if !errors.Is(err, validation.ErrInvalid) || !strings.Contains(err.Error(), "arn:aws:iam::aws:policy/ReadOnlyAccess cannot narrow the session") {
+			t.Fatalf("err = %v", err)
 		}
 	})
 }
