@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TestShutdownLeavesNoQueryRunning: a gateway session still running a
+// query when the server's shutdown grace (10 s) ends gets 57P01, and its
+// backend is gone upstream by the time the server has stopped (SPEC 8).
+func TestShutdownLeavesNoQueryRunning(t *testing.T) {
+	t.Parallel()
+	srv, pg := gatewayWorld(t, nil)
+	ctx := context.Background()
+	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	admin, err := pgx.Connect(ctx, pg.DSN("dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	running := func() (int, error) {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = 'AWSIDC:alice' AND query = 'SELECT pg_sleep(600)'`).Scan(&n)
+		return n, err
+	}
+	queryErr := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(ctx, "SELECT pg_sleep(600)")
+		queryErr <- err
+	}()
+	eventually(t, 10*time.Second, "the query running upstream", func() (bool, error) {
+		n, err := running()
+		return n == 1, err
+	})
+
+	start := time.Now()
+	srv.Stop() // returns once the server has stopped
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("shutdown took %v", took)
+	}
+	if n, err := running(); err != nil || n != 0 {
+		t.Fatalf("%d backends of alice still upstream after the server stopped (%v)", n, err)
+	}
+	select {
+	case err := <-queryErr:
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "57P01" {
+			t.Fatalf("the running query ended with %v, want SQLSTATE 57P01", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client's query did not end with the server")
+	}
+}
