@@ -641,7 +641,7 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	defer cancel()
 	login, err := g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
 	if err != nil {
-		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
+		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
 	}
 	release, err := g.admit(ctx, login)
 	if err != nil {
@@ -650,46 +650,51 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	sess, err := g.connectUpstream(ctx, login, sm.Parameters)
 	if err != nil {
 		release()
-		return nil, login, authRefusal(err, tokenName(sm.Parameters, redshift))
+		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
 	}
 	sess.redshift = redshift
 	sess.release = release
 	return sess, login, nil
 }
 
-// tokenName is what a refusal calls the token the client sent: the password
-// on the cleartext path; on the Redshift drivers' path, which has no
-// password, the token type the startup named (SUBJECT_TOKEN when it names
-// none, as the drivers' default for idp_type=AwsIdc). An unknown type is not
+// tokenType is the token type a refusal names: "" on the cleartext path
+// (the token is the password); on the Redshift drivers' path, which has no
+// password, the type the startup named (SUBJECT_TOKEN when it names none,
+// the drivers' default for idp_type=AwsIdc). An unknown type is not
 // echoed: it is the client's text, and the refusal is also audited.
-func tokenName(p map[string]string, redshift bool) string {
+func tokenType(p map[string]string, redshift bool) string {
 	if !redshift {
-		return "the password"
+		return ""
 	}
 	switch tt := strings.ToUpper(p["token_type"]); tt {
 	case "":
-		return "the SUBJECT_TOKEN"
+		return "SUBJECT_TOKEN"
 	case "SUBJECT_TOKEN", "ACCESS_TOKEN", "EXT_JWT":
-		return "the " + tt
+		return tt
 	}
-	return "the token"
+	return "token"
 }
 
 // authRefusal turns an Authenticator or upstream error into the client's
-// ErrorResponse; what names the token (tokenName).
-func authRefusal(err error, what string) error {
+// ErrorResponse, naming the token by its type (tokenType; never "the
+// password" for a token sent in an 'i' message, SPEC 12).
+func authRefusal(err error, tt string) error {
+	token, password := "the "+tt, "the "+tt
+	if tt == "" {
+		token, password = "the Identity Center token", "the password"
+	}
 	var ce *clientError
 	switch {
 	case errors.As(err, &ce):
 		return ce
 	case errors.Is(err, ErrTokenExpired):
-		return refuse(codeInvalidPassword, "the Identity Center token has expired: get a new one with GetIdentityCenterAuthToken")
+		return refuse(codeInvalidPassword, "%s has expired: get a new one with GetIdentityCenterAuthToken", token)
 	case errors.Is(err, ErrWrongWorkgroup):
-		return refuse(codeInvalidPassword, "the Identity Center token is not valid for this workgroup")
+		return refuse(codeInvalidPassword, "%s is not valid for this workgroup", token)
 	case errors.Is(err, ErrNoWorkgroup):
 		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), "no workgroup: "))
 	case errors.Is(err, ErrBadToken):
-		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", what)
+		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", password)
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,6 +48,32 @@ func TestRefusalNamesTheTokenType(t *testing.T) {
 			}
 			if tc.msg == 'i' && strings.Contains(e.Message, "password") {
 				t.Fatalf("a token sent in an 'i' message called a password: %q", e.Message)
+			}
+		})
+	}
+}
+
+// TestRefusalsNameTheTokenType: every refusal of a token names it by its
+// type on the Redshift drivers' path, and keeps the cleartext path's words.
+func TestRefusalsNameTheTokenType(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		err  error
+		tt   string
+		want string
+	}{
+		{ErrTokenExpired, "", "the Identity Center token has expired: get a new one with GetIdentityCenterAuthToken"},
+		{ErrTokenExpired, "SUBJECT_TOKEN", "the SUBJECT_TOKEN has expired: get a new one with GetIdentityCenterAuthToken"},
+		{ErrWrongWorkgroup, "", "the Identity Center token is not valid for this workgroup"},
+		{ErrWrongWorkgroup, "EXT_JWT", "the EXT_JWT is not valid for this workgroup"},
+		{ErrBadToken, "", "the password is not a valid Identity Center token"},
+		{ErrBadToken, "ACCESS_TOKEN", "the ACCESS_TOKEN is not a valid Identity Center token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			var ce *clientError
+			if err := authRefusal(tc.err, tc.tt); !errors.As(err, &ce) || ce.msg != tc.want {
+				t.Fatalf("%v", err)
 			}
 		})
 	}
