@@ -267,3 +267,23 @@ func TestRedshiftIdcApplicationFields(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectoryKey: ASCII letters only are lowered; every other byte,
+// including the Kelvin sign and the long s, stays as it is.
+func TestDirectoryKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"":                  "",
+		"kate@example.com":  "kate@example.com",
+		"KATE@Example.COM":  "kate@example.com",
+		"\u212Aate@X.com":   "\u212Aate@x.com",
+		"\u017Fam@example":  "\u017Fam@example",
+		"\u00C9lodie@EX.fr": "\u00C9lodie@ex.fr", // É is not ASCII
+		"Z[\\]^_`a@b":       "z[\\]^_`a@b",       // the bytes around the letters
+		"@AZ\x00\xffaz":     "@az\x00\xffaz",
+	} {
+		if got := DirectoryKey(in); got != want {
+			t.Errorf("DirectoryKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
