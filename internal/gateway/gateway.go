@@ -851,7 +851,8 @@ func (g *Gateway) admit(ctx context.Context, login *Login) (release func(), err 
 		case errors.As(err, &le):
 			return nil, refuse(codeTooManyConnections, "%s", le.Error())
 		case err != nil:
-			return nil, fmt.Errorf("admitting the session: %w", err)
+			g.cfg.Log.Error("gateway session not counted against the limits", "err", err)
+			return nil, refuse(codeSystemError, "idcgate could not count this session against its session limits: try again")
 		}
 		return release, nil
 	}

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -76,5 +78,34 @@ func TestRefusalsNameTheTokenType(t *testing.T) {
 				t.Fatalf("%v", err)
 			}
 		})
+	}
+}
+
+// unreachableLimiter is a SessionLimiter whose store cannot be reached.
+type unreachableLimiter struct{}
+
+func (unreachableLimiter) Admit(context.Context, *Login) (func(), error) {
+	return nil, errors.New("store: connection refused")
+}
+func (unreachableLimiter) Close() {}
+
+// TestSessionCountFailureIsClear: a login whose session cannot be counted
+// against the limits (the store is out of reach) is refused 58000 saying
+// so, not as an upstream failure, and without the store's error text.
+func TestSessionCountFailureIsClear(t *testing.T) {
+	t.Parallel()
+	g := newGateway(Config{LoginTimeout: time.Second, Insecure: true, Auth: &fixedAuth{upstream: "postgres://unused"}, Sessions: unreachableLimiter{}}, nil)
+	in, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "alice"}}).Encode(nil)
+	in, _ = (&pgproto3.PasswordMessage{Password: "good-alice"}).Encode(in)
+	c := &scriptConn{in: bytes.NewReader(in)}
+	g.handle(c)
+	out := c.out.Bytes()
+	if len(out) < 9 {
+		t.Fatalf("answer %q", out)
+	}
+	m, err := pgproto3.NewFrontend(bytes.NewReader(out[9:]), nil).Receive()
+	e, ok := m.(*pgproto3.ErrorResponse)
+	if !ok || e.Code != "58000" || !strings.Contains(e.Message, "session limits") || strings.Contains(e.Message, "connection refused") {
+		t.Fatalf("got %#v %v", m, err)
 	}
 }
