@@ -79,6 +79,11 @@ var (
 	// one made by someone else), so logging in as it would hand the user
 	// someone else's role.
 	ErrForeignRole = errors.New("upstream role is not an idcgate user role")
+	// ErrRoleNameTooLong: the user's role name is over PostgreSQL's 63
+	// bytes (it would be cut, and could name another user's role).
+	ErrRoleNameTooLong = errors.New("upstream role name too long")
+	// ErrUpstreamTooOld: the upstream PostgreSQL is older than 15.
+	ErrUpstreamTooOld = errors.New("upstream PostgreSQL too old")
 	// ErrUnknownUser: the token's user is no longer in the directory (the
 	// token was issued before she was deleted).
 	ErrUnknownUser = errors.New("unknown Identity Center user")
@@ -699,6 +704,10 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):
 		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrForeignRole.Error()+": "))
+	case errors.Is(err, ErrUpstreamTooOld):
+		return refuse(codeCannotConnect, "%s", strings.TrimPrefix(err.Error(), ErrUpstreamTooOld.Error()+": "))
+	case errors.Is(err, ErrRoleNameTooLong):
+		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrRoleNameTooLong.Error()+": "))
 	case errors.Is(err, ErrUnknownUser):
 		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrUnknownUser.Error()+": "))
 	}

@@ -60,6 +60,9 @@ const UserRoleMarker = "idcgate: Identity Center user "
 // leave it (that needs ADMIN OPTION on it).
 const MemberRole = "idcgate_users"
 
+// maxRoleName is PostgreSQL's longest name in bytes (NAMEDATALEN - 1).
+const maxRoleName = 63
+
 // applicationName names the service connections in pg_stat_activity.
 const applicationName = "idcgate role sync"
 
@@ -105,6 +108,12 @@ func roleName(l *Login) string { return l.IdentityNamespace + ":" + l.Claims.Use
 func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	ns := l.IdentityNamespace
 	role := roleName(l)
+	// PostgreSQL cuts longer names to 63 bytes without an error, so two
+	// long user names could name one role (and the certificate's name
+	// would not be the role's).
+	if len(role) > maxRoleName {
+		return "", fmt.Errorf("%w: the upstream role name %q is %d bytes, over PostgreSQL's limit of %d, so idcgate will not log in as a shortened name: use a shorter identity namespace or user name", ErrRoleNameTooLong, role, len(role), maxRoleName)
+	}
 	groups := make([]string, 0, len(l.Claims.Groups))
 	for _, g := range l.Claims.Groups {
 		groups = append(groups, ns+":"+g)
@@ -118,7 +127,9 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := r.adoptOnce(ctx, l.Upstream, p); err != nil {
+	if err := r.adoptOnce(ctx, l.Upstream, p); errors.Is(err, ErrUpstreamTooOld) {
+		return "", err
+	} else if err != nil {
 		return "", fmt.Errorf("adopting idcgate's older user roles upstream: %w", err)
 	}
 	if fresh {
@@ -284,6 +295,13 @@ func (r *RoleSync) adoptOnce(ctx context.Context, dsn string, p *pgxpool.Pool) e
 	if done {
 		return nil
 	}
+	var version int
+	if err := p.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return err
+	}
+	if err := supportedUpstream(version); err != nil {
+		return err
+	}
 	if err := retryRace(func() error {
 		return pgx.BeginFunc(ctx, p, func(tx pgx.Tx) error { return adopt(ctx, tx) })
 	}); err != nil {
@@ -295,6 +313,21 @@ func (r *RoleSync) adoptOnce(ctx context.Context, dsn string, p *pgxpool.Pool) e
 	}
 	r.adopted[dsn] = true
 	r.mu.Unlock()
+	return nil
+}
+
+// minUpstreamVersion is the oldest PostgreSQL (server_version_num) the
+// gateway logs users in to: before 15 a role's own session could grant the
+// role to others (it held ADMIN OPTION on itself), so alice could give bob
+// her privileges with GRANT "AWSIDC:alice" TO "AWSIDC:bob", and nothing
+// upstream could forbid it.
+const minUpstreamVersion = 150000
+
+// supportedUpstream refuses an upstream older than minUpstreamVersion.
+func supportedUpstream(version int) error {
+	if version < minUpstreamVersion {
+		return fmt.Errorf("%w: the upstream runs PostgreSQL %d.%d; idcgate needs 15 or later, where a user cannot grant her own role to another user", ErrUpstreamTooOld, version/10000, version%10000)
+	}
 	return nil
 }
 
