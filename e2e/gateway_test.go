@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,12 +58,26 @@ func tokenFor(t *testing.T, srv *testserver.Server, user string, workgroups ...s
 	if err != nil {
 		t.Fatal(err)
 	}
+	tokenUsers.Store(aws.ToString(out.Token), user)
 	return aws.ToString(out.Token)
+}
+
+// tokenUsers maps the tokens tokenFor got to their users, so that a
+// connection names the token's user in its startup (the gateway refuses
+// another name).
+var tokenUsers sync.Map
+
+// tokenUser is the user tokenFor got token for (alice for any other).
+func tokenUser(token string) string {
+	if u, ok := tokenUsers.Load(token); ok {
+		return u.(string)
+	}
+	return "alice"
 }
 
 func connectGateway(t *testing.T, srv *testserver.Server, token, extra string) (*pgx.Conn, error) {
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
-	return pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s %s", host, port, token, extra))
+	return pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=%s dbname=dev sslmode=require password=%s %s", host, port, tokenUser(token), token, extra))
 }
 
 func TestGatewayLogin(t *testing.T) {
@@ -142,7 +157,7 @@ func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...str
 	}
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	args = append([]string{"-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"}, args...)
-	cmd := exec.Command(psql, append(args, fmt.Sprintf("host=%s port=%s dbname=dev user=alice sslmode=require", host, port))...)
+	cmd := exec.Command(psql, append(args, fmt.Sprintf("host=%s port=%s dbname=dev user=%s sslmode=require", host, port, tokenUser(token)))...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+token)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err

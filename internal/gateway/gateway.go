@@ -648,6 +648,9 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	if err != nil {
 		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
 	}
+	if err := startupUserMatches(sm.Parameters["user"], login, redshift); err != nil {
+		return nil, login, err
+	}
 	release, err := g.admit(ctx, login)
 	if err != nil {
 		return nil, login, err
@@ -660,6 +663,24 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	sess.redshift = redshift
 	sess.release = release
 	return sess, login, nil
+}
+
+// startupUserMatches refuses a startup whose user names someone other
+// than the token's user: the identity comes from the token alone, and a
+// client that asked for bob but holds alice's token has made a mistake it
+// should hear of (psql's prompt, logs and .pgpass all say bob). Empty, the
+// user name and the role name ("<ns>:<user>") are hers. The Redshift
+// drivers' path is exempt: ODBC fills an empty user with the operating
+// system's login name, so there the field says nothing.
+func startupUserMatches(user string, l *Login, redshift bool) error {
+	if redshift || user == "" || user == l.Claims.UserName || user == roleName(l) {
+		return nil
+	}
+	if len(user) > 64 {
+		user = user[:64] + "…"
+	}
+	return refuse(codeInvalidAuthorization, "the startup names user %q, but the token is %s's: connect with user=%s (or leave user empty)",
+		user, l.Claims.UserName, l.Claims.UserName)
 }
 
 // tokenType is the token type a refusal names: "" on the cleartext path

@@ -111,7 +111,12 @@ func (w *testWorld) connect(t *testing.T, token string) (*pgx.Conn, error) {
 	host, port, _ := net.SplitHostPort(w.gw.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=postgres sslmode=disable password=%s", host, port, token))
+	// The startup names the token's user (startupUserMatches).
+	user, ok := strings.CutPrefix(token, "good-")
+	if !ok {
+		user = "alice"
+	}
+	return pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user='%s' dbname=postgres sslmode=disable password=%s", host, port, user, token))
 }
 
 // startLogin opens a raw connection, sends a startup message and reads the

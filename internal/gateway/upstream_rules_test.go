@@ -3,11 +3,15 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/idcgate/idcgate/internal/authtoken"
 )
 
 // TestSelfGrantRefusedUpstream: what keeps one user out of another's role.
@@ -102,4 +106,51 @@ func pgxQueryInt(t *testing.T, w *testWorld, q string, n *int) error {
 	}
 	defer admin.Close(context.Background())
 	return admin.QueryRow(context.Background(), q).Scan(n)
+}
+
+// TestStartupUserMustBeTheTokens: a startup that names another user than
+// the token's is refused 28000 saying whose token it is; empty, the user
+// name and the role name are hers. The Redshift drivers' path is exempt
+// (ODBC sends the operating system's login name for an empty user).
+func TestStartupUserMustBeTheTokens(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, nil)
+	host, port, _ := net.SplitHostPort(w.gw.Addr())
+	for _, tc := range []struct {
+		user string
+		ok   bool
+	}{
+		{"alice", true}, {"AWSIDC:alice", true}, {"", true},
+		{"bob", false}, {"Alice", false}, {"AWSIDC:bob", false}, {"root", false},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s dbname=postgres sslmode=disable password=good-alice", host, port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.User = tc.user
+			c, err := pgx.ConnectConfig(context.Background(), cfg)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("user %q with alice's token: %v", tc.user, err)
+				}
+				var who string
+				if err := c.QueryRow(context.Background(), "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
+					t.Fatalf("current_user %q (%v)", who, err)
+				}
+				c.Close(context.Background())
+				return
+			}
+			var pe *pgconn.PgError
+			want := fmt.Sprintf("the startup names user %q, but the token is alice's: connect with user=alice (or leave user empty)", tc.user)
+			if !errors.As(err, &pe) || pe.Code != "28000" || pe.Message != want {
+				t.Fatalf("user %q with alice's token: %v, want 28000 %q", tc.user, err, want)
+			}
+		})
+	}
+	l := &Login{IdentityNamespace: "AWSIDC", Claims: authtoken.Claims{UserName: "alice"}}
+	if err := startupUserMatches("root", l, true); err != nil {
+		t.Fatalf("Redshift driver path: %v", err)
+	}
 }
