@@ -260,19 +260,15 @@ func TestInvalidOperationNamesRefused(t *testing.T) {
 // bdMetrics is the /metrics text of the server at base.
 func bdMetrics(t *testing.T, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	r := testserver.Do(t, req)
+	if r.Status != 200 {
+		t.Fatalf("/metrics: %d", r.Status)
 	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
-	}
-	return string(b)
+	return string(r.Body)
 }
 
 // bdGrep is the lines of s that start with prefix.

@@ -18,13 +18,7 @@ import (
 func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "dev")
-	pg.Exec(t, "dev",
-		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
-		`CREATE ROLE "AWSIDC:engineers" NOLOGIN`,
-		`CREATE TABLE sales(id int, amount int)`,
-		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
-		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
+	gmPrepare(t, pg)
 	dir := filepath.Join(t.TempDir(), "data")
 	upstream := func(c *config.Config) {
 		c.PGUpstream = pg.TLSDSN("dev")

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -22,11 +21,7 @@ func TestShutdownLeavesNoQueryRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	admin, err := pgx.Connect(ctx, pg.DSN("dev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := gmAdmin(t, pg)
 	running := func() (int, error) {
 		var n int
 		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = 'AWSIDC:alice' AND query = 'SELECT pg_sleep(600)'`).Scan(&n)

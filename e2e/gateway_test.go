@@ -34,13 +34,7 @@ import (
 // idcgate in front of it.
 func gatewayWorld(t *testing.T, edit func(*config.Config)) (*testserver.Server, *pgtest.Server) {
 	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "dev")
-	pg.Exec(t, "dev",
-		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
-		`CREATE ROLE "AWSIDC:engineers" NOLOGIN`,
-		`CREATE TABLE sales(id int, amount int)`,
-		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
-		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
+	gmPrepare(t, pg)
 	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(func(c *config.Config) {
 		c.PGUpstream = pg.TLSDSN("dev")
 		c.Serverless.TransitionDelay = &config.Duration{}

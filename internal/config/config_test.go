@@ -207,26 +207,7 @@ func TestPoliciesCheckedByKind(t *testing.T) {
 		{"trust policy over 4096", role(`{Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {AWS: 'arn:aws:iam::123456789012:role/`+strings.Repeat("r", 4100)+`'}, Action: 'sts:AssumeRole'}]}`, identity),
 			"accounts[0].roles[0].trustPolicy: LimitExceeded: Cannot exceed quota for ACLSizePerRole: 4096"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := Parse([]byte(tc.doc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.ApplyDefaults()
-			err = c.Validate()
-			if tc.want == "" {
-				if err != nil && strings.Contains(err.Error(), "olic") {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
-			}
-		})
-	}
+	validateCases(t, cases, "olic")
 }
 
 // TestRedshiftIdcApplicationFields: a config's Redshift IdC application
@@ -246,26 +227,7 @@ func TestRedshiftIdcApplicationFields(t *testing.T) {
 		{"name upper case", app("Sales", "AWSIDC"), `accounts[0].redshiftIdcApplications[0].name "Sales": want 1-63 characters of`},
 		{"name too long", app(strings.Repeat("a", 64), "AWSIDC"), "want 1-63 characters"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := Parse([]byte(tc.doc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.ApplyDefaults()
-			err = c.Validate()
-			if tc.want == "" {
-				if err != nil && strings.Contains(err.Error(), "redshiftIdcApplications") {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
-			}
-		})
-	}
+	validateCases(t, cases, "redshiftIdcApplications")
 }
 
 // TestDirectoryKey: ASCII letters only are lowered; every other byte,
@@ -285,5 +247,31 @@ func TestDirectoryKey(t *testing.T) {
 		if got := DirectoryKey(in); got != want {
 			t.Errorf("DirectoryKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// validateCases parses and validates each case's document: want "" means
+// no error line mentions about; otherwise some line must hold want.
+func validateCases(t *testing.T, cases []struct{ name, doc, want string }, about string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse([]byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ApplyDefaults()
+			err = c.Validate()
+			if tc.want == "" {
+				if err != nil && strings.Contains(err.Error(), about) {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant a line with %s", err, tc.want)
+			}
+		})
 	}
 }
