@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -204,16 +205,12 @@ func TestIdPTokenCLI(t *testing.T) {
 	}
 }
 
-// TestLoginUsage: without a config, login says exactly which flags to pass.
+// TestLoginUsage: a usage mistake is exit code 2 and one line saying it.
 func TestLoginUsage(t *testing.T) {
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"login", "--user", "alice"},
-			"idcgate login: pass --role arn:aws:iam::<account>:role/<name> and --application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>, or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application\n"},
-		{[]string{"login", "--user", "alice", "--role", testserver.AnalystRoleArn},
-			"idcgate login: pass --application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>, or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application\n"},
 		{[]string{"login", "--role", testserver.AnalystRoleArn},
 			"idcgate login: --user is required\n"},
 		{[]string{"login", "--user", "alice", "--output", "yaml"},
@@ -305,6 +302,83 @@ func TestLoginCredentialProcessElsewhere(t *testing.T) {
 			filepath.Join(elsewhere, "idcgate-data", "credentials"), filepath.Join(noConfig, "idcgate-data", "credentials"))
 		if code != 1 || stderr != want {
 			t.Fatalf("exit %d\nstderr %q\nwant   %q", code, stderr, want)
+		}
+	})
+}
+
+// TestLoginNeedsOnlyTheUser: against a running server, `idcgate login
+// --user alice` needs nothing else: the administrator credentials it finds
+// in ./idcgate-data and the server's candidate rule (a role that trusts the
+// caller for sts:AssumeRole and sts:SetContext and allows
+// GetIdentityCenterAuthToken; an application whose grant accepts the
+// built-in IdP) pick the role and the application. --role takes a name;
+// two candidates are an error naming both; SSO-OIDC's refusals show AWS's
+// error_description.
+func TestLoginNeedsOnlyTheUser(t *testing.T) {
+	t.Parallel()
+	type server struct{ url, dir string }
+	start := func(edit func(*config.Config)) server {
+		dir := t.TempDir()
+		srv := testserver.Start(t, testserver.Options{DataDir: filepath.Join(dir, "idcgate-data"), Edit: edit})
+		return server{srv.URL, dir}
+	}
+	run := func(s server, args ...string) (string, string, int) {
+		t.Helper()
+		bin, err := testserver.Binary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = s.dir // where ./idcgate-data is, as after `idcgate serve` there
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testserver.AppKeyID, "AWS_SECRET_ACCESS_KEY="+testserver.AppSecretKey,
+			"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_REGION=us-east-1", "IDCGATE_CONFIG=", "IDCGATE_DATA_DIR=", "IDCGATE_ENDPOINT="+s.url)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err = cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	example := start(nil)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"user only", nil, "# arn:aws:sts::123456789012:assumed-role/analyst/alice until "},
+		{"role by name", []string{"--role", "no-redshift"}, "# arn:aws:sts::123456789012:assumed-role/no-redshift/alice until "},
+		{"role by ARN", []string{"--role", testserver.AnalystRoleArn}, "# arn:aws:sts::123456789012:assumed-role/analyst/alice until "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := run(example, append([]string{"login", "--user", "alice"}, tc.args...)...)
+			if code != 0 || !strings.Contains(out, tc.want) || !strings.Contains(out, "export AWS_SESSION_TOKEN=") {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, stderr)
+			}
+		})
+	}
+	t.Run("SSO-OIDC refusal shows its description", func(t *testing.T) {
+		jwtFile := filepath.Join(t.TempDir(), "bad.jwt")
+		os.WriteFile(jwtFile, []byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), 0o600)
+		_, stderr, code := run(example, "login", "--jwt-file", jwtFile)
+		if code != 1 || !strings.HasPrefix(stderr, "idcgate login: CreateTokenWithIAM: InvalidGrantException (invalid_grant): ") ||
+			len(strings.TrimSpace(strings.SplitN(stderr, "(invalid_grant): ", 2)[1])) == 0 {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("two candidate roles", func(t *testing.T) {
+		two := start(func(c *config.Config) {
+			r := c.Accounts[0].Roles[0]
+			r.Name = "analyst-2"
+			c.Accounts[0].Roles = append(c.Accounts[0].Roles, r)
+		})
+		_, stderr, code := run(two, "login", "--user", "alice")
+		want := "idcgate login: 2 roles would do for arn:aws:iam::123456789012:user/app (arn:aws:iam::123456789012:role/analyst, arn:aws:iam::123456789012:role/analyst-2): pass --role\n"
+		if code != 1 || stderr != want {
+			t.Fatalf("exit %d, stderr %q\nwant %q", code, stderr, want)
 		}
 	})
 }

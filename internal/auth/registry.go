@@ -189,6 +189,53 @@ func (r *Registry) Role(arn string) (*Role, bool) {
 	return role, ok
 }
 
+// Roles lists every role, sorted by ARN.
+func (r *Registry) Roles() []*Role {
+	out := make([]*Role, 0, len(r.roles))
+	for _, role := range r.roles {
+		out = append(out, role)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out
+}
+
+// PrincipalByARN finds the principal an ARN names, as GetCallerIdentity
+// shows it: an account root, an IAM user, or a session of a role
+// ("arn:aws:sts::<account>:assumed-role/<role>/<session>", whose
+// session policies and tags are not known here).
+func (r *Registry) PrincipalByARN(arn string) (*Principal, bool) {
+	var found *Principal
+	for _, e := range r.keys {
+		if e.principal.ARN == arn && (found == nil || e.principal.AccessKeyID < found.AccessKeyID) {
+			found = e.principal
+		}
+	}
+	if found != nil {
+		p := *found
+		p.AccessKeyID = ""
+		return &p, true
+	}
+	rest, ok := strings.CutPrefix(arn, "arn:aws:sts::")
+	if !ok {
+		return nil, false
+	}
+	account, rest, ok := strings.Cut(rest, ":assumed-role/")
+	if !ok {
+		return nil, false
+	}
+	name, session, ok := strings.Cut(rest, "/")
+	if !ok || session == "" {
+		return nil, false
+	}
+	for _, role := range r.roles {
+		if role.Account == account && role.Name == name {
+			return &Principal{Kind: KindAssumedRole, Account: account, ARN: arn, UserID: role.RoleID + ":" + session,
+				Name: name, SessionName: session, RoleARN: role.ARN, Identity: role.Policies}, true
+		}
+	}
+	return nil, false
+}
+
 // Accounts lists the configured account ids, in config order.
 func (r *Registry) Accounts() []string { return append([]string(nil), r.accounts...) }
 

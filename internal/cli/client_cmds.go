@@ -91,11 +91,11 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	var cf clientFlags
 	cf.register(fs, env)
 	user := fs.String("user", "", "directory user name (required)")
-	role := fs.String("role", "", "role ARN to assume (default: the config's first role)")
-	app := fs.String("application", "", "Identity Center application ARN (default: the config's only application)")
-	audience := fs.String("audience", "", "audience of the IdP token (default: the application's first)")
+	role := fs.String("role", "", "role to assume, a name or an ARN (default: the one role the server finds for your credentials)")
+	app := fs.String("application", "", "Identity Center application ARN (default: the one application whose grant accepts the built-in IdP)")
+	audience := fs.String("audience", "", "audience of the IdP token (default: the application's grant's first)")
 	output := fs.String("output", "env", "env or credential-process")
-	cfgPath := fs.String("config", env.Getenv("IDCGATE_CONFIG"), "config file for the defaults; env IDCGATE_CONFIG")
+	cfgPath := fs.String("config", env.Getenv("IDCGATE_CONFIG"), "the server's config file, to find its data dir; env IDCGATE_CONFIG")
 	dataDir := fs.String("data-dir", env.Getenv("IDCGATE_DATA_DIR"), "the server's data dir, where its administrator credentials are (default: the config's dataDir); env IDCGATE_DATA_DIR")
 	adminFile := fs.String("admin-credentials-file", "", "administrator credentials for the built-in IdP (default <data-dir>/credentials)")
 	duration := fs.Duration("duration", time.Hour, "session duration")
@@ -116,18 +116,38 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		cfg.ApplyDefaults()
-		if *role == "" && len(cfg.Accounts) > 0 && len(cfg.Accounts[0].Roles) > 0 {
-			*role = "arn:aws:iam::" + cfg.Accounts[0].ID + ":role/" + cfg.Accounts[0].Roles[0].Name
-		}
-		if ic := cfg.IdentityCenter; ic != nil && *app == "" && len(ic.Applications) == 1 {
-			*app = ic.Applications[0].Arn
-			if *audience == "" && len(ic.Applications[0].Grants) > 0 && len(ic.Applications[0].Grants[0].Audiences) > 0 {
-				*audience = ic.Applications[0].Grants[0].Audiences[0]
-			}
+	}
+	// Steps 2 and 3 are signed with the caller's own credentials.
+	c, err := cf.client(ctx)
+	if err != nil {
+		return err
+	}
+	// The administrator credentials: for the built-in IdP's JWT, and to
+	// ask the server which role and application to take.
+	var admin *client.Client
+	adminPath, adminErr := adminCredentialsFile(*adminFile, *dataDir, *cfgPath, cfg)
+	if adminErr == nil {
+		if admin, err = client.New(ctx, client.Options{Endpoint: cf.endpoint, Region: cf.region, CredentialsFile: adminPath, Profile: "default"}); err != nil {
+			return err
 		}
 	}
-	if err := missingLoginFlags(cfg, *role, *app); err != nil {
-		return err
+	if *role == "" || *app == "" || *audience == "" || !strings.HasPrefix(*role, "arn:") {
+		callerArn, err := c.CallerArn(ctx)
+		if err != nil {
+			return err
+		}
+		if *role != "" && !strings.HasPrefix(*role, "arn:") {
+			*role = "arn:aws:iam::" + arnAccount(callerArn) + ":role/" + *role
+		}
+		if *role == "" || *app == "" || *audience == "" {
+			if admin == nil {
+				if *role == "" || *app == "" {
+					return adminErr // it says what to pass
+				}
+			} else if err := pickCandidates(ctx, admin, callerArn, role, app, audience); err != nil {
+				return err
+			}
+		}
 	}
 	if *audience == "" {
 		*audience = "idcgate-demo"
@@ -142,13 +162,8 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 		}
 		assertion = strings.TrimSpace(string(b))
 	} else {
-		path, err := adminCredentialsFile(*adminFile, *dataDir, *cfgPath, cfg)
-		if err != nil {
-			return err
-		}
-		admin, err := client.New(ctx, client.Options{Endpoint: cf.endpoint, Region: cf.region, CredentialsFile: path, Profile: "default"})
-		if err != nil {
-			return err
+		if admin == nil {
+			return adminErr
 		}
 		assertion, err = admin.IssueTestToken(ctx, *user, *audience, 10*time.Minute)
 		if err != nil {
@@ -156,11 +171,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 		}
 	}
 
-	// 2. and 3., signed with the caller's own credentials.
-	c, err := cf.client(ctx)
-	if err != nil {
-		return err
-	}
+	// 2. and 3.
 	session := *user
 	if session == "" {
 		session = "idcgate-login"
@@ -181,26 +192,54 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-// missingLoginFlags says exactly what to pass when the role or the
-// application could not be defaulted.
-func missingLoginFlags(cfg *config.Config, role, app string) error {
-	var missing []string
-	if role == "" {
-		missing = append(missing, "--role arn:aws:iam::<account>:role/<name>")
+// pickCandidates fills in what is empty of role, app and audience from the
+// server's candidates for callerArn: exactly one role and one application,
+// or an error that lists them.
+func pickCandidates(ctx context.Context, admin *client.Client, callerArn string, role, app, audience *string) error {
+	cands, err := admin.LoginCandidates(ctx, callerArn)
+	if err != nil {
+		return fmt.Errorf("asking the server for a role and an application: %w", err)
 	}
-	if app == "" {
-		missing = append(missing, "--application arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>")
+	if *role == "" {
+		switch len(cands.Roles) {
+		case 1:
+			*role = cands.Roles[0]
+		case 0:
+			return fmt.Errorf("no role trusts %s for sts:AssumeRole and sts:SetContext and allows %s: pass --role", callerArn, "redshift-serverless:GetIdentityCenterAuthToken")
+		default:
+			return fmt.Errorf("%d roles would do for %s (%s): pass --role", len(cands.Roles), callerArn, strings.Join(cands.Roles, ", "))
+		}
 	}
-	switch {
-	case len(missing) == 0:
-		return nil
-	case cfg == nil:
-		return usageError{"pass " + strings.Join(missing, " and ") + ", or --config FILE (env IDCGATE_CONFIG) to take the config's first role and only application"}
-	case app == "" && cfg.IdentityCenter != nil && len(cfg.IdentityCenter.Applications) > 1:
-		return usageError{fmt.Sprintf("the config has %d applications: pass %s", len(cfg.IdentityCenter.Applications), strings.Join(missing, " and "))}
-	default:
-		return usageError{"the config names no default: pass " + strings.Join(missing, " and ")}
+	var arns []string
+	for _, a := range cands.Applications {
+		arns = append(arns, a.ApplicationArn)
+		if a.ApplicationArn == *app && *audience == "" && len(a.Audiences) > 0 {
+			*audience = a.Audiences[0]
+		}
 	}
+	if *app == "" {
+		switch len(cands.Applications) {
+		case 1:
+			*app = cands.Applications[0].ApplicationArn
+			if *audience == "" && len(cands.Applications[0].Audiences) > 0 {
+				*audience = cands.Applications[0].Audiences[0]
+			}
+		case 0:
+			return fmt.Errorf("no application has a jwt-bearer grant that accepts the built-in IdP: pass --application")
+		default:
+			return fmt.Errorf("%d applications accept the built-in IdP (%s): pass --application", len(arns), strings.Join(arns, ", "))
+		}
+	}
+	return nil
+}
+
+// arnAccount is the account field of an ARN ("" if it has none).
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
 }
 
 // adminCredentialsFile finds the server's administrator credentials. A

@@ -126,6 +126,41 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			events = []json.RawMessage{}
 		}
 		return lookupEventsOutput{Events: events, Cursor: last}, nil
+	case "GetLoginCandidates":
+		// The roles and applications `idcgate login` may take for a caller
+		// (the rule is the server's: where its data comes from may change).
+		var in struct {
+			CallerArn *string `json:"callerArn"`
+		}
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := required("callerArn", in.CallerArn); err != nil {
+			return nil, err
+		}
+		caller, ok := s.d.STS.Registry.PrincipalByARN(*in.CallerArn)
+		if !ok {
+			return nil, validation.Newf("callerArn %q is not a principal of this server: pass the ARN GetCallerIdentity shows for the credentials login signs with.", clip(*in.CallerArn))
+		}
+		if caller.Kind == auth.KindRoot {
+			// What AssumeRole would answer it.
+			return nil, &auth.DeniedError{Message: "Roles may not be assumed by root accounts."}
+		}
+		out := loginCandidatesOutput{Roles: s.d.STS.LoginRoles(caller, c.authReq), Applications: []loginApplication{}}
+		if out.Roles == nil {
+			out.Roles = []string{}
+		}
+		if s.d.Directory != nil {
+			for _, a := range s.d.Directory.Applications() {
+				for _, g := range a.Grants {
+					if t, ok := s.d.Directory.Issuer(g.Issuer); ok && t.Builtin {
+						out.Applications = append(out.Applications, loginApplication{ApplicationArn: a.Arn, Audiences: append([]string{}, g.Audiences...)})
+						break
+					}
+				}
+			}
+		}
+		return out, nil
 	case "GetUpstreamCA":
 		// The certificate only: what an upstream's ssl_ca_file needs.
 		cert, err := upstreamca.CertificatePEM(c.ctx, s.d.Store)
@@ -202,6 +237,18 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		return out, nil
 	}
 	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Unknown idcgate operation "+quoteOp(c.op)+".")
+}
+
+type loginCandidatesOutput struct {
+	Roles        []string           `json:"roles"`
+	Applications []loginApplication `json:"applications"`
+}
+
+// loginApplication is an application whose jwt-bearer grant accepts the
+// built-in IdP, with that grant's audiences.
+type loginApplication struct {
+	ApplicationArn string   `json:"applicationArn"`
+	Audiences      []string `json:"audiences"`
 }
 
 type inspectTokenOutput struct {

@@ -19,7 +19,7 @@ var knownOps = map[string]map[string]bool{
 	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
-	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "InspectToken",
+	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
 		"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"),
 }
 
