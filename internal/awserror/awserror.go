@@ -7,7 +7,6 @@ package awserror
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/faults"
@@ -38,172 +37,225 @@ type APIError struct {
 	Internal bool
 }
 
-// wire is one protocol's rendering of a row.
-type wire struct {
+// row is one entry of the table: a sentinel and how each protocol renders it.
+// Every field is named at its use, so a row reads as the AWS error it is.
+type row struct {
+	// Sentinel is matched with errors.Is, so a wrapped error maps too.
+	Sentinel error
+	// Code and Status: awsJson1_1, and restJson1 unless RESTCode is set.
 	Code   string
 	Status int
-}
-
-type row struct {
-	kind  error
-	json  wire // awsJson1_1, and restJson1 unless rest is set
-	query wire // awsQuery
-	// message is used when the error carries no public message of its own.
-	message string
-	rest    wire   // restJson1 (SSO-OIDC) when it differs from json
-	oauth   string // restJson1 OAuth "error" member
+	// QueryCode and QueryStatus: awsQuery (STS, Redshift).
+	QueryCode   string
+	QueryStatus int
+	// RESTCode and RESTStatus: restJson1 (SSO-OIDC) when it differs from Code.
+	RESTCode   string
+	RESTStatus int
+	// OAuth is the restJson1 OAuth "error" member (invalid_grant, …).
+	OAuth string
+	// Message is sent when the error carries no public message of its own.
+	Message string
 }
 
 // rows is the table; order matters only where sentinels could overlap.
 var rows = []row{
-	{sigv4.ErrMissingAuth,
-		wire{"MissingAuthenticationTokenException", http.StatusBadRequest},
-		wire{"MissingAuthenticationToken", http.StatusForbidden},
-		"Request is missing Authentication Token", wire{}, ""},
-	{sigv4.ErrIncompleteSignature,
-		wire{"IncompleteSignatureException", http.StatusBadRequest},
-		wire{"IncompleteSignature", http.StatusBadRequest},
-		"The request signature does not conform to AWS standards.", wire{}, ""},
-	{sigv4.ErrUnknownAccessKey,
-		wire{"UnrecognizedClientException", http.StatusBadRequest},
-		wire{"InvalidClientTokenId", http.StatusForbidden},
-		"The security token included in the request is invalid.", wire{}, ""},
-	{sigv4.ErrInvalidClientToken,
-		wire{"UnrecognizedClientException", http.StatusBadRequest},
-		wire{"InvalidClientTokenId", http.StatusForbidden},
-		"The security token included in the request is invalid.", wire{}, ""},
-	{sigv4.ErrExpiredToken,
-		wire{"ExpiredTokenException", http.StatusBadRequest},
-		wire{"ExpiredToken", http.StatusBadRequest},
-		"The security token included in the request is expired", wire{}, ""},
-	{sigv4.ErrSignatureMismatch,
-		wire{"InvalidSignatureException", http.StatusBadRequest},
-		wire{"SignatureDoesNotMatch", http.StatusForbidden},
-		"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", wire{}, ""},
-	{sigv4.ErrSignatureExpired,
-		wire{"InvalidSignatureException", http.StatusBadRequest},
-		wire{"SignatureDoesNotMatch", http.StatusForbidden},
-		"Signature expired", wire{}, ""},
-	{sigv4.ErrWrongRegion,
-		wire{"InvalidSignatureException", http.StatusBadRequest},
-		wire{"SignatureDoesNotMatch", http.StatusForbidden},
-		"Credential should be scoped to a valid region.", wire{}, ""},
-	{sigv4.ErrWrongService,
-		wire{"InvalidSignatureException", http.StatusBadRequest},
-		wire{"SignatureDoesNotMatch", http.StatusForbidden},
-		"Credential should be scoped to correct service.", wire{}, ""},
-	{sigv4.ErrScopeDate,
-		wire{"InvalidSignatureException", http.StatusBadRequest},
-		wire{"SignatureDoesNotMatch", http.StatusForbidden},
-		"Date in Credential scope does not match the request date.", wire{}, ""},
+	{Sentinel: sigv4.ErrMissingAuth,
+		Code: "MissingAuthenticationTokenException", Status: 400,
+		QueryCode: "MissingAuthenticationToken", QueryStatus: 403,
+		Message: "Request is missing Authentication Token"},
+	{Sentinel: sigv4.ErrIncompleteSignature,
+		Code: "IncompleteSignatureException", Status: 400,
+		QueryCode: "IncompleteSignature", QueryStatus: 400,
+		Message: "The request signature does not conform to AWS standards."},
+	{Sentinel: sigv4.ErrUnknownAccessKey,
+		Code: "UnrecognizedClientException", Status: 400,
+		QueryCode: "InvalidClientTokenId", QueryStatus: 403,
+		Message: "The security token included in the request is invalid."},
+	{Sentinel: sigv4.ErrInvalidClientToken,
+		Code: "UnrecognizedClientException", Status: 400,
+		QueryCode: "InvalidClientTokenId", QueryStatus: 403,
+		Message: "The security token included in the request is invalid."},
+	{Sentinel: sigv4.ErrExpiredToken,
+		Code: "ExpiredTokenException", Status: 400,
+		QueryCode: "ExpiredToken", QueryStatus: 400,
+		Message: "The security token included in the request is expired"},
+	{Sentinel: sigv4.ErrSignatureMismatch,
+		Code: "InvalidSignatureException", Status: 400,
+		QueryCode: "SignatureDoesNotMatch", QueryStatus: 403,
+		Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."},
+	{Sentinel: sigv4.ErrSignatureExpired,
+		Code: "InvalidSignatureException", Status: 400,
+		QueryCode: "SignatureDoesNotMatch", QueryStatus: 403,
+		Message: "Signature expired"},
+	{Sentinel: sigv4.ErrWrongRegion,
+		Code: "InvalidSignatureException", Status: 400,
+		QueryCode: "SignatureDoesNotMatch", QueryStatus: 403,
+		Message: "Credential should be scoped to a valid region."},
+	{Sentinel: sigv4.ErrWrongService,
+		Code: "InvalidSignatureException", Status: 400,
+		QueryCode: "SignatureDoesNotMatch", QueryStatus: 403,
+		Message: "Credential should be scoped to correct service."},
+	{Sentinel: sigv4.ErrScopeDate,
+		Code: "InvalidSignatureException", Status: 400,
+		QueryCode: "SignatureDoesNotMatch", QueryStatus: 403,
+		Message: "Date in Credential scope does not match the request date."},
 
-	{protocol.ErrTooLarge,
-		wire{"RequestEntityTooLargeException", http.StatusRequestEntityTooLarge},
-		wire{"RequestEntityTooLarge", http.StatusRequestEntityTooLarge},
-		"Request must be smaller than 1048576 bytes.", wire{}, ""},
-	{protocol.ErrUnknownOperation,
-		wire{"UnknownOperationException", http.StatusBadRequest},
-		wire{"InvalidAction", http.StatusBadRequest},
-		"The action or operation requested is invalid.", wire{}, ""},
-	{protocol.ErrMissingAction,
-		wire{"UnknownOperationException", http.StatusBadRequest},
-		wire{"MissingAction", http.StatusBadRequest},
-		"The request must contain the parameter Action.", wire{}, ""},
-	{protocol.ErrNotFoundPath,
-		wire{"UnknownOperationException", http.StatusNotFound},
-		wire{"InvalidAction", http.StatusNotFound},
-		"No such resource.", wire{}, ""},
-	{protocol.ErrMethodNotAllowed,
-		wire{"UnknownOperationException", http.StatusMethodNotAllowed},
-		wire{"InvalidAction", http.StatusMethodNotAllowed},
-		"Method not allowed.", wire{}, ""},
+	{Sentinel: protocol.ErrTooLarge,
+		Code: "RequestEntityTooLargeException", Status: 413,
+		QueryCode: "RequestEntityTooLarge", QueryStatus: 413,
+		Message: "Request must be smaller than 1048576 bytes."},
+	{Sentinel: protocol.ErrUnknownOperation,
+		Code: "UnknownOperationException", Status: 400,
+		QueryCode: "InvalidAction", QueryStatus: 400,
+		Message: "The action or operation requested is invalid."},
+	{Sentinel: protocol.ErrMissingAction,
+		Code: "UnknownOperationException", Status: 400,
+		QueryCode: "MissingAction", QueryStatus: 400,
+		Message: "The request must contain the parameter Action."},
+	{Sentinel: protocol.ErrNotFoundPath,
+		Code: "UnknownOperationException", Status: 404,
+		QueryCode: "InvalidAction", QueryStatus: 404,
+		Message: "No such resource."},
+	{Sentinel: protocol.ErrMethodNotAllowed,
+		Code: "UnknownOperationException", Status: 405,
+		QueryCode: "InvalidAction", QueryStatus: 405,
+		Message: "Method not allowed."},
 
-	{validation.ErrInvalid,
-		wire{"ValidationException", http.StatusBadRequest},
-		wire{"ValidationError", http.StatusBadRequest},
-		"The input failed to satisfy the constraints specified by an AWS service.",
-		wire{"InvalidRequestException", http.StatusBadRequest}, "invalid_request"},
-	{auth.ErrAccessDenied,
-		wire{"AccessDeniedException", http.StatusBadRequest},
-		wire{"AccessDenied", http.StatusForbidden},
-		"You do not have sufficient access to perform this action.",
-		wire{}, "access_denied"},
-	{protocol.ErrSerialization,
-		wire{"SerializationException", http.StatusBadRequest},
-		wire{"MalformedInput", http.StatusBadRequest},
-		"The request could not be deserialized.",
-		wire{"InvalidRequestException", http.StatusBadRequest}, "invalid_request"},
+	{Sentinel: validation.ErrInvalid,
+		Code: "ValidationException", Status: 400,
+		QueryCode: "ValidationError", QueryStatus: 400,
+		RESTCode: "InvalidRequestException", RESTStatus: 400,
+		OAuth:   "invalid_request",
+		Message: "The input failed to satisfy the constraints specified by an AWS service."},
+	{Sentinel: auth.ErrAccessDenied,
+		Code: "AccessDeniedException", Status: 400,
+		QueryCode: "AccessDenied", QueryStatus: 403,
+		OAuth:   "access_denied",
+		Message: "You do not have sufficient access to perform this action."},
+	{Sentinel: protocol.ErrSerialization,
+		Code: "SerializationException", Status: 400,
+		QueryCode: "MalformedInput", QueryStatus: 400,
+		RESTCode: "InvalidRequestException", RESTStatus: 400,
+		OAuth:   "invalid_request",
+		Message: "The request could not be deserialized."},
 
-	{oidc.ErrInvalidRequest, wire{"InvalidRequestException", http.StatusBadRequest}, wire{"InvalidParameterValue", http.StatusBadRequest},
-		"Invalid request.", wire{}, "invalid_request"},
-	{oidc.ErrInvalidClient, wire{"InvalidClientException", http.StatusUnauthorized}, wire{"InvalidClientTokenId", http.StatusForbidden},
-		"Invalid client.", wire{}, "invalid_client"},
-	{oidc.ErrInvalidGrant, wire{"InvalidGrantException", http.StatusBadRequest}, wire{"InvalidParameterValue", http.StatusBadRequest},
-		"Invalid grant.", wire{}, "invalid_grant"},
-	{oidc.ErrUnauthorizedClient, wire{"UnauthorizedClientException", http.StatusBadRequest}, wire{"AccessDenied", http.StatusForbidden},
-		"Unauthorized client.", wire{}, "unauthorized_client"},
-	{oidc.ErrUnsupportedGrantType, wire{"UnsupportedGrantTypeException", http.StatusBadRequest}, wire{"InvalidParameterValue", http.StatusBadRequest},
-		"Unsupported grant type.", wire{}, "unsupported_grant_type"},
-	{oidc.ErrInvalidScope, wire{"InvalidScopeException", http.StatusBadRequest}, wire{"InvalidParameterValue", http.StatusBadRequest},
-		"Invalid scope.", wire{}, "invalid_scope"},
-	{oidc.ErrExpiredToken, wire{"ExpiredTokenException", http.StatusBadRequest}, wire{"ExpiredTokenException", http.StatusBadRequest},
-		"The token has expired.", wire{}, "expired_token"},
-	{oidc.ErrIssuerUnavailable, wire{"InternalServerException", http.StatusInternalServerError}, wire{"InternalFailure", http.StatusInternalServerError},
-		"The trusted token issuer's keys could not be retrieved.", wire{}, "server_error"},
+	{Sentinel: oidc.ErrInvalidRequest,
+		Code: "InvalidRequestException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		OAuth:   "invalid_request",
+		Message: "Invalid request."},
+	{Sentinel: oidc.ErrInvalidClient,
+		Code: "InvalidClientException", Status: 401,
+		QueryCode: "InvalidClientTokenId", QueryStatus: 403,
+		OAuth:   "invalid_client",
+		Message: "Invalid client."},
+	{Sentinel: oidc.ErrInvalidGrant,
+		Code: "InvalidGrantException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		OAuth:   "invalid_grant",
+		Message: "Invalid grant."},
+	{Sentinel: oidc.ErrUnauthorizedClient,
+		Code: "UnauthorizedClientException", Status: 400,
+		QueryCode: "AccessDenied", QueryStatus: 403,
+		OAuth:   "unauthorized_client",
+		Message: "Unauthorized client."},
+	{Sentinel: oidc.ErrUnsupportedGrantType,
+		Code: "UnsupportedGrantTypeException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		OAuth:   "unsupported_grant_type",
+		Message: "Unsupported grant type."},
+	{Sentinel: oidc.ErrInvalidScope,
+		Code: "InvalidScopeException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		OAuth:   "invalid_scope",
+		Message: "Invalid scope."},
+	{Sentinel: oidc.ErrExpiredToken,
+		Code: "ExpiredTokenException", Status: 400,
+		QueryCode: "ExpiredTokenException", QueryStatus: 400,
+		OAuth:   "expired_token",
+		Message: "The token has expired."},
+	{Sentinel: oidc.ErrIssuerUnavailable,
+		Code: "InternalServerException", Status: 500,
+		QueryCode: "InternalFailure", QueryStatus: 500,
+		OAuth:   "server_error",
+		Message: "The trusted token issuer's keys could not be retrieved."},
 
-	{sts.ErrMalformedPolicy, wire{"MalformedPolicyDocumentException", http.StatusBadRequest}, wire{"MalformedPolicyDocument", http.StatusBadRequest},
-		"The policy document is malformed.", wire{}, ""},
-	{sts.ErrPackedPolicyTooBig, wire{"PackedPolicyTooLargeException", http.StatusBadRequest}, wire{"PackedPolicyTooLarge", http.StatusBadRequest},
-		"The session policy is too large.", wire{}, ""},
-	{sts.ErrInvalidParameter, wire{"ValidationException", http.StatusBadRequest}, wire{"InvalidParameterValue", http.StatusBadRequest},
-		"An invalid or out-of-range value was supplied for the input parameter.", wire{}, ""},
-	{sts.ErrExpiredContext, wire{"ExpiredTokenException", http.StatusBadRequest}, wire{"ExpiredTokenException", http.StatusBadRequest},
-		"The context assertion has expired.", wire{}, ""},
+	{Sentinel: sts.ErrMalformedPolicy,
+		Code: "MalformedPolicyDocumentException", Status: 400,
+		QueryCode: "MalformedPolicyDocument", QueryStatus: 400,
+		Message: "The policy document is malformed."},
+	{Sentinel: sts.ErrPackedPolicyTooBig,
+		Code: "PackedPolicyTooLargeException", Status: 400,
+		QueryCode: "PackedPolicyTooLarge", QueryStatus: 400,
+		Message: "The session policy is too large."},
+	{Sentinel: sts.ErrInvalidParameter,
+		Code: "ValidationException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		Message: "An invalid or out-of-range value was supplied for the input parameter."},
+	{Sentinel: sts.ErrExpiredContext,
+		Code: "ExpiredTokenException", Status: 400,
+		QueryCode: "ExpiredTokenException", QueryStatus: 400,
+		Message: "The context assertion has expired."},
 
-	{throttle.ErrThrottled, wire{"ThrottlingException", http.StatusBadRequest}, wire{"Throttling", http.StatusBadRequest},
-		"Rate exceeded", wire{"SlowDownException", http.StatusBadRequest}, "slow_down"},
-	{faults.ErrInjectedInternal, wire{"InternalServerException", http.StatusInternalServerError}, wire{"InternalFailure", http.StatusInternalServerError},
-		"The request processing has failed because of an unknown error, exception or failure.", wire{}, "server_error"},
-	{issuer.ErrDryRun, wire{"DryRunException", http.StatusBadRequest}, wire{"DryRunOperation", http.StatusPreconditionFailed},
-		"Request would have succeeded, but the DryRun flag is set.", wire{}, ""},
-	{keyring.ErrBadVersion, wire{"ValidationException", http.StatusBadRequest}, wire{"ValidationError", http.StatusBadRequest},
-		"The key version is out of range.", wire{}, ""},
+	{Sentinel: throttle.ErrThrottled,
+		Code: "ThrottlingException", Status: 400,
+		QueryCode: "Throttling", QueryStatus: 400,
+		RESTCode: "SlowDownException", RESTStatus: 400,
+		OAuth:   "slow_down",
+		Message: "Rate exceeded"},
+	{Sentinel: faults.ErrInjectedInternal,
+		Code: "InternalServerException", Status: 500,
+		QueryCode: "InternalFailure", QueryStatus: 500,
+		OAuth:   "server_error",
+		Message: "The request processing has failed because of an unknown error, exception or failure."},
+	{Sentinel: issuer.ErrDryRun,
+		Code: "DryRunException", Status: 400,
+		QueryCode: "DryRunOperation", QueryStatus: 412,
+		Message: "Request would have succeeded, but the DryRun flag is set."},
+	{Sentinel: keyring.ErrBadVersion,
+		Code: "ValidationException", Status: 400,
+		QueryCode: "ValidationError", QueryStatus: 400,
+		Message: "The key version is out of range."},
 
-	{redshiftidc.ErrNotFound, wire{"ResourceNotFoundException", http.StatusBadRequest}, wire{"RedshiftIdcApplicationNotExists", http.StatusNotFound},
-		"The application you specified doesn't exist.", wire{}, ""},
-	{redshiftidc.ErrExists, wire{"ConflictException", http.StatusBadRequest}, wire{"RedshiftIdcApplicationAlreadyExists", http.StatusBadRequest},
-		"The application you attempted to add already exists.", wire{}, ""},
+	{Sentinel: redshiftidc.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 400,
+		QueryCode: "RedshiftIdcApplicationNotExists", QueryStatus: 404,
+		Message: "The application you specified doesn't exist."},
+	{Sentinel: redshiftidc.ErrExists,
+		Code: "ConflictException", Status: 400,
+		QueryCode: "RedshiftIdcApplicationAlreadyExists", QueryStatus: 400,
+		Message: "The application you attempted to add already exists."},
 
-	{serverless.ErrNotFound,
-		wire{"ResourceNotFoundException", http.StatusBadRequest},
-		wire{"ResourceNotFoundFault", http.StatusNotFound},
-		"The resource could not be found.", wire{}, ""},
-	{serverless.ErrConflict,
-		wire{"ConflictException", http.StatusBadRequest},
-		wire{"InvalidStateFault", http.StatusBadRequest},
-		"The submitted action has conflicts.", wire{}, ""},
-	{serverless.ErrInsufficientCapacity,
-		wire{"InsufficientCapacityException", http.StatusBadRequest},
-		wire{"InsufficientCapacity", http.StatusBadRequest},
-		"There is an insufficient capacity to perform the action.", wire{}, ""},
-	{serverless.ErrTooManyTags,
-		wire{"TooManyTagsException", http.StatusBadRequest},
-		wire{"TagLimitExceededFault", http.StatusBadRequest},
-		"The request exceeded the number of tags allowed for a resource.", wire{}, ""},
-	{serverless.ErrIpv6CidrBlockNotFound,
-		wire{"Ipv6CidrBlockNotFoundException", http.StatusBadRequest},
-		wire{"Ipv6CidrBlockNotFoundFault", http.StatusBadRequest},
-		"There are no subnets in your VPC with associated IPv6 CIDR blocks. To use dual-stack mode, associate an IPv6 CIDR block with each subnet in your VPC.", wire{}, ""},
-	{serverless.ErrIdcApplicationNotFound,
-		wire{"ValidationException", http.StatusBadRequest},
-		wire{"RedshiftIdcApplicationNotExists", http.StatusNotFound},
-		"The Redshift IdC application does not exist.", wire{}, ""},
+	{Sentinel: serverless.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 400,
+		QueryCode: "ResourceNotFoundFault", QueryStatus: 404,
+		Message: "The resource could not be found."},
+	{Sentinel: serverless.ErrConflict,
+		Code: "ConflictException", Status: 400,
+		QueryCode: "InvalidStateFault", QueryStatus: 400,
+		Message: "The submitted action has conflicts."},
+	{Sentinel: serverless.ErrInsufficientCapacity,
+		Code: "InsufficientCapacityException", Status: 400,
+		QueryCode: "InsufficientCapacity", QueryStatus: 400,
+		Message: "There is an insufficient capacity to perform the action."},
+	{Sentinel: serverless.ErrTooManyTags,
+		Code: "TooManyTagsException", Status: 400,
+		QueryCode: "TagLimitExceededFault", QueryStatus: 400,
+		Message: "The request exceeded the number of tags allowed for a resource."},
+	{Sentinel: serverless.ErrIpv6CidrBlockNotFound,
+		Code: "Ipv6CidrBlockNotFoundException", Status: 400,
+		QueryCode: "Ipv6CidrBlockNotFoundFault", QueryStatus: 400,
+		Message: "There are no subnets in your VPC with associated IPv6 CIDR blocks. To use dual-stack mode, associate an IPv6 CIDR block with each subnet in your VPC."},
+	{Sentinel: serverless.ErrIdcApplicationNotFound,
+		Code: "ValidationException", Status: 400,
+		QueryCode: "RedshiftIdcApplicationNotExists", QueryStatus: 404,
+		Message: "The Redshift IdC application does not exist."},
 }
 
 var internal = row{
-	json:    wire{"InternalServerException", http.StatusInternalServerError},
-	query:   wire{"InternalFailure", http.StatusInternalServerError},
-	message: "The request processing has failed because of an unknown error, exception or failure.",
+	Code: "InternalServerException", Status: 500,
+	QueryCode: "InternalFailure", QueryStatus: 500,
+	Message: "The request processing has failed because of an unknown error, exception or failure.",
 }
 
 type publicError interface{ Public() string }
@@ -212,16 +264,16 @@ type resourceError interface{ Resource() string }
 // From maps err to its wire form for protocol p.
 func From(err error, p protocol.Protocol) *APIError {
 	r, ok := lookup(err)
-	w := r.json
+	code, status := r.Code, r.Status
 	switch {
 	case p == protocol.AWSQuery:
-		w = r.query
-	case p == protocol.RESTJSON && r.rest.Code != "":
-		w = r.rest
+		code, status = r.QueryCode, r.QueryStatus
+	case p == protocol.RESTJSON && r.RESTCode != "":
+		code, status = r.RESTCode, r.RESTStatus
 	}
-	out := &APIError{Code: w.Code, Status: w.Status, Message: r.message, Sender: w.Status < 500, Internal: !ok}
+	out := &APIError{Code: code, Status: status, Message: r.Message, Sender: status < 500, Internal: !ok}
 	if p == protocol.RESTJSON {
-		out.OAuth = r.oauth
+		out.OAuth = r.OAuth
 		if !ok {
 			out.OAuth = "server_error"
 		}
@@ -242,7 +294,7 @@ func From(err error, p protocol.Protocol) *APIError {
 
 func lookup(err error) (row, bool) {
 	for _, r := range rows {
-		if errors.Is(err, r.kind) {
+		if errors.Is(err, r.Sentinel) {
 			return r, true
 		}
 	}
@@ -254,9 +306,9 @@ func Codes(p protocol.Protocol) []string {
 	var out []string
 	for _, r := range append(rows, internal) {
 		if p == protocol.AWSQuery {
-			out = append(out, r.query.Code)
+			out = append(out, r.QueryCode)
 		} else {
-			out = append(out, r.json.Code)
+			out = append(out, r.Code)
 		}
 	}
 	return out

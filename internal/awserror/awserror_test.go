@@ -17,10 +17,10 @@ import (
 func TestEverySentinelMaps(t *testing.T) {
 	for _, r := range rows {
 		for _, p := range []protocol.Protocol{protocol.AWSJSON, protocol.AWSQuery} {
-			for _, err := range []error{r.kind, fmt.Errorf("context: %w", r.kind)} {
+			for _, err := range []error{r.Sentinel, fmt.Errorf("context: %w", r.Sentinel)} {
 				e := From(err, p)
 				if e.Internal || e.Code == "" || e.Status < 400 || e.Message == "" {
-					t.Errorf("%v in %s: %+v", r.kind, p, e)
+					t.Errorf("%v in %s: %+v", r.Sentinel, p, e)
 				}
 			}
 		}
