@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/iam"
 )
 
@@ -68,7 +69,7 @@ func principalTypeForCondition(k Kind) string {
 // Authorize decides whether p may perform action on resource. The account
 // root may do everything in its own account. Otherwise the principal's
 // identity policies, intersected with its session policies, must allow and
-// nothing may deny. A refusal is a *DeniedError with AWS's message.
+// nothing may deny. A refusal is an ErrAccessDenied with AWS's message.
 func Authorize(p *Principal, action, resource string, req Request, extra iam.Context) error {
 	return AuthorizeAll(p, action, []string{resource}, req, extra)
 }
@@ -87,7 +88,11 @@ func AuthorizeAll(p *Principal, action string, resources []string, req Request, 
 		ireq.Resource = resource
 		res := iam.DecideDetailed(iam.PolicySets{Identity: p.Identity, Session: p.Session, HasSession: p.HasSession}, ireq)
 		if res.Decision != iam.DecisionAllow {
-			return &DeniedError{Message: iam.DenyMessage(p.ARN, action, resource, res), Explicit: res.Decision == iam.DecisionExplicitDeny}
+			kind := ErrAccessDenied
+			if res.Decision == iam.DecisionExplicitDeny {
+				kind = errExplicitDeny
+			}
+			return &apierror.Error{Kind: kind, Message: iam.DenyMessage(p.ARN, action, resource, res)}
 		}
 	}
 	return nil

@@ -5,9 +5,11 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 )
@@ -81,13 +83,15 @@ var (
 	ErrAccessDenied = errors.New("access denied")
 )
 
-// DeniedError is an authorization refusal with AWS's message.
-type DeniedError struct {
-	Message string
-	// Explicit is true when a Deny statement refused (not merely no Allow).
-	Explicit bool
+// errExplicitDeny is the kind of a refusal by a Deny statement (not merely
+// no Allow); it is an ErrAccessDenied.
+var errExplicitDeny = fmt.Errorf("%w: explicit deny", ErrAccessDenied)
+
+// Deny is an AccessDenied refusal with AWS's message (iam.NotAuthorized):
+// why brings its own separator (" because …", ": …"), resource may be empty.
+func Deny(principalARN, action, resource, why string) error {
+	return &apierror.Error{Kind: ErrAccessDenied, Message: iam.NotAuthorized(principalARN, action, resource, why)}
 }
 
-func (e *DeniedError) Error() string  { return e.Message }
-func (e *DeniedError) Unwrap() error  { return ErrAccessDenied }
-func (e *DeniedError) Public() string { return e.Message }
+// IsExplicitDeny reports whether err is a refusal by a Deny statement.
+func IsExplicitDeny(err error) bool { return errors.Is(err, errExplicitDeny) }

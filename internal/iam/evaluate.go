@@ -127,21 +127,32 @@ func DecideDetailed(sets PolicySets, req *Request) Result {
 	return Result{Decision: DecisionAllow}
 }
 
-// DenyMessage is AWS's AccessDenied text.
+// NotAuthorized is AWS's AccessDenied text, built here alone: "User:
+// <principal> is not authorized to perform: <action>[ on resource:
+// <resource>]<why>". why brings its own separator (" because …",
+// " with an explicit deny in …", ": …"); resource may be empty.
+func NotAuthorized(principalARN, action, resource, why string) string {
+	msg := "User: " + principalARN + " is not authorized to perform: " + action
+	if resource != "" {
+		msg += " on resource: " + resource
+	}
+	return msg + why
+}
+
+// DenyMessage is AWS's AccessDenied text for a decision that did not allow.
 func DenyMessage(principalARN, action, resource string, r Result) string {
 	in := r.DenyIn
 	if in == "" {
 		in = inIdentity
 	}
-	head := "User: " + principalARN + " is not authorized to perform: " + action + " on resource: " + resource
 	if r.Decision == DecisionExplicitDeny {
 		article := "a"
 		if in == inIdentity {
 			article = "an"
 		}
-		return head + " with an explicit deny in " + article + " " + in
+		return NotAuthorized(principalARN, action, resource, " with an explicit deny in "+article+" "+in)
 	}
-	return head + " because no " + in + " allows the " + action + " action"
+	return NotAuthorized(principalARN, action, resource, " because no "+in+" allows the "+action+" action")
 }
 
 func (s *statement) matches(req *Request, vars bool) bool {

@@ -289,8 +289,8 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 	// 6. The session is identity-enhanced.
 	ic := p.IdentityContext
 	if ic == nil {
-		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
-			" because the session is not identity-enhanced: use credentials from sts:AssumeRole with an IAM Identity Center context in ProvidedContexts"}
+		return Result{}, auth.Deny(p.ARN, Action, "",
+			" because the session is not identity-enhanced: use credentials from sts:AssumeRole with an IAM Identity Center context in ProvidedContexts")
 	}
 	// 7. Every workgroup is AVAILABLE.
 	for _, r := range wgs {
@@ -328,13 +328,13 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 		if i.Dir != nil {
 			store = i.Dir.IdentityStoreID
 		}
-		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
-			" because the identity context's identity store " + ic.IdentityStoreID + " is not this Identity Center instance's identity store " + store}
+		return Result{}, auth.Deny(p.ARN, Action, "",
+			" because the identity context's identity store "+ic.IdentityStoreID+" is not this Identity Center instance's identity store "+store)
 	}
 	user, ok := i.Dir.UserByID(ic.UserID)
 	if !ok {
-		return Result{}, &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: " + Action +
-			" because the Identity Center user " + ic.UserID + " no longer exists in identity store " + ic.IdentityStoreID}
+		return Result{}, auth.Deny(p.ARN, Action, "",
+			" because the Identity Center user "+ic.UserID+" no longer exists in identity store "+ic.IdentityStoreID)
 	}
 	// 10. Injected faults, then the dry run: a dry run answers "would have
 	// succeeded" only when the real call could have.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
@@ -240,8 +241,8 @@ func TestIdentityStoreMustMatch(t *testing.T) {
 	ic.IdentityStoreID = "d-00000000aa"
 	w.alice.IdentityContext = &ic
 	_, err := w.iss.Issue(context.Background(), w.request("wg-00"))
-	var de *auth.DeniedError
-	if !errors.As(err, &de) || !strings.HasSuffix(de.Message, "because the identity context's identity store d-00000000aa is not this Identity Center instance's identity store d-9067a1b2c3") {
+	var de *apierror.Error
+	if !errors.Is(err, auth.ErrAccessDenied) || !errors.As(err, &de) || !strings.HasSuffix(de.Message, "because the identity context's identity store d-00000000aa is not this Identity Center instance's identity store d-9067a1b2c3") {
 		t.Fatalf("err = %v", err)
 	}
 }

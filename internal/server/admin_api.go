@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
@@ -37,7 +38,7 @@ type issueTestTokenOutput struct {
 
 func (s *Server) serveAdmin(c *call) (any, error) {
 	if c.principal.Kind != auth.KindRoot {
-		return nil, &auth.DeniedError{Message: "User: " + c.principal.ARN + " is not authorized to perform: idcgate:" + c.op + ": administrator (account root) credentials are required"}
+		return nil, auth.Deny(c.principal.ARN, "idcgate:"+c.op, "", ": administrator (account root) credentials are required")
 	}
 	switch c.op {
 	case "IssueTestToken":
@@ -144,7 +145,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		}
 		if caller.Kind == auth.KindRoot {
 			// What AssumeRole would answer it.
-			return nil, &auth.DeniedError{Message: "Roles may not be assumed by root accounts."}
+			return nil, apierror.New(auth.ErrAccessDenied, "Roles may not be assumed by root accounts.")
 		}
 		out := loginCandidatesOutput{Roles: s.d.STS.LoginRoles(caller, c.authReq), Applications: []loginApplication{}}
 		if out.Roles == nil {

@@ -270,7 +270,7 @@ func (s *Server) metricsAllowed(r *http.Request) error {
 		return errors.New("credential without principal")
 	}
 	if p.Kind != auth.KindRoot {
-		return &auth.DeniedError{Message: "User: " + p.ARN + " is not authorized to perform: idcgate:GetMetrics: administrator (account root) credentials are required"}
+		return auth.Deny(p.ARN, "idcgate:GetMetrics", "", ": administrator (account root) credentials are required")
 	}
 	return nil
 }

@@ -197,11 +197,12 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		return AssumeRoleOutput{}, validation.Newf("PolicyArns: idcgate has no managed policies, so %s cannot narrow the session; pass the statements inline as Policy.", in.PolicyArns[0])
 	}
 	if caller.Kind == auth.KindRoot {
-		return AssumeRoleOutput{}, &auth.DeniedError{Message: "Roles may not be assumed by root accounts."}
+		return AssumeRoleOutput{}, apierror.New(auth.ErrAccessDenied, "Roles may not be assumed by root accounts.")
 	}
 	role, ok := s.Registry.Role(in.RoleArn)
 	if !ok {
-		return AssumeRoleOutput{}, &auth.DeniedError{Message: iam.DenyMessage(caller.ARN, "sts:AssumeRole", in.RoleArn, iam.Result{Decision: iam.DecisionImplicitDeny})}
+		// Answered as a policy refusal, so the caller learns nothing of which roles exist.
+		return AssumeRoleOutput{}, &apierror.Error{Kind: auth.ErrAccessDenied, Message: iam.DenyMessage(caller.ARN, "sts:AssumeRole", in.RoleArn, iam.Result{Decision: iam.DecisionImplicitDeny})}
 	}
 	actions := []string{"sts:AssumeRole"}
 	if len(in.ProvidedContexts) > 0 {
@@ -348,12 +349,12 @@ func (s *Service) trusts(caller *auth.Principal, role *Role, action string, req 
 	ireq := &iam.Request{Action: action, Resource: role.ARN, Principal: caller.IAMPrincipal(), Context: auth.Conditions(caller, req, nil)}
 	switch role.Trust.Evaluate(ireq) {
 	case iam.DecisionExplicitDeny:
-		return &auth.DeniedError{Message: iam.DenyMessage(caller.ARN, action, role.ARN, iam.Result{Decision: iam.DecisionExplicitDeny, DenyIn: "resource-based policy"})}
+		return auth.Deny(caller.ARN, action, role.ARN, " with an explicit deny in a resource-based policy")
 	case iam.DecisionImplicitDeny:
-		return &auth.DeniedError{Message: "User: " + caller.ARN + " is not authorized to perform: " + action + " on resource: " + role.ARN + " because the role's trust policy does not allow it"}
+		return auth.Deny(caller.ARN, action, role.ARN, " because the role's trust policy does not allow it")
 	}
 	err := auth.Authorize(caller, action, role.ARN, req, nil)
-	if err != nil && caller.Account == role.Account && role.Trust.NamesPrincipal(caller.IAMPrincipal()) && !isExplicit(err) {
+	if err != nil && caller.Account == role.Account && role.Trust.NamesPrincipal(caller.IAMPrincipal()) && !auth.IsExplicitDeny(err) {
 		return nil
 	}
 	return err
@@ -361,11 +362,6 @@ func (s *Service) trusts(caller *auth.Principal, role *Role, action string, req 
 
 // Role is the auth registry's role.
 type Role = auth.Role
-
-func isExplicit(err error) bool {
-	var d *auth.DeniedError
-	return errors.As(err, &d) && d.Explicit
-}
 
 // context opens the provided Identity Center context; with none provided, a
 // chained session keeps the caller's context so it is never dropped silently.
@@ -392,7 +388,7 @@ func (s *Service) context(caller *auth.Principal, provided []ProvidedContext, no
 			return nil, fail(ErrInvalidParameter, "The context assertion was not issued by this Identity Center instance.")
 		}
 		if caller.IdentityContext != nil && caller.IdentityContext.UserID != c.UserID {
-			return nil, &auth.DeniedError{Message: "A session with an identity context cannot assume a role with another user's context."}
+			return nil, apierror.New(auth.ErrAccessDenied, "A session with an identity context cannot assume a role with another user's context.")
 		}
 		out = &c
 	}
