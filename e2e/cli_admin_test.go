@@ -56,7 +56,7 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 	if ins["valid"] != true {
 		t.Fatalf("inspect %v", ins)
 	}
-	// Every claim of SPEC 2.1, as the CLI prints it.
+	// Every claim of BEHAVIOUR 4.3, as the CLI prints it.
 	demoArn := workgroupARN(t, p.Server, "demo")
 	exp, err := time.Parse(time.RFC3339, claims["expires"].(string))
 	if err != nil || !exp.Equal(aws.ToTime(out.ExpirationTime)) {

@@ -11,7 +11,7 @@ import (
 
 // TestShutdownLeavesNoQueryRunning: a gateway session still running a
 // query when the server's shutdown grace (10 s) ends gets 57P01, and its
-// backend is gone upstream by the time the server has stopped (SPEC 8).
+// backend is gone upstream by the time the server has stopped (BEHAVIOUR 10.10).
 func TestShutdownLeavesNoQueryRunning(t *testing.T) {
 	t.Parallel()
 	srv, pg := gatewayWorld(t, nil)

@@ -96,7 +96,7 @@ func atmRun(t *testing.T, cases []atmCase) {
 	}
 }
 
-// TestTokenCheckOrder proves SPEC 2.1's order with requests that fail two
+// TestTokenCheckOrder proves BEHAVIOUR 4.2's order with requests that fail two
 // checks at once: each gets the earlier check's error.
 func TestTokenCheckOrder(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: atmWorld(nil)})
@@ -479,8 +479,8 @@ func TestScheduledKeyRotation(t *testing.T) {
 	}
 }
 
-// TestTokenClaimsComplete: an issued token carries every claim of SPEC
-// 2.1, as the administrator's InspectToken shows them.
+// TestTokenClaimsComplete: an issued token carries every claim of BEHAVIOUR
+// 4.3, as the administrator's InspectToken shows them.
 func TestTokenClaimsComplete(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)

@@ -625,7 +625,7 @@ func TestUserIDStableAcrossRestart(t *testing.T) {
 }
 
 // TestIdentityConditionKeys: an identity-enhanced session carries every
-// condition key of SPEC section 5. For each key a role allows GetWorkgroup
+// condition key of BEHAVIOUR 5.3. For each key a role allows GetWorkgroup
 // only when the key has its expected value, and a twin role only when it
 // has another value. The context assertion comes from a first run of the
 // server, so the roles of the second run (same data dir, same master key)

@@ -12,7 +12,7 @@ import (
 )
 
 // auditSyncs is the idcgate child's audit group commits so far, read from
-// its /metrics: what every answer waits for (SPEC 8: the record is durable
+// its /metrics: what every answer waits for (BEHAVIOUR 11.3: the record is durable
 // before the response), so a run's tail can be set against its disk's.
 type auditSyncs struct {
 	le      []float64 // bucket upper bounds of the sync duration, ascending

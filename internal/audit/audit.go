@@ -177,7 +177,7 @@ const groupPace = time.Millisecond
 //
 // While writers are concurrent (the last group had more than one record),
 // a group starts at most every groupPace: an fsync costs CPU, not only
-// time, on virtualised disks (about 165 µs of it on this project's VM), so
+// time, on virtualised disks (docs/PERFORMANCE.md has the profile), so
 // back-to-back syncs of small groups spend a core on syncing; waiting
 // lets the group grow instead. A lone writer never waits.
 func (l *Log) writer() {

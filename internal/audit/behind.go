@@ -34,11 +34,9 @@ const (
 	// copyDelay is the longest a store copy waits for more to commit with.
 	// Each bbolt commit writes pages and syncs twice on the same disk as
 	// the file, whose syncs wait behind that burst of writes. Since the
-	// file is synced with fdatasync, shorter copies measured better: at
-	// 3,000 tokens/s, ten interleaved rounds gave an open-loop p99 of
-	// 5.7-9.8 ms with 100 ms (22 ms in one round), 7.2-13.5 ms with 250 ms
-	// and 9.6-20.6 ms with 1 s, at the same or a higher peak (with fsync,
-	// 100 ms had measured worse than 1 s; docs/PERFORMANCE.md). Readers of
+	// file is synced with fdatasync, shorter copies measured better: a
+	// lower open-loop p99 with 100 ms than with 250 ms or 1 s, at the same
+	// or a higher peak (docs/PERFORMANCE.md has the rounds). Readers of
 	// the copy (LookupEvents) Flush first, so the lag is never seen.
 	copyDelay = 100 * time.Millisecond
 	// copyMaxRecords ends a copy transaction early.

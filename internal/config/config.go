@@ -19,7 +19,7 @@ import (
 	"github.com/idcgate/idcgate/internal/faults"
 )
 
-// Defaults of SPEC section 7.
+// Defaults (BEHAVIOUR 11.1, and the section of each setting).
 const (
 	DefaultDataDir         = "./idcgate-data"
 	DefaultListen          = "127.0.0.1:7439"

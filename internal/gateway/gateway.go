@@ -703,7 +703,7 @@ func tokenType(p map[string]string, redshift bool) string {
 
 // authRefusal turns an Authenticator or upstream error into the client's
 // ErrorResponse, naming the token by its type (tokenType; never "the
-// password" for a token sent in an 'i' message, SPEC 12).
+// password" for a token sent in an 'i' message, BEHAVIOUR 10.2).
 func authRefusal(err error, tt string) error {
 	token, password := "the "+tt, "the "+tt
 	if tt == "" {

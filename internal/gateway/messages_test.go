@@ -12,7 +12,7 @@ import (
 )
 
 // TestRefusalNamesTheTokenType: a bad token sent in the Redshift drivers'
-// 'i' message is refused naming its token type (SPEC 12), never "the
+// 'i' message is refused naming its token type (BEHAVIOUR 10.2), never "the
 // password"; the cleartext path keeps "password".
 func TestRefusalNamesTheTokenType(t *testing.T) {
 	t.Parallel()

@@ -8,7 +8,7 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-// ParseInput's answers, exactly: check 3 of SPEC 2.1.
+// ParseInput's answers, exactly: check 3 of BEHAVIOUR 4.2.
 func TestParseInput(t *testing.T) {
 	long := strings.Repeat("a", 65)
 	cases := []struct {

@@ -1,5 +1,5 @@
 // Package issuer implements Redshift Serverless GetIdentityCenterAuthToken:
-// the checks of SPEC 2.1 in their order, then a token sealed for every named
+// the checks of BEHAVIOUR 4.2 in their order, then a token sealed for every named
 // workgroup. It also opens tokens for the gateway and for inspection.
 package issuer
 

@@ -7,7 +7,7 @@ import (
 
 // unknownOp is the one metric label and audit eventName of every operation
 // name this endpoint does not serve: a name is the client's text, so it
-// never becomes a series or a record field of its own (SPEC 8).
+// never becomes a series or a record field of its own (BEHAVIOUR 11.3, 11.4).
 const unknownOp = "unknown"
 
 // knownOps are the operations served, by service. An operation outside

@@ -199,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
-	// GetIdentityCenterAuthToken applies its faults itself, at SPEC 2.1's
+	// GetIdentityCenterAuthToken applies its faults itself, at BEHAVIOUR 4.2's
 	// check 10, after input, IAM and state checks.
 	if rt.service != serviceAdmin && !(rt.service == serviceServerless && rt.op == opGetIdentityCenterAuthToken) {
 		if err := s.d.Faults.Apply(r.Context(), rt.op); err != nil {
@@ -438,7 +438,7 @@ type routed struct {
 }
 
 // route decides the protocol, the service and the operation of a request
-// (SPEC section 1) without trusting anything the signature has not yet
+// (BEHAVIOUR 2.1) without trusting anything the signature has not yet
 // covered: the signature check that follows is bound to the routed service.
 func route(r *http.Request, body []byte) (routed, error) {
 	target := r.Header.Get("X-Amz-Target")

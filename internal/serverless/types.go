@@ -8,7 +8,7 @@ type Scope struct{ Account, Region string }
 // Status is a namespace's or workgroup's state.
 type Status string
 
-// States of SPEC section 2.
+// States of BEHAVIOUR 3.4.
 const (
 	StatusAvailable Status = "AVAILABLE"
 	StatusCreating  Status = "CREATING"

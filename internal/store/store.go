@@ -1,6 +1,6 @@
 // Package store is idcgate's persistence boundary: an ordered key/value space
 // with read and read-write transactions. Domain packages keep their records in
-// it as JSON under hierarchical keys ("acct/123456789012/us-east-1/workgroup/demo").
+// it as JSON under hierarchical keys ("rs/123456789012/us-east-1/wg/demo").
 // Backends live in subpackages; every backend passes storetest.Run.
 package store
 

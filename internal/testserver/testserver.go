@@ -28,7 +28,7 @@ import (
 	"github.com/idcgate/idcgate/internal/pgtest"
 )
 
-// Example-config facts (SPEC section 7) that tests rely on.
+// Example-config facts (BEHAVIOUR 13) that tests rely on.
 const (
 	Region       = "us-east-1"
 	Account      = "123456789012"
