@@ -31,7 +31,7 @@ func TestFailedFirstStartLeavesNoDataDir(t *testing.T) {
 	t.Cleanup(func() { busy.Close() })
 	serveFails := func(t *testing.T, dataDir, listen, pgListen, want string) {
 		t.Helper()
-		cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", listen, "--pg-listen", pgListen)
+		cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", listen, "--pg-listen", pgListen, "--pg-upstream", "none")
 		cmd.Env = os.Environ()
 		done := make(chan struct{})
 		var out []byte

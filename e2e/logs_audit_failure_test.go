@@ -50,7 +50,7 @@ func opsStartBinary(t *testing.T, env map[string]string) *opsBinary {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

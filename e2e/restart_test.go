@@ -79,7 +79,7 @@ func opsServeFails(t *testing.T, dataDir string, env map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -470,7 +470,7 @@ func TestTrustedIssuerPathValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), `identityStoreAttributePath "displayName": unsupported; want userName or emails.value`) {

@@ -27,6 +27,7 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway/leases"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
+	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/pagetoken"
@@ -63,6 +64,8 @@ type App struct {
 	// Gateway is the PostgreSQL gateway (nil when disabled).
 	Gateway *gateway.Gateway
 	Audit   *audit.Log
+	// Managed is the managed upstream PostgreSQL (nil when not running).
+	Managed *managedpg.Cluster
 
 	listener net.Listener
 	// pprofListener is bound at Open when pprof-listen is set (else nil).
@@ -237,6 +240,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	} else if n > 0 {
 		log.Warn("audit records recovered from the journal (changes whose record was not written)", "records", n)
 	}
+	var mpg *managedpg.Cluster
+	defer func() {
+		if err != nil && mpg != nil {
+			mpg.Stop()
+			if mpg.Created {
+				os.RemoveAll(mpg.Dir)
+			}
+		}
+	}()
 	if !cfg.Gateway.Disabled {
 		tlsCfg, err := gatewayTLS(cfg)
 		if err != nil {
@@ -246,12 +258,21 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		if err != nil {
 			return nil, err
 		}
+		binDir, note := managedWanted(cfg, managedpg.Find)
+		if note != nil {
+			log.Warn("no managed upstream: " + note.Error())
+		}
+		if binDir != "" {
+			if mpg, err = startManaged(ctx, cfg, binDir, ca, sl, idcApps, log.With("component", "managedpg")); err != nil {
+				return nil, err
+			}
+		}
 		gw, err = gateway.New(gateway.Config{
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-			Auth:                 &gatewayAuth{cfg: cfg, iss: iss},
-			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute},
+			Auth:                 &gatewayAuth{cfg: cfg, iss: iss, managed: mpg},
+			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
 			// The limits, counted across replicas in the store.
@@ -297,7 +318,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
-		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, now: opt.Now}, nil
+		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, Managed: mpg, now: opt.Now}, nil
 }
 
 // firstMissing is the outermost directory of path that does not exist yet
@@ -492,6 +513,7 @@ func (a *App) Serve(ctx context.Context) error {
 			a.Gateway.Close(0)
 		}
 		stopJobs()
+		a.stopManaged()
 		a.Audit.Close()
 		a.Store.Close()
 		return err
@@ -503,6 +525,8 @@ func (a *App) Serve(ctx context.Context) error {
 	err := a.http.Shutdown(shutdownCtx)
 	<-gatewayDone
 	stopJobs()
+	// After the gateway's sessions ended (their backends with them).
+	a.stopManaged()
 	// The audit log drains its queue (records of the last calls) before the
 	// store closes; bbolt's Close then leaves a file that needs no recovery.
 	if aerr := a.Audit.Close(); err == nil {
@@ -524,8 +548,20 @@ func (a *App) Close() error {
 	if a.Gateway != nil {
 		a.Gateway.Close(0)
 	}
+	a.stopManaged()
 	a.Audit.Close()
 	return a.Store.Close()
+}
+
+// stopManaged stops the managed upstream, if any (idempotent).
+func (a *App) stopManaged() {
+	if a.Managed == nil {
+		return
+	}
+	if err := a.Managed.Stop(); err != nil {
+		a.Log.Error("stopping the managed PostgreSQL", "err", err)
+	}
+	a.Managed = nil
 }
 
 // rotateKeys rotates workgroup keys on the configured schedule.

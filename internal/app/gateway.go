@@ -24,6 +24,7 @@ import (
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/server"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -36,6 +37,9 @@ import (
 type gatewayAuth struct {
 	cfg *config.Config
 	iss *issuer.Issuer
+	// managed is the managed upstream (nil when not running): the default
+	// of workgroups without their own, each in its namespace's database.
+	managed *managedpg.Cluster
 }
 
 const sniSuffix = ".redshift-serverless.amazonaws.com"
@@ -96,6 +100,13 @@ func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token strin
 	}
 	login.WorkgroupID = wg.WorkgroupId
 	login.Upstream = a.upstream(scope.Account, name)
+	if login.Upstream == "" && a.managed != nil {
+		ns, err := sl.GetNamespace(ctx, scope, wg.NamespaceName)
+		if err != nil {
+			return nil, err
+		}
+		login.Upstream = a.managed.DSN(ns.DbName)
+	}
 	if login.Upstream == "" {
 		return login, fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, name)
 	}
@@ -130,6 +141,10 @@ func (a *gatewayAuth) upstream(account, workgroup string) string {
 				return w.Upstream
 			}
 		}
+	}
+	switch a.cfg.PGUpstream {
+	case config.UpstreamManaged, config.UpstreamNone:
+		return ""
 	}
 	return a.cfg.PGUpstream
 }

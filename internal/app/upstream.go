@@ -29,7 +29,7 @@ func upstreamCA(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st s
 		}
 	}
 	for what, dsn := range dsns {
-		if dsn == "" {
+		if dsn == "" || dsn == config.UpstreamManaged || dsn == config.UpstreamNone {
 			continue
 		}
 		if err := gateway.CheckUpstream(dsn); err != nil {

@@ -34,12 +34,22 @@ const (
 	DefaultAuditRetention     = 90 * 24 * time.Hour
 )
 
+// PGUpstream's words that are not DSNs.
+const (
+	UpstreamManaged = "managed"
+	UpstreamNone    = "none"
+)
+
 // Config is the whole configuration file.
 type Config struct {
 	// Server settings; each may be overridden by a flag or IDCGATE_<NAME>.
-	DataDir    string `yaml:"dataDir"`
-	Listen     string `yaml:"listen"`
-	PGListen   string `yaml:"pgListen"`
+	DataDir  string `yaml:"dataDir"`
+	Listen   string `yaml:"listen"`
+	PGListen string `yaml:"pgListen"`
+	// PGUpstream is every workgroup's default upstream PostgreSQL: a DSN,
+	// UpstreamManaged (idcgate runs its own), or UpstreamNone. Unset, it is
+	// managed when PostgreSQL's server binaries are installed and the store
+	// is the embedded one (one idcgate), else none.
 	PGUpstream string `yaml:"pgUpstream"`
 	Region     string `yaml:"region"`
 	Store      string `yaml:"store"`
@@ -225,6 +235,9 @@ type Namespace struct {
 	DbName                 string `yaml:"dbName"`
 	AdminUsername          string `yaml:"adminUsername"`
 	RedshiftIdcApplication string `yaml:"redshiftIdcApplication"` // by name
+	// SeedSQL runs once, as the managed upstream's superuser, in the
+	// database idcgate creates for this namespace (managed upstream only).
+	SeedSQL string `yaml:"seedSql"`
 }
 
 // Workgroup is created at start when missing.

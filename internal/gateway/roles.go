@@ -33,6 +33,10 @@ import (
 type RoleSync struct {
 	// Certs mints the client certificate of a role (internal/upstreamca).
 	Certs CertMinter
+	// ServiceTLS, when set, may change the TLS configuration of the service
+	// connections to upstream dsn: the managed upstream's service role logs
+	// in with a client certificate (no password) this way.
+	ServiceTLS func(dsn string, tc *tls.Config)
 	// CacheFor skips a sync already done for the same role and groups
 	// (settings the user gave her role are still checked at every login).
 	CacheFor time.Duration
@@ -80,6 +84,16 @@ func (r *RoleSync) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) 
 		return nil, fmt.Errorf("upstream DSN: %w", err)
 	}
 	cfg.MaxConns = 4
+	if r.ServiceTLS != nil {
+		if tc := cfg.ConnConfig.TLSConfig; tc != nil {
+			r.ServiceTLS(dsn, tc)
+		}
+		for _, f := range cfg.ConnConfig.Fallbacks {
+			if f.TLSConfig != nil {
+				r.ServiceTLS(dsn, f.TLSConfig)
+			}
+		}
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
 	}

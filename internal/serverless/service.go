@@ -45,6 +45,10 @@ type Service struct {
 	// committed (the keyring drops its cached keys then, not before, so a
 	// concurrent reader cannot cache them again).
 	AfterDeleteWorkgroup func(sc Scope, wg Workgroup)
+	// AfterCreateNamespace runs once the transaction that created a
+	// namespace has committed (not for one EnsureNamespace found): the
+	// managed upstream creates its database then.
+	AfterCreateNamespace func(sc Scope, ns Namespace)
 
 	workgroups store.Decoded[Workgroup]
 	namespaces store.Decoded[Namespace]
@@ -263,7 +267,9 @@ func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamesp
 		IdcApplicationArn: orDefault(in.RedshiftIdcApplicationArn, ""),
 		AdminPasswordSet:  in.AdminUserPassword != nil,
 	}
+	created := false
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		created = false // the transaction may run again
 		existing, err := s.loadNamespace(tx, tx, sc, name)
 		switch {
 		case err == nil && ensure:
@@ -274,10 +280,14 @@ func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamesp
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
+		created = true
 		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
 	})
 	if err != nil {
 		return Namespace{}, err
+	}
+	if created && s.AfterCreateNamespace != nil {
+		s.AfterCreateNamespace(sc, ns)
 	}
 	return ns, nil
 }

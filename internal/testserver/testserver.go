@@ -6,6 +6,7 @@ package testserver
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,8 +15,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +65,29 @@ type Options struct {
 	Now func() time.Time
 	// Env adds environment variables.
 	Env map[string]string
+	// ManagedUpstream lets the server run its managed PostgreSQL (as the
+	// example config asks). Off, pgUpstream "managed" or unset becomes
+	// "none" (StartProcess: IDCGATE_PG_UPSTREAM=none unless Env sets it), so
+	// the many tests that need no upstream start no PostgreSQL. With it and
+	// no DataDir, the data dir is made where the postgres OS user can reach
+	// the managed directory beside it (ReachableDir).
+	ManagedUpstream bool
+}
+
+// ReachableDir is a new directory (removed at cleanup) whose parents the
+// postgres OS user can search, for a data dir whose managed upstream
+// lives beside it: t.TempDir's parents are private to the test's user.
+func ReachableDir(t testing.TB) string {
+	t.Helper()
+	base, err := os.MkdirTemp("", "idcgate-managed-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return base
 }
 
 // RepoRoot finds the module root from this source file.
@@ -88,6 +114,9 @@ func loadConfig(t testing.TB, o Options) *config.Config {
 	c.DataDir = o.DataDir
 	c.Listen = "127.0.0.1:0"
 	c.PGListen = "127.0.0.1:0"
+	if !o.ManagedUpstream && (c.PGUpstream == "" || c.PGUpstream == config.UpstreamManaged) {
+		c.PGUpstream = config.UpstreamNone
+	}
 	c.ApplyDefaults()
 	if o.Edit != nil {
 		o.Edit(c)
@@ -101,9 +130,7 @@ func loadConfig(t testing.TB, o Options) *config.Config {
 // Start runs idcgate in-process on a free loopback port.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	if o.DataDir == "" {
-		o.DataDir = filepath.Join(t.TempDir(), "data")
-	}
+	o.DataDir = dataDir(t, o)
 	cfg := loadConfig(t, o)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	getenv := func(k string) string {
@@ -129,6 +156,16 @@ func Start(t testing.TB, o Options) *Server {
 	t.Cleanup(s.Stop)
 	s.loadCredentials(t)
 	return s
+}
+
+func dataDir(t testing.TB, o Options) string {
+	switch {
+	case o.DataDir != "":
+		return o.DataDir
+	case o.ManagedUpstream:
+		return filepath.Join(ReachableDir(t), "data")
+	}
+	return filepath.Join(t.TempDir(), "data")
 }
 
 // Stop shuts the server down gracefully (idempotent).
@@ -191,9 +228,7 @@ func StartProcess(t testing.TB, o Options) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.DataDir == "" {
-		o.DataDir = filepath.Join(t.TempDir(), "data")
-	}
+	o.DataDir = dataDir(t, o)
 	cfgPath := ExampleConfig()
 	if o.ConfigYAML != "" {
 		cfgPath = filepath.Join(t.TempDir(), "idcgate.yaml")
@@ -201,10 +236,18 @@ func StartProcess(t testing.TB, o Options) *Process {
 			t.Fatal(err)
 		}
 	}
+	if o.ManagedUpstream {
+		// Registered before the process's Stop, so it runs after it: a
+		// killed idcgate leaves its PostgreSQL running.
+		t.Cleanup(func() { stopLeftPostmaster(t, app.ManagedDir(o.DataDir)) })
+	}
 	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--data-dir", o.DataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
 	cmd.Env = os.Environ()
 	for k, v := range o.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if _, set := o.Env["IDCGATE_PG_UPSTREAM"]; !set && !o.ManagedUpstream {
+		cmd.Env = append(cmd.Env, "IDCGATE_PG_UPSTREAM="+config.UpstreamNone)
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -257,6 +300,31 @@ func StartProcess(t testing.TB, o Options) *Process {
 	t.Cleanup(p.Stop)
 	p.loadCredentials(t)
 	return p
+}
+
+// stopLeftPostmaster ends the managed PostgreSQL in dir that a killed
+// idcgate left running (fast shutdown), and waits until it is gone.
+func stopLeftPostmaster(t testing.TB, dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	if err != nil {
+		return
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return
+	}
+	proc := fmt.Sprintf("/proc/%d", pid)
+	if cwd, err := os.Readlink(proc + "/cwd"); err != nil || filepath.Base(cwd) != "data" {
+		return
+	}
+	syscall.Kill(pid, syscall.SIGINT)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(proc); err != nil {
+			return
+		}
+	}
+	t.Errorf("the managed PostgreSQL (pid %d) left running in %s did not stop", pid, dir)
 }
 
 // Kill sends SIGKILL and waits for the process to die.
