@@ -553,11 +553,33 @@ func atmInspect(t *testing.T, srv *testserver.Server, tok string) (authtoken.Hea
 }
 
 // The services' store is wrapped (audit journal, metrics); the embedded
-// store's write counter must still be visible through the wrappers, or
-// every issuance re-reads its workgroups in a transaction.
+// store's versions must still reach the services that keep reads, or every
+// issuance re-reads its workgroups in a transaction. Being versioned is an
+// explicit option of the wiring, so the test asks the services themselves,
+// and checks that their version source sees writes made through the
+// wrappers.
 func TestAssembledStoreVouchesForItsReads(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
-	if _, ok := store.VersionOf(srv.Instance.Store, "rs"); !ok {
-		t.Fatalf("store.VersionOf(%T) found no versioned store underneath", srv.Instance.Store)
+	iss := srv.Instance.Issuer
+	for _, c := range []struct {
+		service  string
+		versions store.Versioned
+		segment  string
+	}{
+		{"serverless", iss.Serverless.Versions, "rs"},
+		{"redshiftidc", iss.IdcApps.Versions, "redshift"},
+	} {
+		if c.versions == nil {
+			t.Fatalf("%s: the assembled server gives it no version source (%T cannot vouch for its reads)", c.service, srv.Instance.Store)
+		}
+		before := c.versions.Version(c.segment)
+		if err := srv.Instance.Store.Update(context.Background(), func(tx store.Tx) error {
+			return tx.Put(c.segment+"/e2e-version-probe", []byte("{}"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if after := c.versions.Version(c.segment); after <= before {
+			t.Fatalf("%s: a write through %T left the version at %d", c.service, srv.Instance.Store, after)
+		}
 	}
 }

@@ -118,7 +118,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, versions, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +151,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, fmt.Errorf("credentials file: %w", err)
 	}
 
-	idcApps := &redshiftidc.Service{Store: st, Rand: opt.Rand, Now: opt.Now}
+	// The services read and write through the wrapped store; the ones
+	// that keep reads are given the embedded store's versions explicitly.
+	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Now: opt.Now}
 	sl := &serverless.Service{
 		Store:           st,
+		Versions:        versions,
 		Now:             opt.Now,
 		Rand:            opt.Rand,
 		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
@@ -386,19 +389,23 @@ func every(ctx context.Context, d time.Duration, job func()) {
 	}
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+// openStore opens the configured store, and gives its version source
+// (store.Versioned) when it can vouch for its reads: the embedded store,
+// which sees every write made to it. A shared store gives none (another
+// replica's writes would go unseen), so its services read every time.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, store.Versioned, error) {
 	if cfg.Store != "" {
 		st, err := postgres.Open(ctx, cfg.Store)
 		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return nil, nil, fmt.Errorf("store: %w", err)
 		}
-		return st, nil
+		return st, nil, nil
 	}
-	st, err := bolt.Open(filepath.Join(cfg.DataDir, StoreFileName))
+	db, err := bolt.Open(filepath.Join(cfg.DataDir, StoreFileName))
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
-	return st, nil
+	return db, db, nil
 }
 
 // seed creates the config's Redshift IdC applications, namespaces and

@@ -23,7 +23,7 @@ func TestOpenStoreErrorPrefixedOnce(t *testing.T) {
 		"embedded":     {DataDir: filepath.Join(notADir, "data")},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := openStore(context.Background(), cfg)
+			_, _, err := openStore(context.Background(), cfg)
 			if err == nil {
 				t.Fatal("openStore succeeded")
 			}

@@ -75,9 +75,6 @@ type Journaled struct {
 	store.Store
 }
 
-// Unwrap is the journaled store (store.VersionOf looks through the wrapper).
-func (s Journaled) Unwrap() store.Store { return s.Store }
-
 // Update runs fn, adding the journal entry when ctx carries an intent.
 func (s Journaled) Update(ctx context.Context, fn func(store.Tx) error) error {
 	in := IntentFrom(ctx)

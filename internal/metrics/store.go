@@ -13,9 +13,6 @@ type Store struct {
 	M *Metrics
 }
 
-// Unwrap is the timed store (store.VersionOf looks through the wrapper).
-func (s Store) Unwrap() store.Store { return s.Store }
-
 // View times the read transaction.
 func (s Store) View(ctx context.Context, fn func(store.Reader) error) error {
 	t := time.Now()

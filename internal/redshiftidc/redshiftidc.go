@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/ids"
@@ -38,14 +39,21 @@ type Application struct {
 // Service stores applications per account and region.
 type Service struct {
 	Store store.Store
-	Rand  io.Reader
-	Now   func() time.Time
+	// Versions, when set, is Store's version source (the embedded store
+	// underneath its wrappers): List then keeps lists while nothing under
+	// "redshift/" changed. Nil for a store that cannot vouch for its reads
+	// (a shared one): every call reads.
+	Versions store.Versioned
+	Rand     io.Reader
+	Now      func() time.Time
 
 	// decoded spares List (on every GetIdentityCenterAuthToken) the JSON
-	// decoding of records that have not changed.
+	// decoding of records that have not changed. An Application holds no
+	// slice, map or pointer, so the copy List returns shares nothing.
 	decoded store.Decoded[Application]
-	// lists spares it the read itself while the store vouches that nothing
-	// under "redshift/" changed (store.Versioned).
+	// lists spares it the read itself while Versions vouches that nothing
+	// under "redshift/" changed. Kept lists are immutable: List returns a
+	// copy.
 	lists store.Kept[serverless.Scope, []Application]
 }
 
@@ -78,15 +86,17 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 	return out, err
 }
 
-// List returns the scope's applications in name order. The slice may be
-// shared with later calls: read only.
+// List returns the scope's applications in name order, in a slice of the
+// caller's own.
 func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Application, error) {
 	// The version is read before the transaction, so a kept list is never
 	// older than the version it is kept under.
-	version, versioned := store.VersionOf(s.Store, segment)
+	versioned := s.Versions != nil
+	var version uint64
 	if versioned {
+		version = s.Versions.Version(segment)
 		if apps, ok := s.lists.Get(scope, version); ok {
-			return apps, nil
+			return slices.Clone(apps), nil
 		}
 	}
 	var out []Application
@@ -102,6 +112,7 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 	})
 	if err == nil && versioned {
 		s.lists.Put(scope, version, out)
+		return slices.Clone(out), nil
 	}
 	return out, err
 }

@@ -25,8 +25,11 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		cs := &storetest.Counting{Store: db, Opaque: !versioned}
+		cs := &storetest.Counting{Store: db}
 		s := &Service{Store: cs, Now: time.Now}
+		if versioned {
+			s.Versions = db
+		}
 		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 		other := serverless.Scope{Account: "123456789012", Region: "eu-west-1"}
 		list := func(sc serverless.Scope, want int) {
@@ -115,5 +118,34 @@ func TestCreateValidates(t *testing.T) {
 				t.Fatalf("%d applications stored after a refused create", len(apps))
 			}
 		})
+	}
+}
+
+// List hands out a slice of the caller's own: changing it does not reach
+// the kept list (a versioned store) nor the decoded records (either).
+func TestListIsTheCallersCopy(t *testing.T) {
+	ctx := context.Background()
+	for _, versioned := range []bool{true, false} {
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		s := &Service{Store: db, Now: time.Now}
+		if versioned {
+			s.Versions = db
+		}
+		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
+		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 { // a miss, the read that keeps the list, a hit
+			apps, err := s.List(ctx, sc)
+			if err != nil || len(apps) != 1 || apps[0] != a {
+				t.Fatalf("versioned %v, list %d: %+v %v, want the stored %+v", versioned, i, apps, err, a)
+			}
+			apps[0].Arn, apps[0].IdcInstanceArn = "arn:changed", "arn:changed"
+		}
 	}
 }

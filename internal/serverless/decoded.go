@@ -2,16 +2,16 @@ package serverless
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/idcgate/idcgate/internal/store"
 )
 
-// viewRecord is loadRecord for read-only callers, through a decoded-record
-// cache (the issuance path's reads are dominated by JSON decoding
-// otherwise): the value it returns shares its slices with the cache, so the
-// caller must not modify them.
-func viewRecord[T any](s *Service, cache *store.Decoded[T], r store.Reader, key string, state func(*T) (*Status, **transition), notFound func(string) error, name string) (T, error) {
+// viewRecord is loadRecord for the issuance path, through a decoded-record
+// cache (its reads are dominated by JSON decoding otherwise). The cache's
+// values are immutable: what it returns is a copy (clone), the caller's own.
+func viewRecord[T record[T]](s *Service, cache *store.Decoded[T], r store.Reader, key string, state func(*T) (*Status, **transition), notFound func(string) error, name string) (T, error) {
 	var rec T
 	raw, err := store.Peek(r, key) // only compared and decoded inside the transaction
 	if err != nil {
@@ -23,7 +23,7 @@ func viewRecord[T any](s *Service, cache *store.Decoded[T], r store.Reader, key 
 	if rec, err = cache.Decode(key, raw); err != nil {
 		return rec, err
 	}
-	// settle changes only this copy's status and pending pointer.
+	rec = rec.clone()
 	st, pending := state(&rec)
 	if !settle(st, pending, s.now()) {
 		return rec, notFound(name)
@@ -31,8 +31,49 @@ func viewRecord[T any](s *Service, cache *store.Decoded[T], r store.Reader, key 
 	return rec, nil
 }
 
+// record is a stored record that copies itself (the caches hand out copies).
+type record[T any] interface{ clone() T }
+
+// clone is a deep copy: the cached record and the copy share nothing a
+// caller could change.
+func (w Workgroup) clone() Workgroup {
+	w.ConfigParameters = slices.Clone(w.ConfigParameters)
+	w.SecurityGroupIds = slices.Clone(w.SecurityGroupIds)
+	w.SubnetIds = slices.Clone(w.SubnetIds)
+	w.Tags = slices.Clone(w.Tags)
+	w.Pending = clonePending(w.Pending)
+	return w
+}
+
+// clone is a deep copy (see Workgroup.clone).
+func (n Namespace) clone() Namespace {
+	n.IamRoles = slices.Clone(n.IamRoles)
+	n.LogExports = slices.Clone(n.LogExports)
+	n.Tags = slices.Clone(n.Tags)
+	n.Pending = clonePending(n.Pending)
+	return n
+}
+
+func clonePending(p *transition) *transition {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+// cloneRecords copies a kept set's records for a caller.
+func cloneRecords[T record[T]](in []T) []T {
+	out := make([]T, len(in))
+	for i := range in {
+		out[i] = in[i].clone()
+	}
+	return out
+}
+
 // resolvedSet is a resolved workgroup set (WorkgroupsWithNamespaces),
-// kept by scope and names (setKey) in a store.Kept.
+// kept by scope and names (setKey) in a store.Kept; its records are
+// immutable (callers get cloneRecords copies).
 type resolvedSet struct {
 	wgs []Workgroup
 	nss []Namespace

@@ -2,8 +2,10 @@ package serverless
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -99,7 +101,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 	defer db.Close()
 	st := &storetest.Counting{Store: db}
 	a, c, _ := newService(time.Second)
-	a.Store = st
+	a.Store, a.Versions = st, db
 	b := &Service{Store: db, Now: c.now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
 	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
@@ -151,4 +153,98 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 	if _, _, err := read(); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after a delete: %v", err)
 	}
+}
+
+// The caches hand out copies: whatever a caller of WorkgroupsWithNamespaces
+// changes in what it got — fields, slices, the pending transition — the
+// next caller gets the records as stored, with a store that vouches for its
+// reads (the kept set) and without (the decoded records).
+func TestCachedRecordsAreTheCallersCopies(t *testing.T) {
+	for _, versioned := range []bool{true, false} {
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		s, _, _ := newService(0)
+		s.Store = db
+		if versioned {
+			s.Versions = db
+		}
+		ctx := context.Background()
+		if _, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), IamRoles: []string{"arn:aws:iam::123456789012:role/r"}, Tags: []Tag{{Key: "team", Value: "sales"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"),
+			SubnetIds: []string{"subnet-1"}, SecurityGroupIds: []string{"sg-1"}, Tags: []Tag{{Key: "team", Value: "sales"}},
+			ConfigParameters: []ConfigParameter{{ParameterKey: "max_query_execution_time", ParameterValue: "3600"}}}); err != nil {
+			t.Fatal(err)
+		}
+		read := func() ([]Workgroup, []Namespace) {
+			wgs, nss, err := s.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wgs, nss
+		}
+		show := func(wgs []Workgroup, nss []Namespace) string {
+			b, err := json.Marshal([]any{wgs, nss})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		wgs, nss := read()
+		want := show(wgs, nss)
+		for range 2 { // the read that keeps the set, then hits
+			wgs, nss = read()
+			wg, ns := &wgs[0], &nss[0]
+			wg.Status, wg.Tags[0].Value, wg.SubnetIds[0], wg.SecurityGroupIds[0] = "CHANGED", "x", "subnet-x", "sg-x"
+			wg.ConfigParameters[0].ParameterValue = "0"
+			wg.Pending = &transition{To: StatusDeleting}
+			ns.Status, ns.Tags[0].Value, ns.IamRoles[0] = "CHANGED", "x", "arn:x"
+			if got := show(read()); got != want {
+				t.Fatalf("versioned %v: a caller's change reached the cache:\n got %s\nwant %s", versioned, got, want)
+			}
+		}
+	}
+}
+
+// clone copies every slice, map and pointer of a record: a field added
+// without a copy in clone would be shared by the cache and its callers.
+func TestCloneSharesNothing(t *testing.T) {
+	check := func(orig, cp reflect.Value) {
+		t.Helper()
+		for i := range orig.NumField() {
+			f := orig.Type().Field(i)
+			switch f.Type.Kind() {
+			case reflect.Slice, reflect.Map, reflect.Pointer:
+				if orig.Field(i).Pointer() == cp.Field(i).Pointer() {
+					t.Errorf("%s.%s is shared by a record and its clone", orig.Type().Name(), f.Name)
+				}
+			case reflect.Struct, reflect.Interface, reflect.Chan, reflect.Func, reflect.Array:
+				if f.Type != reflect.TypeFor[time.Time]() && f.Type != reflect.TypeFor[Endpoint]() {
+					t.Errorf("%s.%s (%s): teach clone and this test how to copy it", orig.Type().Name(), f.Name, f.Type)
+				}
+			}
+		}
+	}
+	fill := func(v reflect.Value) {
+		for i := range v.NumField() {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.Slice:
+				f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+			case reflect.Map:
+				f.Set(reflect.MakeMap(f.Type()))
+			case reflect.Pointer:
+				f.Set(reflect.New(f.Type().Elem()))
+			}
+		}
+	}
+	var wg Workgroup
+	fill(reflect.ValueOf(&wg).Elem())
+	check(reflect.ValueOf(wg), reflect.ValueOf(wg.clone()))
+	var ns Namespace
+	fill(reflect.ValueOf(&ns).Elem())
+	check(reflect.ValueOf(ns), reflect.ValueOf(ns.clone()))
 }

@@ -24,7 +24,12 @@ type IdcApplicationResolver interface {
 
 // Service implements the namespace and workgroup operations.
 type Service struct {
-	Store           store.Store
+	Store store.Store
+	// Versions, when set, is Store's version source (the embedded store
+	// underneath its wrappers): WorkgroupsWithNamespaces then keeps
+	// resolved sets while nothing under "rs/" changed. Nil for a store that
+	// cannot vouch for its reads (a shared one): every call reads.
+	Versions        store.Versioned
 	Now             func() time.Time
 	Rand            io.Reader
 	TransitionDelay time.Duration
@@ -844,21 +849,23 @@ func (s *Service) WorkgroupByID(ctx context.Context, sc Scope, id string) (Workg
 
 // WorkgroupsWithNamespaces resolves several workgroups and their namespaces
 // in one read transaction, in order; the first missing one is the error.
-// It is the issuance path's read: the records it returns are read-only
-// (their slices are shared with the decoded-record cache).
+// It is the issuance path's read, through the decoded-record and
+// resolved-set caches; the records it returns are the caller's own copies.
 func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names []string) ([]Workgroup, []Namespace, error) {
 	// A store that sees all its writes vouches that nothing under "rs/"
 	// changed since a set was resolved: then the set is the answer, with
 	// no transaction (the version is read before the transaction below, so
 	// a kept set is never older than the version it is kept under).
-	version, versioned := store.VersionOf(s.Store, resourceSegment)
+	versioned := s.Versions != nil
+	var version uint64
 	var key string
 	if versioned {
+		version = s.Versions.Version(resourceSegment)
 		key, versioned = setKey(sc, names)
 	}
 	if versioned {
 		if e, ok := s.sets.Get(key, version); ok {
-			return e.wgs, e.nss, nil
+			return cloneRecords(e.wgs), cloneRecords(e.nss), nil
 		}
 	}
 	wgs := make([]Workgroup, 0, len(names))
@@ -879,6 +886,7 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 	})
 	if err == nil && versioned && settled(wgs, nss) {
 		s.sets.Put(key, version, resolvedSet{wgs: wgs, nss: nss})
+		return cloneRecords(wgs), cloneRecords(nss), nil
 	}
 	return wgs, nss, err
 }

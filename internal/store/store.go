@@ -70,31 +70,14 @@ func Peek(r Reader, key string) ([]byte, error) {
 // changed: Version grows with every committed transaction that wrote under
 // segment, and is read before the transaction whose result it vouches for.
 // Shared stores do not implement it (another replica's write would go
-// unseen); their callers read as usual. Use VersionOf.
+// unseen).
+//
+// Being versioned is an explicit option, never discovered: the wiring
+// passes the embedded store to the services that keep reads (their
+// Versions field) beside the wrapped store they read and write through,
+// and leaves it nil for a shared store, whose callers read every time.
 type Versioned interface {
 	Version(segment string) uint64
-}
-
-// Wrapper is implemented by stores that wrap another (metrics, say), so
-// that VersionOf finds the capability underneath.
-type Wrapper interface {
-	Unwrap() Store
-}
-
-// VersionOf returns st's version of segment, and false when st cannot
-// vouch for its reads (see Versioned).
-func VersionOf(st Store, segment string) (uint64, bool) {
-	for st != nil {
-		if v, ok := st.(Versioned); ok {
-			return v.Version(segment), true
-		}
-		w, ok := st.(Wrapper)
-		if !ok {
-			break
-		}
-		st = w.Unwrap()
-	}
-	return 0, false
 }
 
 // Segment is key's first segment: everything before its first '/'.

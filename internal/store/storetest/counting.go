@@ -7,25 +7,16 @@ import (
 )
 
 // Counting counts a store's read transactions, for tests of caches that
-// answer without one. Unwrap lets store.VersionOf find the store
-// underneath; with Opaque it does not, as with a shared store that cannot
-// vouch for its reads.
+// answer without one. It is a wrapper, as the assembled server's stores
+// are: a test that wants its cache on passes the store underneath as the
+// service's version source (store.Versioned) explicitly.
 type Counting struct {
 	store.Store
-	Views  int
-	Opaque bool
+	Views int
 }
 
 // View counts, then reads.
 func (c *Counting) View(ctx context.Context, fn func(store.Reader) error) error {
 	c.Views++
 	return c.Store.View(ctx, fn)
-}
-
-// Unwrap is the counted store, or nil when Opaque.
-func (c *Counting) Unwrap() store.Store {
-	if c.Opaque {
-		return nil
-	}
-	return c.Store
 }
