@@ -1,7 +1,9 @@
 // Package apierror is the one error type domain packages return: a
 // sentinel kind (what went wrong, for errors.Is and the wire table in
-// awserror), a message safe to show the client, and for some kinds the name
-// of the resource concerned.
+// awserror), a message safe to show the client, for some kinds the name of
+// the resource concerned, and optionally a cause that is logged, never sent.
+// Packages name it for their callers (type Error = apierror.Error) rather
+// than declare their own.
 package apierror
 
 import (
@@ -11,12 +13,23 @@ import (
 
 // Error is a domain error.
 type Error struct {
-	Kind         error
-	Message      string
+	// Kind is the sentinel errors.Is matches, and the wire table maps.
+	Kind error
+	// Message is safe to show the client.
+	Message string
+	// ResourceName is set for not-found and tag errors.
 	ResourceName string
+	// Cause is for the log: it is never sent, and not unwrapped, so it never
+	// decides the wire error.
+	Cause error
 }
 
-func (e *Error) Error() string    { return e.Message }
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Message + " (cause: " + e.Cause.Error() + ")"
+	}
+	return e.Message
+}
 func (e *Error) Unwrap() error    { return e.Kind }
 func (e *Error) Public() string   { return e.Message }
 func (e *Error) Resource() string { return e.ResourceName }

@@ -8,6 +8,7 @@ package awserror
 import (
 	"errors"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/issuer"
@@ -258,9 +259,6 @@ var internal = row{
 	Message: "The request processing has failed because of an unknown error, exception or failure.",
 }
 
-type publicError interface{ Public() string }
-type resourceError interface{ Resource() string }
-
 // From maps err to its wire form for protocol p.
 func From(err error, p protocol.Protocol) *APIError {
 	r, ok := lookup(err)
@@ -281,13 +279,10 @@ func From(err error, p protocol.Protocol) *APIError {
 	if !ok {
 		return out
 	}
-	var pe publicError
-	if errors.As(err, &pe) {
-		out.Message = pe.Public()
-	}
-	var re resourceError
-	if errors.As(err, &re) {
-		out.ResourceName = re.Resource()
+	var ae *apierror.Error
+	if errors.As(err, &ae) {
+		out.Message = ae.Message
+		out.ResourceName = ae.ResourceName
 	}
 	return out
 }

@@ -167,7 +167,7 @@ func (in *Injector) Apply(ctx context.Context, op string) error {
 		case Internal:
 			return ErrInjectedInternal
 		case Throttling:
-			return &throttle.Error{Scope: "fault"}
+			return throttle.Throttled()
 		}
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/identitycenter"
@@ -28,16 +29,7 @@ import (
 
 // ErrDryRun is answered instead of a token when every check passed and the
 // request asked for a dry run.
-var ErrDryRun = errors.New("dry run")
-
-// DryRunError carries AWS's message.
-type DryRunError struct{}
-
-func (DryRunError) Error() string { return "Request would have succeeded, but the DryRun flag is set." }
-func (DryRunError) Unwrap() error { return ErrDryRun }
-func (DryRunError) Public() string {
-	return "Request would have succeeded, but the DryRun flag is set."
-}
+var ErrDryRun = errors.New("issuer: dry run")
 
 // Action is the IAM action checked on every workgroup.
 const Action = "redshift-serverless:GetIdentityCenterAuthToken"
@@ -344,7 +336,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	if req.DryRun {
-		return Result{}, DryRunError{}
+		return Result{}, apierror.New(ErrDryRun, "Request would have succeeded, but the DryRun flag is set.")
 	}
 	return i.seal(ctx, req, wgs, ic, user)
 }

@@ -34,46 +34,28 @@ const (
 	TokenTypeAccess   = "urn:ietf:params:oauth:token-type:access_token"
 )
 
-// Sentinels, one per OAuth error of the SDK model.
+// Sentinels, one per OAuth error of the SDK model; the wire table in
+// awserror gives each its code and OAuth "error" member.
 var (
-	ErrInvalidRequest       = errors.New("invalid_request")
-	ErrInvalidClient        = errors.New("invalid_client")
-	ErrInvalidGrant         = errors.New("invalid_grant")
-	ErrUnauthorizedClient   = errors.New("unauthorized_client")
-	ErrUnsupportedGrantType = errors.New("unsupported_grant_type")
-	ErrInvalidScope         = errors.New("invalid_scope")
-	ErrExpiredToken         = errors.New("expired_token")
+	ErrInvalidRequest       = errors.New("oidc: invalid request")
+	ErrInvalidClient        = errors.New("oidc: invalid client")
+	ErrInvalidGrant         = errors.New("oidc: invalid grant")
+	ErrUnauthorizedClient   = errors.New("oidc: unauthorized client")
+	ErrUnsupportedGrantType = errors.New("oidc: unsupported grant type")
+	ErrInvalidScope         = errors.New("oidc: invalid scope")
+	ErrExpiredToken         = errors.New("oidc: expired token")
 	// ErrIssuerUnavailable: the trusted token issuer's JWKS could not be
 	// fetched, so the assertion can be neither accepted nor refused. AWS
 	// documents nothing for this; we answer InternalServerException (a 5xx
 	// the SDKs retry), not invalid_grant, which tells a client its token is
 	// bad and not to retry it.
-	ErrIssuerUnavailable = errors.New("server_error")
+	ErrIssuerUnavailable = errors.New("oidc: trusted token issuer unavailable")
 )
 
-// Error is an OAuth error with its description.
-type Error struct {
-	Kind        error
-	Description string
-	// cause is logged, never sent.
-	cause error
-}
+// Error is an OAuth error: its Message is the error_description.
+type Error = apierror.Error
 
-func (e *Error) Error() string {
-	if e.cause != nil {
-		return e.Kind.Error() + ": " + e.Description + ": " + e.cause.Error()
-	}
-	return e.Kind.Error() + ": " + e.Description
-}
-func (e *Error) Unwrap() error  { return e.Kind }
-func (e *Error) Public() string { return e.Description }
-
-// OAuthCode is the "error" member of the body.
-func (e *Error) OAuthCode() string { return e.Kind.Error() }
-
-func fail(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Description: fmt.Sprintf(format, args...)}
-}
+var fail = apierror.New
 
 // Lifetimes of what CreateTokenWithIAM issues.
 const (
@@ -308,7 +290,7 @@ func assertionError(err error, app *identitycenter.Application, issuer *identity
 	var ae *jwtverify.AlgorithmError
 	switch {
 	case errors.Is(err, jwtverify.ErrKeys):
-		return &Error{Kind: ErrIssuerUnavailable, Description: fmt.Sprintf("The keys of trusted token issuer %s could not be retrieved; try again later.", issuer.Name), cause: err}
+		return &Error{Kind: ErrIssuerUnavailable, Message: fmt.Sprintf("The keys of trusted token issuer %s could not be retrieved; try again later.", issuer.Name), Cause: err}
 	case errors.As(err, &ae):
 		return fail(ErrInvalidGrant, "The assertion is signed with %s; only RS256 and ES256 are accepted.", printable(ae.Alg))
 	case errors.Is(err, jwtverify.ErrSignature):

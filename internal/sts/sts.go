@@ -28,10 +28,10 @@ import (
 
 // Sentinels, mapped to STS error codes by the wire table.
 var (
-	ErrMalformedPolicy     = errors.New("MalformedPolicyDocument")
-	ErrPackedPolicyTooBig  = errors.New("PackedPolicyTooLarge")
-	ErrInvalidParameter    = errors.New("InvalidParameterValue")
-	ErrExpiredContext      = errors.New("ExpiredTokenException")
+	ErrMalformedPolicy     = errors.New("sts: malformed policy document")
+	ErrPackedPolicyTooBig  = errors.New("sts: packed policy too large")
+	ErrInvalidParameter    = errors.New("sts: invalid parameter value")
+	ErrExpiredContext      = errors.New("sts: expired context assertion")
 	ErrSessionTokenInvalid = errors.New("session token invalid")
 )
 

@@ -8,17 +8,15 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/idcgate/idcgate/internal/apierror"
 )
 
 // ErrThrottled is returned when a bucket is empty.
-var ErrThrottled = errors.New("rate exceeded")
+var ErrThrottled = errors.New("throttle: rate exceeded")
 
-// Error carries AWS's message.
-type Error struct{ Scope string }
-
-func (e *Error) Error() string  { return "Rate exceeded" }
-func (e *Error) Unwrap() error  { return ErrThrottled }
-func (e *Error) Public() string { return "Rate exceeded" }
+// Throttled is the refusal, with AWS's message.
+func Throttled() error { return apierror.New(ErrThrottled, "Rate exceeded") }
 
 // Limit is a token bucket: Rate per second, Burst at once; Rate 0 = none.
 type Limit struct {
@@ -66,11 +64,11 @@ func (l *Limiter) Allow(principal string, now time.Time) error {
 		ok := b.l.AllowN(now, 1)
 		l.mu.Unlock()
 		if !ok {
-			return &Error{Scope: "principal"}
+			return Throttled()
 		}
 	}
 	if l.global != nil && !l.global.AllowN(now, 1) {
-		return &Error{Scope: "global"}
+		return Throttled()
 	}
 	return nil
 }

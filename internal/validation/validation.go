@@ -11,24 +11,20 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/idcgate/idcgate/internal/apierror"
 )
 
-// ErrInvalid is the sentinel every *Error unwraps to.
+// ErrInvalid is the kind of every validation error.
 var ErrInvalid = errors.New("validation failed")
 
-// Error is a failed validation with its AWS-form message.
-type Error struct {
-	Message string
-}
-
-func (e *Error) Error() string  { return e.Message }
-func (e *Error) Unwrap() error  { return ErrInvalid }
-func (e *Error) Public() string { return e.Message }
+// Error is a failed validation with its AWS-form message (Kind ErrInvalid).
+type Error = apierror.Error
 
 // Newf returns an *Error with a free-form message, for rules that do not fit
 // the "Value ... at ... failed to satisfy constraint" form.
 func Newf(format string, args ...any) error {
-	return &Error{Message: fmt.Sprintf(format, args...)}
+	return apierror.New(ErrInvalid, format, args...)
 }
 
 // Collector accumulates violations in the order they are found.
@@ -118,9 +114,9 @@ func (c *Collector) Err() error {
 	case 0:
 		return nil
 	case 1:
-		return &Error{Message: "1 validation error detected: " + c.violations[0]}
+		return &Error{Kind: ErrInvalid, Message: "1 validation error detected: " + c.violations[0]}
 	default:
-		return &Error{Message: fmt.Sprintf("%d validation errors detected: %s", n, strings.Join(c.violations, "; "))}
+		return &Error{Kind: ErrInvalid, Message: fmt.Sprintf("%d validation errors detected: %s", n, strings.Join(c.violations, "; "))}
 	}
 }
 
