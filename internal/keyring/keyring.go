@@ -12,6 +12,7 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -22,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
@@ -65,16 +68,40 @@ type Keyring struct {
 	Rand  io.Reader
 	wrap  cipher.AEAD
 
-	// cache holds unwrapped rings for CacheFor (by the injected clock), so
-	// issuing and opening do not read and unwrap on every call; another
-	// replica's rotation, retirement or destruction is seen within that
-	// time.
+	// CacheFor is how long an unwrapped ring is cached (by the injected
+	// clock), so issuing and opening do not read and unwrap on every call;
+	// another replica's rotation, retirement or destruction is seen within
+	// that time. 0: no cache.
 	CacheFor time.Duration
-	mu       sync.Mutex
-	cache    map[ID]cachedRing
-	// gen counts forgets: a ring read before a forget is not cached after
-	// it, so a reader racing a change cannot put the old ring back.
+
+	// rings is an LRU of at most maxRings unwrapped rings, each with the
+	// time it was read (its age is checked against CacheFor by k.Now, not
+	// the wall clock). Its values are immutable: the ring, the key maps and
+	// the AEADs are never changed once cached (cipher.AEAD has no
+	// mutators), and Current and Key hand out copies of key bytes.
+	ringsOnce sync.Once
+	rings     *lru.Cache[ID, cachedRing]
+	// mu orders a put against forgets. gen counts forgets: a ring read
+	// before a forget is not cached after it, so a reader racing a change
+	// cannot put the old ring back.
+	mu  sync.Mutex
 	gen uint64
+}
+
+// maxRings bounds the ring cache: rings of more workgroups than this used
+// within CacheFor are read again (the cache had no bound before it was an
+// LRU; a ring is cached only while its workgroup exists).
+const maxRings = 4096
+
+func (k *Keyring) cache() *lru.Cache[ID, cachedRing] {
+	k.ringsOnce.Do(func() {
+		c, err := lru.New[ID, cachedRing](maxRings)
+		if err != nil {
+			panic(err) // only for a size <= 0
+		}
+		k.rings = c
+	})
+	return k.rings
 }
 
 type cachedRing struct {
@@ -89,9 +116,7 @@ func (k *Keyring) cached(id ID) (cachedRing, bool) {
 	if k.CacheFor <= 0 {
 		return cachedRing{}, false
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	c, ok := k.cache[id]
+	c, ok := k.cache().Get(id)
 	if !ok || k.Now().Sub(c.at) > k.CacheFor {
 		return cachedRing{}, false
 	}
@@ -122,10 +147,7 @@ func (k *Keyring) remember(id ID, ring *Ring, gen uint64) (cachedRing, error) {
 	if k.CacheFor > 0 {
 		k.mu.Lock()
 		if k.gen == gen {
-			if k.cache == nil {
-				k.cache = map[ID]cachedRing{}
-			}
-			k.cache[id] = c
+			k.cache().Add(id, c)
 		}
 		k.mu.Unlock()
 	}
@@ -140,7 +162,7 @@ func (k *Keyring) Forget(id ID) { k.forget(id) }
 // forget drops a ring from the cache after a local change.
 func (k *Keyring) forget(id ID) {
 	k.mu.Lock()
-	delete(k.cache, id)
+	k.cache().Remove(id)
 	k.gen++
 	k.mu.Unlock()
 }
@@ -254,14 +276,14 @@ func (k *Keyring) ring(ctx context.Context, id ID) (cachedRing, error) {
 	return k.remember(id, ring, gen)
 }
 
-// Current returns the latest version and its key; ErrNoKeyring when the
-// workgroup has no ring (it was deleted).
+// Current returns the latest version and a copy of its key; ErrNoKeyring
+// when the workgroup has no ring (it was deleted).
 func (k *Keyring) Current(ctx context.Context, id ID) (int, []byte, error) {
 	c, err := k.ring(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	return c.ring.Latest, c.keys[c.ring.Latest], nil
+	return c.ring.Latest, bytes.Clone(c.keys[c.ring.Latest]), nil
 }
 
 // CurrentAEAD is Current with the key as its AES-256-GCM, built once per
@@ -274,13 +296,13 @@ func (k *Keyring) CurrentAEAD(ctx context.Context, id ID) (int, cipher.AEAD, err
 	return c.ring.Latest, c.aeads[c.ring.Latest], nil
 }
 
-// Key returns version v's key if it may still open tokens.
+// Key returns a copy of version v's key if it may still open tokens.
 func (k *Keyring) Key(ctx context.Context, id ID, v int) ([]byte, error) {
 	c, err := k.version(ctx, id, v)
 	if err != nil {
 		return nil, err
 	}
-	return c.keys[v], nil
+	return bytes.Clone(c.keys[v]), nil
 }
 
 // KeyAEAD is Key as an AES-256-GCM.

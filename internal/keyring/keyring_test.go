@@ -264,3 +264,36 @@ func TestAEADMatchesKey(t *testing.T) {
 		t.Fatalf("unknown version: %v", err)
 	}
 }
+
+// TestKeysAreTheCallersCopies: the key bytes Current and Key hand out are
+// copies, so a caller that changes (or zeroes) them cannot change what the
+// cache seals and opens with.
+func TestKeysAreTheCallersCopies(t *testing.T) {
+	k, _, _ := setup(t)
+	k.CacheFor = time.Hour
+	ctx := context.Background()
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	_, first, err := k.Current(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(first)
+	clear(first)
+	_, again, _ := k.Current(ctx, id)
+	key, _ := k.Key(ctx, id, 1)
+	if !bytes.Equal(again, want) || !bytes.Equal(key, want) {
+		t.Fatal("a caller's change to Current's key reached the cache")
+	}
+	clear(key)
+	if _, again, _ := k.Current(ctx, id); !bytes.Equal(again, want) {
+		t.Fatal("a caller's change to Key's key reached the cache")
+	}
+	// The cached AEAD still seals with the stored key.
+	_, aead, _ := k.CurrentAEAD(ctx, id)
+	ref, _ := newGCM(want)
+	nonce := make([]byte, aead.NonceSize())
+	if got, err := ref.Open(nil, nonce, aead.Seal(nil, nonce, []byte("x"), nil), nil); err != nil || string(got) != "x" {
+		t.Fatalf("the cached AEAD no longer matches the key: %v", err)
+	}
+}
