@@ -247,3 +247,32 @@ func TestSessionPolicyKind(t *testing.T) {
 		})
 	}
 }
+
+// Opened sessions are copied at the cache's boundary: a caller that
+// changes the identity context of the principal it got cannot change the
+// next lookup's.
+func TestOpenedSessionIsTheCallersCopy(t *testing.T) {
+	s, c, app := setup(t)
+	ctx := context.Background()
+	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{
+		RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1",
+		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: assertion(t, s, c.t.Add(time.Hour))}},
+	}, auth.Request{Region: "us-east-1", Now: c.t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want identitycenter.Context
+	for i := range 3 { // the lookup that opens and caches, then hits
+		cred, err := s.LookupCredential(ctx, out.Credentials.AccessKeyId, out.Credentials.SessionToken)
+		if err != nil {
+			t.Fatalf("lookup %d: %v", i, err)
+		}
+		ic := cred.Principal.(*auth.Principal).IdentityContext
+		if i == 0 {
+			want = *ic
+		} else if *ic != want {
+			t.Fatalf("lookup %d: a caller's change reached the cache: %+v, want %+v", i, *ic, want)
+		}
+		ic.UserID, ic.UserName, ic.InstanceArn = "changed", "mallory", "arn:changed"
+	}
+}
