@@ -28,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -47,7 +49,7 @@ const (
 	certBack    = time.Minute
 	certLife    = 10 * time.Minute
 	reuseMargin = 5 * time.Minute
-	// maxCached bounds the per-role cache; it starts over when full.
+	// maxCached bounds the per-role cache (an LRU).
 	maxCached = 4096
 )
 
@@ -65,8 +67,19 @@ type CA struct {
 	certPEM []byte
 	key     *ecdsa.PrivateKey
 
-	mu     sync.Mutex
-	minted map[string]*tls.Certificate
+	// minted caches a certificate per role: a golang-lru expirable LRU of
+	// maxCached roles whose entries are dropped certLife - reuseMargin
+	// after they were minted (by the wall clock: then Mint would not
+	// reuse them anyway); Mint checks what is left by Now, too. The
+	// certificates are immutable and shared: every caller of Mint for a
+	// role gets the same *tls.Certificate, and crypto/tls only reads it.
+	mintedOnce sync.Once
+	minted     *expirable.LRU[string, *tls.Certificate]
+}
+
+func (c *CA) cache() *expirable.LRU[string, *tls.Certificate] {
+	c.mintedOnce.Do(func() { c.minted = expirable.NewLRU[string, *tls.Certificate](maxCached, nil, certLife-reuseMargin) })
+	return c.minted
 }
 
 // record is the stored form: the certificate in the clear (it is public),
@@ -186,18 +199,16 @@ func (c *CA) CertPEM() []byte { return append([]byte(nil), c.certPEM...) }
 // (PostgreSQL's cert method compares it with the user name), for TLS
 // client authentication only, valid for minutes. The same role gets the
 // same certificate while it has more than reuseMargin left: signing costs
-// CPU on every login otherwise. Callers must not modify the result.
+// CPU on every login otherwise. The result is shared: callers must not
+// modify it (a tls.Config's Certificates holds a copy of the struct).
 func (c *CA) Mint(role string) (*tls.Certificate, error) {
 	if role == "" || strings.IndexByte(role, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrBadRole, role)
 	}
 	now := c.Now()
-	c.mu.Lock()
-	if tc := c.minted[role]; tc != nil && now.Add(reuseMargin).Before(tc.Leaf.NotAfter) && !now.Before(tc.Leaf.NotBefore) {
-		c.mu.Unlock()
+	if tc, ok := c.cache().Get(role); ok && now.Add(reuseMargin).Before(tc.Leaf.NotAfter) && !now.Before(tc.Leaf.NotBefore) {
 		return tc, nil
 	}
-	c.mu.Unlock()
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), c.Rand)
 	if err != nil {
@@ -220,12 +231,7 @@ func (c *CA) Mint(role string) (*tls.Certificate, error) {
 		return nil, err
 	}
 	tc := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-	c.mu.Lock()
-	if c.minted == nil || len(c.minted) >= maxCached {
-		c.minted = map[string]*tls.Certificate{}
-	}
-	c.minted[role] = tc
-	c.mu.Unlock()
+	c.cache().Add(role, tc)
 	return tc, nil
 }
 
