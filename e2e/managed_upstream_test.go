@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -155,4 +157,58 @@ func TestManagedUpstream(t *testing.T) {
 		t.Fatalf("after SIGKILL and a restart: %q, %v", user, err)
 	}
 	p.sigterm(t, dataDir)
+	// Nothing a user could log in with ever reached PostgreSQL's log.
+	logText, err := os.ReadFile(filepath.Join(app.ManagedDir(dataDir), "postgres.log"))
+	if err != nil || len(logText) == 0 {
+		t.Fatalf("the managed PostgreSQL's log: %v", err)
+	}
+	for _, secret := range []string{"IDC2.", "PRIVATE KEY", "password"} {
+		if strings.Contains(string(logText), secret) {
+			t.Errorf("the managed PostgreSQL's log mentions %q", secret)
+		}
+	}
+}
+
+// TestManagedUpstreamFailedFirstStart: a first start that fails after its
+// PostgreSQL was made (the gateway's port is taken) leaves neither the data
+// dir nor the cluster behind. The data dir is under a directory private to
+// the test's user: as root that puts the cluster in the postgres user's
+// home (FallbackDir), which must go too.
+func TestManagedUpstreamFailedFirstStart(t *testing.T) {
+	t.Parallel()
+	if _, err := managedpg.Find(); err != nil {
+		pgtest.Missing(t, err)
+	}
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	fallback, err := managedpg.FallbackDir(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(fallback) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir,
+		"--listen", "127.0.0.1:0", "--pg-listen", busy.Addr().String())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), busy.Addr().String()) {
+		t.Fatalf("serve: %v (want exit code 1 naming %s)\n%s", err, busy.Addr(), out)
+	}
+	if !strings.Contains(string(out), "managed PostgreSQL running") {
+		t.Fatalf("the managed PostgreSQL did not start before the gateway's port was tried:\n%s", out)
+	}
+	for _, dir := range []string{dataDir, app.ManagedDir(dataDir), fallback} {
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind by a failed first start (%v)", dir, err)
+		}
+	}
 }

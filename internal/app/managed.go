@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -19,7 +20,9 @@ import (
 // dir: as root the postgres OS user owns it, and the data dir stays 0700.
 const ManagedDirSuffix = "-pg"
 
-// ManagedDir is where the managed upstream of data dir dataDir lives.
+// ManagedDir is where the managed upstream of data dir dataDir lives
+// (managedpg.FallbackDir when idcgate runs as root and the postgres OS
+// user cannot reach it).
 func ManagedDir(dataDir string) string { return filepath.Clean(dataDir) + ManagedDirSuffix }
 
 // managedWanted decides whether this start runs the managed upstream, and
@@ -48,7 +51,17 @@ func managedWanted(cfg *config.Config, find func() (string, error)) (binDir stri
 // namespaces' databases, and creates the database of each namespace made
 // later, after its creation commits.
 func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *upstreamca.CA, sl *serverless.Service, idc *redshiftidc.Service, log *slog.Logger) (*managedpg.Cluster, error) {
-	c, err := managedpg.Start(ctx, managedpg.Options{Dir: ManagedDir(cfg.DataDir), BinDir: binDir, ClientCA: ca.CertPEM(), Log: log})
+	opt := managedpg.Options{Dir: ManagedDir(cfg.DataDir), BinDir: binDir, ClientCA: ca.CertPEM(), Log: log}
+	c, err := managedpg.Start(ctx, opt)
+	if errors.Is(err, managedpg.ErrUnreachable) {
+		// As root beside a data dir under a private directory (/root): in
+		// the postgres user's home instead, so the README's command works
+		// from anywhere.
+		if opt.Dir, err = managedpg.FallbackDir(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("managed PostgreSQL: %w", err)
+		}
+		c, err = managedpg.Start(ctx, opt)
+	}
 	if err != nil {
 		return nil, err
 	}

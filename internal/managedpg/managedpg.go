@@ -24,8 +24,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -70,6 +72,28 @@ const (
 	// maxSocketPath is sun_path's size less its NUL on Linux.
 	maxSocketPath = 107
 )
+
+// ErrUnreachable: idcgate runs as root and the postgres OS user cannot
+// reach the directory (a parent such as /root is private): FallbackDir is
+// one it owns.
+var ErrUnreachable = errors.New("the managed PostgreSQL's directory is out of the postgres OS user's reach")
+
+// FallbackDir is where the cluster of data dir dataDir lives when the
+// postgres OS user cannot reach the directory beside it: in that user's
+// home (Debian: /var/lib/postgresql), named by a hash of the data dir's
+// absolute path, so the same data dir finds it again.
+func FallbackDir(dataDir string) (string, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	u, err := user.Lookup(osUser)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(abs)))
+	return filepath.Join(u.HomeDir, "idcgate-"+hex.EncodeToString(sum[:6])), nil
+}
 
 // Options say where and how to run the cluster.
 type Options struct {
@@ -147,7 +171,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		// A parent directory the postgres user cannot search (a 0700 home)
 		// would fail in initdb with a less helpful message.
 		if out, err := c.command("test", "-w", dir).CombinedOutput(); err != nil {
-			return nil, errorf("directory", fmt.Errorf("the %s OS user cannot write %s (is a parent directory private to root?): choose a data dir whose parents it can search: %v %s", osUser, dir, err, out))
+			return nil, errorf("directory", fmt.Errorf("%w: the %s OS user cannot write %s (a parent directory is private to root?): %v %s", ErrUnreachable, osUser, dir, err, out))
 		}
 	}
 	// /proc/<pid>/cwd (the stale-lock check) shows the resolved path.

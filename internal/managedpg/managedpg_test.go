@@ -187,3 +187,46 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatalf("after restart: %v %v", exists, err)
 	}
 }
+
+// TestPrivateParent: as root, a directory under one private to root is
+// ErrUnreachable (and left as it was), and FallbackDir is a stable place in
+// the postgres user's home; as anyone else the server runs as that user,
+// so such a directory just works.
+func TestPrivateParent(t *testing.T) {
+	t.Parallel()
+	bin, err := Find()
+	if err != nil {
+		pgtest.Missing(t, err)
+	}
+	ca, _, err := serverCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := t.TempDir() // 0700, the test user's
+	dir := filepath.Join(private, "data-pg")
+	c, err := Start(context.Background(), Options{Dir: dir, BinDir: bin, ClientCA: ca})
+	if os.Geteuid() != 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Start under a root-private directory: %v, want ErrUnreachable", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused start left %s behind (%v)", dir, err)
+	}
+	a, err := FallbackDir(filepath.Join(private, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := FallbackDir(filepath.Join(private, ".", "data"))
+	other, _ := FallbackDir(filepath.Join(private, "other"))
+	if a != b || a == other || !strings.HasPrefix(filepath.Base(a), "idcgate-") {
+		t.Fatalf("FallbackDir: %q, %q, other data dir %q", a, b, other)
+	}
+}
