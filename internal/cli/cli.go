@@ -159,7 +159,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		"data-dir":     "data directory (default " + config.DefaultDataDir + ")",
 		"listen":       "address of the AWS API listener (default " + config.DefaultListen + ")",
 		"pg-listen":    "address of the PostgreSQL gateway (default " + config.DefaultPGListen + ")",
-		"pg-upstream":  "default upstream PostgreSQL DSN of every workgroup",
+		"pg-upstream":  "default upstream PostgreSQL of every workgroup: a DSN, \"managed\" (idcgate runs its own) or \"none\"",
 		"region":       "AWS region served (default " + config.DefaultRegion + ")",
 		"store":        "shared store URL (postgres://…); default: embedded store in the data dir",
 		"audit-log":    "audit log file (default <data-dir>/audit.log)",
