@@ -15,6 +15,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/throttle"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // ErrInjectedInternal is an injected InternalServerException.
@@ -75,10 +76,10 @@ func validate(rules []Rule) error {
 	return nil
 }
 
-// Set replaces the rules.
+// Set replaces the rules; an invalid rule is a validation.ErrInvalid.
 func (in *Injector) Set(ctx context.Context, rules []Rule) error {
 	if err := validate(rules); err != nil {
-		return err
+		return validation.Newf("Invalid fault rule: %s.", err)
 	}
 	err := in.Store.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, key, rules) })
 	if err == nil {

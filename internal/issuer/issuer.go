@@ -463,3 +463,36 @@ func (i *Issuer) Inspect(ctx context.Context, scope serverless.Scope, token stri
 	}
 	return h, nil, last
 }
+
+// problems says why Inspect could not open a token, in the words
+// InspectToken answers; walked in order with errors.Is, so narrower
+// sentinels come first (another region is also another account; a key the
+// keyring refuses is also an unavailable key).
+var problems = []struct {
+	Sentinel error
+	Problem  string
+}{
+	{Sentinel: authtoken.ErrExpired, Problem: "expired"},
+	{Sentinel: authtoken.ErrWrongRegion, Problem: "issued in another region"},
+	{Sentinel: authtoken.ErrWrongAccount, Problem: "issued by another account or region"},
+	{Sentinel: authtoken.ErrForeignWorkgroup, Problem: "not issued for this workgroup"},
+	{Sentinel: authtoken.ErrTampered, Problem: "authentication failed"},
+	{Sentinel: keyring.ErrRetired, Problem: "workgroup key version unavailable: keyring: key version retired"},
+	{Sentinel: keyring.ErrNoVersion, Problem: "workgroup key version unavailable: keyring: no such key version"},
+	{Sentinel: keyring.ErrNoKeyring, Problem: "workgroup key version unavailable: keyring: no keys for this workgroup"},
+	{Sentinel: authtoken.ErrKeyUnavailable, Problem: "workgroup key version unavailable"},
+	{Sentinel: authtoken.ErrTruncated, Problem: "truncated"},
+	{Sentinel: authtoken.ErrMalformed, Problem: "malformed"},
+}
+
+// Problem names why an Inspect error kept the token closed; ok is false for
+// an error that is not a refusal of the token (a store failure), whose
+// text is for the log only.
+func Problem(err error) (problem string, ok bool) {
+	for _, p := range problems {
+		if errors.Is(err, p.Sentinel) {
+			return p.Problem, true
+		}
+	}
+	return "", false
+}

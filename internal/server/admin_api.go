@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/apierror"
@@ -80,10 +78,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			return nil, err
 		}
 		if err := s.d.Faults.Set(c.ctx, in.Rules); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, err
-			}
-			return nil, validation.Newf("Invalid fault rule: %s.", err.Error())
+			return nil, err
 		}
 		c.log.Warn("fault injection rules set", "rules", len(in.Rules))
 		return map[string]any{"rules": in.Rules}, nil
@@ -188,7 +183,11 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			if errors.Is(err, authtoken.ErrMalformed) {
 				return nil, validation.Newf("The token is not an idcgate Identity Center token.")
 			}
-			out.Problem = strings.TrimPrefix(err.Error(), "authtoken: ")
+			problem, ok := issuer.Problem(err)
+			if !ok {
+				return nil, err // not the token's fault: an internal error, logged
+			}
+			out.Problem = problem
 		}
 		return out, nil
 	case "RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys":
