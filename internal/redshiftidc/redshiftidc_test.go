@@ -96,7 +96,7 @@ func TestCreateValidates(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			s := &Service{Store: db, Now: time.Now}
+			s := &Service{Store: db, Versions: db, Now: time.Now}
 			sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 			app := ok
 			tc.edit(&app)
