@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -514,8 +515,11 @@ func checkPolicies(bad func(string, ...any), where string, ps []Policy, owner st
 // checkPolicy refuses at load a document IAM would refuse to store, in
 // IAM's words, rather than letting it be evaluated with undefined meaning.
 func checkPolicy(bad func(string, ...any), where string, d Document, kind iam.Kind) {
-	if _, err := iam.ParsePolicy(d.JSON, kind); err != nil {
-		bad("%s: MalformedPolicyDocument: %s", where, strings.TrimPrefix(err.Error(), iam.ErrMalformedPolicy.Error()+": "))
+	_, err := iam.ParsePolicy(d.JSON, kind)
+	if pe := (*iam.PolicyError)(nil); errors.As(err, &pe) {
+		bad("%s: MalformedPolicyDocument: %s", where, pe.Detail())
+	} else if err != nil {
+		bad("%s: %v", where, err)
 	}
 }
 

@@ -19,17 +19,18 @@ type PolicyError struct {
 	Statement int
 }
 
-func (e *PolicyError) Error() string {
-	if e.Statement > 0 {
-		return fmt.Sprintf("%s: %s (statement %d)", ErrMalformedPolicy, e.Message, e.Statement)
-	}
-	return ErrMalformedPolicy.Error() + ": " + e.Message
-}
+func (e *PolicyError) Error() string { return ErrMalformedPolicy.Error() + ": " + e.Detail() }
 
 func (e *PolicyError) Unwrap() error { return ErrMalformedPolicy }
 
-// Public is IAM's message alone, as AWS answers it.
-func (e *PolicyError) Public() string { return e.Message }
+// Detail is IAM's message (Message, which AWS answers alone) and the
+// statement it concerns, for configuration errors.
+func (e *PolicyError) Detail() string {
+	if e.Statement > 0 {
+		return fmt.Sprintf("%s (statement %d)", e.Message, e.Statement)
+	}
+	return e.Message
+}
 
 func malformed(format string, args ...any) error {
 	return &PolicyError{Message: fmt.Sprintf(format, args...)}

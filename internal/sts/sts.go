@@ -235,7 +235,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 			if !errors.As(err, &pe) {
 				return AssumeRoleOutput{}, err
 			}
-			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", pe.Public())
+			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", pe.Message)
 		}
 		packed = len(in.Policy) * 100 / MaxSessionPolicy
 	}
