@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
@@ -70,12 +71,12 @@ func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token strin
 		name = option
 	}
 	if name == "" {
-		return nil, fmt.Errorf("%w: the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", gateway.ErrNoWorkgroup, len(h.Keys))
+		return nil, apierror.New(gateway.ErrNoWorkgroup, "the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", len(h.Keys))
 	}
 	_, claims, err := a.iss.Open(ctx, scope, name, token)
 	switch {
 	case errors.Is(err, serverless.ErrNotFound):
-		return nil, fmt.Errorf("%w: workgroup %s does not exist", gateway.ErrNoWorkgroup, name)
+		return nil, apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", name)
 	case errors.Is(err, authtoken.ErrExpired):
 		return nil, gateway.ErrTokenExpired
 	case errors.Is(err, authtoken.ErrForeignWorkgroup), errors.Is(err, authtoken.ErrWrongAccount):
@@ -121,11 +122,11 @@ func (a *gatewayAuth) current(login *gateway.Login) error {
 	c := &login.Claims
 	dir := a.iss.Dir
 	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
-		return fmt.Errorf("%w: the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", gateway.ErrUnknownUser, c.IdentityStoreArn)
+		return apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
 	}
 	u, ok := dir.UserByID(c.UserID)
 	if !ok || u.UserName != c.UserName {
-		return fmt.Errorf("%w: the Identity Center user %s (%s) no longer exists in identity store %s", gateway.ErrUnknownUser, c.UserName, c.UserID, dir.IdentityStoreID)
+		return apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
 	}
 	c.Groups = slices.Clone(u.Groups)
 	return nil

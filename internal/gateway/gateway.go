@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/ids"
 )
@@ -718,21 +719,31 @@ func authRefusal(err error, tt string) error {
 	case errors.Is(err, ErrWrongWorkgroup):
 		return refuse(codeInvalidPassword, "%s is not valid for this workgroup", token)
 	case errors.Is(err, ErrNoWorkgroup):
-		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), "no workgroup: "))
+		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrBadToken):
 		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", password)
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):
-		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrForeignRole.Error()+": "))
+		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrUpstreamTooOld):
-		return refuse(codeCannotConnect, "%s", strings.TrimPrefix(err.Error(), ErrUpstreamTooOld.Error()+": "))
+		return refuse(codeCannotConnect, "%s", public(err))
 	case errors.Is(err, ErrRoleNameTooLong):
-		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrRoleNameTooLong.Error()+": "))
+		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrUnknownUser):
-		return refuse(codeInvalidAuthorization, "%s", strings.TrimPrefix(err.Error(), ErrUnknownUser.Error()+": "))
+		return refuse(codeInvalidAuthorization, "%s", public(err))
 	}
 	return err
+}
+
+// public is the client's text of a refusal: the Message of the
+// apierror.Error that carries the sentinel, else the sentinel's own text.
+func public(err error) string {
+	var ae *apierror.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return err.Error()
 }
 
 // workgroupOption reads the workgroup from the startup packet: a

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idcgate/idcgate/internal/apierror"
 )
 
 // RoleSync creates and maintains the upstream roles of Identity Center
@@ -126,7 +128,7 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	// long user names could name one role (and the certificate's name
 	// would not be the role's).
 	if len(role) > maxRoleName {
-		return "", fmt.Errorf("%w: the upstream role name %q is %d bytes, over PostgreSQL's limit of %d, so idcgate will not log in as a shortened name: use a shorter identity namespace or user name", ErrRoleNameTooLong, role, len(role), maxRoleName)
+		return "", apierror.New(ErrRoleNameTooLong, "the upstream role name %q is %d bytes, over PostgreSQL's limit of %d, so idcgate will not log in as a shortened name: use a shorter identity namespace or user name", role, len(role), maxRoleName)
 	}
 	groups := make([]string, 0, len(l.Claims.Groups))
 	for _, g := range l.Claims.Groups {
@@ -230,7 +232,7 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, userID s
 			if !canLogin {
 				what = "is a NOLOGIN (group) role, not an idcgate user role"
 			}
-			return fmt.Errorf("%w: the upstream role %q %s, so idcgate will not log in as it: rename or drop that role, or the Identity Center user", ErrForeignRole, role, what)
+			return apierror.New(ErrForeignRole, "the upstream role %q %s, so idcgate will not log in as it: rename or drop that role, or the Identity Center user", role, what)
 		default:
 			// Ours. Leave LOGIN alone (an administrator's NOLOGIN disables
 			// the user), but take back what the user may have set on her
@@ -340,7 +342,7 @@ const minUpstreamVersion = 150000
 // supportedUpstream refuses an upstream older than minUpstreamVersion.
 func supportedUpstream(version int) error {
 	if version < minUpstreamVersion {
-		return fmt.Errorf("%w: the upstream runs PostgreSQL %d.%d; idcgate needs 15 or later, where a user cannot grant her own role to another user", ErrUpstreamTooOld, version/10000, version%10000)
+		return apierror.New(ErrUpstreamTooOld, "the upstream runs PostgreSQL %d.%d; idcgate needs 15 or later, where a user cannot grant her own role to another user", version/10000, version%10000)
 	}
 	return nil
 }
