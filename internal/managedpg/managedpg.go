@@ -216,7 +216,7 @@ func (c *Cluster) initdb() error {
 	if err := os.RemoveAll(c.DataDir); err != nil {
 		return errorf("initdb", err)
 	}
-	if out, err := c.tool("initdb", "-D", c.DataDir, "-U", Superuser, "--auth=peer", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"); err != nil {
+	if out, err := c.tool("initdb", "-D", c.DataDir, "-U", Superuser, "--auth=peer", "-E", "UTF8", "--locale=C", "--no-instructions"); err != nil {
 		return errorf("initdb", fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out))))
 	}
 	f, err := os.OpenFile(filepath.Join(c.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
@@ -566,7 +566,7 @@ func (c *Cluster) command(name string, args ...string) *exec.Cmd {
 		cmd = exec.Command(name, args...)
 	}
 	cmd.Dir = "/" // the postgres OS user may not be able to read idcgate's working directory
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	return cmd
 }
 
