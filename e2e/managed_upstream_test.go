@@ -142,6 +142,9 @@ func TestManagedUpstream(t *testing.T) {
 	if _, err := p.admin(t, "dev").Exec(ctx, "INSERT INTO public.sales VALUES (5, 'us-east', 'widget', 99.99, '2026-04-01')"); err != nil {
 		t.Fatal(err)
 	}
+	// Ended first: open sessions would hold the shutdown for its grace period.
+	alice.Close(ctx)
+	bob.Close(ctx)
 	p.sigterm(t, dataDir)
 
 	// Restarted: the operator's row is there, the seed's rows not doubled.
@@ -153,9 +156,11 @@ func TestManagedUpstream(t *testing.T) {
 	// Killed: its PostgreSQL runs on; the next start takes over.
 	p.Kill()
 	p = startManaged(t, dataDir)
-	if err := p.login(t, "alice").QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != "AWSIDC:alice" {
+	alice = p.login(t, "alice")
+	if err := alice.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != "AWSIDC:alice" {
 		t.Fatalf("after SIGKILL and a restart: %q, %v", user, err)
 	}
+	alice.Close(ctx)
 	p.sigterm(t, dataDir)
 	// Nothing a user could log in with ever reached PostgreSQL's log.
 	logText, err := os.ReadFile(filepath.Join(app.ManagedDir(dataDir), "postgres.log"))
