@@ -60,6 +60,7 @@ var notOnTheAPIPath = map[string]string{
 	"config":     "start-up",
 	"gateway":    "PostgreSQL wire: the gateway maps its own errors",
 	"managedpg":  "start-up of the managed PostgreSQL",
+	"pgbin":      "finding PostgreSQL's server binaries at start-up",
 	"pgtest":     "tests",
 	"testserver": "tests",
 	"upstreamca": "the gateway's upstream certificates",

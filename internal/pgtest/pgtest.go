@@ -20,14 +20,12 @@ package pgtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +33,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/idcgate/idcgate/internal/pgbin"
 )
 
 const (
@@ -67,58 +67,9 @@ type Server struct {
 	runAs string // OS user the tools run as; "" for the current user
 }
 
-// FindBinDir returns the newest /usr/lib/postgresql/<version>/bin that has
-// initdb, pg_ctl and postgres, falling back to the directory of an initdb on
-// PATH when it resolves to a real binary (Debian's /usr/bin/initdb is often
-// absent, and /usr/local/bin entries may be symlinks or wrapper scripts, so
-// symlinks are resolved and wrapper scripts are not trusted).
-func FindBinDir() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool {
-		vi, vj := dirVersion(dirs[i]), dirVersion(dirs[j])
-		if vi != vj {
-			return vi > vj
-		}
-		return dirs[i] > dirs[j]
-	})
-	for _, d := range dirs {
-		if hasServerTools(d) {
-			return d, nil
-		}
-	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil && !isScript(real) && hasServerTools(filepath.Dir(real)) {
-			return filepath.Dir(real), nil
-		}
-	}
-	return "", errors.New("pgtest: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in /usr/lib/postgresql/*/bin; on Debian/Ubuntu: apt-get install postgresql")
-}
-
-func dirVersion(binDir string) float64 {
-	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
-	return v
-}
-
-func hasServerTools(dir string) bool {
-	for _, tool := range []string{"initdb", "pg_ctl", "postgres"} {
-		fi, err := os.Stat(filepath.Join(dir, tool))
-		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func isScript(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	head := make([]byte, 2)
-	n, _ := f.Read(head)
-	return n == 2 && string(head) == "#!"
-}
+// FindBinDir finds PostgreSQL's server binaries as the managed upstream
+// does (internal/pgbin).
+func FindBinDir() (string, error) { return pgbin.Find() }
 
 // Missing ends a test that needs a tool this machine lacks: a failure
 // under CI (.ci/run sets CI and installs every tool, so nothing is skipped
