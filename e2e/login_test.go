@@ -118,11 +118,18 @@ func TestLoginCredentialProcess(t *testing.T) {
 // environment) and returns stdout, stderr and the exit code.
 func loginRun(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return loginRunIn(t, "", env, args...)
+}
+
+// loginRunIn is loginRun in the working directory dir.
+func loginRunIn(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	bin, err := testserver.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "IDCGATE_CONFIG=", "IDCGATE_DATA_DIR=")
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
@@ -324,24 +331,9 @@ func TestLoginNeedsOnlyTheUser(t *testing.T) {
 	}
 	run := func(s server, args ...string) (string, string, int) {
 		t.Helper()
-		bin, err := testserver.Binary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = s.dir // where ./idcgate-data is, as after `idcgate serve` there
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+testserver.AppKeyID, "AWS_SECRET_ACCESS_KEY="+testserver.AppSecretKey,
-			"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_REGION=us-east-1", "IDCGATE_CONFIG=", "IDCGATE_DATA_DIR=", "IDCGATE_ENDPOINT="+s.url)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err = cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return stdout.String(), stderr.String(), code
+		// In the directory ./idcgate-data is in, as after `idcgate serve` there.
+		return loginRunIn(t, s.dir, []string{"AWS_ACCESS_KEY_ID=" + testserver.AppKeyID, "AWS_SECRET_ACCESS_KEY=" + testserver.AppSecretKey,
+			"AWS_REGION=us-east-1", "IDCGATE_ENDPOINT=" + s.url}, args...)
 	}
 	example := start(nil)
 	for _, tc := range []struct {
