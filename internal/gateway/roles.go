@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,9 +44,15 @@ type RoleSync struct {
 	// (settings the user gave her role are still checked at every login).
 	CacheFor time.Duration
 
+	// done holds when each (upstream, role, groups) was last synced: a
+	// golang-lru expirable LRU of maxSynced entries, each dropped CacheFor
+	// after it was added (CacheFor is read at the first Sync). Its values
+	// are times, never handed out.
+	doneOnce sync.Once
+	done     *expirable.LRU[string, time.Time]
+
 	mu    sync.Mutex
 	pools map[string]*pgxpool.Pool
-	done  map[string]time.Time
 	// adopted: upstreams whose older user roles were made members of
 	// MemberRole, without a password, by this process.
 	adopted map[string]bool
@@ -76,7 +83,7 @@ func (r *RoleSync) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pools == nil {
-		r.pools, r.done = map[string]*pgxpool.Pool{}, map[string]time.Time{}
+		r.pools = map[string]*pgxpool.Pool{}
 	}
 	if p := r.pools[dsn]; p != nil {
 		return p, nil
@@ -136,9 +143,8 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	}
 	sort.Strings(groups)
 	cacheKey := l.Upstream + "\x00" + role + "\x00" + strings.Join(groups, "\x00")
-	r.mu.Lock()
-	fresh := r.done != nil && time.Since(r.done[cacheKey]) < r.CacheFor
-	r.mu.Unlock()
+	at, ok := r.synced().Get(cacheKey)
+	fresh := ok && time.Since(at) < r.CacheFor
 	p, err := r.pool(ctx, l.Upstream)
 	if err != nil {
 		return "", err
@@ -166,10 +172,16 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("syncing role %s upstream: %w", role, err)
 	}
-	r.mu.Lock()
-	r.done[cacheKey] = time.Now()
-	r.mu.Unlock()
+	r.synced().Add(cacheKey, time.Now())
 	return role, nil
+}
+
+// maxSynced bounds the cache of syncs done (see RoleSync.done).
+const maxSynced = 4096
+
+func (r *RoleSync) synced() *expirable.LRU[string, time.Time] {
+	r.doneOnce.Do(func() { r.done = expirable.NewLRU[string, time.Time](maxSynced, nil, r.CacheFor) })
+	return r.done
 }
 
 // syncLockClass is the first key of the role syncs' advisory locks (the
