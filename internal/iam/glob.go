@@ -118,7 +118,10 @@ func splitGlob(pat string) []segment {
 
 // at reports whether t (of the segment's length) matches the segment.
 func (g *segment) at(t string) bool {
-	for i := range g.b {
+	// Byte by byte: ranging over the string would step by runes and skip
+	// the continuation bytes of a multi-byte character (fuzzing found
+	// "\ue355*" matching "\xee00").
+	for i := 0; i < len(g.b); i++ {
 		if t[i] != g.b[i] && (g.any == nil || !g.any[i]) {
 			return false
 		}

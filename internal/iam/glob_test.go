@@ -61,6 +61,12 @@ func TestGlob(t *testing.T) {
 		{"a*b*c", "abc", true},
 		{"a*a", "a", false}, // first and last may not overlap
 		{"a*a", "aa", true},
+		// Multi-byte characters compare every byte (FuzzGlob found the
+		// first segment compared rune by rune, first bytes only).
+		{"\ue355*", "\xee00", false},
+		{"workgroup/é*", "workgroup/\xc3X-prod", false},
+		{"*é", "x\xc3X", false},
+		{"workgroup/é*", "workgroup/é-prod", true},
 		{"?", "", false},
 		{"?", "x", true},
 		{"??", "x", false},
