@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,12 +44,13 @@ type RoleSync struct {
 	// (settings the user gave her role are still checked at every login).
 	CacheFor time.Duration
 
-	// done holds when each (upstream, role, groups) was last synced: a
-	// golang-lru expirable LRU of maxSynced entries, each dropped CacheFor
-	// after it was added (CacheFor is read at the first Sync). Its values
+	// done holds when each (upstream, role, groups) was last synced, in a
+	// golang-lru LRU of maxSynced entries; Sync judges an entry's age
+	// against CacheFor itself (no expiring cache: it would keep a cleanup
+	// goroutine for ever and expire what Sync already ignores). Its values
 	// are times, never handed out.
 	doneOnce sync.Once
-	done     *expirable.LRU[string, time.Time]
+	done     *lru.Cache[string, time.Time]
 
 	mu    sync.Mutex
 	pools map[string]*pgxpool.Pool
@@ -179,8 +180,14 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 // maxSynced bounds the cache of syncs done (see RoleSync.done).
 const maxSynced = 4096
 
-func (r *RoleSync) synced() *expirable.LRU[string, time.Time] {
-	r.doneOnce.Do(func() { r.done = expirable.NewLRU[string, time.Time](maxSynced, nil, r.CacheFor) })
+func (r *RoleSync) synced() *lru.Cache[string, time.Time] {
+	r.doneOnce.Do(func() {
+		c, err := lru.New[string, time.Time](maxSynced)
+		if err != nil {
+			panic(err) // only for a size <= 0
+		}
+		r.done = c
+	})
 	return r.done
 }
 

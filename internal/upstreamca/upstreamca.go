@@ -28,7 +28,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
@@ -67,18 +67,23 @@ type CA struct {
 	certPEM []byte
 	key     *ecdsa.PrivateKey
 
-	// minted caches a certificate per role: a golang-lru expirable LRU of
-	// maxCached roles whose entries are dropped certLife - reuseMargin
-	// after they were minted (by the wall clock: then Mint would not
-	// reuse them anyway); Mint checks what is left by Now, too. The
-	// certificates are immutable and shared: every caller of Mint for a
-	// role gets the same *tls.Certificate, and crypto/tls only reads it.
+	// minted caches a certificate per role in a golang-lru LRU of
+	// maxCached roles; Mint judges what a cached one has left by Now (an
+	// expiring cache would only add a cleanup goroutine that never stops).
+	// The certificates are immutable and shared: every caller of Mint for
+	// a role gets the same *tls.Certificate, and crypto/tls only reads it.
 	mintedOnce sync.Once
-	minted     *expirable.LRU[string, *tls.Certificate]
+	minted     *lru.Cache[string, *tls.Certificate]
 }
 
-func (c *CA) cache() *expirable.LRU[string, *tls.Certificate] {
-	c.mintedOnce.Do(func() { c.minted = expirable.NewLRU[string, *tls.Certificate](maxCached, nil, certLife-reuseMargin) })
+func (c *CA) cache() *lru.Cache[string, *tls.Certificate] {
+	c.mintedOnce.Do(func() {
+		m, err := lru.New[string, *tls.Certificate](maxCached)
+		if err != nil {
+			panic(err) // only for a size <= 0
+		}
+		c.minted = m
+	})
 	return c.minted
 }
 
