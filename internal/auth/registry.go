@@ -42,6 +42,16 @@ type Role struct {
 	Policies           []*iam.Policy
 }
 
+// Session is the principal of a session of the role named session, as
+// GetCallerIdentity shows it, with the role's current policies (no session
+// policy, keys or identity context: the caller adds what it has).
+func (r *Role) Session(session string) *Principal {
+	return &Principal{Kind: KindAssumedRole, Account: r.Account,
+		ARN:    "arn:aws:sts::" + r.Account + ":assumed-role/" + r.Name + "/" + session,
+		UserID: r.RoleID + ":" + session, Name: r.Name, SessionName: session,
+		RoleARN: r.ARN, Identity: r.Policies}
+}
+
 // RootCredential is an account's administrator key pair.
 type RootCredential struct {
 	Account         string
@@ -229,8 +239,7 @@ func (r *Registry) PrincipalByARN(arn string) (*Principal, bool) {
 	}
 	for _, role := range r.roles {
 		if role.Account == account && role.Name == name {
-			return &Principal{Kind: KindAssumedRole, Account: account, ARN: arn, UserID: role.RoleID + ":" + session,
-				Name: name, SessionName: session, RoleARN: role.ARN, Identity: role.Policies}, true
+			return role.Session(session), true
 		}
 	}
 	return nil, false

@@ -24,8 +24,7 @@ func (s *Service) LoginRoles(caller *auth.Principal, req auth.Request) []string 
 		if s.trusts(caller, role, "sts:AssumeRole", req) != nil || s.trusts(caller, role, "sts:SetContext", req) != nil {
 			continue
 		}
-		session := &auth.Principal{Kind: auth.KindAssumedRole, Account: role.Account, Name: role.Name, SessionName: "idcgate-login",
-			ARN: "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/idcgate-login", RoleARN: role.ARN, Identity: role.Policies}
+		session := role.Session("idcgate-login")
 		workgroups := "arn:aws:redshift-serverless:" + req.Region + ":" + role.Account + ":workgroup/*"
 		if auth.Authorize(session, TokenAction, workgroups, req, nil) != nil {
 			continue

@@ -96,14 +96,9 @@ func (s *Service) principal(ss *session) (*auth.Principal, error) {
 	if !ok {
 		return nil, errors.New("role no longer exists")
 	}
-	p := &auth.Principal{
-		Kind: auth.KindAssumedRole, Account: ss.Account,
-		ARN:    "arn:aws:sts::" + ss.Account + ":assumed-role/" + role.Name + "/" + ss.SessionName,
-		UserID: role.RoleID + ":" + ss.SessionName, Name: role.Name, SessionName: ss.SessionName,
-		RoleARN: role.ARN, AccessKeyID: ss.AccessKeyID, Identity: role.Policies,
-		IssuedAt: ss.IssuedAt, Expiration: ss.Expires, IdentityContext: ss.Context,
-		Context: iam.Context{},
-	}
+	p := role.Session(ss.SessionName)
+	p.AccessKeyID, p.IssuedAt, p.Expiration, p.IdentityContext = ss.AccessKeyID, ss.IssuedAt, ss.Expires, ss.Context
+	p.Context = iam.Context{}
 	if ss.SessionPolicy != "" {
 		pol, err := iam.ParsePolicy([]byte(ss.SessionPolicy), iam.KindSession)
 		if err != nil {
