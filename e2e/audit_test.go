@@ -104,6 +104,7 @@ func param(r audit.Record, k string) any { return r.RequestParameters[k] }
 // exactly one record, with the right source, name, identity, parameters
 // (secrets hidden) and error code; and that there is no other record.
 func TestAuditEveryOperation(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "dev")
 	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
@@ -454,6 +455,7 @@ func opsLines(t *testing.T, out []byte) []audit.Record {
 // audit tail prints the latest N records (default 50), filters by user and
 // event, and --follow prints new records as they come until interrupted.
 func TestAuditTailCLI(t *testing.T) {
+	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{})
 	ctx := context.Background()
 	p.IdentitySession(t, "alice", testserver.AnalystRoleArn)

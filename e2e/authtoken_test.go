@@ -52,6 +52,7 @@ func getToken(t *testing.T, srv *testserver.Server, creds aws.Credentials, names
 }
 
 func TestGetIdentityCenterAuthToken(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
@@ -116,6 +117,7 @@ func TestGetIdentityCenterAuthToken(t *testing.T) {
 }
 
 func TestGetIdentityCenterAuthTokenChecks(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
@@ -201,6 +203,7 @@ func rawCall(t *testing.T, srv *testserver.Server, creds aws.Credentials, body s
 // TestUserRemovedAfterLogin: carol logs in, is removed from the directory,
 // the server restarts; her session is still valid but gets no token.
 func TestUserRemovedAfterLogin(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	dir := t.TempDir() + "/data"
 	srv := testserver.Start(t, testserver.Options{Env: env, DataDir: dir})
@@ -224,6 +227,7 @@ func TestUserRemovedAfterLogin(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(nil)})
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
@@ -289,6 +293,7 @@ func TestKeyRotation(t *testing.T) {
 
 // TestTokenExpiry: min(now + TTL, session expiry).
 func TestTokenExpiry(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) { c.Tokens.TTL = &config.Duration{Duration: 5 * time.Minute} }})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	out, err := getToken(t, srv, alice, "demo")
@@ -321,6 +326,7 @@ func TestTokenExpiry(t *testing.T) {
 // TestExplicitDenyOnOneOfTwo: a role allowed everything but denied on wg-two
 // gets no token for [demo, wg-two], with AWS's explicit-deny message.
 func TestExplicitDenyOnOneOfTwo(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	dir := t.TempDir() + "/data"
 	srv := testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: tokenWorld(nil)})

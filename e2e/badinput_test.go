@@ -40,6 +40,7 @@ func snapshot(t *testing.T, c *redshiftserverless.Client) string {
 // TestBadInput sends correctly signed requests with bad bodies: each gets an
 // AWS-shaped 4xx, the server keeps serving, and the store is unchanged.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	c := srv.Serverless(srv.Admin)
 	before := snapshot(t, c)

@@ -19,6 +19,7 @@ import (
 // TestTokenInspectAndKeysCLI drives `idcgate token inspect` and
 // `idcgate keys` as an administrator would.
 func TestTokenInspectAndKeysCLI(t *testing.T) {
+	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
 	bin, _ := testserver.Binary()
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)

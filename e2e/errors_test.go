@@ -19,6 +19,7 @@ import (
 // TestDocumentedErrors produces every error the SDK model documents for the
 // ten namespace and workgroup operations, and checks code, status and message.
 func TestDocumentedErrors(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		c.Serverless.TransitionDelay = &config.Duration{Duration: time.Hour} // states stay put
 		c.Serverless.CapacityRPU = 64
@@ -191,6 +192,7 @@ func rawError(t *testing.T, srv *testserver.Server, op, body string) error {
 // TestInternalServerException makes the store fail under every operation:
 // each answers InternalServerException (500) without the cause.
 func TestInternalServerException(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	srv.Instance.Store.Close()

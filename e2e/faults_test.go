@@ -18,6 +18,7 @@ import (
 )
 
 func TestFaultInjection(t *testing.T) {
+	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{})
 	ctx := context.Background()
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
@@ -83,6 +84,7 @@ func opsDryRun(o *redshiftserverless.Options) {
 // A dry run through the Go SDK runs every check and answers DryRunException;
 // it mints no token and changes no key; a failing check wins over it.
 func TestDryRunWithSDK(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: tokenWorld(nil)})
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
@@ -149,6 +151,7 @@ func opsConfigWithFaults(t *testing.T, rules string) string {
 // faults: in the config take effect at start, are seeded only into a store
 // that has no rules yet, so rules changed through the API survive a restart.
 func TestFaultsFromConfig(t *testing.T) {
+	t.Parallel()
 	yaml := opsConfigWithFaults(t, `  - {operation: ListNamespaces, error: InternalServerException, rate: 1}
   - {operation: GetWorkgroup, latency: 250ms, rate: 1}
 `)

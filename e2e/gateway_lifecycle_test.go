@@ -104,6 +104,7 @@ func gmPgError(t *testing.T, err error, code, msg string) {
 // answers a GSSENCRequest 'N' and the client goes on, on the same
 // connection, with SSLRequest and a normal login.
 func TestGatewayGSSENCThenLogin(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	tok := tokenFor(t, srv, "alice", "demo")
 	raw, err := net.Dial("tcp", srv.PGAddr())
@@ -174,6 +175,7 @@ func gmUntilReadyEach(t *testing.T, fe *pgproto3.Frontend, each func(pgproto3.Ba
 // TestGatewayUpstreamPerWorkgroupAndSNI: wg-two has its own upstream, and
 // with a token for two workgroups the TLS server name picks one.
 func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
+	t.Parallel()
 	pg1, pg2 := pgtest.Start(t), pgtest.Start(t)
 	gmPrepare(t, pg1)
 	gmPrepare(t, pg2)
@@ -244,6 +246,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 // TestGatewayRoleCollisions: user roles and group roles share the
 // "AWSIDC:" prefix, and neither may stand for the other.
 func TestGatewayRoleCollisions(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	gmPrepare(t, pg)
 	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:dave" LOGIN PASSWORD 'dave-made-by-the-dba'`)
@@ -347,6 +350,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 // directory in the config, across a restart), the next login revokes the
 // memberships the user no longer has and leaves other grants alone.
 func TestGatewayGroupChangeRevokes(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	gmPrepare(t, pg)
 	pg.Exec(t, "dev", `CREATE ROLE reporting NOLOGIN`)
@@ -398,6 +402,7 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 // TestGatewayConfiguredCertificate: pgTlsCert/pgTlsKey are what the gateway
 // serves, and a client verifies them against their CA.
 func TestGatewayConfiguredCertificate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	caFile, certFile, keyFile := gmWriteCA(t, dir, "ours")
 	otherCA, _, _ := gmWriteCA(t, filepath.Join(dir, "other"), "other")
@@ -461,6 +466,7 @@ func gmWriteCA(t *testing.T, dir, name string) (caFile, certFile, keyFile string
 // TestGatewayCancelOneOfTwo: a cancel request reaches only the session it
 // names; the other session's query runs to completion.
 func TestGatewayCancelOneOfTwo(t *testing.T) {
+	t.Parallel()
 	srv, pg := gatewayWorld(t, nil)
 	ctx := context.Background()
 	tok := tokenFor(t, srv, "alice", "demo")
@@ -514,6 +520,7 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 // login is in the trail by the time the client is in; every login has its
 // own request id; a login that cannot be audited is refused.
 func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	logPath := filepath.Join(srv.DataDir, "audit.log")
@@ -594,6 +601,7 @@ func gmGrep(s, sub string) string {
 // not audited (nothing was authenticated; CloudTrail records no such
 // connection either).
 func TestGatewayAbandonedLogin(t *testing.T) {
+	t.Parallel()
 	psql, err := exec.LookPath("psql")
 	if err != nil {
 		pgtest.Missing(t, err)
@@ -627,6 +635,7 @@ func TestGatewayAbandonedLogin(t *testing.T) {
 // accepting at once, an open session keeps working until it ends, and the
 // role-sync pool is closed.
 func TestGatewayGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	srv, pg := gatewayWorld(t, nil)
 	ctx := context.Background()
 	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
@@ -679,6 +688,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 // (0) and the _pq_. options it does not know, then the login goes on in
 // 3.0. A major version other than 3 is still refused.
 func TestGatewayNegotiatesProtocolVersion(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	tok := tokenFor(t, srv, "alice", "demo")

@@ -75,6 +75,7 @@ func connectGateway(t *testing.T, srv *testserver.Server, token, extra string) (
 }
 
 func TestGatewayLogin(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	aliceTok := tokenFor(t, srv, "alice", "demo")
@@ -233,6 +234,7 @@ func redshiftDriverLogin(t *testing.T, addr, token string, nul bool) (net.Conn, 
 }
 
 func TestRedshiftDriverExchange(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	tok := tokenFor(t, srv, "alice", "demo")
 	for _, nul := range []bool{true, false} {
@@ -283,6 +285,7 @@ func refusal(t *testing.T, conn net.Conn) *pgproto3.ErrorResponse {
 }
 
 func TestGatewayRefusals(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	aliceTok := tokenFor(t, srv, "alice", "demo")
@@ -423,6 +426,7 @@ func TestGatewayRefusals(t *testing.T) {
 }
 
 func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
+	t.Parallel()
 	srv, pg := gatewayWorld(t, func(c *config.Config) {
 		c.Gateway.LoginTimeout = &config.Duration{Duration: 3 * time.Second}
 		c.Gateway.IdleTimeout = &config.Duration{Duration: 2 * time.Second}

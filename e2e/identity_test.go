@@ -52,6 +52,7 @@ func userID(t *testing.T, name string) string {
 }
 
 func TestIdentityChain(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
 	ctx := context.Background()
 
@@ -123,6 +124,7 @@ func TestIdentityChain(t *testing.T) {
 // TestUserIdCondition: a policy conditioned on identitystore:UserId allows
 // alice and refuses bob.
 func TestUserIdCondition(t *testing.T) {
+	t.Parallel()
 	alice := userID(t, "alice")
 	srv := testserver.Start(t, testserver.Options{
 		Env: map[string]string{masterkey.EnvVar: fixedMasterKey},
@@ -193,6 +195,7 @@ func baseClaims(srv *testserver.Server, email string) map[string]any {
 }
 
 func TestCreateTokenWithIAMRefusals(t *testing.T) {
+	t.Parallel()
 	otherApp := "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0000000000000001"
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		withReader(c)
@@ -272,6 +275,7 @@ func TestCreateTokenWithIAMRefusals(t *testing.T) {
 }
 
 func TestAssumeRoleRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		c.Accounts[0].Roles = append(c.Accounts[0].Roles, config.Role{
 			Name: "no-setcontext", MaxSessionDuration: &config.Duration{Duration: time.Hour},
@@ -354,6 +358,7 @@ func TestAssumeRoleRefusals(t *testing.T) {
 }
 
 func TestRedshiftIdcApplications(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
 	rs := redshift.NewFromConfig(srv.Config(srv.Admin))

@@ -148,6 +148,7 @@ func loginRunIn(t *testing.T, dir string, env []string, args ...string) (string,
 // with that aud and exp, signed by a key of the JWKS the server publishes at
 // /idp/jwks; a ttl out of range or not a duration is a usage error.
 func TestIdPTokenCLI(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	admin := []string{"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(srv.DataDir, "credentials"), "AWS_PROFILE=default"}
 
@@ -214,6 +215,7 @@ func TestIdPTokenCLI(t *testing.T) {
 
 // TestLoginUsage: a usage mistake is exit code 2 and one line saying it.
 func TestLoginUsage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		want string

@@ -182,6 +182,7 @@ func opsLogWorkload(t *testing.T, srv *testserver.Server) ([]string, []string) {
 // --log-format json: every line is one JSON object with time, level and
 // msg; every line about a request carries its request_id; no secret.
 func TestLogFormatJSON(t *testing.T) {
+	t.Parallel()
 	b := opsStartBinary(t, map[string]string{"IDCGATE_LOG_FORMAT": "json", "IDCGATE_LOG_LEVEL": "debug"})
 	ids, secrets := opsLogWorkload(t, b.srv)
 	b.stop(t)
@@ -245,6 +246,7 @@ var (
 
 // The text format: logfmt lines, request lines with request_id.
 func TestLogFormatText(t *testing.T) {
+	t.Parallel()
 	b := opsStartBinary(t, map[string]string{"IDCGATE_LOG_LEVEL": "debug"})
 	ids, secrets := opsLogWorkload(t, b.srv)
 	b.stop(t)
@@ -270,6 +272,7 @@ func TestLogFormatText(t *testing.T) {
 // told the truth (success), and the record is recovered at the next start.
 // A call that changed nothing is refused instead (a retry is safe).
 func TestAuditFailureAfterCommit(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	edit := func(c *config.Config) { c.Serverless.TransitionDelay = &config.Duration{} }
 	srv := testserver.Start(t, testserver.Options{DataDir: dir, Edit: edit})
@@ -321,6 +324,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 // TestGCTarget: with GOGC unset the server runs the collector at its own
 // target for a small live heap; an operator's GOGC wins.
 func TestGCTarget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ env, want string }{{"", "gogc=400"}, {"250", "gogc=250"}, {"off", "gogc=-1"}} {
 		t.Run("GOGC="+tc.env, func(t *testing.T) {
 			p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{"GOGC": tc.env}})
@@ -336,6 +340,7 @@ func TestGCTarget(t *testing.T) {
 // log, nor cost the CPU of formatting a line each. Debug level has them
 // (TestLogFormatJSON).
 func TestInfoLevelLogsNoRequestLines(t *testing.T) {
+	t.Parallel()
 	b := opsStartBinary(t, map[string]string{"IDCGATE_LOG_FORMAT": "json"})
 	ids, _ := opsLogWorkload(t, b.srv)
 	b.stop(t)

@@ -103,6 +103,7 @@ func (p *managedProc) sigterm(t *testing.T, dataDir string) {
 // data is kept and the seed did not run again; after SIGKILL (its
 // PostgreSQL left running) the next start still works.
 func TestManagedUpstream(t *testing.T) {
+	t.Parallel()
 	if _, err := managedpg.Find(); err != nil {
 		pgtest.Missing(t, err)
 	}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestMetricsAndHealth(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)

@@ -31,6 +31,7 @@ func withReader(c *config.Config) {
 }
 
 func TestIAMUserWithGetOnlyCannotCreate(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: withReader})
 	ctx := context.Background()
 	c := srv.Serverless(reader)
@@ -92,6 +93,7 @@ func withTaggers(c *config.Config) {
 // TestTagConditions: aws:RequestTag/… decides a create, aws:ResourceTag/…
 // a read of an existing workgroup.
 func TestTagConditions(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: withTaggers})
 	ctx := context.Background()
 	admin := srv.Serverless(srv.Admin)

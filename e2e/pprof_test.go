@@ -14,6 +14,7 @@ import (
 // pprof-listen serves Go's profiling endpoints on their own address only;
 // the API listener still refuses /debug/pprof/ without a signature.
 func TestPprofListen(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

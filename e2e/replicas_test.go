@@ -28,6 +28,7 @@ import (
 // TestTwoReplicasOnePostgresStore runs two idcgate replicas on one
 // PostgreSQL store with a shared master key.
 func TestTwoReplicasOnePostgresStore(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "idcgate")
 	pg.CreateDatabase(t, "dev")
@@ -192,6 +193,7 @@ func opsTransitionOnce(t *testing.T, a, b *testserver.Server, name string) {
 // key refuses to start; the master key and the administrator secrets
 // never enter the database.
 func TestReplicasSharedStoreSafety(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "idcgate")
 	edit := func(c *config.Config) {

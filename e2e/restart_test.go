@@ -27,6 +27,7 @@ import (
 // with SIGKILL, starts it again on the same data dir: the resources and the
 // administrator keys are still there.
 func TestSIGKILLKeepsResources(t *testing.T) {
+	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	p := testserver.StartProcess(t, testserver.Options{DataDir: dataDir})
 	ctx := context.Background()
@@ -131,6 +132,7 @@ func opsSecretForms(name string, raw []byte) map[string][]byte {
 // Neither the master key nor a derived administrator secret is in the
 // store file.
 func TestMasterKeyCheckEmbedded(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	p := testserver.StartProcess(t, testserver.Options{DataDir: dir})
 	ctx := context.Background()

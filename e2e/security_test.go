@@ -30,6 +30,7 @@ import (
 // TestReplayAfterFifteenMinutes: a captured signed request works once in
 // its window and is refused when replayed 16 minutes later.
 func TestReplayAfterFifteenMinutes(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	offset := time.Duration(0)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
@@ -55,6 +56,7 @@ func TestReplayAfterFifteenMinutes(t *testing.T) {
 // so the name resolves in both accounts and only the token's account
 // binding (its wrapped keys are for account A's demo) can refuse it.
 func TestCrossAccountTokenRefused(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, func(c *config.Config) {
 		c.Accounts = append(c.Accounts, config.Account{
 			ID:                      scopeB.Account,
@@ -110,6 +112,7 @@ var scopeB = serverless.Scope{Account: "210987654321", Region: "us-east-1"}
 // TestRoleChainingKeepsContext: a chained session keeps the Identity Center
 // user; it cannot shed it to act as a plain role.
 func TestRoleChainingKeepsContext(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		a := &c.Accounts[0]
 		a.Roles = append(a.Roles, config.Role{Name: "chainer", MaxSessionDuration: &config.Duration{Duration: time.Hour}, TrustPolicy: a.Roles[0].TrustPolicy,
@@ -136,6 +139,7 @@ func TestRoleChainingKeepsContext(t *testing.T) {
 // documents answer without a signature; every other path refuses in the
 // shape its protocol's clients expect.
 func TestNothingWithoutSigV4(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	const missing = "Request is missing Authentication Token"
 	type want struct {
@@ -244,6 +248,7 @@ func secWantShape(t *testing.T, resp *testserver.RawResponse, status int, shape,
 
 // TestSecretsStayPrivate: file modes, and no secret in logs.
 func TestSecretsStayPrivate(t *testing.T) {
+	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	tok, err := getToken(t, p.Server, alice, "demo")

@@ -39,6 +39,7 @@ func fmWantValidation(t *testing.T, resp *testserver.RawResponse, msg string) {
 // TestNextTokenOpaque: a nextToken shows nothing of what it holds, and a
 // tampered, foreign-operation or expired one is AWS's ValidationException.
 func TestNextTokenOpaque(t *testing.T) {
+	t.Parallel()
 	clk := &testserver.Clock{}
 	srv := testserver.Start(t, testserver.Options{Now: clk.Now, Edit: fastTransitions(0)})
 	c := srv.Serverless(srv.Admin)
@@ -100,6 +101,7 @@ var (
 // subnet of the emulated VPC; unknown subnets are a ValidationException.
 // Refusals create and change nothing.
 func TestIpv6CidrBlockNotFound(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: fastTransitions(0)})
 	c := srv.Serverless(srv.Admin)
 	ctx := context.Background()
@@ -180,6 +182,7 @@ func fmWithNobody(c *config.Config) {
 // redshift-serverless permission get AWS's AccessDeniedException, with the
 // exact message, from each of the ten operations, and change nothing.
 func TestAccessDeniedEveryOperation(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: fmWithNobody})
 	ctx := context.Background()
 	admin := srv.Serverless(srv.Admin)
@@ -270,6 +273,7 @@ func TestAccessDeniedEveryOperation(t *testing.T) {
 // TestThrottlingNonTokenOperation: the per-principal bucket also guards the
 // namespace and workgroup operations, and only the caller's own bucket.
 func TestThrottlingNonTokenOperation(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		fmWithNobody(c)
 		// A refill far slower than the test: exactly the burst gets through.

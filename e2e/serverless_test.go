@@ -27,6 +27,7 @@ func fastTransitions(d time.Duration) func(*config.Config) {
 }
 
 func TestNamespaceWorkgroupLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: fastTransitions(150 * time.Millisecond)})
 	c := srv.Serverless(srv.Admin)
 	ctx := context.Background()
@@ -126,6 +127,7 @@ func TestNamespaceWorkgroupLifecycle(t *testing.T) {
 }
 
 func TestListAcrossPages(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: fastTransitions(0)})
 	c := srv.Serverless(srv.Admin)
 	ctx := context.Background()
@@ -197,6 +199,7 @@ func TestListAcrossPages(t *testing.T) {
 // TestDemoSeeded checks the example config's namespace and workgroup exist,
 // AVAILABLE, from the first start.
 func TestDemoSeeded(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	c := srv.Serverless(srv.Admin)
 	out, err := c.GetWorkgroup(context.Background(), &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})

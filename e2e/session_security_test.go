@@ -43,6 +43,7 @@ const smAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 // edited in any byte, cut short, extended, or moved to another session's
 // keys; each attempt is InvalidClientTokenId, as AWS names it.
 func TestSessionTokenForgery(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	s1 := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	s2 := srv.IdentitySession(t, "bob", testserver.AnalystRoleArn)
@@ -107,6 +108,7 @@ func TestSessionTokenForgery(t *testing.T) {
 // only an administrator's SigV4 signature (service "idcgate"); health stays
 // open.
 func TestMetricsConfigurable(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		off := false
 		c.HTTP.PublicMetrics = &off
@@ -153,6 +155,7 @@ func TestMetricsConfigurable(t *testing.T) {
 // identity context cannot chain into a role with bob's context assertion;
 // with her own it can, so the refusal is the context check's.
 func TestRoleChainingRefusesAnotherUsersContext(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
 		a := &c.Accounts[0]
 		a.Roles = append(a.Roles, config.Role{Name: "sm-chainer", MaxSessionDuration: &config.Duration{Duration: time.Hour}, TrustPolicy: a.Roles[0].TrustPolicy,

@@ -36,6 +36,7 @@ import (
 // (within the bounded wait), the audit log drains, the store closes
 // cleanly, and the process exits 0; on each store.
 func TestSIGTERMDrains(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "dev")
 	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
@@ -229,6 +230,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 // is present after restart, and has exactly its one audit record, in the
 // file and in the store; on each store.
 func TestSIGKILLUnderLoad(t *testing.T) {
+	t.Parallel()
 	t.Run("embedded store", func(t *testing.T) { sigkillUnderLoad(t, nil) })
 	t.Run("postgres store", func(t *testing.T) {
 		pg := pgtest.Start(t)

@@ -20,6 +20,7 @@ import (
 // wrong in one way each; every one is refused with AWS's error and the
 // namespace is never created.
 func TestSignatureRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	admin := srv.Serverless(srv.Admin)
 	before := snapshot(t, admin)
@@ -156,6 +157,7 @@ type queryError struct {
 // TestQuerySignatureRefusals: STS and Redshift (awsQuery) refuse bad
 // signatures in their own XML shape, as AWS: Type Sender, HTTP 403.
 func TestQuerySignatureRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	now := time.Now()
 	wrongSecret := srv.Admin

@@ -99,6 +99,7 @@ func atmRun(t *testing.T, cases []atmCase) {
 // TestTokenCheckOrder proves BEHAVIOUR 4.2's order with requests that fail two
 // checks at once: each gets the earlier check's error.
 func TestTokenCheckOrder(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: atmWorld(nil)})
 	ctx := context.Background()
 	if _, err := srv.Serverless(srv.Admin).CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{
@@ -216,6 +217,7 @@ func TestTokenCheckOrder(t *testing.T) {
 // master key keep sessions valid): a removed user, another identity store,
 // another Identity Center instance.
 func TestTokenCheckOrderAcrossDirectoryChanges(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	dir := t.TempDir() + "/data"
 	srv := testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: tokenWorld(nil)})
@@ -291,6 +293,7 @@ func TestTokenCheckOrderAcrossDirectoryChanges(t *testing.T) {
 // during DELETING are ConflictException and never bring keys back, not
 // even a restart's migration does; other workgroups are untouched.
 func TestDeletedWorkgroupKeys(t *testing.T) {
+	t.Parallel()
 	srv, _ := gatewayWorld(t, func(c *config.Config) { c.Serverless.TransitionDelay = &config.Duration{Duration: time.Hour} })
 	ctx := context.Background()
 	iss := srv.Instance.Issuer
@@ -354,6 +357,7 @@ func TestDeletedWorkgroupKeys(t *testing.T) {
 // a version that created keys on first use) gets one; a DELETING one
 // does not get its destroyed ring back.
 func TestKeyringMigration(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	dir := t.TempDir() + "/data"
 	srv := testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: tokenWorld(nil)})
@@ -412,6 +416,7 @@ func TestKeyringMigration(t *testing.T) {
 // old version opening unexpired tokens until its successor is TTL + 5
 // minutes old, then retired.
 func TestScheduledKeyRotation(t *testing.T) {
+	t.Parallel()
 	clock := &testserver.Clock{}
 	srv := testserver.Start(t, testserver.Options{Now: clock.Now, Edit: func(c *config.Config) {
 		c.Tokens.KeyRotation = &config.Duration{Duration: 10 * time.Minute}
@@ -482,6 +487,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 // TestTokenClaimsComplete: an issued token carries every claim of BEHAVIOUR
 // 4.3, as the administrator's InspectToken shows them.
 func TestTokenClaimsComplete(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	before := time.Now().Truncate(time.Second)
@@ -559,6 +565,7 @@ func atmInspect(t *testing.T, srv *testserver.Server, tok string) (authtoken.Hea
 // and checks that their version source sees writes made through the
 // wrappers.
 func TestAssembledStoreVouchesForItsReads(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	iss := srv.Instance.Issuer
 	for _, c := range []struct {

@@ -65,6 +65,7 @@ accounts:
 // every clientId names an application that does not exist, so the answer is
 // InvalidClientException (it used to be a recovered panic).
 func TestCreateTokenWithIAMWithoutDirectory(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{ConfigYAML: imNoDirectoryYAML})
 	_, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String("a.b.c"),
@@ -252,6 +253,7 @@ func imUserOf(t *testing.T, out *ssooidc.CreateTokenWithIAMOutput) string {
 // refetch for the unknown kid (at most once per 30 s), without waiting for
 // the 5-minute cache.
 func TestTrustedIssuerJWKSURL(t *testing.T) {
+	t.Parallel()
 	clk := &testserver.Clock{}
 	rsa1, ec1 := imNewKey(t, "rsa-1", jose.RS256), imNewKey(t, "ec-1", jose.ES256)
 	jwks := imNewJWKS(t, rsa1, ec1)
@@ -307,6 +309,7 @@ func TestTrustedIssuerJWKSURL(t *testing.T) {
 // TestTrustedIssuerInlineJWKS: an issuer whose keys are inline in the
 // config, mapped on userName (preferred_username claim) rather than email.
 func TestTrustedIssuerInlineJWKS(t *testing.T) {
+	t.Parallel()
 	clk := &testserver.Clock{}
 	inline := imNewKey(t, "inline-1", jose.ES256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t), inline)
@@ -353,6 +356,7 @@ func imUserID(t *testing.T, srv *testserver.Server, user string) string {
 // skew, issuer mismatches, the HMAC-with-the-public-key attack, claim
 // types and a missing exp, each refused with its own description.
 func TestTrustedIssuerJWTChecks(t *testing.T) {
+	t.Parallel()
 	clk := &testserver.Clock{}
 	rsa1 := imNewKey(t, "rsa-1", jose.RS256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t, rsa1), imNewKey(t, "inline-1", jose.ES256))
@@ -424,6 +428,7 @@ func TestTrustedIssuerJWTChecks(t *testing.T) {
 // TestTrustedIssuerPathValidation: claim and identity-store attribute paths
 // are checked when the config is loaded, with a line naming the field.
 func TestTrustedIssuerPathValidation(t *testing.T) {
+	t.Parallel()
 	load := func(claim, attr string) error {
 		cfg, err := config.Load(testserver.ExampleConfig())
 		if err != nil {
@@ -523,6 +528,7 @@ type imQueryError struct {
 // STS maximum, or not an integer is ValidationError in AWS's words; a
 // foreign provider ARN is InvalidParameterValue naming the one accepted.
 func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
+	t.Parallel()
 	clk := &testserver.Clock{}
 	srv := testserver.Start(t, testserver.Options{Now: clk.Now})
 	ctx := context.Background()
@@ -602,6 +608,7 @@ func imExchangeBuiltin(t *testing.T, srv *testserver.Server, user string) (map[s
 // dir, or a replica with the same IDCGATE_MASTER_KEY, keeps them; another
 // master key gives other ids.
 func TestUserIDStableAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := testserver.Start(t, testserver.Options{DataDir: dir})
 	alice, bob := imUserID(t, srv, "alice"), imUserID(t, srv, "bob")
@@ -631,6 +638,7 @@ func TestUserIDStableAcrossRestart(t *testing.T) {
 // server, so the roles of the second run (same data dir, same master key)
 // can name its credential id.
 func TestIdentityConditionKeys(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	first := testserver.Start(t, testserver.Options{DataDir: dir})
 	claims, assertion := imExchangeBuiltin(t, first, "alice")
@@ -727,6 +735,7 @@ func TestIdentityConditionKeys(t *testing.T) {
 // nothing. The Go SDK's UpdateNamespaceInput has no
 // redshiftIdcApplicationArn member, so the request is signed JSON.
 func TestUpdateNamespaceUnknownIdcApplication(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
 	admin := srv.Serverless(srv.Admin)

@@ -20,6 +20,7 @@ import (
 // ca` prints, and outlives a restart; an upstream DSN without TLS stops
 // the start with a reason.
 func TestGatewayUpstreamCA(t *testing.T) {
+	t.Parallel()
 	pg := pgtest.Start(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	env := map[string]string{"IDCGATE_PG_UPSTREAM": pg.TLSDSN("dev"), masterkey.EnvVar: fixedMasterKey}
