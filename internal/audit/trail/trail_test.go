@@ -1,14 +1,19 @@
-package audit
+package trail_test
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/audittest"
+	"github.com/idcgate/idcgate/internal/audit/query"
+	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
@@ -26,7 +31,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 		sync.Mutex
 		groups, records int
 	}
-	l, err := Open(path, st, Options{ObserveCommit: func(d time.Duration, records int) {
+	l, err := trail.Open(path, st, trail.Options{ObserveCommit: func(d time.Duration, records int) {
 		observed.Lock()
 		defer observed.Unlock()
 		if d <= 0 || records < 1 {
@@ -46,7 +51,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				r := &Record{EventTime: time.Now(), EventSource: "redshift-serverless.amazonaws.com", EventName: fmt.Sprintf("Op%d", w), RequestID: fmt.Sprintf("%d-%d", w, i)}
+				r := &audit.Record{EventTime: time.Now(), EventSource: "redshift-serverless.amazonaws.com", EventName: fmt.Sprintf("Op%d", w), RequestID: fmt.Sprintf("%d-%d", w, i)}
 				errs <- l.Write(context.Background(), r)
 			}
 		}()
@@ -58,7 +63,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recs, err := ReadFile(path)
+	recs, err := audit.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,18 +82,18 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 		t.Errorf("observed %d group commits of %d records in all, want %d records", observed.groups, observed.records, writers*each)
 	}
 	observed.Unlock()
-	stored, _, err := Lookup(context.Background(), st, Filter{})
+	stored, _, err := query.Lookup(context.Background(), st, query.Filter{})
 	if err != nil || len(stored) != writers*each {
 		t.Fatalf("store holds %d records (%v), want %d", len(stored), err, writers*each)
 	}
-	only, _, _ := Lookup(context.Background(), st, Filter{EventName: "Op3"})
+	only, _, _ := query.Lookup(context.Background(), st, query.Filter{EventName: "Op3"})
 	if len(only) != each {
 		t.Fatalf("EventName filter: %d records", len(only))
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Write(context.Background(), &Record{}); err == nil {
+	if err := l.Write(context.Background(), &audit.Record{}); err == nil {
 		t.Fatal("Write after Close succeeded")
 	}
 	fi, err := os.Stat(path)
@@ -105,55 +110,52 @@ func TestWriteFailsWhenStoreFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(filepath.Join(dir, "audit.log"), st, Options{})
+	l, err := trail.Open(filepath.Join(dir, "audit.log"), st, trail.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	st.Close()
-	if err := l.Write(context.Background(), &Record{EventTime: time.Now()}); err == nil {
+	if err := l.Write(context.Background(), &audit.Record{EventTime: time.Now()}); err == nil {
 		t.Fatal("Write succeeded with a closed store")
 	}
 }
 
-func TestRedact(t *testing.T) {
-	in := map[string]any{
-		"workgroupNames": []any{"demo"},
-		"clientSecret":   "s3cret",
-		"nested":         map[string]any{"assertion": "jwt", "roleArn": "arn:aws:iam::1:role/r"},
-		"SessionToken":   "x",
-		"password":       "p",
-		"rules":          []any{map[string]any{"operation": "X", "clientSecret": "s"}, []any{map[string]any{"refreshToken": "r"}}, "plain"},
+// Store keys are taken in commit order: the store's key order is the
+// file's line order (the order of commits), even with concurrent writers
+// whose eventTimes are deliberately out of order.
+func TestKeysInCommitOrder(t *testing.T) {
+	st := audittest.OpenBolt(t)
+	l, path := audittest.OpenLog(t, st)
+	base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 30; i++ {
+				// eventTime runs backwards: keys must not follow it.
+				r := &audit.Record{EventTime: base.Add(-time.Duration(w*100+i) * time.Second), RequestID: fmt.Sprintf("%d-%d", w, i)}
+				if err := l.Write(context.Background(), r); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
 	}
-	out := Redact(in)
-	for k, want := range map[string]any{"clientSecret": hidden, "SessionToken": hidden, "password": hidden} {
-		if out[k] != want {
-			t.Errorf("%s = %v", k, out[k])
-		}
+	wg.Wait()
+	recs, err := audit.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	n := out["nested"].(map[string]any)
-	if n["assertion"] != hidden || n["roleArn"] != "arn:aws:iam::1:role/r" {
-		t.Errorf("nested %v", n)
+	var fileOrder []string
+	for _, r := range recs {
+		fileOrder = append(fileOrder, r.RequestID)
 	}
-	rules := out["rules"].([]any)
-	if r0 := rules[0].(map[string]any); r0["clientSecret"] != hidden || r0["operation"] != "X" {
-		t.Errorf("map inside an array not redacted: %v", r0)
+	stored, _, err := query.Lookup(context.Background(), st, query.Filter{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r1 := rules[1].([]any)[0].(map[string]any); r1["refreshToken"] != hidden {
-		t.Errorf("map inside nested arrays not redacted: %v", r1)
-	}
-	if rules[2] != "plain" {
-		t.Errorf("array scalar changed: %v", rules[2])
-	}
-	if in["rules"].([]any)[0].(map[string]any)["clientSecret"] != "s" {
-		t.Error("Redact changed its input")
-	}
-	if fmt.Sprint(out["workgroupNames"]) != "[demo]" {
-		t.Errorf("workgroupNames %v", out["workgroupNames"])
-	}
-	if Redact(nil) != nil {
-		t.Error("Redact(nil)")
+	if got := audittest.ReqIDs(t, stored); !slices.Equal(got, fileOrder) || len(got) != 240 {
+		t.Fatalf("store order differs from commit order (%d vs %d records)", len(got), len(fileOrder))
 	}
 }
-
-const hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
