@@ -1,5 +1,11 @@
-// Package journal closes the gap between a state change and its audit
-// record.
+// Package journal closes the gap between a state change and its audit record.
+// The server announces each call's record as an Intent on the call's
+// context; every store transaction the call commits through Journaled also
+// writes that record to "auditjournal/<eventID>", atomically with the
+// change. The call's final record (trail.Log.Complete) removes the entry in
+// its own transaction. So a change is never committed without a durable
+// record of it: if the final write fails, or the process dies before it,
+// the entry stays and Recover turns it into a record.
 package journal
 
 import (
@@ -13,15 +19,6 @@ import (
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/store"
 )
-
-// The journal closes the gap between a state change and its audit record.
-// The server announces each call's record as an Intent on the call's
-// context; every store transaction the call commits through Journaled also
-// writes that record to "auditjournal/<eventID>", atomically with the
-// change. The call's final record (Complete) removes the entry in its own
-// transaction (trail.Log.Complete). So a change is never committed without a durable record of
-// it: if the final write fails, or the process dies before it, the entry
-// stays and Recover turns it into a record.
 
 // Intent is the record of a call in flight. It is built lazily, on the
 // call's first commit: most calls change nothing and pay nothing for it.
