@@ -14,6 +14,8 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/audittest"
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/trail"
+	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
@@ -157,5 +159,30 @@ func TestKeysInCommitOrder(t *testing.T) {
 	}
 	if got := audittest.ReqIDs(t, stored); !slices.Equal(got, fileOrder) || len(got) != 240 {
 		t.Fatalf("store order differs from commit order (%d vs %d records)", len(got), len(fileOrder))
+	}
+}
+
+// Options.Retention starts a pruner, on the Log's clock, that has pruned
+// once by the time Close returns.
+func TestRetentionStartsPruner(t *testing.T) {
+	st := audittest.OpenBolt(t)
+	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := clock.NewFake(old.Add(2 * time.Hour))
+	for _, at := range []time.Time{old, now.Now()} {
+		if err := st.Update(context.Background(), func(tx store.Tx) error {
+			return tx.Put(audit.KeyAt(at)+"/"+at.Format(time.Kitchen), []byte(`{"eventID":"x"}`))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := trail.Open(filepath.Join(t.TempDir(), "audit.log"), st, trail.Options{Retention: time.Hour, Clock: now.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(audittest.MustLookup(t, st, query.Filter{})); n != 1 {
+		t.Fatalf("store holds %d records after the pruner ran, want 1", n)
 	}
 }
