@@ -27,6 +27,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/journal"
+	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
@@ -356,7 +358,7 @@ func TestAuditEveryOperation(t *testing.T) {
 	if n := len(storeIDs); n != len(all) {
 		t.Errorf("store holds %d records, the file %d", n, len(all))
 	}
-	if p, _ := audit.Pending(ctx, srv.Instance.Store); len(p) != 0 {
+	if p, _ := journal.Pending(ctx, srv.Instance.Store); len(p) != 0 {
 		t.Errorf("%d journal entries left after every call completed", len(p))
 	}
 
@@ -405,7 +407,7 @@ func opsStoreRecords(t *testing.T, srv *testserver.Server) []audit.Record {
 	var out []audit.Record
 	after := ""
 	for {
-		page, last, err := audit.Lookup(context.Background(), st, audit.Filter{After: after})
+		page, last, err := query.Lookup(context.Background(), st, query.Filter{After: after})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +418,7 @@ func opsStoreRecords(t *testing.T, srv *testserver.Server) []audit.Record {
 			}
 			out = append(out, r)
 		}
-		if len(page) < audit.MaxLookup {
+		if len(page) < query.MaxLookup {
 			return out
 		}
 		after = last

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/journal"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -290,7 +291,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 	wantAPIError(t, err, "InternalServerException", 500, "The request processing has failed because of an unknown error, exception or failure.")
 	_, err = c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("journaled")})
 	wantAPIError(t, err, "InternalServerException", 500, "")
-	pending, err := audit.Pending(ctx, srv.Instance.Store)
+	pending, err := journal.Pending(ctx, srv.Instance.Store)
 	if err != nil || len(pending) != 1 || pending[0].RequestID != createID || pending[0].EventName != "CreateNamespace" {
 		t.Fatalf("journal: %+v %v", pending, err)
 	}
@@ -313,7 +314,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 	if len(stored) != 1 || stored[0].EventID != recs[0].EventID {
 		t.Fatalf("store holds %+v", stored)
 	}
-	if p, _ := audit.Pending(ctx, srv2.Instance.Store); len(p) != 0 {
+	if p, _ := journal.Pending(ctx, srv2.Instance.Store); len(p) != 0 {
 		t.Fatalf("journal after recovery: %+v", p)
 	}
 	if _, err := srv2.Serverless(srv2.Admin).GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("journaled")}); err != nil {

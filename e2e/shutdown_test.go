@@ -26,6 +26,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -343,7 +344,7 @@ func opsLookupAll(t *testing.T, srv *testserver.Server) []audit.Record {
 	var out []audit.Record
 	after := ""
 	for {
-		body, _ := json.Marshal(map[string]any{"after": after, "maxResults": audit.MaxLookup})
+		body, _ := json.Marshal(map[string]any{"after": after, "maxResults": query.MaxLookup})
 		r := srv.CallAdmin(t, srv.Admin, "LookupEvents", body)
 		if r.Status != 200 {
 			t.Fatalf("LookupEvents: %d %s", r.Status, r.Body)
@@ -356,7 +357,7 @@ func opsLookupAll(t *testing.T, srv *testserver.Server) []audit.Record {
 			t.Fatal(err)
 		}
 		out = append(out, page.Events...)
-		if len(page.Events) < audit.MaxLookup {
+		if len(page.Events) < query.MaxLookup {
 			return out
 		}
 		after = page.Cursor

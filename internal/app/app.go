@@ -19,7 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/journal"
+	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/faults"
@@ -63,7 +64,7 @@ type App struct {
 	Issuer    *issuer.Issuer
 	// Gateway is the PostgreSQL gateway (nil when disabled).
 	Gateway *gateway.Gateway
-	Audit   *audit.Log
+	Audit   *trail.Log
 	// Managed is the managed upstream PostgreSQL (nil when not running).
 	Managed *managedpg.Cluster
 
@@ -140,7 +141,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 		return float64(gw.Active())
 	})
-	st = audit.Journaled{Store: metrics.Store{Store: st, M: mets}}
+	st = journal.Journaled{Store: metrics.Store{Store: st, M: mets}}
 
 	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Now())
 	if err != nil {
@@ -220,7 +221,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Now: opt.Now, Rand: opt.Rand}
 
-	auditLog, err := audit.Open(cfg.AuditLog, st, audit.Options{
+	auditLog, err := trail.Open(cfg.AuditLog, st, trail.Options{
 		// The embedded store is this process's alone: the file can be its
 		// copy's write-ahead log. Replicas of a shared store must see each
 		// other's records at once.

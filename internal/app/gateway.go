@@ -21,6 +21,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
@@ -213,7 +214,7 @@ func generateCert(cfg *config.Config, certFile, keyFile string) error {
 // Refusals of a token that did not open are unauthenticated too (anyone who
 // reaches the port can make them): their records come from a token bucket
 // of the API's unauthenticated size, the rest counted as dropped.
-func gatewayAudit(l *audit.Log, m *metrics.Metrics, region string, now func() time.Time) func(context.Context, *gateway.LoginEvent) error {
+func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now func() time.Time) func(context.Context, *gateway.LoginEvent) error {
 	lim := server.DefaultUnauthenticatedAudit
 	unauth := rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 	return func(ctx context.Context, ev *gateway.LoginEvent) error {

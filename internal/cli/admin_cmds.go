@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 
-	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/query"
 )
 
 // runToken: idcgate token get|inspect.
@@ -203,8 +203,8 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if *maxN < 1 || *maxN > audit.MaxLookup {
-		return usageError{fmt.Sprintf("--max must be between 1 and %d", audit.MaxLookup)}
+	if *maxN < 1 || *maxN > query.MaxLookup {
+		return usageError{fmt.Sprintf("--max must be between 1 and %d", query.MaxLookup)}
 	}
 	c, err := cf.client(ctx)
 	if err != nil {
@@ -233,17 +233,17 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	if !*follow {
 		return nil
 	}
-	// Keys need not arrive in order across replicas (audit.Follower): prime
+	// Keys need not arrive in order across replicas (query.Follower): prime
 	// with the window below the cursor, then re-read it on every poll.
-	f := audit.NewFollower(latest.Cursor, audit.FollowWindow)
+	f := query.NewFollower(latest.Cursor, query.FollowWindow)
 	f.Prime(latest.Events)
 	for after := f.After(); ; {
-		p, err := lookup(map[string]any{"after": after, "until": f.Cursor(), "maxResults": audit.MaxLookup})
+		p, err := lookup(map[string]any{"after": after, "until": f.Cursor(), "maxResults": query.MaxLookup})
 		if err != nil {
 			return err
 		}
 		f.Prime(p.Events)
-		if len(p.Events) < audit.MaxLookup {
+		if len(p.Events) < query.MaxLookup {
 			break
 		}
 		after = p.Cursor
@@ -257,7 +257,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		case <-tick.C:
 		}
 		for after := f.After(); ; {
-			p, err := lookup(map[string]any{"after": after, "maxResults": audit.MaxLookup})
+			p, err := lookup(map[string]any{"after": after, "maxResults": query.MaxLookup})
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -265,7 +265,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 				return err
 			}
 			show(f.Take(p.Events, p.Cursor))
-			if len(p.Events) < audit.MaxLookup {
+			if len(p.Events) < query.MaxLookup {
 				break
 			}
 			after = p.Cursor

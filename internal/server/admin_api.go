@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/apierror"
-	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/faults"
@@ -104,7 +104,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			return nil, err
 		}
 		var v validation.Collector
-		v.Range("maxResults", int64(in.MaxResults), 0, audit.MaxLookup)
+		v.Range("maxResults", int64(in.MaxResults), 0, query.MaxLookup)
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if err := s.d.Audit.Flush(c.ctx); err != nil {
 			return nil, err
 		}
-		events, last, err := audit.Lookup(c.ctx, s.d.Store, audit.Filter{After: in.After, Until: in.Until, UserName: in.UserName,
+		events, last, err := query.Lookup(c.ctx, s.d.Store, query.Filter{After: in.After, Until: in.Until, UserName: in.UserName,
 			EventName: in.EventName, Max: in.MaxResults, Latest: in.Latest})
 		if err != nil {
 			return nil, err

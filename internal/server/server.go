@@ -18,6 +18,8 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/journal"
+	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
 	"github.com/idcgate/idcgate/internal/faults"
@@ -58,7 +60,7 @@ type Deps struct {
 	Issuer     *issuer.Issuer
 	Keys       *keyring.Keyring
 	Throttle   *throttle.Limiter
-	Audit      *audit.Log
+	Audit      *trail.Log
 	Store      store.Store
 	Metrics    *metrics.Metrics
 	Faults     *faults.Injector
@@ -208,12 +210,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The call's record is announced before the operation runs: a change
-	// the operation commits carries it (audit.Journaled), so no change is
+	// the operation commits carries it (journal.Journaled), so no change is
 	// ever committed without a durable record.
 	if s.d.Audit != nil {
 		req := r
-		in := audit.NewIntent(func() *audit.Record { return s.auditRecord(req, rt, reqID, body, p, nil) })
-		r = r.WithContext(audit.WithIntent(r.Context(), in))
+		in := journal.NewIntent(func() *audit.Record { return s.auditRecord(req, rt, reqID, body, p, nil) })
+		r = r.WithContext(journal.WithIntent(r.Context(), in))
 	}
 	c := &call{
 		ctx:       r.Context(),
@@ -297,7 +299,7 @@ func (s *Server) observe(rt routed, err error) {
 func (s *Server) finish(rw http.ResponseWriter, log *slog.Logger, r *http.Request, rt routed, reqID string, body []byte, p *auth.Principal, out any, err error) {
 	defer func() { s.observe(rt, err) }()
 	if s.d.Audit != nil && s.recordable(rt, p) {
-		in := audit.IntentFrom(r.Context())
+		in := journal.IntentFrom(r.Context())
 		rec := s.auditRecord(r, rt, reqID, body, p, err)
 		if aerr := s.d.Audit.Complete(r.Context(), in, rec); aerr != nil {
 			if in.Committed() {

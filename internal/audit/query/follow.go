@@ -1,8 +1,10 @@
-package audit
+package query
 
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/idcgate/idcgate/internal/audit"
 )
 
 // FollowWindow is how far below the newest key it has seen a Follower
@@ -29,11 +31,11 @@ func NewFollower(cursor string, window time.Duration) *Follower {
 
 // After is where the next poll's Lookup starts.
 func (f *Follower) After() string {
-	t, ok := keyTime(f.hwm)
+	t, ok := audit.KeyTime(f.hwm)
 	if !ok {
 		return f.hwm
 	}
-	return keyAt(t.Add(-f.window))
+	return audit.KeyAt(t.Add(-f.window))
 }
 
 // Cursor is the highest key read so far: a poll up to it (Filter.Until)
@@ -42,9 +44,9 @@ func (f *Follower) Cursor() string { return f.hwm }
 
 // Prime marks records as already returned (those printed before following).
 func (f *Follower) Prime(events []json.RawMessage) {
-	t, _ := keyTime(f.hwm)
+	t, _ := audit.KeyTime(f.hwm)
 	for _, e := range events {
-		if id := eventID(e); id != "" {
+		if id := audit.EventID(e); id != "" {
 			f.seen[id] = t
 		}
 	}
@@ -56,10 +58,10 @@ func (f *Follower) Take(events []json.RawMessage, last string) []json.RawMessage
 	if last > f.hwm {
 		f.hwm = last
 	}
-	t, _ := keyTime(f.hwm)
+	t, _ := audit.KeyTime(f.hwm)
 	var out []json.RawMessage
 	for _, e := range events {
-		id := eventID(e)
+		id := audit.EventID(e)
 		if _, dup := f.seen[id]; dup && id != "" {
 			continue
 		}
@@ -76,12 +78,4 @@ func (f *Follower) Take(events []json.RawMessage, last string) []json.RawMessage
 		}
 	}
 	return out
-}
-
-func eventID(e json.RawMessage) string {
-	var r struct {
-		EventID string `json:"eventID"`
-	}
-	json.Unmarshal(e, &r)
-	return r.EventID
 }

@@ -1,4 +1,12 @@
-package audit
+// Package journal closes the gap between a state change and its audit record.
+// The server announces each call's record as an Intent on the call's
+// context; every store transaction the call commits through Journaled also
+// writes that record to "auditjournal/<eventID>", atomically with the
+// change. The call's final record (trail.Log.Complete) removes the entry in
+// its own transaction. So a change is never committed without a durable
+// record of it: if the final write fails, or the process dies before it,
+// the entry stays and Recover turns it into a record.
+package journal
 
 import (
 	"context"
@@ -8,22 +16,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/store"
 )
-
-// The journal closes the gap between a state change and its audit record.
-// The server announces each call's record as an Intent on the call's
-// context; every store transaction the call commits through Journaled also
-// writes that record to "auditjournal/<eventID>", atomically with the
-// change. The call's final record (Complete) removes the entry in its own
-// transaction. So a change is never committed without a durable record of
-// it: if the final write fails, or the process dies before it, the entry
-// stays and Recover turns it into a record.
 
 // Intent is the record of a call in flight. It is built lazily, on the
 // call's first commit: most calls change nothing and pay nothing for it.
 type Intent struct {
-	build     func() *Record
+	build     func() *audit.Record
 	once      sync.Once
 	id        string
 	line      []byte
@@ -33,12 +33,12 @@ type Intent struct {
 
 // NewIntent announces a call whose record build returns (its id, version
 // and type are filled when it is first needed).
-func NewIntent(build func() *Record) *Intent { return &Intent{build: build} }
+func NewIntent(build func() *audit.Record) *Intent { return &Intent{build: build} }
 
 func (in *Intent) prepare() error {
 	in.once.Do(func() {
 		r := in.build()
-		in.line, in.err = fill(r)
+		in.line, in.err = audit.Fill(r)
 		in.id = r.EventID
 	})
 	return in.err
@@ -88,7 +88,7 @@ func (s Journaled) Update(ctx context.Context, fn func(store.Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return tx.Put(journalKey(in.id), in.line)
+		return tx.Put(audit.JournalKey(in.id), in.line)
 	})
 	if err == nil {
 		in.committed.Store(true)
@@ -96,24 +96,33 @@ func (s Journaled) Update(ctx context.Context, fn func(store.Tx) error) error {
 	return err
 }
 
-// Recover turns journal entries of calls that started before cutoff into
-// records (marked additionalEventData.recoveredFromJournal), and returns
-// how many entries it handed to the writer. Only calls that can no longer be in flight may be
+// Writer is what Recover writes recovered records through (trail.Log).
+type Writer interface {
+	// WriteRecovered writes r only if the journal entry at journalKey is
+	// still there (another replica may have recovered it first), removing
+	// the entry with the record's store copy.
+	WriteRecovered(ctx context.Context, r *audit.Record, journalKey string) error
+}
+
+// Recover turns journal entries in st of calls that started before cutoff
+// into records written through w (marked
+// additionalEventData.recoveredFromJournal), and returns how many entries
+// it handed to w. Only calls that can no longer be in flight may be
 // recovered: the embedded store (one process) recovers everything at
 // start; replicas of a shared store leave younger entries to their owner.
 // An entry another replica recovered first is skipped.
-func (l *Log) Recover(ctx context.Context, cutoff time.Time) (int, error) {
-	if l == nil || l.store == nil {
+func Recover(ctx context.Context, st store.Store, w Writer, cutoff time.Time) (int, error) {
+	if st == nil {
 		return 0, nil
 	}
 	type entry struct {
 		key string
-		rec Record
+		rec audit.Record
 	}
 	var entries []entry
-	err := l.store.View(ctx, func(r store.Reader) error {
-		return r.Scan(journalPrefix, "", func(k string, v []byte) (bool, error) {
-			var rec Record
+	err := st.View(ctx, func(r store.Reader) error {
+		return r.Scan(audit.JournalPrefix, "", func(k string, v []byte) (bool, error) {
+			var rec audit.Record
 			if json.Unmarshal(v, &rec) != nil {
 				return true, nil // not ours to judge; never blocks the rest
 			}
@@ -133,11 +142,7 @@ func (l *Log) Recover(ctx context.Context, cutoff time.Time) (int, error) {
 			rec.AdditionalEventData = map[string]any{}
 		}
 		rec.AdditionalEventData["recoveredFromJournal"] = true
-		b, err := fill(&rec)
-		if err != nil {
-			return n, err
-		}
-		if err := l.enqueue(ctx, &pending{id: rec.EventID, line: b, journal: e.key, recovered: true}); err != nil {
+		if err := w.WriteRecovered(ctx, &rec, e.key); err != nil {
 			return n, err
 		}
 		n++
@@ -146,11 +151,11 @@ func (l *Log) Recover(ctx context.Context, cutoff time.Time) (int, error) {
 }
 
 // Pending returns the journal's entries (for tools and tests).
-func Pending(ctx context.Context, st store.Store) ([]Record, error) {
-	var out []Record
+func Pending(ctx context.Context, st store.Store) ([]audit.Record, error) {
+	var out []audit.Record
 	err := st.View(ctx, func(r store.Reader) error {
-		return r.Scan(journalPrefix, "", func(_ string, v []byte) (bool, error) {
-			var rec Record
+		return r.Scan(audit.JournalPrefix, "", func(_ string, v []byte) (bool, error) {
+			var rec audit.Record
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return false, errors.Join(errors.New("audit journal entry"), err)
 			}

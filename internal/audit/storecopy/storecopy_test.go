@@ -1,4 +1,4 @@
-package audit
+package storecopy_test
 
 import (
 	"context"
@@ -12,13 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/audit/audittest"
+	"github.com/idcgate/idcgate/internal/audit/journal"
+	"github.com/idcgate/idcgate/internal/audit/query"
+	"github.com/idcgate/idcgate/internal/audit/storecopy"
+	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
-func openBehind(t *testing.T, path string, st store.Store) *Log {
+func openBehind(t *testing.T, path string, st store.Store) *trail.Log {
 	t.Helper()
-	l, err := Open(path, st, Options{StoreBehind: true})
+	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,20 +32,11 @@ func openBehind(t *testing.T, path string, st store.Store) *Log {
 	return l
 }
 
-func writeN(t *testing.T, l *Log, prefix string, n int) {
+func storedMark(t *testing.T, st store.Store) storecopy.FileMark {
 	t.Helper()
-	for i := 0; i < n; i++ {
-		if err := l.Write(context.Background(), &Record{EventTime: time.Now(), EventName: "GetIdentityCenterAuthToken", RequestID: fmt.Sprint(prefix, i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func storedMark(t *testing.T, st store.Store) fileMark {
-	t.Helper()
-	var m fileMark
+	var m storecopy.FileMark
 	err := st.View(context.Background(), func(r store.Reader) error {
-		v, err := r.Get(markKey)
+		v, err := r.Get(audit.MarkKey)
 		if err != nil {
 			return err
 		}
@@ -64,7 +61,7 @@ func fileSize(t *testing.T, path string) int64 {
 // line; Flush makes the store copy visible, every record once, in the
 // file's order, and the mark covers the whole file.
 func TestStoreBehindFlush(t *testing.T) {
-	st := openBolt(t)
+	st := audittest.OpenBolt(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l := openBehind(t, path, st)
 	const writers, each = 8, 40
@@ -73,15 +70,15 @@ func TestStoreBehindFlush(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			writeN(t, l, fmt.Sprintf("w%d-", w), each)
+			audittest.WriteN(t, l, fmt.Sprintf("w%d-", w), each)
 		}()
 	}
 	wg.Wait()
 	if err := l.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stored := mustLookup(t, st, Filter{})
-	recs, err := ReadFile(path)
+	stored := audittest.MustLookup(t, st, query.Filter{})
+	recs, err := audit.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,16 +86,16 @@ func TestStoreBehindFlush(t *testing.T) {
 	for _, r := range recs {
 		fileIDs = append(fileIDs, r.RequestID)
 	}
-	if got := reqIDs(t, stored); len(got) != writers*each || !slices.Equal(got, fileIDs) {
+	if got := audittest.ReqIDs(t, stored); len(got) != writers*each || !slices.Equal(got, fileIDs) {
 		t.Fatalf("store holds %d records, file %d; same order: %v", len(got), len(fileIDs), slices.Equal(got, fileIDs))
 	}
 	if m := storedMark(t, st); m.Size != fileSize(t, path) || m.Inode == 0 {
 		t.Fatalf("mark %+v, file is %d bytes", m, fileSize(t, path))
 	}
 	// Without Flush the copy still arrives, within copyDelay.
-	writeN(t, l, "late", 1)
+	audittest.WriteN(t, l, "late", 1)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(mustLookup(t, st, Filter{})) != writers*each+1 {
+	for len(audittest.MustLookup(t, st, query.Filter{})) != writers*each+1 {
 		if time.Now().After(deadline) {
 			t.Fatal("store copy never arrived without Flush")
 		}
@@ -117,32 +114,32 @@ func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 	}
 	defer st.Close()
 	path := filepath.Join(dir, "audit.log")
-	l, err := Open(path, st, Options{StoreBehind: true})
+	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeN(t, l, "before", 3)
+	audittest.WriteN(t, l, "before", 3)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(mustLookup(t, st, Filter{})); n != 3 {
+	if n := len(audittest.MustLookup(t, st, query.Filter{})); n != 3 {
 		t.Fatalf("after Close the store holds %d records, want 3", n)
 	}
 	// What a killed process leaves: a change's journal entry, its final
 	// record in the file only, another record in the file only, and half
 	// a line.
 	ctx := context.Background()
-	in := NewIntent(func() *Record {
-		return &Record{EventTime: time.Now().Add(-time.Hour), EventName: "CreateWorkgroup", RequestID: "change"}
+	in := journal.NewIntent(func() *audit.Record {
+		return &audit.Record{EventTime: time.Now().Add(-time.Hour), EventName: "CreateWorkgroup", RequestID: "change"}
 	})
-	if err := (Journaled{Store: st}).Update(WithIntent(ctx, in), func(tx store.Tx) error { return tx.Put("wg/x", nil) }); err != nil {
+	if err := (journal.Journaled{Store: st}).Update(journal.WithIntent(ctx, in), func(tx store.Tx) error { return tx.Put("wg/x", nil) }); err != nil {
 		t.Fatal(err)
 	}
-	final := &Record{EventID: in.EventID(), EventTime: time.Now(), EventName: "CreateWorkgroup", RequestID: "change"}
-	other := &Record{EventTime: time.Now(), EventName: "GetIdentityCenterAuthToken", RequestID: "lost"}
+	final := &audit.Record{EventID: in.EventID(), EventTime: time.Now(), EventName: "CreateWorkgroup", RequestID: "change"}
+	other := &audit.Record{EventTime: time.Now(), EventName: "GetIdentityCenterAuthToken", RequestID: "lost"}
 	var tail []byte
-	for _, r := range []*Record{final, other} {
-		b, err := fill(r)
+	for _, r := range []*audit.Record{final, other} {
+		b, err := audit.Fill(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,10 +154,10 @@ func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 	f.Close()
 
 	l = openBehind(t, path, st)
-	if got := reqIDs(t, mustLookup(t, st, Filter{})); !slices.Equal(got, []string{"before0", "before1", "before2", "change", "lost"}) {
+	if got := audittest.ReqIDs(t, audittest.MustLookup(t, st, query.Filter{})); !slices.Equal(got, []string{"before0", "before1", "before2", "change", "lost"}) {
 		t.Fatalf("store after catch-up: %v", got)
 	}
-	if p := mustPending(t, st); len(p) != 0 {
+	if p := audittest.MustPending(t, st); len(p) != 0 {
 		t.Fatalf("journal after catch-up: %+v", p)
 	}
 	if n, err := l.Recover(ctx, time.Now()); n != 0 || err != nil {
@@ -170,11 +167,11 @@ func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 	if strings.Contains(string(raw), "half") || !strings.HasSuffix(string(raw), "\n") {
 		t.Fatalf("partial line left in the file: %q", raw[len(raw)-40:])
 	}
-	writeN(t, l, "after", 1)
+	audittest.WriteN(t, l, "after", 1)
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if recs, err := ReadFile(path); err != nil || len(recs) != 6 {
+	if recs, err := audit.ReadFile(path); err != nil || len(recs) != 6 {
 		t.Fatalf("file after restart: %d records (%v)", len(recs), err)
 	}
 	if m := storedMark(t, st); m.Size != fileSize(t, path) {
@@ -185,14 +182,14 @@ func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 // A file the mark does not describe (moved away and replaced) is followed
 // from its end: its earlier lines are not copied a second time.
 func TestStoreBehindOtherFile(t *testing.T) {
-	st := openBolt(t)
+	st := audittest.OpenBolt(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
-	l, err := Open(path, st, Options{StoreBehind: true})
+	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeN(t, l, "a", 2)
+	audittest.WriteN(t, l, "a", 2)
 	l.Close()
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
@@ -202,7 +199,7 @@ func TestStoreBehindOtherFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	openBehind(t, path, st)
-	if n := len(mustLookup(t, st, Filter{})); n != 2 {
+	if n := len(audittest.MustLookup(t, st, query.Filter{})); n != 2 {
 		t.Fatalf("store holds %d records, want 2", n)
 	}
 	if m := storedMark(t, st); m.Size != int64(len(raw)) {
@@ -213,27 +210,25 @@ func TestStoreBehindOtherFile(t *testing.T) {
 // A store that fails does not fail a Write (the record is durable in the
 // file) but does fail Flush; the next start copies what the store missed.
 func TestStoreBehindStoreFails(t *testing.T) {
-	old := copyRetryWait
-	copyRetryWait = time.Millisecond
-	defer func() { copyRetryWait = old }()
+	defer storecopy.SetRetryWait(time.Millisecond)()
 	dir := t.TempDir()
 	dbPath, path := filepath.Join(dir, "db"), filepath.Join(dir, "audit.log")
 	st, err := bolt.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(path, st, Options{StoreBehind: true})
+	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
-	writeN(t, l, "x", 2)
+	audittest.WriteN(t, l, "x", 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := l.Flush(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("Flush with a closed store: %v (context: %v)", err, ctx.Err())
 	}
-	writeN(t, l, "y", 1) // still durable in the file
+	audittest.WriteN(t, l, "y", 1) // still durable in the file
 	l.Close()
 	st, err = bolt.Open(dbPath)
 	if err != nil {
@@ -241,40 +236,7 @@ func TestStoreBehindStoreFails(t *testing.T) {
 	}
 	defer st.Close()
 	openBehind(t, path, st)
-	if got := reqIDs(t, mustLookup(t, st, Filter{})); !slices.Equal(got, []string{"x0", "x1", "y0"}) {
+	if got := audittest.ReqIDs(t, audittest.MustLookup(t, st, query.Filter{})); !slices.Equal(got, []string{"x0", "x1", "y0"}) {
 		t.Fatalf("store after restart: %v", got)
-	}
-}
-
-// Retention removes store copies older than the retention, and only those;
-// the file keeps everything.
-func TestRetentionPrunes(t *testing.T) {
-	old := pruneBatch
-	pruneBatch = 7
-	defer func() { pruneBatch = old }()
-	st := openBolt(t)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	now := time.Now()
-	clock := func() time.Time { return now }
-	l, err := Open(path, st, Options{Retention: time.Hour, Now: func() time.Time { return clock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	writeN(t, l, "old", pruneBatch+3) // more than one pruning transaction
-	cut := time.Now()
-	writeN(t, l, "new", 2)
-	if n, err := l.Prune(context.Background()); n != 0 || err != nil {
-		t.Fatalf("nothing is an hour old yet, Prune removed %d (%v)", n, err)
-	}
-	clock = func() time.Time { return cut.Add(time.Hour) }
-	if n, err := l.Prune(context.Background()); n != pruneBatch+3 || err != nil {
-		t.Fatalf("Prune removed %d (%v), want %d", n, err, pruneBatch+3)
-	}
-	if got := reqIDs(t, mustLookup(t, st, Filter{})); !slices.Equal(got, []string{"new0", "new1"}) {
-		t.Fatalf("store after pruning: %v", got)
-	}
-	if recs, _ := ReadFile(path); len(recs) != pruneBatch+5 {
-		t.Fatalf("file holds %d records, want all %d", len(recs), pruneBatch+5)
 	}
 }
