@@ -100,12 +100,17 @@ type jwksServer struct {
 	status  int
 	fetches atomic.Int32
 	gate    chan struct{} // when set, each fetch waits for it
+	reached chan struct{} // gets a value as each fetch arrives (when there is room)
 }
 
 func newJWKSServer(t *testing.T, set *jose.JSONWebKeySet) *jwksServer {
-	j := &jwksServer{set: set, status: http.StatusOK}
+	j := &jwksServer{set: set, status: http.StatusOK, reached: make(chan struct{}, 1)}
 	j.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j.fetches.Add(1)
+		select {
+		case j.reached <- struct{}{}:
+		default:
+		}
 		j.mu.Lock()
 		gate, set, status := j.gate, j.set, j.status
 		j.mu.Unlock()
@@ -248,9 +253,10 @@ func TestRemoteSingleFlight(t *testing.T) {
 			errs <- err
 		}()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.fetches.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // poll for the fetch to reach the server
+	select {
+	case <-srv.reached: // the shared fetch is at the server, held by the gate
+	case <-time.After(5 * time.Second):
+		t.Fatal("no fetch reached the server")
 	}
 	cancel()
 	if err := <-impatient; !errors.Is(err, ErrKeys) {
