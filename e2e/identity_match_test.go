@@ -16,6 +16,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -27,7 +28,7 @@ import (
 // is never asked. A redirect within the origin is followed.
 func TestTrustedIssuerJWKSRedirect(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
+	clk := &clock.Offset{}
 	good, evil := imNewKey(t, "good-1", jose.ES256), imNewKey(t, "evil-1", jose.ES256)
 	elsewhere := imNewJWKS(t, evil)
 	mux := http.NewServeMux()
@@ -41,7 +42,7 @@ func TestTrustedIssuerJWKSRedirect(t *testing.T) {
 	idp := httptest.NewServer(mux)
 	t.Cleanup(idp.Close)
 	const awayIssuer, movedIssuer = "https://away.corp.example", "https://moved.corp.example"
-	srv := testserver.Start(t, testserver.Options{Now: clk.Now, Edit: func(c *config.Config) {
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
 		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
 			config.TrustedTokenIssuer{Name: "corp-away", IssuerURL: awayIssuer, JWKSURL: idp.URL + "/away", ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
@@ -75,14 +76,14 @@ func TestTrustedIssuerJWKSRedirect(t *testing.T) {
 // "\u212Aate@…" signed by the IdP was kate's token); userName is exact.
 func TestTrustedIssuerClaimMatching(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
+	clk := &clock.Offset{}
 	key := imNewKey(t, "inline-1", jose.ES256)
 	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const emailIssuer, nameIssuer = "https://email.corp.example", "https://name.corp.example"
-	srv := testserver.Start(t, testserver.Options{Now: clk.Now, Edit: func(c *config.Config) {
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
 		ic.Users = append(ic.Users,
 			config.DirectoryUser{UserName: "kate", Emails: []string{"kate@example.com"}},

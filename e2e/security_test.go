@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -31,19 +31,15 @@ import (
 // its window and is refused when replayed 16 minutes later.
 func TestReplayAfterFifteenMinutes(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	offset := time.Duration(0)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
-	srv := testserver.Start(t, testserver.Options{Now: now})
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now})
 	body := []byte(`{"workgroupName":"demo"}`)
 	req := srv.ServerlessRequest(t, "GetWorkgroup", body)
 	testserver.Sign(t, req, body, srv.Admin, "redshift-serverless", "us-east-1", time.Now())
 	if r := testserver.Do(t, req); r.Status != 200 {
 		t.Fatalf("first use: %d %s", r.Status, r.Body)
 	}
-	mu.Lock()
-	offset = 16 * time.Minute
-	mu.Unlock()
+	clk.Set(16 * time.Minute)
 	replay := srv.ServerlessRequest(t, "GetWorkgroup", body)
 	replay.Header = req.Header.Clone()
 	r := testserver.Do(t, replay)

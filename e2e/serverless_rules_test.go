@@ -15,12 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
 // fmCall signs a Redshift Serverless call at the server clock's time.
-func fmCall(t *testing.T, srv *testserver.Server, clk *testserver.Clock, creds aws.Credentials, op, body string) *testserver.RawResponse {
+func fmCall(t *testing.T, srv *testserver.Server, clk *clock.Offset, creds aws.Credentials, op, body string) *testserver.RawResponse {
 	t.Helper()
 	req := srv.ServerlessRequest(t, op, []byte(body))
 	testserver.Sign(t, req, []byte(body), creds, "redshift-serverless", testserver.Region, clk.Now())
@@ -40,8 +41,8 @@ func fmWantValidation(t *testing.T, resp *testserver.RawResponse, msg string) {
 // tampered, foreign-operation or expired one is AWS's ValidationException.
 func TestNextTokenOpaque(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
-	srv := testserver.Start(t, testserver.Options{Now: clk.Now, Edit: fastTransitions(0)})
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: fastTransitions(0)})
 	c := srv.Serverless(srv.Admin)
 	ctx := context.Background()
 	for _, n := range []string{"opaque-a", "opaque-b"} {

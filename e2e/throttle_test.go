@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -75,17 +76,39 @@ func opsKeys(t *testing.T, srv *testserver.Server) string {
 }
 
 // opsRetrying is a client config whose standard retryer backs off on
-// throttling, as the SDK's default does.
-func opsRetrying(srv *testserver.Server, creds aws.Credentials) aws.Config {
+// throttling, as the SDK's default does, on the server's clock: each
+// backoff moves clk (the server's) on instead of sleeping, so the server's
+// buckets refill as if the client had waited and the test does not.
+func opsRetrying(srv *testserver.Server, creds aws.Credentials, clk *clock.Offset) aws.Config {
 	cfg := srv.Config(creds)
 	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 10; o.MaxBackoff = time.Second })
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 10
+			o.MaxBackoff = time.Second
+			o.Backoff = opsBackoff{clk: clk, jitter: retry.NewExponentialJitterBackoff(o.MaxBackoff)}
+		})
 	}
 	return cfg
 }
 
+// opsBackoff is the SDK's jittered backoff, waited on the server's clock.
+type opsBackoff struct {
+	clk    *clock.Offset
+	jitter *retry.ExponentialJitterBackoff
+}
+
+func (b opsBackoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	d, err := b.jitter.BackoffDelay(attempt, err)
+	if err != nil {
+		return 0, err
+	}
+	b.clk.Advance(d)
+	return 0, nil
+}
+
 func TestThrottling(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		c.Throttle.PerPrincipal = &config.RateLimit{Rate: 5, Burst: 3}
 	}})
 	ctx := context.Background()
@@ -119,7 +142,7 @@ func TestThrottling(t *testing.T) {
 		if throttled != nil {
 			wantAPIError(t, throttled, "ThrottlingException", 400, "Rate exceeded")
 			name := "throttled-" + strconv.Itoa(i)
-			_, err := redshiftserverless.NewFromConfig(opsRetrying(srv, srv.Admin)).GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: &name})
+			_, err := redshiftserverless.NewFromConfig(opsRetrying(srv, srv.Admin, clk)).GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: &name})
 			if !isNotFound(err) {
 				t.Fatalf("throttled CreateNamespace %s: GetNamespace says %v", name, err)
 			}
@@ -130,7 +153,7 @@ func TestThrottling(t *testing.T) {
 	}
 
 	// The SDK's standard retryer backs off and gets through.
-	c := redshiftserverless.NewFromConfig(opsRetrying(srv, alice))
+	c := redshiftserverless.NewFromConfig(opsRetrying(srv, alice, clk))
 	for i := 0; i < 3; i++ {
 		if _, err := c.GetIdentityCenterAuthToken(ctx, &redshiftserverless.GetIdentityCenterAuthTokenInput{WorkgroupNames: []string{"demo"}}); err != nil {
 			t.Fatalf("with retries, call %d: %v", i, err)
@@ -144,7 +167,8 @@ func TestThrottling(t *testing.T) {
 // STS (awsQuery) answers Throttling, Type Sender, 400, as AWS does; the
 // SDK's retryer backs off and succeeds.
 func TestThrottlingSTS(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		c.Throttle.PerPrincipal = &config.RateLimit{Rate: 2, Burst: 3}
 	}})
 	ctx := context.Background()
@@ -179,7 +203,7 @@ func TestThrottlingSTS(t *testing.T) {
 		t.Fatalf("throttled awsQuery response %d %s (%v)", resp.StatusCode, raw, err)
 	}
 
-	retrying := sts.NewFromConfig(opsRetrying(srv, srv.App))
+	retrying := sts.NewFromConfig(opsRetrying(srv, srv.App, clk))
 	for i := 0; i < 4; i++ {
 		out, err := retrying.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
@@ -194,7 +218,8 @@ func TestThrottlingSTS(t *testing.T) {
 // The global bucket is shared by every principal, and what it refuses
 // changes nothing.
 func TestThrottlingGlobal(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) {
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		c.Throttle.PerPrincipal = &config.RateLimit{}
 		c.Throttle.Global = &config.RateLimit{Rate: 1, Burst: 3}
 	}})
@@ -217,22 +242,23 @@ func TestThrottlingGlobal(t *testing.T) {
 	wantAPIError(t, throttledSTS, "Throttling", 400, "Rate exceeded")
 	wantAPIError(t, throttledCreate, "ThrottlingException", 400, "Rate exceeded")
 
-	retrying := redshiftserverless.NewFromConfig(opsRetrying(srv, srv.Admin))
+	retrying := redshiftserverless.NewFromConfig(opsRetrying(srv, srv.Admin, clk))
 	_, err := retrying.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("global-throttled")})
 	if !isNotFound(err) {
 		t.Fatalf("globally throttled create: GetNamespace says %v", err)
 	}
-	// With backoff, both principals get through at the bucket's rate.
-	start := time.Now()
+	// With backoff, both principals get through at the bucket's rate (on
+	// the server's clock, which the backoffs move).
+	start := clk.Now()
 	for i := 0; i < 3; i++ {
 		if _, err := retrying.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("global-" + strconv.Itoa(i))}); err != nil {
 			t.Fatalf("create %d with retries: %v", i, err)
 		}
-		if _, err := sts.NewFromConfig(opsRetrying(srv, srv.App)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		if _, err := sts.NewFromConfig(opsRetrying(srv, srv.App, clk)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 			t.Fatalf("GetCallerIdentity %d with retries: %v", i, err)
 		}
 	}
-	if d := time.Since(start); d < 4*time.Second {
+	if d := clk.Now().Sub(start); d < 4*time.Second {
 		t.Fatalf("7 calls at 1/s took %v: the global bucket did not hold", d)
 	}
 }

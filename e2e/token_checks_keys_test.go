@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -417,8 +418,8 @@ func TestKeyringMigration(t *testing.T) {
 // minutes old, then retired.
 func TestScheduledKeyRotation(t *testing.T) {
 	t.Parallel()
-	clock := &testserver.Clock{}
-	srv := testserver.Start(t, testserver.Options{Now: clock.Now, Edit: func(c *config.Config) {
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		c.Tokens.KeyRotation = &config.Duration{Duration: 10 * time.Minute}
 		c.Tokens.TTL = &config.Duration{Duration: time.Hour}
 	}})
@@ -446,11 +447,11 @@ func TestScheduledKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clock.Set(9 * time.Minute)
+	clk.Set(9 * time.Minute)
 	tick(0, 1, 1)
 
 	// Due: the ring of every workgroup (the example has one) rotates.
-	clock.Set(10*time.Minute + time.Second)
+	clk.Set(10*time.Minute + time.Second)
 	tick(1, 2, 1)
 	if _, _, err := iss.Open(ctx, scope, "demo", aws.ToString(first.Token)); err != nil {
 		t.Fatalf("an unexpired token of the old version: %v", err)
@@ -468,13 +469,13 @@ func TestScheduledKeyRotation(t *testing.T) {
 	// One second before version 2 is TTL + 5m old: version 1 still kept
 	// (version 2 is itself due, so 3 appears). The first token has expired
 	// by then, which Open reports after finding its key.
-	clock.Set(10*time.Minute + time.Second + 65*time.Minute - time.Second)
+	clk.Set(10*time.Minute + time.Second + 65*time.Minute - time.Second)
 	tick(1, 3, 1)
 	if _, _, err := iss.Open(ctx, scope, "demo", aws.ToString(first.Token)); !errors.Is(err, authtoken.ErrExpired) {
 		t.Fatalf("version 1 before its retirement: %v", err)
 	}
 	// Version 2 reaches TTL + 5m: version 1 is retired.
-	clock.Set(10*time.Minute + time.Second + 65*time.Minute + time.Second)
+	clk.Set(10*time.Minute + time.Second + 65*time.Minute + time.Second)
 	tick(0, 3, 2)
 	if _, _, err := iss.Open(ctx, scope, "demo", aws.ToString(first.Token)); !errors.Is(err, authtoken.ErrKeyUnavailable) || !errors.Is(err, keyring.ErrRetired) {
 		t.Fatalf("version 1 after its retirement: %v", err)

@@ -35,6 +35,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -170,7 +171,7 @@ const (
 // imExternalWorld starts idcgate trusting three external issuers: one with
 // a JWKS URL (email → emails.value), one with an inline JWKS
 // (preferred_username → userName) and one whose JWKS URL is down.
-func imExternalWorld(t *testing.T, clk *testserver.Clock, jwks *imJWKS, inline imKey) *testserver.Server {
+func imExternalWorld(t *testing.T, clk *clock.Offset, jwks *imJWKS, inline imKey) *testserver.Server {
 	t.Helper()
 	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{inline.jwk()}})
 	if err != nil {
@@ -178,7 +179,7 @@ func imExternalWorld(t *testing.T, clk *testserver.Clock, jwks *imJWKS, inline i
 	}
 	down := imNewJWKS(t)
 	down.serve(http.StatusServiceUnavailable)
-	return testserver.Start(t, testserver.Options{Now: clk.Now, Edit: func(c *config.Config) {
+	return testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
 		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
 			config.TrustedTokenIssuer{Name: "corp-url", IssuerURL: imURLIssuer, JWKSURL: jwks.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
@@ -193,7 +194,7 @@ func imExternalWorld(t *testing.T, clk *testserver.Clock, jwks *imJWKS, inline i
 	}})
 }
 
-func imClaims(clk *testserver.Clock, iss string, mod func(map[string]any)) map[string]any {
+func imClaims(clk *clock.Offset, iss string, mod func(map[string]any)) map[string]any {
 	now := clk.Now()
 	c := map[string]any{"iss": iss, "aud": imCorpAudience, "sub": "corp-user-1", "email": "alice@example.com", "preferred_username": "alice",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
@@ -254,7 +255,7 @@ func imUserOf(t *testing.T, out *ssooidc.CreateTokenWithIAMOutput) string {
 // the 5-minute cache.
 func TestTrustedIssuerJWKSURL(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
+	clk := &clock.Offset{}
 	rsa1, ec1 := imNewKey(t, "rsa-1", jose.RS256), imNewKey(t, "ec-1", jose.ES256)
 	jwks := imNewJWKS(t, rsa1, ec1)
 	srv := imExternalWorld(t, clk, jwks, imNewKey(t, "inline-1", jose.ES256))
@@ -310,7 +311,7 @@ func TestTrustedIssuerJWKSURL(t *testing.T) {
 // config, mapped on userName (preferred_username claim) rather than email.
 func TestTrustedIssuerInlineJWKS(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
+	clk := &clock.Offset{}
 	inline := imNewKey(t, "inline-1", jose.ES256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t), inline)
 	out, err := imExchange(srv, inline.sign(t, imClaims(clk, imInlineIssuer, func(c map[string]any) { c["email"] = "nobody@example.com" })))
@@ -357,7 +358,7 @@ func imUserID(t *testing.T, srv *testserver.Server, user string) string {
 // types and a missing exp, each refused with its own description.
 func TestTrustedIssuerJWTChecks(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
+	clk := &clock.Offset{}
 	rsa1 := imNewKey(t, "rsa-1", jose.RS256)
 	srv := imExternalWorld(t, clk, imNewJWKS(t, rsa1), imNewKey(t, "inline-1", jose.ES256))
 	at := func(d time.Duration) int64 { return clk.Now().Add(d).Unix() }
@@ -487,12 +488,12 @@ func TestTrustedIssuerPathValidation(t *testing.T) {
 // agrees with the server's would: the server clock can then move past
 // SigV4's 15-minute skew window.
 type imSkewedSigner struct {
-	clk *testserver.Clock
+	clk *clock.Offset
 	v4  *v4.Signer
 }
 
 func (s imSkewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, at time.Time, opts ...func(*v4.SignerOptions)) error {
-	offset := s.clk.Offset()
+	offset := s.clk.Since()
 	return s.v4.SignHTTP(ctx, creds, r, payloadHash, service, region, at.Add(offset), opts...)
 }
 
@@ -529,8 +530,8 @@ type imQueryError struct {
 // foreign provider ARN is InvalidParameterValue naming the one accepted.
 func TestAssumeRoleContextExpiryAndDuration(t *testing.T) {
 	t.Parallel()
-	clk := &testserver.Clock{}
-	srv := testserver.Start(t, testserver.Options{Now: clk.Now})
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now})
 	ctx := context.Background()
 	assertion := srv.IdentityContext(t, "alice")
 	client := sts.NewFromConfig(srv.Config(srv.App), func(o *sts.Options) { o.HTTPSignerV4 = imSkewedSigner{clk, v4.NewSigner()} })

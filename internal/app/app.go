@@ -154,7 +154,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	// The services read and write through the wrapped store; the ones
 	// that keep reads are given the embedded store's versions explicitly.
-	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Now: opt.Now}
+	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Now}
 	sl := &serverless.Service{
 		Store:           st,
 		Versions:        versions,
@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		Rand:            opt.Rand,
 		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
 		CapacityRPU:     cfg.Serverless.CapacityRPU,
-		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Now: opt.Now, TTL: 24 * time.Hour},
+		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: opt.Now, TTL: 24 * time.Hour},
 		IdcApplications: idcApps,
 		Networks:        networks(cfg),
 	}
@@ -219,7 +219,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, err
 	}
 
-	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Now: opt.Now, Rand: opt.Rand}
+	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Now, Rand: opt.Rand}
 
 	auditLog, err := trail.Open(cfg.AuditLog, st, trail.Options{
 		// The embedded store is this process's alone: the file can be its
@@ -281,7 +281,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
 			// The limits, counted across replicas in the store.
 			Sessions: &leases.Leases{Store: st, PerUser: cfg.Gateway.MaxSessionsPerUser, PerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-				Now: opt.Now, Log: log.With("component", "gateway")},
+				Clock: opt.Now, Log: log.With("component", "gateway")},
 		})
 		if err != nil {
 			return nil, err
@@ -295,11 +295,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 	}
 
-	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Now: opt.Now}
+	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Clock: opt.Now}
 	h := server.New(server.Deps{
 		Log:        log,
 		Region:     cfg.Region,
-		Now:        opt.Now,
+		Clock:      opt.Now,
 		Verifier:   verifier,
 		Serverless: sl,
 		STS:        ids.sts,

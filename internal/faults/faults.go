@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/throttle"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -61,6 +62,8 @@ const key = "faults/rules"
 // Injector applies the rules.
 type Injector struct {
 	Store store.Store
+	// Clock ages the cached rules (re-read from the store after a second).
+	Clock clock.Clock
 
 	mu      sync.Mutex
 	rules   []Rule
@@ -84,7 +87,7 @@ func (in *Injector) Set(ctx context.Context, rules []Rule) error {
 	err := in.Store.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, key, rules) })
 	if err == nil {
 		in.mu.Lock()
-		in.rules, in.fetched = rules, time.Now()
+		in.rules, in.fetched = rules, in.Clock.Now()
 		in.mu.Unlock()
 	}
 	return err
@@ -118,7 +121,7 @@ func (in *Injector) Seed(ctx context.Context, rules []Rule) (bool, error) {
 // Rules returns the current rules.
 func (in *Injector) Rules(ctx context.Context) ([]Rule, error) {
 	in.mu.Lock()
-	if time.Since(in.fetched) < time.Second {
+	if in.Clock.Now().Sub(in.fetched) < time.Second {
 		r := in.rules
 		in.mu.Unlock()
 		return r, nil
@@ -139,7 +142,7 @@ func (in *Injector) Rules(ctx context.Context) ([]Rule, error) {
 		return nil, err
 	}
 	in.mu.Lock()
-	in.rules, in.fetched = rules, time.Now()
+	in.rules, in.fetched = rules, in.Clock.Now()
 	in.mu.Unlock()
 	return rules, nil
 }

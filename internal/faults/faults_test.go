@@ -5,8 +5,10 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/throttle"
 )
@@ -61,18 +63,21 @@ func TestApply(t *testing.T) {
 	if err := in.Apply(ctx, "Anything"); !errors.Is(err, throttle.ErrThrottled) {
 		t.Fatalf("wildcard throttling rule: %v", err)
 	}
-	if err := in.Set(ctx, []Rule{{Operation: "Slow", Latency: 50 * time.Millisecond, Rate: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := in.Apply(ctx, "Slow"); err != nil || time.Since(start) < 50*time.Millisecond {
-		t.Fatalf("latency rule: %v after %v", err, time.Since(start))
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := in.Apply(cctx, "Slow"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("latency with a canceled request: %v", err)
-	}
+	// The latency is a timer in the process: fake time, no waiting.
+	synctest.Test(t, func(t *testing.T) {
+		if err := in.Set(ctx, []Rule{{Operation: "Slow", Latency: 50 * time.Millisecond, Rate: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := in.Apply(ctx, "Slow"); err != nil || time.Since(start) < 50*time.Millisecond {
+			t.Fatalf("latency rule: %v after %v", err, time.Since(start))
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := in.Apply(cctx, "Slow"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("latency with a canceled request: %v", err)
+		}
+	})
 	for _, bad := range []Rule{{Operation: "", Error: Internal, Rate: 1}, {Operation: "X", Error: "Nope", Rate: 1}, {Operation: "X", Rate: 1}, {Operation: "X", Error: Internal, Rate: 0}} {
 		if err := in.Set(ctx, []Rule{bad}); err == nil {
 			t.Errorf("rule %+v accepted", bad)
@@ -81,5 +86,32 @@ func TestApply(t *testing.T) {
 	var none *Injector
 	if none.Apply(ctx, "X") != nil {
 		t.Fatal("nil injector injects")
+	}
+}
+
+// TestRulesCachedByClock: rules set on another replica show up once the
+// cached set is a second old on the injector's clock, with no waiting.
+func TestRulesCachedByClock(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	c := clock.NewFake(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC))
+	in, other := &Injector{Store: st, Clock: c.Now}, &Injector{Store: st}
+	if rules, err := in.Rules(ctx); err != nil || len(rules) != 0 {
+		t.Fatalf("no rules yet: %v %v", rules, err)
+	}
+	if err := other.Set(ctx, []Rule{{Operation: "*", Error: Internal, Rate: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Second - time.Millisecond)
+	if rules, _ := in.Rules(ctx); len(rules) != 0 {
+		t.Fatalf("cached rules re-read early: %v", rules)
+	}
+	c.Advance(time.Millisecond)
+	if rules, _ := in.Rules(ctx); len(rules) != 1 {
+		t.Fatalf("another replica's rules not seen after a second: %v", rules)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/clock"
 )
 
 // RoleSync creates and maintains the upstream roles of Identity Center
@@ -43,6 +44,8 @@ type RoleSync struct {
 	// CacheFor skips a sync already done for the same role and groups
 	// (settings the user gave her role are still checked at every login).
 	CacheFor time.Duration
+	// Clock ages the syncs done against CacheFor.
+	Clock clock.Clock
 
 	// done holds when each (upstream, role, groups) was last synced, in a
 	// golang-lru LRU of maxSynced entries; Sync judges an entry's age
@@ -145,7 +148,7 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	sort.Strings(groups)
 	cacheKey := l.Upstream + "\x00" + role + "\x00" + strings.Join(groups, "\x00")
 	at, ok := r.synced().Get(cacheKey)
-	fresh := ok && time.Since(at) < r.CacheFor
+	fresh := ok && r.Clock.Now().Sub(at) < r.CacheFor
 	p, err := r.pool(ctx, l.Upstream)
 	if err != nil {
 		return "", err
@@ -173,7 +176,7 @@ func (r *RoleSync) Sync(ctx context.Context, l *Login) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("syncing role %s upstream: %w", role, err)
 	}
-	r.synced().Add(cacheKey, time.Now())
+	r.synced().Add(cacheKey, r.Clock.Now())
 	return role, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
@@ -41,7 +42,7 @@ type Issuer struct {
 	Dir        *identitycenter.Directory
 	IdcApps    *redshiftidc.Service
 	TTL        time.Duration
-	Now        func() time.Time
+	Clock      clock.Clock
 	Rand       io.Reader
 }
 
@@ -342,7 +343,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 }
 
 func (i *Issuer) seal(ctx context.Context, req Request, wgs []resolved, ic *identitycenter.Context, user *identitycenter.User) (Result, error) {
-	now := i.Now().UTC().Truncate(time.Second)
+	now := i.Clock.Now().UTC().Truncate(time.Second)
 	exp := now.Add(i.TTL)
 	if e := req.Principal.Expiration; !e.IsZero() && e.Before(exp) {
 		exp = e.UTC().Truncate(time.Second)
@@ -437,7 +438,7 @@ func (i *Issuer) Open(ctx context.Context, scope serverless.Scope, workgroupName
 	if err != nil {
 		return authtoken.Header{}, authtoken.Claims{}, err
 	}
-	return authtoken.Open(token, wg.WorkgroupId, scope.Account, scope.Region, i.Now(), i.keyFunc(ctx, scope))
+	return authtoken.Open(token, wg.WorkgroupId, scope.Account, scope.Region, i.Clock.Now(), i.keyFunc(ctx, scope))
 }
 
 func (i *Issuer) keyFunc(ctx context.Context, scope serverless.Scope) authtoken.KeyFunc {
@@ -455,7 +456,7 @@ func (i *Issuer) Inspect(ctx context.Context, scope serverless.Scope, token stri
 	}
 	var last error = authtoken.ErrForeignWorkgroup
 	for _, k := range h.Keys {
-		_, c, err := authtoken.Open(token, k.WorkgroupID, scope.Account, scope.Region, i.Now(), i.keyFunc(ctx, scope))
+		_, c, err := authtoken.Open(token, k.WorkgroupID, scope.Account, scope.Region, i.Clock.Now(), i.keyFunc(ctx, scope))
 		if err == nil || errors.Is(err, authtoken.ErrExpired) {
 			return h, &c, err
 		}

@@ -17,6 +17,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idcgate/idcgate/internal/clock"
 )
 
 // Sentinel errors; each names one reason a token is refused.
@@ -75,7 +77,7 @@ func StaticKeys(jwks string) (KeySource, error) {
 type Verifier struct {
 	Issuer string
 	Keys   KeySource
-	Now    func() time.Time
+	Clock  clock.Clock
 }
 
 // Verify checks token and returns its claims (all of them, as JSON values).
@@ -119,10 +121,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audiences []string)
 	if err := tok.UnsafeClaimsWithoutVerification(&std); err != nil {
 		return nil, ErrMalformed // checkClaimTypes makes this unreachable
 	}
-	now := time.Now()
-	if v.Now != nil {
-		now = v.Now()
-	}
+	now := v.Clock.Now()
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: v.Issuer, AnyAudience: audiences, Time: now}, Leeway)
 	switch {
 	case err == nil:

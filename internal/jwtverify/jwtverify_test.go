@@ -31,7 +31,7 @@ func setup(t testing.TB) (*Verifier, jose.Signer, *ecdsa.PrivateKey) {
 	k := fixedKey
 	set := &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k1", Algorithm: "ES256"}}}
 	s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, nil)
-	return &Verifier{Issuer: "https://idp", Keys: func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }, Now: func() time.Time { return now }}, s, k
+	return &Verifier{Issuer: "https://idp", Keys: func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }, Clock: func() time.Time { return now }}, s, k
 }
 
 func sign(t testing.TB, s jose.Signer, c map[string]any) string {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idcgate/idcgate/internal/clock"
 )
 
 // TestClaimChecks: skew on nbf and iat, claim types and a missing exp are
@@ -72,7 +73,7 @@ func TestHMACWithPublicKey(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&rk.PublicKey)
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	set := &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: "r1", Use: "sig"}}}
-	v := &Verifier{Issuer: "https://idp", Keys: func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }, Now: func() time.Time { return now }}
+	v := &Verifier{Issuer: "https://idp", Keys: func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }, Clock: func() time.Time { return now }}
 
 	rs, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: rk, KeyID: "r1"}}, nil)
 	if _, err := v.Verify(context.Background(), sign(t, rs, claims(nil)), []string{"demo"}); err != nil {
@@ -99,12 +100,17 @@ type jwksServer struct {
 	status  int
 	fetches atomic.Int32
 	gate    chan struct{} // when set, each fetch waits for it
+	reached chan struct{} // gets a value as each fetch arrives (when there is room)
 }
 
 func newJWKSServer(t *testing.T, set *jose.JSONWebKeySet) *jwksServer {
-	j := &jwksServer{set: set, status: http.StatusOK}
+	j := &jwksServer{set: set, status: http.StatusOK, reached: make(chan struct{}, 1)}
 	j.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j.fetches.Add(1)
+		select {
+		case j.reached <- struct{}{}:
+		default:
+		}
 		j.mu.Lock()
 		gate, set, status := j.gate, j.set, j.status
 		j.mu.Unlock()
@@ -127,18 +133,6 @@ func (j *jwksServer) serve(set *jose.JSONWebKeySet, status int) {
 	j.mu.Unlock()
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func rsaKeySet(t *testing.T, kid string) (*jose.JSONWebKeySet, jose.Signer) {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -158,9 +152,9 @@ func TestRemoteRotation(t *testing.T) {
 	set1, s1 := rsaKeySet(t, "k1")
 	set2, s2 := rsaKeySet(t, "k2")
 	srv := newJWKSServer(t, set1)
-	clk := &clock{t: now}
-	r := &Remote{Client: srv.Client(), URL: srv.URL, Now: clk.Now}
-	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Now: clk.Now}
+	clk := clock.NewFake(now)
+	r := &Remote{Client: srv.Client(), URL: srv.URL, Clock: clk.Now}
+	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Clock: clk.Now}
 	verify := func(s jose.Signer) error {
 		_, err := v.Verify(context.Background(), sign(t, s, claims(func(c map[string]any) {
 			c["iat"], c["nbf"], c["exp"] = clk.Now().Unix(), clk.Now().Unix(), clk.Now().Add(time.Hour).Unix()
@@ -176,7 +170,7 @@ func TestRemoteRotation(t *testing.T) {
 	// The IdP rotates to k2. The first k2 token refetches at once (the last
 	// fetch is older than MinRefresh)…
 	srv.serve(set2, http.StatusOK)
-	clk.Add(DefaultMinRefresh + time.Second)
+	clk.Advance(DefaultMinRefresh + time.Second)
 	if err := verify(s2); err != nil || srv.fetches.Load() != 2 {
 		t.Fatalf("after rotation: %v, %d fetches", err, srv.fetches.Load())
 	}
@@ -190,7 +184,7 @@ func TestRemoteRotation(t *testing.T) {
 		t.Fatalf("retired key: %v", err)
 	}
 	// The TTL expires: a known kid refetches once.
-	clk.Add(DefaultTTL)
+	clk.Advance(DefaultTTL)
 	if err := verify(s2); err != nil || srv.fetches.Load() != 3 {
 		t.Fatalf("after TTL: %v, %d fetches", err, srv.fetches.Load())
 	}
@@ -205,9 +199,9 @@ func TestRemoteFailures(t *testing.T) {
 	_, s2 := rsaKeySet(t, "k2")
 	srv := newJWKSServer(t, set1)
 	srv.serve(nil, http.StatusServiceUnavailable)
-	clk := &clock{t: now}
-	r := &Remote{Client: srv.Client(), URL: srv.URL, Now: clk.Now}
-	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Now: clk.Now}
+	clk := clock.NewFake(now)
+	r := &Remote{Client: srv.Client(), URL: srv.URL, Clock: clk.Now}
+	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Clock: clk.Now}
 	tok1 := sign(t, s1, claims(nil))
 	if _, err := v.Verify(context.Background(), tok1, []string{"demo"}); !errors.Is(err, ErrKeys) {
 		t.Fatalf("unreachable: %v", err)
@@ -217,16 +211,16 @@ func TestRemoteFailures(t *testing.T) {
 		t.Fatalf("rate-limited failure: %v, %d fetches", err, srv.fetches.Load())
 	}
 	srv.serve(set1, http.StatusOK)
-	clk.Add(DefaultMinRefresh + time.Second)
+	clk.Advance(DefaultMinRefresh + time.Second)
 	if _, err := v.Verify(context.Background(), tok1, []string{"demo"}); err != nil {
 		t.Fatalf("IdP back: %v", err)
 	}
 	srv.serve(nil, http.StatusInternalServerError)
-	clk.Add(DefaultTTL + time.Second)
+	clk.Advance(DefaultTTL + time.Second)
 	if _, err := v.Verify(context.Background(), tok1, []string{"demo"}); err != nil {
 		t.Fatalf("stale keys after a failed refresh: %v", err)
 	}
-	clk.Add(DefaultMinRefresh + time.Second)
+	clk.Advance(DefaultMinRefresh + time.Second)
 	if _, err := v.Verify(context.Background(), sign(t, s2, claims(nil)), []string{"demo"}); !errors.Is(err, ErrKeys) {
 		t.Fatalf("unknown kid while the IdP is down: %v", err)
 	}
@@ -242,7 +236,7 @@ func TestRemoteSingleFlight(t *testing.T) {
 	srv.gate = gate
 	srv.mu.Unlock()
 	r := &Remote{Client: srv.Client(), URL: srv.URL}
-	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Now: func() time.Time { return now }}
+	v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Clock: func() time.Time { return now }}
 	tok := sign(t, s1, claims(nil))
 
 	// One impatient caller gives up while the fetch is blocked.
@@ -259,9 +253,10 @@ func TestRemoteSingleFlight(t *testing.T) {
 			errs <- err
 		}()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.fetches.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // poll for the fetch to reach the server
+	select {
+	case <-srv.reached: // the shared fetch is at the server, held by the gate
+	case <-time.After(5 * time.Second):
+		t.Fatal("no fetch reached the server")
 	}
 	cancel()
 	if err := <-impatient; !errors.Is(err, ErrKeys) {

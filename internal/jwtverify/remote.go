@@ -12,6 +12,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idcgate/idcgate/internal/clock"
 )
 
 // Defaults of Remote.
@@ -32,7 +34,7 @@ type Remote struct {
 	URL        string
 	TTL        time.Duration // default DefaultTTL
 	MinRefresh time.Duration // default DefaultMinRefresh
-	Now        func() time.Time
+	Clock      clock.Clock
 
 	mu        sync.Mutex
 	set       *jose.JSONWebKeySet
@@ -48,13 +50,6 @@ type fetch struct {
 	err  error
 }
 
-func (r *Remote) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
-
 // Keys implements KeySource.
 func (r *Remote) Keys(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, error) {
 	ttl, minRefresh := r.TTL, r.MinRefresh
@@ -65,7 +60,7 @@ func (r *Remote) Keys(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, e
 		minRefresh = DefaultMinRefresh
 	}
 	r.mu.Lock()
-	now := r.now()
+	now := r.Clock.Now()
 	if r.set != nil && !refresh && now.Sub(r.fetched) < ttl {
 		set := r.set
 		r.mu.Unlock()
@@ -112,7 +107,7 @@ func (r *Remote) run(f *fetch) {
 	f.set, f.err = r.get(ctx)
 	r.mu.Lock()
 	if f.err == nil {
-		r.set, r.fetched = f.set, r.now()
+		r.set, r.fetched = f.set, r.Clock.Now()
 	}
 	r.lastErr, r.inflight = f.err, nil
 	r.mu.Unlock()

@@ -69,8 +69,8 @@ func TestRemoteRedirects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := &Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: origin.URL + tc.path, Now: func() time.Time { return now }}
-			v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Now: func() time.Time { return now }}
+			r := &Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: origin.URL + tc.path, Clock: func() time.Time { return now }}
+			v := &Verifier{Issuer: "https://idp", Keys: r.Keys, Clock: func() time.Time { return now }}
 			_, err := v.Verify(context.Background(), sign(t, tc.signer, claims(nil)), []string{"demo"})
 			if tc.want == "" && err != nil {
 				t.Fatalf("Verify: %v", err)

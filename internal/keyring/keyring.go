@@ -4,6 +4,11 @@
 // MinDecrypt up opens, and retiring raises MinDecrypt. Rotation adds
 // latest+1 in one store transaction. Clock and randomness are injected.
 //
+// As in Vault's vault/keyring.go, a Ring is an immutable value (ring.go):
+// its changes return a new Ring. The Keyring is the thin manager around it:
+// it loads and saves Rings in the store, wraps and unwraps their keys, and
+// caches the unwrapped ones.
+//
 // A ring is created with its workgroup (Create, inside the workgroup's
 // creating transaction) and destroyed with it (Destroy, inside the
 // deleting one); nothing else creates one, so a destroyed ring never comes
@@ -26,6 +31,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -41,46 +47,33 @@ var (
 	ErrBadVersion = errors.New("keyring: version out of range")
 )
 
-// Version is one stored key version.
-type Version struct {
-	Version   int       `json:"v"`
-	Wrapped   []byte    `json:"w"`
-	CreatedAt time.Time `json:"c"`
-}
-
-// Ring is a workgroup's keyring as stored.
-type Ring struct {
-	Latest     int       `json:"latest"`
-	MinDecrypt int       `json:"minDecrypt"`
-	Versions   []Version `json:"versions"`
-}
-
 // Info describes a ring without key material.
 type Info struct {
 	Latest, MinDecrypt int
 	Created            map[int]time.Time
 }
 
-// Keyring manages the rings.
+// Keyring manages the rings: it keeps them in the store, wraps and
+// unwraps their keys, and caches the unwrapped ones.
 type Keyring struct {
 	Store store.Store
-	Now   func() time.Time
+	Clock clock.Clock
 	Rand  io.Reader
 	wrap  cipher.AEAD
 
-	// CacheFor is how long an unwrapped ring is cached (by the injected
-	// clock), so issuing and opening do not read and unwrap on every call;
-	// another replica's rotation, retirement or destruction is seen within
-	// that time. 0: no cache.
+	// CacheFor is how long an unwrapped ring is cached (by Clock), so
+	// issuing and opening do not read and unwrap on every call; another
+	// replica's rotation, retirement or destruction is seen within that
+	// time. 0: no cache.
 	CacheFor time.Duration
 
-	// rings is an LRU of at most maxRings unwrapped rings, each with the
-	// time it was read (its age is checked against CacheFor by k.Now, not
-	// the wall clock). Its values are immutable: the ring, the key maps and
-	// the AEADs are never changed once cached (cipher.AEAD has no
-	// mutators), and Current and Key hand out copies of key bytes.
+	// rings is an LRU of at most maxRings opened rings, each with the time
+	// it was read (its age is checked against CacheFor by Clock, not the
+	// wall clock). Its values are immutable: the Ring, the key maps and the
+	// AEADs are never changed once cached (cipher.AEAD has no mutators),
+	// and Current and Key hand out copies of key bytes.
 	ringsOnce sync.Once
-	rings     *lru.Cache[ID, cachedRing]
+	rings     *lru.Cache[ID, openRing]
 	// mu orders a put against forgets. gen counts forgets: a ring read
 	// before a forget is not cached after it, so a reader racing a change
 	// cannot put the old ring back.
@@ -93,9 +86,136 @@ type Keyring struct {
 // LRU; a ring is cached only while its workgroup exists).
 const maxRings = 4096
 
-func (k *Keyring) cache() *lru.Cache[ID, cachedRing] {
+// New returns a Keyring whose wrapping key is derived from mk; the zero
+// Clock is the wall clock, a nil random crypto/rand.
+func New(st store.Store, mk *masterkey.Key, c clock.Clock, random io.Reader) (*Keyring, error) {
+	aead, err := newGCM(mk.Derive(32, "workgroup-key-wrap"))
+	if err != nil {
+		return nil, err
+	}
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Keyring{Store: st, Clock: c, Rand: random, wrap: aead}, nil
+}
+
+// ID names a ring: the workgroup's account, region and id.
+type ID struct{ Account, Region, WorkgroupID string }
+
+func (id ID) key() string { return "keys/" + id.Account + "/" + id.Region + "/" + id.WorkgroupID }
+func (id ID) aad(v int) []byte {
+	return []byte(fmt.Sprintf("idcgate workgroup key\x00%s\x00%s\x00%s\x00%d", id.Account, id.Region, id.WorkgroupID, v))
+}
+
+// Storage: a Ring is read and written in a caller's store transaction.
+
+func (k *Keyring) load(r store.Reader, id ID) (Ring, error) {
+	var ring Ring
+	if err := store.GetJSON(r, id.key(), &ring); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Ring{}, ErrNoKeyring
+		}
+		return Ring{}, err
+	}
+	return ring, nil
+}
+
+func (k *Keyring) save(tx store.Tx, id ID, ring Ring) error {
+	return store.PutJSON(tx, id.key(), ring)
+}
+
+// view loads a ring in a read transaction of its own.
+func (k *Keyring) view(ctx context.Context, id ID) (Ring, error) {
+	var ring Ring
+	err := k.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		ring, err = k.load(r, id)
+		return err
+	})
+	return ring, err
+}
+
+// update loads a ring, changes it and saves the result in one transaction.
+func (k *Keyring) update(ctx context.Context, id ID, change func(Ring) (Ring, error)) error {
+	return k.Store.Update(ctx, func(tx store.Tx) error {
+		ring, err := k.load(tx, id)
+		if err != nil {
+			return err
+		}
+		next, err := change(ring)
+		if err != nil {
+			return err
+		}
+		return k.save(tx, id, next)
+	})
+}
+
+// Wrapping: a version's key never leaves the manager unwrapped but to a
+// caller asking for it.
+
+// newVersion makes version v: a new random key, wrapped.
+func (k *Keyring) newVersion(id ID, v int) (Version, error) {
+	key := make([]byte, KeySize)
+	if _, err := io.ReadFull(k.Rand, key); err != nil {
+		return Version{}, err
+	}
+	nonce := make([]byte, k.wrap.NonceSize())
+	if _, err := io.ReadFull(k.Rand, nonce); err != nil {
+		return Version{}, err
+	}
+	return Version{Version: v, Wrapped: k.wrap.Seal(nonce, nonce, key, id.aad(v)), CreatedAt: k.Clock.Now().UTC()}, nil
+}
+
+func (k *Keyring) unwrap(id ID, v Version) ([]byte, error) {
+	n := k.wrap.NonceSize()
+	if len(v.Wrapped) < n {
+		return nil, errors.New("keyring: wrapped key too short")
+	}
+	key, err := k.wrap.Open(nil, v.Wrapped[:n], v.Wrapped[n:], id.aad(v.Version))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: cannot unwrap %s v%d (wrong master key?)", id.WorkgroupID, v.Version)
+	}
+	return key, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// openRing is a Ring with every version unwrapped, as cached.
+type openRing struct {
+	ring  Ring
+	keys  map[int][]byte
+	aeads map[int]cipher.AEAD
+	at    time.Time
+}
+
+// open unwraps every version of ring.
+func (k *Keyring) open(id ID, ring Ring) (openRing, error) {
+	o := openRing{ring: ring, keys: map[int][]byte{}, aeads: map[int]cipher.AEAD{}, at: k.Clock.Now()}
+	for _, v := range ring.versions {
+		key, err := k.unwrap(id, v)
+		if err != nil {
+			return o, err
+		}
+		aead, err := newGCM(key)
+		if err != nil {
+			return o, err
+		}
+		o.keys[v.Version], o.aeads[v.Version] = key, aead
+	}
+	return o, nil
+}
+
+// The cache of opened rings.
+
+func (k *Keyring) cache() *lru.Cache[ID, openRing] {
 	k.ringsOnce.Do(func() {
-		c, err := lru.New[ID, cachedRing](maxRings)
+		c, err := lru.New[ID, openRing](maxRings)
 		if err != nil {
 			panic(err) // only for a size <= 0
 		}
@@ -104,23 +224,16 @@ func (k *Keyring) cache() *lru.Cache[ID, cachedRing] {
 	return k.rings
 }
 
-type cachedRing struct {
-	ring  *Ring
-	keys  map[int][]byte
-	aeads map[int]cipher.AEAD
-	at    time.Time
-}
-
 // cached returns a fresh cached ring, if any.
-func (k *Keyring) cached(id ID) (cachedRing, bool) {
+func (k *Keyring) cached(id ID) (openRing, bool) {
 	if k.CacheFor <= 0 {
-		return cachedRing{}, false
+		return openRing{}, false
 	}
-	c, ok := k.cache().Get(id)
-	if !ok || k.Now().Sub(c.at) > k.CacheFor {
-		return cachedRing{}, false
+	o, ok := k.cache().Get(id)
+	if !ok || k.Clock.Now().Sub(o.at) > k.CacheFor {
+		return openRing{}, false
 	}
-	return c, true
+	return o, true
 }
 
 func (k *Keyring) generation() uint64 {
@@ -129,29 +242,21 @@ func (k *Keyring) generation() uint64 {
 	return k.gen
 }
 
-// remember unwraps ring and caches it unless a forget happened since gen
+// remember opens ring and caches it unless a forget happened since gen
 // (when it was read).
-func (k *Keyring) remember(id ID, ring *Ring, gen uint64) (cachedRing, error) {
-	c := cachedRing{ring: ring, keys: map[int][]byte{}, aeads: map[int]cipher.AEAD{}, at: k.Now()}
-	for _, v := range ring.Versions {
-		key, err := k.unwrap(id, v)
-		if err != nil {
-			return c, err
-		}
-		aead, err := newGCM(key)
-		if err != nil {
-			return c, err
-		}
-		c.keys[v.Version], c.aeads[v.Version] = key, aead
+func (k *Keyring) remember(id ID, ring Ring, gen uint64) (openRing, error) {
+	o, err := k.open(id, ring)
+	if err != nil {
+		return o, err
 	}
 	if k.CacheFor > 0 {
 		k.mu.Lock()
 		if k.gen == gen {
-			k.cache().Add(id, c)
+			k.cache().Add(id, o)
 		}
 		k.mu.Unlock()
 	}
-	return c, nil
+	return o, nil
 }
 
 // Forget drops a ring from the cache. Call it after a change made
@@ -167,72 +272,6 @@ func (k *Keyring) forget(id ID) {
 	k.mu.Unlock()
 }
 
-func newGCM(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
-// New returns a Keyring whose wrapping key is derived from mk.
-func New(st store.Store, mk *masterkey.Key, now func() time.Time, random io.Reader) (*Keyring, error) {
-	aead, err := newGCM(mk.Derive(32, "workgroup-key-wrap"))
-	if err != nil {
-		return nil, err
-	}
-	if random == nil {
-		random = rand.Reader
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Keyring{Store: st, Now: now, Rand: random, wrap: aead}, nil
-}
-
-// ID names a ring: the workgroup's account, region and id.
-type ID struct{ Account, Region, WorkgroupID string }
-
-func (id ID) key() string { return "keys/" + id.Account + "/" + id.Region + "/" + id.WorkgroupID }
-func (id ID) aad(v int) []byte {
-	return []byte(fmt.Sprintf("idcgate workgroup key\x00%s\x00%s\x00%s\x00%d", id.Account, id.Region, id.WorkgroupID, v))
-}
-
-func (k *Keyring) load(r store.Reader, id ID) (*Ring, error) {
-	var ring Ring
-	if err := store.GetJSON(r, id.key(), &ring); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, ErrNoKeyring
-		}
-		return nil, err
-	}
-	return &ring, nil
-}
-
-func (k *Keyring) newVersion(id ID, v int) (Version, error) {
-	key := make([]byte, KeySize)
-	if _, err := io.ReadFull(k.Rand, key); err != nil {
-		return Version{}, err
-	}
-	nonce := make([]byte, k.wrap.NonceSize())
-	if _, err := io.ReadFull(k.Rand, nonce); err != nil {
-		return Version{}, err
-	}
-	return Version{Version: v, Wrapped: k.wrap.Seal(nonce, nonce, key, id.aad(v)), CreatedAt: k.Now().UTC()}, nil
-}
-
-func (k *Keyring) unwrap(id ID, v Version) ([]byte, error) {
-	n := k.wrap.NonceSize()
-	if len(v.Wrapped) < n {
-		return nil, errors.New("keyring: wrapped key too short")
-	}
-	key, err := k.wrap.Open(nil, v.Wrapped[:n], v.Wrapped[n:], id.aad(v.Version))
-	if err != nil {
-		return nil, fmt.Errorf("keyring: cannot unwrap %s v%d (wrong master key?)", id.WorkgroupID, v.Version)
-	}
-	return key, nil
-}
-
 // Create makes version 1 of a new workgroup's ring inside tx, the
 // transaction that creates the workgroup (or, for workgroups made before
 // rings were created with them, one that re-read the workgroup and found
@@ -246,7 +285,7 @@ func (k *Keyring) Create(tx store.Tx, id ID) error {
 	if err != nil {
 		return err
 	}
-	return store.PutJSON(tx, id.key(), &Ring{Latest: 1, MinDecrypt: 1, Versions: []Version{v}})
+	return k.save(tx, id, newRing(v))
 }
 
 // Has reports whether the workgroup has a ring (read through r).
@@ -258,20 +297,15 @@ func (k *Keyring) Has(r store.Reader, id ID) (bool, error) {
 	return err == nil, err
 }
 
-// ring returns the ring, from the cache when it is fresh.
-func (k *Keyring) ring(ctx context.Context, id ID) (cachedRing, error) {
-	if c, ok := k.cached(id); ok {
-		return c, nil
+// ring returns the opened ring, from the cache when it is fresh.
+func (k *Keyring) ring(ctx context.Context, id ID) (openRing, error) {
+	if o, ok := k.cached(id); ok {
+		return o, nil
 	}
 	gen := k.generation()
-	var ring *Ring
-	err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		ring, err = k.load(r, id)
-		return err
-	})
+	ring, err := k.view(ctx, id)
 	if err != nil {
-		return cachedRing{}, err
+		return openRing{}, err
 	}
 	return k.remember(id, ring, gen)
 }
@@ -279,72 +313,71 @@ func (k *Keyring) ring(ctx context.Context, id ID) (cachedRing, error) {
 // Current returns the latest version and a copy of its key; ErrNoKeyring
 // when the workgroup has no ring (it was deleted).
 func (k *Keyring) Current(ctx context.Context, id ID) (int, []byte, error) {
-	c, err := k.ring(ctx, id)
+	o, err := k.ring(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	return c.ring.Latest, bytes.Clone(c.keys[c.ring.Latest]), nil
+	latest := o.ring.Latest()
+	return latest, bytes.Clone(o.keys[latest]), nil
 }
 
 // CurrentAEAD is Current with the key as its AES-256-GCM, built once per
 // cached ring (the standard library's GCM is safe for concurrent use).
 func (k *Keyring) CurrentAEAD(ctx context.Context, id ID) (int, cipher.AEAD, error) {
-	c, err := k.ring(ctx, id)
+	o, err := k.ring(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	return c.ring.Latest, c.aeads[c.ring.Latest], nil
+	latest := o.ring.Latest()
+	return latest, o.aeads[latest], nil
 }
 
 // Key returns a copy of version v's key if it may still open tokens.
 func (k *Keyring) Key(ctx context.Context, id ID, v int) ([]byte, error) {
-	c, err := k.version(ctx, id, v)
+	o, err := k.version(ctx, id, v)
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(c.keys[v]), nil
+	return bytes.Clone(o.keys[v]), nil
 }
 
 // KeyAEAD is Key as an AES-256-GCM.
 func (k *Keyring) KeyAEAD(ctx context.Context, id ID, v int) (cipher.AEAD, error) {
-	c, err := k.version(ctx, id, v)
+	o, err := k.version(ctx, id, v)
 	if err != nil {
 		return nil, err
 	}
-	return c.aeads[v], nil
+	return o.aeads[v], nil
 }
 
-// version returns a ring that has version v, re-reading a cached ring that
-// does not (the version may be another replica's rotation).
-func (k *Keyring) version(ctx context.Context, id ID, v int) (cachedRing, error) {
-	if c, ok := k.cached(id); ok {
-		if v < c.ring.MinDecrypt {
-			return cachedRing{}, ErrRetired
+// version returns an opened ring that has version v, re-reading a cached
+// ring that does not (the version may be another replica's rotation).
+func (k *Keyring) version(ctx context.Context, id ID, v int) (openRing, error) {
+	if o, ok := k.cached(id); ok {
+		_, err := o.ring.Version(v)
+		if errors.Is(err, ErrRetired) {
+			return openRing{}, err
 		}
-		if _, ok := c.keys[v]; ok {
-			return c, nil
+		if err == nil {
+			return o, nil
 		}
 	}
 	gen := k.generation()
-	var ring *Ring
-	if err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		ring, err = k.load(r, id)
-		return err
-	}); err != nil {
-		return cachedRing{}, err
-	}
-	if v < ring.MinDecrypt {
-		return cachedRing{}, ErrRetired
-	}
-	c, err := k.remember(id, ring, gen)
+	ring, err := k.view(ctx, id)
 	if err != nil {
-		return cachedRing{}, err
+		return openRing{}, err
 	}
-	if _, ok := c.keys[v]; !ok {
-		return cachedRing{}, ErrNoVersion
+	if _, err := ring.Version(v); errors.Is(err, ErrRetired) {
+		return openRing{}, err
 	}
-	return c, nil
+	o, err := k.remember(id, ring, gen)
+	if err != nil {
+		return openRing{}, err
+	}
+	if _, err := o.ring.Version(v); err != nil {
+		return openRing{}, err
+	}
+	return o, nil
 }
 
 // Rotate adds a new latest version and returns it; ErrNoKeyring when the
@@ -352,19 +385,14 @@ func (k *Keyring) version(ctx context.Context, id ID, v int) (cachedRing, error)
 func (k *Keyring) Rotate(ctx context.Context, id ID) (int, error) {
 	defer k.forget(id)
 	var latest int
-	err := k.Store.Update(ctx, func(tx store.Tx) error {
-		ring, err := k.load(tx, id)
+	err := k.update(ctx, id, func(ring Ring) (Ring, error) {
+		v, err := k.newVersion(id, ring.Latest()+1)
 		if err != nil {
-			return err
+			return ring, err
 		}
-		v, err := k.newVersion(id, ring.Latest+1)
-		if err != nil {
-			return err
-		}
-		ring.Latest = v.Version
-		ring.Versions = append(ring.Versions, v)
-		latest = ring.Latest
-		return store.PutJSON(tx, id.key(), ring)
+		next, err := ring.AddKey(v)
+		latest = next.Latest()
+		return next, err
 	})
 	return latest, err
 }
@@ -372,24 +400,7 @@ func (k *Keyring) Rotate(ctx context.Context, id ID) (int, error) {
 // Retire makes versions below minDecrypt unusable, and deletes them.
 func (k *Keyring) Retire(ctx context.Context, id ID, minDecrypt int) error {
 	defer k.forget(id)
-	return k.Store.Update(ctx, func(tx store.Tx) error {
-		ring, err := k.load(tx, id)
-		if err != nil {
-			return err
-		}
-		if minDecrypt < ring.MinDecrypt || minDecrypt > ring.Latest {
-			return fmt.Errorf("%w: retire below %d (versions %d..%d)", ErrBadVersion, minDecrypt, ring.MinDecrypt, ring.Latest)
-		}
-		ring.MinDecrypt = minDecrypt
-		kept := ring.Versions[:0]
-		for _, v := range ring.Versions {
-			if v.Version >= minDecrypt {
-				kept = append(kept, v)
-			}
-		}
-		ring.Versions = kept
-		return store.PutJSON(tx, id.key(), ring)
-	})
+	return k.update(ctx, id, func(ring Ring) (Ring, error) { return ring.SetMinimum(minDecrypt) })
 }
 
 // Destroy deletes a workgroup's ring inside tx (its tokens become unopenable).
@@ -397,17 +408,12 @@ func Destroy(tx store.Tx, id ID) error { return tx.Delete(id.key()) }
 
 // Describe returns versions and dates, no key material.
 func (k *Keyring) Describe(ctx context.Context, id ID) (Info, error) {
-	var ring *Ring
-	err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		ring, err = k.load(r, id)
-		return err
-	})
+	ring, err := k.view(ctx, id)
 	if err != nil {
 		return Info{}, err
 	}
-	info := Info{Latest: ring.Latest, MinDecrypt: ring.MinDecrypt, Created: map[int]time.Time{}}
-	for _, v := range ring.Versions {
+	info := Info{Latest: ring.Latest(), MinDecrypt: ring.MinDecrypt(), Created: map[int]time.Time{}}
+	for _, v := range ring.versions {
 		info.Created[v.Version] = v.CreatedAt
 	}
 	return info, nil
@@ -431,47 +437,30 @@ func (k *Keyring) RotateDue(ctx context.Context, maxAge, retireAfter time.Durati
 	}
 	rotated := 0
 	for _, key := range keys {
-		var id ID
 		parts := strings.SplitN(strings.TrimPrefix(key, "keys/"), "/", 3)
 		if len(parts) != 3 {
 			continue
 		}
-		id = ID{Account: parts[0], Region: parts[1], WorkgroupID: parts[2]}
+		id := ID{Account: parts[0], Region: parts[1], WorkgroupID: parts[2]}
 		did := false
-		err := k.Store.Update(ctx, func(tx store.Tx) error {
+		err := k.update(ctx, id, func(ring Ring) (Ring, error) {
 			did = false
-			ring, err := k.load(tx, id)
-			if errors.Is(err, ErrNoKeyring) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			now := k.Now()
-			latest := ring.Versions[len(ring.Versions)-1]
-			if now.Sub(latest.CreatedAt) >= maxAge {
-				v, err := k.newVersion(id, ring.Latest+1)
+			now := k.Clock.Now()
+			if now.Sub(ring.newest().CreatedAt) >= maxAge {
+				v, err := k.newVersion(id, ring.Latest()+1)
 				if err != nil {
-					return err
+					return ring, err
 				}
-				ring.Latest = v.Version
-				ring.Versions = append(ring.Versions, v)
+				if ring, err = ring.AddKey(v); err != nil {
+					return ring, err
+				}
 				did = true
 			}
-			for i := 0; i+1 < len(ring.Versions); i++ {
-				if now.Sub(ring.Versions[i+1].CreatedAt) >= retireAfter && ring.Versions[i].Version >= ring.MinDecrypt {
-					ring.MinDecrypt = ring.Versions[i+1].Version
-				}
-			}
-			kept := ring.Versions[:0]
-			for _, v := range ring.Versions {
-				if v.Version >= ring.MinDecrypt {
-					kept = append(kept, v)
-				}
-			}
-			ring.Versions = kept
-			return store.PutJSON(tx, id.key(), ring)
+			return ring.RetireSuperseded(now, retireAfter), nil
 		})
+		if errors.Is(err, ErrNoKeyring) {
+			err = nil // destroyed since the scan
+		}
 		if err != nil {
 			return rotated, err
 		}

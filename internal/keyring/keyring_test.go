@@ -94,7 +94,7 @@ func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
 	create(t, k, id)
 	text, _ := masterkey.Generate(rand.Reader)
 	other, _ := masterkey.Parse(text)
-	k2, _ := New(st, other, k.Now, rand.Reader)
+	k2, _ := New(st, other, k.Clock, rand.Reader)
 	if _, err := k2.Key(ctx, id, 1); err == nil || !strings.Contains(err.Error(), "wrong master key") {
 		t.Fatalf("err = %v", err)
 	}
@@ -103,7 +103,7 @@ func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
 func TestRotateDue(t *testing.T) {
 	k, _, _ := setup(t)
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	k.Now = func() time.Time { return now }
+	k.Clock = func() time.Time { return now }
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
 	create(t, k, id)
@@ -194,7 +194,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 func TestCacheUsesInjectedClock(t *testing.T) {
 	k, st, mk := setup(t)
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	k.Now = func() time.Time { return now }
+	k.Clock = func() time.Time { return now }
 	k.CacheFor = time.Minute
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
@@ -202,7 +202,7 @@ func TestCacheUsesInjectedClock(t *testing.T) {
 	if v, _, _ := k.Current(ctx, id); v != 1 {
 		t.Fatalf("current %d", v)
 	}
-	other, _ := New(st, mk, k.Now, rand.Reader) // another replica
+	other, _ := New(st, mk, k.Clock, rand.Reader) // another replica
 	if v, err := other.Rotate(ctx, id); err != nil || v != 2 {
 		t.Fatalf("rotate elsewhere: %d %v", v, err)
 	}
@@ -226,7 +226,7 @@ func TestForgetBeatsAnInFlightRead(t *testing.T) {
 	id := ID{"123456789012", "us-east-1", "wg-1"}
 	create(t, k, id)
 	gen := k.generation()
-	var ring *Ring
+	var ring Ring
 	st.View(ctx, func(r store.Reader) error { var err error; ring, err = k.load(r, id); return err })
 	if err := st.Update(ctx, func(tx store.Tx) error { return Destroy(tx, id) }); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -69,7 +70,7 @@ type Service struct {
 	Verifiers map[string]*jwtverify.Verifier // by trusted token issuer name
 	Contexts  *seal.Box                      // identity-context assertions
 	Tokens    *seal.Box                      // access and refresh tokens
-	Now       func() time.Time
+	Clock     clock.Clock
 
 	signer    jose.Signer
 	publicKey *ecdsa.PublicKey
@@ -165,7 +166,7 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	if !ok {
 		return Output{}, fail(ErrInvalidClient, "Application %s does not exist.", printable(appArn))
 	}
-	now := s.Now()
+	now := s.Clock.Now()
 	var user *identitycenter.User
 	switch *in.GrantType {
 	case GrantJWTBearer:

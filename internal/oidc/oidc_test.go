@@ -33,7 +33,7 @@ func service(t *testing.T, now *time.Time) *Service {
 	mk, _ := masterkey.Parse(text)
 	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
 	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Now: func() time.Time { return *now }}
+	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +151,8 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Now: func() time.Time { return now },
-		Verifiers: map[string]*jwtverify.Verifier{"corp": {Issuer: "https://idp.corp.example", Keys: keys, Now: func() time.Time { return now }}}}
+	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
+		Verifiers: map[string]*jwtverify.Verifier{"corp": {Issuer: "https://idp.corp.example", Keys: keys, Clock: func() time.Time { return now }}}}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}

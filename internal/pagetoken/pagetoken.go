@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/seal"
 )
 
@@ -33,20 +34,13 @@ type Page struct {
 // Codec encodes and decodes tokens. Key must be 32 bytes (an AES-256 key,
 // derived from the master key for this purpose).
 type Codec struct {
-	Key []byte
-	Now func() time.Time
-	TTL time.Duration
+	Key   []byte
+	Clock clock.Clock
+	TTL   time.Duration
 
 	once sync.Once
 	box  *seal.Box
 	err  error
-}
-
-func (c *Codec) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
 }
 
 func (c *Codec) sealer() (*seal.Box, error) {
@@ -60,7 +54,7 @@ func (c *Codec) New(op, account, region, after string) (string, error) {
 	if ttl == 0 {
 		ttl = 24 * time.Hour
 	}
-	return c.Encode(Page{Op: op, Account: account, Region: region, After: after, Expires: c.now().Add(ttl).UTC().Truncate(time.Second)})
+	return c.Encode(Page{Op: op, Account: account, Region: region, After: after, Expires: c.Clock.Now().Add(ttl).UTC().Truncate(time.Second)})
 }
 
 // Encode seals p.
@@ -82,7 +76,7 @@ func (c *Codec) Decode(tok string) (Page, error) {
 	if err := box.Open(tok, &p); err != nil {
 		return Page{}, ErrInvalidToken
 	}
-	if !c.now().Before(p.Expires) {
+	if !c.Clock.Now().Before(p.Expires) {
 		return Page{}, ErrInvalidToken
 	}
 	return p, nil

@@ -12,7 +12,7 @@ import (
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 func newCodec(now *time.Time) *Codec {
-	return &Codec{Key: key(1), Now: func() time.Time { return *now }, TTL: time.Hour}
+	return &Codec{Key: key(1), Clock: func() time.Time { return *now }, TTL: time.Hour}
 }
 
 func mustNew(t *testing.T, c *Codec, op, account, region, after string) string {
@@ -44,7 +44,7 @@ func TestRoundTripAndRefusals(t *testing.T) {
 			t.Fatalf("truncation to %d: %v", n, err)
 		}
 	}
-	if _, err := (&Codec{Key: key(2), Now: c.Now}).Decode(tok); !errors.Is(err, ErrInvalidToken) {
+	if _, err := (&Codec{Key: key(2), Clock: c.Clock}).Decode(tok); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("other key: %v", err)
 	}
 	for _, w := range [][3]string{{"ListNamespaces", "123456789012", "us-east-1"}, {"ListWorkgroups", "210987654321", "us-east-1"}, {"ListWorkgroups", "123456789012", "eu-west-1"}} {

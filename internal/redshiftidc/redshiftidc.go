@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/ids"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
@@ -45,7 +46,7 @@ type Service struct {
 	// (a shared one): every call reads.
 	Versions store.Versioned
 	Rand     io.Reader
-	Now      func() time.Time
+	Clock    clock.Clock
 
 	// decoded spares List (on every GetIdentityCenterAuthToken) the JSON
 	// decoding of records that have not changed. An Application holds no
@@ -79,7 +80,7 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 			return err
 		}
 		app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
-		app.CreatedAt = s.Now().UTC().Truncate(time.Second)
+		app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
 		out = app
 		return store.PutJSON(tx, key, app)
 	})
@@ -190,7 +191,7 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 		return Application{}, err
 	}
 	app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
-	app.CreatedAt = s.Now().UTC().Truncate(time.Second)
+	app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		key := prefix(scope) + app.Name
 		if _, err := tx.Get(key); err == nil {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store/bolt"
@@ -26,7 +25,7 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 		}
 		defer db.Close()
 		cs := &storetest.Counting{Store: db}
-		s := &Service{Store: cs, Now: time.Now}
+		s := &Service{Store: cs}
 		if versioned {
 			s.Versions = db
 		}
@@ -96,7 +95,7 @@ func TestCreateValidates(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			s := &Service{Store: db, Versions: db, Now: time.Now}
+			s := &Service{Store: db, Versions: db}
 			sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 			app := ok
 			tc.edit(&app)
@@ -131,7 +130,7 @@ func TestListIsTheCallersCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		s := &Service{Store: db, Now: time.Now}
+		s := &Service{Store: db}
 		if versioned {
 			s.Versions = db
 		}

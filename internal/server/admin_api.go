@@ -65,7 +65,7 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if in.Audience != nil {
 			aud = *in.Audience
 		}
-		tok, err := s.d.IdP.Issue(user, aud, time.Duration(ttl)*time.Second, s.d.Now())
+		tok, err := s.d.IdP.Issue(user, aud, time.Duration(ttl)*time.Second, s.d.Clock.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	// and the final record of one call agree on it.
 	at := rt.start
 	if at.IsZero() {
-		at = s.d.Now()
+		at = s.d.Clock.Now()
 	}
 	name := rt.opLabel()
 	rec := &audit.Record{

@@ -194,7 +194,7 @@ func TestUnauthenticatedRecordsRateLimited(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := metrics.New(nil)
-	s := New(Deps{Now: func() time.Time { return now }, Metrics: m, UnauthenticatedAudit: throttle.Limit{Rate: 2, Burst: 3}})
+	s := New(Deps{Clock: func() time.Time { return now }, Metrics: m, UnauthenticatedAudit: throttle.Limit{Rate: 2, Burst: 3}})
 	known := routed{service: serviceServerless, op: "ListNamespaces"}
 	unknown := routed{service: serviceServerless, op: "MadeUp"}
 	count := func(rt routed, p *auth.Principal, n int) int {

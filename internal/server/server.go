@@ -22,6 +22,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
@@ -50,7 +51,7 @@ const MaxBodyBytes = 1 << 20
 type Deps struct {
 	Log        *slog.Logger
 	Region     string
-	Now        func() time.Time
+	Clock      clock.Clock
 	Verifier   *sigv4.Verifier
 	Serverless *serverless.Service
 	STS        *sts.Service
@@ -90,9 +91,6 @@ var DefaultUnauthenticatedAudit = throttle.Limit{Rate: 5, Burst: 100}
 
 // New returns a Server.
 func New(d Deps) *Server {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.UnauthenticatedAudit.Rate <= 0 {
 		d.UnauthenticatedAudit = DefaultUnauthenticatedAudit
 	}
@@ -114,7 +112,7 @@ type call struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.d.Now()
+	start := s.d.Clock.Now()
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	log := s.d.Log.With("request_id", reqID)
@@ -135,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if log.Enabled(r.Context(), slog.LevelDebug) {
 			log.Debug("request", "method", r.Method, "path", clip(r.URL.Path), "target", clip(r.Header.Get("X-Amz-Target")),
 				"status", rw.status, "error_code", rw.Header().Get("X-Amzn-ErrorType"),
-				"duration_ms", float64(s.d.Now().Sub(start).Microseconds())/1000)
+				"duration_ms", float64(s.d.Clock.Now().Sub(start).Microseconds())/1000)
 		}
 	}()
 
@@ -197,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("principal", p.ARN)
-	if err := s.d.Throttle.Allow(p.ARN, s.d.Now()); err != nil {
+	if err := s.d.Throttle.Allow(p.ARN, s.d.Clock.Now()); err != nil {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
@@ -228,7 +226,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Region:          s.d.Region,
 			SourceIP:        sourceIP(r),
 			SecureTransport: r.TLS != nil,
-			Now:             s.d.Now(),
+			Now:             s.d.Clock.Now(),
 		},
 		route: rt,
 		http:  r,
@@ -292,7 +290,7 @@ func (s *Server) observe(rt routed, err error) {
 	if err != nil {
 		code = awserror.From(err, rt.protocol).Code
 	}
-	s.d.Metrics.ObserveRequest(rt.serviceLabel(), rt.opLabel(), code, s.d.Now().Sub(rt.start))
+	s.d.Metrics.ObserveRequest(rt.serviceLabel(), rt.opLabel(), code, s.d.Clock.Now().Sub(rt.start))
 }
 
 // finish audits the call durably, then writes the response or the error.
@@ -376,7 +374,7 @@ func (s *Server) recordable(rt routed, p *auth.Principal) bool {
 	if rt.opLabel() == unknownOp {
 		return false
 	}
-	if s.unauthAudit.AllowN(s.d.Now(), 1) {
+	if s.unauthAudit.AllowN(s.d.Clock.Now(), 1) {
 		return true
 	}
 	s.d.Metrics.AuditUnauthenticatedDropped()

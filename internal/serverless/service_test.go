@@ -36,7 +36,7 @@ func newService(delay time.Duration) (*Service, *clock, *memStore) {
 	st := newMemStore()
 	return &Service{
 		Store: st, Now: c.now, TransitionDelay: delay, CapacityRPU: 256,
-		Pages:           &pagetoken.Codec{Key: make([]byte, 32), Now: c.now, TTL: time.Hour},
+		Pages:           &pagetoken.Codec{Key: make([]byte, 32), Clock: c.now, TTL: time.Hour},
 		IdcApplications: idcApps{idcArn: true},
 	}, c, st
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/clock"
 	"net/http"
 	"net/url"
 	"sort"
@@ -64,7 +65,7 @@ type CredentialSource interface {
 type Verifier struct {
 	Credentials CredentialSource
 	Region      string
-	Now         func() time.Time
+	Clock       clock.Clock
 	MaxSkew     time.Duration
 
 	keys signingKeys
@@ -95,10 +96,7 @@ type authInfo struct {
 
 // Verify checks r's signature; body is the whole request body.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, service string) (Result, error) {
-	now := time.Now()
-	if v.Now != nil {
-		now = v.Now()
-	}
+	now := v.Clock.Now()
 	skew := v.MaxSkew
 	if skew == 0 {
 		skew = 15 * time.Minute

@@ -40,7 +40,7 @@ func verifier() *Verifier {
 			"ASIAEXPIREDSESSION01": {AccessKeyID: "ASIAEXPIREDSESSION01", SecretAccessKey: "s", SessionToken: "t", Expiration: testNow.Add(-time.Second)},
 		},
 		Region: "us-east-1",
-		Now:    func() time.Time { return testNow },
+		Clock:  func() time.Time { return testNow },
 	}
 }
 

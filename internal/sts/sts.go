@@ -19,6 +19,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/seal"
@@ -43,7 +44,7 @@ type Service struct {
 	Dir      *identitycenter.Directory
 	Contexts *seal.Box // identity-context assertions from SSO-OIDC
 	Sessions *seal.Box // session tokens
-	Now      func() time.Time
+	Clock    clock.Clock
 	Rand     io.Reader
 
 	opened openedSessions
@@ -79,7 +80,7 @@ func (s *Service) LookupCredential(_ context.Context, accessKeyID, token string)
 	if ss.AccessKeyID != accessKeyID {
 		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
 	}
-	if !s.Now().Before(ss.Expires) {
+	if !s.Clock.Now().Before(ss.Expires) {
 		return sigv4.Credential{}, sigv4.ErrExpiredToken
 	}
 	p, err := s.principal(&ss)
@@ -208,7 +209,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 			return AssumeRoleOutput{}, err
 		}
 	}
-	now := s.Now().UTC()
+	now := s.Clock.Now().UTC()
 	duration := time.Hour
 	if in.DurationSeconds != nil {
 		duration = time.Duration(*in.DurationSeconds) * time.Second

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -20,11 +21,7 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func setup(t *testing.T) (*Service, *clock, *auth.Principal) {
+func setup(t *testing.T) (*Service, *clock.Fake, *auth.Principal) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.LoadFile(filepath.Join("..", "..", "examples", "idcgate.yaml"), map[string]string{"data-dir": dir})
@@ -40,14 +37,14 @@ func setup(t *testing.T) (*Service, *clock, *auth.Principal) {
 	mk, _ := masterkey.Parse(text)
 	st, _ := bolt.Open(filepath.Join(dir, "s.db"))
 	t.Cleanup(func() { st.Close() })
-	c := &clock{t: time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC)}
-	reg, err := auth.NewRegistry(context.Background(), cfg, mk, st, rand.Reader, c.t)
+	c := clock.NewFake(time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC))
+	reg, err := auth.NewRegistry(context.Background(), cfg, mk, st, rand.Reader, c.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctxBox, _ := seal.New(mk.Derive(32, "a"), "identity-context", "")
 	sessBox, _ := seal.New(mk.Derive(32, "b"), "session-token", "IQoJ")
-	s := &Service{Registry: reg, Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Sessions: sessBox, Now: c.now}
+	s := &Service{Registry: reg, Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Sessions: sessBox, Clock: c.Now}
 	cred, _ := reg.LookupCredential(context.Background(), "AKIAIOSFODNN7EXAMPLE", "")
 	return s, c, cred.Principal.(*auth.Principal)
 }
@@ -63,12 +60,12 @@ func assertion(t *testing.T, s *Service, exp time.Time) string {
 
 func TestExpiredContextAssertion(t *testing.T) {
 	s, c, app := setup(t)
-	a := assertion(t, s, c.t.Add(time.Hour))
-	c.t = c.t.Add(2 * time.Hour)
+	a := assertion(t, s, c.Now().Add(time.Hour))
+	c.Advance(2 * time.Hour)
 	_, err := s.AssumeRole(context.Background(), app, AssumeRoleInput{
 		RoleArn: "arn:aws:iam::123456789012:role/analyst", RoleSessionName: "s1",
 		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: a}},
-	}, auth.Request{Region: "us-east-1", Now: c.t})
+	}, auth.Request{Region: "us-east-1", Now: c.Now()})
 	if !errors.Is(err, ErrExpiredContext) {
 		t.Fatalf("err = %v", err)
 	}
@@ -77,10 +74,10 @@ func TestExpiredContextAssertion(t *testing.T) {
 func TestSessionLifecycleAndChaining(t *testing.T) {
 	s, c, app := setup(t)
 	ctx := context.Background()
-	req := auth.Request{Region: "us-east-1", Now: c.t}
+	req := auth.Request{Region: "us-east-1", Now: c.Now()}
 	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{
 		RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1",
-		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: assertion(t, s, c.t.Add(time.Hour))}},
+		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: assertion(t, s, c.Now().Add(time.Hour))}},
 	}, req)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +110,7 @@ func TestSessionLifecycleAndChaining(t *testing.T) {
 	if _, err := s.LookupCredential(ctx, "ASIAOTHEROTHEROTHER1", out.Credentials.SessionToken); !errors.Is(err, sigv4.ErrInvalidClientToken) {
 		t.Fatalf("mismatched key id: %v", err)
 	}
-	c.t = c.t.Add(2 * time.Hour)
+	c.Advance(2 * time.Hour)
 	if _, err := s.LookupCredential(ctx, out.Credentials.AccessKeyId, out.Credentials.SessionToken); !errors.Is(err, sigv4.ErrExpiredToken) {
 		t.Fatalf("expired session: %v", err)
 	}
@@ -124,7 +121,7 @@ func TestSessionLifecycleAndChaining(t *testing.T) {
 func TestOpenedSessionCacheNeedsTheSameToken(t *testing.T) {
 	s, c, app := setup(t)
 	ctx := context.Background()
-	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1"}, auth.Request{Region: "us-east-1", Now: c.t})
+	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1"}, auth.Request{Region: "us-east-1", Now: c.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,8 +253,8 @@ func TestOpenedSessionIsTheCallersCopy(t *testing.T) {
 	ctx := context.Background()
 	out, err := s.AssumeRole(ctx, app, AssumeRoleInput{
 		RoleArn: "arn:aws:iam::123456789012:role/chainer", RoleSessionName: "s1",
-		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: assertion(t, s, c.t.Add(time.Hour))}},
-	}, auth.Request{Region: "us-east-1", Now: c.t})
+		ProvidedContexts: []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: assertion(t, s, c.Now().Add(time.Hour))}},
+	}, auth.Request{Region: "us-east-1", Now: c.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

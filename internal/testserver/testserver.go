@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 
 	"github.com/idcgate/idcgate/internal/app"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/pgtest"
 )
@@ -61,8 +62,9 @@ type Options struct {
 	Edit func(*config.Config)
 	// DataDir reuses a data dir (restart tests); default a new temp dir.
 	DataDir string
-	// Now injects a clock (in-process only).
-	Now func() time.Time
+	// Clock is the server's clock (in-process only), typically a
+	// clock.Offset's Now; zero is the wall clock.
+	Clock clock.Clock
 	// Env adds environment variables.
 	Env map[string]string
 	// ManagedUpstream lets the server run its managed PostgreSQL (as the
@@ -139,7 +141,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		return os.Getenv(k)
 	}
-	a, err := app.Open(context.Background(), cfg, log, app.Options{Now: o.Now, Getenv: getenv})
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Now: o.Clock, Getenv: getenv})
 	if err != nil {
 		t.Fatal(err)
 	}

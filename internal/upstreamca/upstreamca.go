@@ -30,6 +30,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -58,10 +59,10 @@ var ErrBadRole = errors.New("upstreamca: invalid role name")
 
 // CA signs client certificates for upstream roles.
 type CA struct {
-	// Now is the wall clock (PostgreSQL checks validity against its own
-	// clock, so this is never a test's fake clock); default time.Now.
-	Now  func() time.Time
-	Rand io.Reader
+	// Clock is the wall clock (PostgreSQL checks validity against its own
+	// clock, so this is never a test's fake clock) but in unit tests.
+	Clock clock.Clock
+	Rand  io.Reader
 
 	cert    *x509.Certificate
 	certPEM []byte
@@ -151,7 +152,7 @@ func Open(ctx context.Context, st store.Store, wrapKey []byte, random io.Reader)
 	if !ok || !key.PublicKey.Equal(cert.PublicKey) {
 		return nil, errors.New("upstream CA: the stored private key does not belong to the stored certificate")
 	}
-	return &CA{Now: time.Now, Rand: random, cert: cert, key: key,
+	return &CA{Rand: random, cert: cert, key: key,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rec.Cert})}, nil
 }
 
@@ -210,7 +211,7 @@ func (c *CA) Mint(role string) (*tls.Certificate, error) {
 	if role == "" || strings.IndexByte(role, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrBadRole, role)
 	}
-	now := c.Now()
+	now := c.Clock.Now()
 	if tc, ok := c.cache().Get(role); ok && now.Add(reuseMargin).Before(tc.Leaf.NotAfter) && !now.Before(tc.Leaf.NotBefore) {
 		return tc, nil
 	}

@@ -92,7 +92,7 @@ func TestMint(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	ca.Now = func() time.Time { return now }
+	ca.Clock = func() time.Time { return now }
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Certificate())
 

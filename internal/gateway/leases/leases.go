@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/ids"
 	"github.com/idcgate/idcgate/internal/store"
@@ -45,7 +46,7 @@ type Leases struct {
 	Store store.Store
 	// PerUser and PerWorkgroup are the limits (0: none).
 	PerUser, PerWorkgroup int
-	Now                   func() time.Time
+	Clock                 clock.Clock
 	TTL                   time.Duration // default DefaultTTL
 	Log                   *slog.Logger
 
@@ -73,9 +74,6 @@ func (l *Leases) init() {
 		if l.TTL <= 0 {
 			l.TTL = DefaultTTL
 		}
-		if l.Now == nil {
-			l.Now = time.Now
-		}
 		if l.Log == nil {
 			l.Log = slog.New(slog.DiscardHandler)
 		}
@@ -98,7 +96,7 @@ func (l *Leases) Admit(ctx context.Context, login *gateway.Login) (func(), error
 	wgPrefix := leasePrefix + login.Account + "/" + login.WorkgroupID + "/"
 	userPrefix := wgPrefix + login.Claims.UserID + "/"
 	err := l.Store.Update(ctx, func(tx store.Tx) error {
-		now := l.Now()
+		now := l.Clock.Now()
 		// Our own heartbeat first, so that the lease never counts for
 		// nothing (and a first admission needs no separate write).
 		if err := l.putBeat(tx, now); err != nil {
@@ -148,7 +146,7 @@ func (l *Leases) Admit(ctx context.Context, login *gateway.Login) (func(), error
 	}
 	l.mu.Lock()
 	l.live[key] = struct{}{}
-	l.beat = l.Now().Add(l.TTL)
+	l.beat = l.Clock.Now().Add(l.TTL)
 	l.mu.Unlock()
 	return sync.OnceFunc(func() { l.release(key) }), nil
 }
@@ -226,7 +224,7 @@ func (l *Leases) startBeating() {
 // replica's leases as dead: they are written again.
 func (l *Leases) heartbeat() {
 	l.mu.Lock()
-	lapsed := !l.Now().Before(l.beat)
+	lapsed := !l.Clock.Now().Before(l.beat)
 	var rewrite, orphans []string
 	if lapsed {
 		for k := range l.live {
@@ -239,7 +237,7 @@ func (l *Leases) heartbeat() {
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), l.TTL/3)
 	defer cancel()
-	now := l.Now()
+	now := l.Clock.Now()
 	err := l.Store.Update(ctx, func(tx store.Tx) error {
 		if err := l.putBeat(tx, now); err != nil {
 			return err

@@ -11,25 +11,13 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/postgres"
 )
-
-// clock is a settable clock shared by the replicas of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // backends opens a fresh store of each kind for a test.
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
@@ -63,8 +51,8 @@ func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 // test's clock moves time.
 const ttl = time.Hour
 
-func replica(st store.Store, c *clock, perUser, perWG int) *Leases {
-	return &Leases{Store: st, PerUser: perUser, PerWorkgroup: perWG, Now: c.now, TTL: ttl}
+func replica(st store.Store, c *clock.Fake, perUser, perWG int) *Leases {
+	return &Leases{Store: st, PerUser: perUser, PerWorkgroup: perWG, Clock: c.Now, TTL: ttl}
 }
 
 func login(user, workgroup string) *gateway.Login {
@@ -109,7 +97,7 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 			a, b := replica(st, c, 2, 3), replica(st, c, 2, 3)
 			defer a.Close()
 			defer b.Close()
@@ -139,15 +127,15 @@ func TestDeadReplicaStopsCounting(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 			dead, b := replica(st, c, 2, 0), replica(st, c, 2, 0)
 			defer b.Close()
 			admit(t, dead, "alice", "demo")
 			admit(t, dead, "alice", "demo")
 			refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			c.add(ttl - time.Second)
+			c.Advance(ttl - time.Second)
 			refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			c.add(2 * time.Second)
+			c.Advance(2 * time.Second)
 			admit(t, b, "alice", "demo")
 			if n := leaseCount(t, st); n != 1 {
 				t.Fatalf("%d leases in the store, want only the live replica's 1", n)
@@ -170,7 +158,7 @@ func TestConcurrentAdmissions(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 			const limit, each = 5, 8
 			reps := []*Leases{replica(st, c, limit, 0), replica(st, c, limit, 0)}
 			var ok, over atomic.Int64
