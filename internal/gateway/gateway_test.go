@@ -57,6 +57,7 @@ func run(input []byte) []byte {
 }
 
 func TestWorkgroupOption(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{"-c workgroup=demo": "demo", "--workgroup=two -c x=y": "two", "-cworkgroup=w": "w", "-c search_path=x": ""}
 	for opt, want := range cases {
 		if got := workgroupOption(map[string]string{"options": opt}); got != want {
@@ -72,6 +73,7 @@ func TestWorkgroupOption(t *testing.T) {
 }
 
 func TestRefusesBadTokenBothWays(t *testing.T) {
+	t.Parallel()
 	start := func(params map[string]string) []byte {
 		b, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: params}).Encode(nil)
 		return b

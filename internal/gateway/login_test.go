@@ -182,6 +182,7 @@ func (h *heldRecorder) wait(t *testing.T) *LoginEvent {
 }
 
 func TestLoginRecordedBeforeTheAnswer(t *testing.T) {
+	t.Parallel()
 	rec := newHeldRecorder()
 	w := startWorld(t, func(c *Config) { c.OnLogin = rec.onLogin })
 
@@ -275,6 +276,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 func TestAbandonedLogin(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var events []*LoginEvent
 	w := startWorld(t, func(c *Config) {
@@ -341,6 +343,7 @@ func TestAbandonedLogin(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, w.pg.DSN("postgres"))
@@ -415,6 +418,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestShutdownWaitsForSessions(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	ctx := context.Background()
 	s, err := w.connect(t, "good-alice")
@@ -451,6 +455,7 @@ func TestShutdownWaitsForSessions(t *testing.T) {
 }
 
 func TestIdleTimeoutCountsOnlyIdleTime(t *testing.T) {
+	t.Parallel()
 	const idle = time.Second
 	w := startWorld(t, func(c *Config) { c.IdleTimeout = idle })
 	ctx := context.Background()
@@ -502,6 +507,7 @@ func TestIsReadyForQuery(t *testing.T) {
 // TestUpstreamErrorPassesThrough: an upstream refusal keeps its SQLSTATE
 // and PostgreSQL's message.
 func TestUpstreamErrorPassesThrough(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	host, port, _ := net.SplitHostPort(w.gw.Addr())
 	_, err := pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=alice dbname=nosuchdb sslmode=disable password=good-alice", host, port))

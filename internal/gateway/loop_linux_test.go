@@ -55,6 +55,7 @@ func newTestLoop(t testing.TB, idle time.Duration) *relayLoop {
 // loop must hold bytes back (partial writes) and stop reading the sender;
 // every byte arrives, in order, in the right session.
 func TestLoopRelaysBothWays(t *testing.T) {
+	t.Parallel()
 	l := newTestLoop(t, 0)
 	const sessions = 16
 	var wg sync.WaitGroup
@@ -119,6 +120,7 @@ func TestLoopRelaysBothWays(t *testing.T) {
 // TestLoopEndsWithEitherSide: a close on either end closes the other and
 // ends relay; bytes sent just before the close still arrive.
 func TestLoopEndsWithEitherSide(t *testing.T) {
+	t.Parallel()
 	l := newTestLoop(t, 0)
 	for _, clientCloses := range []bool{true, false} {
 		client, upstream, ended := loopSession(t, l, nil)
@@ -140,6 +142,7 @@ func TestLoopEndsWithEitherSide(t *testing.T) {
 // TestLoopCutAndStop: the cut channel ends one session; stop ends the
 // rest, and afterwards relay declines, leaving the connections as they were.
 func TestLoopCutAndStop(t *testing.T) {
+	t.Parallel()
 	l, err := newRelayLoop(0)
 	if err != nil {
 		t.Fatal(err)

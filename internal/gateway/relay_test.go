@@ -38,6 +38,7 @@ func tcpPair(t testing.TB) (outer, inner *net.TCPConn) {
 // upstream's turn, even split across reads; other output does not) on both
 // relays over TCP.
 func TestRelayKindsIdleTail(t *testing.T) {
+	t.Parallel()
 	for _, goroutines := range []bool{false, true} {
 		name := map[bool]string{false: "event loop", true: "goroutines"}[goroutines]
 		t.Run(name, func(t *testing.T) {

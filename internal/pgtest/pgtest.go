@@ -241,7 +241,9 @@ func (s *Server) DSN(db string) string {
 // CreateDatabase creates database name.
 func (s *Server) CreateDatabase(t testing.TB, name string) {
 	t.Helper()
-	s.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	// FILE_COPY: with fsync off, copying the template's files is several
+	// times faster than WAL-logging them (PostgreSQL 15's default).
+	s.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" STRATEGY FILE_COPY")
 }
 
 // Exec runs each SQL statement as the superuser in database db.

@@ -99,12 +99,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
 
 	t.Run("GetMissing", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		mustMiss(t, s, "no/such/key")
 		mustMiss(t, s, "")
 	})
 
 	t.Run("RoundTrip", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "acct/1/name", "alpha", "acct/1/empty", "")
 		mustGet(t, s, "acct/1/name", "alpha")
@@ -115,6 +117,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Peek", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "p/k", "value")
 		err := s.View(ctx, func(r store.Reader) error {
@@ -133,6 +136,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("GetReturnsCallerOwnedSlice", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "k", "value")
 		err := s.View(ctx, func(r store.Reader) error {
@@ -165,6 +169,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("PutCopiesValue", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		buf := []byte("orig")
 		update(t, s, func(tx store.Tx) error {
@@ -176,6 +181,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Overwrite", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "k", "one")
 		putAll(t, s, "k", "two-longer")
@@ -185,6 +191,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Delete", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "a", "1", "b", "2")
 		update(t, s, func(tx store.Tx) error {
@@ -201,6 +208,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Scan", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s,
 			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
@@ -230,6 +238,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanReverse", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s,
 			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
@@ -302,6 +311,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanSiblings", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "a/b", "x", "a/bc", "y", "a/b/c", "z", "a/b0", "w")
 		// "a/b/" must not include the sibling "a/bc" or "a/b0" nor "a/b" itself.
@@ -314,6 +324,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanBinaryOrder", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		// Byte order, not a locale collation: uppercase before lowercase,
 		// '-' and '.' before digits, and multibyte UTF-8 after ASCII.
@@ -334,6 +345,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanEarlyStop", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "p/1", "", "p/2", "", "p/3", "", "p/4", "")
 		var seen []string
@@ -349,6 +361,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanErrorPropagates", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "p/1", "", "p/2", "", "p/3", "")
 		calls := 0
@@ -370,6 +383,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanCallbackMayRead", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "idx/a", "obj/1", "idx/b", "obj/2", "obj/1", "one", "obj/2", "two")
 		var got []string
@@ -389,6 +403,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ScanManyKeys", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		update(t, s, func(tx store.Tx) error {
 			for i := 0; i < 1000; i++ {
@@ -416,6 +431,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("UpdateRollsBackOnError", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "keep", "1", "change", "old")
 		wrapped := fmt.Errorf("domain: %w", errSentinel)
@@ -443,6 +459,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("UpdateReturnsNotFoundUnchanged", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		err := s.Update(ctx, func(tx store.Tx) error {
 			_, err := tx.Get("missing")
@@ -454,6 +471,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ViewErrorReturned", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		if err := s.View(ctx, func(store.Reader) error { return errSentinel }); !errors.Is(err, errSentinel) {
 			t.Fatalf("err = %v", err)
@@ -461,6 +479,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ReadsYourWrites", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "p/1", "a", "p/2", "b", "p/4", "d")
 		update(t, s, func(tx store.Tx) error {
@@ -497,6 +516,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ConcurrentCounter", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "counter", "0")
 		const workers, each = 8, 25
@@ -523,6 +543,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("CanceledContext", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -542,6 +563,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("LargeValue", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		big := make([]byte, 1<<20)
 		for i := range big {
@@ -555,6 +577,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Closed", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		putAll(t, s, "k", "v")
 		if err := s.Close(); err != nil {
