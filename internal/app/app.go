@@ -157,7 +157,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	sl := &serverless.Service{
 		Store:           st,
 		Versions:        versions,
-		Now:             opt.Now,
+		Clock:           opt.Now,
 		Rand:            opt.Rand,
 		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
 		CapacityRPU:     cfg.Serverless.CapacityRPU,
