@@ -88,6 +88,16 @@ func WorkgroupARN(sc Scope, id string) string {
 	return "arn:aws:redshift-serverless:" + sc.Region + ":" + sc.Account + ":workgroup/" + id
 }
 
+// EndpointSuffix ends every workgroup endpoint's address,
+// <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com (the
+// gateway reads the scope back from a TLS server name of that form).
+const EndpointSuffix = ".redshift-serverless.amazonaws.com"
+
+// EndpointAddress is the address of a workgroup's endpoint.
+func EndpointAddress(sc Scope, workgroup string) string {
+	return workgroup + "." + sc.Account + "." + sc.Region + EndpointSuffix
+}
+
 // settle applies a due transition; it reports false when the resource is gone.
 func settle(status *Status, pending **transition, now time.Time) bool {
 	p := *pending

@@ -67,7 +67,7 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 		BaseCapacity:       base,
 		MaxCapacity:        maxCap,
 		Port:               port,
-		Endpoint:           Endpoint{Address: name + "." + sc.Account + "." + sc.Region + ".redshift-serverless.amazonaws.com", Port: port},
+		Endpoint:           Endpoint{Address: EndpointAddress(sc, name), Port: port},
 		ConfigParameters:   mergeParameters(defaultConfigParameters, in.ConfigParameters),
 		EnhancedVpcRouting: in.EnhancedVpcRouting != nil && *in.EnhancedVpcRouting,
 		PubliclyAccessible: in.PubliclyAccessible != nil && *in.PubliclyAccessible,
