@@ -325,7 +325,9 @@ func TestCurrent(t *testing.T) {
 		{name: "current user", dir: dir, edit: func(*authtoken.Claims) {}},
 		{name: "no directory", dir: nil, edit: func(*authtoken.Claims) {},
 			msg: "the token's identity store " + dir.IdentityStoreArn + " is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken"},
-		{name: "another identity store", dir: dir, edit: func(c *authtoken.Claims) { c.IdentityStoreArn = "arn:aws:identitystore::123456789012:identitystore/d-0000000000" },
+		{name: "another identity store", dir: dir, edit: func(c *authtoken.Claims) {
+			c.IdentityStoreArn = "arn:aws:identitystore::123456789012:identitystore/d-0000000000"
+		},
 			msg: "the token's identity store arn:aws:identitystore::123456789012:identitystore/d-0000000000 is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken"},
 		{name: "user gone", dir: dir, edit: func(c *authtoken.Claims) { c.UserID = "00000000-0000-4000-8000-000000000000" },
 			msg: "the Identity Center user alice (00000000-0000-4000-8000-000000000000) no longer exists in identity store " + dir.IdentityStoreID},
@@ -408,5 +410,45 @@ func TestUpstreamDSN(t *testing.T) {
 	gone.NamespaceName = "ns-09"
 	if _, err := u.DSN(ctx, scope, gone); !errors.Is(err, serverless.ErrNotFound) {
 		t.Fatalf("namespace gone: %v", err)
+	}
+}
+
+// TestCheckConfigured: every DSN the config gives must carry TLS; the
+// words managed and none, and unset upstreams, are not checked.
+func TestCheckConfigured(t *testing.T) {
+	const (
+		tlsDSN   = "postgres://gw@db.example:5432/dev?sslmode=verify-full"
+		plainDSN = "postgres://gw@db.example:5432/dev?sslmode=disable"
+	)
+	cfg := func(pg, own string) *config.Config {
+		return &config.Config{PGUpstream: pg, Accounts: []config.Account{{ID: scope.Account, Workgroups: []config.Workgroup{{Name: "wg-00", Upstream: own}}}}}
+	}
+	for _, tc := range []struct {
+		name, pg, own string
+		want          string // the error's prefix; "" when accepted
+	}{
+		{"TLS", tlsDSN, tlsDSN, ""},
+		{"unset", "", "", ""},
+		{"managed", config.UpstreamManaged, "", ""},
+		{"none", config.UpstreamNone, tlsDSN, ""},
+		{"pgUpstream without TLS", plainDSN, tlsDSN, "pgUpstream: "},
+		{"a workgroup's without TLS", config.UpstreamManaged, plainDSN, "the upstream of workgroup 123456789012/wg-00: "},
+		{"not a DSN", "postgres://[::1", "", "pgUpstream: upstream DSN: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfigured(cfg(tc.pg, tc.own))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q…", err, tc.want)
+			}
+			if strings.Contains(tc.name, "without TLS") && !errors.Is(err, gateway.ErrUpstreamNoTLS) {
+				t.Fatalf("err = %v, want ErrUpstreamNoTLS", err)
+			}
+		})
 	}
 }

@@ -60,3 +60,29 @@ func (u *Upstreams) configured(account, workgroup string) string {
 	}
 	return u.Config.PGUpstream
 }
+
+// CheckConfigured tells, at start, whether every upstream DSN the config
+// gives (pgUpstream, each workgroup's own) can carry users' sessions
+// (gateway.CheckUpstream); the words managed and none are not DSNs.
+func CheckConfigured(cfg *config.Config) error {
+	check := func(what, dsn string) error {
+		if dsn == "" || dsn == config.UpstreamManaged || dsn == config.UpstreamNone {
+			return nil
+		}
+		if err := gateway.CheckUpstream(dsn); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	if err := check("pgUpstream", cfg.PGUpstream); err != nil {
+		return err
+	}
+	for _, a := range cfg.Accounts {
+		for _, w := range a.Workgroups {
+			if err := check("the upstream of workgroup "+a.ID+"/"+w.Name, w.Upstream); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
