@@ -26,6 +26,7 @@ import (
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/gateway/leases"
+	"github.com/idcgate/idcgate/internal/gateway/tokenlogin"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/managedpg"
@@ -158,7 +159,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	sl := &serverless.Service{
 		Store:           st,
 		Versions:        versions,
-		Now:             opt.Now,
+		Clock:           opt.Now,
 		Rand:            opt.Rand,
 		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
 		CapacityRPU:     cfg.Serverless.CapacityRPU,
@@ -275,7 +276,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-			Auth:                 &gatewayAuth{cfg: cfg, iss: iss, managed: mpg},
+			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}},
 			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),

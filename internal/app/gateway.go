@@ -15,141 +15,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/trail"
-	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
-	"github.com/idcgate/idcgate/internal/issuer"
-	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/server"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"golang.org/x/time/rate"
 )
-
-// gatewayAuth opens tokens for the gateway: it picks the workgroup (TLS SNI
-// first, then the token's only workgroup, then the "workgroup" startup
-// option), opens the token with that workgroup's key, and finds its upstream.
-type gatewayAuth struct {
-	cfg *config.Config
-	iss *issuer.Issuer
-	// managed is the managed upstream (nil when not running): the default
-	// of workgroups without their own, each in its namespace's database.
-	managed *managedpg.Cluster
-}
-
-const sniSuffix = ".redshift-serverless.amazonaws.com"
-
-func (a *gatewayAuth) Authenticate(ctx context.Context, sni, option, token string) (*gateway.Login, error) {
-	h, _, _, err := authtoken.ParseHeader(token)
-	if err != nil {
-		return nil, gateway.ErrBadToken
-	}
-	scope := serverless.Scope{Account: h.Account, Region: h.Region}
-	sl := a.iss.Serverless
-	name := ""
-	if sni != "" {
-		label, rest, _ := strings.Cut(sni, ".")
-		if parts := strings.Split(strings.TrimSuffix(rest, sniSuffix), "."); strings.HasSuffix(rest, sniSuffix) && len(parts) == 2 {
-			scope = serverless.Scope{Account: parts[0], Region: parts[1]}
-		}
-		if _, err := sl.GetWorkgroup(ctx, scope, label); err == nil {
-			name = label
-		}
-	}
-	if name == "" && len(h.Keys) == 1 {
-		if wg, err := sl.WorkgroupByID(ctx, scope, h.Keys[0].WorkgroupID); err == nil {
-			name = wg.WorkgroupName
-		}
-	}
-	if name == "" {
-		name = option
-	}
-	if name == "" {
-		return nil, apierror.New(gateway.ErrNoWorkgroup, "the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", len(h.Keys))
-	}
-	_, claims, err := a.iss.Open(ctx, scope, name, token)
-	switch {
-	case errors.Is(err, serverless.ErrNotFound):
-		return nil, apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", name)
-	case errors.Is(err, authtoken.ErrExpired):
-		return nil, gateway.ErrTokenExpired
-	case errors.Is(err, authtoken.ErrForeignWorkgroup), errors.Is(err, authtoken.ErrWrongAccount):
-		return nil, gateway.ErrWrongWorkgroup
-	case errors.Is(err, authtoken.ErrMalformed), errors.Is(err, authtoken.ErrTampered), errors.Is(err, authtoken.ErrKeyUnavailable):
-		return nil, gateway.ErrBadToken
-	case err != nil:
-		return nil, err
-	}
-	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
-	if err := a.current(login); err != nil {
-		return login, err
-	}
-	for _, w := range claims.Workgroups {
-		if w.Name == name {
-			login.IdentityNamespace = w.IdentityNamespace
-		}
-	}
-	wg, err := sl.GetWorkgroup(ctx, scope, name)
-	if err != nil {
-		return nil, err
-	}
-	login.WorkgroupID = wg.WorkgroupId
-	login.Upstream = a.upstream(scope.Account, name)
-	if login.Upstream == "" && a.managed != nil {
-		ns, err := sl.GetNamespace(ctx, scope, wg.NamespaceName)
-		if err != nil {
-			return nil, err
-		}
-		login.Upstream = a.managed.DSN(ns.DbName)
-	}
-	if login.Upstream == "" {
-		return login, fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, name)
-	}
-	return login, nil
-}
-
-// current replaces the groups the token was issued with by the user's
-// groups in the directory now, and refuses a user who is no longer in it: a
-// token outlives the directory state it was issued under (up to tokens.ttl),
-// and a login must not grant what the directory has since taken away.
-func (a *gatewayAuth) current(login *gateway.Login) error {
-	c := &login.Claims
-	dir := a.iss.Dir
-	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
-		return apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
-	}
-	u, ok := dir.UserByID(c.UserID)
-	if !ok || u.UserName != c.UserName {
-		return apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
-	}
-	c.Groups = slices.Clone(u.Groups)
-	return nil
-}
-
-func (a *gatewayAuth) upstream(account, workgroup string) string {
-	for _, acct := range a.cfg.Accounts {
-		if acct.ID != account {
-			continue
-		}
-		for _, w := range acct.Workgroups {
-			if w.Name == workgroup && w.Upstream != "" {
-				return w.Upstream
-			}
-		}
-	}
-	switch a.cfg.PGUpstream {
-	case config.UpstreamManaged, config.UpstreamNone:
-		return ""
-	}
-	return a.cfg.PGUpstream
-}
 
 // gatewayTLS loads the configured certificate, or one generated into the
 // data dir on first start (self-signed, for localhost and every account's
@@ -179,7 +55,7 @@ func generateCert(cfg *config.Config, certFile, keyFile string) error {
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	names := []string{"localhost"}
 	for _, a := range cfg.Accounts {
-		names = append(names, "*."+a.ID+"."+cfg.Region+sniSuffix)
+		names = append(names, serverless.EndpointAddress(serverless.Scope{Account: a.ID, Region: cfg.Region}, "*"))
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,

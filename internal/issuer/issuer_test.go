@@ -62,7 +62,7 @@ func newWorld(tb testing.TB, n int, delay time.Duration) *world {
 	keys.CacheFor = time.Second // as the app runs it
 	// The embedded store vouches for its reads, as the app wires it.
 	idc := &redshiftidc.Service{Store: st, Versions: st, Rand: rand.Reader, Clock: clock}
-	sl := &serverless.Service{Store: st, Versions: st, Now: clock, Rand: rand.Reader, TransitionDelay: delay, IdcApplications: idc,
+	sl := &serverless.Service{Store: st, Versions: st, Clock: clock, Rand: rand.Reader, TransitionDelay: delay, IdcApplications: idc,
 		OnCreateWorkgroup: func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
 			return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
 		},

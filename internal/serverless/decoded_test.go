@@ -18,7 +18,7 @@ import (
 // other's cached read sees at once, because a hit needs the same bytes.
 func TestDecodedCacheFollowsTheStore(t *testing.T) {
 	a, c, st := newService(0)
-	b := &Service{Store: st, Now: c.now, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
+	b := &Service{Store: st, Clock: c.Now, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
 	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}); err != nil {
 		t.Fatal(err)
@@ -80,11 +80,11 @@ func TestDecodedCacheSettlesTransitions(t *testing.T) {
 	if got := status(); got != StatusCreating {
 		t.Fatalf("status %s, want CREATING", got)
 	}
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if got := status(); got != StatusAvailable {
 		t.Fatalf("status %s, want AVAILABLE once the delay has passed", got)
 	}
-	c.t = c.t.Add(-2 * time.Second) // the cached copy itself was not settled
+	c.Advance(-2 * time.Second) // the cached copy itself was not settled
 	if got := status(); got != StatusCreating {
 		t.Fatalf("status %s: the cache kept a settled copy", got)
 	}
@@ -102,7 +102,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 	st := &storetest.Counting{Store: db}
 	a, c, _ := newService(time.Second)
 	a.Store, a.Versions = st, db
-	b := &Service{Store: db, Now: c.now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
+	b := &Service{Store: db, Clock: c.Now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
 	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 			t.Fatalf("in transition, read %d: %s, %d transactions, %v (want CREATING, read each time)", i, got.Status, views, err)
 		}
 	}
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if got, views, err := read(); err != nil || got.Status != StatusAvailable || views != 1 {
 		t.Fatalf("settled: %s, %d transactions, %v", got.Status, views, err)
 	}
@@ -142,14 +142,14 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 	if _, err := b.UpdateWorkgroup(ctx, scope, wg.WorkgroupId, UpdateWorkgroupInput{WorkgroupName: p("sales"), BaseCapacity: p(int32(16))}); err != nil {
 		t.Fatal(err)
 	}
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if got, _, err := read(); err != nil || got.BaseCapacity != 16 {
 		t.Fatalf("after an update: %+v %v", got, err)
 	}
 	if _, err := b.DeleteWorkgroup(ctx, scope, wg.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("sales")}); err != nil {
 		t.Fatal(err)
 	}
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if _, _, err := read(); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after a delete: %v", err)
 	}

@@ -3,6 +3,7 @@ package serverless
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +64,7 @@ func TestWorkgroupHooks(t *testing.T) {
 	if len(seen) != 1 || seen[0] != "two" {
 		t.Fatalf("UpdateEachWorkgroup while one is DELETING: %v", seen)
 	}
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	each()
 	if len(seen) != 1 || seen[0] != "two" {
 		t.Fatalf("UpdateEachWorkgroup after one is gone: %v", seen)
@@ -74,5 +75,26 @@ func TestWorkgroupHooks(t *testing.T) {
 		func(tx store.Tx, wg Workgroup) error { seen = append(seen, wg.WorkgroupName); return nil })
 	if err != nil || len(seen) != 0 {
 		t.Fatalf("UpdateEachWorkgroup with nothing needed: %v %v", seen, err)
+	}
+}
+
+func TestZeroDelayIsInstant(t *testing.T) {
+	s, _, st := newService(0)
+	ctx := context.Background()
+	s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("nsz")})
+	wg, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("wgz"), NamespaceName: p("nsz")})
+	if err != nil || wg.Status != StatusAvailable {
+		t.Fatalf("%s %v", wg.Status, err)
+	}
+	if _, err := s.DeleteWorkgroup(ctx, scope, wg.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("wgz")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetWorkgroup(ctx, scope, "wgz"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted workgroup still there: %v", err)
+	}
+	for k := range st.m {
+		if strings.Contains(k, "/wg/") {
+			t.Fatalf("deleted workgroup still stored at %s", k)
+		}
 	}
 }

@@ -1,0 +1,140 @@
+// Package tokenlogin logs gateway clients in with an Identity Center token:
+// it chooses the workgroup, opens the token with that workgroup's key,
+// checks the user against the directory as it is now, and finds the
+// workgroup's upstream PostgreSQL. Authenticator is the gateway's
+// gateway.Authenticator; the gateway package itself knows nothing of the
+// issuer or the serverless domain.
+package tokenlogin
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/authtoken"
+	"github.com/idcgate/idcgate/internal/gateway"
+	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/serverless"
+)
+
+// Authenticator opens tokens for the gateway: it picks the workgroup (TLS
+// SNI first, then the token's only workgroup, then the "workgroup" startup
+// option), opens the token with that workgroup's key, and finds its
+// upstream.
+type Authenticator struct {
+	Issuer    *issuer.Issuer
+	Upstreams *Upstreams
+}
+
+var _ gateway.Authenticator = (*Authenticator)(nil)
+
+// Authenticate implements gateway.Authenticator. A token that opened but
+// whose login is refused after (a user no longer in the directory, a
+// workgroup without upstream) comes back with its Login, for the audit.
+func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token string) (*gateway.Login, error) {
+	h, _, _, err := authtoken.ParseHeader(token)
+	if err != nil {
+		return nil, gateway.ErrBadToken
+	}
+	scope, name, err := chooseWorkgroup(ctx, a.Issuer.Serverless, h, sni, option)
+	if err != nil {
+		return nil, err
+	}
+	_, claims, err := a.Issuer.Open(ctx, scope, name, token)
+	if err := openError(name, err); err != nil {
+		return nil, err
+	}
+	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
+	if err := current(a.Issuer.Dir, login); err != nil {
+		return login, err
+	}
+	for _, w := range claims.Workgroups {
+		if w.Name == name {
+			login.IdentityNamespace = w.IdentityNamespace
+		}
+	}
+	wg, err := a.Issuer.Serverless.GetWorkgroup(ctx, scope, name)
+	if err != nil {
+		return nil, err
+	}
+	login.WorkgroupID = wg.WorkgroupId
+	login.Upstream, err = a.Upstreams.DSN(ctx, scope, wg)
+	switch {
+	case errors.Is(err, gateway.ErrNoUpstream):
+		return login, err
+	case err != nil:
+		return nil, err
+	}
+	return login, nil
+}
+
+// chooseWorkgroup decides which workgroup, of which scope, a login is for.
+// The scope is the token's, unless the TLS server name has the endpoint
+// form <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com;
+// the server name's first label is the workgroup if one of that name
+// exists. Otherwise it is the token's workgroup when the token names only
+// one (that still exists), else the "workgroup" startup option.
+func chooseWorkgroup(ctx context.Context, sl *serverless.Service, h authtoken.Header, sni, option string) (serverless.Scope, string, error) {
+	scope := serverless.Scope{Account: h.Account, Region: h.Region}
+	name := ""
+	if sni != "" {
+		label, rest, _ := strings.Cut(sni, ".")
+		if parts := strings.Split(strings.TrimSuffix(rest, serverless.EndpointSuffix), "."); strings.HasSuffix(rest, serverless.EndpointSuffix) && len(parts) == 2 {
+			scope = serverless.Scope{Account: parts[0], Region: parts[1]}
+		}
+		if _, err := sl.GetWorkgroup(ctx, scope, label); err == nil {
+			name = label
+		}
+	}
+	if name == "" && len(h.Keys) == 1 {
+		if wg, err := sl.WorkgroupByID(ctx, scope, h.Keys[0].WorkgroupID); err == nil {
+			name = wg.WorkgroupName
+		}
+	}
+	if name == "" {
+		name = option
+	}
+	if name == "" {
+		return scope, "", apierror.New(gateway.ErrNoWorkgroup, "the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", len(h.Keys))
+	}
+	return scope, name, nil
+}
+
+// openError maps the issuer's refusal of a token for workgroup name to the
+// gateway's sentinels (which the gateway turns into SQLSTATEs); any other
+// error is returned as it is (an internal error), nil as nil.
+func openError(name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, serverless.ErrNotFound):
+		return apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", name)
+	case errors.Is(err, authtoken.ErrExpired):
+		return gateway.ErrTokenExpired
+	case errors.Is(err, authtoken.ErrForeignWorkgroup), errors.Is(err, authtoken.ErrWrongAccount):
+		return gateway.ErrWrongWorkgroup
+	case errors.Is(err, authtoken.ErrMalformed), errors.Is(err, authtoken.ErrTampered), errors.Is(err, authtoken.ErrKeyUnavailable):
+		return gateway.ErrBadToken
+	}
+	return err
+}
+
+// current replaces the groups the token was issued with by the user's
+// groups in the directory now, and refuses a user who is no longer in it: a
+// token outlives the directory state it was issued under (up to tokens.ttl),
+// and a login must not grant what the directory has since taken away.
+func current(dir *identitycenter.Directory, login *gateway.Login) error {
+	c := &login.Claims
+	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
+		return apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
+	}
+	u, ok := dir.UserByID(c.UserID)
+	if !ok || u.UserName != c.UserName {
+		return apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
+	}
+	c.Groups = slices.Clone(u.Groups)
+	return nil
+}
