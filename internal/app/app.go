@@ -22,6 +22,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/journal"
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/gateway"
@@ -45,7 +46,7 @@ import (
 
 // Options inject the clock and randomness (tests) and the environment.
 type Options struct {
-	Now    func() time.Time
+	Clock  clock.Clock
 	Rand   io.Reader
 	Getenv func(string) string
 }
@@ -73,7 +74,7 @@ type App struct {
 	// pprofListener is bound at Open when pprof-listen is set (else nil).
 	pprofListener net.Listener
 	http          *http.Server
-	now           func() time.Time
+	clock         clock.Clock
 }
 
 // StoreFileName is the embedded store's file inside the data dir.
@@ -82,9 +83,6 @@ const StoreFileName = "idcgate.db"
 // Open prepares everything and binds the listener (cfg.Listen; port 0
 // picks a free one), but does not serve yet.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (_ *App, err error) {
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
@@ -144,7 +142,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	})
 	st = journal.Journaled{Store: metrics.Store{Store: st, M: mets}}
 
-	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Now())
+	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -155,19 +153,19 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	// The services read and write through the wrapped store; the ones
 	// that keep reads are given the embedded store's versions explicitly.
-	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Now}
+	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Clock}
 	sl := &serverless.Service{
 		Store:           st,
 		Versions:        versions,
-		Clock:           opt.Now,
+		Clock:           opt.Clock,
 		Rand:            opt.Rand,
 		TransitionDelay: cfg.Serverless.TransitionDelay.Duration,
 		CapacityRPU:     cfg.Serverless.CapacityRPU,
-		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: opt.Now, TTL: 24 * time.Hour},
+		Pages:           &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: opt.Clock, TTL: 24 * time.Hour},
 		IdcApplications: idcApps,
 		Networks:        networks(cfg),
 	}
-	keys, err := keyring.New(st, mk, opt.Now, opt.Rand)
+	keys, err := keyring.New(st, mk, opt.Clock, opt.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +218,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, err
 	}
 
-	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Now, Rand: opt.Rand}
+	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Clock, Rand: opt.Rand}
 
 	auditLog, err := trail.Open(cfg.AuditLog, st, trail.Options{
 		// The embedded store is this process's alone: the file can be its
@@ -240,7 +238,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			auditLog.Close()
 		}
 	}()
-	if n, err := auditLog.Recover(ctx, journalCutoff(cfg, opt.Now)); err != nil {
+	if n, err := auditLog.Recover(ctx, journalCutoff(cfg, opt.Clock)); err != nil {
 		return nil, fmt.Errorf("audit journal: %w", err)
 	} else if n > 0 {
 		log.Warn("audit records recovered from the journal (changes whose record was not written)", "records", n)
@@ -277,30 +275,30 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
 			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}},
-			Roles:                &gateway.RoleSync{Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
+			Roles:                &gateway.RoleSync{Clock: opt.Clock, Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
 			Log:                  log.With("component", "gateway"),
-			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Now),
+			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
 			// The limits, counted across replicas in the store.
 			Sessions: &leases.Leases{Store: st, PerUser: cfg.Gateway.MaxSessionsPerUser, PerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-				Clock: opt.Now, Log: log.With("component", "gateway")},
+				Clock: opt.Clock, Log: log.With("component", "gateway")},
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 
-	inj := &faults.Injector{Store: st}
+	inj := &faults.Injector{Store: st, Clock: opt.Clock}
 	if len(cfg.Faults) > 0 {
 		if _, err := inj.Seed(ctx, cfg.Faults); err != nil {
 			return nil, fmt.Errorf("faults: %w", err)
 		}
 	}
 
-	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Clock: opt.Now}
+	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Clock: opt.Clock}
 	h := server.New(server.Deps{
 		Log:        log,
 		Region:     cfg.Region,
-		Clock:      opt.Now,
+		Clock:      opt.Clock,
 		Verifier:   verifier,
 		Serverless: sl,
 		STS:        ids.sts,
@@ -323,7 +321,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
-		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, Managed: mpg, now: opt.Now}, nil
+		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, Managed: mpg, clock: opt.Clock}, nil
 }
 
 // firstMissing is the outermost directory of path that does not exist yet
@@ -357,18 +355,18 @@ const journalGrace = 5 * time.Minute
 // journalCutoff: the embedded store is one process's (it is locked), so at
 // start nothing of it is in flight; a shared store's younger entries may
 // belong to calls other replicas are still serving.
-func journalCutoff(cfg *config.Config, now func() time.Time) time.Time {
+func journalCutoff(cfg *config.Config, now clock.Clock) time.Time {
 	if cfg.Store == "" {
-		return now().Add(journalGrace) // everything
+		return now.Now().Add(journalGrace) // everything
 	}
-	return now().Add(-journalGrace)
+	return now.Now().Add(-journalGrace)
 }
 
 // recoverJournal writes out, every minute, journal entries whose call ended
 // without its record (a failed audit write, or a replica that died).
 func (a *App) recoverJournal(ctx context.Context) {
 	every(ctx, time.Minute, func() {
-		n, err := a.Audit.Recover(ctx, a.now().Add(-journalGrace))
+		n, err := a.Audit.Recover(ctx, a.clock.Now().Add(-journalGrace))
 		if err != nil && ctx.Err() == nil {
 			a.Log.Error("audit journal recovery", "err", err)
 		} else if n > 0 {

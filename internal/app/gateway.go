@@ -19,6 +19,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/trail"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/metrics"
@@ -90,7 +91,7 @@ func generateCert(cfg *config.Config, certFile, keyFile string) error {
 // Refusals of a token that did not open are unauthenticated too (anyone who
 // reaches the port can make them): their records come from a token bucket
 // of the API's unauthenticated size, the rest counted as dropped.
-func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now func() time.Time) func(context.Context, *gateway.LoginEvent) error {
+func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clock) func(context.Context, *gateway.LoginEvent) error {
 	lim := server.DefaultUnauthenticatedAudit
 	unauth := rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 	return func(ctx context.Context, ev *gateway.LoginEvent) error {
@@ -98,13 +99,13 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now func() ti
 			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
 			return nil
 		}
-		if ev.Result == gateway.ResultRefused && ev.Login == nil && !unauth.AllowN(now(), 1) {
+		if ev.Result == gateway.ResultRefused && ev.Login == nil && !unauth.AllowN(now.Now(), 1) {
 			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
 			m.AuditUnauthenticatedDropped()
 			return nil
 		}
 		host, _, _ := net.SplitHostPort(ev.Remote)
-		rec := &audit.Record{EventTime: now().UTC(), EventSource: "gateway.idcgate", EventName: "Login", EventType: "AwsServiceEvent",
+		rec := &audit.Record{EventTime: now.Now().UTC(), EventSource: "gateway.idcgate", EventName: "Login", EventType: "AwsServiceEvent",
 			AWSRegion: region, SourceIPAddress: host, UserIdentity: audit.Identity{Type: "Unknown"}, RequestID: ev.RequestID}
 		if login := ev.Login; login != nil {
 			c := login.Claims

@@ -47,10 +47,10 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 	if err != nil {
 		return nil, err
 	}
-	ids.sts = &sts.Service{Registry: reg, Dir: ids.dir, Contexts: contexts, Sessions: sessions, Clock: opt.Now, Rand: opt.Rand}
+	ids.sts = &sts.Service{Registry: reg, Dir: ids.dir, Contexts: contexts, Sessions: sessions, Clock: opt.Clock, Rand: opt.Rand}
 	// SSO-OIDC is served even without a directory: every clientId then names
 	// an application that does not exist, which is what AWS answers.
-	ids.oidc = &oidc.Service{Dir: ids.dir, Contexts: contexts, Tokens: tokens, Clock: opt.Now}
+	ids.oidc = &oidc.Service{Dir: ids.dir, Contexts: contexts, Tokens: tokens, Clock: opt.Clock}
 	if err := ids.oidc.Init(mk); err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 	}
 	verifiers := map[string]*jwtverify.Verifier{}
 	for _, t := range ids.dir.Issuers() {
-		v := &jwtverify.Verifier{Issuer: t.IssuerURL, Clock: opt.Now}
+		v := &jwtverify.Verifier{Issuer: t.IssuerURL, Clock: opt.Clock}
 		switch {
 		case t.Builtin:
 			v.Issuer = ids.idp.Issuer()
@@ -73,7 +73,7 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 				return nil, fmt.Errorf("trusted token issuer %s: %w", t.Name, err)
 			}
 		default:
-			v.Keys = (&jwtverify.Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: t.JWKSURL, Clock: opt.Now}).Keys
+			v.Keys = (&jwtverify.Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: t.JWKSURL, Clock: opt.Clock}).Keys
 		}
 		verifiers[t.Name] = v
 	}

@@ -141,7 +141,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		return os.Getenv(k)
 	}
-	a, err := app.Open(context.Background(), cfg, log, app.Options{Now: o.Clock, Getenv: getenv})
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Clock: o.Clock, Getenv: getenv})
 	if err != nil {
 		t.Fatal(err)
 	}
