@@ -21,17 +21,21 @@ import (
 // serverlessOps are the RedshiftServerless.* operations served, by name.
 // Each decodes its input, authorizes the IAM action on the resource ARN of
 // the service authorization reference, and calls the domain.
-var serverlessOps = map[string]func(*Server, *call) (any, error){
-	"CreateNamespace": (*Server).createNamespace,
-	"GetNamespace":    (*Server).getNamespace,
-	"ListNamespaces":  (*Server).listNamespaces,
-	"UpdateNamespace": (*Server).updateNamespace,
-	"DeleteNamespace": (*Server).deleteNamespace,
-	"CreateWorkgroup": (*Server).createWorkgroup,
-	"GetWorkgroup":    (*Server).getWorkgroup,
-	"ListWorkgroups":  (*Server).listWorkgroups,
-	"UpdateWorkgroup": (*Server).updateWorkgroup,
-	"DeleteWorkgroup": (*Server).deleteWorkgroup,
+var serverlessOps = map[string]handler{
+	"CreateNamespace": create(namespaces, func(in *serverless.CreateNamespaceInput) []serverless.Tag { return in.Tags }, (*serverless.Service).CreateNamespace),
+	"GetNamespace":    get(namespaces),
+	"ListNamespaces": list((*serverless.Service).ListNamespaces, wireNamespace, func(ns []namespaceWire, next *string) any {
+		return listNamespacesOutput{Namespaces: ns, NextToken: next}
+	}),
+	"UpdateNamespace": change(namespaces, (*serverless.Service).UpdateNamespace),
+	"DeleteNamespace": change(namespaces, (*serverless.Service).DeleteNamespace),
+	"CreateWorkgroup": create(workgroups, func(in *serverless.CreateWorkgroupInput) []serverless.Tag { return in.Tags }, (*serverless.Service).CreateWorkgroup),
+	"GetWorkgroup":    get(workgroups),
+	"ListWorkgroups": list((*serverless.Service).ListWorkgroups, wireWorkgroup, func(wgs []workgroupWire, next *string) any {
+		return listWorkgroupsOutput{Workgroups: wgs, NextToken: next}
+	}),
+	"UpdateWorkgroup": change(workgroups, (*serverless.Service).UpdateWorkgroup),
+	"DeleteWorkgroup": change(workgroups, (*serverless.Service).DeleteWorkgroup),
 
 	opGetIdentityCenterAuthToken: (*Server).getIdentityCenterAuthToken,
 }
@@ -151,190 +155,128 @@ type nameInput struct {
 	WorkgroupName *string `json:"workgroupName"`
 }
 
-func (s *Server) createNamespace(c *call) (any, error) {
-	var in serverless.CreateNamespaceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := s.authorizeCreate(c, "namespace", in.Tags); err != nil {
-		return nil, err
-	}
-	ns, err := s.d.Serverless.CreateNamespace(c.ctx, s.scope(c), in)
-	if err != nil {
-		return nil, err
-	}
-	return namespaceOutput{Namespace: wireNamespace(ns)}, nil
+// resource is what the handlers of one resource kind (namespace,
+// workgroup) differ in; each handler is built once from it below.
+type resource[R any] struct {
+	kind   string // IAM resource type, as in the ARN
+	member string // the name member of the request
+	name   func(nameInput) *string
+	get    func(*serverless.Service, context.Context, serverless.Scope, string) (R, error)
+	// facts are what authorization needs of an existing resource.
+	facts func(R) (arn, id string, tags []serverless.Tag)
+	wire  func(R) any // the one-resource answer
 }
 
-func (s *Server) lookupNamespace(c *call) (serverless.Namespace, error) {
+var namespaces = resource[serverless.Namespace]{
+	kind: "namespace", member: "namespaceName",
+	name: func(in nameInput) *string { return in.NamespaceName },
+	get:  (*serverless.Service).GetNamespace,
+	facts: func(ns serverless.Namespace) (string, string, []serverless.Tag) {
+		return ns.NamespaceArn, ns.NamespaceId, ns.Tags
+	},
+	wire: func(ns serverless.Namespace) any { return namespaceOutput{Namespace: wireNamespace(ns)} },
+}
+
+var workgroups = resource[serverless.Workgroup]{
+	kind: "workgroup", member: "workgroupName",
+	name: func(in nameInput) *string { return in.WorkgroupName },
+	get:  (*serverless.Service).GetWorkgroup,
+	facts: func(wg serverless.Workgroup) (string, string, []serverless.Tag) {
+		return wg.WorkgroupArn, wg.WorkgroupId, wg.Tags
+	},
+	wire: func(wg serverless.Workgroup) any { return workgroupOutput{Workgroup: wireWorkgroup(wg)} },
+}
+
+type handler = func(*Server, *call) (any, error)
+
+// create authorizes the create with the request's tags, then creates.
+func create[In, R any](k resource[R], tags func(*In) []serverless.Tag, do func(*serverless.Service, context.Context, serverless.Scope, In) (R, error)) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in In
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := s.authorizeCreate(c, k.kind, tags(&in)); err != nil {
+			return nil, err
+		}
+		r, err := do(s.d.Serverless, c.ctx, s.scope(c), in)
+		if err != nil {
+			return nil, err
+		}
+		return k.wire(r), nil
+	}
+}
+
+// lookup finds the named resource and authorizes the call on it (with its
+// tags); an unknown name is told only to a caller allowed to know it.
+func lookup[R any](s *Server, c *call, k resource[R]) (R, error) {
 	var in nameInput
+	var r R
 	if err := awsjson.Decode(c.body, &in); err != nil {
-		return serverless.Namespace{}, err
+		return r, err
 	}
-	if err := required("namespaceName", in.NamespaceName); err != nil {
-		return serverless.Namespace{}, err
+	if err := required(k.member, k.name(in)); err != nil {
+		return r, err
 	}
-	ns, err := s.d.Serverless.GetNamespace(c.ctx, s.scope(c), *in.NamespaceName)
-	if err := s.authorizeExisting(c, "namespace", ns.NamespaceArn, ns.Tags, err); err != nil {
-		return ns, err
+	r, err := k.get(s.d.Serverless, c.ctx, s.scope(c), *k.name(in))
+	arn, _, tags := k.facts(r)
+	if err := s.authorizeExisting(c, k.kind, arn, tags, err); err != nil {
+		return r, err
 	}
-	return ns, nil
+	return r, nil
 }
 
-func (s *Server) getNamespace(c *call) (any, error) {
-	ns, err := s.lookupNamespace(c)
-	if err != nil {
-		return nil, err
+func get[R any](k resource[R]) handler {
+	return func(s *Server, c *call) (any, error) {
+		r, err := lookup(s, c, k)
+		if err != nil {
+			return nil, err
+		}
+		return k.wire(r), nil
 	}
-	return namespaceOutput{Namespace: wireNamespace(ns)}, nil
 }
 
-func (s *Server) updateNamespace(c *call) (any, error) {
-	cur, err := s.lookupNamespace(c)
-	if err != nil {
-		return nil, err
+// change updates or deletes the resource just authorized, bound to its id:
+// one recreated under the same name in between is not touched.
+func change[In, R any](k resource[R], do func(*serverless.Service, context.Context, serverless.Scope, string, In) (R, error)) handler {
+	return func(s *Server, c *call) (any, error) {
+		cur, err := lookup(s, c, k)
+		if err != nil {
+			return nil, err
+		}
+		var in In
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		_, id, _ := k.facts(cur)
+		r, err := do(s.d.Serverless, c.ctx, s.scope(c), id, in)
+		if err != nil {
+			return nil, err
+		}
+		return k.wire(r), nil
 	}
-	var in serverless.UpdateNamespaceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	// Bound to the id just authorized: a namespace or workgroup recreated
-	// under the same name in between is not touched.
-	ns, err := s.d.Serverless.UpdateNamespace(c.ctx, s.scope(c), cur.NamespaceId, in)
-	if err != nil {
-		return nil, err
-	}
-	return namespaceOutput{Namespace: wireNamespace(ns)}, nil
 }
 
-func (s *Server) deleteNamespace(c *call) (any, error) {
-	cur, err := s.lookupNamespace(c)
-	if err != nil {
-		return nil, err
+// list authorizes on "*" (List actions have no resource) and pages.
+func list[In, R, W any](do func(*serverless.Service, context.Context, serverless.Scope, In) ([]R, *string, error), wire func(R) W, out func([]W, *string) any) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in In
+		if err := awsjson.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, serviceServerless, "*"); err != nil {
+			return nil, err
+		}
+		rs, next, err := do(s.d.Serverless, c.ctx, s.scope(c), in)
+		if err != nil {
+			return nil, err
+		}
+		ws := make([]W, 0, len(rs))
+		for _, r := range rs {
+			ws = append(ws, wire(r))
+		}
+		return out(ws, next), nil
 	}
-	var in serverless.DeleteNamespaceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	// Bound to the id just authorized: a namespace or workgroup recreated
-	// under the same name in between is not touched.
-	ns, err := s.d.Serverless.DeleteNamespace(c.ctx, s.scope(c), cur.NamespaceId, in)
-	if err != nil {
-		return nil, err
-	}
-	return namespaceOutput{Namespace: wireNamespace(ns)}, nil
-}
-
-func (s *Server) listNamespaces(c *call) (any, error) {
-	var in serverless.ListInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, serviceServerless, "*"); err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.Serverless.ListNamespaces(c.ctx, s.scope(c), in)
-	if err != nil {
-		return nil, err
-	}
-	out := listNamespacesOutput{Namespaces: make([]namespaceWire, 0, len(list)), NextToken: next}
-	for _, ns := range list {
-		out.Namespaces = append(out.Namespaces, wireNamespace(ns))
-	}
-	return out, nil
-}
-
-func (s *Server) createWorkgroup(c *call) (any, error) {
-	var in serverless.CreateWorkgroupInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := s.authorizeCreate(c, "workgroup", in.Tags); err != nil {
-		return nil, err
-	}
-	wg, err := s.d.Serverless.CreateWorkgroup(c.ctx, s.scope(c), in)
-	if err != nil {
-		return nil, err
-	}
-	return workgroupOutput{Workgroup: wireWorkgroup(wg)}, nil
-}
-
-func (s *Server) lookupWorkgroup(c *call) (serverless.Workgroup, error) {
-	var in nameInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return serverless.Workgroup{}, err
-	}
-	if err := required("workgroupName", in.WorkgroupName); err != nil {
-		return serverless.Workgroup{}, err
-	}
-	wg, err := s.d.Serverless.GetWorkgroup(c.ctx, s.scope(c), *in.WorkgroupName)
-	if err := s.authorizeExisting(c, "workgroup", wg.WorkgroupArn, wg.Tags, err); err != nil {
-		return wg, err
-	}
-	return wg, nil
-}
-
-func (s *Server) getWorkgroup(c *call) (any, error) {
-	wg, err := s.lookupWorkgroup(c)
-	if err != nil {
-		return nil, err
-	}
-	return workgroupOutput{Workgroup: wireWorkgroup(wg)}, nil
-}
-
-func (s *Server) updateWorkgroup(c *call) (any, error) {
-	cur, err := s.lookupWorkgroup(c)
-	if err != nil {
-		return nil, err
-	}
-	var in serverless.UpdateWorkgroupInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	// Bound to the id just authorized: a namespace or workgroup recreated
-	// under the same name in between is not touched.
-	wg, err := s.d.Serverless.UpdateWorkgroup(c.ctx, s.scope(c), cur.WorkgroupId, in)
-	if err != nil {
-		return nil, err
-	}
-	return workgroupOutput{Workgroup: wireWorkgroup(wg)}, nil
-}
-
-func (s *Server) deleteWorkgroup(c *call) (any, error) {
-	cur, err := s.lookupWorkgroup(c)
-	if err != nil {
-		return nil, err
-	}
-	var in serverless.DeleteWorkgroupInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	// Bound to the id just authorized: a namespace or workgroup recreated
-	// under the same name in between is not touched.
-	wg, err := s.d.Serverless.DeleteWorkgroup(c.ctx, s.scope(c), cur.WorkgroupId, in)
-	if err != nil {
-		return nil, err
-	}
-	return workgroupOutput{Workgroup: wireWorkgroup(wg)}, nil
-}
-
-func (s *Server) listWorkgroups(c *call) (any, error) {
-	var in serverless.ListWorkgroupsInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, serviceServerless, "*"); err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.Serverless.ListWorkgroups(c.ctx, s.scope(c), in)
-	if err != nil {
-		return nil, err
-	}
-	out := listWorkgroupsOutput{Workgroups: make([]workgroupWire, 0, len(list)), NextToken: next}
-	for _, wg := range list {
-		out.Workgroups = append(out.Workgroups, wireWorkgroup(wg))
-	}
-	return out, nil
 }
 
 // required reports a missing member the way AWS does.
