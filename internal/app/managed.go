@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/managedpg"
+	"github.com/idcgate/idcgate/internal/managedpg/provision"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/upstreamca"
@@ -65,106 +65,17 @@ func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *up
 	if err != nil {
 		return nil, err
 	}
-	m := &managed{cfg: cfg, c: c, sl: sl, idc: idc}
-	if err := m.reconcile(ctx); err != nil {
+	m := &provision.Provisioner{Config: cfg, Cluster: c, Serverless: sl, IdcApps: idc}
+	if err := m.Reconcile(ctx); err != nil {
 		c.Stop()
 		return nil, err
 	}
 	sl.AfterCreateNamespace = func(sc serverless.Scope, ns serverless.Namespace) {
-		c.Go("database of namespace "+ns.NamespaceName, func(ctx context.Context) error { return m.namespace(ctx, sc, ns) })
+		c.Go("database of namespace "+ns.NamespaceName, func(ctx context.Context) error { return m.Namespace(ctx, sc, ns) })
 	}
 	log.Info("managed PostgreSQL running", "port", c.Port, "dir", c.Dir, "log", c.LogFile,
 		"admin", fmt.Sprintf("psql -h %s -p %d -U %s dev", c.Dir, c.Port, managedpg.Superuser))
 	return c, nil
-}
-
-type managed struct {
-	cfg *config.Config
-	c   *managedpg.Cluster
-	sl  *serverless.Service
-	idc *redshiftidc.Service
-}
-
-// reconcile makes what exists match the config and the store at start:
-// the group roles, then every namespace's database (seeded once).
-func (m *managed) reconcile(ctx context.Context) error {
-	var namespaces []string
-	for _, a := range m.cfg.Accounts {
-		sc := serverless.Scope{Account: a.ID, Region: m.cfg.Region}
-		apps, err := m.idc.List(ctx, sc)
-		if err != nil {
-			return err
-		}
-		for _, app := range apps {
-			namespaces = append(namespaces, app.IdentityNamespace)
-		}
-	}
-	if err := m.c.EnsureGroupRoles(ctx, m.groupRoles(namespaces...)); err != nil {
-		return err
-	}
-	for _, a := range m.cfg.Accounts {
-		sc := serverless.Scope{Account: a.ID, Region: m.cfg.Region}
-		var next *string
-		for {
-			page, tok, err := m.sl.ListNamespaces(ctx, sc, serverless.ListInput{NextToken: next})
-			if err != nil {
-				return err
-			}
-			for _, ns := range page {
-				if err := m.c.EnsureDatabase(ctx, ns.DbName, ns.NamespaceName, m.seed(sc, ns.NamespaceName)); err != nil {
-					return err
-				}
-			}
-			if tok == nil {
-				break
-			}
-			next = tok
-		}
-	}
-	return nil
-}
-
-// namespace makes the database of a namespace created by API, and the
-// group roles of its identity namespace.
-func (m *managed) namespace(ctx context.Context, sc serverless.Scope, ns serverless.Namespace) error {
-	if ns.IdcApplicationArn != "" {
-		if app, err := m.idc.ByArn(ctx, sc, ns.IdcApplicationArn); err == nil {
-			if err := m.c.EnsureGroupRoles(ctx, m.groupRoles(app.IdentityNamespace)); err != nil {
-				return err
-			}
-		}
-	}
-	return m.c.EnsureDatabase(ctx, ns.DbName, ns.NamespaceName, m.seed(sc, ns.NamespaceName))
-}
-
-// groupRoles are "<ns>:<group>" for every directory group.
-func (m *managed) groupRoles(namespaces ...string) []string {
-	var out []string
-	if m.cfg.IdentityCenter == nil {
-		return nil
-	}
-	slices.Sort(namespaces)
-	for _, ns := range slices.Compact(namespaces) {
-		for _, g := range m.cfg.IdentityCenter.Groups {
-			out = append(out, ns+":"+g.Name)
-		}
-	}
-	return out
-}
-
-// seed is the config's seedSql of the namespace ("" for one made by API).
-func (m *managed) seed(sc serverless.Scope, name string) string {
-	for _, a := range m.cfg.Accounts {
-		if a.ID != sc.Account {
-			continue
-		}
-		for _, ns := range a.Namespaces {
-			if ns.Name == name {
-				return ns.SeedSQL
-			}
-		}
-	}
-	return ""
 }
 
 // serviceTLS gives the managed upstream's service connections the service
