@@ -130,19 +130,16 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 	}
 }
 
-// gatewayGrace bounds how long open gateway sessions may run on at shutdown.
-const gatewayGrace = 10 * time.Second
-
 // shutdownGateway starts the gateway's graceful shutdown (it stops accepting
 // at once) and reports on the channel when its sessions have ended or been
-// cut after gatewayGrace (or ctx).
+// cut after gateway.shutdownGrace (or ctx).
 func (a *App) shutdownGateway(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	if a.Gateway == nil {
 		close(done)
 		return done
 	}
-	ctx, cancel := context.WithTimeout(ctx, gatewayGrace)
+	ctx, cancel := context.WithTimeout(ctx, a.Config.Gateway.ShutdownGrace.Duration)
 	go func() {
 		defer close(done)
 		defer cancel()

@@ -30,8 +30,10 @@ const (
 	// DefaultMaxSessionsPerUser is gateway.maxSessionsPerUser's default:
 	// one user's sessions on one workgroup.
 	DefaultMaxSessionsPerUser = 20
-	DefaultKeyRotation        = 30 * 24 * time.Hour
-	DefaultAuditRetention     = 90 * 24 * time.Hour
+	// DefaultShutdownGrace is gateway.shutdownGrace's default.
+	DefaultShutdownGrace  = 10 * time.Second
+	DefaultKeyRotation    = 30 * 24 * time.Hour
+	DefaultAuditRetention = 90 * 24 * time.Hour
 )
 
 // PGUpstream's words that are not DSNs.
@@ -102,6 +104,9 @@ type HTTPSettings struct {
 type GatewaySettings struct {
 	LoginTimeout *Duration `yaml:"loginTimeout"`
 	IdleTimeout  *Duration `yaml:"idleTimeout"`
+	// ShutdownGrace is how long open sessions may run on when idcgate
+	// stops (default 10s); then their queries are ended with 57P01.
+	ShutdownGrace *Duration `yaml:"shutdownGrace"`
 	// MaxConnsPerWorkgroup and MaxSessionsPerUser (per workgroup) limit
 	// gateway sessions, counted across replicas in the store.
 	MaxConnsPerWorkgroup int `yaml:"maxConnectionsPerWorkgroup"`

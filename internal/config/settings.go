@@ -137,6 +137,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Gateway.IdleTimeout == nil {
 		c.Gateway.IdleTimeout = &Duration{}
 	}
+	if c.Gateway.ShutdownGrace == nil {
+		c.Gateway.ShutdownGrace = &Duration{DefaultShutdownGrace}
+	}
 	if c.Gateway.MaxConnsPerWorkgroup == 0 {
 		c.Gateway.MaxConnsPerWorkgroup = 500
 	}
@@ -218,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Gateway.MaxSessionsPerUser < 0 || c.Gateway.MaxConnsPerWorkgroup < 0 {
 		bad("gateway.maxSessionsPerUser and gateway.maxConnectionsPerWorkgroup must be positive (0: the default)")
+	}
+	if d := c.Gateway.ShutdownGrace.Duration; d < 0 || d > 10*time.Minute {
+		bad("gateway.shutdownGrace %s: want 0 to 10m", d)
 	}
 	if d := c.Serverless.TransitionDelay.Duration; d < 0 || d > time.Hour {
 		bad("serverless.transitionDelay %s: want 0 to 1h", d)
