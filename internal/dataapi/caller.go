@@ -39,6 +39,20 @@ type User struct {
 // Role is the user's upstream role name.
 func (u User) Role() string { return u.Namespace + ":" + u.Name }
 
+// OwnerOf is the owner of the statements p runs: the Identity Center user
+// of an identity-enhanced session and its IAM role, or the IAM role (any
+// session of it, as AWS's ListStatements RoleLevel says) or user.
+func OwnerOf(p *auth.Principal) Owner {
+	o := Owner{RoleARN: p.ARN, Session: p.ARN}
+	if p.RoleARN != "" {
+		o.RoleARN = p.RoleARN
+	}
+	if ic := p.IdentityContext; ic != nil {
+		o.UserID = ic.UserID
+	}
+	return o
+}
+
 // Resolver finds the caller of a call on a workgroup.
 type Resolver struct {
 	Serverless *serverless.Service
@@ -52,11 +66,7 @@ type Resolver struct {
 // directory now (as the gateway does at each login: a group she left gives
 // nothing); any other caller is the IAM database user (package dbuser).
 func (r *Resolver) Resolve(ctx context.Context, sc serverless.Scope, p *auth.Principal, wg serverless.Workgroup) (Caller, error) {
-	c := Caller{Temporary: !p.Expiration.IsZero()}
-	c.Owner = Owner{RoleARN: p.ARN, Session: p.ARN}
-	if p.RoleARN != "" {
-		c.Owner.RoleARN = p.RoleARN
-	}
+	c := Caller{Temporary: !p.Expiration.IsZero(), Owner: OwnerOf(p)}
 	ic := p.IdentityContext
 	if ic == nil {
 		u := dbuser.For(p)
@@ -64,7 +74,6 @@ func (r *Resolver) Resolve(ctx context.Context, sc serverless.Scope, p *auth.Pri
 		return c, nil
 	}
 	c.IdentityEnhanced = true
-	c.Owner.UserID = ic.UserID
 	ns, err := r.Serverless.GetNamespace(ctx, sc, wg.NamespaceName)
 	if err != nil {
 		return c, err

@@ -150,6 +150,8 @@ type Statement struct {
 	// CancelRequested is set by CancelStatement on any replica; the runner
 	// cancels the upstream query when it sees it.
 	CancelRequested bool `json:"cr,omitempty"`
+	// ClientTokenKey is the store key of the statement's ClientToken entry.
+	ClientTokenKey string `json:"ck,omitempty"`
 }
 
 // Store keys, under "da/" (the first segment: the statements' own).
@@ -158,7 +160,8 @@ type Statement struct {
 //	da/o/<account>/<region>/<owner>/<created>/<id> ListStatements' index, newest last
 //	da/r/<id>/<sub>/<page>                         result pages
 //	da/x/<expires>/<id>                            retention index
-//	da/a/<id>                                      statements not final (runner checks)
+//	da/a/<account>/<region>/<id>                   statements not final (runner checks)
+//	da/c/<account>/<region>/<owner>/<token hash>    ClientToken → id
 const prefix = "da/"
 
 func statementKey(sc Scope, id string) string {
@@ -171,6 +174,11 @@ func ownerPrefix(sc Scope, o Owner) string {
 
 func ownerKey(st *Statement) string {
 	return ownerPrefix(Scope{st.Account, st.Region}, st.Owner) + timeKey(st.CreatedAt) + "/" + st.ID
+}
+
+func clientTokenKey(sc Scope, o Owner, token string) string {
+	h := sha256.Sum256([]byte(token))
+	return prefix + "c/" + sc.Account + "/" + sc.Region + "/" + o.key() + "/" + hex.EncodeToString(h[:16])
 }
 
 func resultPrefix(id string) string { return prefix + "r/" + id + "/" }

@@ -155,6 +155,9 @@ type ExecuteRequest struct {
 	Params       []Param
 	Name         string
 	ResultFormat string
+	// ClientToken makes a retried call idempotent: the same owner's same
+	// token within the retention answers the statement it made.
+	ClientToken string
 }
 
 // Execute accepts a statement and starts running it.
@@ -176,6 +179,14 @@ func (s *Service) Execute(ctx context.Context, req ExecuteRequest) (*Statement, 
 	}
 	if st.ResultFormat == "" {
 		st.ResultFormat = FormatJSON
+	}
+	if req.ClientToken != "" {
+		st.ClientTokenKey = clientTokenKey(req.Scope, st.Owner, req.ClientToken)
+	}
+	if req.ClientToken != "" {
+		if prev, err := s.byClientToken(ctx, req); prev != nil || err != nil {
+			return prev, err
+		}
 	}
 	wgKey := req.Scope.Account + "/" + req.Scope.Region + "/" + req.Workgroup.ID
 	s.mu.Lock()
@@ -208,6 +219,11 @@ func (s *Service) Execute(ctx context.Context, req ExecuteRequest) (*Statement, 
 		if err := tx.Put(expiryKey(st, Retention), nil); err != nil {
 			return err
 		}
+		if st.ClientTokenKey != "" {
+			if err := tx.Put(st.ClientTokenKey, []byte(st.ID)); err != nil {
+				return err
+			}
+		}
 		return tx.Put(activeKey(st), nil)
 	})
 	if err != nil {
@@ -215,6 +231,7 @@ func (s *Service) Execute(ctx context.Context, req ExecuteRequest) (*Statement, 
 		cancel(nil)
 		return nil, err
 	}
+	out := *st // the run goroutine owns st from here
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -222,7 +239,28 @@ func (s *Service) Execute(ctx context.Context, req ExecuteRequest) (*Statement, 
 		defer cancel(nil)
 		s.run(runCtx, st, req.Caller.User, w)
 	}()
-	return st, nil
+	return &out, nil
+}
+
+// byClientToken is the statement req's client token already made, if any.
+func (s *Service) byClientToken(ctx context.Context, req ExecuteRequest) (*Statement, error) {
+	var id []byte
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		id, err = r.Get(clientTokenKey(req.Scope, req.Caller.Owner, req.ClientToken))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.get(ctx, req.Scope, req.Caller.Owner, string(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil // expired: the token may make a new one
+	}
+	return st, err
 }
 
 func (s *Service) finishLocal(id string, w *workgroupState) {

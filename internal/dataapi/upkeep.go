@@ -197,6 +197,11 @@ func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 				if err := tx.Delete(activeKey(&st)); err != nil {
 					return err
 				}
+				if st.ClientTokenKey != "" {
+					if err := tx.Delete(st.ClientTokenKey); err != nil {
+						return err
+					}
+				}
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
