@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,8 +163,9 @@ func (s *Service) runSub(ctx context.Context, pg *pgconn.PgConn, st *Statement, 
 	sub.Status, sub.UpdatedAt = StatusStarted, start
 	sql, vals := rewriteParams(sub.SQL, st.Params)
 	rr := pg.ExecParams(ctx, sql, vals, nil, nil, nil)
-	fds := rr.FieldDescriptions()
-	sub.HasResultSet = fds != nil
+	// A copy: the reader's own is valid only until it is closed.
+	fds := slices.Clone(rr.FieldDescriptions())
+	sub.HasResultSet = rr.FieldDescriptions() != nil
 	var cols []Column
 	oids := make([]uint32, len(fds))
 	for k, f := range fds {
@@ -213,7 +215,7 @@ func (s *Service) runSub(ctx context.Context, pg *pgconn.PgConn, st *Statement, 
 	if sub.HasResultSet {
 		sub.ResultRows = rows
 		if len(cols) > 0 && hasTables(fds) {
-			s.tableColumns(ctx, pg, fds, cols)
+			s.tableColumns(ctx, pg, st.ID, fds, cols)
 		}
 	} else {
 		sub.ResultRows = tag.RowsAffected()
@@ -234,7 +236,7 @@ func hasTables(fds []pgconn.FieldDescription) bool {
 
 // tableColumns fills in the schema, table and NOT NULL of the columns
 // that are a table's, from the catalog (best effort: metadata only).
-func (s *Service) tableColumns(ctx context.Context, pg *pgconn.PgConn, fds []pgconn.FieldDescription, cols []Column) {
+func (s *Service) tableColumns(ctx context.Context, pg *pgconn.PgConn, st string, fds []pgconn.FieldDescription, cols []Column) {
 	var oids []string
 	for _, f := range fds {
 		if f.TableOID != 0 {
@@ -256,6 +258,7 @@ func (s *Service) tableColumns(ctx context.Context, pg *pgconn.PgConn, fds []pgc
 		found[[2]uint64{rel, num}] = attr{string(v[2]), string(v[3]), string(v[4]) == "t"}
 	}
 	if _, err := rr.Close(); err != nil {
+		s.Log.Warn("data api: reading result columns' tables", "statement", st, "err", err)
 		return
 	}
 	for k, f := range fds {
