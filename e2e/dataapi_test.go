@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -116,9 +120,10 @@ func TestDataAPI(t *testing.T) {
 	}
 
 	// A parameterised query: typed fields and column metadata.
-	id = execute(t, alice, "select id, amount, amount * 1.5::float8 AS f, null::text AS n, id = :id AS b, ':id' AS lit from sales where id = :id",
-		types.SqlParameter{Name: aws.String("id"), Value: aws.String("2")})
-	if d := waitFinal(t, alice, id); d.Status != types.StatusStringFinished || len(d.QueryParameters) != 1 {
+	id = execute(t, alice, "select id, amount, amount * 1.5::float8 AS f, null::text AS n, id = :id AS b, ':id' AS lit, :tag AS tag from sales where id = :id",
+		types.SqlParameter{Name: aws.String("id"), Value: aws.String("2")}, types.SqlParameter{Name: aws.String("tag"), Value: aws.String("param-7f3a9c")})
+	paramID := id
+	if d := waitFinal(t, alice, id); d.Status != types.StatusStringFinished || len(d.QueryParameters) != 2 {
 		t.Fatalf("parameterised: %s %s %+v", d.Status, aws.ToString(d.Error), d.QueryParameters)
 	}
 	res, err = alice.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: &id})
@@ -129,7 +134,7 @@ func TestDataAPI(t *testing.T) {
 		t.Fatalf("rows: %+v", res.Records)
 	}
 	row := res.Records[0]
-	if _, ok := row[1].(*types.FieldMemberLongValue); !ok || str(row[1]) != "250" || str(row[2]) != "375" || str(row[3]) != "NULL" || str(row[4]) != "true" || str(row[5]) != ":id" {
+	if _, ok := row[1].(*types.FieldMemberLongValue); !ok || str(row[1]) != "250" || str(row[2]) != "375" || str(row[3]) != "NULL" || str(row[4]) != "true" || str(row[5]) != ":id" || str(row[6]) != "param-7f3a9c" {
 		t.Fatalf("typed row: %s %s %s %s %s %s", str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
 	}
 	if m := res.ColumnMetadata[1]; aws.ToString(m.TableName) != "sales" || aws.ToString(m.SchemaName) != "public" || aws.ToString(m.TypeName) != "int4" || !m.IsSigned {
@@ -241,18 +246,90 @@ func TestDataAPI(t *testing.T) {
 		t.Fatalf("ListSchemas: %v %+v", err, schemas)
 	}
 
-	// A caller without an identity context runs as the IAM database user.
+	// The audit trail: who, on whose behalf, which statement; never the
+	// SQL text or its parameters' values.
+	srv.Stop() // the audit log is flushed
+	raw, err := os.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "param-7f3a9c") || strings.Contains(string(raw), "amount * 1.5") {
+		t.Fatal("the audit log holds a statement's SQL text or parameter value")
+	}
+	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var execs, describes int
+	aliceID := ""
+	for _, r := range recs {
+		if r.EventSource != "redshift-data.amazonaws.com" || r.UserIdentity.OnBehalfOf == nil || r.UserIdentity.OnBehalfOf.UserID == "" {
+			continue
+		}
+		if aliceID == "" {
+			aliceID = r.UserIdentity.OnBehalfOf.UserID // her calls come first
+		}
+		if r.UserIdentity.OnBehalfOf.UserID != aliceID {
+			continue
+		}
+		switch {
+		case r.EventName == "ExecuteStatement" && r.AdditionalEventData["statementId"] == paramID:
+			execs++
+			ps, _ := r.RequestParameters["Parameters"].([]any)
+			if r.RequestParameters["Sql"] != audit.Hidden || len(ps) != 2 || ps[1].(map[string]any)["name"] != "tag" {
+				t.Fatalf("ExecuteStatement record: %+v", r.RequestParameters)
+			}
+		case r.EventName == "DescribeStatement" && r.RequestParameters["Id"] == paramID:
+			describes++
+		}
+	}
+	if execs != 1 || describes == 0 {
+		t.Fatalf("audit: %d ExecuteStatement, %d DescribeStatement records of alice's statement", execs, describes)
+	}
+}
+
+// TestDataAPIIAMCaller: without an identity context, the IAM database user,
+// and redshift-data plus redshift-serverless:GetCredentials are needed.
+func TestDataAPIIAMCaller(t *testing.T) {
+	t.Parallel()
+	srv, _ := dataWorld(t, nil)
+	ctx := context.Background()
+	// An IAM user without redshift-data permissions is refused.
+	_, err := dataClient(srv, srv.App).ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("select 1"), WorkgroupName: aws.String("demo")})
+	wantAPIError(t, err, "AccessDeniedException", 400, "")
 	root := dataClient(srv, srv.Admin)
-	id = execute(t, root, "select current_user")
-	if d := waitFinal(t, root, id); d.Status != types.StatusStringFinished {
+	id := execute(t, root, "select current_user")
+	if d := waitFinal(t, root, id); d.Status != types.StatusStringFinished || aws.ToString(d.DbUser) != "IAM:root" {
 		t.Fatalf("root: %s %s", d.Status, aws.ToString(d.Error))
 	}
-	res, err = root.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: &id})
+	res, err := root.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: &id})
 	if err != nil || str(res.Records[0][0]) != "IAM:root" {
 		t.Fatalf("root's user: %v %+v", err, res)
 	}
-	_, err = dataClient(srv, srv.App).ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("select 1"), WorkgroupName: aws.String("demo")})
-	wantAPIError(t, err, "AccessDeniedException", 400, "")
+	// Long-term credentials may leave Database out: the namespace's.
+	out, err := root.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("select current_database()"), WorkgroupName: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := waitFinal(t, root, aws.ToString(out.Id)); d.Status != types.StatusStringFinished || aws.ToString(d.Database) != "dev" {
+		t.Fatalf("default database: %s %q", d.Status, aws.ToString(d.Database))
+	}
+
+	// A role session without an identity context: IAMR:<role name>.
+	as, err := srv.STS(srv.App).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(testserver.AnalystRoleArn), RoleSessionName: aws.String("plain")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := dataClient(srv, aws.Credentials{AccessKeyID: aws.ToString(as.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(as.Credentials.SecretAccessKey), SessionToken: aws.ToString(as.Credentials.SessionToken)})
+	id = execute(t, role, "select current_user")
+	waitFinal(t, role, id)
+	res, err = role.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: &id})
+	if err != nil || str(res.Records[0][0]) != "IAMR:analyst" {
+		t.Fatalf("role's user: %v %+v", err, res)
+	}
+	// Root's statement is not the role's, and the other way round.
+	_, err = role.DescribeStatement(ctx, &redshiftdata.DescribeStatementInput{Id: out.Id})
+	wantAPIError(t, err, "ResourceNotFoundException", 400, "")
 }
 
 func TestDataAPILargeResult(t *testing.T) {
