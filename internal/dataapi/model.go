@@ -1,5 +1,5 @@
 // Package dataapi is the Redshift Data API of idcgate's workgroups
-// (BEHAVIOUR 15): statements accepted on the API, run asynchronously on the
+// (BEHAVIOUR 14): statements accepted on the API, run asynchronously on the
 // workgroup's upstream PostgreSQL as the caller's database role (the same
 // role, groups and refusals as the gateway), their state and results kept
 // in the store for a day, readable and cancellable only by the identity

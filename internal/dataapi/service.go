@@ -359,7 +359,7 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, o Owner, id string) erro
 }
 
 // orphaned fails st, in the store and in place, when it is not final and
-// its runner has stopped touching it (BEHAVIOUR 15.6): no statement stays
+// its runner has stopped touching it (BEHAVIOUR 14.6): no statement stays
 // STARTED for ever after a crash.
 func (s *Service) orphaned(ctx context.Context, st *Statement) error {
 	if st.Status.Final() || s.now().Sub(st.Heartbeat) < staleAfter {

@@ -1,6 +1,6 @@
 // Package dbuser derives the database user Amazon Redshift Serverless gives
 // an IAM identity that calls without an Identity Center context: the Data
-// API (BEHAVIOUR 15) and GetCredentials both name the user this way, so
+// API (BEHAVIOUR 14) and GetCredentials both name the user this way, so
 // both call For.
 package dbuser
 

@@ -19,7 +19,7 @@ import (
 // serviceDataAPI is the Redshift Data API's signing name (RedshiftData.*).
 const serviceDataAPI = "redshift-data"
 
-// dataAPIOps are the RedshiftData.* operations served (BEHAVIOUR 15).
+// dataAPIOps are the RedshiftData.* operations served (BEHAVIOUR 14).
 var dataAPIOps = map[string]func(*Server, *call) (any, error){
 	"ExecuteStatement":      (*Server).executeStatement,
 	"BatchExecuteStatement": (*Server).batchExecuteStatement,
