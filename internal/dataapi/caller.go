@@ -90,6 +90,11 @@ func (r *Resolver) Resolve(ctx context.Context, sc serverless.Scope, p *auth.Pri
 		return c, validation.Newf("Workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of namespace %s no longer exists.", wg.WorkgroupName, ns.NamespaceName)
 	}
 	app := apps[i]
+	if ns := app.IdentityNamespace; ns == dbuser.UserNamespace || ns == dbuser.RoleNamespace {
+		// Those are IAM identities' namespaces: an Identity Center user
+		// there would share a role with an IAM user or role of her name.
+		return c, validation.Newf("The Redshift IdC application of workgroup %s uses the identity namespace %s, which is reserved for IAM database users.", wg.WorkgroupName, ns)
+	}
 	if app.IdcInstanceArn != ic.InstanceArn {
 		return c, validation.Newf("Workgroup %s is integrated with Identity Center instance %s, not with the caller's %s.", wg.WorkgroupName, app.IdcInstanceArn, ic.InstanceArn)
 	}

@@ -68,8 +68,9 @@ func (s *Service) pool(ctx context.Context, dsn, role string) (*pgxpool.Pool, er
 	key := dsn + "\x00" + role
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.pools[key]; p != nil {
-		return p, nil
+	if e := s.pools[key]; e != nil {
+		e.used = time.Now()
+		return e.pool, nil
 	}
 	if s.closed {
 		return nil, errShutdown
@@ -99,7 +100,7 @@ func (s *Service) pool(ctx context.Context, dsn, role string) (*pgxpool.Pool, er
 	if err != nil {
 		return nil, err
 	}
-	s.pools[key] = p
+	s.pools[key] = &rolePool{pool: p, used: time.Now()}
 	return p, nil
 }
 

@@ -92,8 +92,14 @@ type Service struct {
 	mu         sync.Mutex
 	workgroups map[string]*workgroupState
 	running    map[string]*localRun
-	pools      map[string]*pgxpool.Pool
+	pools      map[string]*rolePool
 	closed     bool
+}
+
+// rolePool is the connection pool of one role on one upstream.
+type rolePool struct {
+	pool *pgxpool.Pool
+	used time.Time // wall clock: pools idle out in real time
 }
 
 type workgroupState struct {
@@ -121,7 +127,7 @@ func (s *Service) init() {
 		s.base, s.stop = context.WithCancel(context.Background())
 		s.workgroups = map[string]*workgroupState{}
 		s.running = map[string]*localRun{}
-		s.pools = map[string]*pgxpool.Pool{}
+		s.pools = map[string]*rolePool{}
 		if s.Log == nil {
 			s.Log = slog.New(slog.DiscardHandler)
 		}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/idcgate/idcgate/internal/store"
 )
 
@@ -92,7 +90,25 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		return n, err
 	}
 	m, err := s.sweepExpired(ctx)
+	s.closeIdlePools()
 	return n + m, err
+}
+
+// poolIdle is how long a role's pool may go unused, with no connection
+// left, before it is closed: a pool keeps a health-check goroutine, and
+// users come and go.
+const poolIdle = 2 * time.Minute
+
+// closeIdlePools closes the pools no statement used for poolIdle.
+func (s *Service) closeIdlePools() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.pools {
+		if time.Since(e.used) > poolIdle && e.pool.Stat().TotalConns() == 0 {
+			e.pool.Close()
+			delete(s.pools, k)
+		}
+	}
 }
 
 // RecoverAll ends every statement not final as its runner gone: for a
@@ -127,7 +143,9 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 		if local {
 			continue
 		}
+		ended := false
 		err := s.Store.Update(ctx, func(tx store.Tx) error {
+			ended = false
 			var st Statement
 			if err := store.GetJSON(tx, statementKey(sc, id), &st); errors.Is(err, store.ErrNotFound) {
 				return tx.Delete(k)
@@ -141,7 +159,7 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 				return nil
 			}
 			endOrphan(&st, s.now())
-			n++
+			ended = true
 			if err := store.PutJSON(tx, statementKey(sc, id), &st); err != nil {
 				return err
 			}
@@ -149,6 +167,9 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 		})
 		if err != nil {
 			return n, err
+		}
+		if ended {
+			n++
 		}
 	}
 	return n, nil
@@ -241,9 +262,9 @@ func (s *Service) Close(ctx context.Context) {
 	}
 	s.stop()
 	s.mu.Lock()
-	for _, p := range s.pools {
-		p.Close()
+	for _, e := range s.pools {
+		e.pool.Close()
 	}
-	s.pools = map[string]*pgxpool.Pool{}
+	s.pools = map[string]*rolePool{}
 	s.mu.Unlock()
 }
