@@ -104,7 +104,8 @@ func TestDataAPI(t *testing.T) {
 	id := execute(t, alice, "select current_user")
 	d := waitFinal(t, alice, id)
 	if d.Status != types.StatusStringFinished || !aws.ToBool(d.HasResultSet) || d.ResultRows != 1 || aws.ToString(d.QueryString) != "select current_user" ||
-		aws.ToString(d.WorkgroupName) != "demo" || aws.ToString(d.Database) != "dev" || d.RedshiftPid == 0 || d.CreatedAt == nil || d.Duration <= 0 {
+		aws.ToString(d.WorkgroupName) != "demo" || aws.ToString(d.Database) != "dev" || d.RedshiftPid == 0 || d.CreatedAt == nil ||
+		d.Duration < int64(time.Microsecond) || d.Duration > int64(time.Minute) { // nanoseconds
 		t.Fatalf("describe: %+v", d)
 	}
 	if since := time.Since(*d.CreatedAt); since < 0 || since > time.Minute {

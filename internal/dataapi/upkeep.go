@@ -182,8 +182,8 @@ func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 	var due []string
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		return r.Scan(prefix+"x/", "", func(k string, _ []byte) (bool, error) {
-			rest := strings.TrimPrefix(k, prefix+"x/")
-			if rest[:strings.IndexByte(rest, '/')] > now {
+			at, _, _ := strings.Cut(strings.TrimPrefix(k, prefix+"x/"), "/")
+			if at > now {
 				return false, nil
 			}
 			due = append(due, k)
