@@ -438,3 +438,33 @@ func TestDataAPIRestart(t *testing.T) {
 		t.Fatalf("after restart: %s %q", d.Status, aws.ToString(d.Error))
 	}
 }
+
+// TestDataAPIRunnerKilled: a statement whose idcgate was killed mid-query
+// is FAILED after the restart, never left STARTED, and its upstream
+// backend is ended.
+func TestDataAPIRunnerKilled(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	gmPrepare(t, pg)
+	env := map[string]string{"IDCGATE_PG_UPSTREAM": pg.TLSDSN("dev")}
+	p := testserver.StartProcess(t, testserver.Options{Env: env})
+	p.Server.TrustUpstreamCA(t, pg)
+	alice := p.Server.IdentitySession(t, "alice", testserver.AnalystRoleArn)
+	id := execute(t, dataClient(p.Server, alice), "select pg_sleep(120) /* killed */")
+	waitStatus(t, dataClient(p.Server, alice), id, types.StatusStringStarted)
+	p.Kill()
+
+	admin := gmAdmin(t, pg)
+	running := func() int {
+		return gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE usename = 'AWSIDC:alice' AND query LIKE '%pg_sleep(120) /* killed */%' AND pid <> pg_backend_pid()`)
+	}
+	if running() != 1 {
+		t.Fatal("the killed runner's query is not running upstream")
+	}
+	srv := gmStart(t, pg, p.Server.DataDir, nil)
+	d := waitFinal(t, dataClient(srv, alice), id)
+	if d.Status != types.StatusStringFailed || !strings.Contains(aws.ToString(d.Error), "runner") {
+		t.Fatalf("after the restart: %s %q", d.Status, aws.ToString(d.Error))
+	}
+	eventually(t, 10*time.Second, "the killed runner's backend ended", func() (bool, error) { return running() == 0, nil })
+}

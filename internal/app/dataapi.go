@@ -125,3 +125,7 @@ func (r dataAPIRoles) Sync(ctx context.Context, dsn string, sc dataapi.Scope, wg
 func (r dataAPIRoles) SessionConfig(dsn, role string) (*pgconn.Config, error) {
 	return r.rs.SessionConfig(dsn, role)
 }
+
+func (r dataAPIRoles) TerminateBackend(ctx context.Context, dsn string, pid int64, role, application string) (bool, error) {
+	return r.rs.TerminateBackend(ctx, dsn, pid, role, application)
+}

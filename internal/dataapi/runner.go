@@ -87,7 +87,7 @@ func (s *Service) pool(ctx context.Context, dsn, role string) (*pgxpool.Pool, er
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
-	cfg.ConnConfig.RuntimeParams["application_name"] = "idcgate data api"
+	cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
 	// A cancelled statement's query is cancelled upstream (a cancel
 	// request), not only abandoned: the backend stops at once.
 	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
@@ -103,6 +103,9 @@ func (s *Service) pool(ctx context.Context, dsn, role string) (*pgxpool.Pool, er
 	s.pools[key] = &rolePool{pool: p, used: time.Now()}
 	return p, nil
 }
+
+// applicationName names the statements' sessions upstream (pg_stat_activity).
+const applicationName = "idcgate data api"
 
 // run runs st to its end and records each step.
 func (s *Service) run(ctx context.Context, st *Statement, u User, w *workgroupState) {

@@ -37,6 +37,9 @@ type Roles interface {
 	// SessionConfig is dsn made into a session of role, authenticated by
 	// the role's client certificate.
 	SessionConfig(dsn, role string) (*pgconn.Config, error)
+	// TerminateBackend ends backend pid on dsn if it is still role's
+	// session opened by application, with the service credential.
+	TerminateBackend(ctx context.Context, dsn string, pid int64, role, application string) (bool, error)
 }
 
 // WorkgroupRef names a workgroup.
@@ -395,8 +398,28 @@ func (s *Service) orphaned(ctx context.Context, st *Statement) error {
 	if err != nil {
 		return err
 	}
+	if out.Status.Final() && st.Status != out.Status {
+		s.stopBackend(ctx, &out)
+	}
 	*st = out
 	return nil
+}
+
+// stopBackend ends the upstream backend of a statement whose runner is
+// gone, if it still runs (best effort: the record is already final).
+func (s *Service) stopBackend(ctx context.Context, st *Statement) {
+	if st.Pid == 0 || s.Roles == nil || s.Upstreams == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	dsn, err := s.Upstreams.UpstreamDSN(ctx, Scope{st.Account, st.Region}, st.Workgroup, st.Database)
+	if err == nil {
+		_, err = s.Roles.TerminateBackend(ctx, dsn, st.Pid, st.DbUser, applicationName)
+	}
+	if err != nil {
+		s.Log.Warn("data api: ending the upstream backend of a statement whose runner stopped", "statement", st.ID, "pid", st.Pid, "err", err)
+	}
 }
 
 // endOrphan ends a statement whose runner is gone: ABORTED when its

@@ -144,6 +144,7 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 			continue
 		}
 		ended := false
+		var gone Statement
 		err := s.Store.Update(ctx, func(tx store.Tx) error {
 			ended = false
 			var st Statement
@@ -159,7 +160,7 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 				return nil
 			}
 			endOrphan(&st, s.now())
-			ended = true
+			ended, gone = true, st
 			if err := store.PutJSON(tx, statementKey(sc, id), &st); err != nil {
 				return err
 			}
@@ -170,6 +171,7 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 		}
 		if ended {
 			n++
+			s.stopBackend(ctx, &gone)
 		}
 	}
 	return n, nil
