@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -127,12 +128,11 @@ func (s *Service) run(ctx context.Context, st *Statement, u User, w *workgroupSt
 	defer func() { ss.release(ctx, reusable) }()
 	now := s.now()
 	st.Status, st.Pid, st.UpdatedAt = StatusStarted, int64(ss.pg.PID()), now
-	if err := s.update(ctx, st, nil); err != nil {
-		s.Log.Error("data api: recording a statement start", "statement", st.ID, "err", err)
-	}
+	started := s.noteStarted(ctx, st)
 	start := now
 	if st.Batch {
 		if err := ss.pg.Exec(ctx, "BEGIN").Close(); err != nil {
+			started()
 			s.end(st, ctx, err)
 			return
 		}
@@ -156,7 +156,43 @@ func (s *Service) run(ctx context.Context, st *Statement, u User, w *workgroupSt
 	}
 	st.Duration = s.now().Sub(start)
 	reusable = failed == nil && ctx.Err() == nil
+	started()
 	s.end(st, ctx, failed)
+}
+
+// startedAfter is how long a statement runs before its STARTED state (and
+// backend pid) is written: most statements end sooner, and their FINISHED
+// record is the only write of their run, one commit (an fsync on the
+// embedded store) less on the way to the answer (ours).
+const startedAfter = 50 * time.Millisecond
+
+// noteStarted writes st's STARTED state if it still runs after
+// startedAfter; the returned func, called before st's end is written,
+// makes sure no late STARTED write lands after it.
+func (s *Service) noteStarted(ctx context.Context, st *Statement) func() {
+	snap := *st
+	snap.Subs = slices.Clone(st.Subs)
+	for i := range snap.Subs {
+		snap.Subs[i].Status = StatusStarted
+	}
+	var mu sync.Mutex
+	done := false
+	t := time.AfterFunc(startedAfter, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		if err := s.update(ctx, &snap, nil); err != nil {
+			s.Log.Error("data api: recording a statement start", "statement", snap.ID, "err", err)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		done = true
+		mu.Unlock()
+	}
 }
 
 // runSub runs one SQL text and stores its results page by page, so a large
