@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
@@ -87,7 +88,8 @@ func (u *dataAPIUpstreams) UpstreamDSN(ctx context.Context, sc dataapi.Scope, wo
 		return u.managed.DSN(database), nil
 	}
 	if dsn == "" {
-		return "", fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, workgroup)
+		// An apierror: the statement's Error tells its owner why.
+		return "", apierror.New(gateway.ErrNoUpstream, "workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", workgroup)
 	}
 	if database == "" {
 		return dsn, nil

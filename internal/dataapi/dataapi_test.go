@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/postgres"
 )
 
 func TestRewriteParams(t *testing.T) {
@@ -70,13 +73,43 @@ func TestAppendField(t *testing.T) {
 	}
 }
 
-func testService(t *testing.T, now *clock.Fake) *Service {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
+// TestOnEveryStore runs the store-backed scenarios on the embedded store
+// and on the shared PostgreSQL store replicas use.
+func TestOnEveryStore(t *testing.T) {
+	scenarios := []struct {
+		name string
+		run  func(*testing.T, *Service, *clock.Fake)
+	}{
+		{"OrphanedStatementsEnd", orphanedStatementsEnd},
+		{"RecoverAll", recoverAll},
+		{"OwnershipAndRetention", ownershipAndRetention},
 	}
-	t.Cleanup(func() { db.Close() })
+	pg := pgtest.Start(t)
+	for i, scen := range scenarios {
+		t.Run("bolt/"+scen.name, func(t *testing.T) {
+			db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			scen.run(t, newService(db, now), now)
+		})
+		t.Run("postgres/"+scen.name, func(t *testing.T) {
+			name := fmt.Sprintf("s%d", i)
+			pg.CreateDatabase(t, name)
+			db, err := postgres.Open(context.Background(), pg.DSN(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			scen.run(t, newService(db, now), now)
+		})
+	}
+}
+
+func newService(db store.Store, now *clock.Fake) *Service {
 	return &Service{Store: db, Clock: now.Now, Pages: &pagetoken.Codec{Key: make([]byte, 32), Now: now.Now}}
 }
 
@@ -113,10 +146,8 @@ func started(id string, o Owner, at time.Time) *Statement {
 
 // A statement whose runner stopped touching it (a replica gone) is not
 // left STARTED: the sweep, or the first read after staleAfter, ends it.
-func TestOrphanedStatementsEnd(t *testing.T) {
+func orphanedStatementsEnd(t *testing.T, s *Service, now *clock.Fake) {
 	ctx := context.Background()
-	now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	s := testService(t, now)
 	alice := Owner{UserID: "u-alice", RoleARN: "arn:aws:iam::123456789012:role/analyst", Session: "s"}
 	put(t, s, started("11111111-1111-1111-1111-111111111111", alice, now.Now()))
 	cancelled := started("22222222-2222-2222-2222-222222222222", alice, now.Now())
@@ -150,10 +181,8 @@ func TestOrphanedStatementsEnd(t *testing.T) {
 }
 
 // At start on the embedded store nothing of an earlier process runs.
-func TestRecoverAll(t *testing.T) {
+func recoverAll(t *testing.T, s *Service, now *clock.Fake) {
 	ctx := context.Background()
-	now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	s := testService(t, now)
 	o := Owner{RoleARN: "arn:aws:iam::123456789012:role/r", Session: "s"}
 	put(t, s, started("33333333-3333-3333-3333-333333333333", o, now.Now()))
 	if n, err := s.RecoverAll(ctx); err != nil || n != 1 {
@@ -167,10 +196,8 @@ func TestRecoverAll(t *testing.T) {
 
 // Ownership is the pair (Identity Center user, IAM role); results and
 // records go after the retention.
-func TestOwnershipAndRetention(t *testing.T) {
+func ownershipAndRetention(t *testing.T, s *Service, now *clock.Fake) {
 	ctx := context.Background()
-	now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	s := testService(t, now)
 	alice := Owner{UserID: "u-alice", RoleARN: "arn:aws:iam::123456789012:role/analyst", Session: "s1"}
 	st := started("44444444-4444-4444-4444-444444444444", alice, now.Now())
 	st.Status, st.Subs[0].Status, st.Subs[0].HasResultSet, st.Subs[0].Pages = StatusFinished, StatusFinished, true, 1
