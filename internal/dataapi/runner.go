@@ -155,7 +155,10 @@ func (s *Service) run(ctx context.Context, st *Statement, u User, w *workgroupSt
 		}
 	}
 	st.Duration = s.now().Sub(start)
-	reusable = failed == nil && ctx.Err() == nil
+	// A SQL error leaves the connection sound (release checks it is idle);
+	// a cancel or a broken connection does not.
+	var pe *pgconn.PgError
+	reusable = (failed == nil || errors.As(failed, &pe)) && ctx.Err() == nil
 	started()
 	s.end(st, ctx, failed)
 }
