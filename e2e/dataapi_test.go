@@ -468,3 +468,34 @@ func TestDataAPIRunnerKilled(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the killed runner's backend ended", func() (bool, error) { return running() == 0, nil })
 }
+
+// TestDataAPIManagedUpstream: `serve` with the example config alone (the
+// managed upstream) gives a working Data API, with the seeded grants.
+func TestDataAPIManagedUpstream(t *testing.T) {
+	t.Parallel()
+	p := startManaged(t, filepath.Join(testserver.ReachableDir(t), "data"))
+	ctx := context.Background()
+	alice := dataClient(p.Server, p.IdentitySession(t, "alice", testserver.AnalystRoleArn))
+	var id string
+	eventually(t, 10*time.Second, "a statement on demo", func() (bool, error) {
+		out, err := alice.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("select current_user, sum(amount) from public.sales"),
+			WorkgroupName: aws.String("demo"), Database: aws.String("dev")})
+		if err != nil {
+			return false, nil // the workgroup is still being created
+		}
+		id = aws.ToString(out.Id)
+		return true, nil
+	})
+	if d := waitFinal(t, alice, id); d.Status != types.StatusStringFinished {
+		t.Fatalf("alice: %s %q", d.Status, aws.ToString(d.Error))
+	}
+	res, err := alice.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: &id})
+	if err != nil || str(res.Records[0][0]) != "AWSIDC:alice" || str(res.Records[0][1]) != "4395.75" {
+		t.Fatalf("alice's result: %v %+v", err, res)
+	}
+	bob := dataClient(p.Server, p.IdentitySession(t, "bob", testserver.AnalystRoleArn))
+	id = execute(t, bob, "select count(*) from public.sales")
+	if d := waitFinal(t, bob, id); d.Status != types.StatusStringFailed || !strings.Contains(aws.ToString(d.Error), "permission denied") {
+		t.Fatalf("bob: %s %q", d.Status, aws.ToString(d.Error))
+	}
+}
