@@ -24,6 +24,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/gateway/leases"
@@ -67,6 +68,8 @@ type App struct {
 	// Gateway is the PostgreSQL gateway (nil when disabled).
 	Gateway *gateway.Gateway
 	Audit   *trail.Log
+	// DataAPI is the Redshift Data API's statements (nil without the gateway).
+	DataAPI *dataapi.Service
 	// Managed is the managed upstream PostgreSQL (nil when not running).
 	Managed *managedpg.Cluster
 
@@ -244,6 +247,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		log.Warn("audit records recovered from the journal (changes whose record was not written)", "records", n)
 	}
 	var mpg *managedpg.Cluster
+	var dataAPI *dataapi.Service
 	defer func() {
 		if err != nil && mpg != nil {
 			mpg.Stop()
@@ -270,12 +274,26 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 				return nil, err
 			}
 		}
+		roles := &gateway.RoleSync{Clock: opt.Clock, Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)}
+		upstreams := &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}
+		// The Data API's statements log in upstream the gateway's way, with
+		// the gateway's role sync (one code path for roles and refusals).
+		dataAPI = newDataAPI(cfg, st, sl, idcApps, ids.dir, roles, upstreams, sl.Pages, log.With("component", "dataapi"), opt.Clock)
+		if cfg.Store == "" {
+			// The embedded store is this process's alone: no runner of an
+			// earlier process is alive, so its statements not final ended.
+			if n, err := dataAPI.RecoverAll(ctx); err != nil {
+				return nil, fmt.Errorf("data api statements: %w", err)
+			} else if n > 0 {
+				log.Warn("data api statements left running by the previous process marked FAILED or ABORTED", "statements", n)
+			}
+		}
 		gw, err = gateway.New(gateway.Config{
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}},
-			Roles:                &gateway.RoleSync{Clock: opt.Clock, Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
+			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: upstreams},
+			Roles:                roles,
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
 			// The limits, counted across replicas in the store.
@@ -306,6 +324,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		IdcApps:    idcApps,
 		IdP:        ids.idp,
 		Directory:  ids.dir,
+		DataAPI:    dataAPI,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,
@@ -321,7 +340,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
-		Keys: keys, Issuer: iss, Gateway: gw, Audit: auditLog, Managed: mpg, clock: opt.Clock}, nil
+		Keys: keys, Issuer: iss, Gateway: gw, DataAPI: dataAPI, Audit: auditLog, Managed: mpg, clock: opt.Clock}, nil
 }
 
 // firstMissing is the outermost directory of path that does not exist yet
@@ -504,6 +523,9 @@ func (a *App) Serve(ctx context.Context) error {
 	defer stopJobs()
 	jobs.Go(func() { a.rotateKeys(bg) })
 	jobs.Go(func() { a.recoverJournal(bg) })
+	if a.DataAPI != nil {
+		jobs.Go(func() { a.DataAPI.Run(bg) })
+	}
 	if a.Gateway != nil {
 		go func() {
 			if err := a.Gateway.Serve(); err != nil {
@@ -516,6 +538,7 @@ func (a *App) Serve(ctx context.Context) error {
 		"data_dir", a.Config.DataDir, "credentials_file", a.CredentialsFile, "gogc", gcPercent)
 	select {
 	case err := <-errc:
+		a.closeDataAPI(context.Background())
 		if a.Gateway != nil {
 			a.Gateway.Close(0)
 		}
@@ -530,6 +553,9 @@ func (a *App) Serve(ctx context.Context) error {
 	defer cancel()
 	gatewayDone := a.shutdownGateway(shutdownCtx) // stops accepting now, drains alongside HTTP
 	err := a.http.Shutdown(shutdownCtx)
+	// No new statements now: the running ones are cancelled upstream and
+	// recorded ABORTED before the store closes.
+	a.closeDataAPI(shutdownCtx)
 	<-gatewayDone
 	stopJobs()
 	// After the gateway's sessions ended (their backends with them).
@@ -552,12 +578,20 @@ func (a *App) Close() error {
 	if a.pprofListener != nil {
 		a.pprofListener.Close()
 	}
+	a.closeDataAPI(context.Background())
 	if a.Gateway != nil {
 		a.Gateway.Close(0)
 	}
 	a.stopManaged()
 	a.Audit.Close()
 	return a.Store.Close()
+}
+
+// closeDataAPI stops the Data API's statements (idempotent).
+func (a *App) closeDataAPI(ctx context.Context) {
+	if a.DataAPI != nil {
+		a.DataAPI.Close(ctx)
+	}
 }
 
 // stopManaged stops the managed upstream, if any (idempotent).

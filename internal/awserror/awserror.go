@@ -10,6 +10,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
@@ -251,6 +252,19 @@ var rows = []row{
 		Code: "ValidationException", Status: 400,
 		QueryCode: "RedshiftIdcApplicationNotExists", QueryStatus: 404,
 		Message: "The Redshift IdC application does not exist."},
+
+	{Sentinel: dataapi.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 400,
+		QueryCode: "ResourceNotFoundException", QueryStatus: 400,
+		Message: "Query does not exist."},
+	{Sentinel: dataapi.ErrActiveStatementsExceeded,
+		Code: "ActiveStatementsExceededException", Status: 400,
+		QueryCode: "ActiveStatementsExceededException", QueryStatus: 400,
+		Message: "Active statements exceeded the allowed quota."},
+	{Sentinel: dataapi.ErrDatabaseConnection,
+		Code: "DatabaseConnectionException", Status: 500,
+		QueryCode: "DatabaseConnectionException", QueryStatus: 500,
+		Message: "Connection to a database failed."},
 }
 
 var internal = row{

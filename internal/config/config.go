@@ -68,6 +68,7 @@ type Config struct {
 	PGTLSCert string          `yaml:"pgTlsCert"`
 	PGTLSKey  string          `yaml:"pgTlsKey"`
 	Gateway   GatewaySettings `yaml:"gateway"`
+	DataAPI   DataAPISettings `yaml:"dataApi"`
 	// PublicURL is how clients reach the API, e.g. https://idcgate.example.com;
 	// default http://<listen address>. The built-in IdP's issuer is <PublicURL>/idp.
 	PublicURL string `yaml:"publicUrl"`
@@ -113,6 +114,17 @@ type GatewaySettings struct {
 	MaxSessionsPerUser   int `yaml:"maxSessionsPerUser"`
 	// Disabled turns the gateway off (API only).
 	Disabled bool `yaml:"disabled"`
+}
+
+// DataAPISettings tune the Redshift Data API (RedshiftData.*).
+type DataAPISettings struct {
+	// MaxActiveStatements is the statements per workgroup that may be
+	// submitted, picked or started at once on one idcgate process; beyond
+	// it ExecuteStatement answers ActiveStatementsExceededException.
+	MaxActiveStatements int `yaml:"maxActiveStatements"`
+	// MaxConnectionsPerWorkgroup bounds the upstream connections the
+	// statements of one workgroup run on at once; the rest wait SUBMITTED.
+	MaxConnectionsPerWorkgroup int `yaml:"maxConnectionsPerWorkgroup"`
 }
 
 // ThrottleSettings are token buckets: requests per second and burst.

@@ -219,6 +219,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("logLevel %q: want debug, info, warn or error", c.LogLevel)
 	}
+	if c.DataAPI.MaxActiveStatements < 0 || c.DataAPI.MaxConnectionsPerWorkgroup < 0 {
+		bad("dataApi.maxActiveStatements and dataApi.maxConnectionsPerWorkgroup must be positive (0: the default)")
+	}
 	if c.Gateway.MaxSessionsPerUser < 0 || c.Gateway.MaxConnsPerWorkgroup < 0 {
 		bad("gateway.maxSessionsPerUser and gateway.maxConnectionsPerWorkgroup must be positive (0: the default)")
 	}

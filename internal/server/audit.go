@@ -18,6 +18,7 @@ var eventSources = map[string]string{
 	serviceRedshift:   "redshift.amazonaws.com",
 	serviceOIDC:       "sso-oauth.amazonaws.com",
 	serviceAdmin:      "idcgate.amazonaws.com",
+	serviceDataAPI:    "redshift-data.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).
@@ -118,7 +119,33 @@ func redactedParameters(r *http.Request, rt routed, body []byte) map[string]any 
 			return map[string]any{"workgroupNames": list}
 		}
 	}
-	return audit.Redact(requestParameters(r, rt, body))
+	params := audit.Redact(requestParameters(r, rt, body))
+	if rt.service == serviceDataAPI {
+		hideSQL(params)
+	}
+	return params
+}
+
+// hideSQL hides a Data API call's SQL text and parameter values, as
+// CloudTrail does for redshift-data: they can hold the data itself. The
+// parameters' names stay.
+func hideSQL(params map[string]any) {
+	for _, k := range []string{"Sql", "Sqls"} {
+		if _, ok := params[k]; ok {
+			params[k] = audit.Hidden
+		}
+	}
+	if list, ok := params["Parameters"].([]any); ok {
+		for i, p := range list {
+			if m, ok := p.(map[string]any); ok {
+				list[i] = map[string]any{"name": m["name"], "value": audit.Hidden}
+			} else {
+				list[i] = audit.Hidden
+			}
+		}
+	} else if _, ok := params["Parameters"]; ok {
+		params["Parameters"] = audit.Hidden
+	}
 }
 
 // requestParameters are the parameters as the operation reads them: for

@@ -23,6 +23,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
@@ -66,6 +67,9 @@ type Deps struct {
 	Metrics    *metrics.Metrics
 	Faults     *faults.Injector
 	Directory  *identitycenter.Directory
+	// DataAPI runs the Redshift Data API's statements (nil: the gateway,
+	// whose upstream plumbing it uses, is disabled).
+	DataAPI *dataapi.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -243,6 +247,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveOIDC(c)
 	case serviceAdmin:
 		out, err = s.serveAdmin(c)
+	case serviceDataAPI:
+		out, err = s.serveDataAPI(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -299,6 +305,14 @@ func (s *Server) finish(rw http.ResponseWriter, log *slog.Logger, r *http.Reques
 	if s.d.Audit != nil && s.recordable(rt, p) {
 		in := journal.IntentFrom(r.Context())
 		rec := s.auditRecord(r, rt, reqID, body, p, err)
+		if o, ok := out.(interface{ statementID() string }); ok && err == nil {
+			// The id a Data API call made, so the trail ties the statement
+			// to its caller (the request carries no id yet).
+			if rec.AdditionalEventData == nil {
+				rec.AdditionalEventData = map[string]any{}
+			}
+			rec.AdditionalEventData["statementId"] = o.statementID()
+		}
 		if aerr := s.d.Audit.Complete(r.Context(), in, rec); aerr != nil {
 			if in.Committed() {
 				// The change committed with its journal entry: that is the
@@ -455,6 +469,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service, rt.op = serviceServerless, op
 		case svc == "Idcgate":
 			rt.service, rt.op = serviceAdmin, op
+		case svc == "RedshiftData":
+			rt.service, rt.op = serviceDataAPI, op
 		}
 		if rt.service == "" {
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")

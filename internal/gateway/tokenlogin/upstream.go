@@ -3,6 +3,10 @@ package tokenlogin
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
@@ -85,4 +89,38 @@ func CheckConfigured(cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// Database is the upstream DSN of workgroup wg connecting to database
+// instead of its own (the Data API's Database member); "" is DSN's answer.
+func (u *Upstreams) Database(ctx context.Context, sc serverless.Scope, wg serverless.Workgroup, database string) (string, error) {
+	if database == "" {
+		return u.DSN(ctx, sc, wg)
+	}
+	if dsn := u.configured(sc.Account, wg.WorkgroupName); dsn != "" {
+		return withDatabase(dsn, database)
+	}
+	if u.Managed != nil {
+		if dsn := u.Managed.DSN(database); dsn != "" {
+			return dsn, nil
+		}
+	}
+	return "", fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, wg.WorkgroupName)
+}
+
+// withDatabase is dsn connecting to database instead of its own.
+func withDatabase(dsn, database string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("upstream DSN: %w", err)
+		}
+		u.Path, u.RawPath = "/"+database, ""
+		return u.String(), nil
+	}
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		return "", fmt.Errorf("upstream DSN: %w", err)
+	}
+	// Keyword/value form: a later keyword wins.
+	return dsn + " dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(database) + "'", nil
 }
