@@ -16,11 +16,7 @@ func TestShutdownLeavesNoQueryRunning(t *testing.T) {
 	t.Parallel()
 	srv, pg := gatewayWorld(t, nil)
 	ctx := context.Background()
-	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 	admin := gmAdmin(t, pg)
 	running := func() (int, error) {
 		var n int
