@@ -22,8 +22,8 @@ func (s *Service) EnsureNamespace(ctx context.Context, sc Scope, in CreateNamesp
 func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamespaceInput, ensure bool) (Namespace, error) {
 	var v validation.Collector
 	checkName(&v, "namespaceName", in.NamespaceName)
-	if in.DbName != nil && v.Length("dbName", *in.DbName, 1, 127) {
-		v.Pattern("dbName", *in.DbName, dbNameRe, dbNameRe.String())
+	if in.DbName != nil {
+		v.LengthAndPattern("dbName", *in.DbName, 1, 127, dbNameRe, dbNameRe.String())
 	}
 	checkNamespaceCommon(&v, in.AdminUsername, in.AdminUserPassword, in.ManageAdminPassword, in.IamRoles, in.DefaultIamRoleArn, in.LogExports)
 	if in.DefaultIamRoleArn != nil && !slices.Contains(in.IamRoles, *in.DefaultIamRoleArn) {
