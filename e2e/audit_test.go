@@ -259,10 +259,7 @@ func TestAuditEveryOperation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := connectGateway(t, srv, token, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := gatewaySession(t, srv, token)
 	c.Close(ctx)
 	if _, err := connectGateway(t, srv, "IDC1.not-a-token", ""); err == nil {
 		t.Fatal("gateway accepted a bad token")

@@ -54,12 +54,10 @@ func TestDocumentedErrors(t *testing.T) {
 		resource string
 	}{
 		{"CreateNamespace", "ConflictException", func() error {
-			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("errs")})
-			return err
+			return errOf(c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("errs")}))
 		}, "Namespace with name errs already exists.", ""},
 		{"CreateNamespace", "ValidationException", func() error {
-			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("Bad_Name")})
-			return err
+			return errOf(c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("Bad_Name")}))
 		}, fmt.Sprintf(badName, "namespaceName"), ""},
 		{"CreateNamespace", "TooManyTagsException", func() error {
 			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("tagged"), Tags: tags})
@@ -70,16 +68,13 @@ func TestDocumentedErrors(t *testing.T) {
 			return err
 		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50.", ""},
 		{"GetNamespace", "ResourceNotFoundException", func() error {
-			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("missing")})
-			return err
+			return errOf(c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("missing")}))
 		}, "Namespace missing not found.", "missing"},
 		{"GetNamespace", "ValidationException", func() error {
-			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("Bad_Name")})
-			return err
+			return errOf(c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("Bad_Name")}))
 		}, fmt.Sprintf(badName, "namespaceName"), ""},
 		{"ListNamespaces", "ValidationException", func() error {
-			_, err := c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{MaxResults: aws.Int32(0)})
-			return err
+			return errOf(c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{MaxResults: aws.Int32(0)}))
 		}, "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1", ""},
 		{"UpdateNamespace", "ConflictException", func() error {
 			if _, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs-two"), KmsKeyId: aws.String("k1")}); err != nil {
@@ -89,79 +84,61 @@ func TestDocumentedErrors(t *testing.T) {
 			return err
 		}, "Namespace errs-two is currently MODIFYING; it must be AVAILABLE for this operation.", ""},
 		{"UpdateNamespace", "ResourceNotFoundException", func() error {
-			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("missing")})
-			return err
+			return errOf(c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("missing")}))
 		}, "Namespace missing not found.", "missing"},
 		{"UpdateNamespace", "ValidationException", func() error {
-			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs"), DefaultIamRoleArn: aws.String("not-an-arn")})
-			return err
+			return errOf(c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("errs"), DefaultIamRoleArn: aws.String("not-an-arn")}))
 		}, "1 validation error detected: Value 'not-an-arn' at 'defaultIamRoleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", ""},
 		{"DeleteNamespace", "ConflictException", func() error {
-			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("errs")})
-			return err
+			return errOf(c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("errs")}))
 		}, "Namespace errs has a workgroup (creating); delete the workgroup first.", ""},
 		{"DeleteNamespace", "ResourceNotFoundException", func() error {
-			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("missing")})
-			return err
+			return errOf(c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("missing")}))
 		}, "Namespace missing not found.", "missing"},
 		{"DeleteNamespace", "ValidationException", func() error {
 			return rawError(t, srv, "DeleteNamespace", `{}`)
 		}, fmt.Sprintf(nullName, "namespaceName"), ""},
 		{"CreateWorkgroup", "ConflictException", func() error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("demo"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(8)})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("demo"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(8)}))
 		}, "Workgroup with name demo already exists.", ""},
 		{"CreateWorkgroup", "InsufficientCapacityException", func() error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("huge"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(64)})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("huge"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(64)}))
 		}, "There is not enough capacity for 64 RPUs: 16 of the 64 RPUs available to this account in this region are in use.", ""},
 		{"CreateWorkgroup", "ResourceNotFoundException", func() error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("orphan"), NamespaceName: aws.String("no-such-ns")})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("orphan"), NamespaceName: aws.String("no-such-ns")}))
 		}, "Namespace no-such-ns not found.", "no-such-ns"},
 		{"CreateWorkgroup", "TooManyTagsException", func() error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("tagged"), NamespaceName: aws.String("errs-three"), Tags: tags})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("tagged"), NamespaceName: aws.String("errs-three"), Tags: tags}))
 		}, "Exceeded the number of tags allowed for resource tagged: 51 tags given, the maximum is 50.", ""},
 		{"CreateWorkgroup", "ValidationException", func() error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("okname"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(4)})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("okname"), NamespaceName: aws.String("errs-three"), BaseCapacity: aws.Int32(4)}))
 		}, "1 validation error detected: Value '4' at 'baseCapacity' failed to satisfy constraint: Member must have value greater than or equal to 8", ""},
 		{"GetWorkgroup", "ResourceNotFoundException", func() error {
-			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("missing")})
-			return err
+			return errOf(c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("missing")}))
 		}, "Workgroup missing not found.", "missing"},
 		{"GetWorkgroup", "ValidationException", func() error {
-			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("Bad_Name")})
-			return err
+			return errOf(c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("Bad_Name")}))
 		}, fmt.Sprintf(badName, "workgroupName"), ""},
 		{"ListWorkgroups", "ValidationException", func() error {
-			_, err := c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{NextToken: aws.String("tampered")})
-			return err
+			return errOf(c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{NextToken: aws.String("tampered")}))
 		}, "Invalid nextToken provided.", ""},
 		{"UpdateWorkgroup", "ConflictException", func() error {
-			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("creating"), BaseCapacity: aws.Int32(16)})
-			return err
+			return errOf(c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("creating"), BaseCapacity: aws.Int32(16)}))
 		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation.", ""},
 		{"UpdateWorkgroup", "InsufficientCapacityException", func() error {
-			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(64)})
-			return err
+			return errOf(c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(64)}))
 		}, "There is not enough capacity for 64 RPUs: 8 of the 64 RPUs available to this account in this region are in use.", ""},
 		{"UpdateWorkgroup", "ResourceNotFoundException", func() error {
-			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("missing")})
-			return err
+			return errOf(c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("missing")}))
 		}, "Workgroup missing not found.", "missing"},
 		{"UpdateWorkgroup", "ValidationException", func() error {
-			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), Port: aws.Int32(22)})
-			return err
+			return errOf(c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), Port: aws.Int32(22)}))
 		}, "1 validation error detected: Value '22' at 'port' failed to satisfy constraint: Member must be between 5431 and 5455 or between 8191 and 8215", ""},
 		{"DeleteWorkgroup", "ConflictException", func() error {
-			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("creating")})
-			return err
+			return errOf(c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("creating")}))
 		}, "Workgroup creating is currently CREATING; it must be AVAILABLE for this operation.", ""},
 		{"DeleteWorkgroup", "ResourceNotFoundException", func() error {
-			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("missing")})
-			return err
+			return errOf(c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("missing")}))
 		}, "Workgroup missing not found.", "missing"},
 		{"DeleteWorkgroup", "ValidationException", func() error {
 			return rawError(t, srv, "DeleteWorkgroup", `{"workgroupName":null}`)

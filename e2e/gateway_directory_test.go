@@ -30,10 +30,7 @@ func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 	before.TrustUpstreamCA(t, pg) // the data dir, and so the CA, is kept across the restart
 	aliceTok := tokenFor(t, before, "alice", "demo")
 	bobTok := tokenFor(t, before, "bob", "demo")
-	c, err := connectGateway(t, before, aliceTok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := gatewaySession(t, before, aliceTok)
 	var total int
 	if err := c.QueryRow(ctx, "SELECT sum(amount) FROM sales").Scan(&total); err != nil || total != 350 {
 		t.Fatalf("alice, an analyst, reads sales: %d %v", total, err)
@@ -56,11 +53,7 @@ func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 	}})
 
 	t.Run("changed groups", func(t *testing.T) {
-		c, err := connectGateway(t, after, aliceTok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
+		c := gatewaySession(t, after, aliceTok)
 		var analyst, engineer bool
 		if err := c.QueryRow(ctx, `SELECT pg_has_role('AWSIDC:analysts', 'MEMBER'), pg_has_role('AWSIDC:engineers', 'MEMBER')`).Scan(&analyst, &engineer); err != nil {
 			t.Fatal(err)
@@ -68,7 +61,7 @@ func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 		if analyst || !engineer {
 			t.Fatalf("alice's roles with her token from before the change: analysts %v, engineers %v; want the directory's now (engineers only)", analyst, engineer)
 		}
-		_, err = c.Exec(ctx, "SELECT sum(amount) FROM sales")
+		_, err := c.Exec(ctx, "SELECT sum(amount) FROM sales")
 		gmPgError(t, err, "42501", "permission denied")
 	})
 	t.Run("deleted user", func(t *testing.T) {

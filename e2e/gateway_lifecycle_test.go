@@ -204,20 +204,14 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 	}
 
 	t.Run("the workgroup's own upstream", func(t *testing.T) {
-		c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "wg-two"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "wg-two"))
 		landsOn(c, pg2)
 		if !roleOn(admin2) || roleOn(admin1) {
 			t.Fatalf("role on wg-two's upstream %v, on the default %v", roleOn(admin2), roleOn(admin1))
 		}
 	})
 	t.Run("the default upstream", func(t *testing.T) {
-		c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 		landsOn(c, pg1)
 	})
 	multi := tokenFor(t, srv, "alice", "demo", "wg-two")
@@ -279,10 +273,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	}
 
 	// bob's user role: created by the gateway, LOGIN, marked as ours.
-	b, err := connectGateway(t, srv, tokenFor(t, srv, "bob", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := gatewaySession(t, srv, tokenFor(t, srv, "bob", "demo"))
 	b.Close(ctx)
 	bob := state("AWSIDC:bob")
 	if !bob.CanLogin || bob.Comment == nil || !strings.HasPrefix(*bob.Comment, gateway.UserRoleMarker) {
@@ -290,11 +281,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	}
 
 	t.Run("a group named like a user grants nothing", func(t *testing.T) {
-		c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
+		c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 		if member("AWSIDC:alice", "AWSIDC:bob") {
 			t.Fatal(`alice's group "bob" made her a member of bob's user role`)
 		}
@@ -364,10 +351,7 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 
 	srv := gmStart(t, pg, "", nil)
 	dataDir := srv.DataDir
-	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 	c.Close(ctx)
 	// A grant made by the database's own administrator, not a group.
 	pg.Exec(t, "dev", `GRANT reporting TO "AWSIDC:alice"`)
@@ -387,15 +371,11 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 			}
 		}
 	})
-	c, err = connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c = gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 	if got := groupsOf(); got != "AWSIDC:engineers,reporting" {
 		t.Fatalf("memberships after the directory change %q, want analysts revoked, engineers granted, reporting kept", got)
 	}
-	_, err = c.Exec(ctx, "SELECT * FROM sales")
+	_, err := c.Exec(ctx, "SELECT * FROM sales")
 	gmPgError(t, err, "42501", "permission denied for table sales")
 }
 
@@ -470,16 +450,8 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 	srv, pg := gatewayWorld(t, nil)
 	ctx := context.Background()
 	tok := tokenFor(t, srv, "alice", "demo")
-	a, err := connectGateway(t, srv, tok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(ctx)
-	b, err := connectGateway(t, srv, tok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
+	a := gatewaySession(t, srv, tok)
+	b := gatewaySession(t, srv, tok)
 	errA, errB := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := a.Exec(ctx, "SELECT pg_sleep(30), 'a'"); errA <- err }()
 	go func() { _, err := b.Exec(ctx, "SELECT pg_sleep(3), 'b'"); errB <- err }()
@@ -540,10 +512,7 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i := 1; i <= 2; i++ {
-		c, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := gatewaySession(t, srv, tok)
 		recs := logins() // read at once: no waiting
 		c.Close(ctx)
 		if len(recs) != i {
@@ -638,11 +607,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	srv, pg := gatewayWorld(t, nil)
 	ctx := context.Background()
-	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 	admin := gmAdmin(t, pg)
 	if n := gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idcgate role sync'`); n == 0 {
 		t.Fatal("no role-sync connection to watch")

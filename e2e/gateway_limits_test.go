@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
@@ -37,22 +35,13 @@ func TestGatewaySessionLimitsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	alice, bob, carol := tokenFor(t, a, "alice", "demo"), tokenFor(t, a, "bob", "demo"), tokenFor(t, a, "carol", "demo")
 
-	open := func(srv *testserver.Server, tok string) *pgx.Conn {
-		t.Helper()
-		c, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(ctx) })
-		return c
-	}
-	open(a, alice)
-	aliceOnB := open(b, alice)
+	gatewaySession(t, a, alice)
+	aliceOnB := gatewaySession(t, b, alice)
 	for _, srv := range []*testserver.Server{a, b} {
 		_, err := connectGateway(t, srv, alice, "")
 		gmPgError(t, err, "53300", "too many sessions for user alice on workgroup demo (limit 2)")
 	}
-	open(b, bob)
+	gatewaySession(t, b, bob)
 	_, err := connectGateway(t, a, carol, "")
 	gmPgError(t, err, "53300", "too many sessions on workgroup demo (limit 3)")
 

@@ -18,11 +18,7 @@ func TestShutdownLeavesNoQueryRunning(t *testing.T) {
 	const grace = time.Second
 	srv, pg := gatewayWorld(t, func(c *config.Config) { c.Gateway.ShutdownGrace = &config.Duration{Duration: grace} })
 	ctx := context.Background()
-	c, err := connectGateway(t, srv, tokenFor(t, srv, "alice", "demo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := gatewaySession(t, srv, tokenFor(t, srv, "alice", "demo"))
 	admin := gmAdmin(t, pg)
 	running := func() (int, error) {
 		var n int

@@ -74,17 +74,26 @@ func connectGateway(t *testing.T, srv *testserver.Server, token, extra string) (
 	return pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=%s dbname=dev sslmode=require password=%s %s", host, port, tokenUser(token), token, extra))
 }
 
+// gatewaySession is a gateway session for token that the test needs (a
+// refused login ends the test); it is closed when the test ends, if the
+// test has not closed it before.
+func gatewaySession(t *testing.T, srv *testserver.Server, token string) *pgx.Conn {
+	t.Helper()
+	c, err := connectGateway(t, srv, token, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
 func TestGatewayLogin(t *testing.T) {
 	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	aliceTok := tokenFor(t, srv, "alice", "demo")
 
-	c, err := connectGateway(t, srv, aliceTok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := gatewaySession(t, srv, aliceTok)
 	var who string
 	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
 		t.Fatalf("current_user %q %v", who, err)
@@ -99,7 +108,7 @@ func TestGatewayLogin(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
 		t.Fatalf("after RESET ROLE: %q %v", who, err)
 	}
-	_, err = c.Exec(ctx, "SET SESSION AUTHORIZATION postgres")
+	_, err := c.Exec(ctx, "SET SESSION AUTHORIZATION postgres")
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "42501" {
 		t.Fatalf("SET SESSION AUTHORIZATION to the service user: %v", err)
@@ -109,11 +118,7 @@ func TestGatewayLogin(t *testing.T) {
 	}
 
 	bobTok := tokenFor(t, srv, "bob", "demo")
-	b, err := connectGateway(t, srv, bobTok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
+	b := gatewaySession(t, srv, bobTok)
 	if err := b.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:bob" {
 		t.Fatalf("bob: %q %v", who, err)
 	}
@@ -289,11 +294,7 @@ func TestGatewayRefusals(t *testing.T) {
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	aliceTok := tokenFor(t, srv, "alice", "demo")
-	good, err := connectGateway(t, srv, aliceTok, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close(ctx)
+	good := gatewaySession(t, srv, aliceTok)
 	// The good session queries without pause while every refusal happens.
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	type loopResult struct {
@@ -436,11 +437,7 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 	tok := tokenFor(t, srv, "alice", "demo")
 
 	t.Run("cancel request reaches the upstream backend", func(t *testing.T) {
-		c, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
+		c := gatewaySession(t, srv, tok)
 		errc := make(chan error, 1)
 		go func() {
 			_, err := c.Exec(ctx, "SELECT pg_sleep(30)")
@@ -470,16 +467,9 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 		}
 	})
 	t.Run("connection limit per workgroup", func(t *testing.T) {
-		a, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close(ctx)
-		b, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = connectGateway(t, srv, tok, "")
+		gatewaySession(t, srv, tok) // held to the end, as b is not
+		b := gatewaySession(t, srv, tok)
+		_, err := connectGateway(t, srv, tok, "")
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "53300" {
 			t.Fatalf("third connection: %v", err)
@@ -509,11 +499,7 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 		}
 	})
 	t.Run("idle timeout", func(t *testing.T) {
-		c, err := connectGateway(t, srv, tok, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
+		c := gatewaySession(t, srv, tok)
 		// Busy is not idle: a query silent for longer than the timeout completes.
 		if _, err := c.Exec(ctx, "SELECT pg_sleep(3)"); err != nil {
 			t.Fatalf("query longer than the idle timeout: %v", err)

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless/types"
 	"github.com/aws/smithy-go"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // wantAPIError asserts err is an AWS API error with this code, HTTP status
@@ -110,4 +112,22 @@ func mustGet(t *testing.T, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// errOf is the error of a call whose other result does not matter, so
+// that a table of calls that only check the error reads one line a call.
+func errOf[T any](_ T, err error) error { return err }
+
+// signJWT is claims signed as a compact JWT with key.
+func signJWT(t *testing.T, key jose.SigningKey, opts *jose.SignerOptions, claims any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

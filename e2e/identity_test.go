@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
@@ -177,15 +176,7 @@ func signWithIdPKey(t *testing.T, srv *testserver.Server, claims map[string]any,
 		}
 		key = k.(*ecdsa.PrivateKey)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jwt.Signed(signer).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil, claims)
 }
 
 func baseClaims(srv *testserver.Server, email string) map[string]any {

@@ -35,12 +35,7 @@ func TestLoginCredentialProcess(t *testing.T) {
 		bin, testserver.ExampleConfig(), p.URL, filepath.Join(p.DataDir, "credentials"))
 	cfgFile := filepath.Join(dir, "config")
 	os.WriteFile(cfgFile, []byte("[profile tip]\nregion = us-east-1\ncredential_process = "+login+"\n"), 0o600)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
-	t.Setenv("AWS_CONFIG_FILE", cfgFile)
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
+	useAWSFiles(t, credFile, cfgFile)
 
 	ctx := context.Background()
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithSharedConfigProfile("tip"))
@@ -275,12 +270,7 @@ func TestLoginCredentialProcessElsewhere(t *testing.T) {
 	}
 	cfgFile := filepath.Join(awsDir, "config")
 	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
-	t.Setenv("AWS_CONFIG_FILE", cfgFile)
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
+	useAWSFiles(t, credFile, cfgFile)
 	t.Setenv("IDCGATE_CONFIG", "")
 	t.Setenv("IDCGATE_DATA_DIR", "")
 	elsewhere := t.TempDir()
@@ -375,4 +365,16 @@ func TestLoginNeedsOnlyTheUser(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q\nwant %q", code, stderr, want)
 		}
 	})
+}
+
+// useAWSFiles makes the SDK's default chain read these shared credentials
+// and config files and nothing from the environment (the test's own
+// credentials and profile would win otherwise).
+func useAWSFiles(t *testing.T, credFile, cfgFile string) {
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
+	t.Setenv("AWS_CONFIG_FILE", cfgFile)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
 }

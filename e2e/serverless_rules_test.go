@@ -209,44 +209,34 @@ func TestAccessDeniedEveryOperation(t *testing.T) {
 		call         func(c *redshiftserverless.Client) error
 	}{
 		{"CreateNamespace", region + "namespace/*", func(c *redshiftserverless.Client) error {
-			_, err := c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("fm-denied")})
-			return err
+			return errOf(c.CreateNamespace(ctx, &redshiftserverless.CreateNamespaceInput{NamespaceName: aws.String("fm-denied")}))
 		}},
 		{"GetNamespace", nsArn, func(c *redshiftserverless.Client) error {
-			_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
-			return err
+			return errOf(c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")}))
 		}},
 		{"ListNamespaces", "*", func(c *redshiftserverless.Client) error {
-			_, err := c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{})
-			return err
+			return errOf(c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{}))
 		}},
 		{"UpdateNamespace", nsArn, func(c *redshiftserverless.Client) error {
-			_, err := c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("demo"), KmsKeyId: aws.String("fm-key")})
-			return err
+			return errOf(c.UpdateNamespace(ctx, &redshiftserverless.UpdateNamespaceInput{NamespaceName: aws.String("demo"), KmsKeyId: aws.String("fm-key")}))
 		}},
 		{"DeleteNamespace", nsArn, func(c *redshiftserverless.Client) error {
-			_, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("demo")})
-			return err
+			return errOf(c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("demo")}))
 		}},
 		{"CreateWorkgroup", region + "workgroup/*", func(c *redshiftserverless.Client) error {
-			_, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("fm-denied"), NamespaceName: aws.String("demo")})
-			return err
+			return errOf(c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("fm-denied"), NamespaceName: aws.String("demo")}))
 		}},
 		{"GetWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
-			_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
-			return err
+			return errOf(c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")}))
 		}},
 		{"ListWorkgroups", "*", func(c *redshiftserverless.Client) error {
-			_, err := c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{})
-			return err
+			return errOf(c.ListWorkgroups(ctx, &redshiftserverless.ListWorkgroupsInput{}))
 		}},
 		{"UpdateWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
-			_, err := c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(16)})
-			return err
+			return errOf(c.UpdateWorkgroup(ctx, &redshiftserverless.UpdateWorkgroupInput{WorkgroupName: aws.String("demo"), BaseCapacity: aws.Int32(16)}))
 		}},
 		{"DeleteWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
-			_, err := c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("demo")})
-			return err
+			return errOf(c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("demo")}))
 		}},
 	}
 	principals := []struct {

@@ -110,8 +110,7 @@ func TestNamespaceWorkgroupLifecycle(t *testing.T) {
 		t.Fatalf("delete status %s", del.Workgroup.Status)
 	}
 	waitGone(t, "workgroup", func() error {
-		_, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("sales-wg")})
-		return err
+		return errOf(c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("sales-wg")}))
 	})
 	dn, err := c.DeleteNamespace(ctx, &redshiftserverless.DeleteNamespaceInput{NamespaceName: aws.String("sales")})
 	if err != nil {
@@ -121,8 +120,7 @@ func TestNamespaceWorkgroupLifecycle(t *testing.T) {
 		t.Fatalf("delete namespace status %s", dn.Namespace.Status)
 	}
 	waitGone(t, "namespace", func() error {
-		_, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("sales")})
-		return err
+		return errOf(c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("sales")}))
 	})
 }
 

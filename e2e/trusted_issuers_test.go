@@ -33,7 +33,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
@@ -111,15 +110,7 @@ func (k imKey) jwk() jose.JSONWebKey {
 
 func (k imKey) sign(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return signJWT(t, jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, (&jose.SignerOptions{}).WithType("JWT"), claims)
 }
 
 // imJWKS is an external IdP's JWKS endpoint; it counts fetches.
@@ -340,9 +331,9 @@ func TestTrustedIssuerInlineJWKS(t *testing.T) {
 		"The assertion's signature does not verify with the keys of issuer "+imInlineIssuer+".")
 }
 
-// imUserID is a directory user's id as the server reports it: the sub of
-// an idToken from the built-in IdP's flow.
-func imUserID(t *testing.T, srv *testserver.Server, user string) string {
+// imBuiltinTokens runs the built-in IdP's flow for user: an IdP token
+// exchanged for the application's tokens.
+func imBuiltinTokens(t *testing.T, srv *testserver.Server, user string) *ssooidc.CreateTokenWithIAMOutput {
 	t.Helper()
 	out, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
@@ -350,6 +341,14 @@ func imUserID(t *testing.T, srv *testserver.Server, user string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// imUserID is a directory user's id as the server reports it: the sub of
+// an idToken from the built-in IdP's flow.
+func imUserID(t *testing.T, srv *testserver.Server, user string) string {
+	t.Helper()
+	out := imBuiltinTokens(t, srv, user)
 	return imUserOf(t, out)
 }
 
@@ -368,15 +367,7 @@ func TestTrustedIssuerJWTChecks(t *testing.T) {
 	}
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	hmacWithPublicKey := func(secret []byte) string {
-		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: jose.JSONWebKey{Key: secret, KeyID: "rsa-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := jwt.Signed(s).Claims(imClaims(clk, imURLIssuer, nil)).Serialize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+		return signJWT(t, jose.SigningKey{Algorithm: jose.HS256, Key: jose.JSONWebKey{Key: secret, KeyID: "rsa-1"}}, (&jose.SignerOptions{}).WithType("JWT"), imClaims(clk, imURLIssuer, nil))
 	}
 	const hmacDesc = "The assertion is signed with HS256; only RS256 and ES256 are accepted."
 	cases := []struct {
@@ -594,12 +585,7 @@ const oidcAccessTokenTTL = time.Hour
 // idToken's claims and the context assertion.
 func imExchangeBuiltin(t *testing.T, srv *testserver.Server, user string) (map[string]any, string) {
 	t.Helper()
-	out, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
-		Assertion: aws.String(srv.IdPToken(t, user, "idcgate-demo", 600))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := imBuiltinTokens(t, srv, user)
 	claims := testserver.IDTokenClaims(t, aws.ToString(out.IdToken))
 	return claims, claims["sts:identity_context"].(string)
 }

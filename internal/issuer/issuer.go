@@ -105,9 +105,7 @@ func parseInputGeneral(body []byte) ([]string, error) {
 				continue
 			}
 			path := fmt.Sprintf("workgroupNames.%d.member", i+1)
-			if v.Length(path, n, 3, 64) {
-				v.Pattern(path, n, nameRe, namePattern)
-			}
+			v.LengthAndPattern(path, n, 3, 64, nameRe, namePattern)
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -68,6 +68,21 @@ func reachableDir(t *testing.T) string {
 	return filepath.Join(base, "pg")
 }
 
+// binAndCA is what a test cluster starts from: the server binaries (as
+// pgtest.Missing says when there are none) and a client CA.
+func binAndCA(t *testing.T) (bin string, ca []byte) {
+	t.Helper()
+	bin, err := Find()
+	if err != nil {
+		pgtest.Missing(t, err)
+	}
+	ca, _, err = serverCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin, ca
+}
+
 // TestClusterLifecycle: first start initializes; the service role has no
 // password and is no superuser; databases and group roles are made once,
 // seed SQL runs once (not again after an operator drops what it made);
@@ -76,14 +91,7 @@ func reachableDir(t *testing.T) string {
 // naming another process, works on the remembered port.
 func TestClusterLifecycle(t *testing.T) {
 	t.Parallel()
-	bin, err := Find()
-	if err != nil {
-		pgtest.Missing(t, err)
-	}
-	ca, _, err := serverCert()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, ca := binAndCA(t)
 	ctx := context.Background()
 	opt := Options{Dir: reachableDir(t), BinDir: bin, ClientCA: ca}
 	c, err := Start(ctx, opt)
@@ -194,14 +202,7 @@ func TestClusterLifecycle(t *testing.T) {
 // so such a directory just works.
 func TestPrivateParent(t *testing.T) {
 	t.Parallel()
-	bin, err := Find()
-	if err != nil {
-		pgtest.Missing(t, err)
-	}
-	ca, _, err := serverCert()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, ca := binAndCA(t)
 	private := t.TempDir() // 0700, the test user's
 	dir := filepath.Join(private, "data-pg")
 	c, err := Start(context.Background(), Options{Dir: dir, BinDir: bin, ClientCA: ca})

@@ -167,17 +167,15 @@ var (
 // ("AWSIDC:alice"), carries control characters or invalid UTF-8.
 func Validate(app Application) error {
 	var v validation.Collector
-	if v.Required("redshiftIdcApplicationName", app.Name != "") && v.Length("redshiftIdcApplicationName", app.Name, 1, 63) {
-		v.Pattern("redshiftIdcApplicationName", app.Name, nameRe, namePattern)
+	if v.Required("redshiftIdcApplicationName", app.Name != "") {
+		v.LengthAndPattern("redshiftIdcApplicationName", app.Name, 1, 63, nameRe, namePattern)
 	}
 	v.Required("idcInstanceArn", app.IdcInstanceArn != "")
-	if v.Required("idcDisplayName", app.DisplayName != "") && v.Length("idcDisplayName", app.DisplayName, 1, 127) {
-		v.Pattern("idcDisplayName", app.DisplayName, displayNameRe, displayNamePattern)
+	if v.Required("idcDisplayName", app.DisplayName != "") {
+		v.LengthAndPattern("idcDisplayName", app.DisplayName, 1, 127, displayNameRe, displayNamePattern)
 	}
 	v.Required("iamRoleArn", app.IamRoleArn != "")
-	if v.Length("identityNamespace", app.IdentityNamespace, 1, 127) {
-		v.Pattern("identityNamespace", app.IdentityNamespace, identityNamespaceRe, identityNamespacePattern)
-	}
+	v.LengthAndPattern("identityNamespace", app.IdentityNamespace, 1, 127, identityNamespaceRe, identityNamespacePattern)
 	return v.Err()
 }
 

@@ -2,7 +2,6 @@ package serverless
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -23,8 +22,8 @@ func (s *Service) EnsureNamespace(ctx context.Context, sc Scope, in CreateNamesp
 func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamespaceInput, ensure bool) (Namespace, error) {
 	var v validation.Collector
 	checkName(&v, "namespaceName", in.NamespaceName)
-	if in.DbName != nil && v.Length("dbName", *in.DbName, 1, 127) {
-		v.Pattern("dbName", *in.DbName, dbNameRe, dbNameRe.String())
+	if in.DbName != nil {
+		v.LengthAndPattern("dbName", *in.DbName, 1, 127, dbNameRe, dbNameRe.String())
 	}
 	checkNamespaceCommon(&v, in.AdminUsername, in.AdminUserPassword, in.ManageAdminPassword, in.IamRoles, in.DefaultIamRoleArn, in.LogExports)
 	if in.DefaultIamRoleArn != nil && !slices.Contains(in.IamRoles, *in.DefaultIamRoleArn) {
@@ -64,14 +63,7 @@ func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamesp
 	created := false
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		created = false // the transaction may run again
-		existing, err := s.loadNamespace(tx, tx, sc, name)
-		switch {
-		case err == nil && ensure:
-			ns = existing
-			return nil
-		case err == nil:
-			return errorf(ErrConflict, "", "Namespace with name %s already exists.", name)
-		case !errors.Is(err, ErrNotFound):
+		if found, err := namespaceResource.existing(s, tx, sc, name, ensure, &ns); found || err != nil {
 			return err
 		}
 		created = true
@@ -88,18 +80,7 @@ func (s *Service) createNamespace(ctx context.Context, sc Scope, in CreateNamesp
 
 // GetNamespace returns a namespace.
 func (s *Service) GetNamespace(ctx context.Context, sc Scope, name string) (Namespace, error) {
-	var v validation.Collector
-	checkName(&v, "namespaceName", &name)
-	if err := v.Err(); err != nil {
-		return Namespace{}, err
-	}
-	var ns Namespace
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		ns, err = s.loadNamespace(r, nil, sc, name)
-		return err
-	})
-	return ns, err
+	return namespaceResource.get(ctx, s, sc, name)
 }
 
 // ListNamespaces lists namespaces in name order.
@@ -113,34 +94,7 @@ func (s *Service) ListNamespaces(ctx context.Context, sc Scope, in ListInput) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []Namespace
-	var next *string
-	now := s.now()
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(nsPrefix(sc), after, func(key string, val []byte) (bool, error) {
-			var ns Namespace
-			if err := jsonUnmarshal(val, &ns); err != nil {
-				return false, err
-			}
-			if !settle(&ns.Status, &ns.Pending, now) {
-				return true, nil
-			}
-			if len(out) == max {
-				tok, err := s.Pages.New("ListNamespaces", sc.Account, sc.Region, nsPrefix(sc)+out[len(out)-1].NamespaceName)
-				if err != nil {
-					return false, err
-				}
-				next = &tok
-				return false, nil
-			}
-			out = append(out, ns)
-			return true, nil
-		})
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, next, nil
+	return namespaceResource.list(ctx, s, sc, "ListNamespaces", after, max)
 }
 
 // UpdateNamespace changes the namespace whose id is id; it is MODIFYING for
@@ -160,16 +114,7 @@ func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, id string, in U
 	if err := s.checkIdcApplication(ctx, sc, in.RedshiftIdcApplicationArn); err != nil {
 		return Namespace{}, err
 	}
-	name := *in.NamespaceName
-	var ns Namespace
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if ns, err = s.loadNamespaceID(tx, sc, name, id); err != nil {
-			return err
-		}
-		if ns.Status != StatusAvailable {
-			return unavailable("Namespace", name, ns.Status)
-		}
+	return namespaceResource.change(ctx, s, sc, *in.NamespaceName, id, StatusModifying, StatusAvailable, func(_ store.Tx, ns *Namespace) error {
 		if in.AdminUsername != nil {
 			ns.AdminUsername = *in.AdminUsername
 			ns.AdminPasswordSet = true
@@ -194,10 +139,8 @@ func (s *Service) UpdateNamespace(ctx context.Context, sc Scope, id string, in U
 		if in.RedshiftIdcApplicationArn != nil {
 			ns.IdcApplicationArn = *in.RedshiftIdcApplicationArn
 		}
-		s.begin(&ns.Status, &ns.Pending, StatusModifying, StatusAvailable)
-		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
+		return nil
 	})
-	return ns, err
 }
 
 // DeleteNamespace deletes the namespace whose id is id (see UpdateNamespace)
@@ -212,17 +155,9 @@ func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, id string, in D
 		return Namespace{}, err
 	}
 	name := *in.NamespaceName
-	var ns Namespace
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if ns, err = s.loadNamespaceID(tx, sc, name, id); err != nil {
-			return err
-		}
-		if ns.Status != StatusAvailable {
-			return unavailable("Namespace", name, ns.Status)
-		}
+	return namespaceResource.change(ctx, s, sc, name, id, StatusDeleting, "", func(tx store.Tx, _ *Namespace) error {
 		var attached string
-		err = s.scanWorkgroups(tx, sc, "", func(wg Workgroup) (bool, error) {
+		err := s.scanWorkgroups(tx, sc, "", func(wg Workgroup) (bool, error) {
 			if wg.NamespaceName == name {
 				attached = wg.WorkgroupName
 				return false, nil
@@ -235,10 +170,6 @@ func (s *Service) DeleteNamespace(ctx context.Context, sc Scope, id string, in D
 		if attached != "" {
 			return errorf(ErrConflict, "", "Namespace %s has a workgroup (%s); delete the workgroup first.", name, attached)
 		}
-		if !s.begin(&ns.Status, &ns.Pending, StatusDeleting, "") {
-			return tx.Delete(nsPrefix(sc) + name)
-		}
-		return store.PutJSON(tx, nsPrefix(sc)+name, ns)
+		return nil
 	})
-	return ns, err
 }

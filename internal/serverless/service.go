@@ -128,70 +128,17 @@ func (s *Service) begin(status *Status, pending **transition, transient, to Stat
 	return settle(status, pending, s.now())
 }
 
-// loadRecord reads and settles a record at key; when tx is not nil, one
-// that is gone is purged. state exposes the record's status fields.
-// notFound builds the error for a missing record only when it is missing
-// (the happy path allocates nothing for it).
-func loadRecord[T any](s *Service, r store.Reader, tx store.Tx, key string, state func(*T) (*Status, **transition), notFound func(string) error, name string) (T, error) {
-	var rec T
-	if err := store.GetJSON(r, key, &rec); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return rec, notFound(name)
-		}
-		return rec, err
-	}
-	st, pending := state(&rec)
-	if !settle(st, pending, s.now()) {
-		if tx != nil {
-			if err := tx.Delete(key); err != nil {
-				return rec, err
-			}
-		}
-		return rec, notFound(name)
-	}
-	return rec, nil
-}
-
 func (s *Service) loadNamespace(r store.Reader, tx store.Tx, sc Scope, name string) (Namespace, error) {
-	return loadRecord(s, r, tx, nsPrefix(sc)+name, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, name)
+	return namespaceResource.load(s, r, tx, sc, name)
 }
 
 func (s *Service) loadWorkgroup(r store.Reader, tx store.Tx, sc Scope, name string) (Workgroup, error) {
-	return loadRecord(s, r, tx, wgPrefix(sc)+name, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, name)
-}
-
-// loadNamespaceID loads name for a change inside tx, and only if it is still
-// the namespace with this id.
-func (s *Service) loadNamespaceID(tx store.Tx, sc Scope, name, id string) (Namespace, error) {
-	ns, err := s.loadNamespace(tx, tx, sc, name)
-	if err == nil && ns.NamespaceId != id {
-		return Namespace{}, namespaceNotFound(name)
-	}
-	return ns, err
-}
-
-// loadWorkgroupID is loadNamespaceID for workgroups.
-func (s *Service) loadWorkgroupID(tx store.Tx, sc Scope, name, id string) (Workgroup, error) {
-	wg, err := s.loadWorkgroup(tx, tx, sc, name)
-	if err == nil && wg.WorkgroupId != id {
-		return Workgroup{}, workgroupNotFound(name)
-	}
-	return wg, err
+	return workgroupResource.load(s, r, tx, sc, name)
 }
 
 // scanWorkgroups calls fn for every live workgroup of the scope.
 func (s *Service) scanWorkgroups(r store.Reader, sc Scope, after string, fn func(Workgroup) (bool, error)) error {
-	now := s.now()
-	return r.Scan(wgPrefix(sc), after, func(_ string, v []byte) (bool, error) {
-		var wg Workgroup
-		if err := jsonUnmarshal(v, &wg); err != nil {
-			return false, err
-		}
-		if !settle(&wg.Status, &wg.Pending, now) {
-			return true, nil
-		}
-		return fn(wg)
-	})
+	return workgroupResource.scan(s, r, sc, after, fn)
 }
 
 func (s *Service) newID() (string, error) { return ids.UUID(s.Rand) }

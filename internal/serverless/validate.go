@@ -47,14 +47,12 @@ func checkName(v *validation.Collector, path string, p *string) {
 	if !v.Required(path, p != nil) {
 		return
 	}
-	if v.Length(path, *p, 3, 64) {
-		v.Pattern(path, *p, nameRe, namePattern)
-	}
+	v.LengthAndPattern(path, *p, 3, 64, nameRe, namePattern)
 }
 
 func checkOptName(v *validation.Collector, path string, p *string) {
-	if p != nil && v.Length(path, *p, 3, 64) {
-		v.Pattern(path, *p, nameRe, namePattern)
+	if p != nil {
+		v.LengthAndPattern(path, *p, 3, 64, nameRe, namePattern)
 	}
 }
 
@@ -90,8 +88,8 @@ func checkPassword(v *validation.Collector, p *string) {
 }
 
 func checkNamespaceCommon(v *validation.Collector, adminUser, password *string, manage *bool, roles []string, defaultRole *string, logs []string) {
-	if adminUser != nil && v.Length("adminUsername", *adminUser, 1, 127) {
-		v.Pattern("adminUsername", *adminUser, userNameRe, userNameRe.String())
+	if adminUser != nil {
+		v.LengthAndPattern("adminUsername", *adminUser, 1, 127, userNameRe, userNameRe.String())
 	}
 	checkPassword(v, password)
 	if password != nil && manage != nil && *manage {
@@ -128,12 +126,8 @@ func checkTags(v *validation.Collector, tags []Tag) {
 	}
 	for i, t := range tags {
 		path := fmt.Sprintf("tags.%d.member.key", i+1)
-		if v.Length(path, t.Key, 1, 128) {
-			v.Pattern(path, t.Key, tagRe, tagPattern)
-		}
-		if vpath := fmt.Sprintf("tags.%d.member.value", i+1); v.Length(vpath, t.Value, 0, 256) {
-			v.Pattern(vpath, t.Value, tagRe, tagPattern)
-		}
+		v.LengthAndPattern(path, t.Key, 1, 128, tagRe, tagPattern)
+		v.LengthAndPattern(fmt.Sprintf("tags.%d.member.value", i+1), t.Value, 0, 256, tagRe, tagPattern)
 		for _, earlier := range tags[:i] {
 			if sameTagKey(earlier.Key, t.Key) {
 				v.Add(path, t.Key, "Member must not repeat an earlier tag key (keys are compared ignoring case)")

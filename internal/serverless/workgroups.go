@@ -86,14 +86,7 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 		s.begin(&wg.Status, &wg.Pending, StatusCreating, StatusAvailable)
 	}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		existing, err := s.loadWorkgroup(tx, tx, sc, name)
-		switch {
-		case err == nil && ensure:
-			wg = existing
-			return nil
-		case err == nil:
-			return errorf(ErrConflict, "", "Workgroup with name %s already exists.", name)
-		case !errors.Is(err, ErrNotFound):
+		if found, err := workgroupResource.existing(s, tx, sc, name, ensure, &wg); found || err != nil {
 			return err
 		}
 		ns, err := s.loadNamespace(tx, tx, sc, nsName)
@@ -152,18 +145,7 @@ func mergeParameters(base, over []ConfigParameter) []ConfigParameter {
 
 // GetWorkgroup returns a workgroup.
 func (s *Service) GetWorkgroup(ctx context.Context, sc Scope, name string) (Workgroup, error) {
-	var v validation.Collector
-	checkName(&v, "workgroupName", &name)
-	if err := v.Err(); err != nil {
-		return Workgroup{}, err
-	}
-	var wg Workgroup
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		wg, err = s.loadWorkgroup(r, nil, sc, name)
-		return err
-	})
-	return wg, err
+	return workgroupResource.get(ctx, s, sc, name)
 }
 
 // WorkgroupWithNamespace returns a workgroup and its namespace from one snapshot.
@@ -198,26 +180,7 @@ func (s *Service) ListWorkgroups(ctx context.Context, sc Scope, in ListWorkgroup
 	if in.OwnerAccount != nil && *in.OwnerAccount != sc.Account {
 		return []Workgroup{}, nil, nil
 	}
-	var out []Workgroup
-	var next *string
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		return s.scanWorkgroups(r, sc, after, func(wg Workgroup) (bool, error) {
-			if len(out) == max {
-				tok, err := s.Pages.New("ListWorkgroups", sc.Account, sc.Region, wgPrefix(sc)+out[len(out)-1].WorkgroupName)
-				if err != nil {
-					return false, err
-				}
-				next = &tok
-				return false, nil
-			}
-			out = append(out, wg)
-			return true, nil
-		})
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, next, nil
+	return workgroupResource.list(ctx, s, sc, "ListWorkgroups", after, max)
 }
 
 // UpdateWorkgroup changes the workgroup whose id is id (see
@@ -230,15 +193,7 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in U
 		return Workgroup{}, err
 	}
 	name := *in.WorkgroupName
-	var wg Workgroup
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if wg, err = s.loadWorkgroupID(tx, sc, name, id); err != nil {
-			return err
-		}
-		if wg.Status != StatusAvailable {
-			return unavailable("Workgroup", name, wg.Status)
-		}
+	return workgroupResource.change(ctx, s, sc, name, id, StatusModifying, StatusAvailable, func(tx store.Tx, wg *Workgroup) error {
 		if in.BaseCapacity != nil && *in.BaseCapacity != wg.BaseCapacity {
 			used := 0
 			err := s.scanWorkgroups(tx, sc, "", func(w Workgroup) (bool, error) {
@@ -289,10 +244,8 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in U
 			}
 			wg.SubnetIds, wg.IpAddressType = subnets, ipType
 		}
-		s.begin(&wg.Status, &wg.Pending, StatusModifying, StatusAvailable)
-		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
+		return nil
 	})
-	return wg, err
 }
 
 // DeleteWorkgroup deletes the workgroup whose id is id (see
@@ -303,25 +256,11 @@ func (s *Service) DeleteWorkgroup(ctx context.Context, sc Scope, id string, in D
 	if err := v.Err(); err != nil {
 		return Workgroup{}, err
 	}
-	name := *in.WorkgroupName
-	var wg Workgroup
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if wg, err = s.loadWorkgroupID(tx, sc, name, id); err != nil {
-			return err
-		}
-		if wg.Status != StatusAvailable {
-			return unavailable("Workgroup", name, wg.Status)
-		}
+	wg, err := workgroupResource.change(ctx, s, sc, *in.WorkgroupName, id, StatusDeleting, "", func(tx store.Tx, wg *Workgroup) error {
 		if s.OnDeleteWorkgroup != nil {
-			if err := s.OnDeleteWorkgroup(tx, sc, wg); err != nil {
-				return err
-			}
+			return s.OnDeleteWorkgroup(tx, sc, *wg)
 		}
-		if !s.begin(&wg.Status, &wg.Pending, StatusDeleting, "") {
-			return tx.Delete(wgPrefix(sc) + name)
-		}
-		return store.PutJSON(tx, wgPrefix(sc)+name, wg)
+		return nil
 	})
 	if err == nil && s.AfterDeleteWorkgroup != nil {
 		s.AfterDeleteWorkgroup(sc, wg)
@@ -413,11 +352,11 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 	nss := make([]Namespace, 0, len(names))
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		for _, n := range names {
-			wg, err := viewRecord(s, &s.workgroups, r, wgPrefix(sc)+n, func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending }, workgroupNotFound, n)
+			wg, err := viewRecord(s, &s.workgroups, r, wgPrefix(sc)+n, workgroupResource.state, workgroupNotFound, n)
 			if err != nil {
 				return err
 			}
-			ns, err := viewRecord(s, &s.namespaces, r, nsPrefix(sc)+wg.NamespaceName, func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending }, namespaceNotFound, wg.NamespaceName)
+			ns, err := viewRecord(s, &s.namespaces, r, nsPrefix(sc)+wg.NamespaceName, namespaceResource.state, namespaceNotFound, wg.NamespaceName)
 			if err != nil {
 				return err
 			}

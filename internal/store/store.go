@@ -15,6 +15,18 @@ var ErrNotFound = errors.New("store: not found")
 // ErrClosed is returned by a store that has been closed.
 var ErrClosed = errors.New("store: closed")
 
+// Ready is a backend's check before it starts a transaction: the
+// context's error once it is done, ErrClosed once the store is closed.
+func Ready(ctx context.Context, closed bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if closed {
+		return ErrClosed
+	}
+	return nil
+}
+
 // Store is a transactional, ordered key/value store.
 //
 // View and Update run fn inside a transaction; Update commits when fn returns

@@ -268,11 +268,11 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 // ValidationError that costs nothing more to answer.
 func validateAssumeRole(in *AssumeRoleInput) error {
 	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") && v.Length("roleArn", in.RoleArn, 20, 2048) {
-		v.Pattern("roleArn", in.RoleArn, arnTypeRe, arnTypePattern)
+	if v.Required("roleArn", in.RoleArn != "") {
+		v.LengthAndPattern("roleArn", in.RoleArn, 20, 2048, arnTypeRe, arnTypePattern)
 	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") && v.Length("roleSessionName", in.RoleSessionName, 2, 64) {
-		v.Pattern("roleSessionName", in.RoleSessionName, sessionNameRe, `[\w+=,.@-]*`)
+	if v.Required("roleSessionName", in.RoleSessionName != "") {
+		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
 	}
 	if in.DurationSeconds != nil {
 		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
@@ -283,8 +283,8 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
 	}
 	optional := func(path string, s *string, min, max int, re *regexp.Regexp, pattern string) {
-		if s != nil && v.Length(path, *s, min, max) {
-			v.Pattern(path, *s, re, pattern)
+		if s != nil {
+			v.LengthAndPattern(path, *s, min, max, re, pattern)
 		}
 	}
 	optional("externalId", in.ExternalId, 2, 1224, externalIDRe, `[\w+=,.@:\/-]*`)
@@ -296,20 +296,18 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 	}
 	for i, arn := range in.PolicyArns {
 		path := fmt.Sprintf("policyArns.%d.member.arn", i+1)
-		if v.Length(path, arn, 20, 2048) {
-			v.Pattern(path, arn, arnTypeRe, arnTypePattern)
-		}
+		v.LengthAndPattern(path, arn, 20, 2048, arnTypeRe, arnTypePattern)
 	}
 	if len(in.Tags) > 50 {
 		v.Add("tags", nil, "Member must have length less than or equal to 50")
 	}
 	for i, tag := range in.Tags {
 		path := fmt.Sprintf("tags.%d.member", i+1)
-		if v.Required(path+".key", tag.Key != nil) && v.Length(path+".key", *tag.Key, 1, 128) {
-			v.Pattern(path+".key", *tag.Key, tagKeyRe, tagKeyPattern)
+		if v.Required(path+".key", tag.Key != nil) {
+			v.LengthAndPattern(path+".key", *tag.Key, 1, 128, tagKeyRe, tagKeyPattern)
 		}
-		if v.Required(path+".value", tag.Value != nil) && v.Length(path+".value", *tag.Value, 0, 256) {
-			v.Pattern(path+".value", *tag.Value, tagValueRe, tagValuePattern)
+		if v.Required(path+".value", tag.Value != nil) {
+			v.LengthAndPattern(path+".value", *tag.Value, 0, 256, tagValueRe, tagValuePattern)
 		}
 	}
 	if len(in.TransitiveTagKeys) > 50 {
@@ -317,9 +315,7 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 	}
 	for i, k := range in.TransitiveTagKeys {
 		path := fmt.Sprintf("transitiveTagKeys.%d.member", i+1)
-		if v.Length(path, k, 1, 128) {
-			v.Pattern(path, k, tagKeyRe, tagKeyPattern)
-		}
+		v.LengthAndPattern(path, k, 1, 128, tagKeyRe, tagKeyPattern)
 	}
 	if len(in.ProvidedContexts) > 5 {
 		v.Add("providedContexts", fmt.Sprint(len(in.ProvidedContexts)), "Member must have length less than or equal to 5")
@@ -327,8 +323,8 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 		// Empty members are left to context(), which names what is missing.
 		for i, pc := range in.ProvidedContexts {
 			path := fmt.Sprintf("providedContexts.%d.member", i+1)
-			if pc.ProviderArn != "" && v.Length(path+".providerArn", pc.ProviderArn, 20, 2048) {
-				v.Pattern(path+".providerArn", pc.ProviderArn, arnTypeRe, arnTypePattern)
+			if pc.ProviderArn != "" {
+				v.LengthAndPattern(path+".providerArn", pc.ProviderArn, 20, 2048, arnTypeRe, arnTypePattern)
 			}
 			if pc.ContextAssertion != "" {
 				v.Length(path+".contextAssertion", pc.ContextAssertion, 4, 2048)

@@ -71,6 +71,13 @@ func (c *Collector) Pattern(path, s string, re *regexp.Regexp, pattern string) b
 	return true
 }
 
+// LengthAndPattern checks a string member's length and then, only if that
+// holds, its pattern (a member gets one complaint, the first, as AWS
+// reports it).
+func (c *Collector) LengthAndPattern(path, s string, min, max int, re *regexp.Regexp, pattern string) bool {
+	return c.Length(path, s, min, max) && c.Pattern(path, s, re, pattern)
+}
+
 // Range checks min <= v <= max.
 func (c *Collector) Range(path string, v, min, max int64) bool {
 	switch {

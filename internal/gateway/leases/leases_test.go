@@ -19,6 +19,16 @@ import (
 	"github.com/idcgate/idcgate/internal/store/postgres"
 )
 
+// onEachBackend runs test as a subtest on each store backend, with a
+// fresh store and a fake clock.
+func onEachBackend(t *testing.T, test func(t *testing.T, st store.Store, c *clock.Fake)) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			test(t, open(t), clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)))
+		})
+	}
+}
+
 // backends opens a fresh store of each kind for a test.
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 	var pg *pgtest.Server
@@ -94,28 +104,24 @@ func leaseCount(t *testing.T, st store.Store) int {
 // and per-workgroup counts; a release frees a slot for either.
 func TestLimitsAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-			a, b := replica(st, c, 2, 3), replica(st, c, 2, 3)
-			defer a.Close()
-			defer b.Close()
-			admit(t, a, "alice", "demo")
-			releaseB := admit(t, b, "alice", "demo")
-			refused(t, a, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			admit(t, b, "bob", "demo")
-			refused(t, a, "carol", "demo", "too many sessions on workgroup demo (limit 3)")
-			admit(t, a, "alice", "other") // another workgroup counts apart
-			releaseB()
-			releaseB() // once only
-			admit(t, a, "alice", "demo")
-			if n := leaseCount(t, st); n != 4 {
-				t.Fatalf("%d leases in the store, want 4", n)
-			}
-		})
-	}
+	onEachBackend(t, func(t *testing.T, st store.Store, c *clock.Fake) {
+		a, b := replica(st, c, 2, 3), replica(st, c, 2, 3)
+		defer a.Close()
+		defer b.Close()
+		admit(t, a, "alice", "demo")
+		releaseB := admit(t, b, "alice", "demo")
+		refused(t, a, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
+		refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
+		admit(t, b, "bob", "demo")
+		refused(t, a, "carol", "demo", "too many sessions on workgroup demo (limit 3)")
+		admit(t, a, "alice", "other") // another workgroup counts apart
+		releaseB()
+		releaseB() // once only
+		admit(t, a, "alice", "demo")
+		if n := leaseCount(t, st); n != 4 {
+			t.Fatalf("%d leases in the store, want 4", n)
+		}
+	})
 }
 
 // TestDeadReplicaStopsCounting: the leases of a replica that stopped
@@ -124,69 +130,61 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 // deletes its own at once.
 func TestDeadReplicaStopsCounting(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-			dead, b := replica(st, c, 2, 0), replica(st, c, 2, 0)
-			defer b.Close()
-			admit(t, dead, "alice", "demo")
-			admit(t, dead, "alice", "demo")
-			refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			c.Advance(ttl - time.Second)
-			refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
-			c.Advance(2 * time.Second)
-			admit(t, b, "alice", "demo")
-			if n := leaseCount(t, st); n != 1 {
-				t.Fatalf("%d leases in the store, want only the live replica's 1", n)
-			}
+	onEachBackend(t, func(t *testing.T, st store.Store, c *clock.Fake) {
+		dead, b := replica(st, c, 2, 0), replica(st, c, 2, 0)
+		defer b.Close()
+		admit(t, dead, "alice", "demo")
+		admit(t, dead, "alice", "demo")
+		refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
+		c.Advance(ttl - time.Second)
+		refused(t, b, "alice", "demo", "too many sessions for user alice on workgroup demo (limit 2)")
+		c.Advance(2 * time.Second)
+		admit(t, b, "alice", "demo")
+		if n := leaseCount(t, st); n != 1 {
+			t.Fatalf("%d leases in the store, want only the live replica's 1", n)
+		}
 
-			closing := replica(st, c, 2, 0)
-			admit(t, closing, "bob", "demo")
-			admit(t, closing, "bob", "demo")
-			refused(t, b, "bob", "demo", "too many sessions for user bob on workgroup demo (limit 2)")
-			closing.Close()
-			admit(t, b, "bob", "demo")
-		})
-	}
+		closing := replica(st, c, 2, 0)
+		admit(t, closing, "bob", "demo")
+		admit(t, closing, "bob", "demo")
+		refused(t, b, "bob", "demo", "too many sessions for user bob on workgroup demo (limit 2)")
+		closing.Close()
+		admit(t, b, "bob", "demo")
+	})
 }
 
 // TestConcurrentAdmissions: replicas admitting one user at once never
 // exceed the limit (the count and the new lease commit together).
 func TestConcurrentAdmissions(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			c := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-			const limit, each = 5, 8
-			reps := []*Leases{replica(st, c, limit, 0), replica(st, c, limit, 0)}
-			var ok, over atomic.Int64
-			var wg sync.WaitGroup
-			for _, r := range reps {
-				defer r.Close()
-				for range each {
-					wg.Go(func() {
-						_, err := r.Admit(context.Background(), login("alice", "demo"))
-						var le *gateway.LimitError
-						switch {
-						case err == nil:
-							ok.Add(1)
-						case errors.As(err, &le):
-							over.Add(1)
-						default:
-							t.Errorf("admit: %v", err)
-						}
-					})
-				}
+	onEachBackend(t, func(t *testing.T, st store.Store, c *clock.Fake) {
+		const limit, each = 5, 8
+		reps := []*Leases{replica(st, c, limit, 0), replica(st, c, limit, 0)}
+		var ok, over atomic.Int64
+		var wg sync.WaitGroup
+		for _, r := range reps {
+			defer r.Close()
+			for range each {
+				wg.Go(func() {
+					_, err := r.Admit(context.Background(), login("alice", "demo"))
+					var le *gateway.LimitError
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errors.As(err, &le):
+						over.Add(1)
+					default:
+						t.Errorf("admit: %v", err)
+					}
+				})
 			}
-			wg.Wait()
-			if ok.Load() != limit || over.Load() != 2*each-limit {
-				t.Fatalf("%d admitted, %d refused; want %d and %d", ok.Load(), over.Load(), limit, 2*each-limit)
-			}
-			if n := leaseCount(t, st); n != limit {
-				t.Fatalf("%d leases in the store, want %d", n, limit)
-			}
-		})
-	}
+		}
+		wg.Wait()
+		if ok.Load() != limit || over.Load() != 2*each-limit {
+			t.Fatalf("%d admitted, %d refused; want %d and %d", ok.Load(), over.Load(), limit, 2*each-limit)
+		}
+		if n := leaseCount(t, st); n != limit {
+			t.Fatalf("%d leases in the store, want %d", n, limit)
+		}
+	})
 }

@@ -96,16 +96,6 @@ func Open(path string) (*DB, error) {
 	return &DB{bdb: bdb}, nil
 }
 
-func (d *DB) ready(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d.closed.Load() {
-		return store.ErrClosed
-	}
-	return nil
-}
-
 func closedErr(err error) error {
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return store.ErrClosed
@@ -115,7 +105,7 @@ func closedErr(err error) error {
 
 // View runs fn in a read-only transaction.
 func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
-	if err := d.ready(ctx); err != nil {
+	if err := store.Ready(ctx, d.closed.Load()); err != nil {
 		return err
 	}
 	return closedErr(d.bdb.View(func(tx *bbolt.Tx) error {
@@ -126,7 +116,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // Update runs fn in a read-write transaction, committing (and fsyncing) when
 // fn returns nil and rolling back otherwise, returning fn's error unchanged.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if err := d.ready(ctx); err != nil {
+	if err := store.Ready(ctx, d.closed.Load()); err != nil {
 		return err
 	}
 	var written []string

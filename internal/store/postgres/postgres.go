@@ -94,16 +94,6 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	})
 }
 
-func (d *DB) ready(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d.closed.Load() {
-		return store.ErrClosed
-	}
-	return nil
-}
-
 // inTx acquires a connection and runs fn in one transaction on it. A pool
 // closed by Close reports store.ErrClosed.
 func (d *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(*txn) error) error {
@@ -122,7 +112,7 @@ func (d *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(*txn) error) 
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction.
 func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
-	if err := d.ready(ctx); err != nil {
+	if err := store.Ready(ctx, d.closed.Load()); err != nil {
 		return err
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
@@ -134,7 +124,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 // statements or from COMMIT, fn runs again in a new transaction, up to
 // maxRetries times with jittered exponential backoff.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
-	if err := d.ready(ctx); err != nil {
+	if err := store.Ready(ctx, d.closed.Load()); err != nil {
 		return err
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.Serializable}

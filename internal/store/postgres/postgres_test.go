@@ -96,29 +96,12 @@ func TestPostgres(t *testing.T) {
 		dsn := freshDSN(t, pg)
 		a, b := openDSN(t, dsn), openDSN(t, dsn)
 		const workers, each = 8, 25
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := range workers {
-			db := a
+		storetest.IncrementConcurrently(ctx, t, "counter", workers, each, func(w int) store.Store {
 			if w%2 == 1 {
-				db = b
+				return b
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range each {
-					if err := storetest.Increment(ctx, db, "counter"); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+			return a
+		})
 		var got []byte
 		if err := b.View(ctx, func(r store.Reader) error {
 			var err error

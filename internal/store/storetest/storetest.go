@@ -520,25 +520,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		putAll(t, s, "counter", "0")
 		const workers, each = 8, 25
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < each; i++ {
-					if err := Increment(ctx, s, "counter"); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+		IncrementConcurrently(ctx, t, "counter", workers, each, func(int) store.Store { return s })
 		mustGet(t, s, "counter", strconv.Itoa(workers*each))
 	})
 
@@ -608,6 +590,34 @@ func Increment(ctx context.Context, s store.Store, key string) error {
 		}
 		return tx.Put(key, []byte(strconv.Itoa(n+1)))
 	})
+}
+
+// IncrementConcurrently runs workers goroutines at once, each of which
+// Increments key each times in the store pick gives it (so a test can
+// spread them over several handles), and fails t with the first error
+// once all are done.
+func IncrementConcurrently(ctx context.Context, t *testing.T, key string, workers, each int, pick func(worker int) store.Store) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		s := pick(w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if err := Increment(ctx, s, key); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
 
 // RunDurable checks that committed data survives Close and reopen. open
