@@ -243,7 +243,7 @@ func (s *Service) runSub(ctx context.Context, pg *pgconn.PgConn, st *Statement, 
 	sub.Duration = sub.UpdatedAt.Sub(start)
 	if werr != nil {
 		w.discard(context.WithoutCancel(ctx))
-		sub.Status, sub.Error = StatusFailed, publicError(werr)
+		sub.Status, sub.Error = StatusFailed, publicError(werr, s)
 		return werr
 	}
 	if err != nil {
@@ -252,7 +252,7 @@ func (s *Service) runSub(ctx context.Context, pg *pgconn.PgConn, st *Statement, 
 			sub.Status = StatusAborted
 			return ctx.Err()
 		}
-		sub.Status, sub.Error = StatusFailed, publicError(err)
+		sub.Status, sub.Error = StatusFailed, publicError(err, s)
 		return err
 	}
 	if sub.HasResultSet {
@@ -338,7 +338,15 @@ type pageWriter struct {
 	cells []string
 }
 
-var errTooLarge = errors.New("dataapi: result too large")
+// userError is a message meant for the statement's owner, as it is.
+type userError string
+
+func (e userError) Error() string { return string(e) }
+
+// tooLarge is the Error of a statement whose result is over the limit.
+func tooLarge(limit int64) error {
+	return userError(fmt.Sprintf("The query's result is larger than the Data API keeps (%d MB): select fewer rows or columns.", limit>>20))
+}
 
 func (w *pageWriter) add(ctx context.Context, vals [][]byte, oids []uint32) error {
 	if w.format == FormatCSV {
@@ -373,8 +381,8 @@ func (w *pageWriter) add(ctx context.Context, vals [][]byte, oids []uint32) erro
 		w.buf.Write(b)
 	}
 	w.rows++
-	if w.total+int64(w.buf.Len()) > MaxResultBytes {
-		return errTooLarge
+	if limit := w.s.maxResultBytes(); w.total+int64(w.buf.Len()) > limit {
+		return tooLarge(limit)
 	}
 	if w.rows >= w.max || w.buf.Len() >= pageBytes {
 		return w.flush(ctx)
@@ -425,17 +433,19 @@ func (w *pageWriter) discard(ctx context.Context) {
 }
 
 // publicError is what a statement's Error says: PostgreSQL's message for a
-// SQL error, the limit for an oversized result, and a generic line for
-// anything else (logged by the caller, never shown).
-func publicError(err error) string {
+// SQL error, a userError as it is (the result limit, a refusal), and a
+// generic line for anything else, whose cause is logged, never shown.
+func publicError(err error, s *Service) string {
 	var pe *pgconn.PgError
+	var ue userError
 	switch {
 	case errors.As(err, &pe):
 		return "ERROR: " + pe.Message
-	case errors.Is(err, errTooLarge):
-		return fmt.Sprintf("The query's result is larger than the Data API keeps (%d MB): select fewer rows or columns.", MaxResultBytes>>20)
+	case errors.As(err, &ue):
+		return string(ue)
 	}
-	return "The statement could not run on the workgroup's database: " + err.Error()
+	s.Log.Error("data api: statement failed", "err", err)
+	return "The statement could not run on the workgroup's database."
 }
 
 // connectError is what a statement that could not start says: the role
@@ -448,10 +458,10 @@ func connectError(err error, s *Service) error {
 	}
 	var pub interface{ Public() string }
 	if errors.As(err, &pub) {
-		return errors.New(pub.Public())
+		return userError(pub.Public())
 	}
 	s.Log.Error("data api: connecting to the workgroup's database", "err", err)
-	return errors.New("could not connect to the workgroup's database")
+	return userError("could not connect to the workgroup's database")
 }
 
 // end records st's final state. ctx's cause tells a cancel (ABORTED) and a
@@ -466,11 +476,7 @@ func (s *Service) end(st *Statement, ctx context.Context, err error) {
 	case ctx.Err() != nil:
 		st.Status, st.Error = StatusAborted, "The statement was cancelled."
 	case err != nil:
-		st.Status, st.Error = StatusFailed, publicError(err)
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) && !errors.Is(err, errTooLarge) {
-			st.Error = err.Error()
-		}
+		st.Status, st.Error = StatusFailed, publicError(err, s)
 	default:
 		st.Status = StatusFinished
 	}

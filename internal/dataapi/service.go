@@ -59,8 +59,9 @@ const (
 	DefaultMaxConns = 20
 	// Retention is how long a statement and its results are kept (AWS: 24 hours).
 	Retention = 24 * time.Hour
-	// MaxResultBytes is the most result data one statement keeps (AWS: 100 MB).
-	MaxResultBytes = 100 << 20
+	// DefaultMaxResultBytes is the most result data one statement keeps
+	// (AWS: 100 MB).
+	DefaultMaxResultBytes = 100 << 20
 	// heartbeatEvery and staleAfter: a runner touches its statements every
 	// heartbeatEvery; one not touched for staleAfter has lost its runner.
 	heartbeatEvery = 2 * time.Second
@@ -83,6 +84,9 @@ type Service struct {
 	// MaxActive and MaxConns per workgroup (0: the defaults).
 	MaxActive int
 	MaxConns  int
+	// MaxResultBytes is the most result data one statement keeps (0:
+	// DefaultMaxResultBytes); a bigger result fails the statement.
+	MaxResultBytes int64
 	// PageRows overrides pageRows (tests).
 	PageRows int
 
@@ -138,6 +142,13 @@ func (s *Service) init() {
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
+
+func (s *Service) maxResultBytes() int64 {
+	if s.MaxResultBytes > 0 {
+		return s.MaxResultBytes
+	}
+	return DefaultMaxResultBytes
+}
 
 func (s *Service) maxActive() int {
 	if s.MaxActive > 0 {
