@@ -118,6 +118,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
+	zeroConfigInstance(cfg, mk)
 	st, versions, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -217,6 +218,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
+	if err != nil {
+		return nil, err
+	}
 
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Clock, Rand: opt.Rand}
 
@@ -306,6 +311,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		IdcApps:    idcApps,
 		IdP:        ids.idp,
 		Directory:  ids.dir,
+		SSOAdmin:   sso,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

@@ -18,6 +18,7 @@ var eventSources = map[string]string{
 	serviceRedshift:   "redshift.amazonaws.com",
 	serviceOIDC:       "sso-oauth.amazonaws.com",
 	serviceAdmin:      "idcgate.amazonaws.com",
+	serviceSSOAdmin:   "sso.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).

@@ -16,6 +16,7 @@ const unknownOp = "unknown"
 var knownOps = map[string]map[string]bool{
 	serviceServerless: setOf(slices.Collect(maps.Keys(serverlessOps))...),
 	serviceSTS:        setOf("AssumeRole", "GetCallerIdentity"),
+	serviceSSOAdmin:   setOf(ssoAdminOpNames()...),
 	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),

@@ -38,6 +38,7 @@ import (
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/sts"
 	"github.com/idcgate/idcgate/internal/throttle"
@@ -66,6 +67,7 @@ type Deps struct {
 	Metrics    *metrics.Metrics
 	Faults     *faults.Injector
 	Directory  *identitycenter.Directory
+	SSOAdmin   *ssoadmin.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -243,6 +245,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveOIDC(c)
 	case serviceAdmin:
 		out, err = s.serveAdmin(c)
+	case serviceSSOAdmin:
+		out, err = s.serveSSOAdmin(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -455,6 +459,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service, rt.op = serviceServerless, op
 		case svc == "Idcgate":
 			rt.service, rt.op = serviceAdmin, op
+		case svc == "SWBExternalService":
+			rt.service, rt.op = serviceSSOAdmin, op
 		}
 		if rt.service == "" {
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")

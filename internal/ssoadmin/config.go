@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -185,4 +186,44 @@ func (s *Service) Applications(ctx context.Context) ([]Application, error) {
 func (s *Service) TrustedTokenIssuers(ctx context.Context) ([]TrustedTokenIssuer, error) {
 	out, _, err := s.listTTIs(ctx, Page{MaxResults: ptr(int32(MaxTrustedTokenIssuers + 1000))})
 	return out, err
+}
+
+// LoginApplication is an application `idcgate login` may use: its
+// jwt-bearer grant accepts the built-in IdP with these audiences.
+type LoginApplication struct {
+	ApplicationArn string
+	Audiences      []string
+}
+
+// LoginApplications are the enabled applications whose jwt-bearer grant
+// accepts the built-in IdP, in ARN order.
+func (s *Service) LoginApplications(ctx context.Context) ([]LoginApplication, error) {
+	issuers, err := s.TrustedTokenIssuers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	builtin := map[string]bool{}
+	for _, t := range issuers {
+		if t.Builtin {
+			builtin[t.TrustedTokenIssuerArn] = true
+		}
+	}
+	apps, err := s.Applications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []LoginApplication
+	for _, a := range apps {
+		if a.Status == StatusDisabled {
+			continue
+		}
+		for _, t := range a.Grants[GrantJWTBearer].AuthorizedTokenIssuers {
+			if builtin[str(t.TrustedTokenIssuerArn)] {
+				out = append(out, LoginApplication{ApplicationArn: a.ApplicationArn, Audiences: append([]string{}, t.AuthorizedAudiences...)})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ApplicationArn < out[j].ApplicationArn })
+	return out, nil
 }
