@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
@@ -97,6 +99,25 @@ type Service struct {
 
 	signer    jose.Signer
 	publicKey *ecdsa.PublicKey
+
+	// policies keeps parsed actor policies by their text (a policy is
+	// immutable, and the same text always parses the same), so a call
+	// parses none it has seen.
+	policiesOnce sync.Once
+	policies     *lru.Cache[string, *iam.Policy]
+}
+
+// actorPolicy parses an actor policy, or gives the one parsed before.
+func (s *Service) actorPolicy(doc []byte) (*iam.Policy, error) {
+	s.policiesOnce.Do(func() { s.policies, _ = lru.New[string, *iam.Policy](1024) })
+	if p, ok := s.policies.Get(string(doc)); ok {
+		return p, nil
+	}
+	p, err := ssoadmin.ParseActorPolicy(doc)
+	if err == nil {
+		s.policies.Add(string(doc), p)
+	}
+	return p, err
 }
 
 // IDTokenIssuer is the iss of idTokens, in AWS's form.
@@ -269,7 +290,7 @@ func (s *Service) checkActor(app ssoadmin.Application, in Input) error {
 	if !ok {
 		return fail(ErrAccessDenied, "Application %s has no IAM authentication method: no IAM principal may call CreateTokenWithIAM for it.", app.ApplicationArn)
 	}
-	pol, err := ssoadmin.ParseActorPolicy(m.ActorPolicy)
+	pol, err := s.actorPolicy(m.ActorPolicy)
 	if err != nil {
 		return &Error{Kind: ErrAccessDenied, Message: fmt.Sprintf("The IAM authentication method of application %s cannot be evaluated.", app.ApplicationArn), Cause: err}
 	}

@@ -15,6 +15,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/jwtverify"
@@ -263,6 +264,50 @@ func TestClientIDBound(t *testing.T) {
 			t.Parallel()
 			id := strings.Repeat("a", tc.n)
 			if _, err := ApplicationArn(Input{ClientId: &id}); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEnforcement: the application's authentication method, assignment
+// requirement and scopes decide, on a refresh as on a first exchange.
+func TestEnforcement(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	s := service(t, &now)
+	alice, _ := s.Dir.UserByName("alice")
+	first, err := s.issue(mustApp(t, s), alice, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := &auth.Principal{Kind: auth.KindUser, Account: "123456789012", ARN: "arn:aws:iam::123456789012:user/app", Name: "app"}
+	account := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`)
+	other := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/other"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`)
+	denied := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/app"},"Action":"sso-oauth:*","Resource":"*"}]}`)
+	cases := []struct {
+		name     string
+		policy   json.RawMessage
+		required bool
+		assigned []ssoadmin.Assignment
+		scope    []string
+		want     error
+	}{
+		{"account's principals", account, false, nil, []string{"openid", "redshift:connect"}, nil},
+		{"no authentication method", nil, false, nil, nil, ErrAccessDenied},
+		{"another principal", other, false, nil, nil, ErrAccessDenied},
+		{"explicit deny", denied, false, nil, nil, ErrAccessDenied},
+		{"not assigned", account, true, nil, nil, ErrAccessDenied},
+		{"assigned", account, true, []ssoadmin.Assignment{{PrincipalType: ssoadmin.PrincipalUser, PrincipalId: alice.UserID}}, nil, nil},
+		{"scope not the application's", account, false, nil, []string{"redshift:admin"}, ErrInvalidScope},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s.Apps = storeApps(t, s, nil, []ssoadmin.ConfigApplication{{Arn: app, Name: "demo", Scopes: []string{"redshift:connect"},
+				ActorPolicy: tc.policy, AssignmentRequired: tc.required, Assignments: tc.assigned}})
+			_, err := s.CreateTokenWithIAM(context.Background(), Input{ClientId: p(app), GrantType: p(GrantRefreshToken), RefreshToken: p(first.RefreshToken),
+				Scope: tc.scope, Caller: caller, Auth: auth.Request{Region: "us-east-1", Now: now}})
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})

@@ -54,8 +54,8 @@ func configIssuer() TrustedTokenIssuer {
 func configApp(asg ...Assignment) ConfigApplication {
 	arn := cfgTTI
 	return ConfigApplication{Arn: cfgApp, Name: "demo", Scopes: []string{"redshift:connect"},
-		JWTBearer:   []AuthorizedTokenIssuer{{TrustedTokenIssuerArn: &arn, AuthorizedAudiences: []string{"demo"}}},
-		ActorPolicy: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`),
+		JWTBearer:          []AuthorizedTokenIssuer{{TrustedTokenIssuerArn: &arn, AuthorizedAudiences: []string{"demo"}}},
+		ActorPolicy:        json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`),
 		AssignmentRequired: true, Assignments: asg}
 }
 
