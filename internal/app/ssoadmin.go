@@ -24,7 +24,7 @@ import (
 )
 
 // zeroConfigInstance gives a config without identityCenter the one
-// Identity Center instance `idcgate serve` starts with (BEHAVIOUR 14.1):
+// Identity Center instance `idcgate serve` starts with (BEHAVIOUR 15.1):
 // the first account's, ids derived from the master key so every replica
 // and every restart names the same instance, and an empty directory.
 func zeroConfigInstance(cfg *config.Config, mk *masterkey.Key) {

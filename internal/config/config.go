@@ -315,7 +315,7 @@ type TrustedTokenIssuer struct {
 
 // Application is an Identity Center customer-managed application that
 // exchanges trusted tokens with CreateTokenWithIAM. CreateTokenWithIAM
-// enforces what it declares (BEHAVIOUR 14.4).
+// enforces what it declares (BEHAVIOUR 15.4).
 type Application struct {
 	Arn  string `yaml:"arn"`
 	Name string `yaml:"name"`

@@ -198,7 +198,7 @@ func ApplicationArn(in Input) (string, error) {
 	return *in.ClientId, nil
 }
 
-// CreateTokenWithIAM performs the exchange (BEHAVIOUR 14.4): the
+// CreateTokenWithIAM performs the exchange (BEHAVIOUR 15.4): the
 // application must exist and be enabled, an IAM authentication method of
 // it must admit the caller, the assertion must come through its jwt-bearer
 // grant (issuer and audience), and when it requires assignment the user

@@ -21,7 +21,7 @@ import (
 const serviceSSOAdmin = "sso"
 
 // ssoAdminOps are the SWBExternalService.* operations served: the
-// trusted-identity-propagation subset of sso-admin (BEHAVIOUR 14.3). Each
+// trusted-identity-propagation subset of sso-admin (BEHAVIOUR 15). Each
 // decodes its input, authorizes sso:<Op> on the resources the service
 // authorization reference names, and calls the domain.
 var ssoAdminOps = map[string]func(*Server, *call) (any, error){

@@ -22,7 +22,7 @@ type ConfigApplication struct {
 }
 
 // ApplyConfig re-applies the config's trusted token issuers and
-// applications in one transaction (BEHAVIOUR 14.2): what the config
+// applications in one transaction (BEHAVIOUR 15.2): what the config
 // names is written as the config says (an application's grants, scopes,
 // authentication methods and assignment configuration with it, keeping
 // its CreatedDate, and the grants of other types, assignments and portal

@@ -2,7 +2,7 @@
 // trusted-identity-propagation subset in the store: the instance, the
 // applications with their grants, access scopes, authentication methods,
 // assignment configuration and assignments, and the trusted token issuers
-// (BEHAVIOUR 14). CreateTokenWithIAM (internal/oidc) reads them on every
+// (BEHAVIOUR 15). CreateTokenWithIAM (internal/oidc) reads them on every
 // call, so a change takes effect on the next one, on every replica.
 //
 // Records live under "sso/": one per application (grants, scopes and
