@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -640,4 +641,70 @@ func TestSSOAdminZeroConfig(t *testing.T) {
 	if err != nil || !strings.Contains(aws.ToString(created.ApplicationArn), strings.TrimPrefix(aws.ToString(in.InstanceArn), "arn:aws:sso:::instance/")) {
 		t.Fatalf("create: %+v %v", created, err)
 	}
+}
+
+// TestSSOAdminRestart: the config's objects are re-applied at every start
+// (the config wins for what it names; removed from it, removed), and what
+// an API made persists.
+func TestSSOAdminRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	srv := testserver.Start(t, testserver.Options{DataDir: dir})
+	sso := srv.SSOAdmin(srv.Admin)
+	app := aws.String(testserver.ApplicationArn)
+	ins := aws.String(testserver.InstanceArn)
+	mine, err := sso.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: ins,
+		ApplicationProviderArn: aws.String("arn:aws:sso::aws:applicationProvider/custom"), Name: aws.String("mine")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sso.UpdateApplication(ctx, &ssoadmin.UpdateApplicationInput{ApplicationArn: app, Name: aws.String("renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sso.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: app, AssignmentRequired: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	issuers := func(srv *testserver.Server) []string {
+		t.Helper()
+		out, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(ctx, &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: ins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var arns []string
+		for _, t := range out.TrustedTokenIssuers {
+			arns = append(arns, aws.ToString(t.Name)+"="+aws.ToString(t.TrustedTokenIssuerArn))
+		}
+		slices.Sort(arns)
+		return arns
+	}
+	before := issuers(srv)
+	srv.Stop()
+
+	srv = testserver.Start(t, testserver.Options{DataDir: dir})
+	sso = srv.SSOAdmin(srv.Admin)
+	da, err := sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: app})
+	if err != nil || aws.ToString(da.Name) != "idcgate-demo-app" {
+		t.Fatalf("the config did not win: %+v %v", da, err)
+	}
+	if ac, _ := sso.GetApplicationAssignmentConfiguration(ctx, &ssoadmin.GetApplicationAssignmentConfigurationInput{ApplicationArn: app}); !aws.ToBool(ac.AssignmentRequired) {
+		t.Fatal("AssignmentRequired not re-applied")
+	}
+	if _, err := sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: mine.ApplicationArn}); err != nil {
+		t.Fatalf("the API's application: %v", err)
+	}
+	if after := issuers(srv); !slices.Equal(after, before) {
+		t.Fatalf("the config's issuer changed ARN: %v, was %v", after, before)
+	}
+	srv.Stop()
+
+	srv = testserver.Start(t, testserver.Options{DataDir: dir, Edit: func(c *config.Config) { c.IdentityCenter.Applications = nil }})
+	sso = srv.SSOAdmin(srv.Admin)
+	_, err = sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: app})
+	wantAPIError(t, err, "ResourceNotFoundException", 404, "")
+	if _, err := sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: mine.ApplicationArn}); err != nil {
+		t.Fatalf("the API's application: %v", err)
+	}
+	_, err = ssoExchange(srv, testserver.ApplicationArn, srv.IdPToken(t, "alice", "idcgate-demo", 600))
+	wantAPIError(t, err, "InvalidClientException", 401, "")
 }
