@@ -286,7 +286,11 @@ func (d *discovery) jwksURI(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp, err := d.client.Do(req)
+	// The discovery document is read where the issuer URL says, never
+	// through a redirect (an issuer answers its own well-known path).
+	client := *d.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
 	}
