@@ -257,18 +257,31 @@ type discovery struct {
 	issuer string
 	clock  Options
 
-	mu     sync.Mutex
-	remote *jwtverify.Remote
+	mu      sync.Mutex
+	remote  *jwtverify.Remote
+	failed  time.Time // the last failed discovery
+	lastErr error
 }
 
 func (d *discovery) Keys(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, error) {
 	d.mu.Lock()
 	r := d.remote
+	// A failed discovery is not retried for MinRefresh, so callers cannot
+	// make idcgate hammer an issuer that is down.
+	if r == nil && !d.failed.IsZero() && d.clock.Clock.Now().Sub(d.failed) < jwtverify.DefaultMinRefresh {
+		err := d.lastErr
+		d.mu.Unlock()
+		return nil, err
+	}
 	d.mu.Unlock()
 	if r == nil {
 		uri, err := d.jwksURI(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: OpenID discovery of %s: %v", jwtverify.ErrKeys, d.issuer, err)
+			err = fmt.Errorf("%w: OpenID discovery of %s: %v", jwtverify.ErrKeys, d.issuer, err)
+			d.mu.Lock()
+			d.failed, d.lastErr = d.clock.Clock.Now(), err
+			d.mu.Unlock()
+			return nil, err
 		}
 		r = &jwtverify.Remote{Client: d.client, URL: uri, Clock: d.clock.Clock}
 		d.mu.Lock()
