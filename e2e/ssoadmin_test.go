@@ -708,3 +708,35 @@ func TestSSOAdminRestart(t *testing.T) {
 	_, err = ssoExchange(srv, testserver.ApplicationArn, srv.IdPToken(t, "alice", "idcgate-demo", 600))
 	wantAPIError(t, err, "InvalidClientException", 401, "")
 }
+
+// TestSSOAdminIssuerDiscoveryDown: an API-made issuer whose discovery
+// document cannot be read makes CreateTokenWithIAM answer
+// InternalServerException (retryable), never invalid_grant.
+func TestSSOAdminIssuerDiscoveryDown(t *testing.T) {
+	t.Parallel()
+	clk := &clock.Offset{}
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now})
+	ctx := context.Background()
+	sso := srv.SSOAdmin(srv.Admin)
+	key := imNewKey(t, "down-1", jose.ES256)
+	down := httptest.NewServer(http.NotFoundHandler())
+	url := down.URL
+	down.Close()
+	tti, err := sso.CreateTrustedTokenIssuer(ctx, &ssoadmin.CreateTrustedTokenIssuerInput{
+		InstanceArn: aws.String(testserver.InstanceArn), Name: aws.String("down"), TrustedTokenIssuerType: ssotypes.TrustedTokenIssuerTypeOidcJwt,
+		TrustedTokenIssuerConfiguration: &ssotypes.TrustedTokenIssuerConfigurationMemberOidcJwtConfiguration{Value: ssotypes.OidcJwtConfiguration{
+			IssuerUrl: aws.String(url), ClaimAttributePath: aws.String("email"),
+			IdentityStoreAttributePath: aws.String("emails.value"), JwksRetrievalOption: ssotypes.JwksRetrievalOptionOpenIdDiscovery}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sso.PutApplicationGrant(ctx, &ssoadmin.PutApplicationGrantInput{ApplicationArn: aws.String(testserver.ApplicationArn), GrantType: ssotypes.GrantTypeJwtBearer,
+		Grant: &ssotypes.GrantMemberJwtBearer{Value: ssotypes.JwtBearerGrant{AuthorizedTokenIssuers: []ssotypes.AuthorizedTokenIssuer{
+			{TrustedTokenIssuerArn: tti.TrustedTokenIssuerArn, AuthorizedAudiences: []string{imCorpAudience}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second within 30 s: the failure is remembered
+		_, err = ssoExchange(srv, testserver.ApplicationArn, key.sign(t, imClaims(clk, url, nil)))
+		imWantOAuth(t, err, "InternalServerException", 500, "server_error", "The keys of trusted token issuer down could not be retrieved; try again later.")
+	}
+}
