@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -640,6 +642,23 @@ func TestSSOAdminZeroConfig(t *testing.T) {
 		ApplicationProviderArn: aws.String("arn:aws:sso::aws:applicationProvider/custom"), Name: aws.String("app")})
 	if err != nil || !strings.Contains(aws.ToString(created.ApplicationArn), strings.TrimPrefix(aws.ToString(in.InstanceArn), "arn:aws:sso:::instance/")) {
 		t.Fatalf("create: %+v %v", created, err)
+	}
+	// Audited like every call, as CloudTrail names sso-admin's events.
+	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if r.EventSource == "sso.amazonaws.com" && r.ErrorCode == "" {
+			seen[r.EventName] = r.ReadOnly
+		}
+	}
+	if ro, ok := seen["CreateApplication"]; !ok || ro {
+		t.Fatalf("CreateApplication record: %v (%v)", ok, seen)
+	}
+	if ro, ok := seen["ListInstances"]; !ok || !ro {
+		t.Fatalf("ListInstances record: %v (%v)", ok, seen)
 	}
 }
 
