@@ -350,7 +350,7 @@ func (s *Service) verifyAssertion(ctx context.Context, app *ssoadmin.Application
 	var verifier *jwtverify.Verifier
 	var audiences []string
 	for _, t := range grant.AuthorizedTokenIssuers {
-		if t.TrustedTokenIssuerArn == nil {
+		if t.TrustedTokenIssuerArn == nil || s.Verifier == nil {
 			continue
 		}
 		tti, err := s.Apps.TrustedTokenIssuer(ctx, *t.TrustedTokenIssuerArn)
