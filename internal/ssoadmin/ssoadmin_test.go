@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/postgres"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -28,13 +33,8 @@ func (p principals) PrincipalExists(_ context.Context, typ, id string) (bool, er
 	return p[typ+"/"+id], nil
 }
 
-func newService(t *testing.T) *Service {
+func newService(t *testing.T, db store.Store) *Service {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	now := func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 	s := &Service{Store: db, Clock: now, Region: "us-east-1",
 		Pages:     &pagetoken.Codec{Key: make([]byte, 32), Clock: now},
@@ -62,10 +62,9 @@ func configApp(asg ...Assignment) ConfigApplication {
 // TestApplyConfig: the config's objects are written at every start, the
 // config wins for what it names, what it no longer names goes, and what
 // an API made stays.
-func TestApplyConfig(t *testing.T) {
-	t.Parallel()
+func testApplyConfig(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	s := newService(t)
+	s := newService(t, db)
 	if err := s.ApplyConfig(ctx, []TrustedTokenIssuer{configIssuer()}, []ConfigApplication{configApp(Assignment{PrincipalType: PrincipalGroup, PrincipalId: group})}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,10 +134,9 @@ func TestApplyConfig(t *testing.T) {
 }
 
 // TestIsAssigned: directly or through any group.
-func TestIsAssigned(t *testing.T) {
-	t.Parallel()
+func testIsAssigned(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	s := newService(t)
+	s := newService(t, db)
 	if err := s.ApplyConfig(ctx, []TrustedTokenIssuer{configIssuer()}, []ConfigApplication{configApp(Assignment{PrincipalType: PrincipalGroup, PrincipalId: group})}); err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +159,9 @@ func TestIsAssigned(t *testing.T) {
 }
 
 // TestRefusals: each refusal is the model's error, and changes nothing.
-func TestRefusals(t *testing.T) {
-	t.Parallel()
+func testRefusals(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	s := newService(t)
+	s := newService(t, db)
 	if err := s.ApplyConfig(ctx, []TrustedTokenIssuer{configIssuer()}, []ConfigApplication{configApp()}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +203,9 @@ func TestRefusals(t *testing.T) {
 
 // TestPaging: pages of MaxResults in key order, a token of one listing
 // refused by another, and the last page without a token.
-func TestPaging(t *testing.T) {
-	t.Parallel()
+func testPaging(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	s := newService(t)
+	s := newService(t, db)
 	var want []string
 	for range 5 {
 		a, err := s.CreateApplication(ctx, CreateApplicationInput{InstanceArn: ptr(insArn), ApplicationProviderArn: ptr(ProviderCustom), Name: ptr("a")})
@@ -246,4 +242,45 @@ func TestPaging(t *testing.T) {
 	if _, _, err := s.ListApplications(ctx, ListApplicationsInput{InstanceArn: ptr(insArn), MaxResults: ptr(int32(0))}); !errors.Is(err, validation.ErrInvalid) {
 		t.Fatalf("MaxResults 0: %v", err)
 	}
+}
+
+// TestOnBothStores runs each test on the embedded store and on PostgreSQL
+// (the shared store replicas use).
+func TestOnBothStores(t *testing.T) {
+	t.Parallel()
+	tests := map[string]func(*testing.T, store.Store){
+		"ApplyConfig": testApplyConfig, "IsAssigned": testIsAssigned, "Refusals": testRefusals, "Paging": testPaging,
+	}
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		for name, test := range tests {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				test(t, db)
+			})
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pg := pgtest.Start(t)
+		var seq atomic.Int32
+		for name, test := range tests {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				dbName := fmt.Sprintf("ssoadmin_%d", seq.Add(1))
+				pg.CreateDatabase(t, dbName)
+				db, err := postgres.Open(context.Background(), pg.DSN(dbName))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				test(t, db)
+			})
+		}
+	})
 }
