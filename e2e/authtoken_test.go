@@ -220,6 +220,8 @@ func TestUserRemovedAfterLogin(t *testing.T) {
 			}
 		}
 		c.IdentityCenter.Users = users
+		// Nor is she assigned to the example application any more.
+		c.IdentityCenter.Applications[0].Assignments.Users = nil
 	}})
 	_, err := getToken(t, srv, carol, "demo")
 	wantAPIError(t, err, "AccessDeniedException", 400,

@@ -249,6 +249,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 		ic.Users = append(ic.Users,
 			config.DirectoryUser{UserName: "analysts", DisplayName: "A user named like a group", Emails: []string{"analysts@example.com"}},
 			config.DirectoryUser{UserName: "dave", DisplayName: "Dave", Emails: []string{"dave@example.com"}})
+		ic.Applications[0].Assignments.Users = append(ic.Applications[0].Assignments.Users, "analysts", "dave")
 		// alice is also in a group named like the user bob.
 		ic.Groups = append(ic.Groups, config.DirectoryGroup{Name: "bob", Members: []string{"alice"}})
 	})

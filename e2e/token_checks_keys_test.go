@@ -243,6 +243,8 @@ func TestTokenCheckOrderAcrossDirectoryChanges(t *testing.T) {
 			}
 		}
 		c.IdentityCenter.Users = users
+		// Nor is she assigned to the example application any more.
+		c.IdentityCenter.Applications[0].Assignments.Users = nil
 	})
 	atmRun(t, []atmCase{
 		{"8 Identity Center before 9 user removed", get(srv, carol, "wg-plain"), "ValidationException", 400, plainNoIdc},

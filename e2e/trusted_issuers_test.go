@@ -13,6 +13,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -335,6 +336,12 @@ func TestTrustedIssuerInlineJWKS(t *testing.T) {
 // exchanged for the application's tokens.
 func imBuiltinTokens(t *testing.T, srv *testserver.Server, user string) *ssooidc.CreateTokenWithIAMOutput {
 	t.Helper()
+	// The example application admits assigned users only; the users these
+	// tests add are not, so it admits everyone here.
+	if _, err := srv.SSOAdmin(srv.Admin).PutApplicationAssignmentConfiguration(context.Background(), &ssoadmin.PutApplicationAssignmentConfigurationInput{
+		ApplicationArn: aws.String(testserver.ApplicationArn), AssignmentRequired: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
 	out, err := srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
 		Assertion: aws.String(srv.IdPToken(t, user, "idcgate-demo", 600))})

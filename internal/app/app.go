@@ -121,6 +121,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
+	zeroConfigInstance(cfg, mk)
 	st, versions, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -217,6 +218,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		publicURL = "http://" + ln.Addr().String()
 	}
 	ids, err := newIdentity(cfg, mk, reg, publicURL, opt)
+	if err != nil {
+		return nil, err
+	}
+	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +330,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		IdP:        ids.idp,
 		Directory:  ids.dir,
 		DataAPI:    dataAPI,
+		SSOAdmin:   sso,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

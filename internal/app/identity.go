@@ -3,22 +3,17 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
-	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/sts"
-
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // identity is the Identity Center side: directory, built-in IdP, SSO-OIDC, STS.
@@ -60,24 +55,8 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 	if ids.idp, err = idp.Load(cfg.DataDir, strings.TrimSuffix(publicURL, "/")+"/idp"); err != nil {
 		return nil, fmt.Errorf("built-in IdP: %w", err)
 	}
-	verifiers := map[string]*jwtverify.Verifier{}
-	for _, t := range ids.dir.Issuers() {
-		v := &jwtverify.Verifier{Issuer: t.IssuerURL, Clock: opt.Clock}
-		switch {
-		case t.Builtin:
-			v.Issuer = ids.idp.Issuer()
-			set := ids.idp.KeySet()
-			v.Keys = func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }
-		case t.JWKS != "":
-			if v.Keys, err = jwtverify.StaticKeys(t.JWKS); err != nil {
-				return nil, fmt.Errorf("trusted token issuer %s: %w", t.Name, err)
-			}
-		default:
-			v.Keys = (&jwtverify.Remote{Client: &http.Client{Timeout: 10 * time.Second}, URL: t.JWKSURL, Clock: opt.Clock}).Keys
-		}
-		verifiers[t.Name] = v
-	}
-	ids.oidc.Verifiers = verifiers
+	// Trusted token issuers and applications live in the store
+	// (newSSOAdmin connects CreateTokenWithIAM to them).
 	return ids, nil
 }
 

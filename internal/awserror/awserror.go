@@ -19,6 +19,7 @@ import (
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/sts"
 	"github.com/idcgate/idcgate/internal/throttle"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -181,6 +182,29 @@ var rows = []row{
 		QueryCode: "InternalFailure", QueryStatus: 500,
 		OAuth:   "server_error",
 		Message: "The trusted token issuer's keys could not be retrieved."},
+	{Sentinel: oidc.ErrAccessDenied,
+		Code: "AccessDeniedException", Status: 400,
+		QueryCode: "AccessDenied", QueryStatus: 403,
+		OAuth:   "access_denied",
+		Message: "You do not have sufficient access to perform this action."},
+
+	// sso-admin: the model's statuses (404, 409, 402, 403).
+	{Sentinel: ssoadmin.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 404,
+		QueryCode: "ResourceNotFound", QueryStatus: 404,
+		Message: "The specified resource doesn't exist."},
+	{Sentinel: ssoadmin.ErrConflict,
+		Code: "ConflictException", Status: 409,
+		QueryCode: "Conflict", QueryStatus: 409,
+		Message: "The request conflicts with the state of the resource."},
+	{Sentinel: ssoadmin.ErrQuota,
+		Code: "ServiceQuotaExceededException", Status: 402,
+		QueryCode: "ServiceQuotaExceeded", QueryStatus: 402,
+		Message: "The request would cause a service quota to be exceeded."},
+	{Sentinel: ssoadmin.ErrAccessDenied,
+		Code: "AccessDeniedException", Status: 403,
+		QueryCode: "AccessDenied", QueryStatus: 403,
+		Message: "You do not have sufficient access to perform this action."},
 
 	{Sentinel: sts.ErrMalformedPolicy,
 		Code: "MalformedPolicyDocumentException", Status: 400,

@@ -331,11 +331,32 @@ type TrustedTokenIssuer struct {
 }
 
 // Application is an Identity Center customer-managed application that
-// exchanges trusted tokens with CreateTokenWithIAM.
+// exchanges trusted tokens with CreateTokenWithIAM. CreateTokenWithIAM
+// enforces what it declares (BEHAVIOUR 15.4).
 type Application struct {
-	Arn    string  `yaml:"arn"`
-	Name   string  `yaml:"name"`
+	Arn  string `yaml:"arn"`
+	Name string `yaml:"name"`
+	// Grants are its jwt-bearer grant: the issuers and audiences it accepts.
 	Grants []Grant `yaml:"grants"`
+	// Scopes are its access scopes (e.g. redshift:connect), the scopes
+	// CreateTokenWithIAM may be asked for besides openid, aws and
+	// sts:identity_context.
+	Scopes []string `yaml:"scopes"`
+	// ActorPolicy is its IAM authentication method: the resource-based
+	// policy naming who may call CreateTokenWithIAM for it. Default: the
+	// account's IAM principals (arn:aws:iam::<account>:root).
+	ActorPolicy *Document `yaml:"actorPolicy"`
+	// AssignmentRequired admits only the users assigned (directly or
+	// through a group); default false.
+	AssignmentRequired *bool `yaml:"assignmentRequired"`
+	// Assignments are the directory users and groups assigned, by name.
+	Assignments ApplicationAssignments `yaml:"assignments"`
+}
+
+// ApplicationAssignments name the users and groups assigned to an application.
+type ApplicationAssignments struct {
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
 }
 
 // Grant lets an application accept JWTs of one issuer with these audiences.

@@ -66,6 +66,11 @@ func TestInvalid(t *testing.T) {
 		{"ipv4 block as ipv6", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d, subnets: [{id: subnet-0a1b2c3d, ipv6CidrBlock: 10.0.0.0/24}]}}]\n", "not an IPv6 CIDR block"},
 		{"foreign availability zone", "accounts: [{id: '123456789012', vpc: {id: vpc-0a1b2c3d, subnets: [{id: subnet-0a1b2c3d, availabilityZone: eu-west-1a}]}}]\n", "want us-east-1 followed by a letter"},
 		{"group member unknown", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, groups: [{name: g, members: [zed]}]}\n", "not a directory user"},
+		{"application scope", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, applications: [{arn: 'arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b', name: a, scopes: ['redshift connect']}]}\n", "scopes[0]"},
+		{"application actor policy without principal", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, applications: [{arn: 'arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b', name: a, actorPolicy: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: '*', Resource: '*'}]}}]}\n", "actorPolicy"},
+		{"application assigns an unknown user", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, applications: [{arn: 'arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b', name: a, assignments: {users: [zed]}}]}\n", "is not a directory user"},
+		{"application assigns an unknown group", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, applications: [{arn: 'arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b', name: a, assignments: {groups: [nobody]}}]}\n", "is not a directory group"},
+		{"application of another account", "identityCenter: {instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6', identityStoreId: d-9067a1b2c3, applications: [{arn: 'arn:aws:sso::210987654321:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b', name: a}]}\n", "not in identityCenter.account"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

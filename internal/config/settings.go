@@ -197,6 +197,8 @@ var (
 	// The Redshift API model's patterns for a Redshift IdC application.
 	idcAppNameRe        = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 	identityNamespaceRe = regexp.MustCompile(`^[a-zA-Z0-9_+.#@$-]+$`)
+	// sso-admin's access scope pattern.
+	scopeRe = regexp.MustCompile(`^[A-Za-z0-9_]{1,50}(:[A-Za-z0-9_]{1,50}){0,2}$`)
 )
 
 // Validate checks the whole configuration and reports every problem found,
@@ -443,6 +445,8 @@ func (c *Config) Validate() error {
 				bad("%s.arn %q: want arn:aws:sso::<account>:application/ssoins-<16 hex>/apl-<16 hex>", aw, app.Arn)
 			case !strings.HasSuffix(ic.InstanceArn, "/"+m[2]):
 				bad("%s.arn %q: not an application of %s", aw, app.Arn, ic.InstanceArn)
+			case m[1] != ic.Account:
+				bad("%s.arn %q: not in identityCenter.account %s", aw, app.Arn, ic.Account)
 			}
 			for j, g := range app.Grants {
 				if !issuers[g.Issuer] {
@@ -450,6 +454,24 @@ func (c *Config) Validate() error {
 				}
 				if len(g.Audiences) == 0 {
 					bad("%s.grants[%d].audiences: at least one", aw, j)
+				}
+			}
+			for j, sc := range app.Scopes {
+				if !scopeRe.MatchString(sc) {
+					bad("%s.scopes[%d] %q: want up to three names of [A-Za-z0-9_] joined by colons, such as redshift:connect", aw, j, sc)
+				}
+			}
+			if app.ActorPolicy != nil {
+				checkPolicy(bad, aw+".actorPolicy", *app.ActorPolicy, iam.KindResource)
+			}
+			for j, u := range app.Assignments.Users {
+				if !users[u] {
+					bad("%s.assignments.users[%d]: %q is not a directory user", aw, j, u)
+				}
+			}
+			for j, g := range app.Assignments.Groups {
+				if !groups[g] {
+					bad("%s.assignments.groups[%d]: %q is not a directory group", aw, j, g)
 				}
 			}
 		}

@@ -1,6 +1,6 @@
 // Package identitycenter is the IAM Identity Center directory declared in
-// the config: the instance, its identity store, users, groups, trusted
-// token issuers and the applications that accept them.
+// the config: the instance, its identity store, users and groups. (Trusted
+// token issuers and applications are sso-admin's, in internal/ssoadmin.)
 //
 // User ids are UUIDs derived from the master key and the user name, so they
 // are stable across restarts and identical on every replica.
@@ -26,30 +26,6 @@ type User struct {
 	Groups []string
 }
 
-// TrustedTokenIssuer is an issuer whose JWTs applications may accept.
-type TrustedTokenIssuer struct {
-	Name                       string
-	Builtin                    bool
-	IssuerURL                  string
-	JWKSURL                    string
-	JWKS                       string
-	ClaimAttributePath         string
-	IdentityStoreAttributePath string
-}
-
-// Application is a customer-managed application for CreateTokenWithIAM.
-type Application struct {
-	Arn    string
-	Name   string
-	Grants []Grant
-}
-
-// Grant: the application accepts JWTs of Issuer with one of Audiences.
-type Grant struct {
-	Issuer    string
-	Audiences []string
-}
-
 // Directory is one Identity Center instance.
 type Directory struct {
 	InstanceArn      string
@@ -62,8 +38,6 @@ type Directory struct {
 	// byEmail holds each user once under each address's config.DirectoryKey;
 	// more than one user under a key makes that address ambiguous.
 	byEmail map[string][]*User
-	issuers map[string]*TrustedTokenIssuer
-	apps    map[string]*Application
 }
 
 // New builds the directory from the config; nil when none is configured.
@@ -80,8 +54,6 @@ func New(cfg *config.Config, mk *masterkey.Key) *Directory {
 		users:            map[string]*User{},
 		byID:             map[string]*User{},
 		byEmail:          map[string][]*User{},
-		issuers:          map[string]*TrustedTokenIssuer{},
-		apps:             map[string]*Application{},
 	}
 	for _, u := range ic.Users {
 		user := &User{UserID: userID(mk, ic.IdentityStoreID, u.UserName), UserName: u.UserName, DisplayName: u.DisplayName, Emails: u.Emails}
@@ -103,19 +75,6 @@ func New(cfg *config.Config, mk *masterkey.Key) *Directory {
 	}
 	for _, u := range d.users {
 		sort.Strings(u.Groups)
-	}
-	for _, t := range ic.TrustedTokenIssuers {
-		d.issuers[t.Name] = &TrustedTokenIssuer{
-			Name: t.Name, Builtin: t.Builtin, IssuerURL: t.IssuerURL, JWKSURL: t.JWKSURL, JWKS: t.JWKS,
-			ClaimAttributePath: t.ClaimAttributePath, IdentityStoreAttributePath: t.IdentityStoreAttributePath,
-		}
-	}
-	for _, a := range ic.Applications {
-		app := &Application{Arn: a.Arn, Name: a.Name}
-		for _, g := range a.Grants {
-			app.Grants = append(app.Grants, Grant{Issuer: g.Issuer, Audiences: g.Audiences})
-		}
-		d.apps[a.Arn] = app
 	}
 	return d
 }
@@ -177,36 +136,4 @@ func (d *Directory) FindUser(attribute, value string) (*User, error) {
 		}
 	}
 	return nil, ErrNoSuchUser
-}
-
-// Issuer returns a trusted token issuer by name.
-func (d *Directory) Issuer(name string) (*TrustedTokenIssuer, bool) {
-	t, ok := d.issuers[name]
-	return t, ok
-}
-
-// Application returns an application by ARN.
-func (d *Directory) Application(arn string) (*Application, bool) {
-	a, ok := d.apps[arn]
-	return a, ok
-}
-
-// Applications lists the applications, sorted by ARN.
-func (d *Directory) Applications() []*Application {
-	out := make([]*Application, 0, len(d.apps))
-	for _, a := range d.apps {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Arn < out[j].Arn })
-	return out
-}
-
-// Issuers lists the trusted token issuers.
-func (d *Directory) Issuers() []*TrustedTokenIssuer {
-	out := make([]*TrustedTokenIssuer, 0, len(d.issuers))
-	for _, t := range d.issuers {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }

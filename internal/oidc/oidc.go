@@ -15,17 +15,22 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
 )
 
 // Grant types.
@@ -51,6 +56,10 @@ var (
 	// the SDKs retry), not invalid_grant, which tells a client its token is
 	// bad and not to retry it.
 	ErrIssuerUnavailable = errors.New("oidc: trusted token issuer unavailable")
+	// ErrAccessDenied: the application's authentication methods do not
+	// admit the caller, or the user is not assigned to an application that
+	// requires assignment (AccessDeniedException, access_denied).
+	ErrAccessDenied = errors.New("oidc: access denied")
 )
 
 // Error is an OAuth error: its Message is the error_description.
@@ -64,16 +73,51 @@ const (
 	RefreshTokenTTL = 12 * time.Hour
 )
 
+// Applications is where CreateTokenWithIAM finds the application, its
+// trusted token issuers and its assignments: the sso-admin records in the
+// store (*ssoadmin.Service), read on every call so a change takes effect on
+// the next one.
+type Applications interface {
+	Application(ctx context.Context, arn string) (ssoadmin.Application, error)
+	TrustedTokenIssuer(ctx context.Context, arn string) (ssoadmin.TrustedTokenIssuer, error)
+	IsAssigned(ctx context.Context, appArn, userID string, groupIDs []string) (bool, error)
+}
+
 // Service issues tokens.
 type Service struct {
-	Dir       *identitycenter.Directory
-	Verifiers map[string]*jwtverify.Verifier // by trusted token issuer name
-	Contexts  *seal.Box                      // identity-context assertions
-	Tokens    *seal.Box                      // access and refresh tokens
-	Clock     clock.Clock
+	Dir  *identitycenter.Directory
+	Apps Applications
+	// Verifier gives the JWT verifier of a trusted token issuer (cached by
+	// its ARN and version by the caller).
+	Verifier func(ctx context.Context, t ssoadmin.TrustedTokenIssuer) (*jwtverify.Verifier, error)
+	// GroupIDs are the ids of the groups the user belongs to (for
+	// assignments made to groups).
+	GroupIDs func(ctx context.Context, u *identitycenter.User) ([]string, error)
+	Contexts *seal.Box // identity-context assertions
+	Tokens   *seal.Box // access and refresh tokens
+	Clock    clock.Clock
 
 	signer    jose.Signer
 	publicKey *ecdsa.PublicKey
+
+	// policies keeps parsed actor policies by their text (a policy is
+	// immutable, and the same text always parses the same), so a call
+	// parses none it has seen.
+	policiesOnce sync.Once
+	policies     *lru.Cache[string, *iam.Policy]
+}
+
+// actorPolicy parses an actor policy, or gives the one parsed before.
+func (s *Service) actorPolicy(doc []byte) (*iam.Policy, error) {
+	s.policiesOnce.Do(func() { s.policies, _ = lru.New[string, *iam.Policy](1024) })
+	if p, ok := s.policies.Get(string(doc)); ok {
+		return p, nil
+	}
+	p, err := ssoadmin.ParseActorPolicy(doc)
+	if err == nil {
+		s.policies.Add(string(doc), p)
+	}
+	return p, err
 }
 
 // IDTokenIssuer is the iss of idTokens, in AWS's form.
@@ -108,6 +152,11 @@ type Input struct {
 	Assertion    *string
 	RefreshToken *string
 	Scope        []string
+
+	// Caller and Auth are who calls and how (not on the wire): the
+	// application's authentication methods decide whether Caller may.
+	Caller *auth.Principal `json:"-"`
+	Auth   auth.Request    `json:"-"`
 }
 
 // Output is CreateTokenWithIAM's output.
@@ -149,7 +198,11 @@ func ApplicationArn(in Input) (string, error) {
 	return *in.ClientId, nil
 }
 
-// CreateTokenWithIAM performs the exchange.
+// CreateTokenWithIAM performs the exchange (BEHAVIOUR 15.4): the
+// application must exist and be enabled, an IAM authentication method of
+// it must admit the caller, the assertion must come through its jwt-bearer
+// grant (issuer and audience), and when it requires assignment the user
+// must be assigned directly or through a group.
 func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, error) {
 	appArn, err := ApplicationArn(in)
 	if err != nil {
@@ -158,22 +211,22 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	if in.GrantType == nil || *in.GrantType == "" {
 		return Output{}, fail(ErrInvalidRequest, "grantType is required.")
 	}
-	var app *identitycenter.Application
-	ok := false
-	if s.Dir != nil {
-		app, ok = s.Dir.Application(appArn)
+	app, err := s.application(ctx, appArn)
+	if err != nil {
+		return Output{}, err
 	}
-	if !ok {
-		return Output{}, fail(ErrInvalidClient, "Application %s does not exist.", printable(appArn))
+	if err := s.checkActor(app, in); err != nil {
+		return Output{}, err
 	}
 	now := s.Clock.Now()
 	var user *identitycenter.User
+	ok := false
 	switch *in.GrantType {
 	case GrantJWTBearer:
 		if in.Assertion == nil || *in.Assertion == "" {
 			return Output{}, fail(ErrInvalidRequest, "assertion is required for the jwt-bearer grant.")
 		}
-		if user, err = s.verifyAssertion(ctx, app, *in.Assertion); err != nil {
+		if user, err = s.verifyAssertion(ctx, &app, *in.Assertion); err != nil {
 			return Output{}, err
 		}
 	case GrantRefreshToken:
@@ -193,34 +246,134 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	default:
 		return Output{}, fail(ErrUnsupportedGrantType, "Grant type %s is not supported by CreateTokenWithIAM here.", printable(*in.GrantType))
 	}
+	if err := s.checkAssignment(ctx, &app, user); err != nil {
+		return Output{}, err
+	}
 	for _, sc := range in.Scope {
-		if sc != "openid" && !strings.HasPrefix(sc, "sts:") && !strings.Contains(sc, ":") {
-			return Output{}, fail(ErrInvalidScope, "Scope %s is not valid for this application.", printable(sc))
+		if !scopeAllowed(&app, sc) {
+			return Output{}, fail(ErrInvalidScope, "Scope %s is not an access scope of application %s.", printable(sc), app.ApplicationArn)
 		}
 	}
-	return s.issue(app, user, in.Scope, now)
+	return s.issue(&app, user, in.Scope, now)
 }
 
-func (s *Service) verifyAssertion(ctx context.Context, app *identitycenter.Application, assertion string) (*identitycenter.User, error) {
+// application reads the client's application: a missing or disabled one
+// is invalid_client, as for a clientId SSO-OIDC does not know.
+func (s *Service) application(ctx context.Context, arn string) (ssoadmin.Application, error) {
+	if s.Apps == nil || s.Dir == nil {
+		return ssoadmin.Application{}, fail(ErrInvalidClient, "Application %s does not exist.", printable(arn))
+	}
+	app, err := s.Apps.Application(ctx, arn)
+	switch {
+	case errors.Is(err, ssoadmin.ErrNotFound):
+		return app, fail(ErrInvalidClient, "Application %s does not exist.", printable(arn))
+	case err != nil:
+		return app, err
+	case app.Status == ssoadmin.StatusDisabled:
+		return app, fail(ErrInvalidClient, "Application %s is disabled.", app.ApplicationArn)
+	}
+	return app, nil
+}
+
+// ActionCreateTokenWithIAM is the action an actor policy must allow.
+const ActionCreateTokenWithIAM = "sso-oauth:CreateTokenWithIAM"
+
+// checkActor: one of the application's IAM authentication methods must
+// allow the caller (its actor policy, a resource-based policy, evaluated
+// by the IAM evaluator with the request's condition keys; an explicit deny
+// refuses). Without a caller (in-process use) there is nothing to check.
+func (s *Service) checkActor(app ssoadmin.Application, in Input) error {
+	if in.Caller == nil {
+		return nil
+	}
+	m, ok := app.AuthenticationMethods[ssoadmin.AuthenticationMethodIAM]
+	if !ok {
+		return fail(ErrAccessDenied, "Application %s has no IAM authentication method: no IAM principal may call CreateTokenWithIAM for it.", app.ApplicationArn)
+	}
+	pol, err := s.actorPolicy(m.ActorPolicy)
+	if err != nil {
+		return &Error{Kind: ErrAccessDenied, Message: fmt.Sprintf("The IAM authentication method of application %s cannot be evaluated.", app.ApplicationArn), Cause: err}
+	}
+	req := &iam.Request{Action: ActionCreateTokenWithIAM, Resource: app.ApplicationArn, Principal: in.Caller.IAMPrincipal(),
+		Context: auth.Conditions(in.Caller, in.Auth, nil)}
+	if pol.Evaluate(req) != iam.DecisionAllow {
+		return fail(ErrAccessDenied, "User: %s is not authorized to perform: %s on resource: %s because the application's IAM authentication method does not allow it.",
+			in.Caller.ARN, ActionCreateTokenWithIAM, app.ApplicationArn)
+	}
+	return nil
+}
+
+// checkAssignment: an application that requires assignment admits only
+// users assigned to it directly or through one of their groups.
+func (s *Service) checkAssignment(ctx context.Context, app *ssoadmin.Application, user *identitycenter.User) error {
+	if !app.AssignmentRequired {
+		return nil
+	}
+	var groups []string
+	if s.GroupIDs != nil {
+		var err error
+		if groups, err = s.GroupIDs(ctx, user); err != nil {
+			return err
+		}
+	}
+	ok, err := s.Apps.IsAssigned(ctx, app.ApplicationArn, user.UserID, groups)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fail(ErrAccessDenied, "User %s is not assigned to application %s, which requires assignment.", user.UserID, app.ApplicationArn)
+	}
+	return nil
+}
+
+// alwaysScopes are the OpenID and AWS scopes every application may ask for.
+var alwaysScopes = []string{"openid", "aws", "sts:identity_context"}
+
+func scopeAllowed(app *ssoadmin.Application, sc string) bool {
+	if slices.Contains(alwaysScopes, sc) {
+		return true
+	}
+	_, ok := app.Scopes[sc]
+	return ok
+}
+
+func (s *Service) verifyAssertion(ctx context.Context, app *ssoadmin.Application, assertion string) (*identitycenter.User, error) {
 	iss, err := unverifiedIssuer(assertion)
 	if err != nil {
 		return nil, fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
 	}
-	var issuer *identitycenter.TrustedTokenIssuer
-	var grant *identitycenter.Grant
-	for i := range app.Grants {
-		t, ok := s.Dir.Issuer(app.Grants[i].Issuer)
-		if ok && s.Verifiers[t.Name] != nil && s.Verifiers[t.Name].Issuer == iss {
-			issuer, grant = t, &app.Grants[i]
+	grant, ok := app.Grants[GrantJWTBearer]
+	if !ok {
+		return nil, fail(ErrUnauthorizedClient, "Application %s has no %s grant.", app.ApplicationArn, GrantJWTBearer)
+	}
+	var issuer ssoadmin.TrustedTokenIssuer
+	var verifier *jwtverify.Verifier
+	var audiences []string
+	for _, t := range grant.AuthorizedTokenIssuers {
+		if t.TrustedTokenIssuerArn == nil || s.Verifier == nil {
+			continue
+		}
+		tti, err := s.Apps.TrustedTokenIssuer(ctx, *t.TrustedTokenIssuerArn)
+		if errors.Is(err, ssoadmin.ErrNotFound) {
+			continue // deleted since the grant named it
+		} else if err != nil {
+			return nil, err
+		}
+		v, err := s.Verifier(ctx, tti)
+		if err != nil {
+			return nil, err
+		}
+		if v.Issuer == iss {
+			issuer, verifier, audiences = tti, v, t.AuthorizedAudiences
 			break
 		}
 	}
-	if issuer == nil {
-		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.Arn, printable(iss))
+	if verifier == nil {
+		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.ApplicationArn, printable(iss))
 	}
-	claims, err := s.Verifiers[issuer.Name].Verify(ctx, assertion, grant.Audiences)
+	claims, err := verifier.Verify(ctx, assertion, audiences)
 	if err != nil {
-		return nil, assertionError(err, app, issuer, iss)
+		return nil, assertionError(err, app, &issuer, iss)
 	}
 	value, _ := claimAt(claims, issuer.ClaimAttributePath)
 	if value == "" {
@@ -238,13 +391,13 @@ func (s *Service) verifyAssertion(ctx context.Context, app *identitycenter.Appli
 	return user, nil
 }
 
-func (s *Service) issue(app *identitycenter.Application, user *identitycenter.User, scope []string, now time.Time) (Output, error) {
+func (s *Service) issue(app *ssoadmin.Application, user *identitycenter.User, scope []string, now time.Time) (Output, error) {
 	credID := make([]byte, 12)
 	rand.Read(credID)
 	ic := identitycenter.Context{
 		Version: 1, InstanceArn: s.Dir.InstanceArn, InstanceAccount: s.Dir.Account,
 		IdentityStoreID: s.Dir.IdentityStoreID, IdentityStoreArn: s.Dir.IdentityStoreArn,
-		UserID: user.UserID, UserName: user.UserName, ApplicationArn: app.Arn,
+		UserID: user.UserID, UserName: user.UserName, ApplicationArn: app.ApplicationArn,
 		CredentialID: base64.RawURLEncoding.EncodeToString(credID),
 		IssuedAt:     now.Truncate(time.Second), Expires: now.Add(AccessTokenTTL).Truncate(time.Second),
 	}
@@ -252,18 +405,18 @@ func (s *Service) issue(app *identitycenter.Application, user *identitycenter.Us
 	if err != nil {
 		return Output{}, err
 	}
-	access, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.Arn, Scope: scope, Expires: ic.Expires, Kind: "access"})
+	access, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.ApplicationArn, Scope: scope, Expires: ic.Expires, Kind: "access"})
 	if err != nil {
 		return Output{}, err
 	}
-	refresh, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.Arn, Scope: scope, Expires: now.Add(RefreshTokenTTL), Kind: "refresh"})
+	refresh, err := s.Tokens.Seal(refreshClaims{UserID: user.UserID, App: app.ApplicationArn, Scope: scope, Expires: now.Add(RefreshTokenTTL), Kind: "refresh"})
 	if err != nil {
 		return Output{}, err
 	}
 	idToken, err := jwt.Signed(s.signer).Claims(map[string]any{
 		"iss":                    s.IDTokenIssuer(),
 		"sub":                    user.UserID,
-		"aud":                    app.Arn,
+		"aud":                    app.ApplicationArn,
 		"iat":                    ic.IssuedAt.Unix(),
 		"exp":                    ic.Expires.Unix(),
 		"sts:identity_context":   assertion,
@@ -271,7 +424,7 @@ func (s *Service) issue(app *identitycenter.Application, user *identitycenter.Us
 		"aws:identity_store_arn": s.Dir.IdentityStoreArn,
 		"aws:instance_arn":       s.Dir.InstanceArn,
 		"aws:instance_account":   s.Dir.Account,
-		"aws:application_arn":    app.Arn,
+		"aws:application_arn":    app.ApplicationArn,
 		"aws:credential_id":      ic.CredentialID,
 	}).Serialize()
 	if err != nil {
@@ -286,7 +439,7 @@ func (s *Service) issue(app *identitycenter.Application, user *identitycenter.Us
 
 // assertionError turns a jwtverify refusal into the OAuth error and a
 // description that says what is wrong with the assertion.
-func assertionError(err error, app *identitycenter.Application, issuer *identitycenter.TrustedTokenIssuer, iss string) error {
+func assertionError(err error, app *ssoadmin.Application, issuer *ssoadmin.TrustedTokenIssuer, iss string) error {
 	var ce *jwtverify.ClaimError
 	var ae *jwtverify.AlgorithmError
 	switch {
@@ -309,7 +462,7 @@ func assertionError(err error, app *identitycenter.Application, issuer *identity
 	case errors.Is(err, jwtverify.ErrIssuer):
 		return fail(ErrInvalidGrant, "The assertion's issuer is not %s.", printable(iss))
 	case errors.Is(err, jwtverify.ErrAudience):
-		return fail(ErrInvalidGrant, "The assertion's audience is not accepted by application %s.", app.Arn)
+		return fail(ErrInvalidGrant, "The assertion's audience is not accepted by application %s.", app.ApplicationArn)
 	default:
 		return fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
 	}

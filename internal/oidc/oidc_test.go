@@ -15,11 +15,14 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
+	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
 const app = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b"
@@ -37,7 +40,26 @@ func service(t *testing.T, now *time.Time) *Service {
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}
+	s.Apps = storeApps(t, s, nil, []ssoadmin.ConfigApplication{{Arn: app, Name: "demo", Scopes: []string{"redshift:connect"}}})
 	return s
+}
+
+const ttiArn = "arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-7223a1b2c3d4e5f6/tti-0b6d3f4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+// storeApps keeps issuers and applications in an embedded store.
+func storeApps(t *testing.T, s *Service, issuers []ssoadmin.TrustedTokenIssuer, apps []ssoadmin.ConfigApplication) *ssoadmin.Service {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := &ssoadmin.Service{Store: db, Clock: s.Clock, Region: "us-east-1",
+		Instance: ssoadmin.Instance{InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", OwnerAccountID: "123456789012"}}
+	if err := svc.ApplyConfig(context.Background(), issuers, apps); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func p(s string) *string { return &s }
@@ -91,12 +113,12 @@ func TestInputRefusals(t *testing.T) {
 	}
 }
 
-func mustApp(t *testing.T, s *Service) *identitycenter.Application {
-	a, ok := s.Dir.Application(app)
-	if !ok {
-		t.Fatal("no application")
+func mustApp(t *testing.T, s *Service) *ssoadmin.Application {
+	a, err := s.Apps.Application(context.Background(), app)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return a
+	return &a
 }
 
 func TestClaimAt(t *testing.T) {
@@ -139,9 +161,7 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
 	cfg := &config.Config{IdentityCenter: &config.IdentityCenter{
 		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
-		Users:               users,
-		TrustedTokenIssuers: []config.TrustedTokenIssuer{{Name: "corp", IssuerURL: "https://idp.corp.example", JWKS: string(set), ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"}},
-		Applications:        []config.Application{{Arn: app, Name: "a", Grants: []config.Grant{{Issuer: "corp", Audiences: []string{"corp-app"}}}}},
+		Users: users,
 	}}
 	text, _ := masterkey.Generate(rand.Reader)
 	mk, _ := masterkey.Parse(text)
@@ -151,11 +171,16 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	if err != nil {
 		t.Fatal(err)
 	}
+	verifier := &jwtverify.Verifier{Issuer: "https://idp.corp.example", Keys: keys, Clock: func() time.Time { return now }}
 	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
-		Verifiers: map[string]*jwtverify.Verifier{"corp": {Issuer: "https://idp.corp.example", Keys: keys, Clock: func() time.Time { return now }}}}
+		Verifier: func(context.Context, ssoadmin.TrustedTokenIssuer) (*jwtverify.Verifier, error) { return verifier, nil }}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}
+	arn := ttiArn
+	s.Apps = storeApps(t, s,
+		[]ssoadmin.TrustedTokenIssuer{{TrustedTokenIssuerArn: ttiArn, Name: "corp", IssuerUrl: "https://idp.corp.example", ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"}},
+		[]ssoadmin.ConfigApplication{{Arn: app, Name: "a", JWTBearer: []ssoadmin.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: &arn, AuthorizedAudiences: []string{"corp-app"}}}}})
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +264,50 @@ func TestClientIDBound(t *testing.T) {
 			t.Parallel()
 			id := strings.Repeat("a", tc.n)
 			if _, err := ApplicationArn(Input{ClientId: &id}); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEnforcement: the application's authentication method, assignment
+// requirement and scopes decide, on a refresh as on a first exchange.
+func TestEnforcement(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	s := service(t, &now)
+	alice, _ := s.Dir.UserByName("alice")
+	first, err := s.issue(mustApp(t, s), alice, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := &auth.Principal{Kind: auth.KindUser, Account: "123456789012", ARN: "arn:aws:iam::123456789012:user/app", Name: "app"}
+	account := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`)
+	other := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/other"},"Action":"sso-oauth:CreateTokenWithIAM","Resource":"*"}]}`)
+	denied := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/app"},"Action":"sso-oauth:*","Resource":"*"}]}`)
+	cases := []struct {
+		name     string
+		policy   json.RawMessage
+		required bool
+		assigned []ssoadmin.Assignment
+		scope    []string
+		want     error
+	}{
+		{"account's principals", account, false, nil, []string{"openid", "redshift:connect"}, nil},
+		{"no authentication method", nil, false, nil, nil, ErrAccessDenied},
+		{"another principal", other, false, nil, nil, ErrAccessDenied},
+		{"explicit deny", denied, false, nil, nil, ErrAccessDenied},
+		{"not assigned", account, true, nil, nil, ErrAccessDenied},
+		{"assigned", account, true, []ssoadmin.Assignment{{PrincipalType: ssoadmin.PrincipalUser, PrincipalId: alice.UserID}}, nil, nil},
+		{"scope not the application's", account, false, nil, []string{"redshift:admin"}, ErrInvalidScope},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s.Apps = storeApps(t, s, nil, []ssoadmin.ConfigApplication{{Arn: app, Name: "demo", Scopes: []string{"redshift:connect"},
+				ActorPolicy: tc.policy, AssignmentRequired: tc.required, Assignments: tc.assigned}})
+			_, err := s.CreateTokenWithIAM(context.Background(), Input{ClientId: p(app), GrantType: p(GrantRefreshToken), RefreshToken: p(first.RefreshToken),
+				Scope: tc.scope, Caller: caller, Auth: auth.Request{Region: "us-east-1", Now: now}})
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})

@@ -146,14 +146,13 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if out.Roles == nil {
 			out.Roles = []string{}
 		}
-		if s.d.Directory != nil {
-			for _, a := range s.d.Directory.Applications() {
-				for _, g := range a.Grants {
-					if t, ok := s.d.Directory.Issuer(g.Issuer); ok && t.Builtin {
-						out.Applications = append(out.Applications, loginApplication{ApplicationArn: a.Arn, Audiences: append([]string{}, g.Audiences...)})
-						break
-					}
-				}
+		if s.d.SSOAdmin != nil {
+			apps, err := s.d.SSOAdmin.LoginApplications(c.ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range apps {
+				out.Applications = append(out.Applications, loginApplication{ApplicationArn: a.ApplicationArn, Audiences: a.Audiences})
 			}
 		}
 		return out, nil

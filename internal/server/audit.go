@@ -19,6 +19,7 @@ var eventSources = map[string]string{
 	serviceOIDC:       "sso-oauth.amazonaws.com",
 	serviceAdmin:      "idcgate.amazonaws.com",
 	serviceDataAPI:    "redshift-data.amazonaws.com",
+	serviceSSOAdmin:   "sso.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).

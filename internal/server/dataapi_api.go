@@ -5,7 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
@@ -52,23 +51,6 @@ func (s *Server) serveDataAPI(c *call) (any, error) {
 // but for Field, ColumnMetadata, SqlParameter and TableMember, timestamps
 // in epoch seconds.
 
-// epochTime is a timestamp as the Data API sends it: epoch seconds, a
-// JSON number with milliseconds.
-type epochTime time.Time
-
-func (t epochTime) MarshalJSON() ([]byte, error) {
-	ms := time.Time(t).UnixMilli()
-	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
-}
-
-func epoch(t time.Time) *epochTime {
-	if t.IsZero() {
-		return nil
-	}
-	e := epochTime(t)
-	return &e
-}
-
 type sqlParameterWire struct {
 	Name  *string `json:"name"`
 	Value *string `json:"value"`
@@ -92,12 +74,12 @@ type executeInput struct {
 }
 
 type executeOutput struct {
-	CreatedAt     *epochTime `json:"CreatedAt,omitempty"`
-	Database      *string    `json:"Database,omitempty"`
-	DbGroups      []string   `json:"DbGroups,omitempty"`
-	DbUser        *string    `json:"DbUser,omitempty"`
-	Id            string     `json:"Id"`
-	WorkgroupName *string    `json:"WorkgroupName,omitempty"`
+	CreatedAt     *awsjson.Epoch `json:"CreatedAt,omitempty"`
+	Database      *string        `json:"Database,omitempty"`
+	DbGroups      []string       `json:"DbGroups,omitempty"`
+	DbUser        *string        `json:"DbUser,omitempty"`
+	Id            string         `json:"Id"`
+	WorkgroupName *string        `json:"WorkgroupName,omitempty"`
 }
 
 // statementID is what the audit record notes of a call's answer.
@@ -133,22 +115,22 @@ func wireColumns(cols []dataapi.Column) []columnWire {
 }
 
 type subStatementWire struct {
-	Id              string     `json:"Id"`
-	CreatedAt       *epochTime `json:"CreatedAt,omitempty"`
-	Duration        int64      `json:"Duration"`
-	Error           *string    `json:"Error,omitempty"`
-	HasResultSet    bool       `json:"HasResultSet"`
-	QueryString     string     `json:"QueryString"`
-	RedshiftQueryId int64      `json:"RedshiftQueryId"`
-	ResultRows      int64      `json:"ResultRows"`
-	ResultSize      int64      `json:"ResultSize"`
-	Status          string     `json:"Status"`
-	UpdatedAt       *epochTime `json:"UpdatedAt,omitempty"`
+	Id              string         `json:"Id"`
+	CreatedAt       *awsjson.Epoch `json:"CreatedAt,omitempty"`
+	Duration        int64          `json:"Duration"`
+	Error           *string        `json:"Error,omitempty"`
+	HasResultSet    bool           `json:"HasResultSet"`
+	QueryString     string         `json:"QueryString"`
+	RedshiftQueryId int64          `json:"RedshiftQueryId"`
+	ResultRows      int64          `json:"ResultRows"`
+	ResultSize      int64          `json:"ResultSize"`
+	Status          string         `json:"Status"`
+	UpdatedAt       *awsjson.Epoch `json:"UpdatedAt,omitempty"`
 }
 
 type describeOutput struct {
 	Id              string             `json:"Id"`
-	CreatedAt       *epochTime         `json:"CreatedAt,omitempty"`
+	CreatedAt       *awsjson.Epoch     `json:"CreatedAt,omitempty"`
 	Database        string             `json:"Database,omitempty"`
 	DbUser          string             `json:"DbUser,omitempty"`
 	Duration        int64              `json:"Duration"`
@@ -163,7 +145,7 @@ type describeOutput struct {
 	ResultSize      int64              `json:"ResultSize"`
 	Status          string             `json:"Status"`
 	SubStatements   []subStatementWire `json:"SubStatements,omitempty"`
-	UpdatedAt       *epochTime         `json:"UpdatedAt,omitempty"`
+	UpdatedAt       *awsjson.Epoch     `json:"UpdatedAt,omitempty"`
 	WorkgroupName   string             `json:"WorkgroupName,omitempty"`
 }
 
@@ -187,9 +169,9 @@ func wireParams(ps []dataapi.Param) []sqlParameterWire {
 
 func wireDescribe(st *dataapi.Statement) describeOutput {
 	out := describeOutput{
-		Id: st.ID, CreatedAt: epoch(st.CreatedAt), Database: st.Database, DbUser: st.DbUser, Duration: int64(st.Duration),
+		Id: st.ID, CreatedAt: awsjson.EpochOf(st.CreatedAt), Database: st.Database, DbUser: st.DbUser, Duration: int64(st.Duration),
 		Error: optional(st.Error), QueryParameters: wireParams(st.Params), RedshiftPid: st.Pid, ResultFormat: st.ResultFormat,
-		Status: string(st.Status), UpdatedAt: epoch(st.UpdatedAt), WorkgroupName: st.Workgroup,
+		Status: string(st.Status), UpdatedAt: awsjson.EpochOf(st.UpdatedAt), WorkgroupName: st.Workgroup,
 	}
 	if !st.Batch {
 		sub := st.Subs[0]
@@ -202,9 +184,9 @@ func wireDescribe(st *dataapi.Statement) describeOutput {
 	for i, sub := range st.Subs {
 		out.HasResultSet = out.HasResultSet || sub.HasResultSet
 		out.SubStatements = append(out.SubStatements, subStatementWire{
-			Id: st.ID + ":" + strconv.Itoa(i+1), CreatedAt: epoch(sub.CreatedAt), Duration: int64(sub.Duration), Error: optional(sub.Error),
+			Id: st.ID + ":" + strconv.Itoa(i+1), CreatedAt: awsjson.EpochOf(sub.CreatedAt), Duration: int64(sub.Duration), Error: optional(sub.Error),
 			HasResultSet: sub.HasResultSet, QueryString: sub.SQL, RedshiftQueryId: sub.QueryID, ResultRows: sub.ResultRows,
-			ResultSize: sub.ResultSize, Status: string(sub.Status), UpdatedAt: epoch(sub.UpdatedAt),
+			ResultSize: sub.ResultSize, Status: string(sub.Status), UpdatedAt: awsjson.EpochOf(sub.UpdatedAt),
 		})
 	}
 	return out
@@ -372,7 +354,7 @@ func (s *Server) execute(c *call, batch bool) (any, error) {
 		return nil, err
 	}
 	c.log.Info("data api statement submitted", "statement", st.ID, "workgroup", st.Workgroup, "db_user", st.DbUser, "batch", batch)
-	return executeOutput{CreatedAt: epoch(st.CreatedAt), Database: &st.Database, DbGroups: st.DbGroups, DbUser: &st.DbUser,
+	return executeOutput{CreatedAt: awsjson.EpochOf(st.CreatedAt), Database: &st.Database, DbGroups: st.DbGroups, DbUser: &st.DbUser,
 		Id: st.ID, WorkgroupName: &st.Workgroup}, nil
 }
 
@@ -487,7 +469,7 @@ type listStatementsInput struct {
 
 type statementDataWire struct {
 	Id               string             `json:"Id"`
-	CreatedAt        *epochTime         `json:"CreatedAt,omitempty"`
+	CreatedAt        *awsjson.Epoch     `json:"CreatedAt,omitempty"`
 	IsBatchStatement bool               `json:"IsBatchStatement"`
 	QueryParameters  []sqlParameterWire `json:"QueryParameters,omitempty"`
 	QueryString      *string            `json:"QueryString,omitempty"`
@@ -495,7 +477,7 @@ type statementDataWire struct {
 	ResultFormat     string             `json:"ResultFormat"`
 	StatementName    *string            `json:"StatementName,omitempty"`
 	Status           string             `json:"Status"`
-	UpdatedAt        *epochTime         `json:"UpdatedAt,omitempty"`
+	UpdatedAt        *awsjson.Epoch     `json:"UpdatedAt,omitempty"`
 }
 
 type listStatementsOutput struct {
@@ -549,8 +531,8 @@ func (s *Server) listStatements(c *call) (any, error) {
 	out := listStatementsOutput{Statements: make([]statementDataWire, 0, len(list)), NextToken: optional(next)}
 	for i := range list {
 		st := &list[i]
-		w := statementDataWire{Id: st.ID, CreatedAt: epoch(st.CreatedAt), IsBatchStatement: st.Batch, QueryParameters: wireParams(st.Params),
-			ResultFormat: st.ResultFormat, StatementName: optional(st.Name), Status: string(st.Status), UpdatedAt: epoch(st.UpdatedAt)}
+		w := statementDataWire{Id: st.ID, CreatedAt: awsjson.EpochOf(st.CreatedAt), IsBatchStatement: st.Batch, QueryParameters: wireParams(st.Params),
+			ResultFormat: st.ResultFormat, StatementName: optional(st.Name), Status: string(st.Status), UpdatedAt: awsjson.EpochOf(st.UpdatedAt)}
 		if st.Batch {
 			for _, sub := range st.Subs {
 				w.QueryStrings = append(w.QueryStrings, sub.SQL)

@@ -38,6 +38,7 @@ func (s *Server) serveOIDC(c *call) (any, error) {
 	if err := s.authorize(c, serviceOIDC, app); err != nil {
 		return nil, err
 	}
+	in.Caller, in.Auth = c.principal, c.authReq
 	out, err := s.d.OIDC.CreateTokenWithIAM(c.ctx, in)
 	if errors.Is(err, oidc.ErrIssuerUnavailable) {
 		// Not the caller's fault: operators need the cause (URL, status).

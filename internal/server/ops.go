@@ -17,6 +17,7 @@ var knownOps = map[string]map[string]bool{
 	serviceServerless: setOf(slices.Collect(maps.Keys(serverlessOps))...),
 	serviceSTS:        setOf("AssumeRole", "GetCallerIdentity"),
 	serviceDataAPI:    setOf(slices.Collect(maps.Keys(dataAPIOps))...),
+	serviceSSOAdmin:   setOf(ssoAdminOpNames()...),
 	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),

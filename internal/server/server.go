@@ -39,6 +39,7 @@ import (
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/sigv4"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/sts"
 	"github.com/idcgate/idcgate/internal/throttle"
@@ -69,7 +70,8 @@ type Deps struct {
 	Directory  *identitycenter.Directory
 	// DataAPI runs the Redshift Data API's statements (nil: the gateway,
 	// whose upstream plumbing it uses, is disabled).
-	DataAPI *dataapi.Service
+	DataAPI  *dataapi.Service
+	SSOAdmin *ssoadmin.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -249,6 +251,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveAdmin(c)
 	case serviceDataAPI:
 		out, err = s.serveDataAPI(c)
+	case serviceSSOAdmin:
+		out, err = s.serveSSOAdmin(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -471,6 +475,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service, rt.op = serviceAdmin, op
 		case svc == "RedshiftData":
 			rt.service, rt.op = serviceDataAPI, op
+		case svc == "SWBExternalService":
+			rt.service, rt.op = serviceSSOAdmin, op
 		}
 		if rt.service == "" {
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")

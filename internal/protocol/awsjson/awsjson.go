@@ -120,6 +120,26 @@ func AppendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
+// Epoch is a timestamp as the JSON protocols send one by default (the
+// shapes not marked iso8601: Data API, identitystore, sso-admin): epoch
+// seconds, a JSON number, milliseconds as its fraction.
+type Epoch time.Time
+
+// MarshalJSON encodes t as epoch seconds.
+func (t Epoch) MarshalJSON() ([]byte, error) {
+	ms := time.Time(t).UnixMilli()
+	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
+}
+
+// EpochOf is t as an Epoch, nil for the zero time (the member left out).
+func EpochOf(t time.Time) *Epoch {
+	if t.IsZero() {
+		return nil
+	}
+	e := Epoch(t)
+	return &e
+}
+
 // errorBody is the JSON error document.
 type errorBody struct {
 	Type         string `json:"__type"`

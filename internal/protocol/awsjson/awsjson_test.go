@@ -86,3 +86,23 @@ func TestAppendTimeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestEpoch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Unix(1765152000, 0), "1765152000"},
+		{time.Unix(1765152000, 250_000_000), "1765152000.25"},
+		{time.Unix(1765152000, 999_999), "1765152000"}, // below a millisecond
+	} {
+		b, err := json.Marshal(EpochOf(tc.t))
+		if err != nil || string(b) != tc.want {
+			t.Errorf("EpochOf(%v) = %s %v, want %s", tc.t, b, err, tc.want)
+		}
+	}
+	if EpochOf(time.Time{}) != nil {
+		t.Error("the zero time is not left out")
+	}
+}
