@@ -19,6 +19,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
@@ -228,4 +229,15 @@ func NormalizePath(p string) string {
 		return "/"
 	}
 	return p
+}
+
+// New returns the service over st, its secrets and markers sealed under
+// keys derived from mk.
+func New(st store.Store, mk *masterkey.Key, c clock.Clock, random io.Reader) (*Service, error) {
+	secrets, err := seal.New(mk.Derive(32, "seal", "iam-access-key-secret"), "iam-access-key-secret", "")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{Store: st, Secrets: secrets, Clock: c, Rand: random,
+		Pages: &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: c, TTL: 24 * time.Hour}}, nil
 }

@@ -798,6 +798,26 @@ func policies(r store.Reader, prefix string) ([]Policy, error) {
 	return out, err
 }
 
+// UserWithPolicies is a user with its inline policies.
+type UserWithPolicies struct {
+	User     User
+	Policies []Policy
+}
+
+// LookupUser reads a user and its inline policies by name.
+func (s *Service) LookupUser(ctx context.Context, account, name string) (UserWithPolicies, error) {
+	var out UserWithPolicies
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		if out.User, err = getUser(r, account, name); err != nil {
+			return err
+		}
+		out.Policies, err = policies(r, userPoliciesPrefix(account, name))
+		return err
+	})
+	return out, err
+}
+
 // RoleWithPolicies is a role with its inline policies.
 type RoleWithPolicies struct {
 	Role     Role

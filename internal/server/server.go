@@ -24,6 +24,7 @@ import (
 	"github.com/idcgate/idcgate/internal/awserror"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/ids"
@@ -57,6 +58,7 @@ type Deps struct {
 	STS        *sts.Service
 	OIDC       *oidc.Service
 	IdcApps    *redshiftidc.Service
+	IAM        *iamstore.Service
 	IdP        *idp.IdP
 	Issuer     *issuer.Issuer
 	Keys       *keyring.Keyring
