@@ -17,6 +17,7 @@ var knownOps = map[string]map[string]bool{
 	serviceServerless: setOf(slices.Collect(maps.Keys(serverlessOps))...),
 	serviceSTS:        setOf("AssumeRole", "GetCallerIdentity"),
 	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
+	serviceIAM:        setOf(iamOps...),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
 	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",

@@ -186,7 +186,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	res, err := s.d.Verifier.Verify(r.Context(), r, body, rt.service)
+	region := s.d.Region
+	if rt.service == serviceIAM {
+		region = iamSigningRegion(r, s.d.Region)
+	}
+	res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
 	if err != nil {
 		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
 		return
@@ -245,6 +249,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveOIDC(c)
 	case serviceAdmin:
 		out, err = s.serveAdmin(c)
+	case serviceIAM:
+		c.authReq.Region = iamRegion
+		out, err = s.serveIAM(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -427,6 +434,7 @@ const (
 	serviceSTS        = "sts"
 	serviceRedshift   = "redshift"
 	serviceOIDC       = "sso-oauth"
+	serviceIAM        = "iam"
 	// serviceAdmin is idcgate's own administrator API (Idcgate.* targets).
 	serviceAdmin = "idcgate"
 )
@@ -487,6 +495,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service = serviceSTS
 		case "2012-12-01":
 			rt.service, rt.xmlns = serviceRedshift, awsquery.RedshiftNamespace
+		case "2010-05-08":
+			rt.service, rt.xmlns = serviceIAM, awsquery.IAMNamespace
 		}
 		rt.op = params.Get("Action")
 		switch {
