@@ -16,7 +16,7 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-// IAM is global: its requests are signed for us-east-1 (BEHAVIOUR 16.1).
+// IAM is global: its requests are signed for us-east-1 (BEHAVIOUR 8.1).
 const iamRegion = "us-east-1"
 
 // iamOps are the IAM actions served (awsQuery, Version 2010-05-08).
@@ -574,7 +574,7 @@ func tagsPage(op string, tags []iamstore.Tag, page iamstore.ListInput) (any, err
 // iamSigningRegion is the region an IAM request must be signed for:
 // us-east-1, IAM's, as the SDKs sign for the global endpoint; a request
 // signed for the deployment's own region is taken too, since an SDK given
-// this endpoint with that region signs so (BEHAVIOUR 16.1, ours). Only the
+// this endpoint with that region signs so (BEHAVIOUR 8.1, ours). Only the
 // scope is read here; Verify checks it is the one signed.
 func iamSigningRegion(r *http.Request, own string) string {
 	cred := r.Header.Get("Authorization")
