@@ -34,6 +34,19 @@ type iamTagXML struct {
 	Value string `xml:"Value"`
 }
 
+// iamTagsXML is a user's or role's Tags: absent when it has none (a
+// pointer, since encoding/xml writes the parent of an empty "a>b" list).
+type iamTagsXML struct {
+	Member []iamTagXML `xml:"member"`
+}
+
+func entityTags(tags []iamstore.Tag) *iamTagsXML {
+	if len(tags) == 0 {
+		return nil
+	}
+	return &iamTagsXML{Member: wireTags(tags)}
+}
+
 type iamRoleXML struct {
 	Path                     string      `xml:"Path"`
 	RoleName                 string      `xml:"RoleName"`
@@ -43,7 +56,7 @@ type iamRoleXML struct {
 	AssumeRolePolicyDocument string      `xml:"AssumeRolePolicyDocument,omitempty"`
 	Description              string      `xml:"Description,omitempty"`
 	MaxSessionDuration       int64       `xml:"MaxSessionDuration,omitempty"`
-	Tags                     []iamTagXML `xml:"Tags>member,omitempty"`
+	Tags                     *iamTagsXML `xml:"Tags,omitempty"`
 }
 
 type iamUserXML struct {
@@ -52,7 +65,7 @@ type iamUserXML struct {
 	UserId     string      `xml:"UserId"`
 	Arn        string      `xml:"Arn"`
 	CreateDate string      `xml:"CreateDate,omitempty"`
-	Tags       []iamTagXML `xml:"Tags>member,omitempty"`
+	Tags       *iamTagsXML `xml:"Tags,omitempty"`
 }
 
 type iamAccessKeyXML struct {
@@ -152,7 +165,7 @@ func wireTags(tags []iamstore.Tag) []iamTagXML {
 
 func wireRole(r iamstore.Role, withDoc bool) iamRoleXML {
 	x := iamRoleXML{Path: r.Path, RoleName: r.Name, RoleId: r.RoleID, Arn: r.ARN(), CreateDate: iamTime(r.CreateDate),
-		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: wireTags(r.Tags)}
+		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: entityTags(r.Tags)}
 	if withDoc {
 		x.AssumeRolePolicyDocument = policyEscape(r.AssumeRolePolicyDocument)
 	}
@@ -160,7 +173,7 @@ func wireRole(r iamstore.Role, withDoc bool) iamRoleXML {
 }
 
 func wireUser(u iamstore.User) iamUserXML {
-	return iamUserXML{Path: u.Path, UserName: u.Name, UserId: u.UserID, Arn: u.ARN(), CreateDate: iamTime(u.CreateDate), Tags: wireTags(u.Tags)}
+	return iamUserXML{Path: u.Path, UserName: u.Name, UserId: u.UserID, Arn: u.ARN(), CreateDate: iamTime(u.CreateDate), Tags: entityTags(u.Tags)}
 }
 
 // iamPage reads Marker and MaxItems.
@@ -299,7 +312,9 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		}
 		out := listRolesResult{Roles: []iamRoleXML{}, IsTruncated: next != "", Marker: next}
 		for _, r := range roles {
-			out.Roles = append(out.Roles, wireRole(r, true))
+			x := wireRole(r, true)
+			x.Tags = nil // ListRoles does not return tags (IAM's)
+			out.Roles = append(out.Roles, x)
 		}
 		return out, nil
 	case "UpdateAssumeRolePolicy":
