@@ -240,7 +240,7 @@ func (s *Service) GetRole(ctx context.Context, account, name string) (Role, erro
 
 func checkEntityName(path, name string) error {
 	var v validation.Collector
-	checkName(&v, path, name, 128)
+	checkName(&v, path, name, 64)
 	return v.Err()
 }
 
@@ -414,7 +414,7 @@ func (s *Service) putPolicy(ctx context.Context, o owner, name, doc string) erro
 
 func (s *Service) getPolicy(ctx context.Context, o owner, name string) (Policy, error) {
 	var v validation.Collector
-	checkName(&v, o.kind+"Name", o.name, 128)
+	checkName(&v, o.kind+"Name", o.name, 64)
 	checkName(&v, "policyName", name, 128)
 	if err := v.Err(); err != nil {
 		return Policy{}, err
@@ -435,7 +435,7 @@ func (s *Service) getPolicy(ctx context.Context, o owner, name string) (Policy, 
 
 func (s *Service) listPolicies(ctx context.Context, o owner, op string, page ListInput) ([]string, string, error) {
 	var v validation.Collector
-	checkName(&v, o.kind+"Name", o.name, 128)
+	checkName(&v, o.kind+"Name", o.name, 64)
 	max := page.check(&v)
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -462,7 +462,7 @@ func (s *Service) listPolicies(ctx context.Context, o owner, op string, page Lis
 
 func (s *Service) deletePolicy(ctx context.Context, o owner, name string) error {
 	var v validation.Collector
-	checkName(&v, o.kind+"Name", o.name, 128)
+	checkName(&v, o.kind+"Name", o.name, 64)
 	checkName(&v, "policyName", name, 128)
 	if err := v.Err(); err != nil {
 		return err
@@ -690,7 +690,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID str
 // ListAccessKeys lists a user's keys (without secrets), by key id.
 func (s *Service) ListAccessKeys(ctx context.Context, account, user string, page ListInput) ([]AccessKey, string, error) {
 	var v validation.Collector
-	checkName(&v, "userName", user, 128)
+	checkName(&v, "userName", user, 64)
 	max := page.check(&v)
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -724,7 +724,7 @@ func (s *Service) ListAccessKeys(ctx context.Context, account, user string, page
 // DeleteAccessKey deletes one of the user's keys.
 func (s *Service) DeleteAccessKey(ctx context.Context, account, user, keyID string) error {
 	var v validation.Collector
-	checkName(&v, "userName", user, 128)
+	checkName(&v, "userName", user, 64)
 	if v.Required("accessKeyId", keyID != "") && v.Length("accessKeyId", keyID, 16, 128) {
 		v.Pattern("accessKeyId", keyID, accessKeyIDRe, accessKeyIDPattern)
 	}
