@@ -193,8 +193,20 @@ func TestListPages(t *testing.T) {
 	if strings.Join(got, ",") != "a1,b1,d1,e1" || pages != 2 {
 		t.Fatalf("pages: %v in %d", got, pages)
 	}
+	// A page whose rest is all filtered out is the last one.
+	if _, err := s.CreateUser(ctx, acct, CreateUserInput{UserName: "f1", Path: "/y/"}); err != nil {
+		t.Fatal(err)
+	}
+	users, next, err := s.ListUsers(ctx, acct, "/x/", ListInput{MaxItems: 4, MaxItemsSet: true})
+	if err != nil || len(users) != 4 || next != "" {
+		t.Fatalf("last page: %v %d users, marker %q", err, len(users), next)
+	}
+	users, next, err = s.ListUsers(ctx, acct, "/x/", ListInput{MaxItems: 3, MaxItemsSet: true})
+	if err != nil || len(users) != 3 || next == "" {
+		t.Fatalf("first of two pages: %v %d users, marker %q", err, len(users), next)
+	}
 	// A marker of one list is refused by another.
-	_, next, _ := s.ListUsers(ctx, acct, "", ListInput{MaxItems: 1, MaxItemsSet: true})
+	_, next, _ = s.ListUsers(ctx, acct, "", ListInput{MaxItems: 1, MaxItemsSet: true})
 	if _, _, err := s.ListRoles(ctx, acct, "", ListInput{Marker: next}); !errors.Is(err, validation.ErrInvalid) {
 		t.Fatalf("foreign marker: %v", err)
 	}

@@ -55,23 +55,24 @@ func (s *Service) marker(op, account, after string) (string, error) {
 
 // scanPage gives fn the records under prefix after the position until fn
 // has kept max of them (fn reports whether it kept one), returning the
-// next marker when more remain.
-func (s *Service) scanPage(r store.Reader, op, account, prefix, after string, max int, fn func(key string, v []byte) (bool, error)) (string, error) {
+// next marker when more remain. Past max, fn is asked with peek set only
+// whether it would keep a record (and must not keep it), so a page is
+// marked truncated only when another record follows that a filter keeps.
+func (s *Service) scanPage(r store.Reader, op, account, prefix, after string, max int, fn func(key string, v []byte, peek bool) (bool, error)) (string, error) {
 	start := ""
 	if after != "" {
 		start = prefix + after
 	}
 	n, last, more := 0, "", false
 	err := r.Scan(prefix, start, func(k string, v []byte) (bool, error) {
-		if n == max {
-			more = true
-			return false, nil
-		}
-		kept, err := fn(k, v)
-		if err != nil {
+		kept, err := fn(k, v, n == max)
+		switch {
+		case err != nil:
 			return false, err
-		}
-		if kept {
+		case n == max:
+			more = kept
+			return !kept, nil
+		case kept:
 			n++
 		}
 		last = strings.TrimPrefix(k, prefix)
@@ -262,13 +263,13 @@ func (s *Service) ListRoles(ctx context.Context, account, pathPrefix string, pag
 	var next string
 	err = s.Store.View(ctx, func(r store.Reader) error {
 		out = nil
-		next, err = s.scanPage(r, "ListRoles", account, rolesPrefix(account), after, max, func(k string, b []byte) (bool, error) {
+		next, err = s.scanPage(r, "ListRoles", account, rolesPrefix(account), after, max, func(k string, b []byte, peek bool) (bool, error) {
 			var role Role
 			if err := json.Unmarshal(b, &role); err != nil {
 				return false, err
 			}
-			if !strings.HasPrefix(role.Path, pathPrefix) {
-				return false, nil
+			if !strings.HasPrefix(role.Path, pathPrefix) || peek {
+				return strings.HasPrefix(role.Path, pathPrefix), nil
 			}
 			out = append(out, role)
 			return true, nil
@@ -451,7 +452,10 @@ func (s *Service) listPolicies(ctx context.Context, o owner, op string, page Lis
 		if err := o.check(r); err != nil {
 			return err
 		}
-		next, err = s.scanPage(r, op, o.account+"/"+strings.ToLower(o.name), o.prefix(), after, max, func(k string, _ []byte) (bool, error) {
+		next, err = s.scanPage(r, op, o.account+"/"+strings.ToLower(o.name), o.prefix(), after, max, func(k string, _ []byte, peek bool) (bool, error) {
+			if peek {
+				return true, nil
+			}
 			names = append(names, strings.TrimPrefix(k, o.prefix()))
 			return true, nil
 		})
@@ -597,13 +601,13 @@ func (s *Service) ListUsers(ctx context.Context, account, pathPrefix string, pag
 	var next string
 	err = s.Store.View(ctx, func(r store.Reader) error {
 		out = nil
-		next, err = s.scanPage(r, "ListUsers", account, usersPrefix(account), after, max, func(k string, b []byte) (bool, error) {
+		next, err = s.scanPage(r, "ListUsers", account, usersPrefix(account), after, max, func(k string, b []byte, peek bool) (bool, error) {
 			var u User
 			if err := json.Unmarshal(b, &u); err != nil {
 				return false, err
 			}
-			if !strings.HasPrefix(u.Path, pathPrefix) {
-				return false, nil
+			if !strings.HasPrefix(u.Path, pathPrefix) || peek {
+				return strings.HasPrefix(u.Path, pathPrefix), nil
 			}
 			out = append(out, u)
 			return true, nil
@@ -708,7 +712,10 @@ func (s *Service) ListAccessKeys(ctx context.Context, account, user string, page
 			return err
 		}
 		prefix := userKeysPrefix(account, user)
-		next, err = s.scanPage(r, "ListAccessKeys", scope, prefix, after, max, func(k string, _ []byte) (bool, error) {
+		next, err = s.scanPage(r, "ListAccessKeys", scope, prefix, after, max, func(k string, _ []byte, peek bool) (bool, error) {
+			if peek {
+				return true, nil
+			}
 			var rec keyRecord
 			if err := store.GetJSON(r, accessKeyKey(strings.TrimPrefix(k, prefix)), &rec); err != nil {
 				return false, err
