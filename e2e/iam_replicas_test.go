@@ -91,3 +91,39 @@ func TestIAMRestart(t *testing.T) {
 	_, err = ib.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("no-redshift")})
 	wantAPIError(t, err, "NoSuchEntity", 404, "")
 }
+
+// TestIAMGatewayRoleDeleted: a token issued to a session of a role that has
+// since been deleted is refused at the next gateway login; while the role
+// exists it logs in.
+func TestIAMGatewayRoleDeleted(t *testing.T) {
+	t.Parallel()
+	srv, _ := gatewayWorld(t, nil)
+	ctx := context.Background()
+	admin := iamClient(srv, srv.Admin)
+	const arn = "arn:aws:iam::123456789012:role/bi"
+	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bi"), AssumeRolePolicyDocument: aws.String(trustApp)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("bi"), PolicyName: aws.String("tok"), PolicyDocument: aws.String(allowToken)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := getToken(t, srv, srv.IdentitySession(t, "alice", arn), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := aws.ToString(out.Token)
+	tokenUsers.Store(tok, "alice")
+	c, err := connectGateway(t, srv, tok, "")
+	if err != nil {
+		t.Fatalf("login while the role exists: %v", err)
+	}
+	c.Close(ctx)
+	if _, err := admin.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("bi"), PolicyName: aws.String("tok")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("bi")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = connectGateway(t, srv, tok, "")
+	gmPgError(t, err, "28000", "no longer exists")
+}

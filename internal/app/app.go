@@ -279,7 +279,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}},
+			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: &tokenlogin.Upstreams{Config: cfg, Serverless: sl, Managed: mpg}, Roles: reg},
 			Roles:                &gateway.RoleSync{Clock: opt.Clock, Certs: ca, CacheFor: time.Minute, ServiceTLS: serviceTLS(mpg, ca)},
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
