@@ -32,7 +32,7 @@ func decodePolicy(t *testing.T, s *string) string {
 
 const (
 	trustApp    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/app"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`
-	trustNobody = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/someone-else"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`
+	trustNobody = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`
 	allowToken  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"redshift-serverless:GetIdentityCenterAuthToken","Resource":"*"}]}`
 )
 
@@ -73,6 +73,9 @@ func TestIAMRoles(t *testing.T) {
 	wantAPIError(t, err, "NoSuchEntity", 404, "The role with name nope cannot be found.")
 	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bad"), AssumeRolePolicyDocument: aws.String(allowToken)})
 	wantAPIError(t, err, "MalformedPolicyDocument", 400, "")
+	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ghost"), AssumeRolePolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/nobody"},"Action":"sts:AssumeRole"}]}`)})
+	wantAPIError(t, err, "MalformedPolicyDocument", 400, `Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/nobody"`)
 	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bad name"), AssumeRolePolicyDocument: aws.String(trustApp)})
 	wantAPIError(t, err, "ValidationError", 400, `1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+`)
 	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("short"), AssumeRolePolicyDocument: aws.String(trustApp), MaxSessionDuration: aws.Int32(60)})

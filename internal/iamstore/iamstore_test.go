@@ -69,6 +69,13 @@ func TestErrors(t *testing.T) {
 			_, err := s.CreateRole(ctx, acct, CreateRoleInput{RoleName: "x", AssumeRolePolicyDocument: allow})
 			return err
 		}},
+		{"trust naming a user that does not exist", ErrMalformedPolicy, func() error {
+			_, err := s.CreateRole(ctx, acct, CreateRoleInput{RoleName: "x", AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:root","arn:aws:iam::123456789012:user/nobody"]},"Action":"sts:AssumeRole"}]}`})
+			return err
+		}},
+		{"trust naming a user under another path", ErrMalformedPolicy, func() error {
+			return s.UpdateAssumeRolePolicy(ctx, acct, "etl", role.RoleID, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ops/bob"},"Action":"sts:AssumeRole"}]}`)
+		}},
 		{"bad path", validation.ErrInvalid, func() error {
 			_, err := s.CreateRole(ctx, acct, CreateRoleInput{RoleName: "x", Path: "a/", AssumeRolePolicyDocument: trust})
 			return err
@@ -101,6 +108,10 @@ func TestErrors(t *testing.T) {
 		if err := tc.do(); !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
 		}
+	}
+	// Users and roles that exist, and other accounts, may be named.
+	if err := s.UpdateAssumeRolePolicy(ctx, acct, "etl", role.RoleID, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/bob","arn:aws:iam::123456789012:role/Etl","arn:aws:iam::210987654321:user/x","210987654321"]},"Action":"sts:AssumeRole"}]}`); err != nil {
+		t.Fatal(err)
 	}
 	// A role's policies can be up to 10,240 characters.
 	if err := s.PutRolePolicy(ctx, acct, "etl", role.RoleID, "big", big); err != nil {

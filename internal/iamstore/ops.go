@@ -94,13 +94,49 @@ func noSuchUser(name string) error {
 
 // parsePolicy parses doc as the evaluator will, answering IAM's
 // MalformedPolicyDocument with the evaluator's message.
-func parsePolicy(doc string, kind iam.Kind) error {
-	_, err := iam.ParsePolicy([]byte(doc), kind)
+func parsePolicy(doc string, kind iam.Kind) (*iam.Policy, error) {
+	p, err := iam.ParsePolicy([]byte(doc), kind)
 	var pe *iam.PolicyError
 	if errors.As(err, &pe) {
-		return &Error{Kind: ErrMalformedPolicy, Message: pe.Message}
+		return nil, &Error{Kind: ErrMalformedPolicy, Message: pe.Message}
 	}
-	return err
+	return p, err
+}
+
+// checkPrincipals refuses, as IAM does, a trust policy that names a user
+// or role of the account that does not exist ("Invalid principal in
+// policy"). Principals of other accounts, account ids, roots and
+// assumed-role ARNs are taken as they are.
+func checkPrincipals(r store.Reader, account string, trust *iam.Policy) error {
+	for _, v := range trust.AWSPrincipals() {
+		rest, ok := strings.CutPrefix(v, "arn:aws:iam::"+account+":")
+		if !ok {
+			continue
+		}
+		kind, path, _ := strings.Cut(rest, "/")
+		name := path[strings.LastIndexByte(path, '/')+1:]
+		var arn string
+		switch kind {
+		case "user":
+			if u, err := getUser(r, account, name); err == nil {
+				arn = u.ARN()
+			} else if !errors.Is(err, ErrNoSuchEntity) {
+				return err
+			}
+		case "role":
+			if role, err := getRole(r, account, name); err == nil {
+				arn = role.ARN()
+			} else if !errors.Is(err, ErrNoSuchEntity) {
+				return err
+			}
+		default:
+			continue
+		}
+		if arn != v {
+			return &Error{Kind: ErrMalformedPolicy, Message: fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", apierror.Printable(v))}
+		}
+	}
+	return nil
 }
 
 func checkName(v *validation.Collector, path, name string, max int) {
@@ -178,14 +214,15 @@ func ValidateRole(in CreateRoleInput) error {
 	return v.Err()
 }
 
-func checkTrust(doc string) error {
-	if err := parsePolicy(doc, iam.KindTrust); err != nil {
-		return err
+func checkTrust(doc string) (*iam.Policy, error) {
+	p, err := parsePolicy(doc, iam.KindTrust)
+	if err != nil {
+		return nil, err
 	}
 	if n := PolicySize(doc); n > MaxTrustPolicy {
-		return apierror.New(ErrLimitExceeded, "Cannot exceed quota for ACLSizePerRole: %d", MaxTrustPolicy)
+		return nil, apierror.New(ErrLimitExceeded, "Cannot exceed quota for ACLSizePerRole: %d", MaxTrustPolicy)
 	}
-	return nil
+	return p, nil
 }
 
 // CreateRole adds a role; its name must be new (ignoring case).
@@ -193,7 +230,8 @@ func (s *Service) CreateRole(ctx context.Context, account string, in CreateRoleI
 	if err := ValidateRole(in); err != nil {
 		return Role{}, err
 	}
-	if err := checkTrust(in.AssumeRolePolicyDocument); err != nil {
+	trust, err := checkTrust(in.AssumeRolePolicyDocument)
+	if err != nil {
 		return Role{}, err
 	}
 	id, err := NewID(s.rand(), "AROA", 17)
@@ -209,6 +247,9 @@ func (s *Service) CreateRole(ctx context.Context, account string, in CreateRoleI
 		if _, err := tx.Get(roleKey(account, in.RoleName)); err == nil {
 			return apierror.New(ErrEntityExists, "Role with name %s already exists.", in.RoleName)
 		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := checkPrincipals(tx, account, trust); err != nil {
 			return err
 		}
 		return store.PutJSON(tx, roleKey(account, in.RoleName), role)
@@ -288,7 +329,8 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := checkTrust(doc); err != nil {
+	trust, err := checkTrust(doc)
+	if err != nil {
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
@@ -298,6 +340,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 		}
 		if role.RoleID != roleID {
 			return noSuchRole(name)
+		}
+		if err := checkPrincipals(tx, account, trust); err != nil {
+			return err
 		}
 		role.AssumeRolePolicyDocument = doc
 		return store.PutJSON(tx, roleKey(account, name), role)
@@ -385,7 +430,7 @@ func (s *Service) putPolicy(ctx context.Context, o owner, name, doc string) erro
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := parsePolicy(doc, iam.KindIdentity); err != nil {
+	if _, err := parsePolicy(doc, iam.KindIdentity); err != nil {
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
