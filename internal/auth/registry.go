@@ -259,6 +259,10 @@ func (r *Registry) LookupCredential(ctx context.Context, accessKeyID, sessionTok
 		}
 	}
 	c, err := r.iam.LookupKey(ctx, accessKeyID)
+	if err == nil && !r.IsAccount(c.User.Account) {
+		// A key of an account the config no longer declares.
+		err = iamstore.ErrNoSuchEntity
+	}
 	switch {
 	case errors.Is(err, iamstore.ErrNoSuchEntity):
 		// Unknown keys are not kept: made-up ids must not push real ones out.
