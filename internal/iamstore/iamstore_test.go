@@ -105,9 +105,11 @@ func TestErrors(t *testing.T) {
 			return err
 		}},
 	} {
-		if err := tc.do(); !errors.Is(err, tc.err) {
-			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.do(); !errors.Is(err, tc.err) {
+				t.Errorf("%v, want %v", err, tc.err)
+			}
+		})
 	}
 	// Users and roles that exist, and other accounts, may be named.
 	if err := s.UpdateAssumeRolePolicy(ctx, acct, "etl", role.RoleID, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/bob","arn:aws:iam::123456789012:role/Etl","arn:aws:iam::210987654321:user/x","210987654321"]},"Action":"sts:AssumeRole"}]}`); err != nil {
