@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -95,6 +96,14 @@ func TestIAMRoles(t *testing.T) {
 	if _, err := getToken(t, srv, alice, "demo"); err != nil {
 		t.Fatalf("token with the policy put: %v", err)
 	}
+	// The role made by API is a candidate of `idcgate login` for app, beside the config's analyst.
+	resp := srv.CallAdmin(t, srv.Admin, "GetLoginCandidates", []byte(`{"callerArn":"arn:aws:iam::123456789012:user/app"}`))
+	if resp.Status != 200 || fmt.Sprint(resp.JSON(t)["roles"]) != "[arn:aws:iam::123456789012:role/analyst "+etlArn+"]" {
+		t.Fatalf("GetLoginCandidates: %d %s", resp.Status, resp.Body)
+	}
+	// Its MaxSessionDuration bounds its sessions.
+	_, err = srv.STS(srv.App).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(etlArn), RoleSessionName: aws.String("long"), DurationSeconds: aws.Int32(7201)})
+	wantAPIError(t, err, "ValidationError", 400, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	gp, err := admin.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("etl"), PolicyName: aws.String("tok")})
 	if err != nil || decodePolicy(t, gp.PolicyDocument) != allowToken || aws.ToString(gp.RoleName) != "etl" || aws.ToString(gp.PolicyName) != "tok" {
 		t.Fatalf("GetRolePolicy: %v %+v", err, gp)
