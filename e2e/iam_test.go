@@ -79,6 +79,9 @@ func TestIAMRoles(t *testing.T) {
 	wantAPIError(t, err, "MalformedPolicyDocument", 400, `Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/nobody"`)
 	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bad name"), AssumeRolePolicyDocument: aws.String(trustApp)})
 	wantAPIError(t, err, "ValidationError", 400, `1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+`)
+	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bounded"), AssumeRolePolicyDocument: aws.String(trustApp),
+		PermissionsBoundary: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")})
+	wantAPIError(t, err, "ValidationError", 400, "PermissionsBoundary: idcgate has no managed policies, so arn:aws:iam::aws:policy/ReadOnlyAccess cannot be a permissions boundary; create the role without one.")
 	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("short"), AssumeRolePolicyDocument: aws.String(trustApp), MaxSessionDuration: aws.Int32(60)})
 	wantAPIError(t, err, "ValidationError", 400, "")
 	_, err = admin.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("etl"), PolicyName: aws.String("p"), PolicyDocument: aws.String(trustApp)})

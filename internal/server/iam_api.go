@@ -268,6 +268,13 @@ func (s *Server) serveIAM(c *call) (any, error) {
 	}
 	account := c.principal.Account
 	result := func(name string) xml.Name { return xml.Name{Local: name} }
+	// A permissions boundary would narrow what the user or role may do;
+	// idcgate has no managed policies, so one ignored would leave it
+	// broader than asked. Refused, never ignored (as STS's PolicyArns).
+	if (c.op == "CreateRole" || c.op == "CreateUser") && params.Has("PermissionsBoundary") {
+		return nil, validation.Newf("PermissionsBoundary: idcgate has no managed policies, so %s cannot be a permissions boundary; create the %s without one.",
+			apierror.Printable(params.Get("PermissionsBoundary")), strings.ToLower(strings.TrimPrefix(c.op, "Create")))
+	}
 	switch c.op {
 	case "CreateRole":
 		in := iamstore.CreateRoleInput{RoleName: params.Get("RoleName"), Path: params.Get("Path"),
