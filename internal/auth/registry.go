@@ -44,9 +44,11 @@ type Registry struct {
 	parsed   *lru.Cache[policyKey, *iam.Policy]
 }
 
+// policyKey names a parsed document by its kind and hash, so the cache
+// holds no document text (up to 128 KiB each).
 type policyKey struct {
 	kind iam.Kind
-	doc  string
+	sum  [sha256.Size]byte
 }
 
 // Role is an IAM role.
@@ -222,7 +224,7 @@ func (r *Registry) version() (uint64, bool) {
 // policy parses a stored document, once per text: the store holds only
 // documents the evaluator accepted when they were written.
 func (r *Registry) policy(doc string, kind iam.Kind) (*iam.Policy, error) {
-	k := policyKey{kind, doc}
+	k := policyKey{kind, sha256.Sum256([]byte(doc))}
 	if p, ok := r.parsed.Get(k); ok {
 		return p, nil
 	}
