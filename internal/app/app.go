@@ -29,6 +29,7 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/gateway/leases"
 	"github.com/idcgate/idcgate/internal/gateway/tokenlogin"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/managedpg"
@@ -146,7 +147,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	})
 	st = journal.Journaled{Store: metrics.Store{Store: st, M: mets}}
 
-	reg, err := auth.NewRegistry(ctx, cfg, mk, st, opt.Rand, opt.Clock.Now())
+	iamSvc, err := iamstore.New(st, mk, opt.Clock, opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := auth.NewRegistry(ctx, cfg, mk, st, iamSvc, versions, opt.Rand, opt.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +302,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			Listen: cfg.PGListen, TLS: tlsCfg, Insecure: cfg.PGInsecure,
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
-			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: upstreams},
+			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: upstreams, Roles: reg},
 			Roles:                roles,
 			Log:                  log.With("component", "gateway"),
 			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
@@ -327,6 +332,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		STS:        ids.sts,
 		OIDC:       ids.oidc,
 		IdcApps:    idcApps,
+		IAM:        iamSvc,
 		IdP:        ids.idp,
 		Directory:  ids.dir,
 		DataAPI:    dataAPI,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/iam"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/store"
@@ -32,11 +33,15 @@ func TestRegistryAndCredentialsFile(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	r1, err := NewRegistry(ctx, cfg, mk, st, rand.Reader, time.Now())
+	svc, err := iamstore.New(st, mk, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := NewRegistry(ctx, cfg, mk, st, rand.Reader, time.Now())
+	r1, err := NewRegistry(ctx, cfg, mk, st, svc, st, rand.Reader, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := NewRegistry(ctx, cfg, mk, st, svc, nil, rand.Reader, time.Now())
 	if r1.Roots()[0] != r2.Roots()[0] {
 		t.Fatal("root key not stable across registry builds")
 	}
@@ -61,7 +66,7 @@ func TestRegistryAndCredentialsFile(t *testing.T) {
 	if err != nil || c.Principal.(*Principal).ARN != "arn:aws:iam::123456789012:user/app" {
 		t.Fatalf("app user: %v %+v", err, c)
 	}
-	if role, ok := r1.Role("arn:aws:iam::123456789012:role/analyst"); !ok || role.MaxSessionDuration != 12*time.Hour || !strings.HasPrefix(role.RoleID, "AROA") {
+	if role, ok, _ := r1.Role(ctx, "arn:aws:iam::123456789012:role/analyst"); !ok || role.MaxSessionDuration != 12*time.Hour || !strings.HasPrefix(role.RoleID, "AROA") {
 		t.Fatalf("role %+v", role)
 	}
 	path := filepath.Join(dir, "credentials")

@@ -9,26 +9,46 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/iam"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/store"
 )
 
 // Registry knows every account, IAM user, role and long-term access key.
-// Users and roles come from the config; each account's root access key is
-// created on first start and kept in the store. Its secret is never stored:
-// it is derived from the master key, so the store alone reveals nothing.
+// Each account's root access key is created on first start and kept in the
+// store; its secret is never stored: it is derived from the master key.
+// Users, their keys and policies, and roles live in the store (iamstore):
+// the config's are re-applied there at every start, the IAM API changes
+// them, and every lookup reads the store (through a cache that the
+// embedded store's versions vouch for), so a change takes effect on the
+// next call, on every replica.
 type Registry struct {
 	accounts []string
-	keys     map[string]keyEntry // access key id → entry
-	roles    map[string]*Role    // role ARN → role
+	rootKeys map[string]keyEntry // root access key id → entry
 	roots    []RootCredential
+	iam      *iamstore.Service
+	// versions, when set, is the embedded store's version source: reads
+	// are kept while nothing under "iam/" changed. Nil for a shared store.
+	versions store.Versioned
+
+	creds    store.Kept[string, keyEntry]  // access key id → entry
+	roles    store.Kept[string, *Role]     // role ARN → role
+	allRoles store.Kept[struct{}, []*Role] // every role, by ARN
+	parsed   *lru.Cache[policyKey, *iam.Policy]
+}
+
+// policyKey names a parsed document by its kind and hash, so the cache
+// holds no document text (up to 128 KiB each).
+type policyKey struct {
+	kind iam.Kind
+	sum  [sha256.Size]byte
 }
 
 // Role is an IAM role.
@@ -71,10 +91,16 @@ type rootKeyRecord struct {
 
 var keyIDAlphabet = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPadding(base32.NoPadding)
 
-// NewRegistry builds the registry from the config, creating root access keys
-// that do not exist yet.
-func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st store.Store, random io.Reader, now time.Time) (*Registry, error) {
-	r := &Registry{keys: map[string]keyEntry{}, roles: map[string]*Role{}}
+// NewRegistry builds the registry: root access keys that do not exist yet
+// are created, and the config's users, keys, roles and policies are
+// re-applied into the store through svc. versions is the embedded store's
+// version source (nil for a shared store).
+func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st store.Store, svc *iamstore.Service, versions store.Versioned, random io.Reader, now time.Time) (*Registry, error) {
+	parsed, err := lru.New[policyKey, *iam.Policy](4096)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{rootKeys: map[string]keyEntry{}, iam: svc, versions: versions, parsed: parsed}
 	for _, a := range cfg.Accounts {
 		r.accounts = append(r.accounts, a.ID)
 		root, err := ensureRootKey(ctx, st, a.ID, random, now)
@@ -83,40 +109,46 @@ func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 		}
 		secret := rootSecret(mk, a.ID, root.AccessKeyID)
 		r.roots = append(r.roots, RootCredential{Account: a.ID, AccessKeyID: root.AccessKeyID, SecretAccessKey: secret})
-		r.keys[root.AccessKeyID] = keyEntry{secret: secret, principal: &Principal{
+		r.rootKeys[root.AccessKeyID] = keyEntry{secret: secret, principal: &Principal{
 			Kind: KindRoot, Account: a.ID, ARN: "arn:aws:iam::" + a.ID + ":root", UserID: a.ID,
 			AccessKeyID: root.AccessKeyID,
 		}}
+		var users []iamstore.DeclaredUser
 		for _, u := range a.Users {
-			policies, err := parsePolicies(u.Policies, "user "+u.Name)
-			if err != nil {
+			if _, err := parsePolicies(u.Policies, "user "+u.Name); err != nil {
 				return nil, err
 			}
 			arn := "arn:aws:iam::" + a.ID + ":user" + iamPath(u.Path) + u.Name
+			d := iamstore.DeclaredUser{User: iamstore.User{Name: u.Name, Path: iamPath(u.Path), UserID: StableID(mk, "AIDA", arn)}}
+			for _, p := range u.Policies {
+				d.Policies = append(d.Policies, iamstore.Policy{Name: p.Name, Document: string(p.Document.JSON)})
+			}
 			for _, k := range u.AccessKeys {
-				if _, dup := r.keys[k.AccessKeyID]; dup {
+				if _, root := r.rootKeys[k.AccessKeyID]; root {
 					return nil, fmt.Errorf("auth: access key %s is used twice", k.AccessKeyID)
 				}
-				r.keys[k.AccessKeyID] = keyEntry{secret: k.SecretAccessKey, principal: &Principal{
-					Kind: KindUser, Account: a.ID, ARN: arn, UserID: StableID(mk, "AIDA", arn), Name: u.Name,
-					AccessKeyID: k.AccessKeyID, Identity: policies,
-				}}
+				d.Keys = append(d.Keys, iamstore.AccessKey{AccessKeyID: k.AccessKeyID, Secret: k.SecretAccessKey})
 			}
+			users = append(users, d)
 		}
+		var roles []iamstore.DeclaredRole
 		for _, rc := range a.Roles {
-			trust, err := iam.ParsePolicy(rc.TrustPolicy.JSON, iam.KindTrust)
-			if err != nil {
+			if _, err := iam.ParsePolicy(rc.TrustPolicy.JSON, iam.KindTrust); err != nil {
 				return nil, fmt.Errorf("auth: role %s trust policy: %w", rc.Name, err)
 			}
-			policies, err := parsePolicies(rc.Policies, "role "+rc.Name)
-			if err != nil {
+			if _, err := parsePolicies(rc.Policies, "role "+rc.Name); err != nil {
 				return nil, err
 			}
 			arn := "arn:aws:iam::" + a.ID + ":role" + iamPath(rc.Path) + rc.Name
-			r.roles[arn] = &Role{
-				Account: a.ID, Name: rc.Name, ARN: arn, RoleID: StableID(mk, "AROA", arn),
-				MaxSessionDuration: rc.MaxSessionDuration.Duration, Trust: trust, Policies: policies,
+			d := iamstore.DeclaredRole{Role: iamstore.Role{Name: rc.Name, Path: iamPath(rc.Path), RoleID: StableID(mk, "AROA", arn),
+				AssumeRolePolicyDocument: string(rc.TrustPolicy.JSON), MaxSessionDuration: int64(rc.MaxSessionDuration.Duration / time.Second)}}
+			for _, p := range rc.Policies {
+				d.Policies = append(d.Policies, iamstore.Policy{Name: p.Name, Document: string(p.Document.JSON)})
 			}
+			roles = append(roles, d)
+		}
+		if err := svc.Apply(ctx, a.ID, users, roles); err != nil {
+			return nil, fmt.Errorf("auth: applying the config's IAM users and roles of %s: %w", a.ID, err)
 		}
 	}
 	return r, nil
@@ -181,11 +213,78 @@ func StableID(mk *masterkey.Key, prefix, arn string) string {
 	return prefix + keyIDAlphabet.EncodeToString(m.Sum(nil))[:17]
 }
 
+// version is the store version reads are kept under, and whether there is one.
+func (r *Registry) version() (uint64, bool) {
+	if r.versions == nil {
+		return 0, false
+	}
+	return r.versions.Version(iamstore.Segment), true
+}
+
+// policy parses a stored document, once per text: the store holds only
+// documents the evaluator accepted when they were written.
+func (r *Registry) policy(doc string, kind iam.Kind) (*iam.Policy, error) {
+	k := policyKey{kind, sha256.Sum256([]byte(doc))}
+	if p, ok := r.parsed.Get(k); ok {
+		return p, nil
+	}
+	p, err := iam.ParsePolicy([]byte(doc), kind)
+	if err != nil {
+		return nil, err
+	}
+	r.parsed.Add(k, p)
+	return p, nil
+}
+
+func (r *Registry) policies(ps []iamstore.Policy) ([]*iam.Policy, error) {
+	out := make([]*iam.Policy, 0, len(ps))
+	for _, p := range ps {
+		pol, err := r.policy(p.Document, iam.KindIdentity)
+		if err != nil {
+			return nil, fmt.Errorf("auth: stored policy %s: %w", p.Name, err)
+		}
+		out = append(out, pol)
+	}
+	return out, nil
+}
+
 // LookupCredential implements sigv4.CredentialSource for long-term keys.
-func (r *Registry) LookupCredential(_ context.Context, accessKeyID, sessionToken string) (sigv4.Credential, error) {
-	e, ok := r.keys[accessKeyID]
-	if !ok {
+// An entry is shared by the calls that find it; nobody modifies one.
+func (r *Registry) LookupCredential(ctx context.Context, accessKeyID, sessionToken string) (sigv4.Credential, error) {
+	if e, ok := r.rootKeys[accessKeyID]; ok {
+		return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: e.secret, Principal: e.principal}, nil
+	}
+	version, versioned := r.version()
+	if versioned {
+		if e, ok := r.creds.Get(accessKeyID, version); ok {
+			return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: e.secret, Principal: e.principal}, nil
+		}
+	}
+	c, err := r.iam.LookupKey(ctx, accessKeyID)
+	if err == nil && !r.IsAccount(c.User.Account) {
+		// A key of an account the config no longer declares.
+		err = iamstore.ErrNoSuchEntity
+	}
+	switch {
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+		// Unknown keys are not kept: made-up ids must not push real ones out.
 		return sigv4.Credential{}, fmt.Errorf("access key %s: %w", accessKeyID, sigv4.ErrUnknownAccessKey)
+	case err != nil:
+		return sigv4.Credential{}, err
+	}
+	if c.Key.Status != "Active" {
+		return sigv4.Credential{}, fmt.Errorf("access key %s inactive: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+	}
+	policies, err := r.policies(c.Policies)
+	if err != nil {
+		return sigv4.Credential{}, err
+	}
+	e := keyEntry{secret: c.Key.Secret, principal: &Principal{
+		Kind: KindUser, Account: c.User.Account, ARN: c.User.ARN(), UserID: c.User.UserID, Name: c.User.Name,
+		AccessKeyID: accessKeyID, Identity: policies,
+	}}
+	if versioned {
+		r.creds.Put(accessKeyID, version, e)
 	}
 	return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: e.secret, Principal: e.principal}, nil
 }
@@ -193,67 +292,153 @@ func (r *Registry) LookupCredential(_ context.Context, accessKeyID, sessionToken
 // Roots returns every account's administrator credentials, first account first.
 func (r *Registry) Roots() []RootCredential { return append([]RootCredential(nil), r.roots...) }
 
-// Role returns the role with this ARN.
-func (r *Registry) Role(arn string) (*Role, bool) {
-	role, ok := r.roles[arn]
-	return role, ok
+// IsAccount reports whether account is one of the deployment's.
+func (r *Registry) IsAccount(account string) bool {
+	for _, a := range r.accounts {
+		if a == account {
+			return true
+		}
+	}
+	return false
+}
+
+// splitIAMARN cuts "arn:aws:iam::<account>:<kind><path><name>" into the
+// account and the name (the last segment).
+func splitIAMARN(arn, kind string) (account, name string, ok bool) {
+	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
+	if !ok {
+		return "", "", false
+	}
+	account, rest, ok = strings.Cut(rest, ":"+kind+"/")
+	if !ok {
+		return "", "", false
+	}
+	name = rest[strings.LastIndexByte(rest, '/')+1:]
+	return account, name, name != ""
+}
+
+func (r *Registry) role(rp iamstore.RoleWithPolicies) (*Role, error) {
+	trust, err := r.policy(rp.Role.AssumeRolePolicyDocument, iam.KindTrust)
+	if err != nil {
+		return nil, fmt.Errorf("auth: stored trust policy of %s: %w", rp.Role.Name, err)
+	}
+	policies, err := r.policies(rp.Policies)
+	if err != nil {
+		return nil, err
+	}
+	return &Role{Account: rp.Role.Account, Name: rp.Role.Name, ARN: rp.Role.ARN(), RoleID: rp.Role.RoleID,
+		MaxSessionDuration: time.Duration(rp.Role.MaxSessionDuration) * time.Second, Trust: trust, Policies: policies}, nil
+}
+
+// Role returns the role with this ARN (exactly: path and name as stored),
+// as it is now; ok is false when there is none.
+func (r *Registry) Role(ctx context.Context, arn string) (*Role, bool, error) {
+	account, name, ok := splitIAMARN(arn, "role")
+	if !ok || !r.IsAccount(account) {
+		return nil, false, nil
+	}
+	version, versioned := r.version()
+	if versioned {
+		if role, ok := r.roles.Get(arn, version); ok {
+			return role, role != nil, nil
+		}
+	}
+	rp, err := r.iam.LookupRole(ctx, account, name)
+	var role *Role
+	switch {
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+	case err != nil:
+		return nil, false, err
+	case rp.Role.ARN() == arn:
+		if role, err = r.role(rp); err != nil {
+			return nil, false, err
+		}
+	}
+	if versioned {
+		// A missing role is kept too (nil): the ARNs asked for are bounded
+		// by the LRU, and AssumeRole of a deleted role must stay cheap.
+		r.roles.Put(arn, version, role)
+	}
+	return role, role != nil, nil
 }
 
 // Roles lists every role, sorted by ARN.
-func (r *Registry) Roles() []*Role {
-	out := make([]*Role, 0, len(r.roles))
-	for _, role := range r.roles {
+func (r *Registry) Roles(ctx context.Context) ([]*Role, error) {
+	version, versioned := r.version()
+	if versioned {
+		if roles, ok := r.allRoles.Get(struct{}{}, version); ok {
+			return append([]*Role(nil), roles...), nil
+		}
+	}
+	all, err := r.iam.AllRoles(ctx, r.accounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Role, 0, len(all))
+	for _, rp := range all {
+		role, err := r.role(rp)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, role)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
-	return out
+	if versioned {
+		r.allRoles.Put(struct{}{}, version, out)
+	}
+	return append([]*Role(nil), out...), nil
 }
 
 // PrincipalByARN finds the principal an ARN names, as GetCallerIdentity
 // shows it: an account root, an IAM user, or a session of a role
 // ("arn:aws:sts::<account>:assumed-role/<role>/<session>", whose
 // session policies and tags are not known here).
-func (r *Registry) PrincipalByARN(arn string) (*Principal, bool) {
-	var found *Principal
-	for _, e := range r.keys {
-		if e.principal.ARN == arn && (found == nil || e.principal.AccessKeyID < found.AccessKeyID) {
-			found = e.principal
+func (r *Registry) PrincipalByARN(ctx context.Context, arn string) (*Principal, bool, error) {
+	for _, e := range r.rootKeys {
+		if e.principal.ARN == arn {
+			p := *e.principal
+			p.AccessKeyID = ""
+			return &p, true, nil
 		}
 	}
-	if found != nil {
-		p := *found
-		p.AccessKeyID = ""
-		return &p, true
+	if account, name, ok := splitIAMARN(arn, "user"); ok && r.IsAccount(account) {
+		u, err := r.iam.LookupUser(ctx, account, name)
+		if errors.Is(err, iamstore.ErrNoSuchEntity) || (err == nil && u.User.ARN() != arn) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		policies, err := r.policies(u.Policies)
+		if err != nil {
+			return nil, false, err
+		}
+		return &Principal{Kind: KindUser, Account: account, ARN: arn, UserID: u.User.UserID, Name: u.User.Name, Identity: policies}, true, nil
 	}
 	rest, ok := strings.CutPrefix(arn, "arn:aws:sts::")
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	account, rest, ok := strings.Cut(rest, ":assumed-role/")
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	name, session, ok := strings.Cut(rest, "/")
-	if !ok || session == "" {
-		return nil, false
+	if !ok || session == "" || !r.IsAccount(account) {
+		return nil, false, nil
 	}
-	for _, role := range r.roles {
-		if role.Account == account && role.Name == name {
-			return role.Session(session), true
-		}
+	rp, err := r.iam.LookupRole(ctx, account, name)
+	if errors.Is(err, iamstore.ErrNoSuchEntity) || (err == nil && rp.Role.Name != name) {
+		return nil, false, nil
 	}
-	return nil, false
+	if err != nil {
+		return nil, false, err
+	}
+	role, err := r.role(rp)
+	if err != nil {
+		return nil, false, err
+	}
+	return role.Session(session), true, nil
 }
 
 // Accounts lists the configured account ids, in config order.
 func (r *Registry) Accounts() []string { return append([]string(nil), r.accounts...) }
-
-// AccessKeyIDs lists every long-term access key id, sorted (for diagnostics).
-func (r *Registry) AccessKeyIDs() []string {
-	ids := make([]string, 0, len(r.keys))
-	for id := range r.keys {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}

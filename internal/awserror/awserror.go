@@ -12,6 +12,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/oidc"
@@ -242,6 +243,27 @@ var rows = []row{
 		Code: "ValidationException", Status: 400,
 		QueryCode: "ValidationError", QueryStatus: 400,
 		Message: "The key version is out of range."},
+
+	{Sentinel: iamstore.ErrNoSuchEntity,
+		Code: "NoSuchEntityException", Status: 404,
+		QueryCode: "NoSuchEntity", QueryStatus: 404,
+		Message: "The request was rejected because it referenced a resource entity that does not exist."},
+	{Sentinel: iamstore.ErrEntityExists,
+		Code: "EntityAlreadyExistsException", Status: 409,
+		QueryCode: "EntityAlreadyExists", QueryStatus: 409,
+		Message: "The request was rejected because it attempted to create a resource that already exists."},
+	{Sentinel: iamstore.ErrDeleteConflict,
+		Code: "DeleteConflictException", Status: 409,
+		QueryCode: "DeleteConflict", QueryStatus: 409,
+		Message: "The request was rejected because it attempted to delete a resource that has attached subordinate entities."},
+	{Sentinel: iamstore.ErrLimitExceeded,
+		Code: "LimitExceededException", Status: 409,
+		QueryCode: "LimitExceeded", QueryStatus: 409,
+		Message: "The request was rejected because it attempted to create resources beyond the current AWS account limits."},
+	{Sentinel: iamstore.ErrMalformedPolicy,
+		Code: "MalformedPolicyDocumentException", Status: 400,
+		QueryCode: "MalformedPolicyDocument", QueryStatus: 400,
+		Message: "The policy document is malformed."},
 
 	{Sentinel: redshiftidc.ErrNotFound,
 		Code: "ResourceNotFoundException", Status: 400,

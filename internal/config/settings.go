@@ -271,10 +271,10 @@ func (c *Config) Validate() error {
 			if !iamNameRe.MatchString(u.Name) {
 				bad("%s.name %q: not a valid IAM user name", uw, u.Name)
 			}
-			if names["user/"+u.Name] {
-				bad("%s.name %q: duplicate user", uw, u.Name)
+			if names["user/"+strings.ToLower(u.Name)] {
+				bad("%s.name %q: duplicate user (IAM names are unique ignoring case)", uw, u.Name)
 			}
-			names["user/"+u.Name] = true
+			names["user/"+strings.ToLower(u.Name)] = true
 			for k, key := range u.AccessKeys {
 				kw := fmt.Sprintf("%s.accessKeys[%d]", uw, k)
 				if !accessKeyRe.MatchString(key.AccessKeyID) {
@@ -295,10 +295,10 @@ func (c *Config) Validate() error {
 			if !iamNameRe.MatchString(r.Name) {
 				bad("%s.name %q: not a valid IAM role name", rw, r.Name)
 			}
-			if names["role/"+r.Name] {
-				bad("%s.name %q: duplicate role", rw, r.Name)
+			if names["role/"+strings.ToLower(r.Name)] {
+				bad("%s.name %q: duplicate role (IAM names are unique ignoring case)", rw, r.Name)
 			}
-			names["role/"+r.Name] = true
+			names["role/"+strings.ToLower(r.Name)] = true
 			if d := r.MaxSessionDuration.Duration; d < time.Hour || d > 12*time.Hour {
 				bad("%s.maxSessionDuration %s: want 1h to 12h", rw, d)
 			}

@@ -88,6 +88,9 @@ var (
 	// ErrUnknownUser: the token's user is no longer in the directory (the
 	// token was issued before she was deleted).
 	ErrUnknownUser = errors.New("unknown Identity Center user")
+	// ErrRoleGone: the IAM role the token was issued to a session of has
+	// been deleted since.
+	ErrRoleGone = errors.New("IAM role of the token's session deleted")
 )
 
 // SessionLimiter counts sessions, where every replica sees them, against
@@ -730,7 +733,7 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeCannotConnect, "%s", public(err))
 	case errors.Is(err, ErrRoleNameTooLong):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
-	case errors.Is(err, ErrUnknownUser):
+	case errors.Is(err, ErrUnknownUser), errors.Is(err, ErrRoleGone):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	}
 	return err

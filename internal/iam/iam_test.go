@@ -332,3 +332,20 @@ func TestPolicyKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestAWSPrincipals(t *testing.T) {
+	p := MustParse(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/a","123456789012"],"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},
+		{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"},
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/r"},"Action":"sts:SetContext"}]}`, KindTrust)
+	got := p.AWSPrincipals()
+	want := []string{"arn:aws:iam::123456789012:user/a", "123456789012", "arn:aws:iam::123456789012:role/r"}
+	if len(got) != len(want) {
+		t.Fatalf("AWSPrincipals = %q", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("AWSPrincipals = %q, want %q", got, want)
+		}
+	}
+}

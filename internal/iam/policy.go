@@ -73,6 +73,22 @@ type condition struct {
 // Document returns the original document.
 func (p *Policy) Document() []byte { return p.doc }
 
+// AWSPrincipals lists the values of the document's "AWS" principals
+// (ARNs, account ids), in statement order, so that whoever stores the
+// policy can check what they name (IAM refuses a trust policy naming a user
+// or role that does not exist).
+func (p *Policy) AWSPrincipals() []string {
+	var out []string
+	for _, s := range p.statements {
+		for _, pr := range s.principals {
+			if pr.kind == "AWS" {
+				out = append(out, pr.value)
+			}
+		}
+	}
+	return out
+}
+
 // Kind is what a policy is attached to. IAM holds each kind to its own
 // grammar, and so must we: a policy that AWS refuses to store must not be
 // evaluated here, where its meaning is undefined (an Allow with NotPrincipal

@@ -134,7 +134,10 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if err := required("callerArn", in.CallerArn); err != nil {
 			return nil, err
 		}
-		caller, ok := s.d.STS.Registry.PrincipalByARN(*in.CallerArn)
+		caller, ok, err := s.d.STS.Registry.PrincipalByARN(c.ctx, *in.CallerArn)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			return nil, validation.Newf("callerArn %q is not a principal of this server: pass the ARN GetCallerIdentity shows for the credentials login signs with.", clip(*in.CallerArn))
 		}
@@ -142,7 +145,11 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 			// What AssumeRole would answer it.
 			return nil, apierror.New(auth.ErrAccessDenied, "Roles may not be assumed by root accounts.")
 		}
-		out := loginCandidatesOutput{Roles: s.d.STS.LoginRoles(caller, c.authReq), Applications: []loginApplication{}}
+		roles, err := s.d.STS.LoginRoles(c.ctx, caller, c.authReq)
+		if err != nil {
+			return nil, err
+		}
+		out := loginCandidatesOutput{Roles: roles, Applications: []loginApplication{}}
 		if out.Roles == nil {
 			out.Roles = []string{}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/awserror"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 )
 
@@ -20,6 +21,7 @@ var eventSources = map[string]string{
 	serviceAdmin:      "idcgate.amazonaws.com",
 	serviceDataAPI:    "redshift-data.amazonaws.com",
 	serviceSSOAdmin:   "sso.amazonaws.com",
+	serviceIAM:        "iam.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).
@@ -57,6 +59,9 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	}
 	if p != nil {
 		rec.RecipientAccountID = p.Account
+	}
+	if rt.service == serviceIAM {
+		rec.AWSRegion = iamRegion // a global service's events are us-east-1's (CloudTrail)
 	}
 	switch {
 	case name == unknownOp:
@@ -111,7 +116,7 @@ func readOnly(op string) bool {
 // decoding it and redacting (it has no secret member), without
 // encoding/json's decoder and the copy.
 func redactedParameters(r *http.Request, rt routed, body []byte) map[string]any {
-	if rt.service != serviceSTS && rt.service != serviceRedshift {
+	if rt.protocol != protocol.AWSQuery {
 		if names, ok := issuer.PlainNames(body); ok {
 			list := make([]any, len(names))
 			for i, n := range names {
@@ -153,7 +158,7 @@ func hideSQL(params map[string]any) {
 // awsQuery, awsquery.Parse's (the form body, or the query string of the GET
 // form), so every form of a call records the same.
 func requestParameters(r *http.Request, rt routed, body []byte) map[string]any {
-	if rt.service == serviceSTS || rt.service == serviceRedshift {
+	if rt.protocol == protocol.AWSQuery {
 		vals, err := awsquery.Parse(r, body)
 		if err != nil || len(vals) == 0 {
 			return nil

@@ -19,6 +19,7 @@ var knownOps = map[string]map[string]bool{
 	serviceDataAPI:    setOf(slices.Collect(maps.Keys(dataAPIOps))...),
 	serviceSSOAdmin:   setOf(ssoAdminOpNames()...),
 	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
+	serviceIAM:        setOf(iamOps...),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
 	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",

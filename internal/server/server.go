@@ -25,6 +25,7 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/ids"
@@ -59,6 +60,7 @@ type Deps struct {
 	STS        *sts.Service
 	OIDC       *oidc.Service
 	IdcApps    *redshiftidc.Service
+	IAM        *iamstore.Service
 	IdP        *idp.IdP
 	Issuer     *issuer.Issuer
 	Keys       *keyring.Keyring
@@ -190,7 +192,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	res, err := s.d.Verifier.Verify(r.Context(), r, body, rt.service)
+	region := s.d.Region
+	if rt.service == serviceIAM {
+		region = iamSigningRegion(r, s.d.Region)
+	}
+	res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
 	if err != nil {
 		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
 		return
@@ -253,6 +259,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveDataAPI(c)
 	case serviceSSOAdmin:
 		out, err = s.serveSSOAdmin(c)
+	case serviceIAM:
+		c.authReq.Region = iamRegion
+		out, err = s.serveIAM(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -443,6 +452,7 @@ const (
 	serviceSTS        = "sts"
 	serviceRedshift   = "redshift"
 	serviceOIDC       = "sso-oauth"
+	serviceIAM        = "iam"
 	// serviceAdmin is idcgate's own administrator API (Idcgate.* targets).
 	serviceAdmin = "idcgate"
 )
@@ -507,6 +517,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service = serviceSTS
 		case "2012-12-01":
 			rt.service, rt.xmlns = serviceRedshift, awsquery.RedshiftNamespace
+		case "2010-05-08":
+			rt.service, rt.xmlns = serviceIAM, awsquery.IAMNamespace
 		}
 		rt.op = params.Get("Action")
 		switch {

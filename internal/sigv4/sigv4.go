@@ -96,6 +96,12 @@ type authInfo struct {
 
 // Verify checks r's signature; body is the whole request body.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, service string) (Result, error) {
+	return v.VerifyIn(ctx, r, body, service, v.Region)
+}
+
+// VerifyIn is Verify for a request whose credential must be scoped to
+// region (a global service's, such as IAM's us-east-1).
+func (v *Verifier) VerifyIn(ctx context.Context, r *http.Request, body []byte, service, region string) (Result, error) {
 	now := v.Clock.Now()
 	skew := v.MaxSkew
 	if skew == 0 {
@@ -109,7 +115,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkScope(ai, v.Region, service); err != nil {
+	if err := checkScope(ai, region, service); err != nil {
 		return Result{}, err
 	}
 	cred, err := v.lookup(ctx, ai, now)

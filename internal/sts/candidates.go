@@ -1,6 +1,8 @@
 package sts
 
 import (
+	"context"
+
 	"github.com/idcgate/idcgate/internal/auth"
 )
 
@@ -15,12 +17,16 @@ const TokenAction = "redshift-serverless:GetIdentityCenterAuthToken"
 // ".../workgroup/*", so a role allowed only some workgroups by name is not
 // a candidate: pass it with --role). Roots may not assume roles, so they
 // get none.
-func (s *Service) LoginRoles(caller *auth.Principal, req auth.Request) []string {
+func (s *Service) LoginRoles(ctx context.Context, caller *auth.Principal, req auth.Request) ([]string, error) {
 	if caller.Kind == auth.KindRoot {
-		return nil
+		return nil, nil
+	}
+	roles, err := s.Registry.Roles(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for _, role := range s.Registry.Roles() {
+	for _, role := range roles {
 		if s.trusts(caller, role, "sts:AssumeRole", req) != nil || s.trusts(caller, role, "sts:SetContext", req) != nil {
 			continue
 		}
@@ -31,5 +37,5 @@ func (s *Service) LoginRoles(caller *auth.Principal, req auth.Request) []string 
 		}
 		out = append(out, role.ARN)
 	}
-	return out
+	return out, nil
 }

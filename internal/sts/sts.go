@@ -38,6 +38,9 @@ var (
 
 var fail = apierror.New
 
+// errRoleGone: a session's role no longer exists (its keys stop working).
+var errRoleGone = errors.New("sts: role no longer exists")
+
 // Service is STS.
 type Service struct {
 	Registry *auth.Registry
@@ -66,7 +69,7 @@ type session struct {
 var keyAlphabet = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPadding(base32.NoPadding)
 
 // LookupCredential implements sigv4.CredentialSource for session keys.
-func (s *Service) LookupCredential(_ context.Context, accessKeyID, token string) (sigv4.Credential, error) {
+func (s *Service) LookupCredential(ctx context.Context, accessKeyID, token string) (sigv4.Credential, error) {
 	if token == "" {
 		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
 	}
@@ -83,19 +86,25 @@ func (s *Service) LookupCredential(_ context.Context, accessKeyID, token string)
 	if !s.Clock.Now().Before(ss.Expires) {
 		return sigv4.Credential{}, sigv4.ErrExpiredToken
 	}
-	p, err := s.principal(&ss)
-	if err != nil {
+	p, err := s.principal(ctx, &ss)
+	if errors.Is(err, errRoleGone) || errors.As(err, new(*iam.PolicyError)) {
 		return sigv4.Credential{}, fmt.Errorf("session %s: %w", accessKeyID, sigv4.ErrInvalidClientToken)
+	}
+	if err != nil {
+		return sigv4.Credential{}, err
 	}
 	return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: ss.Secret, SessionToken: token, Expiration: ss.Expires, Principal: p}, nil
 }
 
 // principal rebuilds the caller from a session; the role's policies are the
 // current ones, as in AWS.
-func (s *Service) principal(ss *session) (*auth.Principal, error) {
-	role, ok := s.Registry.Role(ss.RoleArn)
+func (s *Service) principal(ctx context.Context, ss *session) (*auth.Principal, error) {
+	role, ok, err := s.Registry.Role(ctx, ss.RoleArn)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
-		return nil, errors.New("role no longer exists")
+		return nil, errRoleGone
 	}
 	p := role.Session(ss.SessionName)
 	p.AccessKeyID, p.IssuedAt, p.Expiration, p.IdentityContext = ss.AccessKeyID, ss.IssuedAt, ss.Expires, ss.Context
@@ -195,7 +204,10 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if caller.Kind == auth.KindRoot {
 		return AssumeRoleOutput{}, apierror.New(auth.ErrAccessDenied, "Roles may not be assumed by root accounts.")
 	}
-	role, ok := s.Registry.Role(in.RoleArn)
+	role, ok, err := s.Registry.Role(ctx, in.RoleArn)
+	if err != nil {
+		return AssumeRoleOutput{}, err
+	}
 	if !ok {
 		// Answered as a policy refusal, so the caller learns nothing of which roles exist.
 		return AssumeRoleOutput{}, &apierror.Error{Kind: auth.ErrAccessDenied, Message: iam.DenyMessage(caller.ARN, "sts:AssumeRole", in.RoleArn, iam.Result{Decision: iam.DecisionImplicitDeny})}

@@ -13,6 +13,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
@@ -38,7 +39,11 @@ func setup(t *testing.T) (*Service, *clock.Fake, *auth.Principal) {
 	st, _ := bolt.Open(filepath.Join(dir, "s.db"))
 	t.Cleanup(func() { st.Close() })
 	c := clock.NewFake(time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC))
-	reg, err := auth.NewRegistry(context.Background(), cfg, mk, st, rand.Reader, c.Now())
+	svc, err := iamstore.New(st, mk, c.Now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := auth.NewRegistry(context.Background(), cfg, mk, st, svc, st, rand.Reader, c.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

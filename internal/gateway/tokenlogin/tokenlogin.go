@@ -27,6 +27,8 @@ import (
 type Authenticator struct {
 	Issuer    *issuer.Issuer
 	Upstreams *Upstreams
+	// Roles, when set, refuses tokens of sessions of deleted IAM roles.
+	Roles Roles
 }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)
@@ -49,6 +51,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token str
 	}
 	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
 	if err := current(a.Issuer.Dir, login); err != nil {
+		return login, err
+	}
+	if err := roleExists(ctx, a.Roles, login); err != nil {
 		return login, err
 	}
 	for _, w := range claims.Workgroups {

@@ -20,6 +20,7 @@ import (
 const (
 	STSNamespace      = "https://sts.amazonaws.com/doc/2011-06-15/"
 	RedshiftNamespace = "http://redshift.amazonaws.com/doc/2012-12-01/"
+	IAMNamespace      = "https://iam.amazonaws.com/doc/2010-05-08/"
 )
 
 // Params is a parsed request.

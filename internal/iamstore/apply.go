@@ -1,0 +1,254 @@
+package iamstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/idcgate/idcgate/internal/store"
+)
+
+// DeclaredUser is a user the config declares, with its inline policies and
+// access keys (secrets in the clear; they are sealed when stored).
+type DeclaredUser struct {
+	User     User
+	Policies []Policy
+	Keys     []AccessKey
+}
+
+// DeclaredRole is a role the config declares, with its inline policies.
+type DeclaredRole struct {
+	Role     Role
+	Policies []Policy
+}
+
+// Apply re-applies what the config declares for account, in one
+// transaction (SPEC 10, ours): every declared user, role, policy and key
+// is written as declared (the config wins for what it names; a declared
+// entity keeps its creation date); what an earlier config declared and this
+// one does not is removed, a user or role with everything under it; what
+// the API made is left alone.
+func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUser, roles []DeclaredRole) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		declaredUsers := map[string]bool{}
+		for _, d := range users {
+			declaredUsers[strings.ToLower(d.User.Name)] = true
+			if err := s.applyUser(tx, account, d); err != nil {
+				return err
+			}
+		}
+		declaredRoles := map[string]bool{}
+		for _, d := range roles {
+			declaredRoles[strings.ToLower(d.Role.Name)] = true
+			if err := s.applyRole(tx, account, d); err != nil {
+				return err
+			}
+		}
+		var gone []string
+		err := tx.Scan(usersPrefix(account), "", func(k string, b []byte) (bool, error) {
+			var u User
+			if err := json.Unmarshal(b, &u); err != nil {
+				return false, err
+			}
+			if u.FromConfig && !declaredUsers[strings.ToLower(u.Name)] {
+				gone = append(gone, u.Name)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, name := range gone {
+			if err := removeUser(tx, account, name); err != nil {
+				return err
+			}
+		}
+		gone = gone[:0]
+		err = tx.Scan(rolesPrefix(account), "", func(k string, b []byte) (bool, error) {
+			var r Role
+			if err := json.Unmarshal(b, &r); err != nil {
+				return false, err
+			}
+			if r.FromConfig && !declaredRoles[strings.ToLower(r.Name)] {
+				gone = append(gone, r.Name)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, name := range gone {
+			if err := deleteAll(tx, rolePoliciesPrefix(account, name)); err != nil {
+				return err
+			}
+			if err := tx.Delete(roleKey(account, name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
+	u := d.User
+	u.Account, u.FromConfig, u.Path = account, true, NormalizePath(u.Path)
+	var old User
+	if err := store.GetJSON(tx, userKey(account, u.Name), &old); err == nil {
+		u.CreateDate = old.CreateDate
+	} else if errors.Is(err, store.ErrNotFound) {
+		u.CreateDate = s.now()
+	} else {
+		return err
+	}
+	if err := store.PutJSON(tx, userKey(account, u.Name), u); err != nil {
+		return err
+	}
+	if err := applyPolicies(tx, userPoliciesPrefix(account, u.Name), d.Policies); err != nil {
+		return err
+	}
+	// Keys: the config's replace the config's; API-made keys stay.
+	declared := map[string]bool{}
+	for _, k := range d.Keys {
+		declared[k.AccessKeyID] = true
+	}
+	prefix := userKeysPrefix(account, u.Name)
+	var stale []string
+	err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
+		id := strings.TrimPrefix(k, prefix)
+		if declared[id] {
+			return true, nil
+		}
+		var rec keyRecord
+		if err := store.GetJSON(tx, accessKeyKey(id), &rec); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		if rec.FromConfig || rec.AccessKeyID == "" {
+			stale = append(stale, id)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range stale {
+		if err := tx.Delete(prefix + id); err != nil {
+			return err
+		}
+		if err := tx.Delete(accessKeyKey(id)); err != nil {
+			return err
+		}
+	}
+	for _, k := range d.Keys {
+		var old keyRecord
+		if err := store.GetJSON(tx, accessKeyKey(k.AccessKeyID), &old); err == nil {
+			// Declared here: it leaves whoever held it before.
+			if err := tx.Delete(userKeysPrefix(old.Account, old.UserName) + k.AccessKeyID); err != nil {
+				return err
+			}
+			k.CreateDate = old.CreateDate
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		} else {
+			k.CreateDate = s.now()
+		}
+		k.Account, k.UserName, k.Status, k.FromConfig = account, u.Name, "Active", true
+		if err := s.putKey(tx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) applyRole(tx store.Tx, account string, d DeclaredRole) error {
+	r := d.Role
+	r.Account, r.FromConfig, r.Path = account, true, NormalizePath(r.Path)
+	var old Role
+	if err := store.GetJSON(tx, roleKey(account, r.Name), &old); err == nil {
+		r.CreateDate = old.CreateDate
+	} else if errors.Is(err, store.ErrNotFound) {
+		r.CreateDate = s.now()
+	} else {
+		return err
+	}
+	if err := store.PutJSON(tx, roleKey(account, r.Name), r); err != nil {
+		return err
+	}
+	return applyPolicies(tx, rolePoliciesPrefix(account, r.Name), d.Policies)
+}
+
+// applyPolicies writes the declared policies under prefix and removes
+// config-made ones no longer declared; API-made ones stay.
+func applyPolicies(tx store.Tx, prefix string, declared []Policy) error {
+	names := map[string]bool{}
+	for _, p := range declared {
+		names[p.Name] = true
+	}
+	var stale []string
+	err := tx.Scan(prefix, "", func(k string, b []byte) (bool, error) {
+		var p Policy
+		if err := json.Unmarshal(b, &p); err != nil {
+			return false, err
+		}
+		if p.FromConfig && !names[p.Name] {
+			stale = append(stale, k)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, p := range declared {
+		p.FromConfig = true
+		if err := store.PutJSON(tx, prefix+p.Name, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeUser deletes a user the config no longer declares, with its
+// policies and keys.
+func removeUser(tx store.Tx, account, name string) error {
+	if err := deleteAll(tx, userPoliciesPrefix(account, name)); err != nil {
+		return err
+	}
+	prefix := userKeysPrefix(account, name)
+	var ids []string
+	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
+		ids = append(ids, strings.TrimPrefix(k, prefix))
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tx.Delete(accessKeyKey(id)); err != nil {
+			return err
+		}
+	}
+	if err := deleteAll(tx, prefix); err != nil {
+		return err
+	}
+	return tx.Delete(userKey(account, name))
+}
+
+func deleteAll(tx store.Tx, prefix string) error {
+	var keys []string
+	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
+		keys = append(keys, k)
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package iamstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+func (s *Service) putKey(tx store.Tx, k AccessKey) error {
+	sealed, err := s.Secrets.Seal(sealedSecret{AccessKeyID: k.AccessKeyID, Secret: k.Secret})
+	if err != nil {
+		return err
+	}
+	if err := store.PutJSON(tx, accessKeyKey(k.AccessKeyID), keyRecord{AccessKey: k, Sealed: sealed}); err != nil {
+		return err
+	}
+	return tx.Put(userKeysPrefix(k.Account, k.UserName)+k.AccessKeyID, []byte("{}"))
+}
+
+// CreateAccessKey makes a new key pair for the user whose id is userID
+// (at most MaxAccessKeys each). The answer holds the secret: the only time
+// it is shown.
+func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID string) (AccessKey, error) {
+	if err := checkEntityName("userName", user); err != nil {
+		return AccessKey{}, err
+	}
+	id, err := NewID(s.rand(), "AKIA", 16)
+	if err != nil {
+		return AccessKey{}, err
+	}
+	var secret [30]byte
+	if _, err := io.ReadFull(s.rand(), secret[:]); err != nil {
+		return AccessKey{}, err
+	}
+	k := AccessKey{AccessKeyID: id, Account: account, Status: "Active", CreateDate: s.now(), Secret: encodeSecret(secret[:])}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		u, err := getUser(tx, account, user)
+		if err != nil {
+			return err
+		}
+		if u.UserID != userID {
+			return noSuchUser(user)
+		}
+		k.UserName = u.Name
+		n := 0
+		if err := tx.Scan(userKeysPrefix(account, user), "", func(string, []byte) (bool, error) { n++; return true, nil }); err != nil {
+			return err
+		}
+		if n >= MaxAccessKeys {
+			return apierror.New(ErrLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", MaxAccessKeys)
+		}
+		return s.putKey(tx, k)
+	})
+	return k, err
+}
+
+// ListAccessKeys lists a user's keys (without secrets), by key id.
+func (s *Service) ListAccessKeys(ctx context.Context, account, user string, page ListInput) ([]AccessKey, string, error) {
+	var v validation.Collector
+	checkName(&v, "userName", user, 64)
+	max := page.check(&v)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	scope := account + "/" + strings.ToLower(user)
+	after, err := s.after("ListAccessKeys", scope, page.Marker)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []AccessKey
+	var next string
+	err = s.Store.View(ctx, func(r store.Reader) error {
+		out = nil
+		if _, err := getUser(r, account, user); err != nil {
+			return err
+		}
+		prefix := userKeysPrefix(account, user)
+		next, err = s.scanPage(r, "ListAccessKeys", scope, prefix, after, max, func(k string, _ []byte, peek bool) (bool, error) {
+			if peek {
+				return true, nil
+			}
+			var rec keyRecord
+			if err := store.GetJSON(r, accessKeyKey(strings.TrimPrefix(k, prefix)), &rec); err != nil {
+				return false, err
+			}
+			out = append(out, rec.AccessKey)
+			return true, nil
+		})
+		return err
+	})
+	return out, next, err
+}
+
+// DeleteAccessKey deletes one of the user's keys.
+func (s *Service) DeleteAccessKey(ctx context.Context, account, user, keyID string) error {
+	var v validation.Collector
+	checkName(&v, "userName", user, 64)
+	if v.Required("accessKeyId", keyID != "") && v.Length("accessKeyId", keyID, 16, 128) {
+		v.Pattern("accessKeyId", keyID, accessKeyIDRe, accessKeyIDPattern)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := getUser(tx, account, user); err != nil {
+			return err
+		}
+		if _, err := tx.Get(userKeysPrefix(account, user) + keyID); errors.Is(err, store.ErrNotFound) {
+			return apierror.New(ErrNoSuchEntity, "The Access Key with id %s cannot be found.", keyID)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Delete(userKeysPrefix(account, user) + keyID); err != nil {
+			return err
+		}
+		return tx.Delete(accessKeyKey(keyID))
+	})
+}
+
+// encodeSecret gives a secret access key its AWS form: 40 characters.
+func encodeSecret(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

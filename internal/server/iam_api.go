@@ -1,0 +1,610 @@
+package server
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/iamstore"
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// IAM is global: its requests are signed for us-east-1 (BEHAVIOUR 8.1).
+const iamRegion = "us-east-1"
+
+// iamOps are the IAM actions served (awsQuery, Version 2010-05-08).
+var iamOps = []string{
+	"CreateRole", "GetRole", "ListRoles", "UpdateAssumeRolePolicy", "DeleteRole",
+	"PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy",
+	"PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy",
+	"CreateUser", "GetUser", "ListUsers", "DeleteUser",
+	"CreateAccessKey", "ListAccessKeys", "DeleteAccessKey",
+	"ListAttachedRolePolicies", "ListInstanceProfilesForRole", "ListRoleTags", "ListUserTags",
+}
+
+type iamTagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+// iamTagsXML is a user's or role's Tags: absent when it has none (a
+// pointer, since encoding/xml writes the parent of an empty "a>b" list).
+type iamTagsXML struct {
+	Member []iamTagXML `xml:"member"`
+}
+
+func entityTags(tags []iamstore.Tag) *iamTagsXML {
+	if len(tags) == 0 {
+		return nil
+	}
+	return &iamTagsXML{Member: wireTags(tags)}
+}
+
+type iamRoleXML struct {
+	Path                     string      `xml:"Path"`
+	RoleName                 string      `xml:"RoleName"`
+	RoleId                   string      `xml:"RoleId"`
+	Arn                      string      `xml:"Arn"`
+	CreateDate               string      `xml:"CreateDate"`
+	AssumeRolePolicyDocument string      `xml:"AssumeRolePolicyDocument,omitempty"`
+	Description              string      `xml:"Description,omitempty"`
+	MaxSessionDuration       int64       `xml:"MaxSessionDuration,omitempty"`
+	Tags                     *iamTagsXML `xml:"Tags,omitempty"`
+}
+
+type iamUserXML struct {
+	Path       string      `xml:"Path"`
+	UserName   string      `xml:"UserName,omitempty"`
+	UserId     string      `xml:"UserId"`
+	Arn        string      `xml:"Arn"`
+	CreateDate string      `xml:"CreateDate,omitempty"`
+	Tags       *iamTagsXML `xml:"Tags,omitempty"`
+}
+
+type iamAccessKeyXML struct {
+	UserName        string `xml:"UserName,omitempty"`
+	AccessKeyId     string `xml:"AccessKeyId"`
+	Status          string `xml:"Status"`
+	SecretAccessKey string `xml:"SecretAccessKey,omitempty"`
+	CreateDate      string `xml:"CreateDate,omitempty"`
+}
+
+type iamRoleResult struct {
+	XMLName xml.Name
+	Role    iamRoleXML `xml:"Role"`
+}
+
+type iamUserResult struct {
+	XMLName xml.Name
+	User    iamUserXML `xml:"User"`
+}
+
+type listRolesResult struct {
+	XMLName     xml.Name     `xml:"ListRolesResult"`
+	Roles       []iamRoleXML `xml:"Roles>member"`
+	IsTruncated bool         `xml:"IsTruncated"`
+	Marker      string       `xml:"Marker,omitempty"`
+}
+
+type listUsersResult struct {
+	XMLName     xml.Name     `xml:"ListUsersResult"`
+	Users       []iamUserXML `xml:"Users>member"`
+	IsTruncated bool         `xml:"IsTruncated"`
+	Marker      string       `xml:"Marker,omitempty"`
+}
+
+type getPolicyResult struct {
+	XMLName        xml.Name
+	RoleName       string `xml:"RoleName,omitempty"`
+	UserName       string `xml:"UserName,omitempty"`
+	PolicyName     string `xml:"PolicyName"`
+	PolicyDocument string `xml:"PolicyDocument"`
+}
+
+type listPoliciesResult struct {
+	XMLName     xml.Name
+	PolicyNames []string `xml:"PolicyNames>member"`
+	IsTruncated bool     `xml:"IsTruncated"`
+	Marker      string   `xml:"Marker,omitempty"`
+}
+
+type createAccessKeyResult struct {
+	XMLName   xml.Name        `xml:"CreateAccessKeyResult"`
+	AccessKey iamAccessKeyXML `xml:"AccessKey"`
+}
+
+type listAccessKeysResult struct {
+	XMLName           xml.Name          `xml:"ListAccessKeysResult"`
+	AccessKeyMetadata []iamAccessKeyXML `xml:"AccessKeyMetadata>member"`
+	IsTruncated       bool              `xml:"IsTruncated"`
+	Marker            string            `xml:"Marker,omitempty"`
+}
+
+type listTagsResult struct {
+	XMLName     xml.Name
+	Tags        []iamTagXML `xml:"Tags>member"`
+	IsTruncated bool        `xml:"IsTruncated"`
+	Marker      string      `xml:"Marker,omitempty"`
+}
+
+// iamTime is IAM's ISO-8601 timestamp.
+func iamTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// policyEscape URL-encodes a policy document as IAM returns it (RFC 3986:
+// everything but unreserved characters percent-encoded).
+func policyEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+func wireTags(tags []iamstore.Tag) []iamTagXML {
+	out := make([]iamTagXML, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, iamTagXML{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func wireRole(r iamstore.Role, withDoc bool) iamRoleXML {
+	x := iamRoleXML{Path: r.Path, RoleName: r.Name, RoleId: r.RoleID, Arn: r.ARN(), CreateDate: iamTime(r.CreateDate),
+		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: entityTags(r.Tags)}
+	if withDoc {
+		x.AssumeRolePolicyDocument = policyEscape(r.AssumeRolePolicyDocument)
+	}
+	return x
+}
+
+func wireUser(u iamstore.User) iamUserXML {
+	return iamUserXML{Path: u.Path, UserName: u.Name, UserId: u.UserID, Arn: u.ARN(), CreateDate: iamTime(u.CreateDate), Tags: entityTags(u.Tags)}
+}
+
+// iamPage reads Marker and MaxItems.
+func iamPage(params awsquery.Params) (iamstore.ListInput, error) {
+	in := iamstore.ListInput{Marker: params.Get("Marker")}
+	if params.Has("Marker") && in.Marker == "" {
+		var v validation.Collector
+		v.Length("marker", "", 1, 320)
+		return in, v.Err()
+	}
+	if !params.Has("MaxItems") {
+		return in, nil
+	}
+	raw := params.Get("MaxItems")
+	n, err := strconv.ParseInt(raw, 10, 32)
+	if err != nil {
+		var v validation.Collector
+		v.Add("maxItems", apierror.Printable(raw), "Member must be an integer")
+		return in, v.Err()
+	}
+	in.MaxItems, in.MaxItemsSet = int(n), true
+	return in, nil
+}
+
+func iamTags(params awsquery.Params) []iamstore.Tag {
+	var tags []iamstore.Tag
+	for _, m := range params.Members("Tags", "Key", "Value") {
+		tags = append(tags, iamstore.Tag{Key: m["Key"], Value: m["Value"]})
+	}
+	return tags
+}
+
+// iamARN is the ARN of a user or role of the caller's account named in a
+// request, before it is known to exist.
+func iamARN(c *call, kind, path, name string) string {
+	return "arn:aws:iam::" + c.principal.Account + ":" + kind + iamstore.NormalizePath(path) + name
+}
+
+func (s *Server) authorizeIAM(c *call, resource string) error {
+	return auth.Authorize(c.principal, "iam:"+c.op, resource, c.authReq, nil)
+}
+
+// iamRole looks the named role up and authorizes the call on it: on its
+// ARN when it exists, else on every role of the account, so a caller
+// without permission learns nothing of which roles exist.
+func (s *Server) iamRole(c *call, name string) (iamstore.Role, error) {
+	role, err := s.d.IAM.GetRole(c.ctx, c.principal.Account, name)
+	switch {
+	case err == nil:
+		return role, s.authorizeIAM(c, role.ARN())
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+		if aerr := s.authorizeIAM(c, iamARN(c, "role", "/", "*")); aerr != nil {
+			return role, aerr
+		}
+	}
+	return role, err
+}
+
+// iamUser is iamRole for users.
+func (s *Server) iamUser(c *call, name string) (iamstore.User, error) {
+	u, err := s.d.IAM.GetUser(c.ctx, c.principal.Account, name)
+	switch {
+	case err == nil:
+		return u, s.authorizeIAM(c, u.ARN())
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+		if aerr := s.authorizeIAM(c, iamARN(c, "user", "/", "*")); aerr != nil {
+			return u, aerr
+		}
+	}
+	return u, err
+}
+
+// iamUserName is the UserName member, or, when absent, the calling user
+// (as IAM answers from the access key that signed the request).
+func (s *Server) iamUserName(c *call, params awsquery.Params) (string, error) {
+	if params.Has("UserName") {
+		return params.Get("UserName"), nil
+	}
+	switch c.principal.Kind {
+	case auth.KindUser:
+		return c.principal.Name, nil
+	case auth.KindRoot:
+		return "", nil
+	}
+	return "", validation.Newf("Must specify userName when calling with non-User credentials")
+}
+
+func (s *Server) serveIAM(c *call) (any, error) {
+	params, err := awsquery.Parse(c.http, c.body)
+	if err != nil {
+		return nil, err
+	}
+	account := c.principal.Account
+	result := func(name string) xml.Name { return xml.Name{Local: name} }
+	// A permissions boundary would narrow what the user or role may do;
+	// idcgate has no managed policies, so one ignored would leave it
+	// broader than asked. Refused, never ignored (as STS's PolicyArns).
+	if (c.op == "CreateRole" || c.op == "CreateUser") && params.Has("PermissionsBoundary") {
+		return nil, validation.Newf("PermissionsBoundary: idcgate has no managed policies, so %s cannot be a permissions boundary; create the %s without one.",
+			apierror.Printable(params.Get("PermissionsBoundary")), strings.ToLower(strings.TrimPrefix(c.op, "Create")))
+	}
+	switch c.op {
+	case "CreateRole":
+		in := iamstore.CreateRoleInput{RoleName: params.Get("RoleName"), Path: params.Get("Path"),
+			AssumeRolePolicyDocument: params.Get("AssumeRolePolicyDocument"), Description: params.Get("Description"), Tags: iamTags(params)}
+		if params.Has("MaxSessionDuration") {
+			n, err := strconv.ParseInt(params.Get("MaxSessionDuration"), 10, 64)
+			if err != nil {
+				var v validation.Collector
+				v.Add("maxSessionDuration", apierror.Printable(params.Get("MaxSessionDuration")), "Member must be an integer")
+				return nil, v.Err()
+			}
+			in.MaxSessionDuration, in.MaxSessionSet = n, true
+		}
+		if err := iamstore.ValidateRole(in); err != nil {
+			return nil, err
+		}
+		if err := s.authorizeIAM(c, iamARN(c, "role", in.Path, in.RoleName)); err != nil {
+			return nil, err
+		}
+		role, err := s.d.IAM.CreateRole(c.ctx, account, in)
+		if err != nil {
+			return nil, err
+		}
+		return iamRoleResult{XMLName: result("CreateRoleResult"), Role: wireRole(role, true)}, nil
+	case "GetRole":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return iamRoleResult{XMLName: result("GetRoleResult"), Role: wireRole(role, true)}, nil
+	case "ListRoles":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorizeIAM(c, "*"); err != nil {
+			return nil, err
+		}
+		roles, next, err := s.d.IAM.ListRoles(c.ctx, account, params.Get("PathPrefix"), page)
+		if err != nil {
+			return nil, err
+		}
+		out := listRolesResult{Roles: []iamRoleXML{}, IsTruncated: next != "", Marker: next}
+		for _, r := range roles {
+			x := wireRole(r, true)
+			x.Tags = nil // ListRoles does not return tags (IAM's)
+			out.Roles = append(out.Roles, x)
+		}
+		return out, nil
+	case "UpdateAssumeRolePolicy":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.UpdateAssumeRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyDocument"))
+	case "DeleteRole":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.DeleteRole(c.ctx, account, role.Name, role.RoleID)
+	case "PutRolePolicy":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.PutRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyName"), params.Get("PolicyDocument"))
+	case "GetRolePolicy":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.d.IAM.GetRolePolicy(c.ctx, account, role.Name, params.Get("PolicyName"))
+		if err != nil {
+			return nil, err
+		}
+		return getPolicyResult{XMLName: result("GetRolePolicyResult"), RoleName: role.Name, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}, nil
+	case "ListRolePolicies":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		names, next, err := s.d.IAM.ListRolePolicies(c.ctx, account, role.Name, page)
+		if err != nil {
+			return nil, err
+		}
+		return listPoliciesResult{XMLName: result("ListRolePoliciesResult"), PolicyNames: append([]string{}, names...), IsTruncated: next != "", Marker: next}, nil
+	case "DeleteRolePolicy":
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.DeleteRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyName"))
+	case "ListAttachedRolePolicies", "ListInstanceProfilesForRole":
+		// idcgate has no managed policies or instance profiles: a role has
+		// none, truthfully (what IaC tools read back after a create).
+		if _, err := iamPage(params); err != nil {
+			return nil, err
+		}
+		if _, err := s.iamRole(c, params.Get("RoleName")); err != nil {
+			return nil, err
+		}
+		member := "AttachedPolicies"
+		if c.op == "ListInstanceProfilesForRole" {
+			member = "InstanceProfiles"
+		}
+		return emptyList(c.op+"Result", member), nil
+	case "ListRoleTags":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		role, err := s.iamRole(c, params.Get("RoleName"))
+		if err != nil {
+			return nil, err
+		}
+		return tagsPage(c.op, role.Tags, page)
+	case "CreateUser":
+		in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
+		if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {
+			return nil, err
+		}
+		u, err := s.d.IAM.CreateUser(c.ctx, account, in)
+		if err != nil {
+			return nil, err
+		}
+		return iamUserResult{XMLName: result("CreateUserResult"), User: wireUser(u)}, nil
+	case "GetUser":
+		name, err := s.iamUserName(c, params)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			// The account root, as IAM shows it: no user name or path of its own.
+			return iamUserResult{XMLName: result("GetUserResult"), User: iamUserXML{Path: "/", UserId: account, Arn: c.principal.ARN}}, nil
+		}
+		u, err := s.iamUser(c, name)
+		if err != nil {
+			return nil, err
+		}
+		return iamUserResult{XMLName: result("GetUserResult"), User: wireUser(u)}, nil
+	case "ListUsers":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorizeIAM(c, "*"); err != nil {
+			return nil, err
+		}
+		users, next, err := s.d.IAM.ListUsers(c.ctx, account, params.Get("PathPrefix"), page)
+		if err != nil {
+			return nil, err
+		}
+		out := listUsersResult{Users: []iamUserXML{}, IsTruncated: next != "", Marker: next}
+		for _, u := range users {
+			x := wireUser(u)
+			x.Tags = nil // ListUsers does not return tags (IAM's)
+			out.Users = append(out.Users, x)
+		}
+		return out, nil
+	case "DeleteUser":
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.DeleteUser(c.ctx, account, u.Name, u.UserID)
+	case "PutUserPolicy":
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.PutUserPolicy(c.ctx, account, u.Name, u.UserID, params.Get("PolicyName"), params.Get("PolicyDocument"))
+	case "GetUserPolicy":
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.d.IAM.GetUserPolicy(c.ctx, account, u.Name, params.Get("PolicyName"))
+		if err != nil {
+			return nil, err
+		}
+		return getPolicyResult{XMLName: result("GetUserPolicyResult"), UserName: u.Name, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}, nil
+	case "ListUserPolicies":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		names, next, err := s.d.IAM.ListUserPolicies(c.ctx, account, u.Name, page)
+		if err != nil {
+			return nil, err
+		}
+		return listPoliciesResult{XMLName: result("ListUserPoliciesResult"), PolicyNames: append([]string{}, names...), IsTruncated: next != "", Marker: next}, nil
+	case "DeleteUserPolicy":
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.DeleteUserPolicy(c.ctx, account, u.Name, u.UserID, params.Get("PolicyName"))
+	case "ListUserTags":
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.iamUser(c, params.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		return tagsPage(c.op, u.Tags, page)
+	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
+		return s.serveAccessKeys(c, params)
+	}
+	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2010-05-08.")
+}
+
+func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
+	account := c.principal.Account
+	name, err := s.iamUserName(c, params)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		// The root's own key is the deployment's (its secret derives from
+		// the master key): shown, never made or deleted here (ours).
+		if c.op != "ListAccessKeys" {
+			return nil, validation.Newf("The account root's access key is managed by idcgate; pass UserName to manage an IAM user's keys.")
+		}
+		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}}
+		for _, r := range s.d.STS.Registry.Roots() {
+			if r.Account == account {
+				out.AccessKeyMetadata = append(out.AccessKeyMetadata, iamAccessKeyXML{AccessKeyId: r.AccessKeyID, Status: "Active"})
+			}
+		}
+		return out, nil
+	}
+	switch c.op {
+	case "CreateAccessKey":
+		u, err := s.iamUser(c, name)
+		if err != nil {
+			return nil, err
+		}
+		k, err := s.d.IAM.CreateAccessKey(c.ctx, account, u.Name, u.UserID)
+		if err != nil {
+			return nil, err
+		}
+		c.log.Info("access key created", "user", u.ARN(), "access_key_id", k.AccessKeyID)
+		return createAccessKeyResult{AccessKey: iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID, Status: k.Status,
+			SecretAccessKey: k.Secret, CreateDate: iamTime(k.CreateDate)}}, nil
+	case "DeleteAccessKey":
+		u, err := s.iamUser(c, name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.DeleteAccessKey(c.ctx, account, u.Name, params.Get("AccessKeyId"))
+	default:
+		page, err := iamPage(params)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.iamUser(c, name)
+		if err != nil {
+			return nil, err
+		}
+		keys, next, err := s.d.IAM.ListAccessKeys(c.ctx, account, u.Name, page)
+		if err != nil {
+			return nil, err
+		}
+		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, IsTruncated: next != "", Marker: next}
+		for _, k := range keys {
+			out.AccessKeyMetadata = append(out.AccessKeyMetadata, iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID,
+				Status: k.Status, CreateDate: iamTime(k.CreateDate)})
+		}
+		return out, nil
+	}
+}
+
+// emptyList is <OpResult><Member/><IsTruncated>false</IsTruncated></OpResult>.
+func emptyList(result, member string) any {
+	return struct {
+		XMLName     xml.Name
+		Member      struct{ XMLName xml.Name }
+		IsTruncated bool `xml:"IsTruncated"`
+	}{XMLName: xml.Name{Local: result}, Member: struct{ XMLName xml.Name }{xml.Name{Local: member}}}
+}
+
+// tagsPage pages a user's or role's tags (at most 50) by position.
+func tagsPage(op string, tags []iamstore.Tag, page iamstore.ListInput) (any, error) {
+	var v validation.Collector
+	max := iamstore.DefaultMaxItems
+	if page.MaxItemsSet {
+		v.Range("maxItems", int64(page.MaxItems), 1, 1000)
+		max = page.MaxItems
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	start := 0
+	if page.Marker != "" {
+		n, err := strconv.Atoi(page.Marker)
+		if err != nil || n < 0 || n > len(tags) {
+			return nil, validation.Newf("Invalid Marker.")
+		}
+		start = n
+	}
+	out := listTagsResult{XMLName: xml.Name{Local: op + "Result"}, Tags: wireTags(tags[start:min(start+max, len(tags))])}
+	if start+max < len(tags) {
+		out.IsTruncated, out.Marker = true, strconv.Itoa(start+max)
+	}
+	return out, nil
+}
+
+// iamSigningRegion is the region an IAM request must be signed for:
+// us-east-1, IAM's, as the SDKs sign for the global endpoint; a request
+// signed for the deployment's own region is taken too, since an SDK given
+// this endpoint with that region signs so (BEHAVIOUR 8.1, ours). Only the
+// scope is read here; Verify checks it is the one signed.
+func iamSigningRegion(r *http.Request, own string) string {
+	cred := r.Header.Get("Authorization")
+	if cred == "" {
+		cred = r.URL.Query().Get("X-Amz-Credential")
+	}
+	if own != iamRegion && strings.Contains(cred, "/"+own+"/iam/aws4_request") {
+		return own
+	}
+	return iamRegion
+}
