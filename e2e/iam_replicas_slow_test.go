@@ -1,0 +1,59 @@
+//go:build slow
+
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// TestIAMReplicas: on a shared PostgreSQL store, a user, key or policy
+// changed through one replica is what the other enforces on the next call.
+func TestIAMReplicas(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "idcgate")
+	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	ctx := context.Background()
+	ia, ib := iamClient(a, a.Admin), iamClient(b, b.Admin)
+
+	if _, err := ia.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ia.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
+	if _, err := b.STS(carol).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("replica B with a key made on A: %v", err)
+	}
+	// A policy put on B decides the next call on A.
+	_, err = iamClient(a, carol).ListRoles(ctx, &iam.ListRolesInput{})
+	wantAPIError(t, err, "AccessDenied", 403, "")
+	if _, err := ib.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("carol"), PolicyName: aws.String("list"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamClient(a, carol).ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Fatalf("replica A after B put the policy: %v", err)
+	}
+	// A key deleted on B is refused by A.
+	if _, err := ib.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: k.AccessKey.AccessKeyId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.STS(carol).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	wantAPIError(t, err, "InvalidClientTokenId", 403, "")
+}
