@@ -34,6 +34,9 @@ type APIError struct {
 	ResourceName string
 	// OAuth is the "error" member of restJson1 OAuth errors (invalid_grant, …).
 	OAuth string
+	// Members are further members of a JSON error body, by their wire names
+	// (apierror.Error.Members).
+	Members map[string]string
 	// Internal marks the fallback row: the cause must be logged, not sent.
 	Internal bool
 }
@@ -283,6 +286,7 @@ func From(err error, p protocol.Protocol) *APIError {
 	if errors.As(err, &ae) {
 		out.Message = ae.Message
 		out.ResourceName = ae.ResourceName
+		out.Members = ae.Members
 	}
 	return out
 }
