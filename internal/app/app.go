@@ -217,6 +217,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	idStore, err := openIdentityStore(ctx, cfg, mk, st, ids.dir, opt)
+	if err != nil {
+		return nil, err
+	}
 
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Clock, Rand: opt.Rand}
 
@@ -306,6 +310,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		IdcApps:    idcApps,
 		IdP:        ids.idp,
 		Directory:  ids.dir,
+		IdStore:    idStore,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

@@ -11,6 +11,7 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/oidc"
@@ -230,6 +231,14 @@ var rows = []row{
 		QueryCode: "RedshiftIdcApplicationAlreadyExists", QueryStatus: 400,
 		Message: "The application you attempted to add already exists."},
 
+	{Sentinel: identitystore.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 400,
+		QueryCode: "ResourceNotFound", QueryStatus: 404,
+		Message: "The resource does not exist."},
+	{Sentinel: identitystore.ErrConflict,
+		Code: "ConflictException", Status: 400,
+		QueryCode: "Conflict", QueryStatus: 409,
+		Message: "The request conflicts with the resource's current state."},
 	{Sentinel: serverless.ErrNotFound,
 		Code: "ResourceNotFoundException", Status: 400,
 		QueryCode: "ResourceNotFoundFault", QueryStatus: 404,

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"github.com/idcgate/idcgate/internal/store/bolt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func service(t *testing.T, now *time.Time) *Service {
 	mk, _ := masterkey.Parse(text)
 	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
 	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
+	s := &Service{Dir: testDir(t, cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +43,25 @@ func service(t *testing.T, now *time.Time) *Service {
 
 func p(s string) *string { return &s }
 
+// testDir is the config's directory with its users in a store of the test's.
+func testDir(t *testing.T, cfg *config.Config, mk *masterkey.Key) *identitycenter.Directory {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := identitycenter.NewWithStore(context.Background(), cfg, mk, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestRefreshGrant(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, _ := s.Dir.UserByName("alice")
+	alice, _ := s.Dir.UserByName(context.Background(), "alice")
 	out, err := s.issue(mustApp(t, s), alice, []string{"openid"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +167,7 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
+	s := &Service{Dir: testDir(t, cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
 		Verifiers: map[string]*jwtverify.Verifier{"corp": {Issuer: "https://idp.corp.example", Keys: keys, Clock: func() time.Time { return now }}}}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)

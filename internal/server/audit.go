@@ -13,11 +13,12 @@ import (
 )
 
 var eventSources = map[string]string{
-	serviceServerless: "redshift-serverless.amazonaws.com",
-	serviceSTS:        "sts.amazonaws.com",
-	serviceRedshift:   "redshift.amazonaws.com",
-	serviceOIDC:       "sso-oauth.amazonaws.com",
-	serviceAdmin:      "idcgate.amazonaws.com",
+	serviceServerless:    "redshift-serverless.amazonaws.com",
+	serviceSTS:           "sts.amazonaws.com",
+	serviceRedshift:      "redshift.amazonaws.com",
+	serviceOIDC:          "sso-oauth.amazonaws.com",
+	serviceAdmin:         "idcgate.amazonaws.com",
+	serviceIdentityStore: "identitystore.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).

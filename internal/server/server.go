@@ -25,6 +25,7 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/ids"
 	"github.com/idcgate/idcgate/internal/issuer"
@@ -66,6 +67,7 @@ type Deps struct {
 	Metrics    *metrics.Metrics
 	Faults     *faults.Injector
 	Directory  *identitycenter.Directory
+	IdStore    *identitystore.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -243,6 +245,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.serveOIDC(c)
 	case serviceAdmin:
 		out, err = s.serveAdmin(c)
+	case serviceIdentityStore:
+		out, err = s.serveIdentityStore(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -455,6 +459,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service, rt.op = serviceServerless, op
 		case svc == "Idcgate":
 			rt.service, rt.op = serviceAdmin, op
+		case svc == "AWSIdentityStore":
+			rt.service, rt.op = serviceIdentityStore, op
 		}
 		if rt.service == "" {
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")
