@@ -27,7 +27,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/config"
-	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -44,11 +44,13 @@ func userID(t *testing.T, name string) string {
 	}
 	cfg.ApplyDefaults()
 	mk, _ := masterkey.Parse(fixedMasterKey)
-	u, ok := identitycenter.New(cfg, mk).UserByName(name)
-	if !ok {
-		t.Fatalf("no user %s", name)
+	for _, u := range cfg.IdentityCenter.Users {
+		if u.UserName == name {
+			return identitystore.ConfigUserID(mk, cfg.IdentityCenter.IdentityStoreID, name)
+		}
 	}
-	return u.UserID
+	t.Fatalf("no user %s", name)
+	return ""
 }
 
 func TestIdentityChain(t *testing.T) {
