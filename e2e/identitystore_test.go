@@ -358,3 +358,5 @@ func TestIdentityStoreAuthorization(t *testing.T) {
 		t.Fatalf("code %v", err)
 	}
 }
+
+func docString(s string) document.Interface { return document.NewLazyDocument(s) }
