@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
@@ -44,120 +45,128 @@ func configMembershipID(mk *masterkey.Key, storeID, group, user string) string {
 // longer in the config are removed. Objects made by API otherwise stay.
 func (s *Service) ApplyConfig(ctx context.Context, mk *masterkey.Key, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
 	now := s.now()
-	return s.Store.Update(ctx, func(tx store.Tx) error {
-		wantUsers := map[string]bool{}
-		byName := map[string]string{}
-		for _, cu := range users {
-			id := ConfigUserID(mk, s.StoreID, cu.UserName)
-			wantUsers[id] = true
-			byName[cu.UserName] = id
-			emails := make([]Email, 0, len(cu.Emails))
-			for i, e := range cu.Emails {
-				emails = append(emails, Email{Value: e, Primary: i == 0})
+	return s.Store.Update(ctx, func(stx store.Tx) error {
+		tx := newSortedTx(stx)
+		if err := s.applyConfig(tx, mk, now, users, groups); err != nil {
+			return err
+		}
+		return tx.flush()
+	})
+}
+
+func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
+	wantUsers := map[string]bool{}
+	byName := map[string]string{}
+	for _, cu := range users {
+		id := ConfigUserID(mk, s.StoreID, cu.UserName)
+		wantUsers[id] = true
+		byName[cu.UserName] = id
+		emails := make([]Email, 0, len(cu.Emails))
+		for i, e := range cu.Emails {
+			emails = append(emails, Email{Value: e, Primary: i == 0})
+		}
+		cur, ok, err := s.readUser(tx, id)
+		if err != nil {
+			return err
+		}
+		u := cur
+		if !ok {
+			u = User{UserID: id, Revision: 0, CreatedAt: now}
+		}
+		u.FromConfig = true
+		u.UserName, u.DisplayName, u.Emails = cu.UserName, cu.DisplayName, emails
+		if ok && sameUser(cur, u) {
+			continue
+		}
+		// Another user (made by API) under this name gives way.
+		if other, found, err := getID(tx, s.prefix()+"un/"+key(u.UserName)); err != nil {
+			return err
+		} else if found && other != id {
+			if o, ok, err := s.readUser(tx, other); err != nil {
+				return err
+			} else if ok {
+				if err := s.deleteUser(tx, o); err != nil {
+					return err
+				}
 			}
-			cur, ok, err := s.readUser(tx, id)
-			if err != nil {
+		}
+		if ok {
+			if err := s.unindexUser(tx, cur); err != nil {
 				return err
 			}
-			u := cur
-			if !ok {
-				u = User{UserID: id, Revision: 0, CreatedAt: now}
-			}
-			u.FromConfig = true
-			u.UserName, u.DisplayName, u.Emails = cu.UserName, cu.DisplayName, emails
-			if ok && sameUser(cur, u) {
-				continue
-			}
-			// Another user (made by API) under this name gives way.
-			if other, found, err := getID(tx, s.prefix()+"un/"+key(u.UserName)); err != nil {
+		}
+		u.Revision++
+		u.UpdatedAt = now
+		if err := s.indexUser(tx, u); err != nil {
+			return err
+		}
+		if err := store.PutJSON(tx, s.userKey(id), u); err != nil {
+			return err
+		}
+	}
+	wantGroups := map[string]bool{}
+	wantMembers := map[string]bool{}
+	for _, cg := range groups {
+		id := configGroupID(mk, s.StoreID, cg.Name)
+		wantGroups[id] = true
+		cur, ok, err := s.readGroup(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok || cur.DisplayName != cg.Name || !cur.FromConfig {
+			if other, found, err := getID(tx, s.prefix()+"gn/"+key(cg.Name)); err != nil {
 				return err
 			} else if found && other != id {
-				if o, ok, err := s.readUser(tx, other); err != nil {
+				if o, ok, err := s.readGroup(tx, other); err != nil {
 					return err
 				} else if ok {
-					if err := s.deleteUser(tx, o); err != nil {
+					if err := s.deleteGroup(tx, o); err != nil {
 						return err
 					}
 				}
 			}
+			g := cur
 			if ok {
-				if err := s.unindexUser(tx, cur); err != nil {
+				if err := s.unindexGroup(tx, cur); err != nil {
 					return err
 				}
+			} else {
+				g = Group{GroupID: id, CreatedAt: now}
 			}
-			u.Revision++
-			u.UpdatedAt = now
-			if err := s.indexUser(tx, u); err != nil {
+			g.DisplayName, g.FromConfig = cg.Name, true
+			g.Revision++
+			g.UpdatedAt = now
+			if err := s.indexGroup(tx, g); err != nil {
 				return err
 			}
-			if err := store.PutJSON(tx, s.userKey(id), u); err != nil {
+			if err := store.PutJSON(tx, s.groupKey(id), g); err != nil {
 				return err
 			}
 		}
-		wantGroups := map[string]bool{}
-		wantMembers := map[string]bool{}
-		for _, cg := range groups {
-			id := configGroupID(mk, s.StoreID, cg.Name)
-			wantGroups[id] = true
-			cur, ok, err := s.readGroup(tx, id)
-			if err != nil {
+		for _, m := range cg.Members {
+			uid, ok := byName[m]
+			if !ok {
+				continue // config validation refuses an unknown member
+			}
+			mid := configMembershipID(mk, s.StoreID, cg.Name, m)
+			wantMembers[mid] = true
+			if cur, found, err := getID(tx, s.prefix()+"gm/"+id+"/"+uid); err != nil {
+				return err
+			} else if found {
+				if cur == mid {
+					continue
+				}
+				// The API made this membership: the config's takes its place.
+				if err := s.deleteMembership(tx, cur); err != nil {
+					return err
+				}
+			}
+			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, CreatedAt: now, UpdatedAt: now, FromConfig: true}); err != nil {
 				return err
 			}
-			if !ok || cur.DisplayName != cg.Name || !cur.FromConfig {
-				if other, found, err := getID(tx, s.prefix()+"gn/"+key(cg.Name)); err != nil {
-					return err
-				} else if found && other != id {
-					if o, ok, err := s.readGroup(tx, other); err != nil {
-						return err
-					} else if ok {
-						if err := s.deleteGroup(tx, o); err != nil {
-							return err
-						}
-					}
-				}
-				g := cur
-				if ok {
-					if err := s.unindexGroup(tx, cur); err != nil {
-						return err
-					}
-				} else {
-					g = Group{GroupID: id, CreatedAt: now}
-				}
-				g.DisplayName, g.FromConfig = cg.Name, true
-				g.Revision++
-				g.UpdatedAt = now
-				if err := s.indexGroup(tx, g); err != nil {
-					return err
-				}
-				if err := store.PutJSON(tx, s.groupKey(id), g); err != nil {
-					return err
-				}
-			}
-			for _, m := range cg.Members {
-				uid, ok := byName[m]
-				if !ok {
-					continue // config validation refuses an unknown member
-				}
-				mid := configMembershipID(mk, s.StoreID, cg.Name, m)
-				wantMembers[mid] = true
-				if cur, found, err := getID(tx, s.prefix()+"gm/"+id+"/"+uid); err != nil {
-					return err
-				} else if found {
-					if cur == mid {
-						continue
-					}
-					// The API made this membership: the config's takes its place.
-					if err := s.deleteMembership(tx, cur); err != nil {
-						return err
-					}
-				}
-				if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, CreatedAt: now, UpdatedAt: now, FromConfig: true}); err != nil {
-					return err
-				}
-			}
 		}
-		return s.dropStaleConfig(tx, wantUsers, wantGroups, wantMembers)
-	})
+	}
+	return s.dropStaleConfig(tx, wantUsers, wantGroups, wantMembers)
 }
 
 // dropStaleConfig removes config-made objects the config no longer names.

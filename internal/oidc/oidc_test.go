@@ -44,7 +44,7 @@ func service(t *testing.T, now *time.Time) *Service {
 func p(s string) *string { return &s }
 
 // testDir is the config's directory with its users in a store of the test's.
-func testDir(t *testing.T, cfg *config.Config, mk *masterkey.Key) *identitycenter.Directory {
+func testDir(t testing.TB, cfg *config.Config, mk *masterkey.Key) *identitycenter.Directory {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -146,7 +146,13 @@ func TestClaimAt(t *testing.T) {
 // given (no config validation, so even an ambiguous directory reaches
 // CreateTokenWithIAM), trusting one issuer by inline key that maps the
 // email claim to emails.value.
-func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser) (*Service, func(email string) string) {
+func matchingService(t testing.TB, now time.Time, users ...config.DirectoryUser) (*Service, func(email string) string) {
+	t.Helper()
+	return matchingServiceGroups(t, now, users, nil)
+}
+
+// matchingServiceGroups is matchingService with groups.
+func matchingServiceGroups(t testing.TB, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) (*Service, func(email string) string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -156,6 +162,7 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	cfg := &config.Config{IdentityCenter: &config.IdentityCenter{
 		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
 		Users:               users,
+		Groups:              groups,
 		TrustedTokenIssuers: []config.TrustedTokenIssuer{{Name: "corp", IssuerURL: "https://idp.corp.example", JWKS: string(set), ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"}},
 		Applications:        []config.Application{{Arn: app, Name: "a", Grants: []config.Grant{{Issuer: "corp", Audiences: []string{"corp-app"}}}}},
 	}}
