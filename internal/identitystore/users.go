@@ -412,6 +412,10 @@ func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]Us
 			}
 			return err
 		}
+		out = make([]User, 0, min(max(p.MaxResults, 1), 100))
+		if p.MaxResults <= 0 {
+			out = make([]User, 0, 100)
+		}
 		var err error
 		next, err = s.scanPage(r, "ListUsers", s.prefix()+"u/", p, func(k string, v []byte) error {
 			u, err := s.users.Decode(k, v)
