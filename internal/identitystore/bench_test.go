@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -16,13 +17,21 @@ import (
 	"github.com/idcgate/idcgate/internal/config"
 )
 
+// serverGCPercent is internal/app's defaultGCPercent.
+const serverGCPercent = 400
+
 var (
 	benchDir   string
 	benchStore interface{ Close() error }
 )
 
-// TestMain removes the benchmarks' store.
+// TestMain runs with the server's garbage collector target (GOGC 400 unless
+// GOGC is set: internal/app/gc.go), which the p99 figures depend on, and
+// removes the benchmarks' store.
 func TestMain(m *testing.M) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serverGCPercent)
+	}
 	code := m.Run()
 	if benchStore != nil {
 		benchStore.Close()
