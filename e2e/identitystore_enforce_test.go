@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -115,4 +118,62 @@ func TestIdentityStoreEnforced(t *testing.T) {
 		_, err = connectGateway(t, srv, bobTok, "")
 		gmPgError(t, err, "28000", "the Identity Center user bob")
 	})
+}
+
+// TestIdentityStoreRestart: what the API made persists across a restart
+// (data dir and master key kept); the config is applied again: its users
+// keep their ids, a user taken out of it is gone, and a config attribute
+// changed by API is the config's again.
+func TestIdentityStoreRestart(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	sid := aws.String(storeID)
+
+	before := testserver.Start(t, testserver.Options{DataDir: dir})
+	is := before.IdentityStore(before.Admin)
+	dave, err := is.CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: sid, UserName: aws.String("dave"),
+		Emails: []istypes.Email{{Value: aws.String("dave@example.com"), Primary: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("ops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := is.CreateGroupMembership(ctx, &identitystore.CreateGroupMembershipInput{IdentityStoreId: sid, GroupId: ops.GroupId, MemberId: member(aws.ToString(dave.UserId))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.UpdateUser(ctx, &identitystore.UpdateUserInput{IdentityStoreId: sid, UserId: alice.UserId, Operations: []istypes.AttributeOperation{
+		{AttributePath: aws.String("displayName"), AttributeValue: docString("Changed by API")},
+		{AttributePath: aws.String("title"), AttributeValue: docString("Lead")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	before.Stop()
+
+	after := testserver.Start(t, testserver.Options{DataDir: dir, Edit: func(c *config.Config) {
+		c.IdentityCenter.Users = slices.DeleteFunc(c.IdentityCenter.Users, func(u config.DirectoryUser) bool { return u.UserName == "carol" })
+	}})
+	is = after.IdentityStore(after.Admin)
+	d, err := is.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: sid, UserId: dave.UserId})
+	if err != nil || aws.ToString(d.UserName) != "dave" {
+		t.Fatalf("dave after the restart: %+v %v", d, err)
+	}
+	if _, err := is.DescribeGroupMembership(ctx, &identitystore.DescribeGroupMembershipInput{IdentityStoreId: sid, MembershipId: m.MembershipId}); err != nil {
+		t.Fatalf("dave's membership after the restart: %v", err)
+	}
+	a, err := is.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: sid, UserId: alice.UserId})
+	if err != nil || aws.ToString(a.DisplayName) != "Alice Analyst" || aws.ToString(a.Title) != "Lead" {
+		t.Fatalf("alice after the restart: %+v %v (want the config's display name, the API's title)", a, err)
+	}
+	_, err = is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("carol")})
+	wantNotFound(t, err, istypes.ResourceTypeUser, "")
+	// dave, made by API, still signs in.
+	after.IdentityContext(t, "dave")
 }

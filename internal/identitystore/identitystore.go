@@ -7,7 +7,7 @@
 //
 //	u/<userId>                 the user record (JSON)
 //	un/<userName key>          userId: userName is unique ignoring ASCII case
-//	ue/<email key>/<userId>    "": the users by address (emails.value)
+//	ue/<email key>\x00<userId> "": the users by address (emails.value)
 //	ux/<issuer>\x00<id>        userId: external ids are unique
 //	g/<groupId>                the group record
 //	gn/<displayName key>       groupId: DisplayName is unique ignoring ASCII case
@@ -67,9 +67,14 @@ const (
 	ReasonConcurrent = "CONCURRENT_MODIFICATION"
 )
 
+// notFound is ResourceNotFoundException for a resource of typ; id is the
+// one asked for, "" for a look-up by attribute (then no ResourceId).
 func notFound(typ, id string) error {
-	what := map[string]string{TypeUser: "USER", TypeGroup: "GROUP", TypeGroupMembership: "GROUP_MEMBERSHIP", TypeIdentityStore: "IDENTITY_STORE"}[typ]
-	return &Error{Kind: ErrNotFound, Message: what + " not found.", Members: map[string]string{"ResourceType": typ, "ResourceId": apierror.Printable(id)}}
+	m := map[string]string{"ResourceType": typ}
+	if id != "" {
+		m["ResourceId"] = apierror.Printable(id)
+	}
+	return &Error{Kind: ErrNotFound, Message: typ + " not found.", Members: m}
 }
 
 func conflict(reason, format string, args ...any) error {

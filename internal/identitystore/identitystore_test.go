@@ -380,3 +380,26 @@ func TestFindUserAmbiguous(t *testing.T) {
 		t.Fatalf("GetUserId of a shared address: %v", err)
 	}
 }
+
+// TestEmailIndexBoundaries: one address's index entries never answer for
+// another that starts with it.
+func TestEmailIndexBoundaries(t *testing.T) {
+	t.Parallel()
+	s := newService(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "by", Attributes{UserName: "slash", Emails: []Email{{Value: "a/b@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"a", "a/b", "a/b@example.co"} {
+		if _, _, err := s.FindUser(ctx, "emails.value", v); !errors.Is(err, ErrNoSuchUser) {
+			t.Errorf("FindUser(%q): %v", v, err)
+		}
+	}
+	if got, _, err := s.FindUser(ctx, "emails.value", "A/B@example.com"); err != nil || got.UserID != u.UserID {
+		t.Fatalf("the address itself: %v %v", got.UserID, err)
+	}
+	if _, err := s.CreateUser(ctx, "by", Attributes{UserName: "a", Emails: []Email{{Value: "a"}}}); err != nil {
+		t.Fatalf("an address that is a prefix of another's is not a duplicate: %v", err)
+	}
+}

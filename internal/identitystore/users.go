@@ -186,6 +186,12 @@ func reserved(name string) bool {
 	return strings.EqualFold(name, "Administrator") || strings.EqualFold(name, "AWSAdministrators")
 }
 
+// emailKey is the prefix of an address's index entries: the address
+// (its key form), then NUL, which no address can hold (the model's
+// pattern has no control characters), so one address's scan never meets
+// another's ("a" and "a/b@x").
+func emailKey(prefix, email string) string { return prefix + "ue/" + key(email) + "\x00" }
+
 // indexUser writes u's index entries; unindexUser removes them.
 func (s *Service) indexUser(tx store.Tx, u User) error {
 	p := s.prefix()
@@ -194,7 +200,7 @@ func (s *Service) indexUser(tx store.Tx, u User) error {
 	}
 	for _, e := range u.Emails {
 		if e.Value != "" {
-			if err := tx.Put(p+"ue/"+key(e.Value)+"/"+u.UserID, nil); err != nil {
+			if err := tx.Put(emailKey(p, e.Value)+u.UserID, nil); err != nil {
 				return err
 			}
 		}
@@ -219,7 +225,7 @@ func (s *Service) unindexUser(tx store.Tx, u User) error {
 		}
 	}
 	for _, e := range u.Emails {
-		if err := tx.Delete(p + "ue/" + key(e.Value) + "/" + u.UserID); err != nil {
+		if err := tx.Delete(emailKey(p, e.Value) + u.UserID); err != nil {
 			return err
 		}
 	}
@@ -241,8 +247,8 @@ func (s *Service) checkUserUnique(r store.Reader, u User) error {
 	}
 	for _, e := range u.Emails {
 		dup := false
-		err := r.Scan(p+"ue/"+key(e.Value)+"/", "", func(k string, _ []byte) (bool, error) {
-			dup = !strings.HasSuffix(k, "/"+u.UserID)
+		err := r.Scan(emailKey(p, e.Value), "", func(k string, _ []byte) (bool, error) {
+			dup = !strings.HasSuffix(k, "\x00"+u.UserID)
 			return !dup, nil
 		})
 		if err != nil {
@@ -457,7 +463,7 @@ func (s *Service) usersByEmail(r store.Reader, email string) ([]string, error) {
 	if email == "" {
 		return nil, nil
 	}
-	p := s.prefix() + "ue/" + key(email) + "/"
+	p := emailKey(s.prefix(), email)
 	var ids []string
 	err := r.Scan(p, "", func(k string, _ []byte) (bool, error) {
 		ids = append(ids, k[len(p):])
