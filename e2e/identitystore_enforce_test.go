@@ -18,6 +18,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -176,4 +178,41 @@ func TestIdentityStoreRestart(t *testing.T) {
 	wantNotFound(t, err, istypes.ResourceTypeUser, "")
 	// dave, made by API, still signs in.
 	after.IdentityContext(t, "dave")
+}
+
+// TestIdentityStoreReplicas: two replicas on one PostgreSQL store see each
+// other's Identity Store changes at once: a user made on one signs in
+// through the other, and once deleted on the first is refused by the other.
+func TestIdentityStoreReplicas(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "idcgate")
+	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	ctx := context.Background()
+	sid := aws.String(storeID)
+
+	dave, err := a.IdentityStore(a.Admin).CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: sid, UserName: aws.String("dave"),
+		Emails: []istypes.Email{{Value: aws.String("dave@example.com"), Primary: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each replica's built-in IdP has its own key (its data dir's): b
+	// signs dave's JWT, and exchanges it.
+	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once
+	if _, err := b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)}); err != nil {
+		t.Fatalf("dave, made on a, on b: %v", err)
+	}
+	if _, err := a.IdentityStore(a.Admin).DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: sid, UserId: dave.UserId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)})
+	var ig *ssotypes.InvalidGrantException
+	if !errors.As(err, &ig) {
+		t.Fatalf("dave, deleted on a, on b: %v; want InvalidGrantException", err)
+	}
 }

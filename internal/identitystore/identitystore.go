@@ -7,17 +7,18 @@
 //
 //	u/<userId>                 the user record (JSON)
 //	un/<userName key>          userId: userName is unique ignoring ASCII case
-//	ue/<email key>\x00<userId> "": the users by address (emails.value)
-//	ux/<issuer>\x00<id>        userId: external ids are unique
+//	ue/<email key>/<userId>    "": the users by address (emails.value)
+//	ux/<issuer>/<id>           userId: external ids are unique
 //	g/<groupId>                the group record
 //	gn/<displayName key>       groupId: DisplayName is unique ignoring ASCII case
-//	gx/<issuer>\x00<id>        groupId
+//	gx/<issuer>/<id>           groupId
 //	m/<membershipId>           the membership record
 //	gm/<groupId>/<userId>      membershipId (a group's members)
 //	um/<userId>/<groupId>      membershipId (a user's groups)
 //
 // The "key" forms are config.DirectoryKey: ASCII letters lowered, nothing
-// else folded.
+// else folded. Addresses, issuers and external ids are path-escaped
+// (url.PathEscape) in keys, so they hold no '/' of their own.
 package identitystore
 
 import (
@@ -27,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +146,7 @@ type ExternalID struct {
 	ID     string `json:"Id"`
 }
 
-func externalKey(e ExternalID) string { return e.Issuer + "\x00" + e.ID }
+func externalKey(e ExternalID) string { return url.PathEscape(e.Issuer) + "/" + url.PathEscape(e.ID) }
 
 // Revision is a record's revision as the API shows it.
 func revision(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -186,11 +187,10 @@ func reserved(name string) bool {
 	return strings.EqualFold(name, "Administrator") || strings.EqualFold(name, "AWSAdministrators")
 }
 
-// emailKey is the prefix of an address's index entries: the address
-// (its key form), then NUL, which no address can hold (the model's
-// pattern has no control characters), so one address's scan never meets
-// another's ("a" and "a/b@x").
-func emailKey(prefix, email string) string { return prefix + "ue/" + key(email) + "\x00" }
+// emailKey is the prefix of an address's index entries: the address (its
+// key form) path-escaped, so that it holds no '/', then '/': one address's
+// scan never meets another's ("a" and "a/b@x").
+func emailKey(prefix, email string) string { return prefix + "ue/" + url.PathEscape(key(email)) + "/" }
 
 // indexUser writes u's index entries; unindexUser removes them.
 func (s *Service) indexUser(tx store.Tx, u User) error {
@@ -248,7 +248,7 @@ func (s *Service) checkUserUnique(r store.Reader, u User) error {
 	for _, e := range u.Emails {
 		dup := false
 		err := r.Scan(emailKey(p, e.Value), "", func(k string, _ []byte) (bool, error) {
-			dup = !strings.HasSuffix(k, "\x00"+u.UserID)
+			dup = !strings.HasSuffix(k, "/"+u.UserID)
 			return !dup, nil
 		})
 		if err != nil {
