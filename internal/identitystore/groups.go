@@ -252,9 +252,9 @@ func (s *Service) ListGroups(ctx context.Context, displayName *string, p Page) (
 
 // GroupIDByName and GroupIDByExternalID are GetGroupId's look-ups.
 func (s *Service) GroupIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gn/"+key(name), TypeGroup, name)
+	return s.lookup(ctx, s.prefix()+"gn/"+key(name), TypeGroup)
 }
 
 func (s *Service) GroupIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gx/"+externalKey(x), TypeGroup, x.ID)
+	return s.lookup(ctx, s.prefix()+"gx/"+externalKey(x), TypeGroup)
 }

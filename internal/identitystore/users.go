@@ -436,11 +436,11 @@ func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]Us
 // UserIDByName, UserIDByEmail and UserIDByExternalID are GetUserId's
 // look-ups; an address that more than one user has names none.
 func (s *Service) UserIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"un/"+key(name), TypeUser, name)
+	return s.lookup(ctx, s.prefix()+"un/"+key(name), TypeUser)
 }
 
 func (s *Service) UserIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"ux/"+externalKey(x), TypeUser, x.ID)
+	return s.lookup(ctx, s.prefix()+"ux/"+externalKey(x), TypeUser)
 }
 
 func (s *Service) UserIDByEmail(ctx context.Context, email string) (string, error) {
@@ -472,7 +472,7 @@ func (s *Service) usersByEmail(r store.Reader, email string) ([]string, error) {
 	return ids, err
 }
 
-func (s *Service) lookup(ctx context.Context, k, typ, what string) (string, error) {
+func (s *Service) lookup(ctx context.Context, k, typ string) (string, error) {
 	var id string
 	err := s.view(ctx, func(r store.Reader) error {
 		v, ok, err := getID(r, k)
