@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -215,4 +217,43 @@ func TestIdentityStoreReplicas(t *testing.T) {
 	if !errors.As(err, &ig) {
 		t.Fatalf("dave, deleted on a, on b: %v; want InvalidGrantException", err)
 	}
+}
+
+// TestIdentityStoreGroupOnManagedUpstream: a group made by API gets its
+// role in the managed upstream (as the config's groups do at start), and a
+// member added by API has it at her next gateway login.
+func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
+	t.Parallel()
+	if _, err := managedpg.Find(); err != nil {
+		pgtest.Missing(t, err)
+	}
+	ctx := context.Background()
+	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
+	p := startManaged(t, dataDir)
+	is := p.IdentityStore(p.Admin)
+	sid := aws.String(storeID)
+	g, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("auditors")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := p.admin(t, "postgres")
+	eventually(t, 30*time.Second, "role AWSIDC:auditors", func() (bool, error) {
+		var n int
+		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin").Scan(&n)
+		return n == 1, err
+	})
+	alice, err := is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.CreateGroupMembership(ctx, &identitystore.CreateGroupMembershipInput{IdentityStoreId: sid, GroupId: g.GroupId, MemberId: member(aws.ToString(alice.UserId))}); err != nil {
+		t.Fatal(err)
+	}
+	var auditor bool
+	c := p.login(t, "alice")
+	if err := c.QueryRow(ctx, "SELECT pg_has_role('AWSIDC:auditors', 'MEMBER')").Scan(&auditor); err != nil || !auditor {
+		t.Fatalf("alice, an auditor by API, at the gateway: %v %v", auditor, err)
+	}
+	c.Close(ctx) // an open session would hold the shutdown for its grace period
+	p.sigterm(t, dataDir)
 }

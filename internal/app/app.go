@@ -270,7 +270,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			log.Warn("no managed upstream: " + note.Error())
 		}
 		if binDir != "" {
-			if mpg, err = startManaged(ctx, cfg, binDir, ca, sl, idcApps, log.With("component", "managedpg")); err != nil {
+			if mpg, err = startManaged(ctx, cfg, binDir, ca, sl, idcApps, idStore, log.With("component", "managedpg")); err != nil {
 				return nil, err
 			}
 		}

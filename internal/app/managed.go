@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -50,7 +51,7 @@ func managedWanted(cfg *config.Config, find func() (string, error)) (binDir stri
 // startManaged starts the managed upstream, makes the group roles and the
 // namespaces' databases, and creates the database of each namespace made
 // later, after its creation commits.
-func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *upstreamca.CA, sl *serverless.Service, idc *redshiftidc.Service, log *slog.Logger) (*managedpg.Cluster, error) {
+func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *upstreamca.CA, sl *serverless.Service, idc *redshiftidc.Service, ids *identitystore.Service, log *slog.Logger) (*managedpg.Cluster, error) {
 	opt := managedpg.Options{Dir: ManagedDir(cfg.DataDir), BinDir: binDir, ClientCA: ca.CertPEM(), Log: log}
 	c, err := managedpg.Start(ctx, opt)
 	if errors.Is(err, managedpg.ErrUnreachable) {
@@ -65,7 +66,7 @@ func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *up
 	if err != nil {
 		return nil, err
 	}
-	m := &managed{cfg: cfg, c: c, sl: sl, idc: idc}
+	m := &managed{cfg: cfg, c: c, sl: sl, idc: idc, ids: ids}
 	if err := m.reconcile(ctx); err != nil {
 		c.Stop()
 		return nil, err
@@ -73,12 +74,18 @@ func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *up
 	sl.AfterCreateNamespace = func(sc serverless.Scope, ns serverless.Namespace) {
 		c.Go("database of namespace "+ns.NamespaceName, func(ctx context.Context) error { return m.namespace(ctx, sc, ns) })
 	}
+	if ids != nil {
+		ids.AfterGroupNamed = func(name string) {
+			c.Go("roles of group "+name, func(ctx context.Context) error { return m.group(ctx, name) })
+		}
+	}
 	log.Info("managed PostgreSQL running", "port", c.Port, "dir", c.Dir, "log", c.LogFile,
 		"admin", fmt.Sprintf("psql -h %s -p %d -U %s dev", c.Dir, c.Port, managedpg.Superuser))
 	return c, nil
 }
 
 type managed struct {
+	ids *identitystore.Service // nil without a directory
 	cfg *config.Config
 	c   *managedpg.Cluster
 	sl  *serverless.Service
@@ -99,7 +106,11 @@ func (m *managed) reconcile(ctx context.Context) error {
 			namespaces = append(namespaces, app.IdentityNamespace)
 		}
 	}
-	if err := m.c.EnsureGroupRoles(ctx, m.groupRoles(namespaces...)); err != nil {
+	roles, err := m.groupRoles(ctx, namespaces...)
+	if err != nil {
+		return err
+	}
+	if err := m.c.EnsureGroupRoles(ctx, roles); err != nil {
 		return err
 	}
 	for _, a := range m.cfg.Accounts {
@@ -129,7 +140,11 @@ func (m *managed) reconcile(ctx context.Context) error {
 func (m *managed) namespace(ctx context.Context, sc serverless.Scope, ns serverless.Namespace) error {
 	if ns.IdcApplicationArn != "" {
 		if app, err := m.idc.ByArn(ctx, sc, ns.IdcApplicationArn); err == nil {
-			if err := m.c.EnsureGroupRoles(ctx, m.groupRoles(app.IdentityNamespace)); err != nil {
+			roles, err := m.groupRoles(ctx, app.IdentityNamespace)
+			if err != nil {
+				return err
+			}
+			if err := m.c.EnsureGroupRoles(ctx, roles); err != nil {
 				return err
 			}
 		}
@@ -137,19 +152,41 @@ func (m *managed) namespace(ctx context.Context, sc serverless.Scope, ns serverl
 	return m.c.EnsureDatabase(ctx, ns.DbName, ns.NamespaceName, m.seed(sc, ns.NamespaceName))
 }
 
-// groupRoles are "<ns>:<group>" for every directory group.
-func (m *managed) groupRoles(namespaces ...string) []string {
-	var out []string
-	if m.cfg.IdentityCenter == nil {
-		return nil
+// groupRoles are "<ns>:<group>" for every directory group (the identity
+// store's: the config's and those made by API).
+func (m *managed) groupRoles(ctx context.Context, namespaces ...string) ([]string, error) {
+	if m.ids == nil {
+		return nil, nil
 	}
+	groups, err := m.ids.GroupNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
 	slices.Sort(namespaces)
 	for _, ns := range slices.Compact(namespaces) {
-		for _, g := range m.cfg.IdentityCenter.Groups {
-			out = append(out, ns+":"+g.Name)
+		for _, g := range groups {
+			out = append(out, ns+":"+g)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// group makes the roles of a group the API created or renamed, in every
+// identity namespace of the Redshift IdC applications.
+func (m *managed) group(ctx context.Context, name string) error {
+	var roles []string
+	for _, a := range m.cfg.Accounts {
+		apps, err := m.idc.List(ctx, serverless.Scope{Account: a.ID, Region: m.cfg.Region})
+		if err != nil {
+			return err
+		}
+		for _, app := range apps {
+			roles = append(roles, app.IdentityNamespace+":"+name)
+		}
+	}
+	slices.Sort(roles)
+	return m.c.EnsureGroupRoles(ctx, slices.Compact(roles))
 }
 
 // seed is the config's seedSql of the namespace ("" for one made by API).

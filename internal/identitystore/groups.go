@@ -3,6 +3,7 @@ package identitystore
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
@@ -92,6 +93,14 @@ func (s *Service) checkGroupUnique(r store.Reader, g Group) error {
 	return nil
 }
 
+// named tells AfterGroupNamed of a group's display name.
+func (s *Service) named(g Group, err error) (Group, error) {
+	if err == nil && s.AfterGroupNamed != nil {
+		s.AfterGroupNamed(g.DisplayName)
+	}
+	return g, err
+}
+
 // CreateGroup adds a group made by API, under a random id.
 func (s *Service) CreateGroup(ctx context.Context, by string, a GroupAttributes) (Group, error) {
 	if err := validateGroup(a); err != nil {
@@ -112,7 +121,7 @@ func (s *Service) CreateGroup(ctx context.Context, by string, a GroupAttributes)
 		}
 		return store.PutJSON(tx, s.groupKey(id), g)
 	})
-	return g, err
+	return s.named(g, err)
 }
 
 func (s *Service) readGroup(r store.Reader, id string) (Group, bool, error) {
@@ -184,7 +193,7 @@ func (s *Service) UpdateGroup(ctx context.Context, by, id string, rev *string, o
 		out = g
 		return store.PutJSON(tx, s.groupKey(id), g)
 	})
-	return out, err
+	return s.named(out, err)
 }
 
 // DeleteGroup removes a group and its memberships.
@@ -257,4 +266,19 @@ func (s *Service) GroupIDByName(ctx context.Context, name string) (string, error
 
 func (s *Service) GroupIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
 	return s.lookup(ctx, s.prefix()+"gx/"+externalKey(x), TypeGroup)
+}
+
+// GroupNames lists the display names of every group, sorted.
+func (s *Service) GroupNames(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.view(ctx, func(r store.Reader) error {
+		out = nil
+		return r.Scan(s.prefix()+"g/", "", func(k string, v []byte) (bool, error) {
+			g, err := s.groups.Decode(k, v)
+			out = append(out, g.DisplayName)
+			return err == nil, err
+		})
+	})
+	slices.Sort(out)
+	return out, err
 }

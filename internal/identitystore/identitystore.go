@@ -91,6 +91,10 @@ type Service struct {
 	Pages   *pagetoken.Codec
 	Rand    io.Reader
 	Clock   clock.Clock
+	// AfterGroupNamed, when set, is told the display name of a group the
+	// API created or renamed, after the change commits (the managed
+	// upstream makes the group's roles). It must not block.
+	AfterGroupNamed func(displayName string)
 
 	users  store.Decoded[User]
 	groups store.Decoded[Group]
