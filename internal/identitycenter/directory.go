@@ -52,6 +52,8 @@ type Directory struct {
 }
 
 // New builds the directory from the config; nil when none is configured.
+// Its users, groups and memberships are the identity store's: OpenUsers
+// (or NewWithStore) attaches it.
 func New(cfg *config.Config, mk *masterkey.Key) *Directory {
 	ic := cfg.IdentityCenter
 	if ic == nil {

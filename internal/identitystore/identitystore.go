@@ -84,6 +84,11 @@ func conflict(reason, format string, args ...any) error {
 }
 
 // Service keeps the identity store StoreID of account Account.
+//
+// The users and groups it returns are shared with its decoded-record caches
+// (store.Decoded): immutable, slices and maps included. The package's
+// callers (identitycenter, the server's wire mapping) read them and copy
+// what they keep; none modifies one.
 type Service struct {
 	Store   store.Store
 	StoreID string // d-<10 hex>
