@@ -96,6 +96,9 @@ func clipUTF8(s string, n int) string {
 
 // readOnly is CloudTrail's readOnly: the operation changes nothing.
 func readOnly(op string) bool {
+	if op == "IsMemberInGroups" { // the Identity Store's one read not named Get/List/Describe
+		return true
+	}
 	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Inspect"} {
 		if strings.HasPrefix(op, p) {
 			return true
