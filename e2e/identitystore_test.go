@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -356,6 +358,25 @@ func TestIdentityStoreAuthorization(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
 		t.Fatalf("code %v", err)
+	}
+	// Both calls are audited, the refused one with its error.
+	if _, err := srv.IdentityStore(srv.Admin).CreateUser(context.Background(), &identitystore.CreateUserInput{IdentityStoreId: aws.String(storeID), UserName: aws.String("audited")}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused, created bool
+	for _, r := range recs {
+		if r.EventSource != "identitystore.amazonaws.com" {
+			continue
+		}
+		refused = refused || r.EventName == "ListUsers" && r.ErrorCode == "AccessDeniedException" && r.ReadOnly && r.UserIdentity.UserName == "app"
+		created = created || r.EventName == "CreateUser" && r.ErrorCode == "" && !r.ReadOnly && r.RequestParameters["UserName"] == "audited"
+	}
+	if !refused || !created {
+		t.Fatalf("audit records: refused ListUsers %v, CreateUser %v", refused, created)
 	}
 }
 
