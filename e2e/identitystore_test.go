@@ -17,6 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -381,3 +383,43 @@ func TestIdentityStoreAuthorization(t *testing.T) {
 }
 
 func docString(s string) document.Interface { return document.NewLazyDocument(s) }
+
+// TestIdentityStoreResourcePolicy: an identity policy can name one user's
+// ARN: the IAM user may describe alice (the store's ARN and hers allowed)
+// and list users, and is refused bob, and CreateUser.
+func TestIdentityStoreResourcePolicy(t *testing.T) {
+	t.Parallel()
+	aliceID, bobID := userID(t, "alice"), userID(t, "bob")
+	policy := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["identitystore:DescribeUser","identitystore:ListUsers"],"Resource":"arn:aws:identitystore::123456789012:identitystore/d-9067a1b2c3"},
+		{"Effect":"Allow","Action":"identitystore:DescribeUser","Resource":"arn:aws:identitystore:::user/` + aliceID + `"},
+		{"Effect":"Allow","Action":"identitystore:ListUsers","Resource":"arn:aws:identitystore:::user/*"}]}`
+	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: func(c *config.Config) {
+		u := &c.Accounts[0].Users[0]
+		u.Policies = append(u.Policies, config.Policy{Name: "directory-reader", Document: config.Document{JSON: []byte(policy)}})
+	}})
+	c := srv.IdentityStore(srv.App)
+	ctx := context.Background()
+	sid := aws.String(storeID)
+	if d, err := c.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: sid, UserId: aws.String(aliceID)}); err != nil || aws.ToString(d.UserName) != "alice" {
+		t.Fatalf("alice: %v %v", d, err)
+	}
+	if _, err := c.ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: sid}); err != nil {
+		t.Fatalf("ListUsers: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"DescribeUser bob": func() error {
+			_, err := c.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: sid, UserId: aws.String(bobID)})
+			return err
+		},
+		"CreateUser": func() error {
+			_, err := c.CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: sid, UserName: aws.String("x")})
+			return err
+		},
+	} {
+		var ad *istypes.AccessDeniedException
+		if err := call(); !errors.As(err, &ad) {
+			t.Errorf("%s: %v, want AccessDeniedException", name, err)
+		}
+	}
+}
