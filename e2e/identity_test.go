@@ -26,7 +26,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idcgate/idcgate/internal/config"
-	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -43,11 +43,13 @@ func userID(t *testing.T, name string) string {
 	}
 	cfg.ApplyDefaults()
 	mk, _ := masterkey.Parse(fixedMasterKey)
-	u, ok := identitycenter.New(cfg, mk).UserByName(name)
-	if !ok {
-		t.Fatalf("no user %s", name)
+	for _, u := range cfg.IdentityCenter.Users {
+		if u.UserName == name {
+			return identitystore.ConfigUserID(mk, cfg.IdentityCenter.IdentityStoreID, name)
+		}
 	}
-	return u.UserID
+	t.Fatalf("no user %s", name)
+	return ""
 }
 
 func TestIdentityChain(t *testing.T) {

@@ -19,6 +19,9 @@ type Error struct {
 	Message string
 	// ResourceName is set for not-found and tag errors.
 	ResourceName string
+	// Members are further members of the wire error, by their wire names
+	// (identitystore's ResourceType, ResourceId, Reason).
+	Members map[string]string
 	// Cause is for the log: it is never sent, and not unwrapped, so it never
 	// decides the wire error.
 	Cause error

@@ -226,6 +226,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	// The identity store first: sso-admin's config assignments name its
+	// groups, and CreateTokenWithIAM reads its users.
+	idStore, err := openIdentityStore(ctx, cfg, mk, st, ids.dir, opt)
+	if err != nil {
+		return nil, err
+	}
 	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
 	if err != nil {
 		return nil, err
@@ -280,7 +286,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			log.Warn("no managed upstream: " + note.Error())
 		}
 		if binDir != "" {
-			if mpg, err = startManaged(ctx, cfg, binDir, ca, sl, idcApps, log.With("component", "managedpg")); err != nil {
+			if mpg, err = startManaged(ctx, cfg, binDir, ca, sl, idcApps, idStore, log.With("component", "managedpg")); err != nil {
 				return nil, err
 			}
 		}
@@ -337,6 +343,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		Directory:  ids.dir,
 		DataAPI:    dataAPI,
 		SSOAdmin:   sso,
+		IdStore:    idStore,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

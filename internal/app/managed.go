@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/managedpg/provision"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
@@ -50,7 +51,7 @@ func managedWanted(cfg *config.Config, find func() (string, error)) (binDir stri
 // startManaged starts the managed upstream, makes the group roles and the
 // namespaces' databases, and creates the database of each namespace made
 // later, after its creation commits.
-func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *upstreamca.CA, sl *serverless.Service, idc *redshiftidc.Service, log *slog.Logger) (*managedpg.Cluster, error) {
+func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *upstreamca.CA, sl *serverless.Service, idc *redshiftidc.Service, ids *identitystore.Service, log *slog.Logger) (*managedpg.Cluster, error) {
 	opt := managedpg.Options{Dir: ManagedDir(cfg.DataDir), BinDir: binDir, ClientCA: ca.CertPEM(), Log: log}
 	c, err := managedpg.Start(ctx, opt)
 	if errors.Is(err, managedpg.ErrUnreachable) {
@@ -65,13 +66,18 @@ func startManaged(ctx context.Context, cfg *config.Config, binDir string, ca *up
 	if err != nil {
 		return nil, err
 	}
-	m := &provision.Provisioner{Config: cfg, Cluster: c, Serverless: sl, IdcApps: idc}
+	m := &provision.Provisioner{Config: cfg, Cluster: c, Serverless: sl, IdcApps: idc, Directory: ids}
 	if err := m.Reconcile(ctx); err != nil {
 		c.Stop()
 		return nil, err
 	}
 	sl.AfterCreateNamespace = func(sc serverless.Scope, ns serverless.Namespace) {
 		c.Go("database of namespace "+ns.NamespaceName, func(ctx context.Context) error { return m.Namespace(ctx, sc, ns) })
+	}
+	if ids != nil {
+		ids.AfterGroupNamed = func(name string) {
+			c.Go("roles of group "+name, func(ctx context.Context) error { return m.Group(ctx, name) })
+		}
 	}
 	log.Info("managed PostgreSQL running", "port", c.Port, "dir", c.Dir, "log", c.LogFile,
 		"admin", fmt.Sprintf("psql -h %s -p %d -U %s dev", c.Dir, c.Port, managedpg.Superuser))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pagetoken"
@@ -54,7 +56,7 @@ func newSSOAdmin(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 		Instance: ssoadmin.Instance{
 			InstanceArn: ic.InstanceArn, IdentityStoreID: ic.IdentityStoreID, OwnerAccountID: ic.Account,
 		},
-		Directory: directoryPrincipals{dir: ids.dir, groups: configGroupIDs(cfg, mk)},
+		Directory: directoryPrincipals{dir: ids.dir},
 	}
 	if ids.idp != nil {
 		svc.BuiltinIssuerURL = ids.idp.Issuer()
@@ -62,7 +64,7 @@ func newSSOAdmin(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 	if _, err := svc.EnsureInstance(ctx); err != nil {
 		return nil, fmt.Errorf("identity center instance: %w", err)
 	}
-	issuers, apps, err := configObjects(cfg, mk, svc, ids.dir)
+	issuers, apps, err := configObjects(ctx, cfg, mk, svc, ids.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +73,10 @@ func newSSOAdmin(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 	}
 	ids.oidc.Apps = svc
 	ids.oidc.Verifier = (&verifiers{idp: ids.idp, clock: opt}).get
-	groups := configGroupIDs(cfg, mk)
-	ids.oidc.GroupIDs = func(_ context.Context, u *identitycenter.User) ([]string, error) {
-		return userGroupIDs(groups, u), nil
+	// The one place CreateTokenWithIAM learns a user's groups (for
+	// assignments made to groups): her memberships now.
+	ids.oidc.GroupIDs = func(ctx context.Context, u *identitycenter.User) ([]string, error) {
+		return ids.dir.Users.GroupIDs(ctx, u.UserID)
 	}
 	return svc, nil
 }
@@ -81,7 +84,7 @@ func newSSOAdmin(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 // configObjects turns the config's issuers and applications into records:
 // an issuer's ARN is derived from the master key and its name, so it is
 // the same at every start and on every replica.
-func configObjects(cfg *config.Config, mk *masterkey.Key, svc *ssoadmin.Service, dir *identitycenter.Directory) ([]ssoadmin.TrustedTokenIssuer, []ssoadmin.ConfigApplication, error) {
+func configObjects(ctx context.Context, cfg *config.Config, mk *masterkey.Key, svc *ssoadmin.Service, dir *identitycenter.Directory) ([]ssoadmin.TrustedTokenIssuer, []ssoadmin.ConfigApplication, error) {
 	ic := cfg.IdentityCenter
 	arns := map[string]string{}
 	var issuers []ssoadmin.TrustedTokenIssuer
@@ -98,13 +101,20 @@ func configObjects(cfg *config.Config, mk *masterkey.Key, svc *ssoadmin.Service,
 		}
 		issuers = append(issuers, rec)
 	}
+	// The config's users and groups are in the identity store already
+	// (applied first): assignments name them by their stored ids.
 	users := map[string]string{}
 	for _, u := range ic.Users {
-		if du, ok := dir.UserByName(u.UserName); ok {
+		if du, err := dir.UserByName(ctx, u.UserName); err == nil {
 			users[u.UserName] = du.UserID
 		}
 	}
-	groups := configGroupIDs(cfg, mk)
+	groups := map[string]string{}
+	for _, g := range ic.Groups {
+		if id, err := dir.Users.GroupIDByName(ctx, g.Name); err == nil {
+			groups[g.Name] = id
+		}
+	}
 	var apps []ssoadmin.ConfigApplication
 	for _, a := range ic.Applications {
 		c := ssoadmin.ConfigApplication{Arn: a.Arn, Name: a.Name, Scopes: a.Scopes}
@@ -146,50 +156,28 @@ func derivedUUID(mk *masterkey.Key, purpose string, context ...string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// configGroupIDs are the config's group ids by name. The directory has
-// no group ids of its own yet (the identitystore work gives groups stored
-// ids); until then they are derived like user ids.
-func configGroupIDs(cfg *config.Config, mk *masterkey.Key) map[string]string {
-	ic := cfg.IdentityCenter
-	out := make(map[string]string, len(ic.Groups))
-	for _, g := range ic.Groups {
-		out[g.Name] = derivedUUID(mk, "identitystore-group-id", ic.IdentityStoreID, g.Name)
-	}
-	return out
-}
-
-// userGroupIDs is the one place CreateTokenWithIAM learns a user's groups
-// (for assignments made to groups).
-func userGroupIDs(groups map[string]string, u *identitycenter.User) []string {
-	out := make([]string, 0, len(u.Groups))
-	for _, g := range u.Groups {
-		if id, ok := groups[g]; ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// directoryPrincipals answers ssoadmin.Directory from the directory.
+// directoryPrincipals answers ssoadmin.Directory from the identity store.
 type directoryPrincipals struct {
-	dir    *identitycenter.Directory
-	groups map[string]string // name → id
+	dir *identitycenter.Directory
 }
 
-func (d directoryPrincipals) PrincipalExists(_ context.Context, typ, id string) (bool, error) {
-	if d.dir == nil {
+func (d directoryPrincipals) PrincipalExists(ctx context.Context, typ, id string) (bool, error) {
+	if d.dir == nil || d.dir.Users == nil {
 		return false, nil
 	}
+	var err error
 	if typ == ssoadmin.PrincipalUser {
-		_, ok := d.dir.UserByID(id)
-		return ok, nil
+		_, err = d.dir.UserByID(ctx, id)
+	} else {
+		_, err = d.dir.Users.DescribeGroup(ctx, id)
 	}
-	for _, g := range d.groups {
-		if g == id {
-			return true, nil
-		}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, identitycenter.ErrNoSuchUser), errors.Is(err, identitystore.ErrNotFound):
+		return false, nil
 	}
-	return false, nil
+	return false, err
 }
 
 // verifiers builds a JWT verifier per trusted token issuer and keeps it

@@ -13,6 +13,7 @@ import (
 	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/iamstore"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/oidc"
@@ -37,6 +38,9 @@ type APIError struct {
 	ResourceName string
 	// OAuth is the "error" member of restJson1 OAuth errors (invalid_grant, …).
 	OAuth string
+	// Members are further members of a JSON error body, by their wire names
+	// (apierror.Error.Members).
+	Members map[string]string
 	// Internal marks the fallback row: the cause must be logged, not sent.
 	Internal bool
 }
@@ -274,6 +278,14 @@ var rows = []row{
 		QueryCode: "RedshiftIdcApplicationAlreadyExists", QueryStatus: 400,
 		Message: "The application you attempted to add already exists."},
 
+	{Sentinel: identitystore.ErrNotFound,
+		Code: "ResourceNotFoundException", Status: 400,
+		QueryCode: "ResourceNotFound", QueryStatus: 404,
+		Message: "The resource does not exist."},
+	{Sentinel: identitystore.ErrConflict,
+		Code: "ConflictException", Status: 400,
+		QueryCode: "Conflict", QueryStatus: 409,
+		Message: "The request conflicts with the resource's current state."},
 	{Sentinel: serverless.ErrNotFound,
 		Code: "ResourceNotFoundException", Status: 400,
 		QueryCode: "ResourceNotFoundFault", QueryStatus: 404,
@@ -343,6 +355,7 @@ func From(err error, p protocol.Protocol) *APIError {
 	if errors.As(err, &ae) {
 		out.Message = ae.Message
 		out.ResourceName = ae.ResourceName
+		out.Members = ae.Members
 	}
 	return out
 }

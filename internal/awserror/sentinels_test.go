@@ -28,6 +28,8 @@ var notOnTheWire = map[string]string{
 	"iam.ErrMalformedPolicy":          "config start and sts (answered as sts.ErrMalformedPolicy)",
 	"identitycenter.ErrNoSuchUser":    "oidc answers invalid_grant",
 	"identitycenter.ErrAmbiguousUser": "oidc answers invalid_grant",
+	"identitystore.ErrNoSuchUser":     "the token flows answer their own refusal",
+	"identitystore.ErrAmbiguousUser":  "oidc answers invalid_grant",
 	"jwtverify.ErrAlgorithm":          "oidc answers invalid_grant",
 	"jwtverify.ErrSignature":          "oidc answers invalid_grant",
 	"jwtverify.ErrClaimType":          "oidc answers invalid_grant",

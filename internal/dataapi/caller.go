@@ -2,6 +2,7 @@ package dataapi
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/idcgate/idcgate/internal/auth"
@@ -101,8 +102,11 @@ func (r *Resolver) Resolve(ctx context.Context, sc serverless.Scope, p *auth.Pri
 	if r.Dir == nil || ic.IdentityStoreID != r.Dir.IdentityStoreID {
 		return c, auth.Deny(p.ARN, "redshift-data:ExecuteStatement", "", " because the identity context's identity store "+ic.IdentityStoreID+" is not this Identity Center instance's")
 	}
-	u, ok := r.Dir.UserByID(ic.UserID)
-	if !ok || u.UserName != ic.UserName {
+	u, err := r.Dir.UserByID(ctx, ic.UserID)
+	if err != nil && !errors.Is(err, identitycenter.ErrNoSuchUser) {
+		return c, err
+	}
+	if err != nil || u.UserName != ic.UserName {
 		return c, auth.Deny(p.ARN, "redshift-data:ExecuteStatement", "", " because the Identity Center user "+ic.UserID+" no longer exists in identity store "+ic.IdentityStoreID)
 	}
 	c.User = User{Namespace: app.IdentityNamespace, Name: u.UserName, ID: u.UserID, Groups: slices.Clone(u.Groups)}

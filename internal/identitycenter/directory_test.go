@@ -1,7 +1,10 @@
 package identitycenter
 
 import (
+	"context"
 	"errors"
+	"github.com/idcgate/idcgate/internal/store/bolt"
+	"path/filepath"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/config"
@@ -16,10 +19,19 @@ func directory(t *testing.T, users ...config.DirectoryUser) *Directory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(&config.Config{IdentityCenter: &config.IdentityCenter{
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := NewWithStore(context.Background(), &config.Config{IdentityCenter: &config.IdentityCenter{
 		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
 		Users: users,
-	}}, mk)
+	}}, mk, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func TestFindUser(t *testing.T) {
@@ -50,7 +62,7 @@ func TestFindUser(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			u, err := d.FindUser(tc.attr, tc.value)
+			u, err := d.FindUser(context.Background(), tc.attr, tc.value)
 			switch {
 			case tc.want == "" && !errors.Is(err, ErrNoSuchUser):
 				t.Fatalf("FindUser(%s, %q) = %v, %v; want ErrNoSuchUser", tc.attr, tc.value, u, err)
@@ -72,13 +84,13 @@ func TestFindUserAmbiguous(t *testing.T) {
 		config.DirectoryUser{UserName: "solo", Emails: []string{"solo@example.com", "SOLO@example.com"}},
 	)
 	for i := range 40 {
-		u, err := d.FindUser("emails.value", "Kate@Example.com")
+		u, err := d.FindUser(context.Background(), "emails.value", "Kate@Example.com")
 		if !errors.Is(err, ErrAmbiguousUser) || u != nil {
 			t.Fatalf("try %d: FindUser = %v, %v; want ErrAmbiguousUser", i, u, err)
 		}
 	}
 	// One user listing the same address twice is still one user.
-	if u, err := d.FindUser("emails.value", "solo@example.com"); err != nil || u.UserName != "solo" {
+	if u, err := d.FindUser(context.Background(), "emails.value", "solo@example.com"); err != nil || u.UserName != "solo" {
 		t.Fatalf("one user, two spellings: %v, %v", u, err)
 	}
 }
@@ -89,11 +101,11 @@ func TestUserByNameExact(t *testing.T) {
 	t.Parallel()
 	d := directory(t, config.DirectoryUser{UserName: "kate"})
 	for _, name := range []string{"Kate", "\u212Aate", "kate "} {
-		if u, ok := d.UserByName(name); ok {
+		if u, err := d.UserByName(context.Background(), name); err == nil {
 			t.Errorf("UserByName(%q) = %s", name, u.UserName)
 		}
 	}
-	if _, ok := d.UserByName("kate"); !ok {
+	if _, err := d.UserByName(context.Background(), "kate"); err != nil {
 		t.Error("UserByName(kate) not found")
 	}
 }

@@ -322,8 +322,11 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (Result, error) {
 		return Result{}, auth.Deny(p.ARN, Action, "",
 			" because the identity context's identity store "+ic.IdentityStoreID+" is not this Identity Center instance's identity store "+store)
 	}
-	user, ok := i.Dir.UserByID(ic.UserID)
-	if !ok {
+	user, err := i.Dir.UserByID(ctx, ic.UserID)
+	if err != nil && !errors.Is(err, identitycenter.ErrNoSuchUser) {
+		return Result{}, err
+	}
+	if err != nil {
 		return Result{}, auth.Deny(p.ARN, Action, "",
 			" because the Identity Center user "+ic.UserID+" no longer exists in identity store "+ic.IdentityStoreID)
 	}

@@ -88,8 +88,11 @@ func newWorld(tb testing.TB, n int, delay time.Duration) *world {
 			tb.Fatal(err)
 		}
 	}
-	dir := identitycenter.New(cfg, mk)
-	u, _ := dir.UserByName("alice")
+	dir, err := identitycenter.NewWithStore(ctx, cfg, mk, st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, _ := dir.UserByName(ctx, "alice")
 	w.alice = &auth.Principal{
 		Kind: auth.KindAssumedRole, Account: scope.Account, Name: "analyst", SessionName: "alice",
 		ARN: "arn:aws:sts::123456789012:assumed-role/analyst/alice", RoleARN: "arn:aws:iam::123456789012:role/analyst",

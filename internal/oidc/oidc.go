@@ -220,7 +220,6 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	}
 	now := s.Clock.Now()
 	var user *identitycenter.User
-	ok := false
 	switch *in.GrantType {
 	case GrantJWTBearer:
 		if in.Assertion == nil || *in.Assertion == "" {
@@ -240,8 +239,10 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 		if !now.Before(rc.Expires) {
 			return Output{}, fail(ErrExpiredToken, "The refresh token has expired.")
 		}
-		if user, ok = s.Dir.UserByID(rc.UserID); !ok {
+		if user, err = s.Dir.UserByID(ctx, rc.UserID); errors.Is(err, identitycenter.ErrNoSuchUser) {
 			return Output{}, fail(ErrInvalidGrant, "The user of the refresh token no longer exists.")
+		} else if err != nil {
+			return Output{}, err
 		}
 	default:
 		return Output{}, fail(ErrUnsupportedGrantType, "Grant type %s is not supported by CreateTokenWithIAM here.", printable(*in.GrantType))
@@ -379,13 +380,13 @@ func (s *Service) verifyAssertion(ctx context.Context, app *ssoadmin.Application
 	if value == "" {
 		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", issuer.ClaimAttributePath)
 	}
-	user, err := s.Dir.FindUser(issuer.IdentityStoreAttributePath, value)
+	user, err := s.Dir.FindUser(ctx, issuer.IdentityStoreAttributePath, value)
 	switch {
 	case errors.Is(err, identitycenter.ErrAmbiguousUser):
 		// Never pick one: whichever we chose, the token could be another
 		// person's. The description names no user.
 		return nil, fail(ErrInvalidGrant, "More than one user in identity store %s has %s equal to the assertion's %s claim; the assertion cannot name one user.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
-	case err != nil:
+	case errors.Is(err, identitycenter.ErrNoSuchUser):
 		return nil, fail(ErrInvalidGrant, "No user in identity store %s has %s equal to the assertion's %s claim.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
 	}
 	return user, nil

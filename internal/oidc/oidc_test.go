@@ -36,7 +36,7 @@ func service(t *testing.T, now *time.Time) *Service {
 	mk, _ := masterkey.Parse(text)
 	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
 	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
+	s := &Service{Dir: testDir(t, cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func service(t *testing.T, now *time.Time) *Service {
 const ttiArn = "arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-7223a1b2c3d4e5f6/tti-0b6d3f4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 
 // storeApps keeps issuers and applications in an embedded store.
-func storeApps(t *testing.T, s *Service, issuers []ssoadmin.TrustedTokenIssuer, apps []ssoadmin.ConfigApplication) *ssoadmin.Service {
+func storeApps(t testing.TB, s *Service, issuers []ssoadmin.TrustedTokenIssuer, apps []ssoadmin.ConfigApplication) *ssoadmin.Service {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -64,10 +64,25 @@ func storeApps(t *testing.T, s *Service, issuers []ssoadmin.TrustedTokenIssuer, 
 
 func p(s string) *string { return &s }
 
+// testDir is the config's directory with its users in a store of the test's.
+func testDir(t testing.TB, cfg *config.Config, mk *masterkey.Key) *identitycenter.Directory {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := identitycenter.NewWithStore(context.Background(), cfg, mk, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestRefreshGrant(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, _ := s.Dir.UserByName("alice")
+	alice, _ := s.Dir.UserByName(context.Background(), "alice")
 	out, err := s.issue(mustApp(t, s), alice, []string{"openid"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +167,13 @@ func TestClaimAt(t *testing.T) {
 // given (no config validation, so even an ambiguous directory reaches
 // CreateTokenWithIAM), trusting one issuer by inline key that maps the
 // email claim to emails.value.
-func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser) (*Service, func(email string) string) {
+func matchingService(t testing.TB, now time.Time, users ...config.DirectoryUser) (*Service, func(email string) string) {
+	t.Helper()
+	return matchingServiceGroups(t, now, users, nil)
+}
+
+// matchingServiceGroups is matchingService with groups.
+func matchingServiceGroups(t testing.TB, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) (*Service, func(email string) string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -161,7 +182,8 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
 	cfg := &config.Config{IdentityCenter: &config.IdentityCenter{
 		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
-		Users: users,
+		Users:  users,
+		Groups: groups,
 	}}
 	text, _ := masterkey.Generate(rand.Reader)
 	mk, _ := masterkey.Parse(text)
@@ -172,7 +194,7 @@ func matchingService(t *testing.T, now time.Time, users ...config.DirectoryUser)
 		t.Fatal(err)
 	}
 	verifier := &jwtverify.Verifier{Issuer: "https://idp.corp.example", Keys: keys, Clock: func() time.Time { return now }}
-	s := &Service{Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
+	s := &Service{Dir: testDir(t, cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return now },
 		Verifier: func(context.Context, ssoadmin.TrustedTokenIssuer) (*jwtverify.Verifier, error) { return verifier, nil }}
 	if err := s.Init(mk); err != nil {
 		t.Fatal(err)
@@ -276,7 +298,10 @@ func TestEnforcement(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, _ := s.Dir.UserByName("alice")
+	alice, err := s.Dir.UserByName(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	first, err := s.issue(mustApp(t, s), alice, nil, now)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/faults"
+	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/protocol"
@@ -57,8 +58,11 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 		if s.d.IdP == nil || s.d.Directory == nil {
 			return nil, validation.Newf("The built-in IdP needs an identityCenter section in the config.")
 		}
-		user, ok := s.d.Directory.UserByName(*in.UserName)
-		if !ok {
+		user, err := s.d.Directory.UserByName(c.ctx, *in.UserName)
+		if err != nil && !errors.Is(err, identitycenter.ErrNoSuchUser) {
+			return nil, err
+		}
+		if err != nil {
 			return nil, validation.Newf("User %s is not in identity store %s.", *in.UserName, s.d.Directory.IdentityStoreID)
 		}
 		aud := "idcgate-demo"

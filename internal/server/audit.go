@@ -14,14 +14,15 @@ import (
 )
 
 var eventSources = map[string]string{
-	serviceServerless: "redshift-serverless.amazonaws.com",
-	serviceSTS:        "sts.amazonaws.com",
-	serviceRedshift:   "redshift.amazonaws.com",
-	serviceOIDC:       "sso-oauth.amazonaws.com",
-	serviceAdmin:      "idcgate.amazonaws.com",
-	serviceDataAPI:    "redshift-data.amazonaws.com",
-	serviceSSOAdmin:   "sso.amazonaws.com",
-	serviceIAM:        "iam.amazonaws.com",
+	serviceServerless:    "redshift-serverless.amazonaws.com",
+	serviceSTS:           "sts.amazonaws.com",
+	serviceRedshift:      "redshift.amazonaws.com",
+	serviceOIDC:          "sso-oauth.amazonaws.com",
+	serviceAdmin:         "idcgate.amazonaws.com",
+	serviceDataAPI:       "redshift-data.amazonaws.com",
+	serviceSSOAdmin:      "sso.amazonaws.com",
+	serviceIAM:           "iam.amazonaws.com",
+	serviceIdentityStore: "identitystore.amazonaws.com",
 }
 
 // IdentityFor is the CloudTrail userIdentity of a principal (nil: unknown).
@@ -102,6 +103,9 @@ func clipUTF8(s string, n int) string {
 
 // readOnly is CloudTrail's readOnly: the operation changes nothing.
 func readOnly(op string) bool {
+	if op == "IsMemberInGroups" { // the Identity Store's one read not named Get/List/Describe
+		return true
+	}
 	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Inspect"} {
 		if strings.HasPrefix(op, p) {
 			return true

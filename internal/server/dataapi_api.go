@@ -149,13 +149,6 @@ type describeOutput struct {
 	WorkgroupName   string             `json:"WorkgroupName,omitempty"`
 }
 
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func wireParams(ps []dataapi.Param) []sqlParameterWire {
 	if len(ps) == 0 {
 		return nil
@@ -170,7 +163,7 @@ func wireParams(ps []dataapi.Param) []sqlParameterWire {
 func wireDescribe(st *dataapi.Statement) describeOutput {
 	out := describeOutput{
 		Id: st.ID, CreatedAt: awsjson.EpochOf(st.CreatedAt), Database: st.Database, DbUser: st.DbUser, Duration: int64(st.Duration),
-		Error: optional(st.Error), QueryParameters: wireParams(st.Params), RedshiftPid: st.Pid, ResultFormat: st.ResultFormat,
+		Error: str(st.Error), QueryParameters: wireParams(st.Params), RedshiftPid: st.Pid, ResultFormat: st.ResultFormat,
 		Status: string(st.Status), UpdatedAt: awsjson.EpochOf(st.UpdatedAt), WorkgroupName: st.Workgroup,
 	}
 	if !st.Batch {
@@ -184,7 +177,7 @@ func wireDescribe(st *dataapi.Statement) describeOutput {
 	for i, sub := range st.Subs {
 		out.HasResultSet = out.HasResultSet || sub.HasResultSet
 		out.SubStatements = append(out.SubStatements, subStatementWire{
-			Id: st.ID + ":" + strconv.Itoa(i+1), CreatedAt: awsjson.EpochOf(sub.CreatedAt), Duration: int64(sub.Duration), Error: optional(sub.Error),
+			Id: st.ID + ":" + strconv.Itoa(i+1), CreatedAt: awsjson.EpochOf(sub.CreatedAt), Duration: int64(sub.Duration), Error: str(sub.Error),
 			HasResultSet: sub.HasResultSet, QueryString: sub.SQL, RedshiftQueryId: sub.QueryID, ResultRows: sub.ResultRows,
 			ResultSize: sub.ResultSize, Status: string(sub.Status), UpdatedAt: awsjson.EpochOf(sub.UpdatedAt),
 		})
@@ -440,7 +433,7 @@ func (s *Server) statementResult(c *call, format string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := resultOutput{ColumnMetadata: wireColumns(p.Columns), Records: p.Records, TotalNumRows: p.TotalRows, NextToken: optional(p.NextToken)}
+	out := resultOutput{ColumnMetadata: wireColumns(p.Columns), Records: p.Records, TotalNumRows: p.TotalRows, NextToken: str(p.NextToken)}
 	if format == dataapi.FormatCSV {
 		out.ResultFormat = dataapi.FormatCSV
 		recs := []csvRecordsWire{}
@@ -528,11 +521,11 @@ func (s *Server) listStatements(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listStatementsOutput{Statements: make([]statementDataWire, 0, len(list)), NextToken: optional(next)}
+	out := listStatementsOutput{Statements: make([]statementDataWire, 0, len(list)), NextToken: str(next)}
 	for i := range list {
 		st := &list[i]
 		w := statementDataWire{Id: st.ID, CreatedAt: awsjson.EpochOf(st.CreatedAt), IsBatchStatement: st.Batch, QueryParameters: wireParams(st.Params),
-			ResultFormat: st.ResultFormat, StatementName: optional(st.Name), Status: string(st.Status), UpdatedAt: awsjson.EpochOf(st.UpdatedAt)}
+			ResultFormat: st.ResultFormat, StatementName: str(st.Name), Status: string(st.Status), UpdatedAt: awsjson.EpochOf(st.UpdatedAt)}
 		if st.Batch {
 			for _, sub := range st.Subs {
 				w.QueryStrings = append(w.QueryStrings, sub.SQL)
@@ -616,7 +609,7 @@ func (s *Server) listDatabases(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listDatabasesOutput{Databases: list, NextToken: optional(next)}, nil
+	return listDatabasesOutput{Databases: list, NextToken: str(next)}, nil
 }
 
 type listSchemasOutput struct {
@@ -633,7 +626,7 @@ func (s *Server) listSchemas(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listSchemasOutput{Schemas: list, NextToken: optional(next)}, nil
+	return listSchemasOutput{Schemas: list, NextToken: str(next)}, nil
 }
 
 type tableMemberWire struct {
@@ -656,7 +649,7 @@ func (s *Server) listTables(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: optional(next)}
+	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: str(next)}
 	for i, t := range list {
 		out.Tables[i] = tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
 	}
@@ -678,7 +671,7 @@ func (s *Server) describeTable(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: optional(next), TableName: optional(req.Table)}
+	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: str(next), TableName: str(req.Table)}
 	for i, col := range list {
 		out.ColumnList[i] = wireColumn(col.Column)
 		out.ColumnList[i].ColumnDefault = col.Default

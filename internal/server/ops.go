@@ -14,12 +14,13 @@ const unknownOp = "unknown"
 // these sets is answered as unknown, and counted and recorded as unknownOp.
 // TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
 var knownOps = map[string]map[string]bool{
-	serviceServerless: setOf(slices.Collect(maps.Keys(serverlessOps))...),
-	serviceSTS:        setOf("AssumeRole", "GetCallerIdentity"),
-	serviceDataAPI:    setOf(slices.Collect(maps.Keys(dataAPIOps))...),
-	serviceSSOAdmin:   setOf(ssoAdminOpNames()...),
-	serviceRedshift:   setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
-	serviceIAM:        setOf(iamOps...),
+	serviceServerless:    setOf(slices.Collect(maps.Keys(serverlessOps))...),
+	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity"),
+	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
+	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
+	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
+	serviceIAM:           setOf(iamOps...),
+	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
 	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",

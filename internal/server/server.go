@@ -27,6 +27,7 @@ import (
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/ids"
 	"github.com/idcgate/idcgate/internal/issuer"
@@ -74,6 +75,7 @@ type Deps struct {
 	// whose upstream plumbing it uses, is disabled).
 	DataAPI  *dataapi.Service
 	SSOAdmin *ssoadmin.Service
+	IdStore  *identitystore.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -262,6 +264,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case serviceIAM:
 		c.authReq.Region = iamRegion
 		out, err = s.serveIAM(c)
+	case serviceIdentityStore:
+		out, err = s.serveIdentityStore(c)
 	default:
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
@@ -487,6 +491,8 @@ func route(r *http.Request, body []byte) (routed, error) {
 			rt.service, rt.op = serviceDataAPI, op
 		case svc == "SWBExternalService":
 			rt.service, rt.op = serviceSSOAdmin, op
+		case svc == "AWSIdentityStore":
+			rt.service, rt.op = serviceIdentityStore, op
 		}
 		if rt.service == "" {
 			return rt, protocol.Errorf(protocol.ErrUnknownOperation, "The operation "+quoteOp(target)+" is not supported by this endpoint.")

@@ -247,7 +247,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		}
 		packed = len(in.Policy) * 100 / MaxSessionPolicy
 	}
-	ictx, err := s.context(caller, in.ProvidedContexts, now)
+	ictx, err := s.context(ctx, caller, in.ProvidedContexts, now)
 	if err != nil {
 		return AssumeRoleOutput{}, err
 	}
@@ -369,7 +369,7 @@ type Role = auth.Role
 
 // context opens the provided Identity Center context; with none provided, a
 // chained session keeps the caller's context so it is never dropped silently.
-func (s *Service) context(caller *auth.Principal, provided []ProvidedContext, now time.Time) (*identitycenter.Context, error) {
+func (s *Service) context(ctx context.Context, caller *auth.Principal, provided []ProvidedContext, now time.Time) (*identitycenter.Context, error) {
 	if len(provided) == 0 {
 		return caller.IdentityContext, nil
 	}
@@ -390,6 +390,13 @@ func (s *Service) context(caller *auth.Principal, provided []ProvidedContext, no
 		}
 		if s.Dir == nil || c.InstanceArn != s.Dir.InstanceArn {
 			return nil, fail(ErrInvalidParameter, "The context assertion was not issued by this Identity Center instance.")
+		}
+		// The user must still be in the directory (BEHAVIOUR 16.6): a user
+		// deleted by API gets no new session from an earlier assertion.
+		if _, err := s.Dir.UserByID(ctx, c.UserID); errors.Is(err, identitycenter.ErrNoSuchUser) {
+			return nil, apierror.New(auth.ErrAccessDenied, "The Identity Center user %s of the context assertion no longer exists in identity store %s.", c.UserID, c.IdentityStoreID)
+		} else if err != nil {
+			return nil, err
 		}
 		if caller.IdentityContext != nil && caller.IdentityContext.UserID != c.UserID {
 			return nil, apierror.New(auth.ErrAccessDenied, "A session with an identity context cannot assume a role with another user's context.")

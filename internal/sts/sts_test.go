@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/idcgate/idcgate/internal/store"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,13 +50,13 @@ func setup(t *testing.T) (*Service, *clock.Fake, *auth.Principal) {
 	}
 	ctxBox, _ := seal.New(mk.Derive(32, "a"), "identity-context", "")
 	sessBox, _ := seal.New(mk.Derive(32, "b"), "session-token", "IQoJ")
-	s := &Service{Registry: reg, Dir: identitycenter.New(cfg, mk), Contexts: ctxBox, Sessions: sessBox, Clock: c.Now}
+	s := &Service{Registry: reg, Dir: mustDir(t, cfg, mk, st), Contexts: ctxBox, Sessions: sessBox, Clock: c.Now}
 	cred, _ := reg.LookupCredential(context.Background(), "AKIAIOSFODNN7EXAMPLE", "")
 	return s, c, cred.Principal.(*auth.Principal)
 }
 
 func assertion(t *testing.T, s *Service, exp time.Time) string {
-	u, _ := s.Dir.UserByName("alice")
+	u, _ := s.Dir.UserByName(context.Background(), "alice")
 	a, err := s.Contexts.Seal(identitycenter.Context{Version: 1, InstanceArn: s.Dir.InstanceArn, UserID: u.UserID, UserName: "alice", IdentityStoreArn: s.Dir.IdentityStoreArn, Expires: exp})
 	if err != nil {
 		t.Fatal(err)
@@ -277,4 +278,13 @@ func TestOpenedSessionIsTheCallersCopy(t *testing.T) {
 		}
 		ic.UserID, ic.UserName, ic.InstanceArn = "changed", "mallory", "arn:changed"
 	}
+}
+
+func mustDir(t *testing.T, cfg *config.Config, mk *masterkey.Key, st store.Store) *identitycenter.Directory {
+	t.Helper()
+	d, err := identitycenter.NewWithStore(context.Background(), cfg, mk, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

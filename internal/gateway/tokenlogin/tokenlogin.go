@@ -50,7 +50,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token str
 		return nil, err
 	}
 	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
-	if err := current(a.Issuer.Dir, login); err != nil {
+	if err := current(ctx, a.Issuer.Dir, login); err != nil {
 		return login, err
 	}
 	if err := roleExists(ctx, a.Roles, login); err != nil {
@@ -131,13 +131,16 @@ func openError(name string, err error) error {
 // groups in the directory now, and refuses a user who is no longer in it: a
 // token outlives the directory state it was issued under (up to tokens.ttl),
 // and a login must not grant what the directory has since taken away.
-func current(dir *identitycenter.Directory, login *gateway.Login) error {
+func current(ctx context.Context, dir *identitycenter.Directory, login *gateway.Login) error {
 	c := &login.Claims
 	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
 		return apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
 	}
-	u, ok := dir.UserByID(c.UserID)
-	if !ok || u.UserName != c.UserName {
+	u, err := dir.UserByID(ctx, c.UserID)
+	if err != nil && !errors.Is(err, identitycenter.ErrNoSuchUser) {
+		return err
+	}
+	if err != nil || u.UserName != c.UserName {
 		return apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
 	}
 	c.Groups = slices.Clone(u.Groups)

@@ -94,8 +94,11 @@ func newWorld(t *testing.T, n int) *world {
 			}
 		}
 	}
-	dir := identitycenter.New(cfg, mk)
-	u, _ := dir.UserByName("alice")
+	dir, err := identitycenter.NewWithStore(ctx, cfg, mk, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := dir.UserByName(ctx, "alice")
 	w.alice = &auth.Principal{
 		Kind: auth.KindAssumedRole, Account: scope.Account, Name: "analyst", SessionName: "alice",
 		ARN: "arn:aws:sts::123456789012:assumed-role/analyst/alice", RoleARN: "arn:aws:iam::123456789012:role/analyst",
@@ -291,7 +294,7 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ := w.iss.Dir.UserByName("alice")
+	u, _ := w.iss.Dir.UserByName(ctx, "alice")
 	if login.Workgroup != "wg-01" || login.WorkgroupID != wg.WorkgroupId || login.Account != scope.Account || login.IdentityNamespace != "AWSIDC" ||
 		login.Upstream != w.cfg.PGUpstream || login.Claims.UserName != "alice" || !slices.Equal(login.Claims.Groups, u.Groups) {
 		t.Fatalf("login %+v", login)
@@ -309,8 +312,8 @@ func TestAuthenticate(t *testing.T) {
 func TestCurrent(t *testing.T) {
 	w := newWorld(t, 1)
 	dir := w.iss.Dir
-	alice, ok := dir.UserByName("alice")
-	if !ok || len(alice.Groups) == 0 {
+	alice, err := dir.UserByName(context.Background(), "alice")
+	if err != nil || len(alice.Groups) == 0 {
 		t.Fatalf("alice %+v", alice)
 	}
 	claims := func() authtoken.Claims {
@@ -337,7 +340,7 @@ func TestCurrent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			login := &gateway.Login{Claims: claims()}
 			tc.edit(&login.Claims)
-			err := current(tc.dir, login)
+			err := current(context.Background(), tc.dir, login)
 			if tc.msg != "" {
 				if !errors.Is(err, gateway.ErrUnknownUser) || err.Error() != tc.msg {
 					t.Fatalf("err = %v, want ErrUnknownUser %q", err, tc.msg)

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -20,6 +21,9 @@ type Provisioner struct {
 	Cluster    *managedpg.Cluster
 	Serverless *serverless.Service
 	IdcApps    *redshiftidc.Service
+	// Directory is the identity store whose groups get roles (nil without
+	// a directory: no group roles).
+	Directory *identitystore.Service
 }
 
 // Reconcile makes what exists match the config and the store at start:
@@ -36,7 +40,11 @@ func (m *Provisioner) Reconcile(ctx context.Context) error {
 			namespaces = append(namespaces, app.IdentityNamespace)
 		}
 	}
-	if err := m.Cluster.EnsureGroupRoles(ctx, GroupRoles(m.Config, namespaces...)); err != nil {
+	roles, err := m.groupRoles(ctx, namespaces...)
+	if err != nil {
+		return err
+	}
+	if err := m.Cluster.EnsureGroupRoles(ctx, roles); err != nil {
 		return err
 	}
 	for _, a := range m.Config.Accounts {
@@ -66,7 +74,11 @@ func (m *Provisioner) Reconcile(ctx context.Context) error {
 func (m *Provisioner) Namespace(ctx context.Context, sc serverless.Scope, ns serverless.Namespace) error {
 	if ns.IdcApplicationArn != "" {
 		if app, err := m.IdcApps.ByArn(ctx, sc, ns.IdcApplicationArn); err == nil {
-			if err := m.Cluster.EnsureGroupRoles(ctx, GroupRoles(m.Config, app.IdentityNamespace)); err != nil {
+			roles, err := m.groupRoles(ctx, app.IdentityNamespace)
+			if err != nil {
+				return err
+			}
+			if err := m.Cluster.EnsureGroupRoles(ctx, roles); err != nil {
 				return err
 			}
 		}
@@ -74,20 +86,46 @@ func (m *Provisioner) Namespace(ctx context.Context, sc serverless.Scope, ns ser
 	return m.Cluster.EnsureDatabase(ctx, ns.DbName, ns.NamespaceName, Seed(m.Config, sc, ns.NamespaceName))
 }
 
-// GroupRoles are "<ns>:<group>" for every directory group of cfg, once
-// per identity namespace.
-func GroupRoles(cfg *config.Config, namespaces ...string) []string {
-	var out []string
-	if cfg.IdentityCenter == nil {
-		return nil
+// groupRoles are the roles of every group of the identity store (the
+// config's and those made by API) in each identity namespace.
+func (m *Provisioner) groupRoles(ctx context.Context, namespaces ...string) ([]string, error) {
+	if m.Directory == nil {
+		return nil, nil
 	}
+	groups, err := m.Directory.GroupNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return GroupRoles(groups, namespaces...), nil
+}
+
+// GroupRoles are "<ns>:<group>" for every group, once per identity
+// namespace.
+func GroupRoles(groups []string, namespaces ...string) []string {
+	var out []string
 	slices.Sort(namespaces)
 	for _, ns := range slices.Compact(namespaces) {
-		for _, g := range cfg.IdentityCenter.Groups {
-			out = append(out, ns+":"+g.Name)
+		for _, g := range groups {
+			out = append(out, ns+":"+g)
 		}
 	}
 	return out
+}
+
+// Group makes the roles of a group the API created or renamed, in every
+// identity namespace of the Redshift IdC applications.
+func (m *Provisioner) Group(ctx context.Context, name string) error {
+	var namespaces []string
+	for _, a := range m.Config.Accounts {
+		apps, err := m.IdcApps.List(ctx, serverless.Scope{Account: a.ID, Region: m.Config.Region})
+		if err != nil {
+			return err
+		}
+		for _, app := range apps {
+			namespaces = append(namespaces, app.IdentityNamespace)
+		}
+	}
+	return m.Cluster.EnsureGroupRoles(ctx, GroupRoles([]string{name}, namespaces...))
 }
 
 // Seed is the config's seedSql of the namespace ("" for one made by API).

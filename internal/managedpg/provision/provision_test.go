@@ -10,20 +10,20 @@ import (
 
 func TestGroupRoles(t *testing.T) {
 	t.Parallel()
-	cfg := &config.Config{IdentityCenter: &config.IdentityCenter{Groups: []config.DirectoryGroup{{Name: "analysts"}, {Name: "engineers"}}}}
+	groups := []string{"analysts", "engineers"}
 	for _, tc := range []struct {
 		name       string
-		cfg        *config.Config
+		groups     []string
 		namespaces []string
 		want       []string
 	}{
-		{"no directory", &config.Config{}, []string{"AWSIDC"}, nil},
-		{"one namespace", cfg, []string{"AWSIDC"}, []string{"AWSIDC:analysts", "AWSIDC:engineers"}},
-		{"each namespace once, sorted", cfg, []string{"b", "AWSIDC", "b"}, []string{"AWSIDC:analysts", "AWSIDC:engineers", "b:analysts", "b:engineers"}},
-		{"no namespace", cfg, nil, nil},
+		{"no groups", nil, []string{"AWSIDC"}, nil},
+		{"one namespace", groups, []string{"AWSIDC"}, []string{"AWSIDC:analysts", "AWSIDC:engineers"}},
+		{"each namespace once, sorted", groups, []string{"b", "AWSIDC", "b"}, []string{"AWSIDC:analysts", "AWSIDC:engineers", "b:analysts", "b:engineers"}},
+		{"no namespace", groups, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := GroupRoles(tc.cfg, tc.namespaces...); !slices.Equal(got, tc.want) {
+			if got := GroupRoles(tc.groups, tc.namespaces...); !slices.Equal(got, tc.want) {
 				t.Fatalf("GroupRoles(%v) = %v, want %v", tc.namespaces, got, tc.want)
 			}
 		})

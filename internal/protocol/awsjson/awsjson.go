@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -150,10 +151,30 @@ type errorBody struct {
 // WriteError writes e with its status, X-Amzn-ErrorType and JSON body.
 func WriteError(w http.ResponseWriter, e *awserror.APIError) {
 	b, _ := json.Marshal(errorBody{Type: e.Code, Message: e.Message, ResourceName: e.ResourceName})
+	if len(e.Members) > 0 {
+		b = appendMembers(b, e.Members)
+	}
 	h := w.Header()
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Amzn-ErrorType", e.Code)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(e.Status)
 	w.Write(b)
+}
+
+// appendMembers adds an error's further members (identitystore's
+// ResourceType, ResourceId, Reason) to its encoded body, in name order.
+func appendMembers(body []byte, members map[string]string) []byte {
+	names := make([]string, 0, len(members))
+	for k := range members {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	b := body[:len(body)-1] // the closing brace
+	for _, k := range names {
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(members[k])
+		b = append(append(append(append(b, ','), kb...), ':'), vb...)
+	}
+	return append(b, '}')
 }

@@ -106,3 +106,17 @@ func TestEpoch(t *testing.T) {
 		t.Error("the zero time is not left out")
 	}
 }
+
+// TestWriteErrorMembers: an error's further members (identitystore's
+// ResourceType, ResourceId, Reason) are in its body, escaped, in name order.
+func TestWriteErrorMembers(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, &awserror.APIError{Code: "ResourceNotFoundException", Status: 400, Message: "USER not found.",
+		Members: map[string]string{"ResourceType": "USER", "ResourceId": `a"b`}})
+	want := `{"__type":"ResourceNotFoundException","message":"USER not found.","ResourceId":"a\"b","ResourceType":"USER"}`
+	if got := rec.Body.String(); got != want || rec.Header().Get("Content-Length") != itoa(len(want)) {
+		t.Fatalf("body %s (length %s), want %s", got, rec.Header().Get("Content-Length"), want)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

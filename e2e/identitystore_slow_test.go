@@ -1,0 +1,106 @@
+//go:build slow
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	admintypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
+
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/managedpg"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// TestIdentityStoreReplicas: two replicas on one PostgreSQL store see each
+// other's Identity Store changes at once: a user made on one signs in
+// through the other, and once deleted on the first is refused by the other.
+func TestIdentityStoreReplicas(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "idcgate")
+	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	ctx := context.Background()
+	sid := aws.String(storeID)
+
+	dave, err := a.IdentityStore(a.Admin).CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: sid, UserName: aws.String("dave"),
+		Emails: []istypes.Email{{Value: aws.String("dave@example.com"), Primary: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example's application requires assignment: dave is assigned on a.
+	if _, err := a.SSOAdmin(a.Admin).CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{
+		ApplicationArn: aws.String(testserver.ApplicationArn), PrincipalId: dave.UserId, PrincipalType: admintypes.PrincipalTypeUser}); err != nil {
+		t.Fatal(err)
+	}
+	// Each replica's built-in IdP has its own key (its data dir's): b
+	// signs dave's JWT, and exchanges it.
+	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once
+	if _, err := b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)}); err != nil {
+		t.Fatalf("dave, made on a, on b: %v", err)
+	}
+	if _, err := a.IdentityStore(a.Admin).DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: sid, UserId: dave.UserId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)})
+	var ig *ssotypes.InvalidGrantException
+	if !errors.As(err, &ig) {
+		t.Fatalf("dave, deleted on a, on b: %v; want InvalidGrantException", err)
+	}
+}
+
+// TestIdentityStoreGroupOnManagedUpstream: a group made by API gets its
+// role in the managed upstream (as the config's groups do at start), and a
+// member added by API has it at her next gateway login.
+func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
+	t.Parallel()
+	if _, err := managedpg.Find(); err != nil {
+		pgtest.Missing(t, err)
+	}
+	ctx := context.Background()
+	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
+	p := startManaged(t, dataDir)
+	is := p.IdentityStore(p.Admin)
+	sid := aws.String(storeID)
+	g, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("auditors")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := p.admin(t, "postgres")
+	eventually(t, 30*time.Second, "role AWSIDC:auditors", func() (bool, error) {
+		var n int
+		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin").Scan(&n)
+		return n == 1, err
+	})
+	alice, err := is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := is.CreateGroupMembership(ctx, &identitystore.CreateGroupMembershipInput{IdentityStoreId: sid, GroupId: g.GroupId, MemberId: member(aws.ToString(alice.UserId))}); err != nil {
+		t.Fatal(err)
+	}
+	var auditor bool
+	c := p.login(t, "alice")
+	if err := c.QueryRow(ctx, "SELECT pg_has_role('AWSIDC:auditors', 'MEMBER')").Scan(&auditor); err != nil || !auditor {
+		t.Fatalf("alice, an auditor by API, at the gateway: %v %v", auditor, err)
+	}
+	c.Close(ctx) // an open session would hold the shutdown for its grace period
+	p.sigterm(t, dataDir)
+}

@@ -1,0 +1,238 @@
+package identitystore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/store"
+)
+
+// derivedUUID formats 16 bytes derived from the master key as a UUID
+// (version 4 layout).
+func derivedUUID(mk *masterkey.Key, purpose string, parts ...string) string {
+	b := mk.Derive(16, purpose, parts...)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// ConfigUserID is the id of a user the config declares: derived from the
+// master key, the identity store id and the user name, as before the
+// directory was stored, so the sessions and tokens of config users survive
+// restarts and every replica agrees.
+func ConfigUserID(mk *masterkey.Key, storeID, userName string) string {
+	return derivedUUID(mk, "identitystore-user-id", storeID, userName)
+}
+
+func configGroupID(mk *masterkey.Key, storeID, name string) string {
+	return strings.TrimPrefix(storeID, "d-") + "-" + derivedUUID(mk, "identitystore-group-id", storeID, name)
+}
+
+func configMembershipID(mk *masterkey.Key, storeID, group, user string) string {
+	return strings.TrimPrefix(storeID, "d-") + "-" + derivedUUID(mk, "identitystore-membership-id", storeID, group, user)
+}
+
+// ApplyConfig makes the store hold the config's users, groups and
+// memberships, in one transaction (BEHAVIOUR 16.5): what the config names
+// is written as it says (its userName, displayName and emails; a group's
+// name; its members), keeping what the API added to those objects (other
+// attributes, other memberships); a user or group the API made under a
+// name the config declares gives way to the config's; config objects no
+// longer in the config are removed. Objects made by API otherwise stay.
+func (s *Service) ApplyConfig(ctx context.Context, mk *masterkey.Key, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
+	now := s.now()
+	return s.Store.Update(ctx, func(stx store.Tx) error {
+		tx := newSortedTx(stx)
+		if err := s.applyConfig(tx, mk, now, users, groups); err != nil {
+			return err
+		}
+		return tx.flush()
+	})
+}
+
+func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
+	wantUsers := map[string]bool{}
+	byName := map[string]string{}
+	for _, cu := range users {
+		id := ConfigUserID(mk, s.StoreID, cu.UserName)
+		wantUsers[id] = true
+		byName[cu.UserName] = id
+		emails := make([]Email, 0, len(cu.Emails))
+		for i, e := range cu.Emails {
+			emails = append(emails, Email{Value: e, Primary: i == 0})
+		}
+		cur, ok, err := s.readUser(tx, id)
+		if err != nil {
+			return err
+		}
+		u := cur
+		if !ok {
+			u = User{UserID: id, Revision: 0, CreatedAt: now}
+		}
+		u.FromConfig = true
+		u.UserName, u.DisplayName, u.Emails = cu.UserName, cu.DisplayName, emails
+		if ok && sameUser(cur, u) {
+			continue
+		}
+		// Another user (made by API) under this name gives way.
+		if other, found, err := getID(tx, s.prefix()+"un/"+key(u.UserName)); err != nil {
+			return err
+		} else if found && other != id {
+			if o, ok, err := s.readUser(tx, other); err != nil {
+				return err
+			} else if ok {
+				if err := s.deleteUser(tx, o); err != nil {
+					return err
+				}
+			}
+		}
+		if ok {
+			if err := s.unindexUser(tx, cur); err != nil {
+				return err
+			}
+		}
+		u.Revision++
+		u.UpdatedAt = now
+		if err := s.indexUser(tx, u); err != nil {
+			return err
+		}
+		if err := store.PutJSON(tx, s.userKey(id), u); err != nil {
+			return err
+		}
+	}
+	wantGroups := map[string]bool{}
+	wantMembers := map[string]bool{}
+	for _, cg := range groups {
+		id := configGroupID(mk, s.StoreID, cg.Name)
+		wantGroups[id] = true
+		cur, ok, err := s.readGroup(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok || cur.DisplayName != cg.Name || !cur.FromConfig {
+			if other, found, err := getID(tx, s.prefix()+"gn/"+key(cg.Name)); err != nil {
+				return err
+			} else if found && other != id {
+				if o, ok, err := s.readGroup(tx, other); err != nil {
+					return err
+				} else if ok {
+					if err := s.deleteGroup(tx, o); err != nil {
+						return err
+					}
+				}
+			}
+			g := cur
+			if ok {
+				if err := s.unindexGroup(tx, cur); err != nil {
+					return err
+				}
+			} else {
+				g = Group{GroupID: id, CreatedAt: now}
+			}
+			g.DisplayName, g.FromConfig = cg.Name, true
+			g.Revision++
+			g.UpdatedAt = now
+			if err := s.indexGroup(tx, g); err != nil {
+				return err
+			}
+			if err := store.PutJSON(tx, s.groupKey(id), g); err != nil {
+				return err
+			}
+		}
+		for _, m := range cg.Members {
+			uid, ok := byName[m]
+			if !ok {
+				continue // config validation refuses an unknown member
+			}
+			mid := configMembershipID(mk, s.StoreID, cg.Name, m)
+			wantMembers[mid] = true
+			if cur, found, err := getID(tx, s.prefix()+"gm/"+id+"/"+uid); err != nil {
+				return err
+			} else if found {
+				if cur == mid {
+					continue
+				}
+				// The API made this membership: the config's takes its place.
+				if err := s.deleteMembership(tx, cur); err != nil {
+					return err
+				}
+			}
+			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, CreatedAt: now, UpdatedAt: now, FromConfig: true}); err != nil {
+				return err
+			}
+		}
+	}
+	return s.dropStaleConfig(tx, wantUsers, wantGroups, wantMembers)
+}
+
+// dropStaleConfig removes config-made objects the config no longer names.
+func (s *Service) dropStaleConfig(tx store.Tx, users, groups, members map[string]bool) error {
+	var staleM []string
+	err := tx.Scan(s.prefix()+"m/", "", func(k string, v []byte) (bool, error) {
+		var m Membership
+		if err := decodeJSON(v, &m); err != nil {
+			return false, err
+		}
+		if m.FromConfig && !members[m.MembershipID] {
+			staleM = append(staleM, m.MembershipID)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range staleM {
+		if err := s.deleteMembership(tx, id); err != nil {
+			return err
+		}
+	}
+	var staleU []User
+	err = tx.Scan(s.prefix()+"u/", "", func(k string, v []byte) (bool, error) {
+		u, err := s.users.Decode(k, v)
+		if err == nil && u.FromConfig && !users[u.UserID] {
+			staleU = append(staleU, u)
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range staleU {
+		if err := s.deleteUser(tx, u); err != nil {
+			return err
+		}
+	}
+	var staleG []Group
+	err = tx.Scan(s.prefix()+"g/", "", func(k string, v []byte) (bool, error) {
+		g, err := s.groups.Decode(k, v)
+		if err == nil && g.FromConfig && !groups[g.GroupID] {
+			staleG = append(staleG, g)
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range staleG {
+		if err := s.deleteGroup(tx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameUser(a, b User) bool {
+	if a.UserName != b.UserName || a.DisplayName != b.DisplayName || a.FromConfig != b.FromConfig || len(a.Emails) != len(b.Emails) {
+		return false
+	}
+	for i := range a.Emails {
+		if a.Emails[i] != b.Emails[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,583 @@
+package identitystore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// Name is a user's name, as the Identity Store models it.
+type Name struct {
+	Formatted       string `json:"Formatted,omitempty"`
+	FamilyName      string `json:"FamilyName,omitempty"`
+	GivenName       string `json:"GivenName,omitempty"`
+	MiddleName      string `json:"MiddleName,omitempty"`
+	HonorificPrefix string `json:"HonorificPrefix,omitempty"`
+	HonorificSuffix string `json:"HonorificSuffix,omitempty"`
+}
+
+// Email is one address of a user.
+type Email struct {
+	Value   string `json:"Value,omitempty"`
+	Type    string `json:"Type,omitempty"`
+	Primary bool   `json:"Primary,omitempty"`
+}
+
+// Address is a postal address of a user.
+type Address struct {
+	StreetAddress string `json:"StreetAddress,omitempty"`
+	Locality      string `json:"Locality,omitempty"`
+	Region        string `json:"Region,omitempty"`
+	PostalCode    string `json:"PostalCode,omitempty"`
+	Country       string `json:"Country,omitempty"`
+	Formatted     string `json:"Formatted,omitempty"`
+	Type          string `json:"Type,omitempty"`
+	Primary       bool   `json:"Primary,omitempty"`
+}
+
+// PhoneNumber is a telephone number of a user.
+type PhoneNumber struct {
+	Value   string `json:"Value,omitempty"`
+	Type    string `json:"Type,omitempty"`
+	Primary bool   `json:"Primary,omitempty"`
+}
+
+// Photo is a picture of a user (a URL).
+type Photo struct {
+	Value   string `json:"Value,omitempty"`
+	Type    string `json:"Type,omitempty"`
+	Display string `json:"Display,omitempty"`
+	Primary bool   `json:"Primary,omitempty"`
+}
+
+// Role is a role of a user (SCIM's roles, not IAM's).
+type Role struct {
+	Value   string `json:"Value,omitempty"`
+	Type    string `json:"Type,omitempty"`
+	Primary bool   `json:"Primary,omitempty"`
+}
+
+// Attributes are a user's attributes the API sets, under AWS's member
+// names (the wire form is the stored form).
+type Attributes struct {
+	UserName          string                     `json:"UserName,omitempty"`
+	DisplayName       string                     `json:"DisplayName,omitempty"`
+	Name              *Name                      `json:"Name,omitempty"`
+	NickName          string                     `json:"NickName,omitempty"`
+	ProfileUrl        string                     `json:"ProfileUrl,omitempty"`
+	Emails            []Email                    `json:"Emails,omitempty"`
+	Addresses         []Address                  `json:"Addresses,omitempty"`
+	PhoneNumbers      []PhoneNumber              `json:"PhoneNumbers,omitempty"`
+	Photos            []Photo                    `json:"Photos,omitempty"`
+	Roles             []Role                     `json:"Roles,omitempty"`
+	UserType          string                     `json:"UserType,omitempty"`
+	Title             string                     `json:"Title,omitempty"`
+	PreferredLanguage string                     `json:"PreferredLanguage,omitempty"`
+	Locale            string                     `json:"Locale,omitempty"`
+	Timezone          string                     `json:"Timezone,omitempty"`
+	Website           string                     `json:"Website,omitempty"`
+	Birthdate         string                     `json:"Birthdate,omitempty"`
+	Extensions        map[string]json.RawMessage `json:"Extensions,omitempty"`
+}
+
+// User is a stored user.
+type User struct {
+	UserID string `json:"UserId"`
+	Attributes
+	ExternalIds []ExternalID `json:"ExternalIds,omitempty"`
+	Revision    int64        `json:"Rev"`
+	CreatedAt   time.Time    `json:"CreatedAt"`
+	CreatedBy   string       `json:"CreatedBy,omitempty"`
+	UpdatedAt   time.Time    `json:"UpdatedAt"`
+	UpdatedBy   string       `json:"UpdatedBy,omitempty"`
+	// FromConfig marks a user the config declares (ApplyConfig's).
+	FromConfig bool `json:"FromConfig,omitempty"`
+}
+
+// RevisionString is the user's Revision as the API shows it.
+func (u User) RevisionString() string { return revision(u.Revision) }
+
+func (s *Service) userKey(id string) string { return s.prefix() + "u/" + id }
+
+// validateUser holds attributes to the Identity Store model.
+func validateUser(a Attributes) error {
+	var v validation.Collector
+	if v.Required("userName", a.UserName != "") && v.Length("userName", a.UserName, 1, 128) &&
+		v.Pattern("userName", a.UserName, userNameRe, userNamePattern) {
+		if reserved(a.UserName) {
+			v.Add("userName", a.UserName, "Member must not be a reserved name (Administrator, AWSAdministrators)")
+		}
+	}
+	sensitive := func(path, s string) {
+		if s != "" && v.Length(path, s, 1, 1024) {
+			v.Pattern(path, s, sensitiveRe, sensitivePattern)
+		}
+	}
+	sensitive("displayName", a.DisplayName)
+	sensitive("nickName", a.NickName)
+	sensitive("profileUrl", a.ProfileUrl)
+	sensitive("userType", a.UserType)
+	sensitive("title", a.Title)
+	sensitive("preferredLanguage", a.PreferredLanguage)
+	sensitive("locale", a.Locale)
+	sensitive("timezone", a.Timezone)
+	sensitive("website", a.Website)
+	sensitive("birthdate", a.Birthdate)
+	if n := a.Name; n != nil {
+		sensitive("name.formatted", n.Formatted)
+		sensitive("name.familyName", n.FamilyName)
+		sensitive("name.givenName", n.GivenName)
+		sensitive("name.middleName", n.MiddleName)
+		sensitive("name.honorificPrefix", n.HonorificPrefix)
+		sensitive("name.honorificSuffix", n.HonorificSuffix)
+	}
+	count := func(path string, n, max int) {
+		if n > max {
+			v.Add(path, nil, "Member must have length less than or equal to "+itoa(max))
+		}
+	}
+	count("emails", len(a.Emails), 1)
+	count("addresses", len(a.Addresses), 1)
+	count("phoneNumbers", len(a.PhoneNumbers), 1)
+	count("roles", len(a.Roles), 1)
+	count("photos", len(a.Photos), 3)
+	count("extensions", len(a.Extensions), 10)
+	for _, e := range a.Emails {
+		sensitive("emails.member.value", e.Value)
+		sensitive("emails.member.type", e.Type)
+	}
+	for _, ad := range a.Addresses {
+		for _, f := range []string{ad.StreetAddress, ad.Locality, ad.Region, ad.PostalCode, ad.Country, ad.Formatted, ad.Type} {
+			sensitive("addresses.member", f)
+		}
+	}
+	for _, p := range a.PhoneNumbers {
+		sensitive("phoneNumbers.member.value", p.Value)
+		sensitive("phoneNumbers.member.type", p.Type)
+	}
+	for _, p := range a.Photos {
+		sensitive("photos.member.value", p.Value)
+		sensitive("photos.member.type", p.Type)
+		sensitive("photos.member.display", p.Display)
+	}
+	for _, r := range a.Roles {
+		sensitive("roles.member.value", r.Value)
+		sensitive("roles.member.type", r.Type)
+	}
+	for name := range a.Extensions {
+		if !extensionRe.MatchString(name) {
+			v.Add("extensions", name, "Member must satisfy regular expression pattern: "+extensionPattern)
+		}
+	}
+	return v.Err()
+}
+
+func itoa(n int) string { return revision(int64(n)) }
+
+// reserved names can be neither users nor groups (AWS's rule).
+func reserved(name string) bool {
+	return strings.EqualFold(name, "Administrator") || strings.EqualFold(name, "AWSAdministrators")
+}
+
+// emailKey is the prefix of an address's index entries: the address (its
+// key form) path-escaped, so that it holds no '/', then '/': one address's
+// scan never meets another's ("a" and "a/b@x").
+func emailKey(prefix, email string) string { return prefix + "ue/" + url.PathEscape(key(email)) + "/" }
+
+// indexUser writes u's index entries; unindexUser removes them.
+func (s *Service) indexUser(tx store.Tx, u User) error {
+	p := s.prefix()
+	if err := tx.Put(p+"un/"+key(u.UserName), []byte(u.UserID)); err != nil {
+		return err
+	}
+	for _, e := range u.Emails {
+		if e.Value != "" {
+			if err := tx.Put(emailKey(p, e.Value)+u.UserID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, x := range u.ExternalIds {
+		if err := tx.Put(p+"ux/"+externalKey(x), []byte(u.UserID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) unindexUser(tx store.Tx, u User) error {
+	p := s.prefix()
+	// The name index is removed only when it still points at u (ApplyConfig
+	// may have given the name to another user in the same transaction).
+	if id, ok, err := getID(tx, p+"un/"+key(u.UserName)); err != nil {
+		return err
+	} else if ok && id == u.UserID {
+		if err := tx.Delete(p + "un/" + key(u.UserName)); err != nil {
+			return err
+		}
+	}
+	for _, e := range u.Emails {
+		if err := tx.Delete(emailKey(p, e.Value) + u.UserID); err != nil {
+			return err
+		}
+	}
+	for _, x := range u.ExternalIds {
+		if err := tx.Delete(p + "ux/" + externalKey(x)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUserUnique refuses a name, address or external id another user has.
+func (s *Service) checkUserUnique(r store.Reader, u User) error {
+	p := s.prefix()
+	if id, ok, err := getID(r, p+"un/"+key(u.UserName)); err != nil {
+		return err
+	} else if ok && id != u.UserID {
+		return conflict(ReasonUniqueness, "Duplicate UserName")
+	}
+	for _, e := range u.Emails {
+		dup := false
+		err := r.Scan(emailKey(p, e.Value), "", func(k string, _ []byte) (bool, error) {
+			dup = !strings.HasSuffix(k, "/"+u.UserID)
+			return !dup, nil
+		})
+		if err != nil {
+			return err
+		}
+		if dup {
+			return conflict(ReasonUniqueness, "Duplicate Email")
+		}
+	}
+	for _, x := range u.ExternalIds {
+		if id, ok, err := getID(r, p+"ux/"+externalKey(x)); err != nil {
+			return err
+		} else if ok && id != u.UserID {
+			return conflict(ReasonUniqueness, "Duplicate ExternalId")
+		}
+	}
+	return nil
+}
+
+// CreateUser adds a user made by API, under a random id; by is the
+// caller's ARN (CreatedBy).
+func (s *Service) CreateUser(ctx context.Context, by string, a Attributes) (User, error) {
+	if err := validateUser(a); err != nil {
+		return User{}, err
+	}
+	id, err := s.newID()
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now()
+	u := User{UserID: id, Attributes: a, Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := s.checkUserUnique(tx, u); err != nil {
+			return err
+		}
+		if err := s.indexUser(tx, u); err != nil {
+			return err
+		}
+		return store.PutJSON(tx, s.userKey(id), u)
+	})
+	return u, err
+}
+
+// readUser reads a user; ok false when there is none.
+func (s *Service) readUser(r store.Reader, id string) (User, bool, error) {
+	k := s.userKey(id)
+	raw, err := store.Peek(r, k)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return User{}, false, nil
+	case err != nil:
+		return User{}, false, err
+	}
+	u, err := s.users.Decode(k, raw)
+	return u, err == nil, err
+}
+
+func (s *Service) mustUser(r store.Reader, id string) (User, error) {
+	u, ok, err := s.readUser(r, id)
+	if err == nil && !ok {
+		err = notFound(TypeUser, id)
+	}
+	return u, err
+}
+
+// DescribeUser returns a user. The value shares slices with a cache: the
+// caller does not modify it.
+func (s *Service) DescribeUser(ctx context.Context, id string) (User, error) {
+	var u User
+	err := s.view(ctx, func(r store.Reader) error {
+		var err error
+		u, err = s.mustUser(r, id)
+		return err
+	})
+	return u, err
+}
+
+// UpdateUser applies ops to a user. rev, when given, must be its revision.
+func (s *Service) UpdateUser(ctx context.Context, by, id string, rev *string, ops []Operation) (User, error) {
+	if err := validateOps(ops); err != nil {
+		return User{}, err
+	}
+	var out User
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		cur, err := s.mustUser(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkRevision(rev, cur.Revision); err != nil {
+			return err
+		}
+		var a Attributes
+		if err := applyOps(cur.Attributes, &a, ops, userPaths); err != nil {
+			return err
+		}
+		if err := validateUser(a); err != nil {
+			return err
+		}
+		u := cur
+		u.Attributes = a
+		u.Revision++
+		u.UpdatedAt, u.UpdatedBy = s.now(), by
+		if err := s.checkUserUnique(tx, u); err != nil {
+			return err
+		}
+		if err := s.unindexUser(tx, cur); err != nil {
+			return err
+		}
+		if err := s.indexUser(tx, u); err != nil {
+			return err
+		}
+		out = u
+		return store.PutJSON(tx, s.userKey(id), u)
+	})
+	return out, err
+}
+
+// DeleteUser removes a user and its memberships.
+func (s *Service) DeleteUser(ctx context.Context, id string, rev *string) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		u, err := s.mustUser(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkRevision(rev, u.Revision); err != nil {
+			return err
+		}
+		return s.deleteUser(tx, u)
+	})
+}
+
+func (s *Service) deleteUser(tx store.Tx, u User) error {
+	var ms []string
+	err := tx.Scan(s.prefix()+"um/"+u.UserID+"/", "", func(_ string, v []byte) (bool, error) {
+		ms = append(ms, string(v))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := s.deleteMembership(tx, m); err != nil {
+			return err
+		}
+	}
+	if err := s.unindexUser(tx, u); err != nil {
+		return err
+	}
+	return tx.Delete(s.userKey(u.UserID))
+}
+
+// ListUsers lists users in id order, or the one whose UserName is
+// userName (ignoring ASCII case) when the filter is given.
+func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]User, string, error) {
+	var out []User
+	var next string
+	err := s.view(ctx, func(r store.Reader) error {
+		out, next = nil, ""
+		if userName != nil {
+			id, ok, err := getID(r, s.prefix()+"un/"+key(*userName))
+			if err != nil || !ok {
+				return err
+			}
+			u, ok, err := s.readUser(r, id)
+			if ok {
+				out = append(out, u)
+			}
+			return err
+		}
+		out = make([]User, 0, min(max(p.MaxResults, 1), 100))
+		if p.MaxResults <= 0 {
+			out = make([]User, 0, 100)
+		}
+		var err error
+		next, err = s.scanPage(r, "ListUsers", s.prefix()+"u/", p, func(k string, v []byte) error {
+			u, err := s.users.Decode(k, v)
+			out = append(out, u)
+			return err
+		})
+		return err
+	})
+	return out, next, err
+}
+
+// UserIDByName, UserIDByEmail and UserIDByExternalID are GetUserId's
+// look-ups; an address that more than one user has names none.
+func (s *Service) UserIDByName(ctx context.Context, name string) (string, error) {
+	return s.lookup(ctx, s.prefix()+"un/"+key(name), TypeUser)
+}
+
+func (s *Service) UserIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
+	return s.lookup(ctx, s.prefix()+"ux/"+externalKey(x), TypeUser)
+}
+
+func (s *Service) UserIDByEmail(ctx context.Context, email string) (string, error) {
+	var ids []string
+	err := s.view(ctx, func(r store.Reader) error {
+		var err error
+		ids, err = s.usersByEmail(r, email)
+		return err
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case len(ids) != 1:
+		return "", notFound(TypeUser, "")
+	}
+	return ids[0], nil
+}
+
+func (s *Service) usersByEmail(r store.Reader, email string) ([]string, error) {
+	if email == "" {
+		return nil, nil
+	}
+	p := emailKey(s.prefix(), email)
+	var ids []string
+	err := r.Scan(p, "", func(k string, _ []byte) (bool, error) {
+		ids = append(ids, k[len(p):])
+		return len(ids) < 2, nil
+	})
+	return ids, err
+}
+
+func (s *Service) lookup(ctx context.Context, k, typ string) (string, error) {
+	var id string
+	err := s.view(ctx, func(r store.Reader) error {
+		v, ok, err := getID(r, k)
+		if err == nil && !ok {
+			return notFound(typ, "")
+		}
+		id = v
+		return err
+	})
+	return id, err
+}
+
+// Sentinels of FindUser (the directory's, for the token flows).
+var (
+	ErrNoSuchUser = errors.New("identitystore: no user has the attribute value")
+	// ErrAmbiguousUser: more than one user has the value; FindUser refuses
+	// it rather than pick one.
+	ErrAmbiguousUser = errors.New("identitystore: more than one user has the attribute value")
+)
+
+// FindUser finds the one user whose attribute equals value, as a trusted
+// token issuer's claim mapping does: userName exactly (a name in another
+// case is another string), emails.value ignoring ASCII case only.
+func (s *Service) FindUser(ctx context.Context, attribute, value string) (User, []string, error) {
+	if value == "" {
+		return User{}, nil, ErrNoSuchUser
+	}
+	var u User
+	var groups []string
+	err := s.view(ctx, func(r store.Reader) error {
+		var id string
+		switch attribute {
+		case "userName":
+			v, ok, err := getID(r, s.prefix()+"un/"+key(value))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return ErrNoSuchUser
+			}
+			id = v
+		case "emails.value":
+			ids, err := s.usersByEmail(r, value)
+			switch {
+			case err != nil:
+				return err
+			case len(ids) == 0:
+				return ErrNoSuchUser
+			case len(ids) > 1:
+				return ErrAmbiguousUser
+			}
+			id = ids[0]
+		default:
+			return ErrNoSuchUser
+		}
+		var ok bool
+		var err error
+		if u, ok, err = s.readUser(r, id); err != nil {
+			return err
+		}
+		if !ok || attribute == "userName" && u.UserName != value {
+			return ErrNoSuchUser
+		}
+		groups, err = s.groupNames(r, id)
+		return err
+	})
+	return u, groups, err
+}
+
+// UserWithGroups returns a user by id, and the display names of its
+// groups, sorted; ErrNoSuchUser when there is no such user.
+func (s *Service) UserWithGroups(ctx context.Context, id string) (User, []string, error) {
+	var u User
+	var groups []string
+	err := s.view(ctx, func(r store.Reader) error {
+		var ok bool
+		var err error
+		if u, ok, err = s.readUser(r, id); err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoSuchUser
+		}
+		groups, err = s.groupNames(r, id)
+		return err
+	})
+	return u, groups, err
+}
+
+// UserByName is UserWithGroups by exact user name.
+func (s *Service) UserByName(ctx context.Context, name string) (User, []string, error) {
+	return s.FindUser(ctx, "userName", name)
+}
+
+// groupNames are the display names of a user's groups, sorted.
+func (s *Service) groupNames(r store.Reader, userID string) ([]string, error) {
+	p := s.prefix() + "um/" + userID + "/"
+	var out []string
+	err := r.Scan(p, "", func(k string, _ []byte) (bool, error) {
+		g, ok, err := s.readGroup(r, k[len(p):])
+		if ok {
+			out = append(out, g.DisplayName)
+		}
+		return err == nil, err
+	})
+	sort.Strings(out)
+	return slices.Compact(out), err
+}

@@ -1,0 +1,780 @@
+package server
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/identitystore"
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
+	"github.com/idcgate/idcgate/internal/validation"
+)
+
+// The Identity Store API (awsJson1_1, X-Amz-Target AWSIdentityStore.<Op>,
+// SigV4 service "identitystore"; BEHAVIOUR 16): UpperCamel members,
+// epoch-second timestamps. Every operation is authorized as
+// identitystore:<Op> on the identity store's ARN, then on the user, group
+// or membership ARNs the service authorization reference lists for it.
+
+const serviceIdentityStore = "identitystore"
+
+var identityStoreOps = map[string]func(*Server, *call) (any, error){
+	"CreateUser":                    (*Server).isCreateUser,
+	"DescribeUser":                  (*Server).isDescribeUser,
+	"UpdateUser":                    (*Server).isUpdateUser,
+	"DeleteUser":                    (*Server).isDeleteUser,
+	"ListUsers":                     (*Server).isListUsers,
+	"GetUserId":                     (*Server).isGetUserID,
+	"CreateGroup":                   (*Server).isCreateGroup,
+	"DescribeGroup":                 (*Server).isDescribeGroup,
+	"UpdateGroup":                   (*Server).isUpdateGroup,
+	"DeleteGroup":                   (*Server).isDeleteGroup,
+	"ListGroups":                    (*Server).isListGroups,
+	"GetGroupId":                    (*Server).isGetGroupID,
+	"CreateGroupMembership":         (*Server).isCreateMembership,
+	"DeleteGroupMembership":         (*Server).isDeleteMembership,
+	"DescribeGroupMembership":       (*Server).isDescribeMembership,
+	"ListGroupMemberships":          (*Server).isListMemberships,
+	"ListGroupMembershipsForMember": (*Server).isListMembershipsForMember,
+	"GetGroupMembershipId":          (*Server).isGetMembershipID,
+	"IsMemberInGroups":              (*Server).isIsMemberInGroups,
+}
+
+func (s *Server) serveIdentityStore(c *call) (any, error) {
+	op, ok := identityStoreOps[c.op]
+	if !ok {
+		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
+			"The operation "+quoteOp(c.op)+" is not supported by the Identity Store on this endpoint.")
+	}
+	return op(s, c)
+}
+
+// epoch is a timestamp as the Identity Store sends it: epoch seconds.
+type epoch time.Time
+
+func (t epoch) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, time.Time(t).Unix(), 10), nil
+}
+
+func epochOf(t time.Time) *epoch {
+	if t.IsZero() {
+		return nil
+	}
+	e := epoch(t)
+	return &e
+}
+
+// isInput is every member the operations take (each reads its own).
+type isInput struct {
+	IdentityStoreId *string       `json:"IdentityStoreId"`
+	UserId          *string       `json:"UserId"`
+	GroupId         *string       `json:"GroupId"`
+	MembershipId    *string       `json:"MembershipId"`
+	Revision        *string       `json:"Revision"`
+	Operations      []isOperation `json:"Operations"`
+	Filters         []isFilter    `json:"Filters"`
+	MaxResults      *int64        `json:"MaxResults"`
+	NextToken       *string       `json:"NextToken"`
+	MemberId        *isMemberID   `json:"MemberId"`
+	GroupIds        []string      `json:"GroupIds"`
+	Extensions      []string      `json:"Extensions"`
+	Alternate       *isAlternate  `json:"AlternateIdentifier"`
+	DisplayName     *string       `json:"DisplayName"`
+	Description     *string       `json:"Description"`
+}
+
+type isOperation struct {
+	AttributePath  *string         `json:"AttributePath"`
+	AttributeValue json.RawMessage `json:"AttributeValue"`
+}
+
+type isFilter struct {
+	AttributePath  *string `json:"AttributePath"`
+	AttributeValue *string `json:"AttributeValue"`
+}
+
+type isMemberID struct {
+	UserId *string `json:"UserId"`
+}
+
+type isAlternate struct {
+	ExternalId      *identitystore.ExternalID `json:"ExternalId"`
+	UniqueAttribute *isOperation              `json:"UniqueAttribute"`
+}
+
+// isAuthorize authorizes identitystore:<op> on the identity store named by
+// the request, then on each of resources; then checks that it is this
+// one (ResourceNotFoundException IDENTITY_STORE otherwise).
+func (s *Server) isAuthorize(c *call, storeID string, resources ...string) error {
+	if s.d.IdStore == nil {
+		return validation.Newf("This server has no Identity Center instance: the identityCenter section of the config declares one.")
+	}
+	arns := append([]string{"arn:aws:identitystore::" + s.d.IdStore.Account + ":identitystore/" + storeID}, resources...)
+	if err := auth.AuthorizeAll(c.principal, serviceIdentityStore+":"+c.op, arns, c.authReq, nil); err != nil {
+		return err
+	}
+	return s.d.IdStore.CheckStore(storeID)
+}
+
+func (in *isInput) validate(v *validation.Collector) {
+	identitystore.ValidateStoreID(v, "identityStoreId", in.IdentityStoreId)
+}
+
+func pageOf(v *validation.Collector, in *isInput) identitystore.Page {
+	p := identitystore.Page{}
+	if in.MaxResults != nil && v.Range("maxResults", *in.MaxResults, 1, 100) {
+		p.MaxResults = int(*in.MaxResults)
+	}
+	if in.NextToken != nil {
+		if v.Length("nextToken", *in.NextToken, 1, 65535) {
+			p.NextToken = *in.NextToken
+		}
+	}
+	return p
+}
+
+func memberOf(v *validation.Collector, in *isInput) string {
+	if !v.Required("memberId", in.MemberId != nil) {
+		return ""
+	}
+	identitystore.ValidateResourceID(v, "memberId.userId", in.MemberId.UserId)
+	if in.MemberId.UserId == nil {
+		return ""
+	}
+	return *in.MemberId.UserId
+}
+
+func opsOf(v *validation.Collector, in *isInput) []identitystore.Operation {
+	v.Required("operations", in.Operations != nil)
+	ops := make([]identitystore.Operation, 0, len(in.Operations))
+	for _, o := range in.Operations {
+		op := identitystore.Operation{AttributeValue: o.AttributeValue}
+		if v.Required("operations.member.attributePath", o.AttributePath != nil) {
+			op.AttributePath = *o.AttributePath
+		}
+		ops = append(ops, op)
+	}
+	return ops
+}
+
+// ---- users
+
+type isUserWire struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	UserId          string `json:"UserId"`
+	UserArn         string `json:"UserArn"`
+	Revision        string `json:"Revision"`
+	identitystore.Attributes
+	ExternalIds []identitystore.ExternalID `json:"ExternalIds,omitempty"`
+	UserStatus  string                     `json:"UserStatus"`
+	CreatedAt   *epoch                     `json:"CreatedAt,omitempty"`
+	CreatedBy   string                     `json:"CreatedBy,omitempty"`
+	UpdatedAt   *epoch                     `json:"UpdatedAt,omitempty"`
+	UpdatedBy   string                     `json:"UpdatedBy,omitempty"`
+}
+
+// toWireUser shows u, with only the extensions asked for (AWS's rule).
+func (s *Server) toWireUser(u identitystore.User, extensions []string) isUserWire {
+	w := isUserWire{
+		IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID),
+		Revision: u.RevisionString(), Attributes: u.Attributes, ExternalIds: u.ExternalIds, UserStatus: "ENABLED",
+		CreatedAt: epochOf(u.CreatedAt), CreatedBy: u.CreatedBy, UpdatedAt: epochOf(u.UpdatedAt), UpdatedBy: u.UpdatedBy,
+	}
+	w.Extensions = nil
+	for _, name := range extensions {
+		if x, ok := u.Extensions[name]; ok {
+			if w.Extensions == nil {
+				w.Extensions = map[string]json.RawMessage{}
+			}
+			w.Extensions[name] = x
+		}
+	}
+	return w
+}
+
+type userRef struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	UserId          string `json:"UserId"`
+	UserArn         string `json:"UserArn"`
+	Revision        string `json:"Revision,omitempty"`
+}
+
+func (s *Server) isCreateUser(c *call) (any, error) {
+	// The attributes are decoded on their own: DisplayName and Extensions
+	// are other members of other operations' inputs.
+	var in struct {
+		IdentityStoreId *string `json:"IdentityStoreId"`
+		identitystore.Attributes
+	}
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	identitystore.ValidateStoreID(&v, "identityStoreId", in.IdentityStoreId)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId); err != nil {
+		return nil, err
+	}
+	u, err := s.d.IdStore.CreateUser(c.ctx, c.principal.ARN, in.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	return userRef{IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID), Revision: u.RevisionString()}, nil
+}
+
+// userCall decodes an input naming a user, validates it and authorizes it.
+func (s *Server) userCall(c *call, in *isInput, more func(*validation.Collector)) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	identitystore.ValidateResourceID(&v, "userId", in.UserId)
+	if more != nil {
+		more(&v)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.UserArn(*in.UserId))
+}
+
+func (s *Server) isDescribeUser(c *call) (any, error) {
+	var in isInput
+	if err := s.userCall(c, &in, nil); err != nil {
+		return nil, err
+	}
+	u, err := s.d.IdStore.DescribeUser(c.ctx, *in.UserId)
+	if err != nil {
+		return nil, err
+	}
+	return s.toWireUser(u, in.Extensions), nil
+}
+
+func (s *Server) isUpdateUser(c *call) (any, error) {
+	var in isInput
+	var ops []identitystore.Operation
+	if err := s.userCall(c, &in, func(v *validation.Collector) { ops = opsOf(v, &in) }); err != nil {
+		return nil, err
+	}
+	u, err := s.d.IdStore.UpdateUser(c.ctx, c.principal.ARN, *in.UserId, in.Revision, ops)
+	if err != nil {
+		return nil, err
+	}
+	return userRef{IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID), Revision: u.RevisionString()}, nil
+}
+
+func (s *Server) isDeleteUser(c *call) (any, error) {
+	var in isInput
+	if err := s.userCall(c, &in, nil); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.d.IdStore.DeleteUser(c.ctx, *in.UserId, in.Revision)
+}
+
+// filterOf reads a list's one filter, on attribute (UserName, DisplayName).
+func filterOf(v *validation.Collector, in *isInput, attribute string) *string {
+	if len(in.Filters) > 1 {
+		v.Add("filters", nil, "Member must have length less than or equal to 1")
+		return nil
+	}
+	if len(in.Filters) == 0 {
+		return nil
+	}
+	f := in.Filters[0]
+	if !v.Required("filters.1.member.attributePath", f.AttributePath != nil) || !v.Required("filters.1.member.attributeValue", f.AttributeValue != nil) {
+		return nil
+	}
+	if !strings.EqualFold(*f.AttributePath, attribute) {
+		v.Add("filters.1.member.attributePath", *f.AttributePath, "Member must be "+attribute)
+		return nil
+	}
+	v.Length("filters.1.member.attributeValue", *f.AttributeValue, 1, 1024)
+	return f.AttributeValue
+}
+
+type listUsersOutput struct {
+	Users     []isUserWire `json:"Users"`
+	NextToken *string      `json:"NextToken,omitempty"`
+}
+
+func (s *Server) isListUsers(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	page := pageOf(&v, &in)
+	filter := filterOf(&v, &in, "UserName")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::user/*"); err != nil {
+		return nil, err
+	}
+	users, next, err := s.d.IdStore.ListUsers(c.ctx, filter, page)
+	if err != nil {
+		return nil, err
+	}
+	out := listUsersOutput{Users: make([]isUserWire, 0, len(users)), NextToken: str(next)}
+	for _, u := range users {
+		out.Users = append(out.Users, s.toWireUser(u, in.Extensions))
+	}
+	return out, nil
+}
+
+// alternate validates an AlternateIdentifier: exactly one of ExternalId
+// and UniqueAttribute, the attribute one of paths, its value a string.
+func alternate(v *validation.Collector, a *isAlternate, paths ...string) (path, value string, x *identitystore.ExternalID) {
+	if !v.Required("alternateIdentifier", a != nil) {
+		return
+	}
+	switch {
+	case a.ExternalId != nil && a.UniqueAttribute != nil, a.ExternalId == nil && a.UniqueAttribute == nil:
+		v.Add("alternateIdentifier", nil, "Member must have exactly one of ExternalId, UniqueAttribute")
+	case a.ExternalId != nil:
+		identitystore.ValidateExternalID(v, "alternateIdentifier.externalId", *a.ExternalId)
+		x = a.ExternalId
+	default:
+		ua := a.UniqueAttribute
+		if !v.Required("alternateIdentifier.uniqueAttribute.attributePath", ua.AttributePath != nil) {
+			return
+		}
+		for _, p := range paths {
+			if strings.EqualFold(*ua.AttributePath, p) {
+				path = p
+			}
+		}
+		if path == "" {
+			v.Add("alternateIdentifier.uniqueAttribute.attributePath", *ua.AttributePath, "Member must be one of ["+strings.Join(paths, ", ")+"]")
+			return
+		}
+		if err := json.Unmarshal(ua.AttributeValue, &value); err != nil || value == "" {
+			v.Add("alternateIdentifier.uniqueAttribute.attributeValue", nil, "Member must be a non-empty string")
+		}
+	}
+	return
+}
+
+type userIDOutput struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	UserId          string `json:"UserId"`
+	UserArn         string `json:"UserArn"`
+}
+
+func (s *Server) isGetUserID(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	path, value, x := alternate(&v, in.Alternate, "userName", "emails.value")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::user/*"); err != nil {
+		return nil, err
+	}
+	var id string
+	var err error
+	switch {
+	case x != nil:
+		id, err = s.d.IdStore.UserIDByExternalID(c.ctx, *x)
+	case path == "userName":
+		id, err = s.d.IdStore.UserIDByName(c.ctx, value)
+	default:
+		id, err = s.d.IdStore.UserIDByEmail(c.ctx, value)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}, nil
+}
+
+// ---- groups
+
+type wireGroup struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	GroupId         string `json:"GroupId"`
+	GroupArn        string `json:"GroupArn"`
+	Revision        string `json:"Revision"`
+	identitystore.GroupAttributes
+	ExternalIds []identitystore.ExternalID `json:"ExternalIds,omitempty"`
+	CreatedAt   *epoch                     `json:"CreatedAt,omitempty"`
+	CreatedBy   string                     `json:"CreatedBy,omitempty"`
+	UpdatedAt   *epoch                     `json:"UpdatedAt,omitempty"`
+	UpdatedBy   string                     `json:"UpdatedBy,omitempty"`
+}
+
+func (s *Server) toWireGroup(g identitystore.Group) wireGroup {
+	return wireGroup{
+		IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID),
+		Revision: g.RevisionString(), GroupAttributes: g.GroupAttributes, ExternalIds: g.ExternalIds,
+		CreatedAt: epochOf(g.CreatedAt), CreatedBy: g.CreatedBy, UpdatedAt: epochOf(g.UpdatedAt), UpdatedBy: g.UpdatedBy,
+	}
+}
+
+type groupRef struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	GroupId         string `json:"GroupId"`
+	GroupArn        string `json:"GroupArn"`
+	Revision        string `json:"Revision,omitempty"`
+}
+
+func (s *Server) isCreateGroup(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId); err != nil {
+		return nil, err
+	}
+	a := identitystore.GroupAttributes{}
+	if in.DisplayName != nil {
+		a.DisplayName = *in.DisplayName
+	}
+	if in.Description != nil {
+		a.Description = *in.Description
+	}
+	g, err := s.d.IdStore.CreateGroup(c.ctx, c.principal.ARN, a)
+	if err != nil {
+		return nil, err
+	}
+	return groupRef{IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID), Revision: g.RevisionString()}, nil
+}
+
+func (s *Server) groupCall(c *call, in *isInput, more func(*validation.Collector)) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
+	if more != nil {
+		more(&v)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.GroupArn(*in.GroupId))
+}
+
+func (s *Server) isDescribeGroup(c *call) (any, error) {
+	var in isInput
+	if err := s.groupCall(c, &in, nil); err != nil {
+		return nil, err
+	}
+	g, err := s.d.IdStore.DescribeGroup(c.ctx, *in.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	return s.toWireGroup(g), nil
+}
+
+func (s *Server) isUpdateGroup(c *call) (any, error) {
+	var in isInput
+	var ops []identitystore.Operation
+	if err := s.groupCall(c, &in, func(v *validation.Collector) { ops = opsOf(v, &in) }); err != nil {
+		return nil, err
+	}
+	g, err := s.d.IdStore.UpdateGroup(c.ctx, c.principal.ARN, *in.GroupId, in.Revision, ops)
+	if err != nil {
+		return nil, err
+	}
+	return groupRef{IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID), Revision: g.RevisionString()}, nil
+}
+
+func (s *Server) isDeleteGroup(c *call) (any, error) {
+	var in isInput
+	if err := s.groupCall(c, &in, nil); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.d.IdStore.DeleteGroup(c.ctx, *in.GroupId, in.Revision)
+}
+
+type listGroupsOutput struct {
+	Groups    []wireGroup `json:"Groups"`
+	NextToken *string     `json:"NextToken,omitempty"`
+}
+
+func (s *Server) isListGroups(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	page := pageOf(&v, &in)
+	filter := filterOf(&v, &in, "DisplayName")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::group/*"); err != nil {
+		return nil, err
+	}
+	groups, next, err := s.d.IdStore.ListGroups(c.ctx, filter, page)
+	if err != nil {
+		return nil, err
+	}
+	out := listGroupsOutput{Groups: make([]wireGroup, 0, len(groups)), NextToken: str(next)}
+	for _, g := range groups {
+		out.Groups = append(out.Groups, s.toWireGroup(g))
+	}
+	return out, nil
+}
+
+type groupIDOutput struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	GroupId         string `json:"GroupId"`
+	GroupArn        string `json:"GroupArn"`
+}
+
+func (s *Server) isGetGroupID(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	_, value, x := alternate(&v, in.Alternate, "displayName")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::group/*"); err != nil {
+		return nil, err
+	}
+	var id string
+	var err error
+	if x != nil {
+		id, err = s.d.IdStore.GroupIDByExternalID(c.ctx, *x)
+	} else {
+		id, err = s.d.IdStore.GroupIDByName(c.ctx, value)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}, nil
+}
+
+// ---- memberships
+
+type wireMembership struct {
+	IdentityStoreId string     `json:"IdentityStoreId"`
+	MembershipId    string     `json:"MembershipId"`
+	MembershipArn   string     `json:"MembershipArn"`
+	GroupId         string     `json:"GroupId"`
+	MemberId        isMemberID `json:"MemberId"`
+	CreatedAt       *epoch     `json:"CreatedAt,omitempty"`
+	CreatedBy       string     `json:"CreatedBy,omitempty"`
+	UpdatedAt       *epoch     `json:"UpdatedAt,omitempty"`
+	UpdatedBy       string     `json:"UpdatedBy,omitempty"`
+}
+
+func (s *Server) toWireMembership(m identitystore.Membership) wireMembership {
+	uid := m.UserID
+	return wireMembership{
+		IdentityStoreId: s.d.IdStore.StoreID, MembershipId: m.MembershipID, MembershipArn: identitystore.MembershipArn(m.MembershipID),
+		GroupId: m.GroupID, MemberId: isMemberID{UserId: &uid},
+		CreatedAt: epochOf(m.CreatedAt), CreatedBy: m.CreatedBy, UpdatedAt: epochOf(m.UpdatedAt), UpdatedBy: m.UpdatedBy,
+	}
+}
+
+type membershipRef struct {
+	IdentityStoreId string `json:"IdentityStoreId"`
+	MembershipId    string `json:"MembershipId"`
+	MembershipArn   string `json:"MembershipArn"`
+}
+
+// groupMemberCall reads GroupId and MemberId and authorizes on both.
+func (s *Server) groupMemberCall(c *call, in *isInput, more ...string) (string, error) {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return "", err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
+	user := memberOf(&v, in)
+	if err := v.Err(); err != nil {
+		return "", err
+	}
+	res := append([]string{identitystore.GroupArn(*in.GroupId), identitystore.UserArn(user)}, more...)
+	return user, s.isAuthorize(c, *in.IdentityStoreId, res...)
+}
+
+func (s *Server) isCreateMembership(c *call) (any, error) {
+	var in isInput
+	user, err := s.groupMemberCall(c, &in)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.d.IdStore.CreateMembership(c.ctx, c.principal.ARN, *in.GroupId, user)
+	if err != nil {
+		return nil, err
+	}
+	return membershipRef{IdentityStoreId: s.d.IdStore.StoreID, MembershipId: m.MembershipID, MembershipArn: identitystore.MembershipArn(m.MembershipID)}, nil
+}
+
+func (s *Server) isGetMembershipID(c *call) (any, error) {
+	var in isInput
+	user, err := s.groupMemberCall(c, &in, "arn:aws:identitystore:::membership/*")
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.d.IdStore.MembershipID(c.ctx, *in.GroupId, user)
+	if err != nil {
+		return nil, err
+	}
+	return membershipRef{IdentityStoreId: s.d.IdStore.StoreID, MembershipId: id, MembershipArn: identitystore.MembershipArn(id)}, nil
+}
+
+func (s *Server) membershipCall(c *call, in *isInput) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	identitystore.ValidateResourceID(&v, "membershipId", in.MembershipId)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.MembershipArn(*in.MembershipId))
+}
+
+func (s *Server) isDescribeMembership(c *call) (any, error) {
+	var in isInput
+	if err := s.membershipCall(c, &in); err != nil {
+		return nil, err
+	}
+	m, err := s.d.IdStore.DescribeMembership(c.ctx, *in.MembershipId)
+	if err != nil {
+		return nil, err
+	}
+	return s.toWireMembership(m), nil
+}
+
+func (s *Server) isDeleteMembership(c *call) (any, error) {
+	var in isInput
+	if err := s.membershipCall(c, &in); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.d.IdStore.DeleteMembership(c.ctx, *in.MembershipId)
+}
+
+type listMembershipsOutput struct {
+	GroupMemberships []wireMembership `json:"GroupMemberships"`
+	NextToken        *string          `json:"NextToken,omitempty"`
+}
+
+func (s *Server) membershipsOutput(ms []identitystore.Membership, next string) listMembershipsOutput {
+	out := listMembershipsOutput{GroupMemberships: make([]wireMembership, 0, len(ms)), NextToken: str(next)}
+	for _, m := range ms {
+		out.GroupMemberships = append(out.GroupMemberships, s.toWireMembership(m))
+	}
+	return out
+}
+
+func (s *Server) isListMemberships(c *call) (any, error) {
+	var in isInput
+	var page identitystore.Page
+	if err := s.groupCallWith(c, &in, &page); err != nil {
+		return nil, err
+	}
+	ms, next, err := s.d.IdStore.ListMemberships(c.ctx, *in.GroupId, page)
+	if err != nil {
+		return nil, err
+	}
+	return s.membershipsOutput(ms, next), nil
+}
+
+func (s *Server) groupCallWith(c *call, in *isInput, page *identitystore.Page) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
+	*page = pageOf(&v, in)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.GroupArn(*in.GroupId), "arn:aws:identitystore:::membership/*")
+}
+
+func (s *Server) isListMembershipsForMember(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	user := memberOf(&v, &in)
+	page := pageOf(&v, &in)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, identitystore.UserArn(user), "arn:aws:identitystore:::membership/*"); err != nil {
+		return nil, err
+	}
+	ms, next, err := s.d.IdStore.ListMembershipsForMember(c.ctx, user, page)
+	if err != nil {
+		return nil, err
+	}
+	return s.membershipsOutput(ms, next), nil
+}
+
+type existenceResult struct {
+	GroupId          string     `json:"GroupId"`
+	MemberId         isMemberID `json:"MemberId"`
+	MembershipExists bool       `json:"MembershipExists"`
+}
+
+type isMemberInGroupsOutput struct {
+	Results []existenceResult `json:"Results"`
+}
+
+func (s *Server) isIsMemberInGroups(c *call) (any, error) {
+	var in isInput
+	if err := awsjson.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	user := memberOf(&v, &in)
+	if v.Required("groupIds", in.GroupIds != nil) && v.Items("groupIds", in.GroupIds, 1, 100) {
+		for i := range in.GroupIds {
+			identitystore.ValidateResourceID(&v, "groupIds.member", &in.GroupIds[i])
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	res := []string{identitystore.UserArn(user)}
+	for _, g := range in.GroupIds {
+		res = append(res, identitystore.GroupArn(g))
+	}
+	if err := s.isAuthorize(c, *in.IdentityStoreId, res...); err != nil {
+		return nil, err
+	}
+	exists, err := s.d.IdStore.IsMemberInGroups(c.ctx, user, in.GroupIds)
+	if err != nil {
+		return nil, err
+	}
+	out := isMemberInGroupsOutput{Results: make([]existenceResult, 0, len(exists))}
+	for i, g := range in.GroupIds {
+		uid := user
+		out.Results = append(out.Results, existenceResult{GroupId: g, MemberId: isMemberID{UserId: &uid}, MembershipExists: exists[i]})
+	}
+	return out, nil
+}
