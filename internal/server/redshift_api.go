@@ -2,6 +2,9 @@ package server
 
 import (
 	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
@@ -10,14 +13,54 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
+// idcApplicationXML is the model's RedshiftIdcApplication.
 type idcApplicationXML struct {
-	IdcInstanceArn             string `xml:"IdcInstanceArn"`
-	RedshiftIdcApplicationName string `xml:"RedshiftIdcApplicationName"`
-	RedshiftIdcApplicationArn  string `xml:"RedshiftIdcApplicationArn"`
-	IdentityNamespace          string `xml:"IdentityNamespace"`
-	IdcDisplayName             string `xml:"IdcDisplayName,omitempty"`
-	IamRoleArn                 string `xml:"IamRoleArn,omitempty"`
-	IdcOnboardStatus           string `xml:"IdcOnboardStatus"`
+	IdcInstanceArn             string                     `xml:"IdcInstanceArn"`
+	RedshiftIdcApplicationName string                     `xml:"RedshiftIdcApplicationName"`
+	RedshiftIdcApplicationArn  string                     `xml:"RedshiftIdcApplicationArn"`
+	IdentityNamespace          string                     `xml:"IdentityNamespace"`
+	IdcDisplayName             string                     `xml:"IdcDisplayName,omitempty"`
+	IamRoleArn                 string                     `xml:"IamRoleArn,omitempty"`
+	IdcManagedApplicationArn   string                     `xml:"IdcManagedApplicationArn,omitempty"`
+	IdcOnboardStatus           string                     `xml:"IdcOnboardStatus"`
+	AuthorizedTokenIssuerList  []authorizedTokenIssuerXML `xml:"AuthorizedTokenIssuerList>member,omitempty"`
+	ServiceIntegrations        []serviceIntegrationXML    `xml:"ServiceIntegrations>member,omitempty"`
+	ApplicationType            string                     `xml:"ApplicationType,omitempty"`
+	Tags                       []tagXML                   `xml:"Tags>Tag,omitempty"`
+	SsoTagKeys                 []string                   `xml:"SsoTagKeys>TagKey,omitempty"`
+}
+
+type authorizedTokenIssuerXML struct {
+	TrustedTokenIssuerArn   string   `xml:"TrustedTokenIssuerArn"`
+	AuthorizedAudiencesList []string `xml:"AuthorizedAudiencesList>member,omitempty"`
+}
+
+// serviceIntegrationXML is the ServiceIntegrationsUnion: one member set.
+type serviceIntegrationXML struct {
+	LakeFormation  []lakeFormationScopeXML  `xml:"LakeFormation>member,omitempty"`
+	Redshift       []redshiftScopeXML       `xml:"Redshift>member,omitempty"`
+	S3AccessGrants []s3AccessGrantsScopeXML `xml:"S3AccessGrants>member,omitempty"`
+}
+
+type authorizationXML struct {
+	Authorization string `xml:"Authorization"`
+}
+
+type lakeFormationScopeXML struct {
+	LakeFormationQuery authorizationXML `xml:"LakeFormationQuery"`
+}
+
+type redshiftScopeXML struct {
+	Connect authorizationXML `xml:"Connect"`
+}
+
+type s3AccessGrantsScopeXML struct {
+	ReadWriteAccess authorizationXML `xml:"ReadWriteAccess"`
+}
+
+type tagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
 }
 
 type createIdcApplicationResult struct {
@@ -25,16 +68,136 @@ type createIdcApplicationResult struct {
 	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
 }
 
+type modifyIdcApplicationResult struct {
+	XMLName                xml.Name          `xml:"ModifyRedshiftIdcApplicationResult"`
+	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
+}
+
 type describeIdcApplicationsResult struct {
 	XMLName                 xml.Name            `xml:"DescribeRedshiftIdcApplicationsResult"`
 	RedshiftIdcApplications []idcApplicationXML `xml:"RedshiftIdcApplications>member"`
+	Marker                  string              `xml:"Marker,omitempty"`
 }
 
 func wireIdcApplication(a redshiftidc.Application) idcApplicationXML {
-	return idcApplicationXML{
+	out := idcApplicationXML{
 		IdcInstanceArn: a.IdcInstanceArn, RedshiftIdcApplicationName: a.Name, RedshiftIdcApplicationArn: a.Arn,
 		IdentityNamespace: a.IdentityNamespace, IdcDisplayName: a.DisplayName, IamRoleArn: a.IamRoleArn, IdcOnboardStatus: "Completed",
+		IdcManagedApplicationArn: a.ManagedApplicationArn, ApplicationType: a.ApplicationType, SsoTagKeys: a.SsoTagKeys,
 	}
+	for _, t := range a.AuthorizedTokenIssuers {
+		out.AuthorizedTokenIssuerList = append(out.AuthorizedTokenIssuerList, authorizedTokenIssuerXML{TrustedTokenIssuerArn: t.TrustedTokenIssuerArn, AuthorizedAudiencesList: t.AuthorizedAudiences})
+	}
+	for _, si := range a.ServiceIntegrations {
+		var w serviceIntegrationXML
+		for _, auth := range si.Authorizations {
+			switch si.Service {
+			case redshiftidc.ServiceLakeFormation:
+				w.LakeFormation = append(w.LakeFormation, lakeFormationScopeXML{authorizationXML{auth}})
+			case redshiftidc.ServiceRedshift:
+				w.Redshift = append(w.Redshift, redshiftScopeXML{authorizationXML{auth}})
+			case redshiftidc.ServiceS3AccessGrants:
+				w.S3AccessGrants = append(w.S3AccessGrants, s3AccessGrantsScopeXML{authorizationXML{auth}})
+			}
+		}
+		out.ServiceIntegrations = append(out.ServiceIntegrations, w)
+	}
+	for _, t := range a.Tags {
+		out.Tags = append(out.Tags, tagXML(t))
+	}
+	return out
+}
+
+// maxListMembers bounds the members read of one list (a body is at most
+// 1 MiB, so this only stops a loop over absent indexes early).
+const maxListMembers = 1000
+
+// listPresent reports whether the request gives the list name at all
+// (an empty list is sent as "name=").
+func listPresent(p awsquery.Params, name string) bool {
+	if p.Has(name) {
+		return true
+	}
+	for k := range p {
+		if strings.HasPrefix(k, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasUnder reports whether any parameter lies under prefix + ".".
+func hasUnder(p awsquery.Params, prefix string) bool {
+	if p.Has(prefix) {
+		return true
+	}
+	for k := range p {
+		if strings.HasPrefix(k, prefix+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// listItems are the prefixes name.<member>.1, name.<member>.2, … that are
+// present, in order (a gap ends the list, as the SDKs number from 1).
+func listItems(p awsquery.Params, name, member string) []string {
+	var out []string
+	for i := 1; i <= maxListMembers; i++ {
+		pre := fmt.Sprintf("%s.%s.%d", name, member, i)
+		if !hasUnder(p, pre) {
+			break
+		}
+		out = append(out, pre)
+	}
+	return out
+}
+
+func parseIssuers(p awsquery.Params) []redshiftidc.AuthorizedTokenIssuer {
+	out := []redshiftidc.AuthorizedTokenIssuer{}
+	for _, pre := range listItems(p, "AuthorizedTokenIssuerList", "member") {
+		t := redshiftidc.AuthorizedTokenIssuer{TrustedTokenIssuerArn: p.Get(pre + ".TrustedTokenIssuerArn")}
+		for _, a := range listItems(p, pre+".AuthorizedAudiencesList", "member") {
+			t.AuthorizedAudiences = append(t.AuthorizedAudiences, p.Get(a))
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// parseIntegrations reads the ServiceIntegrationsUnion members: one
+// service each; a member naming none or several is left with no service
+// for validation to refuse.
+func parseIntegrations(p awsquery.Params) []redshiftidc.ServiceIntegration {
+	out := []redshiftidc.ServiceIntegration{}
+	for _, pre := range listItems(p, "ServiceIntegrations", "member") {
+		var si redshiftidc.ServiceIntegration
+		n := 0
+		for _, svc := range []string{redshiftidc.ServiceLakeFormation, redshiftidc.ServiceRedshift, redshiftidc.ServiceS3AccessGrants} {
+			if !hasUnder(p, pre+"."+svc) {
+				continue
+			}
+			n++
+			si.Service = svc
+			si.Authorizations = []string{}
+			for _, sc := range listItems(p, pre+"."+svc, "member") {
+				si.Authorizations = append(si.Authorizations, p.Get(sc+"."+redshiftidc.ScopeOf[svc]+".Authorization"))
+			}
+		}
+		if n != 1 {
+			si = redshiftidc.ServiceIntegration{}
+		}
+		out = append(out, si)
+	}
+	return out
+}
+
+func queryOptional(p awsquery.Params, name string) *string {
+	if !p.Has(name) {
+		return nil
+	}
+	v := p.Get(name)
+	return &v
 }
 
 func (s *Server) serveRedshift(c *call) (any, error) {
@@ -52,9 +215,22 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		app := redshiftidc.Application{
 			Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
 			IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
+			ApplicationType: params.Get("ApplicationType"),
 		}
 		if app.IdentityNamespace == "" {
 			app.IdentityNamespace = "AWSIDC"
+		}
+		if listPresent(params, "AuthorizedTokenIssuerList") {
+			app.AuthorizedTokenIssuers = parseIssuers(params)
+		}
+		if listPresent(params, "ServiceIntegrations") {
+			app.ServiceIntegrations = parseIntegrations(params)
+		}
+		for _, pre := range listItems(params, "Tags", "Tag") {
+			app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
+		}
+		for _, pre := range listItems(params, "SsoTagKeys", "TagKey") {
+			app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
 		}
 		if err := redshiftidc.Validate(app); err != nil {
 			return nil, err
@@ -67,6 +243,33 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 			return nil, err
 		}
 		return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
+	case "ModifyRedshiftIdcApplication":
+		arn := params.Get("RedshiftIdcApplicationArn")
+		var v validation.Collector
+		v.Required("redshiftIdcApplicationArn", arn != "")
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, serviceRedshift, arn); err != nil {
+			return nil, err
+		}
+		in := redshiftidc.ModifyInput{
+			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
+			DisplayName: queryOptional(params, "IdcDisplayName"),
+		}
+		if listPresent(params, "AuthorizedTokenIssuerList") {
+			l := parseIssuers(params)
+			in.AuthorizedTokenIssuers = &l
+		}
+		if listPresent(params, "ServiceIntegrations") {
+			l := parseIntegrations(params)
+			in.ServiceIntegrations = &l
+		}
+		app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
+		if err != nil {
+			return nil, err
+		}
+		return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
 	case "DescribeRedshiftIdcApplications":
 		arn := params.Get("RedshiftIdcApplicationArn")
 		resource := wildcard
@@ -76,18 +279,25 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		if err := s.authorize(c, serviceRedshift, resource); err != nil {
 			return nil, err
 		}
-		apps, err := s.d.IdcApps.List(c.ctx, scope)
+		maxRecords := 0
+		if params.Has("MaxRecords") {
+			n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
+			if err != nil {
+				return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
+			}
+			// Outside 20-100 (0, or an int32 far outside) is refused alike.
+			maxRecords = int(max(min(n, 1000), -1))
+			if maxRecords == 0 {
+				maxRecords = -1
+			}
+		}
+		apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
 		if err != nil {
 			return nil, err
 		}
-		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}}
+		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
 		for _, a := range apps {
-			if arn == "" || a.Arn == arn {
-				out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
-			}
-		}
-		if arn != "" && len(out.RedshiftIdcApplications) == 0 {
-			return nil, redshiftidc.ErrNotFound
+			out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
 		}
 		return out, nil
 	case "DeleteRedshiftIdcApplication":
