@@ -619,10 +619,16 @@ func (s *Service) Modify(ctx context.Context, scope serverless.Scope, in ModifyI
 			if err := s.checkIssuers(tx, *in.AuthorizedTokenIssuers); err != nil {
 				return err
 			}
-			app.AuthorizedTokenIssuers = slices.Clone(*in.AuthorizedTokenIssuers)
+			app.AuthorizedTokenIssuers = nil // an empty list clears it
+			if len(*in.AuthorizedTokenIssuers) > 0 {
+				app.AuthorizedTokenIssuers = slices.Clone(*in.AuthorizedTokenIssuers)
+			}
 		}
 		if in.ServiceIntegrations != nil {
-			app.ServiceIntegrations = slices.Clone(*in.ServiceIntegrations)
+			app.ServiceIntegrations = nil
+			if len(*in.ServiceIntegrations) > 0 {
+				app.ServiceIntegrations = slices.Clone(*in.ServiceIntegrations)
+			}
 		}
 		out = app.clone()
 		return store.PutJSON(tx, key, app)

@@ -15,31 +15,52 @@ import (
 
 // idcApplicationXML is the model's RedshiftIdcApplication.
 type idcApplicationXML struct {
-	IdcInstanceArn             string                     `xml:"IdcInstanceArn"`
-	RedshiftIdcApplicationName string                     `xml:"RedshiftIdcApplicationName"`
-	RedshiftIdcApplicationArn  string                     `xml:"RedshiftIdcApplicationArn"`
-	IdentityNamespace          string                     `xml:"IdentityNamespace"`
-	IdcDisplayName             string                     `xml:"IdcDisplayName,omitempty"`
-	IamRoleArn                 string                     `xml:"IamRoleArn,omitempty"`
-	IdcManagedApplicationArn   string                     `xml:"IdcManagedApplicationArn,omitempty"`
-	IdcOnboardStatus           string                     `xml:"IdcOnboardStatus"`
-	AuthorizedTokenIssuerList  []authorizedTokenIssuerXML `xml:"AuthorizedTokenIssuerList>member,omitempty"`
-	ServiceIntegrations        []serviceIntegrationXML    `xml:"ServiceIntegrations>member,omitempty"`
-	ApplicationType            string                     `xml:"ApplicationType,omitempty"`
-	Tags                       []tagXML                   `xml:"Tags>Tag,omitempty"`
-	SsoTagKeys                 []string                   `xml:"SsoTagKeys>TagKey,omitempty"`
+	IdcInstanceArn             string                             `xml:"IdcInstanceArn"`
+	RedshiftIdcApplicationName string                             `xml:"RedshiftIdcApplicationName"`
+	RedshiftIdcApplicationArn  string                             `xml:"RedshiftIdcApplicationArn"`
+	IdentityNamespace          string                             `xml:"IdentityNamespace"`
+	IdcDisplayName             string                             `xml:"IdcDisplayName,omitempty"`
+	IamRoleArn                 string                             `xml:"IamRoleArn,omitempty"`
+	IdcManagedApplicationArn   string                             `xml:"IdcManagedApplicationArn,omitempty"`
+	IdcOnboardStatus           string                             `xml:"IdcOnboardStatus"`
+	AuthorizedTokenIssuerList  *listXML[authorizedTokenIssuerXML] `xml:"AuthorizedTokenIssuerList"`
+	ServiceIntegrations        *listXML[serviceIntegrationXML]    `xml:"ServiceIntegrations"`
+	ApplicationType            string                             `xml:"ApplicationType,omitempty"`
+	Tags                       *tagListXML                        `xml:"Tags"`
+	SsoTagKeys                 *tagKeyListXML                     `xml:"SsoTagKeys"`
+}
+
+// listXML is an awsQuery list (<member> items); a nil one is left out,
+// which encoding/xml's "a>b,omitempty" does not do for the parent.
+type listXML[T any] struct {
+	Member []T `xml:"member"`
+}
+
+func xmlList[T any](items []T) *listXML[T] {
+	if items == nil {
+		return nil
+	}
+	return &listXML[T]{Member: items}
+}
+
+type tagListXML struct {
+	Tag []tagXML `xml:"Tag"`
+}
+
+type tagKeyListXML struct {
+	TagKey []string `xml:"TagKey"`
 }
 
 type authorizedTokenIssuerXML struct {
-	TrustedTokenIssuerArn   string   `xml:"TrustedTokenIssuerArn"`
-	AuthorizedAudiencesList []string `xml:"AuthorizedAudiencesList>member,omitempty"`
+	TrustedTokenIssuerArn   string           `xml:"TrustedTokenIssuerArn"`
+	AuthorizedAudiencesList *listXML[string] `xml:"AuthorizedAudiencesList"`
 }
 
 // serviceIntegrationXML is the ServiceIntegrationsUnion: one member set.
 type serviceIntegrationXML struct {
-	LakeFormation  []lakeFormationScopeXML  `xml:"LakeFormation>member,omitempty"`
-	Redshift       []redshiftScopeXML       `xml:"Redshift>member,omitempty"`
-	S3AccessGrants []s3AccessGrantsScopeXML `xml:"S3AccessGrants>member,omitempty"`
+	LakeFormation  *listXML[lakeFormationScopeXML]  `xml:"LakeFormation"`
+	Redshift       *listXML[redshiftScopeXML]       `xml:"Redshift"`
+	S3AccessGrants *listXML[s3AccessGrantsScopeXML] `xml:"S3AccessGrants"`
 }
 
 type authorizationXML struct {
@@ -83,27 +104,44 @@ func wireIdcApplication(a redshiftidc.Application) idcApplicationXML {
 	out := idcApplicationXML{
 		IdcInstanceArn: a.IdcInstanceArn, RedshiftIdcApplicationName: a.Name, RedshiftIdcApplicationArn: a.Arn,
 		IdentityNamespace: a.IdentityNamespace, IdcDisplayName: a.DisplayName, IamRoleArn: a.IamRoleArn, IdcOnboardStatus: "Completed",
-		IdcManagedApplicationArn: a.ManagedApplicationArn, ApplicationType: a.ApplicationType, SsoTagKeys: a.SsoTagKeys,
+		IdcManagedApplicationArn: a.ManagedApplicationArn, ApplicationType: a.ApplicationType,
 	}
+	var issuers []authorizedTokenIssuerXML
 	for _, t := range a.AuthorizedTokenIssuers {
-		out.AuthorizedTokenIssuerList = append(out.AuthorizedTokenIssuerList, authorizedTokenIssuerXML{TrustedTokenIssuerArn: t.TrustedTokenIssuerArn, AuthorizedAudiencesList: t.AuthorizedAudiences})
+		issuers = append(issuers, authorizedTokenIssuerXML{TrustedTokenIssuerArn: t.TrustedTokenIssuerArn, AuthorizedAudiencesList: xmlList(t.AuthorizedAudiences)})
 	}
+	out.AuthorizedTokenIssuerList = xmlList(issuers)
+	var integrations []serviceIntegrationXML
 	for _, si := range a.ServiceIntegrations {
 		var w serviceIntegrationXML
-		for _, auth := range si.Authorizations {
-			switch si.Service {
-			case redshiftidc.ServiceLakeFormation:
-				w.LakeFormation = append(w.LakeFormation, lakeFormationScopeXML{authorizationXML{auth}})
-			case redshiftidc.ServiceRedshift:
-				w.Redshift = append(w.Redshift, redshiftScopeXML{authorizationXML{auth}})
-			case redshiftidc.ServiceS3AccessGrants:
-				w.S3AccessGrants = append(w.S3AccessGrants, s3AccessGrantsScopeXML{authorizationXML{auth}})
+		switch si.Service {
+		case redshiftidc.ServiceLakeFormation:
+			w.LakeFormation = &listXML[lakeFormationScopeXML]{Member: []lakeFormationScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.LakeFormation.Member = append(w.LakeFormation.Member, lakeFormationScopeXML{authorizationXML{auth}})
+			}
+		case redshiftidc.ServiceRedshift:
+			w.Redshift = &listXML[redshiftScopeXML]{Member: []redshiftScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.Redshift.Member = append(w.Redshift.Member, redshiftScopeXML{authorizationXML{auth}})
+			}
+		case redshiftidc.ServiceS3AccessGrants:
+			w.S3AccessGrants = &listXML[s3AccessGrantsScopeXML]{Member: []s3AccessGrantsScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.S3AccessGrants.Member = append(w.S3AccessGrants.Member, s3AccessGrantsScopeXML{authorizationXML{auth}})
 			}
 		}
-		out.ServiceIntegrations = append(out.ServiceIntegrations, w)
+		integrations = append(integrations, w)
 	}
-	for _, t := range a.Tags {
-		out.Tags = append(out.Tags, tagXML(t))
+	out.ServiceIntegrations = xmlList(integrations)
+	if a.Tags != nil {
+		out.Tags = &tagListXML{}
+		for _, t := range a.Tags {
+			out.Tags.Tag = append(out.Tags.Tag, tagXML(t))
+		}
+	}
+	if a.SsoTagKeys != nil {
+		out.SsoTagKeys = &tagKeyListXML{TagKey: a.SsoTagKeys}
 	}
 	return out
 }
