@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
@@ -146,80 +145,82 @@ func wireIdcApplication(a redshiftidc.Application) idcApplicationXML {
 	return out
 }
 
-// maxListMembers bounds the members read of one list (a body is at most
-// 1 MiB, so this only stops a loop over absent indexes early).
+// maxListMembers is the most members read of one list; a list with more
+// is refused, not cut.
 const maxListMembers = 1000
 
-// listPresent reports whether the request gives the list name at all
+// queryForm is a request's parameters with every key's dotted prefixes
+// indexed ("A.member.1.B" gives "A", "A.member", "A.member.1" and the key
+// itself), so finding a list's members costs a lookup each, however many
+// parameters the body holds.
+type queryForm struct {
+	p        awsquery.Params
+	prefixes map[string]bool
+}
+
+func newQueryForm(p awsquery.Params) queryForm {
+	f := queryForm{p: p, prefixes: make(map[string]bool, len(p))}
+	for k := range p {
+		f.prefixes[k] = true
+		for i := 0; i < len(k); i++ {
+			if k[i] == '.' {
+				f.prefixes[k[:i]] = true
+			}
+		}
+	}
+	return f
+}
+
+// present reports whether the request gives name or anything under it
 // (an empty list is sent as "name=").
-func listPresent(p awsquery.Params, name string) bool {
-	if p.Has(name) {
-		return true
-	}
-	for k := range p {
-		if strings.HasPrefix(k, name+".") {
-			return true
-		}
-	}
-	return false
-}
+func (f queryForm) present(name string) bool { return f.prefixes[name] }
 
-// hasUnder reports whether any parameter lies under prefix + ".".
-func hasUnder(p awsquery.Params, prefix string) bool {
-	if p.Has(prefix) {
-		return true
-	}
-	for k := range p {
-		if strings.HasPrefix(k, prefix+".") {
-			return true
-		}
-	}
-	return false
-}
-
-// listItems are the prefixes name.<member>.1, name.<member>.2, … that are
+// items are the prefixes name.<member>.1, name.<member>.2, … that are
 // present, in order (a gap ends the list, as the SDKs number from 1).
-func listItems(p awsquery.Params, name, member string) []string {
+func (f queryForm) items(v *validation.Collector, name, member string) []string {
 	var out []string
-	for i := 1; i <= maxListMembers; i++ {
-		pre := fmt.Sprintf("%s.%s.%d", name, member, i)
-		if !hasUnder(p, pre) {
-			break
+	for i := 1; ; i++ {
+		pre := name + "." + member + "." + strconv.Itoa(i)
+		if !f.present(pre) {
+			return out
+		}
+		if i > maxListMembers {
+			v.Add(name, fmt.Sprintf("[more than %d members]", maxListMembers), fmt.Sprintf("Member must have length less than or equal to %d", maxListMembers))
+			return out
 		}
 		out = append(out, pre)
 	}
-	return out
 }
 
-func parseIssuers(p awsquery.Params) []redshiftidc.AuthorizedTokenIssuer {
+func (f queryForm) issuers(v *validation.Collector) []redshiftidc.AuthorizedTokenIssuer {
 	out := []redshiftidc.AuthorizedTokenIssuer{}
-	for _, pre := range listItems(p, "AuthorizedTokenIssuerList", "member") {
-		t := redshiftidc.AuthorizedTokenIssuer{TrustedTokenIssuerArn: p.Get(pre + ".TrustedTokenIssuerArn")}
-		for _, a := range listItems(p, pre+".AuthorizedAudiencesList", "member") {
-			t.AuthorizedAudiences = append(t.AuthorizedAudiences, p.Get(a))
+	for _, pre := range f.items(v, "AuthorizedTokenIssuerList", "member") {
+		t := redshiftidc.AuthorizedTokenIssuer{TrustedTokenIssuerArn: f.p.Get(pre + ".TrustedTokenIssuerArn")}
+		for _, a := range f.items(v, pre+".AuthorizedAudiencesList", "member") {
+			t.AuthorizedAudiences = append(t.AuthorizedAudiences, f.p.Get(a))
 		}
 		out = append(out, t)
 	}
 	return out
 }
 
-// parseIntegrations reads the ServiceIntegrationsUnion members: one
-// service each; a member naming none or several is left with no service
-// for validation to refuse.
-func parseIntegrations(p awsquery.Params) []redshiftidc.ServiceIntegration {
+// integrations reads the ServiceIntegrationsUnion members: one service
+// each; a member naming none or several is left with no service for
+// validation to refuse.
+func (f queryForm) integrations(v *validation.Collector) []redshiftidc.ServiceIntegration {
 	out := []redshiftidc.ServiceIntegration{}
-	for _, pre := range listItems(p, "ServiceIntegrations", "member") {
+	for _, pre := range f.items(v, "ServiceIntegrations", "member") {
 		var si redshiftidc.ServiceIntegration
 		n := 0
 		for _, svc := range []string{redshiftidc.ServiceLakeFormation, redshiftidc.ServiceRedshift, redshiftidc.ServiceS3AccessGrants} {
-			if !hasUnder(p, pre+"."+svc) {
+			if !f.present(pre + "." + svc) {
 				continue
 			}
 			n++
 			si.Service = svc
 			si.Authorizations = []string{}
-			for _, sc := range listItems(p, pre+"."+svc, "member") {
-				si.Authorizations = append(si.Authorizations, p.Get(sc+"."+redshiftidc.ScopeOf[svc]+".Authorization"))
+			for _, sc := range f.items(v, pre+"."+svc, "member") {
+				si.Authorizations = append(si.Authorizations, f.p.Get(sc+"."+redshiftidc.ScopeOf[svc]+".Authorization"))
 			}
 		}
 		if n != 1 {
@@ -258,17 +259,22 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		if app.IdentityNamespace == "" {
 			app.IdentityNamespace = "AWSIDC"
 		}
-		if listPresent(params, "AuthorizedTokenIssuerList") {
-			app.AuthorizedTokenIssuers = parseIssuers(params)
+		form := newQueryForm(params)
+		var v validation.Collector
+		if form.present("AuthorizedTokenIssuerList") {
+			app.AuthorizedTokenIssuers = form.issuers(&v)
 		}
-		if listPresent(params, "ServiceIntegrations") {
-			app.ServiceIntegrations = parseIntegrations(params)
+		if form.present("ServiceIntegrations") {
+			app.ServiceIntegrations = form.integrations(&v)
 		}
-		for _, pre := range listItems(params, "Tags", "Tag") {
+		for _, pre := range form.items(&v, "Tags", "Tag") {
 			app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
 		}
-		for _, pre := range listItems(params, "SsoTagKeys", "TagKey") {
+		for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
 			app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		if err := redshiftidc.Validate(app); err != nil {
 			return nil, err
@@ -295,13 +301,17 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
 			DisplayName: queryOptional(params, "IdcDisplayName"),
 		}
-		if listPresent(params, "AuthorizedTokenIssuerList") {
-			l := parseIssuers(params)
+		form := newQueryForm(params)
+		if form.present("AuthorizedTokenIssuerList") {
+			l := form.issuers(&v)
 			in.AuthorizedTokenIssuers = &l
 		}
-		if listPresent(params, "ServiceIntegrations") {
-			l := parseIntegrations(params)
+		if form.present("ServiceIntegrations") {
+			l := form.integrations(&v)
 			in.ServiceIntegrations = &l
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
 		if err != nil {
