@@ -24,7 +24,8 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-// ErrNotFound is returned for an unknown application.
+// ErrNotFound is returned for an unknown application (bare: the table
+// gives AWS's message, which names no ARN).
 var ErrNotFound = errors.New("redshift idc application not found")
 
 // ErrExists is returned when the name is taken.
@@ -306,11 +307,9 @@ func (s *Service) ByArn(ctx context.Context, scope serverless.Scope, arn string)
 			return a, nil
 		}
 	}
-	return Application{}, notFound(arn)
+	return Application{}, ErrNotFound
 }
 
-// notFound keeps the table's message (AWS's, which names no ARN).
-func notFound(string) error { return ErrNotFound }
 
 // byArnTx finds an application of the scope by ARN in a transaction and
 // returns it with its key.
@@ -329,7 +328,7 @@ func byArnTx(r store.Reader, scope serverless.Scope, arn string) (string, Applic
 		return true, nil
 	})
 	if err == nil && key == "" {
-		err = notFound(arn)
+		err = ErrNotFound
 	}
 	return key, out, err
 }
@@ -379,7 +378,7 @@ func (s *Service) Describe(ctx context.Context, scope serverless.Scope, arn stri
 				return []Application{a}, "", nil
 			}
 		}
-		return nil, "", notFound(arn)
+		return nil, "", ErrNotFound
 	}
 	out := []Application{}
 	for i, a := range apps {
