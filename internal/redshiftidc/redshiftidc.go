@@ -310,7 +310,6 @@ func (s *Service) ByArn(ctx context.Context, scope serverless.Scope, arn string)
 	return Application{}, ErrNotFound
 }
 
-
 // byArnTx finds an application of the scope by ARN in a transaction and
 // returns it with its key.
 func byArnTx(r store.Reader, scope serverless.Scope, arn string) (string, Application, error) {
