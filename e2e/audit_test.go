@@ -250,6 +250,10 @@ func TestAuditEveryOperation(t *testing.T) {
 		both(root, params(map[string]any{"RedshiftIdcApplicationName": "audited"})))
 	_, err = rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 	tr.add("DescribeRedshiftIdcApplications", srcRedshift, "DescribeRedshiftIdcApplications", "", err, root)
+	_, err = rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
+		RedshiftIdcApplicationArn: app.RedshiftIdcApplication.RedshiftIdcApplicationArn, IdcDisplayName: aws.String("B")})
+	tr.add("ModifyRedshiftIdcApplication", srcRedshift, "ModifyRedshiftIdcApplication", "", err,
+		both(root, params(map[string]any{"IdcDisplayName": "B"})))
 	_, err = rs.DeleteRedshiftIdcApplication(ctx, &redshift.DeleteRedshiftIdcApplicationInput{RedshiftIdcApplicationArn: app.RedshiftIdcApplication.RedshiftIdcApplicationArn})
 	tr.add("DeleteRedshiftIdcApplication", srcRedshift, "DeleteRedshiftIdcApplication", "", err, root)
 

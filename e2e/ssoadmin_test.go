@@ -177,12 +177,13 @@ func TestSSOAdminAPI(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if pages != 3 || !slices.Equal(names, []string{"a1", "a2", "a3", "idcgate-demo-app", "reports"}) {
+	// demo-idc is the seeded Redshift IdC application's managed application.
+	if pages != 3 || !slices.Equal(names, []string{"a1", "a2", "a3", "demo-idc", "idcgate-demo-app", "reports"}) {
 		t.Fatalf("%d pages: %v", pages, names)
 	}
 	rs, err := sso.ListApplications(ctx, &ssoadmin.ListApplicationsInput{InstanceArn: aws.String(testserver.InstanceArn),
 		Filter: &ssotypes.ListApplicationsFilter{ApplicationProvider: aws.String("arn:aws:sso::aws:applicationProvider/redshift")}})
-	if err != nil || len(rs.Applications) != 3 {
+	if err != nil || len(rs.Applications) != 4 {
 		t.Fatalf("filtered: %+v %v", rs, err)
 	}
 	_, err = sso.ListApplications(ctx, &ssoadmin.ListApplicationsInput{InstanceArn: aws.String(testserver.InstanceArn), NextToken: aws.String("bm90LWEtdG9rZW4")})

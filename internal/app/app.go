@@ -162,7 +162,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 
 	// The services read and write through the wrapped store; the ones
 	// that keep reads are given the embedded store's versions explicitly.
-	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Clock}
+	idcApps := &redshiftidc.Service{Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Clock,
+		Pages: &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: opt.Clock, TTL: 24 * time.Hour}}
 	sl := &serverless.Service{
 		Store:           st,
 		Versions:        versions,
@@ -190,12 +191,6 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	}
 	sl.AfterDeleteWorkgroup = func(sc serverless.Scope, wg serverless.Workgroup) {
 		keys.Forget(keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
-	}
-	if err := seed(ctx, cfg, idcApps, sl); err != nil {
-		return nil, fmt.Errorf("seeding config resources: %w", err)
-	}
-	if err := migrateKeyrings(ctx, cfg, sl, keys); err != nil {
-		return nil, fmt.Errorf("creating workgroup keys: %w", err)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -235,6 +230,18 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
 	if err != nil {
 		return nil, err
+	}
+	// Each Redshift IdC application has its managed sso-admin application,
+	// made with it: the config's are seeded once sso-admin is there.
+	idcApps.IdentityCenter = redshiftIdentityCenter{sso}
+	if err := seed(ctx, cfg, idcApps, sl); err != nil {
+		return nil, fmt.Errorf("seeding config resources: %w", err)
+	}
+	if err := idcApps.EnsureManagedApplications(ctx); err != nil {
+		return nil, fmt.Errorf("managed applications of Redshift IdC applications: %w", err)
+	}
+	if err := migrateKeyrings(ctx, cfg, sl, keys); err != nil {
+		return nil, fmt.Errorf("creating workgroup keys: %w", err)
 	}
 
 	iss := &issuer.Issuer{Serverless: sl, Keys: keys, Dir: ids.dir, IdcApps: idcApps, TTL: cfg.Tokens.TTL.Duration, Clock: opt.Clock, Rand: opt.Rand}

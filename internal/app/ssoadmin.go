@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/store"
 )
@@ -310,4 +312,42 @@ func (d *discovery) jwksURI(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the discovery document's issuer or jwks_uri does not fit")
 	}
 	return doc.JWKSURI, nil
+}
+
+// redshiftIdentityCenter gives the Redshift IdC applications what they
+// need of sso-admin: trusted token issuers to check, and their managed
+// applications (provider redshift, scope redshift:connect; the tags that
+// SsoTagKeys name).
+type redshiftIdentityCenter struct{ sso *ssoadmin.Service }
+
+func (r redshiftIdentityCenter) TrustedTokenIssuerExists(rd store.Reader, arn string) (bool, error) {
+	return r.sso.TrustedTokenIssuerExists(rd, arn)
+}
+
+func (r redshiftIdentityCenter) CreateManagedApplication(tx store.Tx, app redshiftidc.Application) (string, error) {
+	name := app.DisplayName
+	if name == "" {
+		name = app.Name
+	}
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	var tags []ssoadmin.Tag
+	for _, t := range app.Tags {
+		if slices.Contains(app.SsoTagKeys, t.Key) {
+			tags = append(tags, ssoadmin.Tag{Key: &t.Key, Value: &t.Value})
+		}
+	}
+	m, err := r.sso.CreateManagedApplication(tx, ssoadmin.ManagedApplicationInput{
+		ApplicationProviderArn: ssoadmin.ProviderRedshift,
+		Name:                   name,
+		Description:            "Managed by Amazon Redshift for " + app.Arn,
+		Tags:                   tags,
+		Scopes:                 []string{"redshift:connect"},
+	})
+	return m.ApplicationArn, err
+}
+
+func (r redshiftIdentityCenter) DeleteManagedApplication(tx store.Tx, arn string) error {
+	return r.sso.DeleteManagedApplication(tx, arn)
 }

@@ -277,6 +277,10 @@ var rows = []row{
 		Code: "ConflictException", Status: 400,
 		QueryCode: "RedshiftIdcApplicationAlreadyExists", QueryStatus: 400,
 		Message: "The application you attempted to add already exists."},
+	{Sentinel: redshiftidc.ErrInvalidParameter,
+		Code: "ValidationException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400,
+		Message: "The value specified for a parameter is not valid."},
 
 	{Sentinel: identitystore.ErrNotFound,
 		Code: "ResourceNotFoundException", Status: 400,

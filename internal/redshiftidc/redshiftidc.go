@@ -6,25 +6,42 @@ package redshiftidc
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/ids"
+	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-// ErrNotFound is returned for an unknown application.
+// ErrNotFound is returned for an unknown application (bare: the table
+// gives AWS's message, which names no ARN).
 var ErrNotFound = errors.New("redshift idc application not found")
 
 // ErrExists is returned when the name is taken.
 var ErrExists = errors.New("redshift idc application already exists")
+
+// ErrInvalidParameter is a value the model allows that Redshift refuses
+// (an unknown trusted token issuer, MaxRecords out of 20-100, a bad
+// Marker): InvalidParameterValue.
+var ErrInvalidParameter = errors.New("redshift idc application: invalid parameter value")
+
+// Error is the domain error type.
+type Error = apierror.Error
+
+func invalid(format string, args ...any) error {
+	return apierror.New(ErrInvalidParameter, format, args...)
+}
 
 // Application is a Redshift IdC application.
 type Application struct {
@@ -35,6 +52,106 @@ type Application struct {
 	IamRoleArn        string    `json:"iamRoleArn"`
 	DisplayName       string    `json:"displayName,omitempty"`
 	CreatedAt         time.Time `json:"createdAt"`
+
+	// AuthorizedTokenIssuers are the trusted token issuers (of the
+	// Identity Center instance) whose tokens Redshift accepts, with the
+	// audiences it accepts of each.
+	AuthorizedTokenIssuers []AuthorizedTokenIssuer `json:"authorizedTokenIssuers,omitempty"`
+	// ServiceIntegrations are the integrations with other services.
+	ServiceIntegrations []ServiceIntegration `json:"serviceIntegrations,omitempty"`
+	Tags                []Tag                `json:"tags,omitempty"`
+	// SsoTagKeys name the Tags copied to the managed application.
+	SsoTagKeys      []string `json:"ssoTagKeys,omitempty"`
+	ApplicationType string   `json:"applicationType,omitempty"`
+	// ManagedApplicationArn is the sso-admin application made for this
+	// one (IdcManagedApplicationArn): its assignments decide who the
+	// gateway admits with an Identity Center access token.
+	ManagedApplicationArn string `json:"managedApplicationArn,omitempty"`
+}
+
+// AuthorizedTokenIssuer is one member of AuthorizedTokenIssuerList.
+type AuthorizedTokenIssuer struct {
+	TrustedTokenIssuerArn string   `json:"trustedTokenIssuerArn"`
+	AuthorizedAudiences   []string `json:"authorizedAudiences,omitempty"`
+}
+
+// The services of ServiceIntegrations, and the one scope each has.
+const (
+	ServiceLakeFormation  = "LakeFormation"
+	ServiceRedshift       = "Redshift"
+	ServiceS3AccessGrants = "S3AccessGrants"
+)
+
+// ScopeOf is the scope member name of each service's scope union.
+var ScopeOf = map[string]string{
+	ServiceLakeFormation:  "LakeFormationQuery",
+	ServiceRedshift:       "Connect",
+	ServiceS3AccessGrants: "ReadWriteAccess",
+}
+
+// Authorization values of a scope.
+const (
+	AuthorizationEnabled  = "Enabled"
+	AuthorizationDisabled = "Disabled"
+)
+
+// ServiceIntegration is one member of ServiceIntegrations (a union: one
+// service), with the Authorization of each of its scopes in order.
+type ServiceIntegration struct {
+	Service        string   `json:"service"`
+	Authorizations []string `json:"authorizations"`
+}
+
+// Tag is a Redshift resource tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Application types.
+const (
+	ApplicationTypeNone      = "None"
+	ApplicationTypeLakehouse = "Lakehouse"
+)
+
+// clone copies the slices, so the copy shares nothing with a.
+func (a Application) clone() Application {
+	a.AuthorizedTokenIssuers = slices.Clone(a.AuthorizedTokenIssuers)
+	for i, t := range a.AuthorizedTokenIssuers {
+		a.AuthorizedTokenIssuers[i].AuthorizedAudiences = slices.Clone(t.AuthorizedAudiences)
+	}
+	a.ServiceIntegrations = slices.Clone(a.ServiceIntegrations)
+	for i, si := range a.ServiceIntegrations {
+		a.ServiceIntegrations[i].Authorizations = slices.Clone(si.Authorizations)
+	}
+	a.Tags = slices.Clone(a.Tags)
+	a.SsoTagKeys = slices.Clone(a.SsoTagKeys)
+	return a
+}
+
+func cloneAll(apps []Application) []Application {
+	if apps == nil {
+		return nil
+	}
+	out := make([]Application, len(apps))
+	for i, a := range apps {
+		out[i] = a.clone()
+	}
+	return out
+}
+
+// IdentityCenter is what the service needs of the Identity Center
+// instance (internal/ssoadmin), inside the transaction that writes the
+// application, so a refused call changes neither.
+type IdentityCenter interface {
+	// TrustedTokenIssuerExists reports whether arn names a trusted token
+	// issuer of the instance.
+	TrustedTokenIssuerExists(r store.Reader, arn string) (bool, error)
+	// CreateManagedApplication makes the managed application of app and
+	// returns its ARN.
+	CreateManagedApplication(tx store.Tx, app Application) (string, error)
+	// DeleteManagedApplication deletes it; one already gone is no error.
+	DeleteManagedApplication(tx store.Tx, arn string) error
 }
 
 // Service stores applications per account and region.
@@ -47,10 +164,15 @@ type Service struct {
 	Versions store.Versioned
 	Rand     io.Reader
 	Clock    clock.Clock
+	// Pages seals DescribeRedshiftIdcApplications' Marker.
+	Pages *pagetoken.Codec
+	// IdentityCenter, when set, checks trusted token issuers and keeps
+	// each application's managed sso-admin application.
+	IdentityCenter IdentityCenter
 
 	// decoded spares List (on every GetIdentityCenterAuthToken) the JSON
-	// decoding of records that have not changed. An Application holds no
-	// slice, map or pointer, so the copy List returns shares nothing.
+	// decoding of records that have not changed. Decoded records are
+	// shared: List hands out clones.
 	decoded store.Decoded[Application]
 	// lists spares it the read itself while Versions vouches that nothing
 	// under "redshift/" changed. Kept lists are immutable: List returns a
@@ -65,13 +187,16 @@ func prefix(s serverless.Scope) string {
 	return segment + "/" + s.Account + "/" + s.Region + "/idc-application/"
 }
 
-// Ensure creates app (by name) if it does not exist and returns the stored one.
+// Ensure creates app (by name) if it does not exist and returns the stored
+// one; a stored one without its managed application gets one (a store
+// written before managed applications existed, or one whose managed
+// application was deleted).
 func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
 	var out Application
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		key := prefix(scope) + app.Name
 		if err := store.GetJSON(tx, key, &out); err == nil {
-			return nil
+			return s.ensureManaged(tx, key, &out)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -81,10 +206,64 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 		}
 		app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
 		app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
+		if s.IdentityCenter != nil {
+			if app.ManagedApplicationArn, err = s.IdentityCenter.CreateManagedApplication(tx, app); err != nil {
+				return err
+			}
+		}
 		out = app
 		return store.PutJSON(tx, key, app)
 	})
 	return out, err
+}
+
+// ensureManaged gives a stored application its managed application when
+// it has none.
+func (s *Service) ensureManaged(tx store.Tx, key string, app *Application) error {
+	if s.IdentityCenter == nil || app.ManagedApplicationArn != "" {
+		return nil
+	}
+	arn, err := s.IdentityCenter.CreateManagedApplication(tx, *app)
+	if err != nil {
+		return err
+	}
+	app.ManagedApplicationArn = arn
+	return store.PutJSON(tx, key, *app)
+}
+
+// EnsureManagedApplications gives every stored application of every
+// account and region that has no managed application one (at start, for
+// applications an earlier version stored).
+func (s *Service) EnsureManagedApplications(ctx context.Context) error {
+	if s.IdentityCenter == nil {
+		return nil
+	}
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		var keys []string
+		var apps []Application
+		err := tx.Scan(segment+"/", "", func(k string, v []byte) (bool, error) {
+			if !strings.Contains(k, "/idc-application/") {
+				return true, nil
+			}
+			var a Application
+			if err := json.Unmarshal(v, &a); err != nil {
+				return false, err
+			}
+			if a.ManagedApplicationArn == "" {
+				keys, apps = append(keys, k), append(apps, a)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for i := range apps {
+			if err := s.ensureManaged(tx, keys[i], &apps[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // List returns the scope's applications in name order, in a slice of the
@@ -97,7 +276,7 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 	if versioned {
 		version = s.Versions.Version(segment)
 		if apps, ok := s.lists.Get(scope, version); ok {
-			return slices.Clone(apps), nil
+			return cloneAll(apps), nil
 		}
 	}
 	var out []Application
@@ -113,9 +292,8 @@ func (s *Service) List(ctx context.Context, scope serverless.Scope) ([]Applicati
 	})
 	if err == nil && versioned {
 		s.lists.Put(scope, version, out)
-		return slices.Clone(out), nil
 	}
-	return out, err
+	return cloneAll(out), err
 }
 
 // ByArn finds an application of the scope by ARN.
@@ -130,6 +308,93 @@ func (s *Service) ByArn(ctx context.Context, scope serverless.Scope, arn string)
 		}
 	}
 	return Application{}, ErrNotFound
+}
+
+// byArnTx finds an application of the scope by ARN in a transaction and
+// returns it with its key.
+func byArnTx(r store.Reader, scope serverless.Scope, arn string) (string, Application, error) {
+	var key string
+	var out Application
+	err := r.Scan(prefix(scope), "", func(k string, v []byte) (bool, error) {
+		var a Application
+		if err := json.Unmarshal(v, &a); err != nil {
+			return false, err
+		}
+		if a.Arn == arn {
+			key, out = k, a
+			return false, nil
+		}
+		return true, nil
+	})
+	if err == nil && key == "" {
+		err = ErrNotFound
+	}
+	return key, out, err
+}
+
+// Page sizes of DescribeRedshiftIdcApplications (MaxRecords).
+const (
+	MinMaxRecords     = 20
+	MaxMaxRecords     = 100
+	DefaultMaxRecords = 100
+)
+
+// describeOp names the list a Marker belongs to.
+const describeOp = "DescribeRedshiftIdcApplications"
+
+// Describe answers DescribeRedshiftIdcApplications: the one application
+// named by arn (when not empty), else a page of the scope's applications
+// in name order of at most maxRecords (0: the default) after marker, with
+// the marker of the next page when more remain.
+func (s *Service) Describe(ctx context.Context, scope serverless.Scope, arn string, maxRecords int, marker string) ([]Application, string, error) {
+	if maxRecords == 0 {
+		maxRecords = DefaultMaxRecords
+	}
+	if maxRecords < MinMaxRecords || maxRecords > MaxMaxRecords {
+		return nil, "", invalid("MaxRecords must be between %d and %d.", MinMaxRecords, MaxMaxRecords)
+	}
+	after := ""
+	if marker != "" {
+		if s.Pages == nil {
+			return nil, "", invalid("Invalid marker: %s", apierror.Printable(marker))
+		}
+		pg, err := s.Pages.DecodeFor(marker, describeOp, scope.Account, scope.Region)
+		switch {
+		case errors.Is(err, pagetoken.ErrInvalidToken) || err == nil && !strings.HasPrefix(pg.After, prefix(scope)):
+			return nil, "", invalid("Invalid marker: %s", apierror.Printable(marker))
+		case err != nil:
+			return nil, "", err
+		}
+		after = pg.After
+	}
+	apps, err := s.List(ctx, scope)
+	if err != nil {
+		return nil, "", err
+	}
+	if arn != "" {
+		for _, a := range apps {
+			if a.Arn == arn {
+				return []Application{a}, "", nil
+			}
+		}
+		return nil, "", ErrNotFound
+	}
+	out := []Application{}
+	for i, a := range apps {
+		key := prefix(scope) + a.Name
+		if key <= after {
+			continue
+		}
+		if len(out) == maxRecords {
+			if s.Pages == nil {
+				return nil, "", errors.New("redshiftidc: no page token codec")
+			}
+			next, err := s.Pages.New(describeOp, scope.Account, scope.Region, prefix(scope)+apps[i-1].Name)
+			return out, next, err
+		}
+		out = append(out, a)
+	}
+	return out, "", nil
 }
 
 // LookupIdcApplication implements serverless.IdcApplicationResolver.
@@ -176,12 +441,96 @@ func Validate(app Application) error {
 	}
 	v.Required("iamRoleArn", app.IamRoleArn != "")
 	v.LengthAndPattern("identityNamespace", app.IdentityNamespace, 1, 127, identityNamespaceRe, identityNamespacePattern)
+	validateIssuers(&v, app.AuthorizedTokenIssuers)
+	validateIntegrations(&v, app.ServiceIntegrations)
+	if len(app.Tags) > MaxTags {
+		v.Add("tags", fmt.Sprintf("[%d tags]", len(app.Tags)), fmt.Sprintf("Member must have length less than or equal to %d", MaxTags))
+	}
+	for i, t := range app.Tags {
+		p := fmt.Sprintf("tags.%d.member", i+1)
+		if v.Required(p+".key", t.Key != "") {
+			v.LengthAndPattern(p+".key", t.Key, 1, 128, tagRe, tagPattern)
+		}
+		v.LengthAndPattern(p+".value", t.Value, 0, 256, tagRe, tagPattern)
+	}
+	for i, k := range app.SsoTagKeys {
+		v.LengthAndPattern(fmt.Sprintf("ssoTagKeys.%d.member", i+1), k, 1, 128, tagRe, tagPattern)
+	}
+	if app.ApplicationType != "" {
+		v.OneOf("applicationType", app.ApplicationType, ApplicationTypeNone, ApplicationTypeLakehouse)
+	}
 	return v.Err()
 }
 
-// Create adds an application; the name must be new in the scope.
+// MaxTags is the most tags a Redshift resource has.
+const MaxTags = 50
+
+// Tag keys and values: Unicode letters, digits, white space and _ . : / = + - @.
+const tagPattern = `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`
+
+var tagRe = regexp.MustCompile(`^` + tagPattern + `$`)
+
+func validateIssuers(v *validation.Collector, list []AuthorizedTokenIssuer) {
+	for i, t := range list {
+		p := fmt.Sprintf("authorizedTokenIssuerList.%d.member", i+1)
+		v.Required(p+".trustedTokenIssuerArn", t.TrustedTokenIssuerArn != "")
+		for j, a := range t.AuthorizedAudiences {
+			v.Length(fmt.Sprintf("%s.authorizedAudiencesList.%d.member", p, j+1), a, 1, 2147483647)
+		}
+	}
+}
+
+func validateIntegrations(v *validation.Collector, list []ServiceIntegration) {
+	for i, si := range list {
+		p := fmt.Sprintf("serviceIntegrations.%d.member", i+1)
+		scope, ok := ScopeOf[si.Service]
+		if !ok {
+			v.Add(p, si.Service, "Member must have exactly one of LakeFormation, Redshift, S3AccessGrants")
+			continue
+		}
+		for j, a := range si.Authorizations {
+			v.OneOf(fmt.Sprintf("%s.%s.%d.member.%s.authorization", p, lowerFirst(si.Service), j+1, lowerFirst(scope)), a, AuthorizationEnabled, AuthorizationDisabled)
+		}
+	}
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// checkIssuers refuses a trusted token issuer the instance does not
+// have.
+func (s *Service) checkIssuers(r store.Reader, list []AuthorizedTokenIssuer) error {
+	for _, t := range list {
+		ok := false
+		if s.IdentityCenter != nil {
+			var err error
+			if ok, err = s.IdentityCenter.TrustedTokenIssuerExists(r, t.TrustedTokenIssuerArn); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			return invalid("The trusted token issuer %s does not exist in the IAM Identity Center instance.", apierror.Printable(t.TrustedTokenIssuerArn))
+		}
+	}
+	return nil
+}
+
+// checkTagKeys refuses an SsoTagKeys key that names no tag.
+func checkTagKeys(app Application) error {
+	for _, k := range app.SsoTagKeys {
+		if !slices.ContainsFunc(app.Tags, func(t Tag) bool { return t.Key == k }) {
+			return invalid("The SSO tag key %s is not one of the application's tags.", apierror.Printable(k))
+		}
+	}
+	return nil
+}
+
+// Create adds an application with its managed application; the name must
+// be new in the scope and every trusted token issuer must exist.
 func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
 	if err := Validate(app); err != nil {
+		return Application{}, err
+	}
+	if err := checkTagKeys(app); err != nil {
 		return Application{}, err
 	}
 	id, err := ids.UUID(s.rand())
@@ -190,6 +539,7 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 	}
 	app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
 	app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
+	app.ManagedApplicationArn = ""
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		key := prefix(scope) + app.Name
 		if _, err := tx.Get(key); err == nil {
@@ -197,16 +547,109 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if err := s.checkIssuers(tx, app.AuthorizedTokenIssuers); err != nil {
+			return err
+		}
+		if s.IdentityCenter != nil {
+			arn, err := s.IdentityCenter.CreateManagedApplication(tx, app)
+			if err != nil {
+				return err
+			}
+			app.ManagedApplicationArn = arn
+		}
 		return store.PutJSON(tx, key, app)
 	})
-	return app, err
+	if err != nil {
+		return Application{}, err
+	}
+	return app, nil
 }
 
-// Delete removes the application with this ARN.
-func (s *Service) Delete(ctx context.Context, scope serverless.Scope, arn string) error {
-	app, err := s.ByArn(ctx, scope, arn)
-	if err != nil {
-		return err
+// ModifyInput is ModifyRedshiftIdcApplication's input: nil members are
+// left as they are; a list given replaces the stored one (empty clears it).
+type ModifyInput struct {
+	Arn                    string
+	IdentityNamespace      *string
+	IamRoleArn             *string
+	DisplayName            *string
+	AuthorizedTokenIssuers *[]AuthorizedTokenIssuer
+	ServiceIntegrations    *[]ServiceIntegration
+}
+
+// Modify changes what in gives and returns the application.
+func (s *Service) Modify(ctx context.Context, scope serverless.Scope, in ModifyInput) (Application, error) {
+	var v validation.Collector
+	v.Required("redshiftIdcApplicationArn", in.Arn != "")
+	if in.IdentityNamespace != nil {
+		v.LengthAndPattern("identityNamespace", *in.IdentityNamespace, 1, 127, identityNamespaceRe, identityNamespacePattern)
 	}
-	return s.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(prefix(scope) + app.Name) })
+	if in.IamRoleArn != nil {
+		v.Length("iamRoleArn", *in.IamRoleArn, 1, 2147483647)
+	}
+	if in.DisplayName != nil {
+		v.LengthAndPattern("idcDisplayName", *in.DisplayName, 1, 127, displayNameRe, displayNamePattern)
+	}
+	if in.AuthorizedTokenIssuers != nil {
+		validateIssuers(&v, *in.AuthorizedTokenIssuers)
+	}
+	if in.ServiceIntegrations != nil {
+		validateIntegrations(&v, *in.ServiceIntegrations)
+	}
+	if err := v.Err(); err != nil {
+		return Application{}, err
+	}
+	var out Application
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		key, app, err := byArnTx(tx, scope, in.Arn)
+		if err != nil {
+			return err
+		}
+		if in.IdentityNamespace != nil {
+			app.IdentityNamespace = *in.IdentityNamespace
+		}
+		if in.IamRoleArn != nil {
+			app.IamRoleArn = *in.IamRoleArn
+		}
+		if in.DisplayName != nil {
+			app.DisplayName = *in.DisplayName
+		}
+		if in.AuthorizedTokenIssuers != nil {
+			if err := s.checkIssuers(tx, *in.AuthorizedTokenIssuers); err != nil {
+				return err
+			}
+			app.AuthorizedTokenIssuers = nil // an empty list clears it
+			if len(*in.AuthorizedTokenIssuers) > 0 {
+				app.AuthorizedTokenIssuers = slices.Clone(*in.AuthorizedTokenIssuers)
+			}
+		}
+		if in.ServiceIntegrations != nil {
+			app.ServiceIntegrations = nil
+			if len(*in.ServiceIntegrations) > 0 {
+				app.ServiceIntegrations = slices.Clone(*in.ServiceIntegrations)
+			}
+		}
+		out = app.clone()
+		return store.PutJSON(tx, key, app)
+	})
+	if err != nil {
+		return Application{}, err
+	}
+	return out, nil
+}
+
+// Delete removes the application with this ARN and its managed
+// application.
+func (s *Service) Delete(ctx context.Context, scope serverless.Scope, arn string) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		key, app, err := byArnTx(tx, scope, arn)
+		if err != nil {
+			return err
+		}
+		if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
+			if err := s.IdentityCenter.DeleteManagedApplication(tx, app.ManagedApplicationArn); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(key)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -135,16 +136,20 @@ func TestListIsTheCallersCopy(t *testing.T) {
 			s.Versions = db
 		}
 		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"})
+		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r",
+			ServiceIntegrations: []ServiceIntegration{{Service: ServiceRedshift, Authorizations: []string{"Enabled"}}},
+			Tags:                []Tag{{Key: "team", Value: "sales"}}, SsoTagKeys: []string{"team"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 3 { // a miss, the read that keeps the list, a hit
 			apps, err := s.List(ctx, sc)
-			if err != nil || len(apps) != 1 || apps[0] != a {
+			if err != nil || len(apps) != 1 || !reflect.DeepEqual(apps[0], a) {
 				t.Fatalf("versioned %v, list %d: %+v %v, want the stored %+v", versioned, i, apps, err, a)
 			}
 			apps[0].Arn, apps[0].IdcInstanceArn = "arn:changed", "arn:changed"
+			apps[0].Tags[0].Key, apps[0].SsoTagKeys[0] = "changed", "changed"
+			apps[0].ServiceIntegrations[0].Authorizations[0] = "changed"
 		}
 	}
 }

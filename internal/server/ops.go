@@ -18,7 +18,7 @@ var knownOps = map[string]map[string]bool{
 	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity"),
 	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
 	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
-	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
+	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
 	serviceIAM:           setOf(iamOps...),
 	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.

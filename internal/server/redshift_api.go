@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/xml"
+	"fmt"
+	"strconv"
 
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
@@ -10,14 +12,75 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
+// idcApplicationXML is the model's RedshiftIdcApplication.
 type idcApplicationXML struct {
-	IdcInstanceArn             string `xml:"IdcInstanceArn"`
-	RedshiftIdcApplicationName string `xml:"RedshiftIdcApplicationName"`
-	RedshiftIdcApplicationArn  string `xml:"RedshiftIdcApplicationArn"`
-	IdentityNamespace          string `xml:"IdentityNamespace"`
-	IdcDisplayName             string `xml:"IdcDisplayName,omitempty"`
-	IamRoleArn                 string `xml:"IamRoleArn,omitempty"`
-	IdcOnboardStatus           string `xml:"IdcOnboardStatus"`
+	IdcInstanceArn             string                             `xml:"IdcInstanceArn"`
+	RedshiftIdcApplicationName string                             `xml:"RedshiftIdcApplicationName"`
+	RedshiftIdcApplicationArn  string                             `xml:"RedshiftIdcApplicationArn"`
+	IdentityNamespace          string                             `xml:"IdentityNamespace"`
+	IdcDisplayName             string                             `xml:"IdcDisplayName,omitempty"`
+	IamRoleArn                 string                             `xml:"IamRoleArn,omitempty"`
+	IdcManagedApplicationArn   string                             `xml:"IdcManagedApplicationArn,omitempty"`
+	IdcOnboardStatus           string                             `xml:"IdcOnboardStatus"`
+	AuthorizedTokenIssuerList  *listXML[authorizedTokenIssuerXML] `xml:"AuthorizedTokenIssuerList"`
+	ServiceIntegrations        *listXML[serviceIntegrationXML]    `xml:"ServiceIntegrations"`
+	ApplicationType            string                             `xml:"ApplicationType,omitempty"`
+	Tags                       *tagListXML                        `xml:"Tags"`
+	SsoTagKeys                 *tagKeyListXML                     `xml:"SsoTagKeys"`
+}
+
+// listXML is an awsQuery list (<member> items); a nil one is left out,
+// which encoding/xml's "a>b,omitempty" does not do for the parent.
+type listXML[T any] struct {
+	Member []T `xml:"member"`
+}
+
+func xmlList[T any](items []T) *listXML[T] {
+	if items == nil {
+		return nil
+	}
+	return &listXML[T]{Member: items}
+}
+
+type tagListXML struct {
+	Tag []tagXML `xml:"Tag"`
+}
+
+type tagKeyListXML struct {
+	TagKey []string `xml:"TagKey"`
+}
+
+type authorizedTokenIssuerXML struct {
+	TrustedTokenIssuerArn   string           `xml:"TrustedTokenIssuerArn"`
+	AuthorizedAudiencesList *listXML[string] `xml:"AuthorizedAudiencesList"`
+}
+
+// serviceIntegrationXML is the ServiceIntegrationsUnion: one member set.
+type serviceIntegrationXML struct {
+	LakeFormation  *listXML[lakeFormationScopeXML]  `xml:"LakeFormation"`
+	Redshift       *listXML[redshiftScopeXML]       `xml:"Redshift"`
+	S3AccessGrants *listXML[s3AccessGrantsScopeXML] `xml:"S3AccessGrants"`
+}
+
+type authorizationXML struct {
+	Authorization string `xml:"Authorization"`
+}
+
+type lakeFormationScopeXML struct {
+	LakeFormationQuery authorizationXML `xml:"LakeFormationQuery"`
+}
+
+type redshiftScopeXML struct {
+	Connect authorizationXML `xml:"Connect"`
+}
+
+type s3AccessGrantsScopeXML struct {
+	ReadWriteAccess authorizationXML `xml:"ReadWriteAccess"`
+}
+
+type tagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
 }
 
 type createIdcApplicationResult struct {
@@ -25,16 +88,155 @@ type createIdcApplicationResult struct {
 	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
 }
 
+type modifyIdcApplicationResult struct {
+	XMLName                xml.Name          `xml:"ModifyRedshiftIdcApplicationResult"`
+	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
+}
+
 type describeIdcApplicationsResult struct {
 	XMLName                 xml.Name            `xml:"DescribeRedshiftIdcApplicationsResult"`
 	RedshiftIdcApplications []idcApplicationXML `xml:"RedshiftIdcApplications>member"`
+	Marker                  string              `xml:"Marker,omitempty"`
 }
 
 func wireIdcApplication(a redshiftidc.Application) idcApplicationXML {
-	return idcApplicationXML{
+	out := idcApplicationXML{
 		IdcInstanceArn: a.IdcInstanceArn, RedshiftIdcApplicationName: a.Name, RedshiftIdcApplicationArn: a.Arn,
 		IdentityNamespace: a.IdentityNamespace, IdcDisplayName: a.DisplayName, IamRoleArn: a.IamRoleArn, IdcOnboardStatus: "Completed",
+		IdcManagedApplicationArn: a.ManagedApplicationArn, ApplicationType: a.ApplicationType,
 	}
+	var issuers []authorizedTokenIssuerXML
+	for _, t := range a.AuthorizedTokenIssuers {
+		issuers = append(issuers, authorizedTokenIssuerXML{TrustedTokenIssuerArn: t.TrustedTokenIssuerArn, AuthorizedAudiencesList: xmlList(t.AuthorizedAudiences)})
+	}
+	out.AuthorizedTokenIssuerList = xmlList(issuers)
+	var integrations []serviceIntegrationXML
+	for _, si := range a.ServiceIntegrations {
+		var w serviceIntegrationXML
+		switch si.Service {
+		case redshiftidc.ServiceLakeFormation:
+			w.LakeFormation = &listXML[lakeFormationScopeXML]{Member: []lakeFormationScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.LakeFormation.Member = append(w.LakeFormation.Member, lakeFormationScopeXML{authorizationXML{auth}})
+			}
+		case redshiftidc.ServiceRedshift:
+			w.Redshift = &listXML[redshiftScopeXML]{Member: []redshiftScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.Redshift.Member = append(w.Redshift.Member, redshiftScopeXML{authorizationXML{auth}})
+			}
+		case redshiftidc.ServiceS3AccessGrants:
+			w.S3AccessGrants = &listXML[s3AccessGrantsScopeXML]{Member: []s3AccessGrantsScopeXML{}}
+			for _, auth := range si.Authorizations {
+				w.S3AccessGrants.Member = append(w.S3AccessGrants.Member, s3AccessGrantsScopeXML{authorizationXML{auth}})
+			}
+		}
+		integrations = append(integrations, w)
+	}
+	out.ServiceIntegrations = xmlList(integrations)
+	if a.Tags != nil {
+		out.Tags = &tagListXML{}
+		for _, t := range a.Tags {
+			out.Tags.Tag = append(out.Tags.Tag, tagXML(t))
+		}
+	}
+	if a.SsoTagKeys != nil {
+		out.SsoTagKeys = &tagKeyListXML{TagKey: a.SsoTagKeys}
+	}
+	return out
+}
+
+// maxListMembers is the most members read of one list; a list with more
+// is refused, not cut.
+const maxListMembers = 1000
+
+// queryForm is a request's parameters with every key's dotted prefixes
+// indexed ("A.member.1.B" gives "A", "A.member", "A.member.1" and the key
+// itself), so finding a list's members costs a lookup each, however many
+// parameters the body holds.
+type queryForm struct {
+	p        awsquery.Params
+	prefixes map[string]bool
+}
+
+func newQueryForm(p awsquery.Params) queryForm {
+	f := queryForm{p: p, prefixes: make(map[string]bool, len(p))}
+	for k := range p {
+		f.prefixes[k] = true
+		for i := 0; i < len(k); i++ {
+			if k[i] == '.' {
+				f.prefixes[k[:i]] = true
+			}
+		}
+	}
+	return f
+}
+
+// present reports whether the request gives name or anything under it
+// (an empty list is sent as "name=").
+func (f queryForm) present(name string) bool { return f.prefixes[name] }
+
+// items are the prefixes name.<member>.1, name.<member>.2, … that are
+// present, in order (a gap ends the list, as the SDKs number from 1).
+func (f queryForm) items(v *validation.Collector, name, member string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		pre := name + "." + member + "." + strconv.Itoa(i)
+		if !f.present(pre) {
+			return out
+		}
+		if i > maxListMembers {
+			v.Add(name, fmt.Sprintf("[more than %d members]", maxListMembers), fmt.Sprintf("Member must have length less than or equal to %d", maxListMembers))
+			return out
+		}
+		out = append(out, pre)
+	}
+}
+
+func (f queryForm) issuers(v *validation.Collector) []redshiftidc.AuthorizedTokenIssuer {
+	out := []redshiftidc.AuthorizedTokenIssuer{}
+	for _, pre := range f.items(v, "AuthorizedTokenIssuerList", "member") {
+		t := redshiftidc.AuthorizedTokenIssuer{TrustedTokenIssuerArn: f.p.Get(pre + ".TrustedTokenIssuerArn")}
+		for _, a := range f.items(v, pre+".AuthorizedAudiencesList", "member") {
+			t.AuthorizedAudiences = append(t.AuthorizedAudiences, f.p.Get(a))
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// integrations reads the ServiceIntegrationsUnion members: one service
+// each; a member naming none or several is left with no service for
+// validation to refuse.
+func (f queryForm) integrations(v *validation.Collector) []redshiftidc.ServiceIntegration {
+	out := []redshiftidc.ServiceIntegration{}
+	for _, pre := range f.items(v, "ServiceIntegrations", "member") {
+		var si redshiftidc.ServiceIntegration
+		n := 0
+		for _, svc := range []string{redshiftidc.ServiceLakeFormation, redshiftidc.ServiceRedshift, redshiftidc.ServiceS3AccessGrants} {
+			if !f.present(pre + "." + svc) {
+				continue
+			}
+			n++
+			si.Service = svc
+			si.Authorizations = []string{}
+			for _, sc := range f.items(v, pre+"."+svc, "member") {
+				si.Authorizations = append(si.Authorizations, f.p.Get(sc+"."+redshiftidc.ScopeOf[svc]+".Authorization"))
+			}
+		}
+		if n != 1 {
+			si = redshiftidc.ServiceIntegration{}
+		}
+		out = append(out, si)
+	}
+	return out
+}
+
+func queryOptional(p awsquery.Params, name string) *string {
+	if !p.Has(name) {
+		return nil
+	}
+	v := p.Get(name)
+	return &v
 }
 
 func (s *Server) serveRedshift(c *call) (any, error) {
@@ -52,9 +254,27 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		app := redshiftidc.Application{
 			Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
 			IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
+			ApplicationType: params.Get("ApplicationType"),
 		}
 		if app.IdentityNamespace == "" {
 			app.IdentityNamespace = "AWSIDC"
+		}
+		form := newQueryForm(params)
+		var v validation.Collector
+		if form.present("AuthorizedTokenIssuerList") {
+			app.AuthorizedTokenIssuers = form.issuers(&v)
+		}
+		if form.present("ServiceIntegrations") {
+			app.ServiceIntegrations = form.integrations(&v)
+		}
+		for _, pre := range form.items(&v, "Tags", "Tag") {
+			app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
+		}
+		for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
+			app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		if err := redshiftidc.Validate(app); err != nil {
 			return nil, err
@@ -67,6 +287,37 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 			return nil, err
 		}
 		return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
+	case "ModifyRedshiftIdcApplication":
+		arn := params.Get("RedshiftIdcApplicationArn")
+		var v validation.Collector
+		v.Required("redshiftIdcApplicationArn", arn != "")
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, serviceRedshift, arn); err != nil {
+			return nil, err
+		}
+		in := redshiftidc.ModifyInput{
+			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
+			DisplayName: queryOptional(params, "IdcDisplayName"),
+		}
+		form := newQueryForm(params)
+		if form.present("AuthorizedTokenIssuerList") {
+			l := form.issuers(&v)
+			in.AuthorizedTokenIssuers = &l
+		}
+		if form.present("ServiceIntegrations") {
+			l := form.integrations(&v)
+			in.ServiceIntegrations = &l
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
+		if err != nil {
+			return nil, err
+		}
+		return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
 	case "DescribeRedshiftIdcApplications":
 		arn := params.Get("RedshiftIdcApplicationArn")
 		resource := wildcard
@@ -76,18 +327,25 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		if err := s.authorize(c, serviceRedshift, resource); err != nil {
 			return nil, err
 		}
-		apps, err := s.d.IdcApps.List(c.ctx, scope)
+		maxRecords := 0
+		if params.Has("MaxRecords") {
+			n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
+			if err != nil {
+				return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
+			}
+			// Outside 20-100 (0, or an int32 far outside) is refused alike.
+			maxRecords = int(max(min(n, 1000), -1))
+			if maxRecords == 0 {
+				maxRecords = -1
+			}
+		}
+		apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
 		if err != nil {
 			return nil, err
 		}
-		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}}
+		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
 		for _, a := range apps {
-			if arn == "" || a.Arn == arn {
-				out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
-			}
-		}
-		if arn != "" && len(out.RedshiftIdcApplications) == 0 {
-			return nil, redshiftidc.ErrNotFound
+			out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
 		}
 		return out, nil
 	case "DeleteRedshiftIdcApplication":
