@@ -187,8 +187,8 @@ func TestDataAPI(t *testing.T) {
 	// Bob cannot see, read or cancel alice's statement, and is refused her table.
 	_, err = bob.DescribeStatement(ctx, &redshiftdata.DescribeStatementInput{Id: &bid})
 	var rnf *types.ResourceNotFoundException
-	if !errors.As(err, &rnf) {
-		t.Fatalf("bob describes alice's statement: %v", err)
+	if !errors.As(err, &rnf) || aws.ToString(rnf.ResourceId) != bid {
+		t.Fatalf("bob describes alice's statement: %v (want ResourceId %s)", err, bid)
 	}
 	_, err = bob.GetStatementResult(ctx, &redshiftdata.GetStatementResultInput{Id: aws.String(bid + ":3")})
 	wantAPIError(t, err, "ResourceNotFoundException", 400, "")

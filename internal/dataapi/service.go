@@ -308,7 +308,7 @@ func (s *Service) get(ctx context.Context, sc Scope, o Owner, id string) (*State
 }
 
 func notFound(id string) error {
-	return &apierror.Error{Kind: ErrNotFound, Message: "Query does not exist.", ResourceName: apierror.Printable(id)}
+	return &apierror.Error{Kind: ErrNotFound, Message: "Query does not exist.", Members: resourceID(id)}
 }
 
 // splitID parses "<id>" or "<id>:<n>" (a batch's n-th statement, from 1).
@@ -574,7 +574,7 @@ func (s *Service) Result(ctx context.Context, sc Scope, o Owner, id, format, nex
 	}
 	ss := &st.Subs[sub-1]
 	if ss.Status != StatusFinished || !ss.HasResultSet {
-		return nil, &apierror.Error{Kind: ErrNotFound, Message: "Query does not have result. Please check query status with DescribeStatement.", ResourceName: apierror.Printable(id)}
+		return nil, &apierror.Error{Kind: ErrNotFound, Message: "Query does not have result. Please check query status with DescribeStatement.", Members: resourceID(id)}
 	}
 	if st.ResultFormat != format {
 		if format == FormatCSV {
@@ -618,4 +618,10 @@ func (s *Service) Result(ctx context.Context, sc Scope, o Owner, id, format, nex
 		}
 	}
 	return out, nil
+}
+
+// resourceID is the Data API's ResourceNotFoundException member naming
+// the statement (its model's ResourceId, not resourceName).
+func resourceID(id string) map[string]string {
+	return map[string]string{"ResourceId": apierror.Printable(id)}
 }
