@@ -453,21 +453,22 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, store.Vers
 	return db, db, nil
 }
 
-// seed creates the config's Redshift IdC applications, namespaces and
-// workgroups that do not exist yet; existing ones are left as they are.
+// seed re-applies the config's Redshift IdC applications
+// (redshiftidc.ApplyConfig), and creates its namespaces and workgroups that
+// do not exist yet; existing ones are left as they are.
 func seed(ctx context.Context, cfg *config.Config, idc *redshiftidc.Service, sl *serverless.Service) error {
 	for _, a := range cfg.Accounts {
 		scope := serverless.Scope{Account: a.ID, Region: cfg.Region}
-		appArns := map[string]string{}
+		var apps []redshiftidc.Application
 		for _, app := range a.RedshiftIdcApplications {
-			got, err := idc.Ensure(ctx, scope, redshiftidc.Application{
+			apps = append(apps, redshiftidc.Application{
 				Name: app.Name, IdentityNamespace: app.IdentityNamespace,
 				IdcInstanceArn: app.IdcInstanceArn, IamRoleArn: app.IamRoleArn,
 			})
-			if err != nil {
-				return err
-			}
-			appArns[app.Name] = got.Arn
+		}
+		appArns, err := idc.ApplyConfig(ctx, scope, apps)
+		if err != nil {
+			return fmt.Errorf("redshift idc applications: %w", err)
 		}
 		for _, ns := range a.Namespaces {
 			in := serverless.CreateNamespaceInput{NamespaceName: ptr(ns.Name)}

@@ -67,6 +67,10 @@ type Application struct {
 	// one (IdcManagedApplicationArn): its assignments decide who the
 	// gateway admits with an Identity Center access token.
 	ManagedApplicationArn string `json:"managedApplicationArn,omitempty"`
+	// FromConfig marks an application the config declares: the config
+	// re-applies it at every start, and removes it once it no longer
+	// names it (ApplyConfig). API-made ones are the API's.
+	FromConfig bool `json:"fromConfig,omitempty"`
 }
 
 // AuthorizedTokenIssuer is one member of AuthorizedTokenIssuerList.
@@ -215,6 +219,78 @@ func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Applic
 		return store.PutJSON(tx, key, app)
 	})
 	return out, err
+}
+
+// ApplyConfig makes the scope's config-declared applications what the
+// config says, in one transaction (BEHAVIOUR 7.2): one it names is created
+// or has its identity namespace, instance, role and display name set
+// (its ARN, managed application and API-set members kept); one it declared
+// before and names no more is deleted with its managed application; those
+// made by API are left alone. It returns the ARNs by name.
+func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps []Application) (map[string]string, error) {
+	arns := make(map[string]string, len(apps))
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		named := make(map[string]bool, len(apps))
+		for _, want := range apps {
+			named[want.Name] = true
+			key := prefix(scope) + want.Name
+			var cur Application
+			err := store.GetJSON(tx, key, &cur)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				id, err := ids.UUID(s.rand())
+				if err != nil {
+					return err
+				}
+				cur = want
+				cur.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
+				cur.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
+			case err != nil:
+				return err
+			default:
+				cur.IdentityNamespace, cur.IdcInstanceArn, cur.IamRoleArn = want.IdentityNamespace, want.IdcInstanceArn, want.IamRoleArn
+				if want.DisplayName != "" {
+					cur.DisplayName = want.DisplayName
+				}
+			}
+			cur.FromConfig = true
+			if s.IdentityCenter != nil && cur.ManagedApplicationArn == "" {
+				if cur.ManagedApplicationArn, err = s.IdentityCenter.CreateManagedApplication(tx, cur); err != nil {
+					return err
+				}
+			}
+			if err := store.PutJSON(tx, key, cur); err != nil {
+				return err
+			}
+			arns[want.Name] = cur.Arn
+		}
+		var gone []Application
+		err := tx.Scan(prefix(scope), "", func(_ string, v []byte) (bool, error) {
+			var a Application
+			if err := json.Unmarshal(v, &a); err != nil {
+				return false, err
+			}
+			if a.FromConfig && !named[a.Name] {
+				gone = append(gone, a)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range gone {
+			if s.IdentityCenter != nil && a.ManagedApplicationArn != "" {
+				if err := s.IdentityCenter.DeleteManagedApplication(tx, a.ManagedApplicationArn); err != nil {
+					return err
+				}
+			}
+			if err := tx.Delete(prefix(scope) + a.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return arns, err
 }
 
 // ensureManaged gives a stored application its managed application when
