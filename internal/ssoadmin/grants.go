@@ -64,6 +64,94 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// appMap describes one of an application's keyed maps (its grants,
+// access scopes and authentication methods), so their Get, Delete and
+// Put share one load, check and update.
+type appMap[V any] struct {
+	checkKey func(*validation.Collector, *string) bool
+	field    func(*Application) *map[string]V
+	missing  string // the not-found message, of the ARN and the key
+}
+
+var (
+	appGrants  = appMap[Grant]{checkGrantType, func(a *Application) *map[string]Grant { return &a.Grants }, "Application %s has no %s grant."}
+	appScopes  = appMap[[]string]{checkScope, func(a *Application) *map[string][]string { return &a.Scopes }, "Application %s has no access scope %s."}
+	appMethods = appMap[AuthenticationMethod]{checkMethodType, func(a *Application) *map[string]AuthenticationMethod { return &a.AuthenticationMethods },
+		"Application %s has no %s authentication method."}
+)
+
+// check validates the application ARN and the key.
+func (m appMap[V]) check(arn, key *string) error {
+	var v validation.Collector
+	CheckApplicationArn(&v, "applicationArn", arn)
+	m.checkKey(&v, key)
+	return v.Err()
+}
+
+// get returns the application's entry of the key.
+func (m appMap[V]) get(ctx context.Context, s *Service, arn, key *string) (V, error) {
+	var zero V
+	if err := m.check(arn, key); err != nil {
+		return zero, err
+	}
+	app, err := s.Application(ctx, *arn)
+	if err != nil {
+		return zero, err
+	}
+	e, ok := (*m.field(&app))[*key]
+	if !ok {
+		return zero, errorf(ErrNotFound, m.missing, *arn, *key)
+	}
+	return e, nil
+}
+
+// set adds or replaces the entry of the key, making the map if need be.
+func (m appMap[V]) set(app *Application, key string, e V) {
+	f := m.field(app)
+	if *f == nil {
+		*f = map[string]V{}
+	}
+	(*f)[key] = e
+}
+
+// put sets the entry in a transaction (its input validated by the caller).
+func (m appMap[V]) put(ctx context.Context, s *Service, arn, key string, e V) error {
+	return s.updateApp(ctx, arn, func(_ store.Tx, app *Application) error {
+		m.set(app, key, e)
+		return nil
+	})
+}
+
+// delete removes the application's entry of the key.
+func (m appMap[V]) delete(ctx context.Context, s *Service, arn, key *string) error {
+	if err := m.check(arn, key); err != nil {
+		return err
+	}
+	return s.updateApp(ctx, *arn, func(_ store.Tx, app *Application) error {
+		f := m.field(app)
+		if _, ok := (*f)[*key]; !ok {
+			return errorf(ErrNotFound, m.missing, *arn, *key)
+		}
+		delete(*f, *key)
+		return nil
+	})
+}
+
+// onePageApp validates a one-page list's input (any next token is
+// invalid: the list never has a second page) and loads the application.
+func (s *Service) onePageApp(ctx context.Context, arn, next *string) (Application, error) {
+	var v validation.Collector
+	CheckApplicationArn(&v, "applicationArn", arn)
+	checkPage(&v, Page{NextToken: next})
+	if err := v.Err(); err != nil {
+		return Application{}, err
+	}
+	if next != nil && *next != "" {
+		return Application{}, validation.Newf("Invalid nextToken provided.")
+	}
+	return s.Application(ctx, *arn)
+}
+
 func checkGrantType(v *validation.Collector, t *string) bool {
 	if !v.Required("grantType", t != nil) {
 		return false
@@ -138,31 +226,14 @@ func (s *Service) PutApplicationGrant(ctx context.Context, in PutApplicationGran
 				return err
 			}
 		}
-		if app.Grants == nil {
-			app.Grants = map[string]Grant{}
-		}
-		app.Grants[*in.GrantType] = g
+		appGrants.set(app, *in.GrantType, g)
 		return nil
 	})
 }
 
 // GetApplicationGrant returns the application's grant of a type.
 func (s *Service) GetApplicationGrant(ctx context.Context, arn, grantType *string) (Grant, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkGrantType(&v, grantType)
-	if err := v.Err(); err != nil {
-		return Grant{}, err
-	}
-	app, err := s.Application(ctx, *arn)
-	if err != nil {
-		return Grant{}, err
-	}
-	g, ok := app.Grants[*grantType]
-	if !ok {
-		return Grant{}, errorf(ErrNotFound, "Application %s has no %s grant.", *arn, *grantType)
-	}
-	return g, nil
+	return appGrants.get(ctx, s, arn, grantType)
 }
 
 // GrantItem is one grant with its type.
@@ -174,16 +245,7 @@ type GrantItem struct {
 // ListApplicationGrants lists the application's grants in the model's
 // type order (never more than four: one page).
 func (s *Service) ListApplicationGrants(ctx context.Context, arn *string, next *string) ([]GrantItem, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, Page{NextToken: next})
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if next != nil && *next != "" {
-		return nil, validation.Newf("Invalid nextToken provided.")
-	}
-	app, err := s.Application(ctx, *arn)
+	app, err := s.onePageApp(ctx, arn, next)
 	if err != nil {
 		return nil, err
 	}
@@ -198,19 +260,7 @@ func (s *Service) ListApplicationGrants(ctx context.Context, arn *string, next *
 
 // DeleteApplicationGrant removes the application's grant of a type.
 func (s *Service) DeleteApplicationGrant(ctx context.Context, arn, grantType *string) error {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkGrantType(&v, grantType)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.updateApp(ctx, *arn, func(_ store.Tx, app *Application) error {
-		if _, ok := app.Grants[*grantType]; !ok {
-			return errorf(ErrNotFound, "Application %s has no %s grant.", *arn, *grantType)
-		}
-		delete(app.Grants, *grantType)
-		return nil
-	})
+	return appGrants.delete(ctx, s, arn, grantType)
 }
 
 // The model's access scope and target patterns.
@@ -243,13 +293,7 @@ func (s *Service) PutApplicationAccessScope(ctx context.Context, arn, scope *str
 	if err := v.Err(); err != nil {
 		return err
 	}
-	return s.updateApp(ctx, *arn, func(_ store.Tx, app *Application) error {
-		if app.Scopes == nil {
-			app.Scopes = map[string][]string{}
-		}
-		app.Scopes[*scope] = targets
-		return nil
-	})
+	return appScopes.put(ctx, s, *arn, *scope, targets)
 }
 
 // ScopeDetails is one access scope.
@@ -260,19 +304,9 @@ type ScopeDetails struct {
 
 // GetApplicationAccessScope returns one access scope.
 func (s *Service) GetApplicationAccessScope(ctx context.Context, arn, scope *string) (ScopeDetails, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkScope(&v, scope)
-	if err := v.Err(); err != nil {
-		return ScopeDetails{}, err
-	}
-	app, err := s.Application(ctx, *arn)
+	t, err := appScopes.get(ctx, s, arn, scope)
 	if err != nil {
 		return ScopeDetails{}, err
-	}
-	t, ok := app.Scopes[*scope]
-	if !ok {
-		return ScopeDetails{}, errorf(ErrNotFound, "Application %s has no access scope %s.", *arn, *scope)
 	}
 	return ScopeDetails{Scope: *scope, AuthorizedTargets: t}, nil
 }
@@ -326,19 +360,7 @@ func (s *Service) ListApplicationAccessScopes(ctx context.Context, arn *string, 
 
 // DeleteApplicationAccessScope removes an access scope.
 func (s *Service) DeleteApplicationAccessScope(ctx context.Context, arn, scope *string) error {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkScope(&v, scope)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.updateApp(ctx, *arn, func(_ store.Tx, app *Application) error {
-		if _, ok := app.Scopes[*scope]; !ok {
-			return errorf(ErrNotFound, "Application %s has no access scope %s.", *arn, *scope)
-		}
-		delete(app.Scopes, *scope)
-		return nil
-	})
+	return appScopes.delete(ctx, s, arn, scope)
 }
 
 // AuthenticationMethodUnion is the wire's AuthenticationMethod union.
@@ -384,13 +406,7 @@ func (s *Service) PutApplicationAuthenticationMethod(ctx context.Context, arn, m
 	if _, err := ParseActorPolicy(doc); err != nil {
 		return validation.Newf("The actor policy is not a valid resource-based policy: %s", policyProblem(err))
 	}
-	return s.updateApp(ctx, *arn, func(_ store.Tx, app *Application) error {
-		if app.AuthenticationMethods == nil {
-			app.AuthenticationMethods = map[string]AuthenticationMethod{}
-		}
-		app.AuthenticationMethods[*methodType] = AuthenticationMethod{ActorPolicy: append(json.RawMessage(nil), doc...)}
-		return nil
-	})
+	return appMethods.put(ctx, s, *arn, *methodType, AuthenticationMethod{ActorPolicy: append(json.RawMessage(nil), doc...)})
 }
 
 func policyProblem(err error) string {
@@ -402,35 +418,12 @@ func policyProblem(err error) string {
 
 // GetApplicationAuthenticationMethod returns the method of a type.
 func (s *Service) GetApplicationAuthenticationMethod(ctx context.Context, arn, methodType *string) (AuthenticationMethod, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkMethodType(&v, methodType)
-	if err := v.Err(); err != nil {
-		return AuthenticationMethod{}, err
-	}
-	app, err := s.Application(ctx, *arn)
-	if err != nil {
-		return AuthenticationMethod{}, err
-	}
-	m, ok := app.AuthenticationMethods[*methodType]
-	if !ok {
-		return AuthenticationMethod{}, errorf(ErrNotFound, "Application %s has no %s authentication method.", *arn, *methodType)
-	}
-	return m, nil
+	return appMethods.get(ctx, s, arn, methodType)
 }
 
 // ListApplicationAuthenticationMethods lists the methods (at most one: one page).
 func (s *Service) ListApplicationAuthenticationMethods(ctx context.Context, arn, next *string) (map[string]AuthenticationMethod, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, Page{NextToken: next})
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if next != nil && *next != "" {
-		return nil, validation.Newf("Invalid nextToken provided.")
-	}
-	app, err := s.Application(ctx, *arn)
+	app, err := s.onePageApp(ctx, arn, next)
 	if err != nil {
 		return nil, err
 	}
