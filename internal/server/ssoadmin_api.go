@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -22,39 +23,120 @@ const serviceSSOAdmin = "sso"
 // trusted-identity-propagation subset of sso-admin (BEHAVIOUR 15). Each
 // decodes its input, authorizes sso:<Op> on the resources the service
 // authorization reference names, and calls the domain.
-var ssoAdminOps = map[string]func(*Server, *call) (any, error){
-	"ListInstances":                          (*Server).listInstances,
-	"DescribeInstance":                       (*Server).describeInstance,
-	"ListApplicationProviders":               (*Server).listApplicationProviders,
-	"CreateApplication":                      (*Server).createApplication,
-	"DescribeApplication":                    (*Server).describeApplication,
-	"ListApplications":                       (*Server).listApplications,
-	"UpdateApplication":                      (*Server).updateApplication,
-	"DeleteApplication":                      (*Server).deleteApplication,
-	"PutApplicationGrant":                    (*Server).putApplicationGrant,
-	"GetApplicationGrant":                    (*Server).getApplicationGrant,
-	"ListApplicationGrants":                  (*Server).listApplicationGrants,
-	"DeleteApplicationGrant":                 (*Server).deleteApplicationGrant,
-	"PutApplicationAccessScope":              (*Server).putApplicationAccessScope,
-	"GetApplicationAccessScope":              (*Server).getApplicationAccessScope,
-	"ListApplicationAccessScopes":            (*Server).listApplicationAccessScopes,
-	"DeleteApplicationAccessScope":           (*Server).deleteApplicationAccessScope,
-	"PutApplicationAuthenticationMethod":     (*Server).putApplicationAuthenticationMethod,
-	"GetApplicationAuthenticationMethod":     (*Server).getApplicationAuthenticationMethod,
-	"ListApplicationAuthenticationMethods":   (*Server).listApplicationAuthenticationMethods,
-	"DeleteApplicationAuthenticationMethod":  (*Server).deleteApplicationAuthenticationMethod,
-	"PutApplicationAssignmentConfiguration":  (*Server).putApplicationAssignmentConfiguration,
-	"GetApplicationAssignmentConfiguration":  (*Server).getApplicationAssignmentConfiguration,
-	"CreateApplicationAssignment":            (*Server).createApplicationAssignment,
-	"DescribeApplicationAssignment":          (*Server).describeApplicationAssignment,
-	"DeleteApplicationAssignment":            (*Server).deleteApplicationAssignment,
-	"ListApplicationAssignments":             (*Server).listApplicationAssignments,
-	"ListApplicationAssignmentsForPrincipal": (*Server).listApplicationAssignmentsForPrincipal,
-	"CreateTrustedTokenIssuer":               (*Server).createTrustedTokenIssuer,
-	"DescribeTrustedTokenIssuer":             (*Server).describeTrustedTokenIssuer,
-	"ListTrustedTokenIssuers":                (*Server).listTrustedTokenIssuers,
-	"UpdateTrustedTokenIssuer":               (*Server).updateTrustedTokenIssuer,
-	"DeleteTrustedTokenIssuer":               (*Server).deleteTrustedTokenIssuer,
+var ssoAdminOps = map[string]handler{
+	"ListInstances":            (*Server).listInstances,
+	"DescribeInstance":         (*Server).describeInstance,
+	"ListApplicationProviders": (*Server).listApplicationProviders,
+
+	"CreateApplication": onInstance(func(in *ssoadmin.CreateApplicationInput) *string { return in.InstanceArn }, createApplication),
+	"DescribeApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+			app, err := sso.Application(ctx, *in.ApplicationArn)
+			return ssoAnswer(app, err, appOut)
+		}),
+	"ListApplications":  onInstance(func(in *ssoadmin.ListApplicationsInput) *string { return in.InstanceArn }, listApplications),
+	"UpdateApplication": onApp(func(in *ssoadmin.UpdateApplicationInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).UpdateApplication)),
+	"DeleteApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+			return struct{}{}, sso.DeleteApplication(ctx, *in.ApplicationArn)
+		}),
+
+	"PutApplicationGrant": onApp(func(in *ssoadmin.PutApplicationGrantInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).PutApplicationGrant)),
+	"GetApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+			g, err := sso.GetApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+			return ssoAnswer(g, err, func(g ssoadmin.Grant) any { return map[string]any{"Grant": g.Union(*in.GrantType)} })
+		}),
+	"ListApplicationGrants": onApp(func(in *grantsPageInput) *string { return in.ApplicationArn }, listApplicationGrants),
+	"DeleteApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+			return struct{}{}, sso.DeleteApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+		}),
+
+	"PutApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+			return struct{}{}, sso.PutApplicationAccessScope(ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
+		}),
+	"GetApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+			return sso.GetApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+		}),
+	"ListApplicationAccessScopes": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+			scopes, next, err := sso.ListApplicationAccessScopes(ctx, in.ApplicationArn, in.page())
+			return ssoPage(scopes, next, err, func(scopes []ssoadmin.ScopeDetails, next *string) any {
+				return struct {
+					Scopes    []ssoadmin.ScopeDetails
+					NextToken *string `json:",omitempty"`
+				}{scopes, next}
+			})
+		}),
+	"DeleteApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+			return struct{}{}, sso.DeleteApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+		}),
+
+	"PutApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+			return struct{}{}, sso.PutApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
+		}),
+	"GetApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+			m, err := sso.GetApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+			return ssoAnswer(m, err, func(m ssoadmin.AuthenticationMethod) any {
+				return map[string]any{"AuthenticationMethod": methodUnion(m)}
+			})
+		}),
+	"ListApplicationAuthenticationMethods": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn }, listApplicationAuthenticationMethods),
+	"DeleteApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+			return struct{}{}, sso.DeleteApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+		}),
+
+	"PutApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+			return struct{}{}, sso.PutApplicationAssignmentConfiguration(ctx, in.ApplicationArn, in.AssignmentRequired)
+		}),
+	"GetApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+			required, err := sso.GetApplicationAssignmentConfiguration(ctx, in.ApplicationArn)
+			return ssoAnswer(required, err, func(required bool) any { return map[string]bool{"AssignmentRequired": required} })
+		}),
+
+	"CreateApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).CreateApplicationAssignment)),
+	"DescribeApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.AssignmentInput) (any, error) {
+			a, err := sso.DescribeApplicationAssignment(ctx, in)
+			return ssoAnswer(a, err, func(a ssoadmin.Assignment) any {
+				return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}
+			})
+		}),
+	"DeleteApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).DeleteApplicationAssignment)),
+	"ListApplicationAssignments": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+			as, next, err := sso.ListApplicationAssignments(ctx, in.ApplicationArn, in.page())
+			return ssoPage(as, next, err, assignmentsPage)
+		}),
+	"ListApplicationAssignmentsForPrincipal": onInstance(func(in *ssoadmin.ListForPrincipalInput) *string { return in.InstanceArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListForPrincipalInput) (any, error) {
+			as, next, err := sso.ListApplicationAssignmentsForPrincipal(ctx, in)
+			return ssoPage(as, next, err, assignmentsPage)
+		}),
+
+	"CreateTrustedTokenIssuer": onInstance(func(in *ssoadmin.CreateTrustedTokenIssuerInput) *string { return in.InstanceArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.CreateTrustedTokenIssuerInput) (any, error) {
+			t, err := sso.CreateTrustedTokenIssuer(ctx, in)
+			return ssoAnswer(t, err, func(t ssoadmin.TrustedTokenIssuer) any {
+				return map[string]string{"TrustedTokenIssuerArn": t.TrustedTokenIssuerArn}
+			})
+		}),
+	"DescribeTrustedTokenIssuer": onTTI(func(in *ttiArnInput) *string { return in.TrustedTokenIssuerArn }, describeTrustedTokenIssuer),
+	"ListTrustedTokenIssuers":    onInstance(func(in *pagedInstanceInput) *string { return in.InstanceArn }, listTrustedTokenIssuers),
+	"UpdateTrustedTokenIssuer":   onTTI(func(in *ssoadmin.UpdateTrustedTokenIssuerInput) *string { return in.TrustedTokenIssuerArn }, ssoDone((*ssoadmin.Service).UpdateTrustedTokenIssuer)),
+	"DeleteTrustedTokenIssuer": onTTI(func(in *ttiArnInput) *string { return in.TrustedTokenIssuerArn },
+		func(sso *ssoadmin.Service, ctx context.Context, in ttiArnInput) (any, error) {
+			return struct{}{}, sso.DeleteTrustedTokenIssuer(ctx, in.TrustedTokenIssuerArn)
+		}),
 }
 
 func ssoAdminOpNames() []string { return slices.Collect(maps.Keys(ssoAdminOps)) }
@@ -91,6 +173,105 @@ func decodeSSO[T any](c *call) (T, error) {
 	return in, err
 }
 
+// ssoOp is an operation's work once its input is decoded and authorized:
+// the domain call and the wire form of its answer.
+type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any, error)
+
+// onSSOResource is an operation on the resource an ARN member of its input names
+// (arn): the input is decoded, the ARN checked (check; nil where the
+// member is optional and the domain checks it) and sso:<Op> authorized on
+// it when given, then do runs.
+func onSSOResource[In any](check func(*validation.Collector, *string) bool, arn func(*In) *string, do ssoOp[In]) handler {
+	return func(s *Server, c *call) (any, error) {
+		in, err := decodeSSO[In](c)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			var v validation.Collector
+			check(&v, arn(&in))
+			if err := v.Err(); err != nil {
+				return nil, err
+			}
+		}
+		// A checked ARN is present, so a checked operation always authorizes.
+		if a := arn(&in); a != nil {
+			if err := s.authorizeSSO(c, *a); err != nil {
+				return nil, err
+			}
+		}
+		return do(s.d.SSOAdmin, c.ctx, in)
+	}
+}
+
+// onApp is an operation on one application.
+func onApp[In any](arn func(*In) *string, do ssoOp[In]) handler {
+	return onSSOResource(func(v *validation.Collector, arn *string) bool {
+		return ssoadmin.CheckApplicationArn(v, "applicationArn", arn)
+	}, arn, do)
+}
+
+// onTTI is an operation on one trusted token issuer.
+func onTTI[In any](arn func(*In) *string, do ssoOp[In]) handler {
+	return onSSOResource(ssoadmin.CheckTTIArn, arn, do)
+}
+
+// onInstance is an operation in the instance: its InstanceArn is checked
+// by the domain (after authorization, as the service does).
+func onInstance[In any](arn func(*In) *string, do ssoOp[In]) handler {
+	return onSSOResource(nil, arn, do)
+}
+
+// ssoDone is the ssoOp of a domain call that answers nothing on success.
+func ssoDone[In any](call func(*ssoadmin.Service, context.Context, In) error) ssoOp[In] {
+	return func(sso *ssoadmin.Service, ctx context.Context, in In) (any, error) {
+		return struct{}{}, call(sso, ctx, in)
+	}
+}
+
+// ssoAnswer is a domain call's result in its wire form, or its error.
+func ssoAnswer[R, W any](r R, err error, wire func(R) W) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return wire(r), nil
+}
+
+// ssoPage is a paged domain call's result in its wire form, or its error.
+func ssoPage[R, W any](items []R, next *string, err error, wire func([]R, *string) W) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return wire(items, next), nil
+}
+
+// onePageInput is the input of a list that is always one page: a page
+// size is checked (and may be honoured), any next token is invalid.
+type onePageInput struct {
+	MaxResults *int32
+	NextToken  *string
+}
+
+// decodeOnePage decodes and checks a one-page list's input and authorizes
+// sso:<Op> on "*" (the lists no resource scopes).
+func (s *Server) decodeOnePage(c *call) (onePageInput, error) {
+	in, err := decodeSSO[onePageInput](c)
+	if err != nil {
+		return in, err
+	}
+	var v validation.Collector
+	if in.MaxResults != nil {
+		v.Range("maxResults", int64(*in.MaxResults), 1, 100)
+	}
+	if err := v.Err(); err != nil {
+		return in, err
+	}
+	if in.NextToken != nil && *in.NextToken != "" {
+		return in, validation.Newf("Invalid nextToken provided.")
+	}
+	return in, s.authorizeSSO(c, "*")
+}
+
 type instanceOut struct {
 	CreatedDate      awsjson.Epoch
 	IdentityStoreArn string
@@ -109,24 +290,7 @@ func (s *Server) instanceOut() instanceOut {
 }
 
 func (s *Server) listInstances(c *call) (any, error) {
-	in, err := decodeSSO[struct {
-		MaxResults *int32
-		NextToken  *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("maxResults", int64(*in.MaxResults), 1, 100)
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if in.NextToken != nil && *in.NextToken != "" {
-		return nil, validation.Newf("Invalid nextToken provided.")
-	}
-	if err := s.authorizeSSO(c, "*"); err != nil {
+	if _, err := s.decodeOnePage(c); err != nil {
 		return nil, err
 	}
 	out := []instanceOut{}
@@ -169,24 +333,8 @@ type resourceServerConfig struct {
 }
 
 func (s *Server) listApplicationProviders(c *call) (any, error) {
-	in, err := decodeSSO[struct {
-		MaxResults *int32
-		NextToken  *string
-	}](c)
+	in, err := s.decodeOnePage(c)
 	if err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("maxResults", int64(*in.MaxResults), 1, 100)
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if in.NextToken != nil && *in.NextToken != "" {
-		return nil, validation.Newf("Invalid nextToken provided.")
-	}
-	if err := s.authorizeSSO(c, "*"); err != nil {
 		return nil, err
 	}
 	out := []providerOut{}
@@ -227,90 +375,38 @@ func appOut(a ssoadmin.Application) applicationOut {
 		Name: a.Name, PortalOptions: a.PortalOptions, Status: a.Status}
 }
 
-func (s *Server) createApplication(c *call) (any, error) {
-	in, err := decodeSSO[ssoadmin.CreateApplicationInput](c)
-	if err != nil {
-		return nil, err
-	}
-	if in.InstanceArn != nil {
-		if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
-			return nil, err
+func createApplication(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.CreateApplicationInput) (any, error) {
+	app, err := sso.CreateApplication(ctx, in)
+	return ssoAnswer(app, err, func(app ssoadmin.Application) any {
+		return map[string]string{"ApplicationArn": app.ApplicationArn, "IdentityStoreArn": app.IdentityStoreArn, "InstanceArn": app.InstanceArn}
+	})
+}
+
+func listApplications(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListApplicationsInput) (any, error) {
+	apps, next, err := sso.ListApplications(ctx, in)
+	return ssoPage(apps, next, err, func(apps []ssoadmin.Application, next *string) any {
+		out := make([]applicationOut, 0, len(apps))
+		for _, a := range apps {
+			out = append(out, appOut(a))
 		}
-	}
-	app, err := s.d.SSOAdmin.CreateApplication(c.ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"ApplicationArn": app.ApplicationArn, "IdentityStoreArn": app.IdentityStoreArn, "InstanceArn": app.InstanceArn}, nil
+		return struct {
+			Applications []applicationOut
+			NextToken    *string `json:",omitempty"`
+		}{out, next}
+	})
 }
 
 type appArnInput struct{ ApplicationArn *string }
 
-// appInput decodes an input naming an application, validates the ARN and
-// authorizes on it.
-func appInput[T any](s *Server, c *call, arn func(*T) *string) (T, error) {
-	in, err := decodeSSO[T](c)
-	if err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	ssoadmin.CheckApplicationArn(&v, "applicationArn", arn(&in))
-	if err := v.Err(); err != nil {
-		return in, err
-	}
-	return in, s.authorizeSSO(c, *arn(&in))
+// pagedAppInput is a paged list's input about one application.
+type pagedAppInput struct {
+	ApplicationArn *string
+	MaxResults     *int32
+	NextToken      *string
 }
 
-func (s *Server) describeApplication(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *appArnInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	app, err := s.d.SSOAdmin.Application(c.ctx, *in.ApplicationArn)
-	if err != nil {
-		return nil, err
-	}
-	return appOut(app), nil
-}
-
-func (s *Server) listApplications(c *call) (any, error) {
-	in, err := decodeSSO[ssoadmin.ListApplicationsInput](c)
-	if err != nil {
-		return nil, err
-	}
-	if in.InstanceArn != nil {
-		if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
-			return nil, err
-		}
-	}
-	apps, next, err := s.d.SSOAdmin.ListApplications(c.ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]applicationOut, 0, len(apps))
-	for _, a := range apps {
-		out = append(out, appOut(a))
-	}
-	return struct {
-		Applications []applicationOut
-		NextToken    *string `json:",omitempty"`
-	}{out, next}, nil
-}
-
-func (s *Server) updateApplication(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *ssoadmin.UpdateApplicationInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.UpdateApplication(c.ctx, in)
-}
-
-func (s *Server) deleteApplication(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *appArnInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteApplication(c.ctx, *in.ApplicationArn)
+func (in pagedAppInput) page() ssoadmin.Page {
+	return ssoadmin.Page{MaxResults: in.MaxResults, NextToken: in.NextToken}
 }
 
 type grantTypeInput struct {
@@ -318,37 +414,14 @@ type grantTypeInput struct {
 	GrantType      *string
 }
 
-func (s *Server) putApplicationGrant(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *ssoadmin.PutApplicationGrantInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.PutApplicationGrant(c.ctx, in)
+// grantsPageInput is ListApplicationGrants' input (it has no MaxResults).
+type grantsPageInput struct {
+	ApplicationArn *string
+	NextToken      *string
 }
 
-func (s *Server) getApplicationGrant(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *grantTypeInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.d.SSOAdmin.GetApplicationGrant(c.ctx, in.ApplicationArn, in.GrantType)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"Grant": g.Union(*in.GrantType)}, nil
-}
-
-func (s *Server) listApplicationGrants(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *struct {
-		ApplicationArn *string
-		NextToken      *string
-	}) *string {
-		return in.ApplicationArn
-	})
-	if err != nil {
-		return nil, err
-	}
-	items, err := s.d.SSOAdmin.ListApplicationGrants(c.ctx, in.ApplicationArn, in.NextToken)
+func listApplicationGrants(sso *ssoadmin.Service, ctx context.Context, in grantsPageInput) (any, error) {
+	items, err := sso.ListApplicationGrants(ctx, in.ApplicationArn, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -363,63 +436,10 @@ func (s *Server) listApplicationGrants(c *call) (any, error) {
 	return map[string]any{"Grants": out}, nil
 }
 
-func (s *Server) deleteApplicationGrant(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *grantTypeInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteApplicationGrant(c.ctx, in.ApplicationArn, in.GrantType)
-}
-
 type scopeInput struct {
 	ApplicationArn    *string
 	Scope             *string
 	AuthorizedTargets []string
-}
-
-func (s *Server) putApplicationAccessScope(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *scopeInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.PutApplicationAccessScope(c.ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
-}
-
-func (s *Server) getApplicationAccessScope(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *scopeInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return s.d.SSOAdmin.GetApplicationAccessScope(c.ctx, in.ApplicationArn, in.Scope)
-}
-
-type pagedAppInput struct {
-	ApplicationArn *string
-	MaxResults     *int32
-	NextToken      *string
-}
-
-func (s *Server) listApplicationAccessScopes(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *pagedAppInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	scopes, next, err := s.d.SSOAdmin.ListApplicationAccessScopes(c.ctx, in.ApplicationArn, ssoadmin.Page{MaxResults: in.MaxResults, NextToken: in.NextToken})
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Scopes    []ssoadmin.ScopeDetails
-		NextToken *string `json:",omitempty"`
-	}{scopes, next}, nil
-}
-
-func (s *Server) deleteApplicationAccessScope(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *scopeInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteApplicationAccessScope(c.ctx, in.ApplicationArn, in.Scope)
 }
 
 type methodInput struct {
@@ -432,32 +452,8 @@ func methodUnion(m ssoadmin.AuthenticationMethod) map[string]any {
 	return map[string]any{"Iam": map[string]json.RawMessage{"ActorPolicy": m.ActorPolicy}}
 }
 
-func (s *Server) putApplicationAuthenticationMethod(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *methodInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.PutApplicationAuthenticationMethod(c.ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
-}
-
-func (s *Server) getApplicationAuthenticationMethod(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *methodInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.d.SSOAdmin.GetApplicationAuthenticationMethod(c.ctx, in.ApplicationArn, in.AuthenticationMethodType)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"AuthenticationMethod": methodUnion(m)}, nil
-}
-
-func (s *Server) listApplicationAuthenticationMethods(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *pagedAppInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	ms, err := s.d.SSOAdmin.ListApplicationAuthenticationMethods(c.ctx, in.ApplicationArn, in.NextToken)
+func listApplicationAuthenticationMethods(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+	ms, err := sso.ListApplicationAuthenticationMethods(ctx, in.ApplicationArn, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -468,37 +464,9 @@ func (s *Server) listApplicationAuthenticationMethods(c *call) (any, error) {
 	return map[string]any{"AuthenticationMethods": out}, nil
 }
 
-func (s *Server) deleteApplicationAuthenticationMethod(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *methodInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteApplicationAuthenticationMethod(c.ctx, in.ApplicationArn, in.AuthenticationMethodType)
-}
-
 type assignmentConfigInput struct {
 	ApplicationArn     *string
 	AssignmentRequired *bool
-}
-
-func (s *Server) putApplicationAssignmentConfiguration(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *assignmentConfigInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.PutApplicationAssignmentConfiguration(c.ctx, in.ApplicationArn, in.AssignmentRequired)
-}
-
-func (s *Server) getApplicationAssignmentConfiguration(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *assignmentConfigInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.d.SSOAdmin.GetApplicationAssignmentConfiguration(c.ctx, in.ApplicationArn)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]bool{"AssignmentRequired": req}, nil
 }
 
 type assignmentOut struct {
@@ -507,172 +475,53 @@ type assignmentOut struct {
 	PrincipalType  string
 }
 
-func assignmentsOut(as []ssoadmin.Assignment) []assignmentOut {
+func assignmentsPage(as []ssoadmin.Assignment, next *string) any {
 	out := make([]assignmentOut, 0, len(as))
 	for _, a := range as {
 		out = append(out, assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType})
 	}
-	return out
-}
-
-func (s *Server) createApplicationAssignment(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.CreateApplicationAssignment(c.ctx, in)
-}
-
-func (s *Server) describeApplicationAssignment(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	a, err := s.d.SSOAdmin.DescribeApplicationAssignment(c.ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}, nil
-}
-
-func (s *Server) deleteApplicationAssignment(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteApplicationAssignment(c.ctx, in)
-}
-
-type assignmentsPage struct {
-	ApplicationAssignments []assignmentOut
-	NextToken              *string `json:",omitempty"`
-}
-
-func (s *Server) listApplicationAssignments(c *call) (any, error) {
-	in, err := appInput(s, c, func(in *pagedAppInput) *string { return in.ApplicationArn })
-	if err != nil {
-		return nil, err
-	}
-	as, next, err := s.d.SSOAdmin.ListApplicationAssignments(c.ctx, in.ApplicationArn, ssoadmin.Page{MaxResults: in.MaxResults, NextToken: in.NextToken})
-	if err != nil {
-		return nil, err
-	}
-	return assignmentsPage{assignmentsOut(as), next}, nil
-}
-
-func (s *Server) listApplicationAssignmentsForPrincipal(c *call) (any, error) {
-	in, err := decodeSSO[ssoadmin.ListForPrincipalInput](c)
-	if err != nil {
-		return nil, err
-	}
-	if in.InstanceArn != nil {
-		if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
-			return nil, err
-		}
-	}
-	as, next, err := s.d.SSOAdmin.ListApplicationAssignmentsForPrincipal(c.ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return assignmentsPage{assignmentsOut(as), next}, nil
-}
-
-func (s *Server) createTrustedTokenIssuer(c *call) (any, error) {
-	in, err := decodeSSO[ssoadmin.CreateTrustedTokenIssuerInput](c)
-	if err != nil {
-		return nil, err
-	}
-	if in.InstanceArn != nil {
-		if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
-			return nil, err
-		}
-	}
-	t, err := s.d.SSOAdmin.CreateTrustedTokenIssuer(c.ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"TrustedTokenIssuerArn": t.TrustedTokenIssuerArn}, nil
+	return struct {
+		ApplicationAssignments []assignmentOut
+		NextToken              *string `json:",omitempty"`
+	}{out, next}
 }
 
 type ttiArnInput struct{ TrustedTokenIssuerArn *string }
 
-// ttiInput decodes an input naming a trusted token issuer, validates the
-// ARN and authorizes on it.
-func ttiInput[T any](s *Server, c *call, arn func(*T) *string) (T, error) {
-	in, err := decodeSSO[T](c)
-	if err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	ssoadmin.CheckTTIArn(&v, arn(&in))
-	if err := v.Err(); err != nil {
-		return in, err
-	}
-	return in, s.authorizeSSO(c, *arn(&in))
+func describeTrustedTokenIssuer(sso *ssoadmin.Service, ctx context.Context, in ttiArnInput) (any, error) {
+	t, err := sso.DescribeTrustedTokenIssuer(ctx, in.TrustedTokenIssuerArn)
+	return ssoAnswer(t, err, func(t ssoadmin.TrustedTokenIssuer) any {
+		return struct {
+			Name                            string
+			TrustedTokenIssuerArn           string
+			TrustedTokenIssuerType          string
+			TrustedTokenIssuerConfiguration ssoadmin.TrustedTokenIssuerConfiguration
+		}{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType, t.Configuration()}
+	})
 }
 
-func (s *Server) describeTrustedTokenIssuer(c *call) (any, error) {
-	in, err := ttiInput(s, c, func(in *ttiArnInput) *string { return in.TrustedTokenIssuerArn })
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.d.SSOAdmin.DescribeTrustedTokenIssuer(c.ctx, in.TrustedTokenIssuerArn)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Name                            string
-		TrustedTokenIssuerArn           string
-		TrustedTokenIssuerType          string
-		TrustedTokenIssuerConfiguration ssoadmin.TrustedTokenIssuerConfiguration
-	}{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType, t.Configuration()}, nil
+// pagedInstanceInput is a paged list's input in the instance.
+type pagedInstanceInput struct {
+	InstanceArn *string
+	MaxResults  *int32
+	NextToken   *string
 }
 
-func (s *Server) listTrustedTokenIssuers(c *call) (any, error) {
-	in, err := decodeSSO[struct {
-		InstanceArn *string
-		MaxResults  *int32
-		NextToken   *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
-	if in.InstanceArn != nil {
-		if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
-			return nil, err
+func listTrustedTokenIssuers(sso *ssoadmin.Service, ctx context.Context, in pagedInstanceInput) (any, error) {
+	ts, next, err := sso.ListTrustedTokenIssuers(ctx, in.InstanceArn, ssoadmin.Page{MaxResults: in.MaxResults, NextToken: in.NextToken})
+	return ssoPage(ts, next, err, func(ts []ssoadmin.TrustedTokenIssuer, next *string) any {
+		type meta struct {
+			Name                   string
+			TrustedTokenIssuerArn  string
+			TrustedTokenIssuerType string
 		}
-	}
-	ts, next, err := s.d.SSOAdmin.ListTrustedTokenIssuers(c.ctx, in.InstanceArn, ssoadmin.Page{MaxResults: in.MaxResults, NextToken: in.NextToken})
-	if err != nil {
-		return nil, err
-	}
-	type meta struct {
-		Name                   string
-		TrustedTokenIssuerArn  string
-		TrustedTokenIssuerType string
-	}
-	out := make([]meta, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType})
-	}
-	return struct {
-		TrustedTokenIssuers []meta
-		NextToken           *string `json:",omitempty"`
-	}{out, next}, nil
-}
-
-func (s *Server) updateTrustedTokenIssuer(c *call) (any, error) {
-	in, err := ttiInput(s, c, func(in *ssoadmin.UpdateTrustedTokenIssuerInput) *string { return in.TrustedTokenIssuerArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.UpdateTrustedTokenIssuer(c.ctx, in)
-}
-
-func (s *Server) deleteTrustedTokenIssuer(c *call) (any, error) {
-	in, err := ttiInput(s, c, func(in *ttiArnInput) *string { return in.TrustedTokenIssuerArn })
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.SSOAdmin.DeleteTrustedTokenIssuer(c.ctx, in.TrustedTokenIssuerArn)
+		out := make([]meta, 0, len(ts))
+		for _, t := range ts {
+			out = append(out, meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType})
+		}
+		return struct {
+			TrustedTokenIssuers []meta
+			NextToken           *string `json:",omitempty"`
+		}{out, next}
+	})
 }
