@@ -177,10 +177,10 @@ func decodeSSO[T any](c *call) (T, error) {
 // the domain call and the wire form of its answer.
 type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any, error)
 
-// onSSOResource is an operation on the resource an ARN member of its input names
-// (arn): the input is decoded, the ARN checked (check; nil where the
-// member is optional and the domain checks it) and sso:<Op> authorized on
-// it when given, then do runs.
+// onSSOResource is an operation on the resource an ARN member of its
+// input names (arn): the input is decoded, the ARN checked (check; nil
+// where the member is optional and the domain checks it) and sso:<Op>
+// authorized on it when given, then do runs.
 func onSSOResource[In any](check func(*validation.Collector, *string) bool, arn func(*In) *string, do ssoOp[In]) handler {
 	return func(s *Server, c *call) (any, error) {
 		in, err := decodeSSO[In](c)
@@ -216,8 +216,8 @@ func onTTI[In any](arn func(*In) *string, do ssoOp[In]) handler {
 	return onSSOResource(ssoadmin.CheckTTIArn, arn, do)
 }
 
-// onInstance is an operation in the instance: its InstanceArn is checked
-// by the domain (after authorization, as the service does).
+// onInstance is an operation in the instance: an InstanceArn given is
+// authorized on before the domain checks it (and requires it).
 func onInstance[In any](arn func(*In) *string, do ssoOp[In]) handler {
 	return onSSOResource(nil, arn, do)
 }
@@ -253,7 +253,7 @@ type onePageInput struct {
 }
 
 // decodeOnePage decodes and checks a one-page list's input and authorizes
-// sso:<Op> on "*" (the lists no resource scopes).
+// sso:<Op> on "*" (no resource scopes these lists).
 func (s *Server) decodeOnePage(c *call) (onePageInput, error) {
 	in, err := decodeSSO[onePageInput](c)
 	if err != nil {
