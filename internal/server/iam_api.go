@@ -87,18 +87,27 @@ type iamUserResult struct {
 	User    iamUserXML `xml:"User"`
 }
 
+// iamMore ends every list answer: whether there is more, and the Marker
+// that asks for it (encoding/xml writes an embedded struct's fields in
+// its place, so the answers keep their order).
+type iamMore struct {
+	IsTruncated bool   `xml:"IsTruncated"`
+	Marker      string `xml:"Marker,omitempty"`
+}
+
+// iamPageEnd is the end of a page, next the Marker of the one after it.
+func iamPageEnd(next string) iamMore { return iamMore{IsTruncated: next != "", Marker: next} }
+
 type listRolesResult struct {
-	XMLName     xml.Name     `xml:"ListRolesResult"`
-	Roles       []iamRoleXML `xml:"Roles>member"`
-	IsTruncated bool         `xml:"IsTruncated"`
-	Marker      string       `xml:"Marker,omitempty"`
+	XMLName xml.Name     `xml:"ListRolesResult"`
+	Roles   []iamRoleXML `xml:"Roles>member"`
+	iamMore
 }
 
 type listUsersResult struct {
-	XMLName     xml.Name     `xml:"ListUsersResult"`
-	Users       []iamUserXML `xml:"Users>member"`
-	IsTruncated bool         `xml:"IsTruncated"`
-	Marker      string       `xml:"Marker,omitempty"`
+	XMLName xml.Name     `xml:"ListUsersResult"`
+	Users   []iamUserXML `xml:"Users>member"`
+	iamMore
 }
 
 type getPolicyResult struct {
@@ -112,8 +121,7 @@ type getPolicyResult struct {
 type listPoliciesResult struct {
 	XMLName     xml.Name
 	PolicyNames []string `xml:"PolicyNames>member"`
-	IsTruncated bool     `xml:"IsTruncated"`
-	Marker      string   `xml:"Marker,omitempty"`
+	iamMore
 }
 
 type createAccessKeyResult struct {
@@ -124,15 +132,13 @@ type createAccessKeyResult struct {
 type listAccessKeysResult struct {
 	XMLName           xml.Name          `xml:"ListAccessKeysResult"`
 	AccessKeyMetadata []iamAccessKeyXML `xml:"AccessKeyMetadata>member"`
-	IsTruncated       bool              `xml:"IsTruncated"`
-	Marker            string            `xml:"Marker,omitempty"`
+	iamMore
 }
 
 type listTagsResult struct {
-	XMLName     xml.Name
-	Tags        []iamTagXML `xml:"Tags>member"`
-	IsTruncated bool        `xml:"IsTruncated"`
-	Marker      string      `xml:"Marker,omitempty"`
+	XMLName xml.Name
+	Tags    []iamTagXML `xml:"Tags>member"`
+	iamMore
 }
 
 // iamTime is IAM's ISO-8601 timestamp.
@@ -287,86 +293,53 @@ var iamUsers = iamKind{
 	deletePolicy: (*iamstore.Service).DeleteUserPolicy,
 }
 
-// identity is the role or user the request's name member names, looked
-// up and authorized on.
-func (k iamKind) identity(s *Server, c *call, params awsquery.Params) (iamIdentity, error) {
-	return k.lookup(s, c, params.Get(k.member))
-}
-
-// serveDelete is DeleteRole and DeleteUser.
-func (k iamKind) serveDelete(s *Server, c *call, params awsquery.Params) (any, error) {
-	id, err := k.identity(s, c, params)
+// serve is the operations roles and users share, told apart by what
+// remains of the operation's name without the kind's ("DeleteRole" and
+// "DeleteUser" are "Delete"). Paging is read before the look-up, as each list
+// operation did: a bad Marker is refused whether or not the owner exists.
+func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) {
+	op := strings.Replace(c.op, strings.TrimSuffix(k.member, "Name"), "", 1)
+	var page iamstore.ListInput
+	if op == "ListPolicies" || op == "ListTags" {
+		var err error
+		if page, err = iamPage(params); err != nil {
+			return nil, err
+		}
+	}
+	id, err := k.lookup(s, c, params.Get(k.member))
 	if err != nil {
 		return nil, err
 	}
-	return nil, k.remove(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id)
-}
-
-// servePutPolicy is PutRolePolicy and PutUserPolicy.
-func (k iamKind) servePutPolicy(s *Server, c *call, params awsquery.Params) (any, error) {
-	id, err := k.identity(s, c, params)
-	if err != nil {
-		return nil, err
+	account := c.principal.Account
+	switch op {
+	case "Delete":
+		return nil, k.remove(s.d.IAM, c.ctx, account, id.name, id.id)
+	case "PutPolicy":
+		return nil, k.putPolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"), params.Get("PolicyDocument"))
+	case "GetPolicy":
+		p, err := k.getPolicy(s.d.IAM, c.ctx, account, id.name, params.Get("PolicyName"))
+		if err != nil {
+			return nil, err
+		}
+		out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
+		if k.kind == "role" {
+			out.RoleName = id.name
+		} else {
+			out.UserName = id.name
+		}
+		return out, nil
+	case "ListPolicies":
+		names, next, err := k.listPolicies(s.d.IAM, c.ctx, account, id.name, page)
+		if err != nil {
+			return nil, err
+		}
+		return listPoliciesResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyNames: append([]string{}, names...), iamMore: iamPageEnd(next)}, nil
+	case "DeletePolicy":
+		return nil, k.deletePolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"))
+	case "ListTags":
+		return tagsPage(c.op, id.tags, page)
 	}
-	return nil, k.putPolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id, params.Get("PolicyName"), params.Get("PolicyDocument"))
-}
-
-// serveGetPolicy is GetRolePolicy and GetUserPolicy.
-func (k iamKind) serveGetPolicy(s *Server, c *call, params awsquery.Params) (any, error) {
-	id, err := k.identity(s, c, params)
-	if err != nil {
-		return nil, err
-	}
-	p, err := k.getPolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, params.Get("PolicyName"))
-	if err != nil {
-		return nil, err
-	}
-	out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
-	if k.kind == "role" {
-		out.RoleName = id.name
-	} else {
-		out.UserName = id.name
-	}
-	return out, nil
-}
-
-// serveListPolicies is ListRolePolicies and ListUserPolicies.
-func (k iamKind) serveListPolicies(s *Server, c *call, params awsquery.Params) (any, error) {
-	page, err := iamPage(params)
-	if err != nil {
-		return nil, err
-	}
-	id, err := k.identity(s, c, params)
-	if err != nil {
-		return nil, err
-	}
-	names, next, err := k.listPolicies(s.d.IAM, c.ctx, c.principal.Account, id.name, page)
-	if err != nil {
-		return nil, err
-	}
-	return listPoliciesResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyNames: append([]string{}, names...), IsTruncated: next != "", Marker: next}, nil
-}
-
-// serveDeletePolicy is DeleteRolePolicy and DeleteUserPolicy.
-func (k iamKind) serveDeletePolicy(s *Server, c *call, params awsquery.Params) (any, error) {
-	id, err := k.identity(s, c, params)
-	if err != nil {
-		return nil, err
-	}
-	return nil, k.deletePolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id, params.Get("PolicyName"))
-}
-
-// serveListTags is ListRoleTags and ListUserTags.
-func (k iamKind) serveListTags(s *Server, c *call, params awsquery.Params) (any, error) {
-	page, err := iamPage(params)
-	if err != nil {
-		return nil, err
-	}
-	id, err := k.identity(s, c, params)
-	if err != nil {
-		return nil, err
-	}
-	return tagsPage(c.op, id.tags, page)
+	return nil, iamUnknownOp(c.op)
 }
 
 // iamList is ListRoles and ListUsers: authorized on every resource (as
@@ -456,7 +429,7 @@ func (s *Server) serveIAM(c *call) (any, error) {
 			x.Tags = nil // ListRoles does not return tags (IAM's)
 			return x
 		}, func(roles []iamRoleXML, next string) any {
-			return listRolesResult{Roles: roles, IsTruncated: next != "", Marker: next}
+			return listRolesResult{Roles: roles, iamMore: iamPageEnd(next)}
 		})
 	case "UpdateAssumeRolePolicy":
 		role, err := s.iamRole(c, params.Get("RoleName"))
@@ -464,16 +437,8 @@ func (s *Server) serveIAM(c *call) (any, error) {
 			return nil, err
 		}
 		return nil, s.d.IAM.UpdateAssumeRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyDocument"))
-	case "DeleteRole":
-		return iamRoles.serveDelete(s, c, params)
-	case "PutRolePolicy":
-		return iamRoles.servePutPolicy(s, c, params)
-	case "GetRolePolicy":
-		return iamRoles.serveGetPolicy(s, c, params)
-	case "ListRolePolicies":
-		return iamRoles.serveListPolicies(s, c, params)
-	case "DeleteRolePolicy":
-		return iamRoles.serveDeletePolicy(s, c, params)
+	case "DeleteRole", "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "ListRoleTags":
+		return iamRoles.serve(s, c, params)
 	case "ListAttachedRolePolicies", "ListInstanceProfilesForRole":
 		// idcgate has no managed policies or instance profiles: a role has
 		// none, truthfully (what IaC tools read back after a create).
@@ -488,8 +453,6 @@ func (s *Server) serveIAM(c *call) (any, error) {
 			member = "InstanceProfiles"
 		}
 		return emptyList(c.op+"Result", member), nil
-	case "ListRoleTags":
-		return iamRoles.serveListTags(s, c, params)
 	case "CreateUser":
 		in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
 		if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {
@@ -520,24 +483,18 @@ func (s *Server) serveIAM(c *call) (any, error) {
 			x.Tags = nil // ListUsers does not return tags (IAM's)
 			return x
 		}, func(users []iamUserXML, next string) any {
-			return listUsersResult{Users: users, IsTruncated: next != "", Marker: next}
+			return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
 		})
-	case "DeleteUser":
-		return iamUsers.serveDelete(s, c, params)
-	case "PutUserPolicy":
-		return iamUsers.servePutPolicy(s, c, params)
-	case "GetUserPolicy":
-		return iamUsers.serveGetPolicy(s, c, params)
-	case "ListUserPolicies":
-		return iamUsers.serveListPolicies(s, c, params)
-	case "DeleteUserPolicy":
-		return iamUsers.serveDeletePolicy(s, c, params)
-	case "ListUserTags":
-		return iamUsers.serveListTags(s, c, params)
+	case "DeleteUser", "PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy", "ListUserTags":
+		return iamUsers.serve(s, c, params)
 	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
 		return s.serveAccessKeys(c, params)
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2010-05-08.")
+	return nil, iamUnknownOp(c.op)
+}
+
+func iamUnknownOp(op string) error {
+	return protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(op)+" for version 2010-05-08.")
 }
 
 func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
@@ -592,7 +549,7 @@ func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, IsTruncated: next != "", Marker: next}
+		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, iamMore: iamPageEnd(next)}
 		for _, k := range keys {
 			out.AccessKeyMetadata = append(out.AccessKeyMetadata, iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID,
 				Status: k.Status, CreateDate: iamTime(k.CreateDate)})
