@@ -239,10 +239,12 @@ func iamLookup[E any](s *Server, c *call, kind, name string, get func(*iamstore.
 	return e, err
 }
 
+// iamRole is iamLookup for roles.
 func (s *Server) iamRole(c *call, name string) (iamstore.Role, error) {
 	return iamLookup(s, c, "role", name, (*iamstore.Service).GetRole, (*iamstore.Role).ARN)
 }
 
+// iamUser is iamLookup for users.
 func (s *Server) iamUser(c *call, name string) (iamstore.User, error) {
 	return iamLookup(s, c, "user", name, (*iamstore.Service).GetUser, (*iamstore.User).ARN)
 }
@@ -256,8 +258,7 @@ type iamIdentity struct {
 // iamKind is a role or a user as the operations both have see it
 // (Delete, the inline policies, the tags): they differ only in these names.
 type iamKind struct {
-	kind   string // "role" or "user", as in the ARN
-	member string // the request member naming the role or user
+	member string // the request member naming the role or user, and the answer's
 	lookup func(*Server, *call, string) (iamIdentity, error)
 	// The store's operations on one of this kind, by name and id.
 	remove       func(*iamstore.Service, context.Context, string, string, string) error
@@ -268,7 +269,7 @@ type iamKind struct {
 }
 
 var iamRoles = iamKind{
-	kind: "role", member: "RoleName",
+	member: "RoleName",
 	lookup: func(s *Server, c *call, name string) (iamIdentity, error) {
 		r, err := s.iamRole(c, name)
 		return iamIdentity{name: r.Name, id: r.RoleID, tags: r.Tags}, err
@@ -281,7 +282,7 @@ var iamRoles = iamKind{
 }
 
 var iamUsers = iamKind{
-	kind: "user", member: "UserName",
+	member: "UserName",
 	lookup: func(s *Server, c *call, name string) (iamIdentity, error) {
 		u, err := s.iamUser(c, name)
 		return iamIdentity{name: u.Name, id: u.UserID, tags: u.Tags}, err
@@ -298,9 +299,9 @@ var iamUsers = iamKind{
 // "DeleteUser" are "Delete"). Paging is read before the look-up, as each list
 // operation did: a bad Marker is refused whether or not the owner exists.
 func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) {
-	op := strings.Replace(c.op, strings.TrimSuffix(k.member, "Name"), "", 1)
+	verb := strings.Replace(c.op, strings.TrimSuffix(k.member, "Name"), "", 1)
 	var page iamstore.ListInput
-	if op == "ListPolicies" || op == "ListTags" {
+	if verb == "ListPolicies" || verb == "ListTags" {
 		var err error
 		if page, err = iamPage(params); err != nil {
 			return nil, err
@@ -311,7 +312,7 @@ func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) 
 		return nil, err
 	}
 	account := c.principal.Account
-	switch op {
+	switch verb {
 	case "Delete":
 		return nil, k.remove(s.d.IAM, c.ctx, account, id.name, id.id)
 	case "PutPolicy":
@@ -322,7 +323,7 @@ func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) 
 			return nil, err
 		}
 		out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
-		if k.kind == "role" {
+		if k.member == "RoleName" {
 			out.RoleName = id.name
 		} else {
 			out.UserName = id.name
