@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -86,18 +87,27 @@ type iamUserResult struct {
 	User    iamUserXML `xml:"User"`
 }
 
+// iamMore ends every list answer: whether there is more, and the Marker
+// that asks for it (encoding/xml writes an embedded struct's fields in
+// its place, so the answers keep their order).
+type iamMore struct {
+	IsTruncated bool   `xml:"IsTruncated"`
+	Marker      string `xml:"Marker,omitempty"`
+}
+
+// iamPageEnd is the end of a page, next the Marker of the one after it.
+func iamPageEnd(next string) iamMore { return iamMore{IsTruncated: next != "", Marker: next} }
+
 type listRolesResult struct {
-	XMLName     xml.Name     `xml:"ListRolesResult"`
-	Roles       []iamRoleXML `xml:"Roles>member"`
-	IsTruncated bool         `xml:"IsTruncated"`
-	Marker      string       `xml:"Marker,omitempty"`
+	XMLName xml.Name     `xml:"ListRolesResult"`
+	Roles   []iamRoleXML `xml:"Roles>member"`
+	iamMore
 }
 
 type listUsersResult struct {
-	XMLName     xml.Name     `xml:"ListUsersResult"`
-	Users       []iamUserXML `xml:"Users>member"`
-	IsTruncated bool         `xml:"IsTruncated"`
-	Marker      string       `xml:"Marker,omitempty"`
+	XMLName xml.Name     `xml:"ListUsersResult"`
+	Users   []iamUserXML `xml:"Users>member"`
+	iamMore
 }
 
 type getPolicyResult struct {
@@ -111,8 +121,7 @@ type getPolicyResult struct {
 type listPoliciesResult struct {
 	XMLName     xml.Name
 	PolicyNames []string `xml:"PolicyNames>member"`
-	IsTruncated bool     `xml:"IsTruncated"`
-	Marker      string   `xml:"Marker,omitempty"`
+	iamMore
 }
 
 type createAccessKeyResult struct {
@@ -123,15 +132,13 @@ type createAccessKeyResult struct {
 type listAccessKeysResult struct {
 	XMLName           xml.Name          `xml:"ListAccessKeysResult"`
 	AccessKeyMetadata []iamAccessKeyXML `xml:"AccessKeyMetadata>member"`
-	IsTruncated       bool              `xml:"IsTruncated"`
-	Marker            string            `xml:"Marker,omitempty"`
+	iamMore
 }
 
 type listTagsResult struct {
-	XMLName     xml.Name
-	Tags        []iamTagXML `xml:"Tags>member"`
-	IsTruncated bool        `xml:"IsTruncated"`
-	Marker      string      `xml:"Marker,omitempty"`
+	XMLName xml.Name
+	Tags    []iamTagXML `xml:"Tags>member"`
+	iamMore
 }
 
 // iamTime is IAM's ISO-8601 timestamp.
@@ -216,34 +223,146 @@ func (s *Server) authorizeIAM(c *call, resource string) error {
 	return auth.Authorize(c.principal, "iam:"+c.op, resource, c.authReq, nil)
 }
 
-// iamRole looks the named role up and authorizes the call on it: on its
-// ARN when it exists, else on every role of the account, so a caller
-// without permission learns nothing of which roles exist.
-func (s *Server) iamRole(c *call, name string) (iamstore.Role, error) {
-	role, err := s.d.IAM.GetRole(c.ctx, c.principal.Account, name)
+// iamLookup looks the named role or user up and authorizes the call on
+// it: on its ARN when it exists, else on every one of its kind in the
+// account, so a caller without permission learns nothing of which exist.
+func iamLookup[E any](s *Server, c *call, kind, name string, get func(*iamstore.Service, context.Context, string, string) (E, error), arn func(*E) string) (E, error) {
+	e, err := get(s.d.IAM, c.ctx, c.principal.Account, name)
 	switch {
 	case err == nil:
-		return role, s.authorizeIAM(c, role.ARN())
+		return e, s.authorizeIAM(c, arn(&e))
 	case errors.Is(err, iamstore.ErrNoSuchEntity):
-		if aerr := s.authorizeIAM(c, iamARN(c, "role", "/", "*")); aerr != nil {
-			return role, aerr
+		if aerr := s.authorizeIAM(c, iamARN(c, kind, "/", "*")); aerr != nil {
+			return e, aerr
 		}
 	}
-	return role, err
+	return e, err
 }
 
-// iamUser is iamRole for users.
+// iamRole is iamLookup for roles.
+func (s *Server) iamRole(c *call, name string) (iamstore.Role, error) {
+	return iamLookup(s, c, "role", name, (*iamstore.Service).GetRole, (*iamstore.Role).ARN)
+}
+
+// iamUser is iamLookup for users.
 func (s *Server) iamUser(c *call, name string) (iamstore.User, error) {
-	u, err := s.d.IAM.GetUser(c.ctx, c.principal.Account, name)
-	switch {
-	case err == nil:
-		return u, s.authorizeIAM(c, u.ARN())
-	case errors.Is(err, iamstore.ErrNoSuchEntity):
-		if aerr := s.authorizeIAM(c, iamARN(c, "user", "/", "*")); aerr != nil {
-			return u, aerr
+	return iamLookup(s, c, "user", name, (*iamstore.Service).GetUser, (*iamstore.User).ARN)
+}
+
+// iamIdentity is what the operations roles and users share read of either.
+type iamIdentity struct {
+	name, id string
+	tags     []iamstore.Tag
+}
+
+// iamKind is a role or a user as the operations both have see it
+// (Delete, the inline policies, the tags): they differ only in these names.
+type iamKind struct {
+	member string // the request member naming the role or user, and the answer's
+	lookup func(*Server, *call, string) (iamIdentity, error)
+	// The store's operations on one of this kind, by name and id.
+	remove       func(*iamstore.Service, context.Context, string, string, string) error
+	putPolicy    func(*iamstore.Service, context.Context, string, string, string, string, string) error
+	getPolicy    func(*iamstore.Service, context.Context, string, string, string) (iamstore.Policy, error)
+	listPolicies func(*iamstore.Service, context.Context, string, string, iamstore.ListInput) ([]string, string, error)
+	deletePolicy func(*iamstore.Service, context.Context, string, string, string, string) error
+}
+
+var iamRoles = iamKind{
+	member: "RoleName",
+	lookup: func(s *Server, c *call, name string) (iamIdentity, error) {
+		r, err := s.iamRole(c, name)
+		return iamIdentity{name: r.Name, id: r.RoleID, tags: r.Tags}, err
+	},
+	remove:       (*iamstore.Service).DeleteRole,
+	putPolicy:    (*iamstore.Service).PutRolePolicy,
+	getPolicy:    (*iamstore.Service).GetRolePolicy,
+	listPolicies: (*iamstore.Service).ListRolePolicies,
+	deletePolicy: (*iamstore.Service).DeleteRolePolicy,
+}
+
+var iamUsers = iamKind{
+	member: "UserName",
+	lookup: func(s *Server, c *call, name string) (iamIdentity, error) {
+		u, err := s.iamUser(c, name)
+		return iamIdentity{name: u.Name, id: u.UserID, tags: u.Tags}, err
+	},
+	remove:       (*iamstore.Service).DeleteUser,
+	putPolicy:    (*iamstore.Service).PutUserPolicy,
+	getPolicy:    (*iamstore.Service).GetUserPolicy,
+	listPolicies: (*iamstore.Service).ListUserPolicies,
+	deletePolicy: (*iamstore.Service).DeleteUserPolicy,
+}
+
+// serve is the operations roles and users share, told apart by what
+// remains of the operation's name without the kind's ("DeleteRole" and
+// "DeleteUser" are "Delete"). Paging is read before the look-up, as each list
+// operation did: a bad Marker is refused whether or not the owner exists.
+func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) {
+	verb := strings.Replace(c.op, strings.TrimSuffix(k.member, "Name"), "", 1)
+	var page iamstore.ListInput
+	if verb == "ListPolicies" || verb == "ListTags" {
+		var err error
+		if page, err = iamPage(params); err != nil {
+			return nil, err
 		}
 	}
-	return u, err
+	id, err := k.lookup(s, c, params.Get(k.member))
+	if err != nil {
+		return nil, err
+	}
+	account := c.principal.Account
+	switch verb {
+	case "Delete":
+		return nil, k.remove(s.d.IAM, c.ctx, account, id.name, id.id)
+	case "PutPolicy":
+		return nil, k.putPolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"), params.Get("PolicyDocument"))
+	case "GetPolicy":
+		p, err := k.getPolicy(s.d.IAM, c.ctx, account, id.name, params.Get("PolicyName"))
+		if err != nil {
+			return nil, err
+		}
+		out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
+		if k.member == "RoleName" {
+			out.RoleName = id.name
+		} else {
+			out.UserName = id.name
+		}
+		return out, nil
+	case "ListPolicies":
+		names, next, err := k.listPolicies(s.d.IAM, c.ctx, account, id.name, page)
+		if err != nil {
+			return nil, err
+		}
+		return listPoliciesResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyNames: append([]string{}, names...), iamMore: iamPageEnd(next)}, nil
+	case "DeletePolicy":
+		return nil, k.deletePolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"))
+	case "ListTags":
+		return tagsPage(c.op, id.tags, page)
+	}
+	return nil, iamUnknownOp(c.op)
+}
+
+// iamList is ListRoles and ListUsers: authorized on every resource (as
+// IAM's), a page of the account's roles or users under PathPrefix.
+func iamList[E, W any](s *Server, c *call, params awsquery.Params, list func(*iamstore.Service, context.Context, string, string, iamstore.ListInput) ([]E, string, error),
+	wire func(E) W, out func([]W, string) any) (any, error) {
+	page, err := iamPage(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeIAM(c, "*"); err != nil {
+		return nil, err
+	}
+	es, next, err := list(s.d.IAM, c.ctx, c.principal.Account, params.Get("PathPrefix"), page)
+	if err != nil {
+		return nil, err
+	}
+	ws := []W{}
+	for _, e := range es {
+		ws = append(ws, wire(e))
+	}
+	return out(ws, next), nil
 }
 
 // iamUserName is the UserName member, or, when absent, the calling user
@@ -306,72 +425,21 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		}
 		return iamRoleResult{XMLName: result("GetRoleResult"), Role: wireRole(role, true)}, nil
 	case "ListRoles":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.authorizeIAM(c, "*"); err != nil {
-			return nil, err
-		}
-		roles, next, err := s.d.IAM.ListRoles(c.ctx, account, params.Get("PathPrefix"), page)
-		if err != nil {
-			return nil, err
-		}
-		out := listRolesResult{Roles: []iamRoleXML{}, IsTruncated: next != "", Marker: next}
-		for _, r := range roles {
+		return iamList(s, c, params, (*iamstore.Service).ListRoles, func(r iamstore.Role) iamRoleXML {
 			x := wireRole(r, true)
 			x.Tags = nil // ListRoles does not return tags (IAM's)
-			out.Roles = append(out.Roles, x)
-		}
-		return out, nil
+			return x
+		}, func(roles []iamRoleXML, next string) any {
+			return listRolesResult{Roles: roles, iamMore: iamPageEnd(next)}
+		})
 	case "UpdateAssumeRolePolicy":
 		role, err := s.iamRole(c, params.Get("RoleName"))
 		if err != nil {
 			return nil, err
 		}
 		return nil, s.d.IAM.UpdateAssumeRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyDocument"))
-	case "DeleteRole":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.DeleteRole(c.ctx, account, role.Name, role.RoleID)
-	case "PutRolePolicy":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.PutRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyName"), params.Get("PolicyDocument"))
-	case "GetRolePolicy":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		p, err := s.d.IAM.GetRolePolicy(c.ctx, account, role.Name, params.Get("PolicyName"))
-		if err != nil {
-			return nil, err
-		}
-		return getPolicyResult{XMLName: result("GetRolePolicyResult"), RoleName: role.Name, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}, nil
-	case "ListRolePolicies":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		names, next, err := s.d.IAM.ListRolePolicies(c.ctx, account, role.Name, page)
-		if err != nil {
-			return nil, err
-		}
-		return listPoliciesResult{XMLName: result("ListRolePoliciesResult"), PolicyNames: append([]string{}, names...), IsTruncated: next != "", Marker: next}, nil
-	case "DeleteRolePolicy":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.DeleteRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyName"))
+	case "DeleteRole", "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "ListRoleTags":
+		return iamRoles.serve(s, c, params)
 	case "ListAttachedRolePolicies", "ListInstanceProfilesForRole":
 		// idcgate has no managed policies or instance profiles: a role has
 		// none, truthfully (what IaC tools read back after a create).
@@ -386,16 +454,6 @@ func (s *Server) serveIAM(c *call) (any, error) {
 			member = "InstanceProfiles"
 		}
 		return emptyList(c.op+"Result", member), nil
-	case "ListRoleTags":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return tagsPage(c.op, role.Tags, page)
 	case "CreateUser":
 		in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
 		if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {
@@ -421,80 +479,23 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		}
 		return iamUserResult{XMLName: result("GetUserResult"), User: wireUser(u)}, nil
 	case "ListUsers":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.authorizeIAM(c, "*"); err != nil {
-			return nil, err
-		}
-		users, next, err := s.d.IAM.ListUsers(c.ctx, account, params.Get("PathPrefix"), page)
-		if err != nil {
-			return nil, err
-		}
-		out := listUsersResult{Users: []iamUserXML{}, IsTruncated: next != "", Marker: next}
-		for _, u := range users {
+		return iamList(s, c, params, (*iamstore.Service).ListUsers, func(u iamstore.User) iamUserXML {
 			x := wireUser(u)
 			x.Tags = nil // ListUsers does not return tags (IAM's)
-			out.Users = append(out.Users, x)
-		}
-		return out, nil
-	case "DeleteUser":
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.DeleteUser(c.ctx, account, u.Name, u.UserID)
-	case "PutUserPolicy":
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.PutUserPolicy(c.ctx, account, u.Name, u.UserID, params.Get("PolicyName"), params.Get("PolicyDocument"))
-	case "GetUserPolicy":
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		p, err := s.d.IAM.GetUserPolicy(c.ctx, account, u.Name, params.Get("PolicyName"))
-		if err != nil {
-			return nil, err
-		}
-		return getPolicyResult{XMLName: result("GetUserPolicyResult"), UserName: u.Name, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}, nil
-	case "ListUserPolicies":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		names, next, err := s.d.IAM.ListUserPolicies(c.ctx, account, u.Name, page)
-		if err != nil {
-			return nil, err
-		}
-		return listPoliciesResult{XMLName: result("ListUserPoliciesResult"), PolicyNames: append([]string{}, names...), IsTruncated: next != "", Marker: next}, nil
-	case "DeleteUserPolicy":
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.DeleteUserPolicy(c.ctx, account, u.Name, u.UserID, params.Get("PolicyName"))
-	case "ListUserTags":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.iamUser(c, params.Get("UserName"))
-		if err != nil {
-			return nil, err
-		}
-		return tagsPage(c.op, u.Tags, page)
+			return x
+		}, func(users []iamUserXML, next string) any {
+			return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
+		})
+	case "DeleteUser", "PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy", "ListUserTags":
+		return iamUsers.serve(s, c, params)
 	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
 		return s.serveAccessKeys(c, params)
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2010-05-08.")
+	return nil, iamUnknownOp(c.op)
+}
+
+func iamUnknownOp(op string) error {
+	return protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(op)+" for version 2010-05-08.")
 }
 
 func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
@@ -549,7 +550,7 @@ func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, IsTruncated: next != "", Marker: next}
+		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, iamMore: iamPageEnd(next)}
 		for _, k := range keys {
 			out.AccessKeyMetadata = append(out.AccessKeyMetadata, iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID,
 				Status: k.Status, CreateDate: iamTime(k.CreateDate)})
