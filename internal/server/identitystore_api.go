@@ -126,7 +126,8 @@ func (in *isInput) validate(v *validation.Collector) {
 
 // isCall decodes an input, validates its store id and then what check
 // adds, and authorizes on the store and the resources named by the input
-// (read only once it is valid). Every operation's input is read so.
+// (read only once it is valid). Every operation but CreateUser, whose
+// attributes are an input of their own, reads its input so.
 func (s *Server) isCall(c *call, in *isInput, check func(*validation.Collector), resources func() []string) error {
 	if err := awsjson.Decode(c.body, in); err != nil {
 		return err
