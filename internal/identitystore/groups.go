@@ -2,7 +2,6 @@ package identitystore
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -46,52 +45,27 @@ func validateGroup(a GroupAttributes) error {
 	return v.Err()
 }
 
-func (s *Service) indexGroup(tx store.Tx, g Group) error {
-	p := s.prefix()
-	if err := tx.Put(p+"gn/"+key(g.DisplayName), []byte(g.GroupID)); err != nil {
-		return err
-	}
-	for _, x := range g.ExternalIds {
-		if err := tx.Put(p+"gx/"+externalKey(x), []byte(g.GroupID)); err != nil {
-			return err
-		}
-	}
-	return nil
+// groups are the group records, their indexes (DisplayName, external
+// ids) and their memberships.
+var groups = kind[Group, GroupAttributes]{
+	typ: TypeGroup, segment: "g/", names: "gn/", externals: "gx/", memberships: "gm/", list: "ListGroups",
+	duplicateName: "GroupDisplayName",
+	decoded:       func(s *Service) *store.Decoded[Group] { return &s.groups },
+	validate:      validateGroup, paths: groupPaths,
+	fields: func(g *Group) fields[GroupAttributes] {
+		return fields[GroupAttributes]{id: &g.GroupID, attributes: &g.GroupAttributes, name: &g.DisplayName, externalIds: &g.ExternalIds,
+			revision: &g.Revision, createdAt: &g.CreatedAt, createdBy: &g.CreatedBy, updatedAt: &g.UpdatedAt, updatedBy: &g.UpdatedBy}
+	},
 }
 
-func (s *Service) unindexGroup(tx store.Tx, g Group) error {
-	p := s.prefix()
-	if id, ok, err := getID(tx, p+"gn/"+key(g.DisplayName)); err != nil {
-		return err
-	} else if ok && id == g.GroupID {
-		if err := tx.Delete(p + "gn/" + key(g.DisplayName)); err != nil {
-			return err
-		}
-	}
-	for _, x := range g.ExternalIds {
-		if err := tx.Delete(p + "gx/" + externalKey(x)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (s *Service) indexGroup(tx store.Tx, g Group) error   { return groups.index(s, tx, g) }
+func (s *Service) unindexGroup(tx store.Tx, g Group) error { return groups.unindex(s, tx, g) }
 
-func (s *Service) checkGroupUnique(r store.Reader, g Group) error {
-	p := s.prefix()
-	if id, ok, err := getID(r, p+"gn/"+key(g.DisplayName)); err != nil {
-		return err
-	} else if ok && id != g.GroupID {
-		return conflict(ReasonUniqueness, "Duplicate GroupDisplayName")
-	}
-	for _, x := range g.ExternalIds {
-		if id, ok, err := getID(r, p+"gx/"+externalKey(x)); err != nil {
-			return err
-		} else if ok && id != g.GroupID {
-			return conflict(ReasonUniqueness, "Duplicate ExternalId")
-		}
-	}
-	return nil
+func (s *Service) readGroup(r store.Reader, id string) (Group, bool, error) {
+	return groups.read(s, r, id)
 }
+func (s *Service) mustGroup(r store.Reader, id string) (Group, error) { return groups.must(s, r, id) }
+func (s *Service) deleteGroup(tx store.Tx, g Group) error             { return groups.remove(s, tx, g) }
 
 // named tells AfterGroupNamed of a group's display name.
 func (s *Service) named(g Group, err error) (Group, error) {
@@ -103,160 +77,28 @@ func (s *Service) named(g Group, err error) (Group, error) {
 
 // CreateGroup adds a group made by API, under a random id.
 func (s *Service) CreateGroup(ctx context.Context, by string, a GroupAttributes) (Group, error) {
-	if err := validateGroup(a); err != nil {
-		return Group{}, err
-	}
-	id, err := s.newID()
-	if err != nil {
-		return Group{}, err
-	}
-	now := s.now()
-	g := Group{GroupID: id, GroupAttributes: a, Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if err := s.checkGroupUnique(tx, g); err != nil {
-			return err
-		}
-		if err := s.indexGroup(tx, g); err != nil {
-			return err
-		}
-		return store.PutJSON(tx, s.groupKey(id), g)
-	})
-	return s.named(g, err)
-}
-
-func (s *Service) readGroup(r store.Reader, id string) (Group, bool, error) {
-	k := s.groupKey(id)
-	raw, err := store.Peek(r, k)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return Group{}, false, nil
-	case err != nil:
-		return Group{}, false, err
-	}
-	g, err := s.groups.Decode(k, raw)
-	return g, err == nil, err
-}
-
-func (s *Service) mustGroup(r store.Reader, id string) (Group, error) {
-	g, ok, err := s.readGroup(r, id)
-	if err == nil && !ok {
-		err = notFound(TypeGroup, id)
-	}
-	return g, err
+	return s.named(groups.create(s, ctx, by, a))
 }
 
 // DescribeGroup returns a group.
 func (s *Service) DescribeGroup(ctx context.Context, id string) (Group, error) {
-	var g Group
-	err := s.view(ctx, func(r store.Reader) error {
-		var err error
-		g, err = s.mustGroup(r, id)
-		return err
-	})
-	return g, err
+	return groups.describe(s, ctx, id)
 }
 
 // UpdateGroup applies ops (displayName, description) to a group.
 func (s *Service) UpdateGroup(ctx context.Context, by, id string, rev *string, ops []Operation) (Group, error) {
-	if err := validateOps(ops); err != nil {
-		return Group{}, err
-	}
-	var out Group
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		cur, err := s.mustGroup(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(rev, cur.Revision); err != nil {
-			return err
-		}
-		var a GroupAttributes
-		if err := applyOps(cur.GroupAttributes, &a, ops, groupPaths); err != nil {
-			return err
-		}
-		if err := validateGroup(a); err != nil {
-			return err
-		}
-		g := cur
-		g.GroupAttributes = a
-		g.Revision++
-		g.UpdatedAt, g.UpdatedBy = s.now(), by
-		if err := s.checkGroupUnique(tx, g); err != nil {
-			return err
-		}
-		if err := s.unindexGroup(tx, cur); err != nil {
-			return err
-		}
-		if err := s.indexGroup(tx, g); err != nil {
-			return err
-		}
-		out = g
-		return store.PutJSON(tx, s.groupKey(id), g)
-	})
-	return s.named(out, err)
+	return s.named(groups.update(s, ctx, by, id, rev, ops))
 }
 
 // DeleteGroup removes a group and its memberships.
 func (s *Service) DeleteGroup(ctx context.Context, id string, rev *string) error {
-	return s.Store.Update(ctx, func(tx store.Tx) error {
-		g, err := s.mustGroup(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(rev, g.Revision); err != nil {
-			return err
-		}
-		return s.deleteGroup(tx, g)
-	})
-}
-
-func (s *Service) deleteGroup(tx store.Tx, g Group) error {
-	var ms []string
-	err := tx.Scan(s.prefix()+"gm/"+g.GroupID+"/", "", func(_ string, v []byte) (bool, error) {
-		ms = append(ms, string(v))
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := s.deleteMembership(tx, m); err != nil {
-			return err
-		}
-	}
-	if err := s.unindexGroup(tx, g); err != nil {
-		return err
-	}
-	return tx.Delete(s.groupKey(g.GroupID))
+	return groups.delete(s, ctx, id, rev)
 }
 
 // ListGroups lists groups in id order, or the one whose DisplayName is
 // displayName (ignoring ASCII case) when the filter is given.
 func (s *Service) ListGroups(ctx context.Context, displayName *string, p Page) ([]Group, string, error) {
-	var out []Group
-	var next string
-	err := s.view(ctx, func(r store.Reader) error {
-		out, next = nil, ""
-		if displayName != nil {
-			id, ok, err := getID(r, s.prefix()+"gn/"+key(*displayName))
-			if err != nil || !ok {
-				return err
-			}
-			g, ok, err := s.readGroup(r, id)
-			if ok {
-				out = append(out, g)
-			}
-			return err
-		}
-		var err error
-		next, err = s.scanPage(r, "ListGroups", s.prefix()+"g/", p, func(k string, v []byte) error {
-			g, err := s.groups.Decode(k, v)
-			out = append(out, g)
-			return err
-		})
-		return err
-	})
-	return out, next, err
+	return groups.page(s, ctx, displayName, p)
 }
 
 // GroupIDByName and GroupIDByExternalID are GetGroupId's look-ups.

@@ -192,62 +192,45 @@ func reserved(name string) bool {
 // scan never meets another's ("a" and "a/b@x").
 func emailKey(prefix, email string) string { return prefix + "ue/" + url.PathEscape(key(email)) + "/" }
 
-// indexUser writes u's index entries; unindexUser removes them.
-func (s *Service) indexUser(tx store.Tx, u User) error {
-	p := s.prefix()
-	if err := tx.Put(p+"un/"+key(u.UserName), []byte(u.UserID)); err != nil {
-		return err
-	}
+// users are the user records, their indexes (UserName, addresses,
+// external ids) and their memberships.
+var users = kind[User, Attributes]{
+	typ: TypeUser, segment: "u/", names: "un/", externals: "ux/", memberships: "um/", list: "ListUsers",
+	duplicateName: "UserName",
+	decoded:       func(s *Service) *store.Decoded[User] { return &s.users },
+	validate:      validateUser, paths: userPaths,
+	fields: func(u *User) fields[Attributes] {
+		return fields[Attributes]{id: &u.UserID, attributes: &u.Attributes, name: &u.UserName, externalIds: &u.ExternalIds,
+			revision: &u.Revision, createdAt: &u.CreatedAt, createdBy: &u.CreatedBy, updatedAt: &u.UpdatedAt, updatedBy: &u.UpdatedBy}
+	},
+	more: indexer[User]{index: indexEmails, unindex: unindexEmails, unique: checkEmailsUnique},
+}
+
+// A user's addresses are indexed between its name and its external ids.
+func indexEmails(s *Service, tx store.Tx, u User) error {
 	for _, e := range u.Emails {
 		if e.Value != "" {
-			if err := tx.Put(emailKey(p, e.Value)+u.UserID, nil); err != nil {
+			if err := tx.Put(emailKey(s.prefix(), e.Value)+u.UserID, nil); err != nil {
 				return err
 			}
 		}
 	}
-	for _, x := range u.ExternalIds {
-		if err := tx.Put(p+"ux/"+externalKey(x), []byte(u.UserID)); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-func (s *Service) unindexUser(tx store.Tx, u User) error {
-	p := s.prefix()
-	// The name index is removed only when it still points at u (ApplyConfig
-	// may have given the name to another user in the same transaction).
-	if id, ok, err := getID(tx, p+"un/"+key(u.UserName)); err != nil {
-		return err
-	} else if ok && id == u.UserID {
-		if err := tx.Delete(p + "un/" + key(u.UserName)); err != nil {
-			return err
-		}
-	}
+func unindexEmails(s *Service, tx store.Tx, u User) error {
 	for _, e := range u.Emails {
-		if err := tx.Delete(emailKey(p, e.Value) + u.UserID); err != nil {
-			return err
-		}
-	}
-	for _, x := range u.ExternalIds {
-		if err := tx.Delete(p + "ux/" + externalKey(x)); err != nil {
+		if err := tx.Delete(emailKey(s.prefix(), e.Value) + u.UserID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkUserUnique refuses a name, address or external id another user has.
-func (s *Service) checkUserUnique(r store.Reader, u User) error {
-	p := s.prefix()
-	if id, ok, err := getID(r, p+"un/"+key(u.UserName)); err != nil {
-		return err
-	} else if ok && id != u.UserID {
-		return conflict(ReasonUniqueness, "Duplicate UserName")
-	}
+func checkEmailsUnique(s *Service, r store.Reader, u User) error {
 	for _, e := range u.Emails {
 		dup := false
-		err := r.Scan(emailKey(p, e.Value), "", func(k string, _ []byte) (bool, error) {
+		err := r.Scan(emailKey(s.prefix(), e.Value), "", func(k string, _ []byte) (bool, error) {
 			dup = !strings.HasSuffix(k, "/"+u.UserID)
 			return !dup, nil
 		})
@@ -258,179 +241,46 @@ func (s *Service) checkUserUnique(r store.Reader, u User) error {
 			return conflict(ReasonUniqueness, "Duplicate Email")
 		}
 	}
-	for _, x := range u.ExternalIds {
-		if id, ok, err := getID(r, p+"ux/"+externalKey(x)); err != nil {
-			return err
-		} else if ok && id != u.UserID {
-			return conflict(ReasonUniqueness, "Duplicate ExternalId")
-		}
-	}
 	return nil
 }
+
+// indexUser writes u's index entries; unindexUser removes them.
+func (s *Service) indexUser(tx store.Tx, u User) error   { return users.index(s, tx, u) }
+func (s *Service) unindexUser(tx store.Tx, u User) error { return users.unindex(s, tx, u) }
+
+// readUser reads a user; ok false when there is none.
+func (s *Service) readUser(r store.Reader, id string) (User, bool, error) {
+	return users.read(s, r, id)
+}
+func (s *Service) mustUser(r store.Reader, id string) (User, error) { return users.must(s, r, id) }
+func (s *Service) deleteUser(tx store.Tx, u User) error             { return users.remove(s, tx, u) }
 
 // CreateUser adds a user made by API, under a random id; by is the
 // caller's ARN (CreatedBy).
 func (s *Service) CreateUser(ctx context.Context, by string, a Attributes) (User, error) {
-	if err := validateUser(a); err != nil {
-		return User{}, err
-	}
-	id, err := s.newID()
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now()
-	u := User{UserID: id, Attributes: a, Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if err := s.checkUserUnique(tx, u); err != nil {
-			return err
-		}
-		if err := s.indexUser(tx, u); err != nil {
-			return err
-		}
-		return store.PutJSON(tx, s.userKey(id), u)
-	})
-	return u, err
-}
-
-// readUser reads a user; ok false when there is none.
-func (s *Service) readUser(r store.Reader, id string) (User, bool, error) {
-	k := s.userKey(id)
-	raw, err := store.Peek(r, k)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return User{}, false, nil
-	case err != nil:
-		return User{}, false, err
-	}
-	u, err := s.users.Decode(k, raw)
-	return u, err == nil, err
-}
-
-func (s *Service) mustUser(r store.Reader, id string) (User, error) {
-	u, ok, err := s.readUser(r, id)
-	if err == nil && !ok {
-		err = notFound(TypeUser, id)
-	}
-	return u, err
+	return users.create(s, ctx, by, a)
 }
 
 // DescribeUser returns a user. The value shares slices with a cache: the
 // caller does not modify it.
 func (s *Service) DescribeUser(ctx context.Context, id string) (User, error) {
-	var u User
-	err := s.view(ctx, func(r store.Reader) error {
-		var err error
-		u, err = s.mustUser(r, id)
-		return err
-	})
-	return u, err
+	return users.describe(s, ctx, id)
 }
 
 // UpdateUser applies ops to a user. rev, when given, must be its revision.
 func (s *Service) UpdateUser(ctx context.Context, by, id string, rev *string, ops []Operation) (User, error) {
-	if err := validateOps(ops); err != nil {
-		return User{}, err
-	}
-	var out User
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		cur, err := s.mustUser(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(rev, cur.Revision); err != nil {
-			return err
-		}
-		var a Attributes
-		if err := applyOps(cur.Attributes, &a, ops, userPaths); err != nil {
-			return err
-		}
-		if err := validateUser(a); err != nil {
-			return err
-		}
-		u := cur
-		u.Attributes = a
-		u.Revision++
-		u.UpdatedAt, u.UpdatedBy = s.now(), by
-		if err := s.checkUserUnique(tx, u); err != nil {
-			return err
-		}
-		if err := s.unindexUser(tx, cur); err != nil {
-			return err
-		}
-		if err := s.indexUser(tx, u); err != nil {
-			return err
-		}
-		out = u
-		return store.PutJSON(tx, s.userKey(id), u)
-	})
-	return out, err
+	return users.update(s, ctx, by, id, rev, ops)
 }
 
 // DeleteUser removes a user and its memberships.
 func (s *Service) DeleteUser(ctx context.Context, id string, rev *string) error {
-	return s.Store.Update(ctx, func(tx store.Tx) error {
-		u, err := s.mustUser(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(rev, u.Revision); err != nil {
-			return err
-		}
-		return s.deleteUser(tx, u)
-	})
-}
-
-func (s *Service) deleteUser(tx store.Tx, u User) error {
-	var ms []string
-	err := tx.Scan(s.prefix()+"um/"+u.UserID+"/", "", func(_ string, v []byte) (bool, error) {
-		ms = append(ms, string(v))
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := s.deleteMembership(tx, m); err != nil {
-			return err
-		}
-	}
-	if err := s.unindexUser(tx, u); err != nil {
-		return err
-	}
-	return tx.Delete(s.userKey(u.UserID))
+	return users.delete(s, ctx, id, rev)
 }
 
 // ListUsers lists users in id order, or the one whose UserName is
 // userName (ignoring ASCII case) when the filter is given.
 func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]User, string, error) {
-	var out []User
-	var next string
-	err := s.view(ctx, func(r store.Reader) error {
-		out, next = nil, ""
-		if userName != nil {
-			id, ok, err := getID(r, s.prefix()+"un/"+key(*userName))
-			if err != nil || !ok {
-				return err
-			}
-			u, ok, err := s.readUser(r, id)
-			if ok {
-				out = append(out, u)
-			}
-			return err
-		}
-		out = make([]User, 0, min(max(p.MaxResults, 1), 100))
-		if p.MaxResults <= 0 {
-			out = make([]User, 0, 100)
-		}
-		var err error
-		next, err = s.scanPage(r, "ListUsers", s.prefix()+"u/", p, func(k string, v []byte) error {
-			u, err := s.users.Decode(k, v)
-			out = append(out, u)
-			return err
-		})
-		return err
-	})
-	return out, next, err
+	return users.page(s, ctx, userName, p)
 }
 
 // UserIDByName, UserIDByEmail and UserIDByExternalID are GetUserId's
@@ -580,4 +430,284 @@ func (s *Service) groupNames(r store.Reader, userID string) ([]string, error) {
 	})
 	sort.Strings(out)
 	return slices.Compact(out), err
+}
+
+// ---- shared by users and groups
+
+// kind is what users and groups differ in: their records, indexes and
+// memberships are kept by the one logic below, over records T with the
+// attributes A the API sets.
+type kind[T, A any] struct {
+	typ           string // the resource type of a not-found error
+	segment       string // key segment of the records
+	names         string // key segment of the unique-name index
+	externals     string // key segment of the external-id index
+	memberships   string // key segment of the record's memberships
+	list          string // the List operation, which page tokens are bound to
+	duplicateName string // the name, as the conflict of one another record has names it
+	decoded       func(*Service) *store.Decoded[T]
+	validate      func(A) error
+	paths         map[string][]string // what an update's operations may set
+	fields        func(*T) fields[A]
+	more          indexer[T] // indexes of the kind's own, between name and external ids
+}
+
+// fields point into one record at what the shared logic reads and sets.
+type fields[A any] struct {
+	id                   *string
+	attributes           *A
+	name                 *string // the unique name, among the attributes
+	externalIds          *[]ExternalID
+	revision             *int64
+	createdAt, updatedAt *time.Time
+	createdBy, updatedBy *string
+}
+
+// indexer keeps an index of a kind's own; a nil func keeps none.
+type indexer[T any] struct {
+	index, unindex func(*Service, store.Tx, T) error
+	unique         func(*Service, store.Reader, T) error
+}
+
+func (k kind[T, A]) key(s *Service, id string) string { return s.prefix() + k.segment + id }
+
+// index writes t's index entries; unindex removes them.
+func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
+	p, f := s.prefix(), k.fields(&t)
+	if err := tx.Put(p+k.names+key(*f.name), []byte(*f.id)); err != nil {
+		return err
+	}
+	if k.more.index != nil {
+		if err := k.more.index(s, tx, t); err != nil {
+			return err
+		}
+	}
+	for _, x := range *f.externalIds {
+		if err := tx.Put(p+k.externals+externalKey(x), []byte(*f.id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k kind[T, A]) unindex(s *Service, tx store.Tx, t T) error {
+	p, f := s.prefix(), k.fields(&t)
+	// The name index is removed only when it still points at t (ApplyConfig
+	// may have given the name to another record in the same transaction).
+	if id, ok, err := getID(tx, p+k.names+key(*f.name)); err != nil {
+		return err
+	} else if ok && id == *f.id {
+		if err := tx.Delete(p + k.names + key(*f.name)); err != nil {
+			return err
+		}
+	}
+	if k.more.unindex != nil {
+		if err := k.more.unindex(s, tx, t); err != nil {
+			return err
+		}
+	}
+	for _, x := range *f.externalIds {
+		if err := tx.Delete(p + k.externals + externalKey(x)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUnique refuses a name, own index value or external id another
+// record of the kind has.
+func (k kind[T, A]) checkUnique(s *Service, r store.Reader, t T) error {
+	p, f := s.prefix(), k.fields(&t)
+	if id, ok, err := getID(r, p+k.names+key(*f.name)); err != nil {
+		return err
+	} else if ok && id != *f.id {
+		return conflict(ReasonUniqueness, "Duplicate %s", k.duplicateName)
+	}
+	if k.more.unique != nil {
+		if err := k.more.unique(s, r, t); err != nil {
+			return err
+		}
+	}
+	for _, x := range *f.externalIds {
+		if id, ok, err := getID(r, p+k.externals+externalKey(x)); err != nil {
+			return err
+		} else if ok && id != *f.id {
+			return conflict(ReasonUniqueness, "Duplicate ExternalId")
+		}
+	}
+	return nil
+}
+
+// create adds a record made by API, under a random id; by is the caller's
+// ARN (CreatedBy).
+func (k kind[T, A]) create(s *Service, ctx context.Context, by string, a A) (T, error) {
+	var t T
+	if err := k.validate(a); err != nil {
+		return t, err
+	}
+	id, err := s.newID()
+	if err != nil {
+		return t, err
+	}
+	now := s.now()
+	f := k.fields(&t)
+	*f.id, *f.attributes, *f.revision = id, a, 1
+	*f.createdAt, *f.createdBy, *f.updatedAt, *f.updatedBy = now, by, now, by
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := k.checkUnique(s, tx, t); err != nil {
+			return err
+		}
+		if err := k.index(s, tx, t); err != nil {
+			return err
+		}
+		return store.PutJSON(tx, k.key(s, id), t)
+	})
+	return t, err
+}
+
+// read reads a record; ok false when there is none.
+func (k kind[T, A]) read(s *Service, r store.Reader, id string) (T, bool, error) {
+	var zero T
+	rk := k.key(s, id)
+	raw, err := store.Peek(r, rk)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return zero, false, nil
+	case err != nil:
+		return zero, false, err
+	}
+	t, err := k.decoded(s).Decode(rk, raw)
+	return t, err == nil, err
+}
+
+// must reads a record; ResourceNotFoundException when there is none.
+func (k kind[T, A]) must(s *Service, r store.Reader, id string) (T, error) {
+	t, ok, err := k.read(s, r, id)
+	if err == nil && !ok {
+		err = notFound(k.typ, id)
+	}
+	return t, err
+}
+
+func (k kind[T, A]) describe(s *Service, ctx context.Context, id string) (T, error) {
+	var t T
+	err := s.view(ctx, func(r store.Reader) error {
+		var err error
+		t, err = k.must(s, r, id)
+		return err
+	})
+	return t, err
+}
+
+// update applies ops to a record. rev, when given, must be its revision.
+func (k kind[T, A]) update(s *Service, ctx context.Context, by, id string, rev *string, ops []Operation) (T, error) {
+	var out T
+	if err := validateOps(ops); err != nil {
+		return out, err
+	}
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		cur, err := k.must(s, tx, id)
+		if err != nil {
+			return err
+		}
+		cf := k.fields(&cur)
+		if err := checkRevision(rev, *cf.revision); err != nil {
+			return err
+		}
+		var a A
+		if err := applyOps(*cf.attributes, &a, ops, k.paths); err != nil {
+			return err
+		}
+		if err := k.validate(a); err != nil {
+			return err
+		}
+		t := cur
+		f := k.fields(&t)
+		*f.attributes = a
+		*f.revision++
+		*f.updatedAt, *f.updatedBy = s.now(), by
+		if err := k.checkUnique(s, tx, t); err != nil {
+			return err
+		}
+		if err := k.unindex(s, tx, cur); err != nil {
+			return err
+		}
+		if err := k.index(s, tx, t); err != nil {
+			return err
+		}
+		out = t
+		return store.PutJSON(tx, k.key(s, id), t)
+	})
+	return out, err
+}
+
+// delete removes a record and its memberships. rev, when given, must be
+// its revision.
+func (k kind[T, A]) delete(s *Service, ctx context.Context, id string, rev *string) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		t, err := k.must(s, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkRevision(rev, *k.fields(&t).revision); err != nil {
+			return err
+		}
+		return k.remove(s, tx, t)
+	})
+}
+
+// remove deletes t, its memberships and its index entries.
+func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
+	id := *k.fields(&t).id
+	var ms []string
+	err := tx.Scan(s.prefix()+k.memberships+id+"/", "", func(_ string, v []byte) (bool, error) {
+		ms = append(ms, string(v))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := s.deleteMembership(tx, m); err != nil {
+			return err
+		}
+	}
+	if err := k.unindex(s, tx, t); err != nil {
+		return err
+	}
+	return tx.Delete(k.key(s, id))
+}
+
+// page lists records in id order, or the one whose name is name (ignoring
+// ASCII case) when the filter is given.
+func (k kind[T, A]) page(s *Service, ctx context.Context, name *string, p Page) ([]T, string, error) {
+	var out []T
+	var next string
+	err := s.view(ctx, func(r store.Reader) error {
+		out, next = nil, ""
+		if name != nil {
+			id, ok, err := getID(r, s.prefix()+k.names+key(*name))
+			if err != nil || !ok {
+				return err
+			}
+			t, ok, err := k.read(s, r, id)
+			if ok {
+				out = append(out, t)
+			}
+			return err
+		}
+		// Sized for the page at once: a full page is 100 records.
+		out = make([]T, 0, min(max(p.MaxResults, 1), 100))
+		if p.MaxResults <= 0 {
+			out = make([]T, 0, 100)
+		}
+		var err error
+		next, err = s.scanPage(r, k.list, s.prefix()+k.segment, p, func(rk string, v []byte) error {
+			t, err := k.decoded(s).Decode(rk, v)
+			out = append(out, t)
+			return err
+		})
+		return err
+	})
+	return out, next, err
 }

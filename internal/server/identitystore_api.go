@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -21,18 +22,18 @@ import (
 
 const serviceIdentityStore = "identitystore"
 
-var identityStoreOps = map[string]func(*Server, *call) (any, error){
+var identityStoreOps = map[string]handler{
 	"CreateUser":                    (*Server).isCreateUser,
-	"DescribeUser":                  (*Server).isDescribeUser,
-	"UpdateUser":                    (*Server).isUpdateUser,
-	"DeleteUser":                    (*Server).isDeleteUser,
-	"ListUsers":                     (*Server).isListUsers,
+	"DescribeUser":                  isDescribe(isUsers),
+	"UpdateUser":                    isUpdate(isUsers),
+	"DeleteUser":                    isDelete(isUsers),
+	"ListUsers":                     isList(isUsers),
 	"GetUserId":                     (*Server).isGetUserID,
 	"CreateGroup":                   (*Server).isCreateGroup,
-	"DescribeGroup":                 (*Server).isDescribeGroup,
-	"UpdateGroup":                   (*Server).isUpdateGroup,
-	"DeleteGroup":                   (*Server).isDeleteGroup,
-	"ListGroups":                    (*Server).isListGroups,
+	"DescribeGroup":                 isDescribe(isGroups),
+	"UpdateGroup":                   isUpdate(isGroups),
+	"DeleteGroup":                   isDelete(isGroups),
+	"ListGroups":                    isList(isGroups),
 	"GetGroupId":                    (*Server).isGetGroupID,
 	"CreateGroupMembership":         (*Server).isCreateMembership,
 	"DeleteGroupMembership":         (*Server).isDeleteMembership,
@@ -121,6 +122,147 @@ func (s *Server) isAuthorize(c *call, storeID string, resources ...string) error
 
 func (in *isInput) validate(v *validation.Collector) {
 	identitystore.ValidateStoreID(v, "identityStoreId", in.IdentityStoreId)
+}
+
+// isCall decodes an input, validates its store id and then what check
+// adds, and authorizes on the store and the resources named by the input
+// (read only once it is valid). Every operation but CreateUser, whose
+// attributes are an input of their own, reads its input so.
+func (s *Server) isCall(c *call, in *isInput, check func(*validation.Collector), resources func() []string) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	in.validate(&v)
+	if check != nil {
+		check(&v)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var res []string
+	if resources != nil {
+		res = resources()
+	}
+	return s.isAuthorize(c, *in.IdentityStoreId, res...)
+}
+
+// constantARNs is a fixed list of resources, for isCall.
+func constantARNs(res ...string) func() []string { return func() []string { return res } }
+
+// isKind is what the handlers of users and groups differ in; DescribeX,
+// UpdateX, DeleteX and ListX are each built once from it below.
+type isKind[R, W any] struct {
+	member string                       // the id member of the request
+	id     func(*isInput) *string       // reads it
+	arn    func(id string) string       // the resource authorized
+	all    string                       // the resource a List or GetXId is authorized on
+	filter string                       // the attribute a List filters on
+	wire   func(*Server, R, *isInput) W // the one-resource answer
+	ref    func(*Server, R) any         // the answer of a create or update
+	list   func([]W, *string) any       // the answer of a List
+
+	describe func(*identitystore.Service, context.Context, string) (R, error)
+	update   func(*identitystore.Service, context.Context, string, string, *string, []identitystore.Operation) (R, error)
+	delete   func(*identitystore.Service, context.Context, string, *string) error
+	page     func(*identitystore.Service, context.Context, *string, identitystore.Page) ([]R, string, error)
+}
+
+var isUsers = isKind[identitystore.User, isUserWire]{
+	member: "userId", id: func(in *isInput) *string { return in.UserId }, arn: identitystore.UserArn,
+	all: "arn:aws:identitystore:::user/*", filter: "UserName",
+	wire: func(s *Server, u identitystore.User, in *isInput) isUserWire { return s.toWireUser(u, in.Extensions) },
+	ref:  (*Server).userRef,
+	list: func(us []isUserWire, next *string) any { return listUsersOutput{Users: us, NextToken: next} },
+
+	describe: (*identitystore.Service).DescribeUser, update: (*identitystore.Service).UpdateUser,
+	delete: (*identitystore.Service).DeleteUser, page: (*identitystore.Service).ListUsers,
+}
+
+var isGroups = isKind[identitystore.Group, wireGroup]{
+	member: "groupId", id: func(in *isInput) *string { return in.GroupId }, arn: identitystore.GroupArn,
+	all: "arn:aws:identitystore:::group/*", filter: "DisplayName",
+	wire: func(s *Server, g identitystore.Group, _ *isInput) wireGroup { return s.toWireGroup(g) },
+	ref:  (*Server).groupRef,
+	list: func(gs []wireGroup, next *string) any { return listGroupsOutput{Groups: gs, NextToken: next} },
+
+	describe: (*identitystore.Service).DescribeGroup, update: (*identitystore.Service).UpdateGroup,
+	delete: (*identitystore.Service).DeleteGroup, page: (*identitystore.Service).ListGroups,
+}
+
+// one decodes an input naming one resource of the kind, validates it with
+// more, and authorizes on the resource.
+func (k isKind[R, W]) one(s *Server, c *call, in *isInput, more func(*validation.Collector)) error {
+	return s.isCall(c, in, func(v *validation.Collector) {
+		identitystore.ValidateResourceID(v, k.member, k.id(in))
+		if more != nil {
+			more(v)
+		}
+	}, func() []string { return []string{k.arn(*k.id(in))} })
+}
+
+func isDescribe[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		if err := k.one(s, c, &in, nil); err != nil {
+			return nil, err
+		}
+		r, err := k.describe(s.d.IdStore, c.ctx, *k.id(&in))
+		if err != nil {
+			return nil, err
+		}
+		return k.wire(s, r, &in), nil
+	}
+}
+
+func isUpdate[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		var ops []identitystore.Operation
+		if err := k.one(s, c, &in, func(v *validation.Collector) { ops = opsOf(v, &in) }); err != nil {
+			return nil, err
+		}
+		r, err := k.update(s.d.IdStore, c.ctx, c.principal.ARN, *k.id(&in), in.Revision, ops)
+		if err != nil {
+			return nil, err
+		}
+		return k.ref(s, r), nil
+	}
+}
+
+func isDelete[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		if err := k.one(s, c, &in, nil); err != nil {
+			return nil, err
+		}
+		return struct{}{}, k.delete(s.d.IdStore, c.ctx, *k.id(&in), in.Revision)
+	}
+}
+
+// isList authorizes on every resource of the kind and pages, or answers
+// the one the filter names.
+func isList[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		var page identitystore.Page
+		var filter *string
+		if err := s.isCall(c, &in, func(v *validation.Collector) {
+			page = pageOf(v, &in)
+			filter = filterOf(v, &in, k.filter)
+		}, constantARNs(k.all)); err != nil {
+			return nil, err
+		}
+		rs, next, err := k.page(s.d.IdStore, c.ctx, filter, page)
+		if err != nil {
+			return nil, err
+		}
+		ws := make([]W, 0, len(rs))
+		for _, r := range rs {
+			ws = append(ws, k.wire(s, r, &in))
+		}
+		return k.list(ws, str(next)), nil
+	}
 }
 
 func pageOf(v *validation.Collector, in *isInput) identitystore.Page {
@@ -224,57 +366,11 @@ func (s *Server) isCreateUser(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return userRef{IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID), Revision: u.RevisionString()}, nil
+	return s.userRef(u), nil
 }
 
-// userCall decodes an input naming a user, validates it and authorizes it.
-func (s *Server) userCall(c *call, in *isInput, more func(*validation.Collector)) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	identitystore.ValidateResourceID(&v, "userId", in.UserId)
-	if more != nil {
-		more(&v)
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.UserArn(*in.UserId))
-}
-
-func (s *Server) isDescribeUser(c *call) (any, error) {
-	var in isInput
-	if err := s.userCall(c, &in, nil); err != nil {
-		return nil, err
-	}
-	u, err := s.d.IdStore.DescribeUser(c.ctx, *in.UserId)
-	if err != nil {
-		return nil, err
-	}
-	return s.toWireUser(u, in.Extensions), nil
-}
-
-func (s *Server) isUpdateUser(c *call) (any, error) {
-	var in isInput
-	var ops []identitystore.Operation
-	if err := s.userCall(c, &in, func(v *validation.Collector) { ops = opsOf(v, &in) }); err != nil {
-		return nil, err
-	}
-	u, err := s.d.IdStore.UpdateUser(c.ctx, c.principal.ARN, *in.UserId, in.Revision, ops)
-	if err != nil {
-		return nil, err
-	}
-	return userRef{IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID), Revision: u.RevisionString()}, nil
-}
-
-func (s *Server) isDeleteUser(c *call) (any, error) {
-	var in isInput
-	if err := s.userCall(c, &in, nil); err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.IdStore.DeleteUser(c.ctx, *in.UserId, in.Revision)
+func (s *Server) userRef(u identitystore.User) any {
+	return userRef{IdentityStoreId: s.d.IdStore.StoreID, UserId: u.UserID, UserArn: identitystore.UserArn(u.UserID), Revision: u.RevisionString()}
 }
 
 // filterOf reads a list's one filter, on attribute (UserName, DisplayName).
@@ -301,32 +397,6 @@ func filterOf(v *validation.Collector, in *isInput, attribute string) *string {
 type listUsersOutput struct {
 	Users     []isUserWire `json:"Users"`
 	NextToken *string      `json:"NextToken,omitempty"`
-}
-
-func (s *Server) isListUsers(c *call) (any, error) {
-	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	page := pageOf(&v, &in)
-	filter := filterOf(&v, &in, "UserName")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::user/*"); err != nil {
-		return nil, err
-	}
-	users, next, err := s.d.IdStore.ListUsers(c.ctx, filter, page)
-	if err != nil {
-		return nil, err
-	}
-	out := listUsersOutput{Users: make([]isUserWire, 0, len(users)), NextToken: str(next)}
-	for _, u := range users {
-		out.Users = append(out.Users, s.toWireUser(u, in.Extensions))
-	}
-	return out, nil
 }
 
 // alternate validates an AlternateIdentifier: exactly one of ExternalId
@@ -370,16 +440,11 @@ type userIDOutput struct {
 
 func (s *Server) isGetUserID(c *call) (any, error) {
 	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	path, value, x := alternate(&v, in.Alternate, "userName", "emails.value")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::user/*"); err != nil {
+	var path, value string
+	var x *identitystore.ExternalID
+	if err := s.isCall(c, &in, func(v *validation.Collector) {
+		path, value, x = alternate(v, in.Alternate, "userName", "emails.value")
+	}, constantARNs(isUsers.all)); err != nil {
 		return nil, err
 	}
 	var id string
@@ -430,15 +495,7 @@ type groupRef struct {
 
 func (s *Server) isCreateGroup(c *call) (any, error) {
 	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId); err != nil {
+	if err := s.isCall(c, &in, nil, nil); err != nil {
 		return nil, err
 	}
 	a := identitystore.GroupAttributes{}
@@ -452,87 +509,16 @@ func (s *Server) isCreateGroup(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return groupRef{IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID), Revision: g.RevisionString()}, nil
+	return s.groupRef(g), nil
 }
 
-func (s *Server) groupCall(c *call, in *isInput, more func(*validation.Collector)) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
-	if more != nil {
-		more(&v)
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.GroupArn(*in.GroupId))
-}
-
-func (s *Server) isDescribeGroup(c *call) (any, error) {
-	var in isInput
-	if err := s.groupCall(c, &in, nil); err != nil {
-		return nil, err
-	}
-	g, err := s.d.IdStore.DescribeGroup(c.ctx, *in.GroupId)
-	if err != nil {
-		return nil, err
-	}
-	return s.toWireGroup(g), nil
-}
-
-func (s *Server) isUpdateGroup(c *call) (any, error) {
-	var in isInput
-	var ops []identitystore.Operation
-	if err := s.groupCall(c, &in, func(v *validation.Collector) { ops = opsOf(v, &in) }); err != nil {
-		return nil, err
-	}
-	g, err := s.d.IdStore.UpdateGroup(c.ctx, c.principal.ARN, *in.GroupId, in.Revision, ops)
-	if err != nil {
-		return nil, err
-	}
-	return groupRef{IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID), Revision: g.RevisionString()}, nil
-}
-
-func (s *Server) isDeleteGroup(c *call) (any, error) {
-	var in isInput
-	if err := s.groupCall(c, &in, nil); err != nil {
-		return nil, err
-	}
-	return struct{}{}, s.d.IdStore.DeleteGroup(c.ctx, *in.GroupId, in.Revision)
+func (s *Server) groupRef(g identitystore.Group) any {
+	return groupRef{IdentityStoreId: s.d.IdStore.StoreID, GroupId: g.GroupID, GroupArn: identitystore.GroupArn(g.GroupID), Revision: g.RevisionString()}
 }
 
 type listGroupsOutput struct {
 	Groups    []wireGroup `json:"Groups"`
 	NextToken *string     `json:"NextToken,omitempty"`
-}
-
-func (s *Server) isListGroups(c *call) (any, error) {
-	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	page := pageOf(&v, &in)
-	filter := filterOf(&v, &in, "DisplayName")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::group/*"); err != nil {
-		return nil, err
-	}
-	groups, next, err := s.d.IdStore.ListGroups(c.ctx, filter, page)
-	if err != nil {
-		return nil, err
-	}
-	out := listGroupsOutput{Groups: make([]wireGroup, 0, len(groups)), NextToken: str(next)}
-	for _, g := range groups {
-		out.Groups = append(out.Groups, s.toWireGroup(g))
-	}
-	return out, nil
 }
 
 type groupIDOutput struct {
@@ -543,16 +529,11 @@ type groupIDOutput struct {
 
 func (s *Server) isGetGroupID(c *call) (any, error) {
 	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	_, value, x := alternate(&v, in.Alternate, "displayName")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, "arn:aws:identitystore:::group/*"); err != nil {
+	var value string
+	var x *identitystore.ExternalID
+	if err := s.isCall(c, &in, func(v *validation.Collector) {
+		_, value, x = alternate(v, in.Alternate, "displayName")
+	}, constantARNs(isGroups.all)); err != nil {
 		return nil, err
 	}
 	var id string
@@ -599,18 +580,14 @@ type membershipRef struct {
 
 // groupMemberCall reads GroupId and MemberId and authorizes on both.
 func (s *Server) groupMemberCall(c *call, in *isInput, more ...string) (string, error) {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return "", err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
-	user := memberOf(&v, in)
-	if err := v.Err(); err != nil {
-		return "", err
-	}
-	res := append([]string{identitystore.GroupArn(*in.GroupId), identitystore.UserArn(user)}, more...)
-	return user, s.isAuthorize(c, *in.IdentityStoreId, res...)
+	var user string
+	err := s.isCall(c, in, func(v *validation.Collector) {
+		identitystore.ValidateResourceID(v, "groupId", in.GroupId)
+		user = memberOf(v, in)
+	}, func() []string {
+		return append([]string{identitystore.GroupArn(*in.GroupId), identitystore.UserArn(user)}, more...)
+	})
+	return user, err
 }
 
 func (s *Server) isCreateMembership(c *call) (any, error) {
@@ -640,16 +617,9 @@ func (s *Server) isGetMembershipID(c *call) (any, error) {
 }
 
 func (s *Server) membershipCall(c *call, in *isInput) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	identitystore.ValidateResourceID(&v, "membershipId", in.MembershipId)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.MembershipArn(*in.MembershipId))
+	return s.isCall(c, in, func(v *validation.Collector) {
+		identitystore.ValidateResourceID(v, "membershipId", in.MembershipId)
+	}, func() []string { return []string{identitystore.MembershipArn(*in.MembershipId)} })
 }
 
 func (s *Server) isDescribeMembership(c *call) (any, error) {
@@ -699,32 +669,22 @@ func (s *Server) isListMemberships(c *call) (any, error) {
 }
 
 func (s *Server) groupCallWith(c *call, in *isInput, page *identitystore.Page) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	identitystore.ValidateResourceID(&v, "groupId", in.GroupId)
-	*page = pageOf(&v, in)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return s.isAuthorize(c, *in.IdentityStoreId, identitystore.GroupArn(*in.GroupId), "arn:aws:identitystore:::membership/*")
+	return s.isCall(c, in, func(v *validation.Collector) {
+		identitystore.ValidateResourceID(v, "groupId", in.GroupId)
+		*page = pageOf(v, in)
+	}, func() []string {
+		return []string{identitystore.GroupArn(*in.GroupId), "arn:aws:identitystore:::membership/*"}
+	})
 }
 
 func (s *Server) isListMembershipsForMember(c *call) (any, error) {
 	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	user := memberOf(&v, &in)
-	page := pageOf(&v, &in)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, identitystore.UserArn(user), "arn:aws:identitystore:::membership/*"); err != nil {
+	var user string
+	var page identitystore.Page
+	if err := s.isCall(c, &in, func(v *validation.Collector) {
+		user = memberOf(v, &in)
+		page = pageOf(v, &in)
+	}, func() []string { return []string{identitystore.UserArn(user), "arn:aws:identitystore:::membership/*"} }); err != nil {
 		return nil, err
 	}
 	ms, next, err := s.d.IdStore.ListMembershipsForMember(c.ctx, user, page)
@@ -746,25 +706,21 @@ type isMemberInGroupsOutput struct {
 
 func (s *Server) isIsMemberInGroups(c *call) (any, error) {
 	var in isInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	user := memberOf(&v, &in)
-	if v.Required("groupIds", in.GroupIds != nil) && v.Items("groupIds", in.GroupIds, 1, 100) {
-		for i := range in.GroupIds {
-			identitystore.ValidateResourceID(&v, "groupIds.member", &in.GroupIds[i])
+	var user string
+	if err := s.isCall(c, &in, func(v *validation.Collector) {
+		user = memberOf(v, &in)
+		if v.Required("groupIds", in.GroupIds != nil) && v.Items("groupIds", in.GroupIds, 1, 100) {
+			for i := range in.GroupIds {
+				identitystore.ValidateResourceID(v, "groupIds.member", &in.GroupIds[i])
+			}
 		}
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	res := []string{identitystore.UserArn(user)}
-	for _, g := range in.GroupIds {
-		res = append(res, identitystore.GroupArn(g))
-	}
-	if err := s.isAuthorize(c, *in.IdentityStoreId, res...); err != nil {
+	}, func() []string {
+		res := []string{identitystore.UserArn(user)}
+		for _, g := range in.GroupIds {
+			res = append(res, identitystore.GroupArn(g))
+		}
+		return res
+	}); err != nil {
 		return nil, err
 	}
 	exists, err := s.d.IdStore.IsMemberInGroups(c.ctx, user, in.GroupIds)
