@@ -130,10 +130,46 @@ func redactedParameters(r *http.Request, rt routed, body []byte) map[string]any 
 		}
 	}
 	params := audit.Redact(requestParameters(r, rt, body))
-	if rt.service == serviceDataAPI {
+	switch rt.service {
+	case serviceDataAPI:
 		hideSQL(params)
+	case serviceIdentityStore:
+		hidePersonal(params)
 	}
 	return params
+}
+
+// identityStoreShown are the identitystore members a record shows: ids,
+// paging and attribute paths. Every other value (user names, names,
+// emails, addresses, phone numbers, display names, attribute values) is
+// a person's data, sensitive in the service's model, and CloudTrail hides
+// it.
+var identityStoreShown = map[string]bool{
+	"IdentityStoreId": true, "UserId": true, "GroupId": true, "MembershipId": true, "GroupIds": true,
+	"MaxResults": true, "NextToken": true, "AttributePath": true, "Issuer": true,
+	// Containers whose own members are judged one by one.
+	"MemberId": true, "AlternateIdentifier": true, "UniqueAttribute": true, "ExternalId": true,
+	"Operations": true, "Filters": true,
+}
+
+// hidePersonal hides an Identity Store call's personal data, at any depth.
+func hidePersonal(params map[string]any) {
+	for k, v := range params {
+		if !identityStoreShown[k] {
+			params[k] = audit.Hidden
+			continue
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			hidePersonal(v)
+		case []any:
+			for _, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					hidePersonal(m)
+				}
+			}
+		}
+	}
 }
 
 // hideSQL hides a Data API call's SQL text and parameter values, as
