@@ -159,6 +159,12 @@ func TestRedshiftIdcApplicationMembers(t *testing.T) {
 	if n := ssoApps(); n != appsBefore+1 {
 		t.Fatalf("%d sso-admin applications, want %d", n, appsBefore+1)
 	}
+	// The managed application is Redshift's: sso-admin does not delete it.
+	_, err = sso.DeleteApplication(ctx, &ssoadmin.DeleteApplicationInput{ApplicationArn: aws.String(managed)})
+	wantAPIError(t, err, "ValidationException", 400, "")
+	if _, err := sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: aws.String(managed)}); err != nil {
+		t.Fatalf("after a refused DeleteApplication: %v", err)
+	}
 
 	// Modify each member.
 	mod, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{RedshiftIdcApplicationArn: aws.String(arn),
@@ -172,6 +178,10 @@ func TestRedshiftIdcApplicationMembers(t *testing.T) {
 	if _, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{RedshiftIdcApplicationArn: aws.String(arn),
 		IamRoleArn: aws.String(otherRole), IdcDisplayName: aws.String("Lake2")}); err != nil {
 		t.Fatal(err)
+	}
+	// The managed application is named after the display name.
+	if da, err := sso.DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: aws.String(managed)}); err != nil || aws.ToString(da.Name) != "Lake2" {
+		t.Fatalf("managed application after the display name changed: %+v %v", da, err)
 	}
 	if _, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{RedshiftIdcApplicationArn: aws.String(arn),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{

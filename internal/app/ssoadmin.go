@@ -324,7 +324,9 @@ func (r redshiftIdentityCenter) TrustedTokenIssuerExists(rd store.Reader, arn st
 	return r.sso.TrustedTokenIssuerExists(rd, arn)
 }
 
-func (r redshiftIdentityCenter) CreateManagedApplication(tx store.Tx, app redshiftidc.Application) (string, error) {
+// managedName is the managed application's name: the Redshift IdC
+// application's display name (its name without one), at most 100 bytes.
+func managedName(app redshiftidc.Application) string {
 	name := app.DisplayName
 	if name == "" {
 		name = app.Name
@@ -332,6 +334,11 @@ func (r redshiftIdentityCenter) CreateManagedApplication(tx store.Tx, app redshi
 	if len(name) > 100 {
 		name = name[:100]
 	}
+	return name
+}
+
+func (r redshiftIdentityCenter) CreateManagedApplication(tx store.Tx, app redshiftidc.Application) (string, error) {
+	name := managedName(app)
 	var tags []ssoadmin.Tag
 	for _, t := range app.Tags {
 		if slices.Contains(app.SsoTagKeys, t.Key) {
@@ -344,8 +351,13 @@ func (r redshiftIdentityCenter) CreateManagedApplication(tx store.Tx, app redshi
 		Description:            "Managed by Amazon Redshift for " + app.Arn,
 		Tags:                   tags,
 		Scopes:                 []string{"redshift:connect"},
+		ManagedBy:              "Amazon Redshift (Redshift IdC application " + app.Arn + ")",
 	})
 	return m.ApplicationArn, err
+}
+
+func (r redshiftIdentityCenter) RenameManagedApplication(tx store.Tx, arn string, app redshiftidc.Application) error {
+	return r.sso.RenameManagedApplication(tx, arn, managedName(app))
 }
 
 func (r redshiftIdentityCenter) DeleteManagedApplication(tx store.Tx, arn string) error {

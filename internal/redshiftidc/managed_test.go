@@ -25,12 +25,16 @@ func (c ssoCenter) TrustedTokenIssuerExists(r store.Reader, arn string) (bool, e
 }
 
 func (c ssoCenter) CreateManagedApplication(tx store.Tx, app Application) (string, error) {
-	m, err := c.sso.CreateManagedApplication(tx, ssoadmin.ManagedApplicationInput{ApplicationProviderArn: ssoadmin.ProviderRedshift, Name: app.Name})
+	m, err := c.sso.CreateManagedApplication(tx, ssoadmin.ManagedApplicationInput{ApplicationProviderArn: ssoadmin.ProviderRedshift, Name: app.Name, ManagedBy: "redshift"})
 	return m.ApplicationArn, err
 }
 
 func (c ssoCenter) DeleteManagedApplication(tx store.Tx, arn string) error {
 	return c.sso.DeleteManagedApplication(tx, arn)
+}
+
+func (c ssoCenter) RenameManagedApplication(tx store.Tx, arn string, app Application) error {
+	return c.sso.RenameManagedApplication(tx, arn, app.DisplayName)
 }
 
 type fixture struct {

@@ -156,6 +156,8 @@ type IdentityCenter interface {
 	CreateManagedApplication(tx store.Tx, app Application) (string, error)
 	// DeleteManagedApplication deletes it; one already gone is no error.
 	DeleteManagedApplication(tx store.Tx, arn string) error
+	// RenameManagedApplication gives it app's display name.
+	RenameManagedApplication(tx store.Tx, arn string, app Application) error
 }
 
 // Service stores applications per account and region.
@@ -686,8 +688,14 @@ func (s *Service) Modify(ctx context.Context, scope serverless.Scope, in ModifyI
 		if in.IamRoleArn != nil {
 			app.IamRoleArn = *in.IamRoleArn
 		}
-		if in.DisplayName != nil {
+		if in.DisplayName != nil && *in.DisplayName != app.DisplayName {
 			app.DisplayName = *in.DisplayName
+			// The managed application is named after the display name.
+			if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
+				if err := s.IdentityCenter.RenameManagedApplication(tx, app.ManagedApplicationArn, app); err != nil {
+					return err
+				}
+			}
 		}
 		if in.AuthorizedTokenIssuers != nil {
 			if err := s.checkIssuers(tx, *in.AuthorizedTokenIssuers); err != nil {

@@ -47,6 +47,10 @@ type Application struct {
 	// FromConfig marks an application the config declares: re-applied at
 	// every start, removed when the config no longer names it.
 	FromConfig bool `json:",omitempty"`
+	// ManagedBy names the service whose application this is (a Redshift
+	// IdC application's): made and deleted with that service's record,
+	// never by DeleteApplication.
+	ManagedBy string `json:",omitempty"`
 }
 
 // PortalOptions are how the access portal shows the application.
@@ -488,6 +492,15 @@ func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInp
 // methods and assignments; the next CreateTokenWithIAM for it is refused.
 func (s *Service) DeleteApplication(ctx context.Context, arn string) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error {
+		app, err := s.getApp(tx, arn)
+		if err != nil {
+			return err
+		}
+		if app.ManagedBy != "" {
+			// (ours) Its owner's record would name an application that is
+			// gone; the owner deletes both together.
+			return validation.Newf("Application %s is managed by %s: delete it there, and this application goes with it.", arn, app.ManagedBy)
+		}
 		return s.deleteApp(tx, arn)
 	})
 }

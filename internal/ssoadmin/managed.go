@@ -19,6 +19,9 @@ type ManagedApplicationInput struct {
 	Tags                   []Tag
 	// Scopes are the access scopes it starts with (redshift:connect).
 	Scopes []string
+	// ManagedBy names the owning service and its record, for the refusal
+	// of a DeleteApplication.
+	ManagedBy string
 }
 
 // TrustedTokenIssuerExists reports, in r, whether arn is a trusted token
@@ -60,6 +63,7 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 		Status:                 StatusEnabled,
 		CreatedDate:            s.now(),
 		Tags:                   in.Tags,
+		ManagedBy:              in.ManagedBy,
 	}
 	if len(in.Scopes) > 0 {
 		app.Scopes = map[string][]string{}
@@ -77,4 +81,17 @@ func (s *Service) DeleteManagedApplication(tx store.Tx, arn string) error {
 		return err
 	}
 	return nil
+}
+
+// RenameManagedApplication gives a managed application its owner's new
+// display name in tx; one already gone is no error.
+func (s *Service) RenameManagedApplication(tx store.Tx, arn, name string) error {
+	app, err := s.getApp(tx, arn)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	app.Name = name
+	return store.PutJSON(tx, s.appKey(arn), app)
 }
