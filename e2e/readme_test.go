@@ -158,6 +158,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		" AWSIDC:alice\n",                                      // psql as alice through the gateway
 		"bob was refused, as he should be",                     // bob and the sales table
 		"permission denied for table sales",
+		`"stringValue": "AWSIDC:alice"`, // the Data API as alice
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the walk-through's output lacks %q", want)
