@@ -141,10 +141,7 @@ func TestIdentityStoreRestart(t *testing.T) {
 	}
 	// The example's application requires assignment: dave is assigned by
 	// API, which persists as he does.
-	if _, err := before.SSOAdmin(before.Admin).CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{
-		ApplicationArn: aws.String(testserver.ApplicationArn), PrincipalId: dave.UserId, PrincipalType: admintypes.PrincipalTypeUser}); err != nil {
-		t.Fatal(err)
-	}
+	assignToExampleApp(t, before, aws.ToString(dave.UserId))
 	ops, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("ops")})
 	if err != nil {
 		t.Fatal(err)
@@ -187,4 +184,14 @@ func TestIdentityStoreRestart(t *testing.T) {
 	wantNotFound(t, err, istypes.ResourceTypeUser, "")
 	// dave, made by API, still signs in.
 	after.IdentityContext(t, "dave")
+}
+
+// assignToExampleApp assigns a user to the example's application, which
+// requires assignment (as an administrator would, by sso-admin's API).
+func assignToExampleApp(t *testing.T, srv *testserver.Server, userID string) {
+	t.Helper()
+	if _, err := srv.SSOAdmin(srv.Admin).CreateApplicationAssignment(context.Background(), &ssoadmin.CreateApplicationAssignmentInput{
+		ApplicationArn: aws.String(testserver.ApplicationArn), PrincipalId: aws.String(userID), PrincipalType: admintypes.PrincipalTypeUser}); err != nil {
+		t.Fatal(err)
+	}
 }

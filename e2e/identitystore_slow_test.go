@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
-	admintypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
@@ -44,10 +42,7 @@ func TestIdentityStoreReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The example's application requires assignment: dave is assigned on a.
-	if _, err := a.SSOAdmin(a.Admin).CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{
-		ApplicationArn: aws.String(testserver.ApplicationArn), PrincipalId: dave.UserId, PrincipalType: admintypes.PrincipalTypeUser}); err != nil {
-		t.Fatal(err)
-	}
+	assignToExampleApp(t, a, aws.ToString(dave.UserId))
 	// Each replica's built-in IdP has its own key (its data dir's): b
 	// signs dave's JWT, and exchanges it.
 	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once

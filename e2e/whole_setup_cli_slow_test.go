@@ -30,16 +30,7 @@ func TestWholeSetupWithTheCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "dev")
-	pg.Exec(t, "dev",
-		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
-		`CREATE TABLE sales(id int, amount int)`,
-		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
-		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
-	srv := testserver.Start(t, testserver.Options{ConfigYAML: fmt.Sprintf(
-		"region: us-east-1\npgUpstream: %q\nserverless: {transitionDelay: 0s}\n", pg.TLSDSN("dev"))})
-	srv.TrustUpstreamCA(t, pg)
+	srv := configLessWorld(t)
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	home := t.TempDir() // no profile, cache or config of the machine's user
 	cmd := exec.Command("bash", filepath.Join("testdata", "whole_setup.sh"))

@@ -37,16 +37,7 @@ import (
 // application does not admit, is refused.
 func TestWholeSetupByAPI(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "dev")
-	pg.Exec(t, "dev",
-		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
-		`CREATE TABLE sales(id int, amount int)`,
-		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
-		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
-	srv := testserver.Start(t, testserver.Options{ConfigYAML: fmt.Sprintf(
-		"region: us-east-1\npgUpstream: %q\nserverless: {transitionDelay: 0s}\n", pg.TLSDSN("dev"))})
-	srv.TrustUpstreamCA(t, pg)
+	srv := configLessWorld(t)
 	ctx := context.Background()
 	cfg := srv.Config(srv.Admin)
 	must := func(what string, err error) {
@@ -174,6 +165,23 @@ func TestWholeSetupByAPI(t *testing.T) {
 	// bob is in the directory but not assigned to the application.
 	_, err = identity("bob")
 	wantAPIError(t, err, "AccessDeniedException", 400, "")
+}
+
+// configLessWorld is a server whose config names only its region and an
+// upstream PostgreSQL holding a sales table for "AWSIDC:analysts".
+func configLessWorld(t *testing.T) *testserver.Server {
+	t.Helper()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "dev")
+	pg.Exec(t, "dev",
+		`CREATE ROLE "AWSIDC:analysts" NOLOGIN`,
+		`CREATE TABLE sales(id int, amount int)`,
+		`INSERT INTO sales VALUES (1, 100), (2, 250)`,
+		`GRANT SELECT ON sales TO "AWSIDC:analysts"`)
+	srv := testserver.Start(t, testserver.Options{ConfigYAML: fmt.Sprintf(
+		"region: us-east-1\npgUpstream: %q\nserverless: {transitionDelay: 0s}\n", pg.TLSDSN("dev"))})
+	srv.TrustUpstreamCA(t, pg)
+	return srv
 }
 
 // policyJSON is an identity policy allowing actions on every resource.
