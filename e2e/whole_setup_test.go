@@ -28,7 +28,7 @@ import (
 
 // TestWholeSetupByAPI builds the example's trusted-identity-propagation
 // setup by API on a server whose config names nothing but its region and
-// upstream (BEHAVIOUR 15, SPEC 10): users, a group and a membership; the
+// upstream (BEHAVIOUR 15 and 16): users, a group and a membership; the
 // built-in IdP as a trusted token issuer; an application with its grant,
 // scope, authentication method and assignment; IAM's broker user with a
 // key and a policy and a role with its trust and permission policies; a

@@ -24,7 +24,7 @@ type DeclaredRole struct {
 }
 
 // Apply re-applies what the config declares for account, in one
-// transaction (SPEC 10, ours): every declared user, role, policy and key
+// transaction (BEHAVIOUR 8.1, ours): every declared user, role, policy and key
 // is written as declared (the config wins for what it names; a declared
 // entity keeps its creation date); what an earlier config declared and this
 // one does not is removed, a user or role with everything under it; what

@@ -1,6 +1,6 @@
 // Package iamstore keeps IAM's entities in the store: users, their
 // long-term access keys, roles, and the inline policies of both. It is the
-// domain of the IAM API (SPEC 10) and the source the credential registry
+// domain of the IAM API (BEHAVIOUR 8.1) and the source the credential registry
 // (internal/auth) reads. Policies are parsed by the evaluator that enforces
 // them (internal/iam) before they are stored, so nothing is stored that
 // would not be evaluated; secrets of access keys are stored sealed under a
