@@ -184,17 +184,7 @@ func applyPolicies(tx store.Tx, prefix string, declared []Policy) error {
 	for _, p := range declared {
 		names[p.Name] = true
 	}
-	var stale []string
-	err := tx.Scan(prefix, "", func(k string, b []byte) (bool, error) {
-		var p Policy
-		if err := json.Unmarshal(b, &p); err != nil {
-			return false, err
-		}
-		if p.FromConfig && !names[p.Name] {
-			stale = append(stale, k)
-		}
-		return true, nil
-	})
+	stale, _, err := store.Select(tx, prefix, func(p Policy) bool { return p.FromConfig && !names[p.Name] })
 	if err != nil {
 		return err
 	}

@@ -266,17 +266,7 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			}
 			arns[want.Name] = cur.Arn
 		}
-		var gone []Application
-		err := tx.Scan(prefix(scope), "", func(_ string, v []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(v, &a); err != nil {
-				return false, err
-			}
-			if a.FromConfig && !named[a.Name] {
-				gone = append(gone, a)
-			}
-			return true, nil
-		})
+		_, gone, err := store.Select(tx, prefix(scope), func(a Application) bool { return a.FromConfig && !named[a.Name] })
 		if err != nil {
 			return err
 		}

@@ -54,17 +54,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		var stale []string
-		err := tx.Scan(s.ttiPrefix(), "", func(k string, b []byte) (bool, error) {
-			var t TrustedTokenIssuer
-			if err := json.Unmarshal(b, &t); err != nil {
-				return false, err
-			}
-			if t.FromConfig && !named[t.TrustedTokenIssuerArn] {
-				stale = append(stale, k)
-			}
-			return true, nil
-		})
+		stale, _, err := store.Select(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] })
 		if err != nil {
 			return err
 		}
@@ -114,17 +104,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 					return err
 				}
 			}
-			var gone []Assignment
-			err = tx.Scan(s.asgAppPrefix(c.Arn), "", func(_ string, b []byte) (bool, error) {
-				var a Assignment
-				if err := json.Unmarshal(b, &a); err != nil {
-					return false, err
-				}
-				if a.FromConfig && !want[a] {
-					gone = append(gone, a)
-				}
-				return true, nil
-			})
+			_, gone, err := store.Select(tx, s.asgAppPrefix(c.Arn), func(a Assignment) bool { return a.FromConfig && !want[a] })
 			if err != nil {
 				return err
 			}
@@ -134,22 +114,12 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				}
 			}
 		}
-		var staleApps []string
-		err = tx.Scan(s.appPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
-			if a.FromConfig && !named[a.ApplicationArn] {
-				staleApps = append(staleApps, a.ApplicationArn)
-			}
-			return true, nil
-		})
+		_, staleApps, err := store.Select(tx, s.appPrefix(), func(a Application) bool { return a.FromConfig && !named[a.ApplicationArn] })
 		if err != nil {
 			return err
 		}
-		for _, arn := range staleApps {
-			if err := s.deleteApp(tx, arn); err != nil {
+		for _, a := range staleApps {
+			if err := s.deleteApp(tx, a.ApplicationArn); err != nil {
 				return err
 			}
 		}

@@ -25,3 +25,23 @@ func PutJSON(tx Tx, key string, v any) error {
 	}
 	return tx.Put(key, b)
 }
+
+// Select decodes every record under prefix into a T and returns, in key
+// order, the keys and values pick keeps. It reads the whole range before the
+// caller changes any of it: the config re-applies collect what a config no
+// longer names this way, then delete it.
+func Select[T any](r Reader, prefix string, pick func(T) bool) ([]string, []T, error) {
+	var keys []string
+	var vals []T
+	err := r.Scan(prefix, "", func(k string, b []byte) (bool, error) {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return false, fmt.Errorf("store: decode %q: %w", k, err)
+		}
+		if pick(v) {
+			keys, vals = append(keys, k), append(vals, v)
+		}
+		return true, nil
+	})
+	return keys, vals, err
+}
