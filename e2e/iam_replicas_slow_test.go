@@ -20,12 +20,7 @@ import (
 // changed through one replica is what the other enforces on the next call.
 func TestIAMReplicas(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "idcgate")
-	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
-	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
-	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	a, b := twoReplicas(t)
 	ctx := context.Background()
 	ia, ib := iamClient(a, a.Admin), iamClient(b, b.Admin)
 
@@ -56,4 +51,15 @@ func TestIAMReplicas(t *testing.T) {
 	}
 	_, err = a.STS(carol).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	wantAPIError(t, err, "InvalidClientTokenId", 403, "")
+}
+
+// twoReplicas are two servers of the example config sharing one
+// PostgreSQL store and master key, as replicas run.
+func twoReplicas(t *testing.T) (a, b *testserver.Server) {
+	t.Helper()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase(t, "idcgate")
+	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
+	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
+	return testserver.Start(t, testserver.Options{Env: env, Edit: edit}), testserver.Start(t, testserver.Options{Env: env, Edit: edit})
 }

@@ -15,9 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
-	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -27,12 +25,7 @@ import (
 // through the other, and once deleted on the first is refused by the other.
 func TestIdentityStoreReplicas(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "idcgate")
-	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
-	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
-	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	a, b := twoReplicas(t)
 	ctx := context.Background()
 	sid := aws.String(storeID)
 
