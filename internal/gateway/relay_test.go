@@ -48,17 +48,38 @@ func TestRelayKindsIdleTail(t *testing.T) {
 					g.loop.stop()
 				}
 			})
+			// run starts a relay, has the upstream send its parts in
+			// separate writes, and returns once the client has received
+			// them all: a real client answers only what reached it, so
+			// the relay has seen the upstream's turn before the client's.
 			run := func(t *testing.T, upstreamSends ...string) (client, upstream *net.TCPConn, ended chan struct{}) {
 				client, gwClient := tcpPair(t)
 				upstream, gwUpstream := tcpPair(t)
 				ended = make(chan struct{})
 				go func() { g.relay(gwClient, gwUpstream); close(ended) }()
-				go io.Copy(io.Discard, client)
+				total := 0
+				for _, b := range upstreamSends {
+					total += len(b)
+				}
+				received := make(chan error, 1)
+				go func() {
+					_, err := io.ReadFull(client, make([]byte, total))
+					received <- err
+					io.Copy(io.Discard, client)
+				}()
 				for _, b := range upstreamSends {
 					if _, err := upstream.Write([]byte(b)); err != nil {
 						t.Fatal(err)
 					}
 					time.Sleep(20 * time.Millisecond) // separate reads
+				}
+				select {
+				case err := <-received:
+					if err != nil {
+						t.Fatalf("client did not receive the upstream's output: %v", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("client did not receive the upstream's output")
 				}
 				return client, upstream, ended
 			}
