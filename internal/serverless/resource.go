@@ -18,6 +18,7 @@ type resource[T any] struct {
 	state     func(*T) (*Status, **transition)
 	name      func(*T) string
 	id        func(*T) string
+	tags      func(*T) *[]Tag
 	notFound  func(name string) error
 }
 
@@ -28,6 +29,7 @@ var namespaceResource = resource[Namespace]{
 	state:     func(n *Namespace) (*Status, **transition) { return &n.Status, &n.Pending },
 	name:      func(n *Namespace) string { return n.NamespaceName },
 	id:        func(n *Namespace) string { return n.NamespaceId },
+	tags:      func(n *Namespace) *[]Tag { return &n.Tags },
 	notFound:  namespaceNotFound,
 }
 
@@ -38,6 +40,7 @@ var workgroupResource = resource[Workgroup]{
 	state:     func(w *Workgroup) (*Status, **transition) { return &w.Status, &w.Pending },
 	name:      func(w *Workgroup) string { return w.WorkgroupName },
 	id:        func(w *Workgroup) string { return w.WorkgroupId },
+	tags:      func(w *Workgroup) *[]Tag { return &w.Tags },
 	notFound:  workgroupNotFound,
 }
 

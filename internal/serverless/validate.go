@@ -126,13 +126,39 @@ func checkTags(v *validation.Collector, tags []Tag) {
 	}
 	for i, t := range tags {
 		path := fmt.Sprintf("tags.%d.member.key", i+1)
-		v.LengthAndPattern(path, t.Key, 1, 128, tagRe, tagPattern)
+		if v.LengthAndPattern(path, t.Key, 1, 128, tagRe, tagPattern) {
+			checkReservedTagKey(v, path, t.Key)
+		}
 		v.LengthAndPattern(fmt.Sprintf("tags.%d.member.value", i+1), t.Value, 0, 256, tagRe, tagPattern)
 		for _, earlier := range tags[:i] {
 			if sameTagKey(earlier.Key, t.Key) {
 				v.Add(path, t.Key, "Member must not repeat an earlier tag key (keys are compared ignoring case)")
 				break
 			}
+		}
+	}
+}
+
+// reservedTagPrefix starts the tag keys AWS keeps for itself: no request
+// may add or remove one (AWS compares the prefix ignoring case).
+const reservedTagPrefix = "aws:"
+
+func checkReservedTagKey(v *validation.Collector, path, key string) {
+	if len(key) >= len(reservedTagPrefix) && strings.EqualFold(key[:len(reservedTagPrefix)], reservedTagPrefix) {
+		v.Add(path, key, "Member must not start with the reserved prefix aws:")
+	}
+}
+
+// checkTagKeys validates UntagResource's tagKeys.
+func checkTagKeys(v *validation.Collector, keys []string) {
+	if len(keys) > maxTagList {
+		v.Add("tagKeys", fmt.Sprint(len(keys)), fmt.Sprintf("Member must have length less than or equal to %d", maxTagList))
+		return
+	}
+	for i, k := range keys {
+		path := fmt.Sprintf("tagKeys.%d.member", i+1)
+		if v.LengthAndPattern(path, k, 1, 128, tagRe, tagPattern) {
+			checkReservedTagKey(v, path, k)
 		}
 	}
 }

@@ -75,11 +75,10 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 		SubnetIds:          subnets,
 		CreationDate:       s.now().Truncate(time.Second),
 		TrackName:          orDefault(in.TrackName, "current"),
-		WorkgroupVersion:   "1.0.84506",
-		PatchVersion:       "patch 194",
 		IpAddressType:      ipType,
 		Tags:               in.Tags,
 	}
+	wg.setTrack(wg.TrackName)
 	if ensure {
 		wg.Status = StatusAvailable
 	} else {
@@ -234,7 +233,7 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in U
 			wg.SecurityGroupIds = in.SecurityGroupIds
 		}
 		if in.TrackName != nil {
-			wg.TrackName = *in.TrackName
+			wg.setTrack(*in.TrackName)
 		}
 		if in.SubnetIds != nil || in.IpAddressType != nil {
 			ipType := orDefault(in.IpAddressType, wg.IpAddressType)
@@ -369,4 +368,13 @@ func (s *Service) WorkgroupsWithNamespaces(ctx context.Context, sc Scope, names 
 		return cloneRecords(wgs), cloneRecords(nss), nil
 	}
 	return wgs, nss, err
+}
+
+// setTrack puts the workgroup on a track (validated: current or trailing)
+// with that track's versions, so GetWorkgroup and GetTrack agree.
+func (wg *Workgroup) setTrack(name string) {
+	wg.TrackName = name
+	if t, ok := TrackNamed(name); ok {
+		wg.WorkgroupVersion, wg.PatchVersion = t.WorkgroupVersion, t.PatchVersion
+	}
 }
