@@ -6,10 +6,12 @@
 // derived (HKDF-SHA256) from the workgroup's current keyring key, so only
 // this deployment's replicas can open it, only for that workgroup, and only
 // until the workgroup is deleted (its keys go with it) or the key version
-// is retired. The header (format, key version, workgroup id) is in clear
-// but authenticated, with the account and region, as associated data:
+// is retired. The header (format, key version, the workgroup's account,
+// region and id, each after its length byte) is in clear, so the gateway
+// can tell which workgroup a password is for, and authenticated as
+// associated data:
 //
-//	IAMC1.<base64url(format ‖ key version ‖ len ‖ workgroup id ‖ nonce ‖ sealed claims)>
+//	IAMC1.<base64url(format ‖ key version ‖ account ‖ region ‖ workgroup id ‖ nonce ‖ sealed claims)>
 //
 // It is printable ASCII, safe as a PostgreSQL password.
 package dbcreds
@@ -87,8 +89,8 @@ type Sealer struct {
 
 // Seal makes the password of c for workgroup wg.
 func (s *Sealer) Seal(ctx context.Context, wg keyring.ID, c Claims) (string, error) {
-	if len(wg.WorkgroupID) > 255 {
-		return "", fmt.Errorf("dbcreds: workgroup id of %d bytes", len(wg.WorkgroupID))
+	if len(wg.Account) > 255 || len(wg.Region) > 255 || len(wg.WorkgroupID) > 255 {
+		return "", fmt.Errorf("dbcreds: workgroup id %q too long", wg.WorkgroupID)
 	}
 	v, key, err := s.Keys.Current(ctx, wg)
 	if err != nil {
@@ -102,7 +104,7 @@ func (s *Sealer) Seal(ctx context.Context, wg keyring.ID, c Claims) (string, err
 	if err != nil {
 		return "", err
 	}
-	hdr := header(v, wg.WorkgroupID)
+	hdr := header(v, wg)
 	out := make([]byte, len(hdr), len(hdr)+aead.NonceSize()+len(plain)+aead.Overhead())
 	copy(out, hdr)
 	nonce := make([]byte, aead.NonceSize())
@@ -114,26 +116,57 @@ func (s *Sealer) Seal(ctx context.Context, wg keyring.ID, c Claims) (string, err
 		return "", err
 	}
 	out = append(out, nonce...)
-	out = aead.Seal(out, nonce, plain, aad(wg, hdr))
+	out = aead.Seal(out, nonce, plain, aad(hdr))
 	return Prefix + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-// Open opens password for workgroup wg and checks its expiry.
-func (s *Sealer) Open(ctx context.Context, wg keyring.ID, password string) (Claims, error) {
-	rest, ok := strings.CutPrefix(password, Prefix)
+// Peek reads the workgroup a password is for, without opening it (the
+// header is in clear; nothing is vouched for until Open).
+func Peek(password string) (keyring.ID, error) {
+	id, _, _, _, err := parse(password)
+	return id, err
+}
+
+// parse splits a password into its workgroup, key version, header and the
+// rest (nonce and sealed claims).
+func parse(password string) (id keyring.ID, version int, hdr, rest []byte, err error) {
+	body, ok := strings.CutPrefix(password, Prefix)
 	if !ok {
-		return Claims{}, ErrMalformed
+		return id, 0, nil, nil, ErrMalformed
 	}
-	raw, err := seal.DecodeCanonical(rest)
-	if err != nil || len(raw) < 6 || raw[0] != formatVersion {
-		return Claims{}, ErrMalformed
+	raw, err := seal.DecodeCanonical(body)
+	if err != nil || len(raw) < 5 || raw[0] != formatVersion {
+		return id, 0, nil, nil, ErrMalformed
 	}
-	v := int(binary.BigEndian.Uint32(raw[1:5]))
-	n := int(raw[5])
-	if len(raw) < 6+n+12+16 {
-		return Claims{}, ErrMalformed
+	version = int(binary.BigEndian.Uint32(raw[1:5]))
+	i := 5
+	field := func() (string, bool) {
+		if i >= len(raw) || i+1+int(raw[i]) > len(raw) {
+			return "", false
+		}
+		n := int(raw[i])
+		f := string(raw[i+1 : i+1+n])
+		i += 1 + n
+		return f, true
 	}
-	if string(raw[6:6+n]) != wg.WorkgroupID {
+	var ok1, ok2, ok3 bool
+	id.Account, ok1 = field()
+	id.Region, ok2 = field()
+	id.WorkgroupID, ok3 = field()
+	if !ok1 || !ok2 || !ok3 || len(raw)-i < 12+16 {
+		return keyring.ID{}, 0, nil, nil, ErrMalformed
+	}
+	return id, version, raw[:i], raw[i:], nil
+}
+
+// Open opens password for workgroup wg and checks its expiry. A password
+// of another workgroup (or account, or region) is ErrForeignWorkgroup.
+func (s *Sealer) Open(ctx context.Context, wg keyring.ID, password string) (Claims, error) {
+	id, v, hdr, rest, err := parse(password)
+	if err != nil {
+		return Claims{}, err
+	}
+	if id != wg {
 		return Claims{}, ErrForeignWorkgroup
 	}
 	key, err := s.Keys.Key(ctx, wg, v)
@@ -148,9 +181,8 @@ func (s *Sealer) Open(ctx context.Context, wg keyring.ID, password string) (Clai
 	if err != nil {
 		return Claims{}, err
 	}
-	hdr := raw[:6+n]
-	nonce := raw[6+n : 6+n+aead.NonceSize()]
-	plain, err := aead.Open(nil, nonce, raw[6+n+aead.NonceSize():], aad(wg, hdr))
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, rest[:n], rest[n:], aad(hdr))
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
@@ -164,17 +196,18 @@ func (s *Sealer) Open(ctx context.Context, wg keyring.ID, password string) (Clai
 	return c, nil
 }
 
-func header(v int, workgroupID string) []byte {
-	h := make([]byte, 6, 6+len(workgroupID))
+func header(v int, wg keyring.ID) []byte {
+	h := make([]byte, 5, 8+len(wg.Account)+len(wg.Region)+len(wg.WorkgroupID))
 	h[0] = formatVersion
 	binary.BigEndian.PutUint32(h[1:5], uint32(v))
-	h[5] = byte(len(workgroupID))
-	return append(h, workgroupID...)
+	for _, f := range []string{wg.Account, wg.Region, wg.WorkgroupID} {
+		h = append(h, byte(len(f)))
+		h = append(h, f...)
+	}
+	return h
 }
 
-func aad(wg keyring.ID, hdr []byte) []byte {
-	return append([]byte(Prefix+wg.Account+"\x00"+wg.Region+"\x00"), hdr...)
-}
+func aad(hdr []byte) []byte { return append([]byte(Prefix), hdr...) }
 
 func derive(key []byte) (cipher.AEAD, error) {
 	k, err := hkdf.Key(sha256.New, key, nil, keyInfo, 32)

@@ -58,6 +58,9 @@ func TestSealOpen(t *testing.T) {
 	if !strings.HasPrefix(pw, Prefix) || strings.Contains(pw, "analyst") {
 		t.Fatalf("password %q: want the prefix and nothing of the claims in clear", pw)
 	}
+	if id, err := Peek(pw); err != nil || id != a {
+		t.Fatalf("Peek = %+v %v, want %+v", id, err, a)
+	}
 	got, err := s.Open(ctx, a, pw)
 	if err != nil || got != c {
 		t.Fatalf("Open = %+v, %v; want %+v", got, err, c)
@@ -83,7 +86,7 @@ func TestSealOpen(t *testing.T) {
 		{"cut", a, pw[:len(pw)-10], nil},
 		{"an Identity Center token", a, "IDC2.AAAA", ErrMalformed},
 		{"empty", a, "", ErrMalformed},
-		{"another account's ring", keyring.ID{Account: "210987654321", Region: a.Region, WorkgroupID: a.WorkgroupID}, pw, keyring.ErrNoKeyring},
+		{"another account", keyring.ID{Account: "210987654321", Region: a.Region, WorkgroupID: a.WorkgroupID}, pw, ErrForeignWorkgroup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.Open(ctx, tc.id, tc.pw)

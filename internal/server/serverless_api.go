@@ -38,6 +38,19 @@ var serverlessOps = map[string]handler{
 	"DeleteWorkgroup": change(workgroups, (*serverless.Service).DeleteWorkgroup),
 
 	opGetIdentityCenterAuthToken: (*Server).getIdentityCenterAuthToken,
+
+	"TagResource":          (*Server).tagResource,
+	"UntagResource":        (*Server).untagResource,
+	"ListTagsForResource":  (*Server).listTagsForResource,
+	"GetCredentials":       (*Server).getCredentials,
+	"GetEndpointAccess":    (*Server).getEndpointAccess,
+	"ListEndpointAccess":   (*Server).listEndpointAccess,
+	"ListUsageLimits":      (*Server).listUsageLimits,
+	"ListSnapshots":        (*Server).listSnapshots,
+	"ListRecoveryPoints":   (*Server).listRecoveryPoints,
+	"ListScheduledActions": (*Server).listScheduledActions,
+	"GetTrack":             (*Server).getTrack,
+	"ListTracks":           (*Server).listTracks,
 }
 
 const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"
