@@ -181,7 +181,7 @@ func fmWithNobody(c *config.Config) {
 
 // TestAccessDeniedEveryOperation: a user and a role session without any
 // redshift-serverless permission get AWS's AccessDeniedException, with the
-// exact message, from each of the ten operations, and change nothing.
+// exact message, from each operation, and change nothing.
 func TestAccessDeniedEveryOperation(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: fmWithNobody})
@@ -237,6 +237,42 @@ func TestAccessDeniedEveryOperation(t *testing.T) {
 		}},
 		{"DeleteWorkgroup", wgArn, func(c *redshiftserverless.Client) error {
 			return errOf(c.DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("demo")}))
+		}},
+		{"TagResource", wgArn, func(c *redshiftserverless.Client) error {
+			return errOf(c.TagResource(ctx, &redshiftserverless.TagResourceInput{ResourceArn: &wgArn, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}))
+		}},
+		{"UntagResource", nsArn, func(c *redshiftserverless.Client) error {
+			return errOf(c.UntagResource(ctx, &redshiftserverless.UntagResourceInput{ResourceArn: &nsArn, TagKeys: []string{"k"}}))
+		}},
+		{"ListTagsForResource", nsArn, func(c *redshiftserverless.Client) error {
+			return errOf(c.ListTagsForResource(ctx, &redshiftserverless.ListTagsForResourceInput{ResourceArn: &nsArn}))
+		}},
+		{"GetCredentials", wgArn, func(c *redshiftserverless.Client) error {
+			return errOf(c.GetCredentials(ctx, &redshiftserverless.GetCredentialsInput{WorkgroupName: aws.String("demo")}))
+		}},
+		{"GetEndpointAccess", region + "managedvpcendpoint/*", func(c *redshiftserverless.Client) error {
+			return errOf(c.GetEndpointAccess(ctx, &redshiftserverless.GetEndpointAccessInput{EndpointName: aws.String("fm-endpoint")}))
+		}},
+		{"ListEndpointAccess", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListEndpointAccess(ctx, &redshiftserverless.ListEndpointAccessInput{}))
+		}},
+		{"ListUsageLimits", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListUsageLimits(ctx, &redshiftserverless.ListUsageLimitsInput{}))
+		}},
+		{"ListSnapshots", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListSnapshots(ctx, &redshiftserverless.ListSnapshotsInput{}))
+		}},
+		{"ListRecoveryPoints", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListRecoveryPoints(ctx, &redshiftserverless.ListRecoveryPointsInput{}))
+		}},
+		{"ListScheduledActions", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListScheduledActions(ctx, &redshiftserverless.ListScheduledActionsInput{}))
+		}},
+		{"GetTrack", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.GetTrack(ctx, &redshiftserverless.GetTrackInput{TrackName: aws.String("current")}))
+		}},
+		{"ListTracks", "*", func(c *redshiftserverless.Client) error {
+			return errOf(c.ListTracks(ctx, &redshiftserverless.ListTracksInput{}))
 		}},
 	}
 	principals := []struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/dataapi"
+	"github.com/idcgate/idcgate/internal/dbcreds"
 	"github.com/idcgate/idcgate/internal/faults"
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/gateway/leases"
@@ -316,9 +317,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			LoginTimeout: cfg.Gateway.LoginTimeout.Duration, IdleTimeout: cfg.Gateway.IdleTimeout.Duration,
 			MaxConnsPerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
 			Auth:                 &tokenlogin.Authenticator{Issuer: iss, Upstreams: upstreams, Roles: reg},
-			Roles:                roles,
-			Log:                  log.With("component", "gateway"),
-			OnLogin:              gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
+			IAMAuth: &tokenlogin.IAMCredentials{Serverless: sl, Upstreams: upstreams, Roles: reg,
+				Sealer: &dbcreds.Sealer{Keys: keys, Clock: opt.Clock}},
+			Roles:   roles,
+			Log:     log.With("component", "gateway"),
+			OnLogin: gatewayAudit(auditLog, mets, cfg.Region, opt.Clock),
 			// The limits, counted across replicas in the store.
 			Sessions: &leases.Leases{Store: st, PerUser: cfg.Gateway.MaxSessionsPerUser, PerWorkgroup: cfg.Gateway.MaxConnsPerWorkgroup,
 				Clock: opt.Clock, Log: log.With("component", "gateway")},

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/audit"
@@ -115,6 +116,13 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 			}
 			rec.RecipientAccountID = login.Account
 			rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "tokenId": c.TokenID}
+			if login.IAMPrincipal != "" {
+				// An IAM credentials login (BEHAVIOUR 10.14): the IAM
+				// identity, the database user and the password's id.
+				rec.UserIdentity = audit.Identity{Type: iamIdentityType(login.IAMPrincipal), ARN: login.IAMPrincipal, AccountID: login.Account,
+					UserName: login.IdentityNamespace + ":" + c.UserName}
+				rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "dbUser": login.IdentityNamespace + ":" + c.UserName, "credentialId": login.CredentialID}
+			}
 		}
 		if ev.Result != gateway.ResultOK {
 			// The SQLSTATE and the message the client got: never an internal error's text.
@@ -148,4 +156,15 @@ func (a *App) shutdownGateway(ctx context.Context) <-chan struct{} {
 		}
 	}()
 	return done
+}
+
+// iamIdentityType is CloudTrail's userIdentity.type of an IAM ARN.
+func iamIdentityType(arn string) string {
+	switch {
+	case strings.Contains(arn, ":assumed-role/"):
+		return "AssumedRole"
+	case strings.HasSuffix(arn, ":root"):
+		return "Root"
+	}
+	return "IAMUser"
 }

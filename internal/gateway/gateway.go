@@ -57,8 +57,12 @@ type Login struct {
 	Claims      authtoken.Claims
 	// Upstream is the PostgreSQL DSN with the service credential.
 	Upstream string
-	// IdentityNamespace of the workgroup's Redshift IdC application.
+	// IdentityNamespace of the workgroup's Redshift IdC application ("IAM"
+	// or "IAMR" for an IAM credentials login).
 	IdentityNamespace string
+	// IAMPrincipal is, for an IAM credentials login, the ARN of the caller
+	// of GetCredentials, and CredentialID the password's id.
+	IAMPrincipal, CredentialID string
 }
 
 // Authenticator opens tokens. sni is the TLS server name (may be empty),
@@ -152,8 +156,11 @@ type Config struct {
 	// (per user and per workgroup); nil: MaxConnsPerWorkgroup only.
 	Sessions SessionLimiter
 	Auth     Authenticator
-	Roles    *RoleSync
-	Log      *slog.Logger
+	// IAMAuth, when set, checks logins as IAM database users with
+	// GetCredentials passwords (iamlogin.go).
+	IAMAuth IAMAuthenticator
+	Roles   *RoleSync
+	Log     *slog.Logger
 	// OnLogin records every login attempt (metrics, audit). It runs before
 	// the client is answered; an error for a successful login refuses it,
 	// because a login must not happen without its audit record.
@@ -648,7 +655,10 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	}
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
-	login, err := g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
+	login, err := g.authenticateIAM(ctx, sm.Parameters, redshift, sni, token)
+	if errors.Is(err, errNotIAM) {
+		login, err = g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
+	}
 	if err != nil {
 		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
 	}
