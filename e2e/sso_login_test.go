@@ -21,6 +21,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -498,5 +499,39 @@ func TestSSOLoginAuditHidesSecrets(t *testing.T) {
 	}
 	if seen["RegisterClient"] != 1 || seen["StartDeviceAuthorization"] != 1 || seen["CreateToken"] != 2 {
 		t.Errorf("records by operation: %v", seen)
+	}
+}
+
+// TestSSOLoginUnsignedAuditBounded: unsigned calls are recorded from the
+// bucket of unauthenticated records (100 at once; the server's clock does
+// not move here, so it never refills), and a call whose record the bucket
+// refused leaves no journal entry either, which would become a record
+// later.
+func TestSSOLoginUnsignedAuditBounded(t *testing.T) {
+	t.Parallel()
+	srv, _, c := slServer(t)
+	const calls = 130
+	for range calls {
+		slRegister(t, c, nil)
+	}
+	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.EventName == "RegisterClient" {
+			n++
+		}
+	}
+	if n != 100 {
+		t.Fatalf("%d RegisterClient records of %d calls, want the bucket's 100", n, calls)
+	}
+	journal := 0
+	srv.Instance.Store.View(context.Background(), func(r store.Reader) error {
+		return r.Scan(audit.JournalPrefix, "", func(string, []byte) (bool, error) { journal++; return true, nil })
+	})
+	if journal != 0 {
+		t.Fatalf("%d journal entries left by unrecorded calls", journal)
 	}
 }

@@ -228,7 +228,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The call's record is announced before the operation runs: a change
 	// the operation commits carries it (journal.Journaled), so no change is
 	// ever committed without a durable record.
-	if s.d.Audit != nil {
+	if p == nil {
+		// An unsigned operation's record is taken from the bucket now,
+		// before the operation: a call whose record is dropped must not
+		// leave a journal entry that would become a record anyway.
+		rt.auditDecided, rt.audited = true, s.d.Audit != nil && s.recordable(rt, nil)
+	}
+	if s.d.Audit != nil && (p != nil || rt.audited) {
 		req := r
 		in := journal.NewIntent(func() *audit.Record { return s.auditRecord(req, rt, reqID, body, p, nil) })
 		r = r.WithContext(journal.WithIntent(r.Context(), in))
@@ -406,6 +412,9 @@ func (s *Server) recordable(rt routed, p *auth.Principal) bool {
 	if p != nil {
 		return true
 	}
+	if rt.auditDecided {
+		return rt.audited
+	}
 	if rt.opLabel() == unknownOp {
 		return false
 	}
@@ -471,6 +480,9 @@ type routed struct {
 	op       string
 	xmlns    string // awsQuery document namespace
 	start    time.Time
+	// auditDecided: whether the call is recorded was decided before the
+	// operation ran (an unsigned call, section 2.2); audited is the answer.
+	auditDecided, audited bool
 }
 
 // oidcPaths are SSO-OIDC's restJson1 operations by path (POST /token?aws_iam=t
