@@ -194,22 +194,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	region := s.d.Region
-	if rt.service == serviceIAM {
-		region = iamSigningRegion(r, s.d.Region)
+	var p *auth.Principal // nil: an unsigned operation's anonymous caller
+	throttleKey := "unsigned:" + sourceIP(r)
+	if !rt.unsigned() {
+		region := s.d.Region
+		if rt.service == serviceIAM {
+			region = iamSigningRegion(r, s.d.Region)
+		}
+		res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
+		if err != nil {
+			s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
+			return
+		}
+		var ok bool
+		if p, ok = res.Credential.Principal.(*auth.Principal); !ok {
+			s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
+			return
+		}
+		log, throttleKey = log.With("principal", p.ARN), p.ARN
 	}
-	res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
-	if err != nil {
-		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
-		return
-	}
-	p, ok := res.Credential.Principal.(*auth.Principal)
-	if !ok {
-		s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
-		return
-	}
-	log = log.With("principal", p.ARN)
-	if err := s.d.Throttle.Allow(p.ARN, s.d.Clock.Now()); err != nil {
+	if err := s.d.Throttle.Allow(throttleKey, s.d.Clock.Now()); err != nil {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
@@ -224,7 +228,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The call's record is announced before the operation runs: a change
 	// the operation commits carries it (journal.Journaled), so no change is
 	// ever committed without a durable record.
-	if s.d.Audit != nil {
+	if p == nil {
+		// An unsigned operation's record is taken from the bucket now,
+		// before the operation: a call whose record is dropped must not
+		// leave a journal entry that would become a record anyway.
+		rt.auditDecided, rt.audited = true, s.d.Audit != nil && s.recordable(rt, nil)
+	}
+	if s.d.Audit != nil && (p != nil || rt.audited) {
 		req := r
 		in := journal.NewIntent(func() *audit.Record { return s.auditRecord(req, rt, reqID, body, p, nil) })
 		r = r.WithContext(journal.WithIntent(r.Context(), in))
@@ -402,6 +412,9 @@ func (s *Server) recordable(rt routed, p *auth.Principal) bool {
 	if p != nil {
 		return true
 	}
+	if rt.auditDecided {
+		return rt.audited
+	}
 	if rt.opLabel() == unknownOp {
 		return false
 	}
@@ -467,6 +480,17 @@ type routed struct {
 	op       string
 	xmlns    string // awsQuery document namespace
 	start    time.Time
+	// auditDecided: whether the call is recorded was decided before the
+	// operation ran (an unsigned call, section 2.2); audited is the answer.
+	auditDecided, audited bool
+}
+
+// oidcPaths are SSO-OIDC's restJson1 operations by path (POST /token?aws_iam=t
+// is CreateTokenWithIAM).
+var oidcPaths = map[string]string{
+	"/token":                "CreateToken",
+	"/client/register":      "RegisterClient",
+	"/device_authorization": "StartDeviceAuthorization",
 }
 
 // route decides the protocol, the service and the operation of a request
@@ -502,13 +526,13 @@ func route(r *http.Request, body []byte) (routed, error) {
 		}
 		return rt, nil
 	}
-	if r.URL.Path == "/token" {
-		rt := routed{protocol: protocol.RESTJSON, service: serviceOIDC, op: "CreateToken"}
-		if r.URL.Query().Get("aws_iam") == "t" {
+	if op, ok := oidcPaths[r.URL.Path]; ok {
+		rt := routed{protocol: protocol.RESTJSON, service: serviceOIDC, op: op}
+		if op == "CreateToken" && r.URL.Query().Get("aws_iam") == "t" {
 			rt.op = "CreateTokenWithIAM"
 		}
 		if r.Method != http.MethodPost {
-			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "POST /token only.")
+			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "POST "+r.URL.Path+" only.")
 		}
 		return rt, nil
 	}
