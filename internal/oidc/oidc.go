@@ -31,6 +31,7 @@ import (
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
+	"github.com/idcgate/idcgate/internal/store"
 )
 
 // Grant types.
@@ -60,6 +61,17 @@ var (
 	// admit the caller, or the user is not assigned to an application that
 	// requires assignment (AccessDeniedException, access_denied).
 	ErrAccessDenied = errors.New("oidc: access denied")
+	// ErrAuthorizationPending: the device authorization is not approved
+	// or denied yet; the client polls again after its interval.
+	ErrAuthorizationPending = errors.New("oidc: authorization pending")
+	// ErrSlowDown: the client polled faster than its interval.
+	ErrSlowDown = errors.New("oidc: slow down")
+	// ErrInvalidClientMetadata: RegisterClient's client type or metadata
+	// cannot be registered.
+	ErrInvalidClientMetadata = errors.New("oidc: invalid client metadata")
+	// ErrInvalidRedirectURI: a redirect URI is malformed or not one the
+	// client registered.
+	ErrInvalidRedirectURI = errors.New("oidc: invalid redirect uri")
 )
 
 // Error is an OAuth error: its Message is the error_description.
@@ -96,6 +108,14 @@ type Service struct {
 	Contexts *seal.Box // identity-context assertions
 	Tokens   *seal.Box // access and refresh tokens
 	Clock    clock.Clock
+
+	// Store holds interactive sign-in's state (clients, device and
+	// authorization codes, used refresh tokens), so any replica serves any
+	// step. Endpoint is idcgate's public URL (verificationUri, and what a
+	// startUrl may name); Region is the one client ids name.
+	Store    store.Store
+	Endpoint string
+	Region   string
 
 	signer    jose.Signer
 	publicKey *ecdsa.PublicKey
@@ -177,6 +197,13 @@ type refreshClaims struct {
 	Scope   []string  `json:"scp,omitempty"`
 	Expires time.Time `json:"exp"`
 	Kind    string    `json:"k"`
+	// ClientID is the registered public client (RegisterClient) the token
+	// was issued to; empty for CreateTokenWithIAM's tokens, whose client
+	// is the application.
+	ClientID string `json:"cid,omitempty"`
+	// ID names a refresh token issued by CreateToken, so its one use can
+	// be recorded (refresh tokens rotate).
+	ID string `json:"jti,omitempty"`
 }
 
 // MaxClientID is the longest application ARN (sso-admin's ApplicationArn:
@@ -233,7 +260,9 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 			return Output{}, fail(ErrInvalidRequest, "refreshToken is required for the refresh_token grant.")
 		}
 		var rc refreshClaims
-		if err := s.Tokens.Open(*in.RefreshToken, &rc); err != nil || rc.Kind != "refresh" || rc.App != appArn {
+		// A public client's refresh token (ClientID set) is CreateToken's,
+		// even when its client is entitled to this application.
+		if err := s.Tokens.Open(*in.RefreshToken, &rc); err != nil || rc.Kind != "refresh" || rc.App != appArn || rc.ClientID != "" {
 			return Output{}, fail(ErrInvalidGrant, "The refresh token is invalid.")
 		}
 		if !now.Before(rc.Expires) {
