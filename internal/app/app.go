@@ -227,6 +227,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	pws, err := openPasswords(ctx, cfg, st, idStore, opt)
+	if err != nil {
+		return nil, err
+	}
 	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
 	if err != nil {
 		return nil, err
@@ -351,6 +355,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		DataAPI:    dataAPI,
 		SSOAdmin:   sso,
 		IdStore:    idStore,
+		Passwords:  pws,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

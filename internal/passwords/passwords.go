@@ -221,7 +221,11 @@ func (s *Service) Set(ctx context.Context, userName, password string) (User, err
 	}
 	// A new password lifts the user name's slow-down.
 	s.byName.forget(nameKey(userName))
-	return User{ID: id, Name: userName}, nil
+	name := userName
+	if u, err := s.Directory.DescribeUser(ctx, id); err == nil {
+		name = u.UserName // as the directory spells it
+	}
+	return User{ID: id, Name: name}, nil
 }
 
 // ApplyConfig gives the config's users their configured passwords

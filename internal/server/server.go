@@ -34,6 +34,7 @@ import (
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/passwords"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
@@ -76,6 +77,9 @@ type Deps struct {
 	DataAPI  *dataapi.Service
 	SSOAdmin *ssoadmin.Service
 	IdStore  *identitystore.Service
+	// Passwords are the directory users' sign-in passwords (nil without a
+	// directory).
+	Passwords *passwords.Service
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
