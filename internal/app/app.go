@@ -339,6 +339,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 	}
 
+	signIn, err := newSignIn(cfg, mk, ids, pws, auditLog, publicURL, log, opt)
+	if err != nil {
+		return nil, err
+	}
 	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Clock: opt.Clock}
 	h := server.New(server.Deps{
 		Log:        log,
@@ -356,6 +360,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		SSOAdmin:   sso,
 		IdStore:    idStore,
 		Passwords:  pws,
+		SignIn:     signIn,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,
