@@ -131,16 +131,18 @@ func TestRoleChainingKeepsContext(t *testing.T) {
 	}
 }
 
-// TestNothingWithoutSigV4: only health, metrics and the IdP's public
-// documents answer without a signature; every other path refuses in the
-// shape its protocol's clients expect.
+// TestNothingWithoutSigV4: only health, metrics, the IdP's public
+// documents and SSO-OIDC's noAuth operations (RegisterClient,
+// StartDeviceAuthorization, CreateToken: BEHAVIOUR 2.2) answer without a
+// signature; every other path refuses in the shape its protocol's clients
+// expect.
 func TestNothingWithoutSigV4(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	const missing = "Request is missing Authentication Token"
 	type want struct {
 		status int
-		shape  string // open, json (awsJson1_1), rest (restJson1), query (awsQuery XML), plain
+		shape  string // open, json (awsJson1_1), rest (restJson1), oauth (restJson1 OAuth error), query (awsQuery XML), plain
 		code   string
 	}
 	query := want{403, "query", "MissingAuthenticationToken"}
@@ -153,7 +155,16 @@ func TestNothingWithoutSigV4(t *testing.T) {
 		{"GET", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
 		{"POST", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
 		{"GET", "/token", want{405, "rest", "UnknownOperationException"}},
-		{"POST", "/token", want{400, "rest", "MissingAuthenticationTokenException"}},
+		// Unsigned by design: the form body is no JSON object, so the
+		// operation itself refuses it, in the OAuth error shape.
+		{"POST", "/token", want{400, "oauth", "InvalidRequestException"}},
+		{"GET", "/client/register", want{405, "rest", "UnknownOperationException"}},
+		{"POST", "/client/register", want{400, "oauth", "InvalidRequestException"}},
+		{"GET", "/device_authorization", want{405, "rest", "UnknownOperationException"}},
+		{"POST", "/device_authorization", want{400, "oauth", "InvalidRequestException"}},
+		// Only the exact paths: nothing below them is an operation.
+		{"POST", "/client/register/x", want{404, "json", "UnknownOperationException"}},
+		{"POST", "/client", want{404, "json", "UnknownOperationException"}},
 		{"GET", "/token?aws_iam=t", want{405, "rest", "UnknownOperationException"}},
 		{"POST", "/token?aws_iam=t", want{400, "rest", "MissingAuthenticationTokenException"}},
 		{"GET", "/healthz", want{200, "open", "ok\n"}},
@@ -212,6 +223,14 @@ func secWantShape(t *testing.T, resp *testserver.RawResponse, status int, shape,
 			t.Fatalf("Content-Type %q", ct)
 		}
 		return
+	case "oauth":
+		if resp.Header.Get("X-Amzn-ErrorType") != code {
+			t.Fatalf("X-Amzn-ErrorType %q, want %s", resp.Header.Get("X-Amzn-ErrorType"), code)
+		}
+		m := resp.JSON(t)
+		if e, _ := m["error"].(string); e == "" || m["error_description"] == "" {
+			t.Fatalf("no OAuth error and error_description: %s", resp.Body)
+		}
 	case "json", "rest":
 		if resp.Header.Get("X-Amzn-ErrorType") != code {
 			t.Fatalf("X-Amzn-ErrorType %q, want %s", resp.Header.Get("X-Amzn-ErrorType"), code)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/idcgate/idcgate/internal/managedpg"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/server"
@@ -66,6 +68,9 @@ type App struct {
 	PublicURL string
 	Keys      *keyring.Keyring
 	Issuer    *issuer.Issuer
+	// OIDC is SSO-OIDC: CreateTokenWithIAM, and interactive sign-in's
+	// clients, device and authorization codes (the sign-in pages' service).
+	OIDC *oidc.Service
 	// Gateway is the PostgreSQL gateway (nil when disabled).
 	Gateway *gateway.Gateway
 	Audit   *trail.Log
@@ -221,6 +226,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	// Interactive sign-in keeps its state in the store, so any replica
+	// serves any step of it.
+	ids.oidc.Store, ids.oidc.Endpoint, ids.oidc.Region = st, strings.TrimSuffix(publicURL, "/"), cfg.Region
 	// The identity store first: sso-admin's config assignments name its
 	// groups, and CreateTokenWithIAM reads its users.
 	idStore, err := openIdentityStore(ctx, cfg, mk, st, ids.dir, opt)
@@ -376,7 +384,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		PrivateMetrics: !*cfg.HTTP.PublicMetrics,
 	})
 	return &App{Config: cfg, Log: log, Store: st, Registry: reg, Handler: h, CredentialsFile: credPath, listener: ln, pprofListener: pprofLn, PublicURL: publicURL,
-		Keys: keys, Issuer: iss, Gateway: gw, DataAPI: dataAPI, Audit: auditLog, Managed: mpg, clock: opt.Clock}, nil
+		Keys: keys, Issuer: iss, OIDC: ids.oidc, Gateway: gw, DataAPI: dataAPI, Audit: auditLog, Managed: mpg, clock: opt.Clock}, nil
 }
 
 // firstMissing is the outermost directory of path that does not exist yet
@@ -426,6 +434,19 @@ func (a *App) recoverJournal(ctx context.Context) {
 			a.Log.Error("audit journal recovery", "err", err)
 		} else if n > 0 {
 			a.Log.Warn("audit records recovered from the journal", "records", n)
+		}
+	})
+}
+
+// pruneSignIns deletes, every minute, interactive sign-in's expired
+// records (clients, device and authorization codes, used refresh tokens).
+// Every replica may: a record deleted twice is harmless.
+func (a *App) pruneSignIns(ctx context.Context) {
+	every(ctx, time.Minute, func() {
+		if n, err := a.OIDC.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("pruning expired sign-in records", "err", err)
+		} else if n > 0 {
+			a.Log.Debug("expired sign-in records pruned", "records", n)
 		}
 	})
 }
@@ -560,6 +581,7 @@ func (a *App) Serve(ctx context.Context) error {
 	defer stopJobs()
 	jobs.Go(func() { a.rotateKeys(bg) })
 	jobs.Go(func() { a.recoverJournal(bg) })
+	jobs.Go(func() { a.pruneSignIns(bg) })
 	if a.DataAPI != nil {
 		jobs.Go(func() { a.DataAPI.Run(bg) })
 	}

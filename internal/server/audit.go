@@ -60,6 +60,9 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	}
 	if p != nil {
 		rec.RecipientAccountID = p.Account
+	} else if rt.unsigned() && s.d.Directory != nil {
+		// An unsigned SSO-OIDC call is the instance's account's event.
+		rec.RecipientAccountID = s.d.Directory.Account
 	}
 	if rt.service == serviceIAM {
 		rec.AWSRegion = iamRegion // a global service's events are us-east-1's (CloudTrail)
@@ -135,6 +138,8 @@ func redactedParameters(r *http.Request, rt routed, body []byte) map[string]any 
 		hideSQL(params)
 	case serviceIdentityStore:
 		hidePersonal(params)
+	case serviceOIDC:
+		hideOAuthCodes(params)
 	}
 	return params
 }
@@ -167,6 +172,23 @@ func hidePersonal(params map[string]any) {
 				if m, ok := e.(map[string]any); ok {
 					hidePersonal(m)
 				}
+			}
+		}
+	}
+}
+
+// oauthCodes are SSO-OIDC members that are bearer secrets without "token"
+// or "secret" in their names (audit.Redact hides those).
+var oauthCodes = []string{"code", "codeVerifier", "deviceCode"}
+
+// hideOAuthCodes hides them: whoever reads the trail must not be able to
+// redeem a code.
+func hideOAuthCodes(params map[string]any) {
+	// Any case: the decoder matches member names ignoring case.
+	for k := range params {
+		for _, c := range oauthCodes {
+			if strings.EqualFold(k, c) {
+				params[k] = audit.Hidden
 			}
 		}
 	}

@@ -21,11 +21,23 @@ var knownOps = map[string]map[string]bool{
 	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
 	serviceIAM:           setOf(iamOps...),
 	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
-	// CreateToken is refused with its own message, but it is SSO-OIDC's.
-	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
+	serviceOIDC:          setOf("CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"),
 	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
 		"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"),
 }
+
+// unsignedOps are the operations served without a SigV4 signature: the
+// models' noAuth operations, which a client calls before it has any AWS
+// credentials (BEHAVIOUR 2.2). Every other operation must be signed. Their
+// callers are throttled by source address and audited as unauthenticated
+// calls are: as CloudTrail's Unknown identity, within the bucket of
+// unauthenticated records.
+var unsignedOps = map[string]map[string]bool{
+	serviceOIDC: setOf("RegisterClient", "StartDeviceAuthorization", "CreateToken"),
+}
+
+// unsigned reports whether the routed operation takes no signature.
+func (rt routed) unsigned() bool { return unsignedOps[rt.service][rt.op] }
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))

@@ -33,6 +33,7 @@ func TestKnownOpsCoverEverySwitch(t *testing.T) {
 		serviceSTS:      {"sts_api.go", "serveSTS"},
 		serviceRedshift: {"redshift_api.go", "serveRedshift"},
 		serviceAdmin:    {"admin_api.go", "serveAdmin"},
+		serviceOIDC:     {"oidc_api.go", "serveOIDC"},
 	}
 	for service, h := range handlers {
 		f, err := parser.ParseFile(token.NewFileSet(), h.file, nil, 0)

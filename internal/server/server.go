@@ -206,22 +206,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	region := s.d.Region
-	if rt.service == serviceIAM {
-		region = iamSigningRegion(r, s.d.Region)
+	var p *auth.Principal // nil: an unsigned operation's anonymous caller
+	throttleKey := "unsigned:" + sourceIP(r)
+	if !rt.unsigned() {
+		region := s.d.Region
+		if rt.service == serviceIAM {
+			region = iamSigningRegion(r, s.d.Region)
+		}
+		res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
+		if err != nil {
+			s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
+			return
+		}
+		var ok bool
+		if p, ok = res.Credential.Principal.(*auth.Principal); !ok {
+			s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
+			return
+		}
+		log, throttleKey = log.With("principal", p.ARN), p.ARN
 	}
-	res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
-	if err != nil {
-		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
-		return
-	}
-	p, ok := res.Credential.Principal.(*auth.Principal)
-	if !ok {
-		s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
-		return
-	}
-	log = log.With("principal", p.ARN)
-	if err := s.d.Throttle.Allow(p.ARN, s.d.Clock.Now()); err != nil {
+	if err := s.d.Throttle.Allow(throttleKey, s.d.Clock.Now()); err != nil {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
@@ -481,6 +485,14 @@ type routed struct {
 	start    time.Time
 }
 
+// oidcPaths are SSO-OIDC's restJson1 operations by path (POST /token?aws_iam=t
+// is CreateTokenWithIAM).
+var oidcPaths = map[string]string{
+	"/token":                "CreateToken",
+	"/client/register":      "RegisterClient",
+	"/device_authorization": "StartDeviceAuthorization",
+}
+
 // route decides the protocol, the service and the operation of a request
 // (BEHAVIOUR 2.1) without trusting anything the signature has not yet
 // covered: the signature check that follows is bound to the routed service.
@@ -514,13 +526,13 @@ func route(r *http.Request, body []byte) (routed, error) {
 		}
 		return rt, nil
 	}
-	if r.URL.Path == "/token" {
-		rt := routed{protocol: protocol.RESTJSON, service: serviceOIDC, op: "CreateToken"}
-		if r.URL.Query().Get("aws_iam") == "t" {
+	if op, ok := oidcPaths[r.URL.Path]; ok {
+		rt := routed{protocol: protocol.RESTJSON, service: serviceOIDC, op: op}
+		if op == "CreateToken" && r.URL.Query().Get("aws_iam") == "t" {
 			rt.op = "CreateTokenWithIAM"
 		}
 		if r.Method != http.MethodPost {
-			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "POST /token only.")
+			return rt, protocol.Errorf(protocol.ErrMethodNotAllowed, "POST "+r.URL.Path+" only.")
 		}
 		return rt, nil
 	}
