@@ -110,7 +110,8 @@ func nameKey(name string) string {
 // an unknown user and a user without a password all give ErrWrongPassword
 // after the same work (one argon2id hash at the service's parameters); an
 // attempt the slow-down rule refuses gives a *SlowedDown without checking
-// anything.
+// anything. With ErrWrongPassword the User names the directory user the
+// name matched (ID, and the name as typed), for the audit record only.
 func (s *Service) Check(ctx context.Context, userName, password, sourceIP string) (User, error) {
 	s.init()
 	now := s.Clock.Now()
@@ -133,7 +134,13 @@ func (s *Service) Check(ctx context.Context, userName, password, sourceIP string
 		now = s.Clock.Now()
 		s.byName.fail(nk, now)
 		s.byIP.fail(sourceIP, now)
-		return User{}, ErrWrongPassword
+		// For the audit record only (the pages show no difference): who
+		// the name named, as typed (no further read, so no timing tell).
+		var who User
+		if id != "" {
+			who = User{ID: id, Name: userName}
+		}
+		return who, ErrWrongPassword
 	}
 	s.byName.forget(nk)
 	u, err := s.Directory.DescribeUser(ctx, id)
