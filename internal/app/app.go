@@ -236,6 +236,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	pws, err := openPasswords(ctx, cfg, st, idStore, opt)
+	if err != nil {
+		return nil, err
+	}
 	sso, err := newSSOAdmin(ctx, cfg, mk, st, ids, opt)
 	if err != nil {
 		return nil, err
@@ -346,6 +350,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 	}
 
+	signIn, err := newSignIn(cfg, mk, ids, pws, auditLog, publicURL, log, opt)
+	if err != nil {
+		return nil, err
+	}
 	verifier := &sigv4.Verifier{Credentials: credentialChain{reg, ids.sts}, Region: cfg.Region, Clock: opt.Clock}
 	h := server.New(server.Deps{
 		Log:        log,
@@ -362,6 +370,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		DataAPI:    dataAPI,
 		SSOAdmin:   sso,
 		IdStore:    idStore,
+		Passwords:  pws,
+		SignIn:     signIn,
 		Issuer:     iss,
 		Keys:       keys,
 		Audit:      auditLog,

@@ -3,7 +3,16 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
+
+	"golang.org/x/time/rate"
+
+	"github.com/idcgate/idcgate/internal/audit/trail"
+	"github.com/idcgate/idcgate/internal/passwords"
+	"github.com/idcgate/idcgate/internal/server"
+	"github.com/idcgate/idcgate/internal/signin"
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
@@ -72,4 +81,26 @@ func (c credentialChain) LookupCredential(ctx context.Context, id, token string)
 		return c.sts.LookupCredential(ctx, id, token)
 	}
 	return c.reg.LookupCredential(ctx, id, token)
+}
+
+// newSignIn builds the sign-in pages (BEHAVIOUR 18.5); nil without a
+// directory (nobody to sign in).
+func newSignIn(cfg *config.Config, mk *masterkey.Key, ids *identity, pws *passwords.Service, auditLog *trail.Log, publicURL string, log *slog.Logger, opt Options) (http.Handler, error) {
+	if ids.dir == nil || pws == nil {
+		return nil, nil
+	}
+	sessions, err := newBox(mk, "signin-session", "")
+	if err != nil {
+		return nil, err
+	}
+	lim := server.DefaultUnauthenticatedAudit
+	return &signin.Handler{
+		OIDC: ids.oidc, Passwords: pws, Sessions: sessions, Clock: opt.Clock, Log: log.With("component", "signin"),
+		Region: cfg.Region, Dir: signin.Directory{Account: ids.dir.Account, IdentityStoreID: ids.dir.IdentityStoreID},
+		Audit:         auditLog.Write,
+		SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		// Failed sign-ins are anyone's to make: their records are bounded
+		// as unauthenticated API calls' are.
+		FailureAudit: rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst),
+	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/idcgate/idcgate/internal/identitystore"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/passwords"
 	"github.com/idcgate/idcgate/internal/store"
 )
 
@@ -27,4 +28,17 @@ func openIdentityStore(ctx context.Context, cfg *config.Config, mk *masterkey.Ke
 		return nil, fmt.Errorf("identity store: applying the config's users and groups: %w", err)
 	}
 	return svc, nil
+}
+
+// openPasswords keeps the directory users' sign-in passwords and applies
+// the config's (BEHAVIOUR 18.6).
+func openPasswords(ctx context.Context, cfg *config.Config, st store.Store, idStore *identitystore.Service, opt Options) (*passwords.Service, error) {
+	if idStore == nil {
+		return nil, nil
+	}
+	pw := &passwords.Service{Store: st, Directory: idStore, Clock: opt.Clock, Rand: opt.Rand}
+	if err := pw.ApplyConfig(ctx, cfg.IdentityCenter.Users); err != nil {
+		return nil, fmt.Errorf("sign-in passwords: applying the config's: %w", err)
+	}
+	return pw, nil
 }

@@ -30,6 +30,8 @@ const (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Stdin is standard input (nil: os.Stdin).
+	Stdin io.Reader
 }
 
 type command struct {
@@ -47,6 +49,7 @@ func commands() []command {
 		{"keys", "'keys rotate|retire|describe --workgroup NAME' manages workgroup keys (administrator)", runKeys},
 		{"audit", "'audit tail [--max N] [--follow] [--user NAME] [--event NAME]' prints the latest audit events (administrator)", runAudit},
 		{"faults", "'faults set|clear|list' injects errors or latency into operations (administrator)", runFaults},
+		{"users", "'users set-password --user NAME' sets a directory user's sign-in password, read from standard input or the terminal (administrator)", runUsers},
 		{"upstream", "'upstream ca' prints the CA certificate an upstream PostgreSQL's ssl_ca_file needs (administrator)", runUpstream},
 		{"version", "print the version", runVersion},
 	}

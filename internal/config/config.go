@@ -287,6 +287,11 @@ type DirectoryUser struct {
 	UserName    string   `yaml:"userName"`
 	DisplayName string   `yaml:"displayName"`
 	Emails      []string `yaml:"emails"`
+	// Password and PasswordHash (an argon2id PHC string) give the user a
+	// sign-in password for the pages (BEHAVIOUR 18.6); at most one of them.
+	// A plain password is hashed at start and never stored as given.
+	Password     string `yaml:"password"`
+	PasswordHash string `yaml:"passwordHash"`
 }
 
 // DirectoryKey is the form in which the identity store compares user names

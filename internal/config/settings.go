@@ -15,6 +15,14 @@ import (
 	"unicode"
 
 	"github.com/idcgate/idcgate/internal/iam"
+	"github.com/idcgate/idcgate/internal/passwords/phc"
+)
+
+// A sign-in password's length in bytes (BEHAVIOUR 18.6): the config's and
+// set-password's.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 256
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -389,6 +397,17 @@ func (c *Config) Validate() error {
 				bad("identityCenter.users[%d].userName %q: already the userName of identityCenter.users[%d] (%q); user names are unique in an identity store, ignoring case", i, u.UserName, j, ic.Users[j].UserName)
 			} else {
 				names[DirectoryKey(u.UserName)] = i
+			}
+			switch {
+			case u.Password != "" && u.PasswordHash != "":
+				bad("identityCenter.users[%d] (%q): password and passwordHash: give one of them", i, u.UserName)
+			case u.Password != "" && (len(u.Password) < MinPasswordLength || len(u.Password) > MaxPasswordLength):
+				// The value itself is never repeated in a message.
+				bad("identityCenter.users[%d].password: %d to %d bytes", i, MinPasswordLength, MaxPasswordLength)
+			case u.PasswordHash != "":
+				if _, err := phc.Parse(u.PasswordHash); err != nil {
+					bad("identityCenter.users[%d].passwordHash: %v", i, err)
+				}
 			}
 			for k, e := range u.Emails {
 				key := DirectoryKey(e)

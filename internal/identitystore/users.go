@@ -203,7 +203,26 @@ var users = kind[User, Attributes]{
 		return fields[Attributes]{id: &u.UserID, attributes: &u.Attributes, name: &u.UserName, externalIds: &u.ExternalIds,
 			revision: &u.Revision, createdAt: &u.CreatedAt, createdBy: &u.CreatedBy, updatedAt: &u.UpdatedAt, updatedBy: &u.UpdatedBy}
 	},
-	more: indexer[User]{index: indexEmails, unindex: unindexEmails, unique: checkEmailsUnique},
+	more:  indexer[User]{index: indexEmails, unindex: unindexEmails, unique: checkEmailsUnique},
+	owned: []string{passwordSegment},
+}
+
+// passwordSegment keys a user's sign-in password record (package
+// passwords), removed with the user.
+const passwordSegment = "pw/"
+
+// PasswordKey is where user id's sign-in password record is kept: beside
+// the user, so deleting the user deletes it in the same transaction.
+func (s *Service) PasswordKey(id string) string { return s.prefix() + passwordSegment + id }
+
+// HasUser reports whether user id exists, within a caller's transaction
+// (a password is set only for a user that still exists).
+func (s *Service) HasUser(r store.Reader, id string) (bool, error) {
+	_, err := r.Get(s.userKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // A user's addresses are indexed between its name and its external ids.
@@ -450,6 +469,9 @@ type kind[T, A any] struct {
 	paths         map[string][]string // what an update's operations may set
 	fields        func(*T) fields[A]
 	more          indexer[T] // indexes of the kind's own, between name and external ids
+	// owned are key segments of records kept under the record's id that
+	// go with it (a user's sign-in password).
+	owned []string
 }
 
 // fields point into one record at what the shared logic reads and sets.
@@ -674,6 +696,11 @@ func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
 	}
 	if err := k.unindex(s, tx, t); err != nil {
 		return err
+	}
+	for _, seg := range k.owned {
+		if err := tx.Delete(s.prefix() + seg + id); err != nil {
+			return err
+		}
 	}
 	return tx.Delete(k.key(s, id))
 }

@@ -22,7 +22,7 @@ var knownOps = map[string]map[string]bool{
 	serviceIAM:           setOf(iamOps...),
 	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
 	serviceOIDC:          setOf("CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"),
-	serviceAdmin: setOf("IssueTestToken", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
+	serviceAdmin: setOf("IssueTestToken", "SetUserPassword", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
 		"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"),
 }
 

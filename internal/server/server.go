@@ -34,12 +34,14 @@ import (
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/passwords"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/protocol/restjson"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/signin"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/store"
@@ -76,6 +78,12 @@ type Deps struct {
 	DataAPI  *dataapi.Service
 	SSOAdmin *ssoadmin.Service
 	IdStore  *identitystore.Service
+	// Passwords are the directory users' sign-in passwords (nil without a
+	// directory).
+	Passwords *passwords.Service
+	// SignIn serves the sign-in pages (/authorize, /device, their
+	// stylesheet; package signin); nil without a directory.
+	SignIn http.Handler
 	// Ready reports whether the store is reachable (for /readyz).
 	Ready func(context.Context) error
 	// PrivateMetrics serves /metrics only to requests signed by an account
@@ -147,6 +155,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if s.d.SignIn != nil && signin.Serves(r.URL.Path) {
+		s.d.SignIn.ServeHTTP(rw, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/idp/") && s.d.IdP != nil {
 		s.d.IdP.Handler().ServeHTTP(rw, r)
 		return
