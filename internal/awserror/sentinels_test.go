@@ -46,6 +46,7 @@ var notOnTheWire = map[string]string{
 	"keyring.ErrNoVersion":            "the gateway's and InspectToken's",
 	"masterkey.ErrInvalid":            "start-up only",
 	"masterkey.ErrMismatch":           "start-up only",
+	"oidc.ErrIssuerNotAccepted":       "CreateTokenWithIAM answers oidc.ErrUnauthorizedClient; the gateway refuses EXT_JWT",
 	"pagetoken.ErrInvalidToken":       "callers answer validation.ErrInvalid",
 	"seal.ErrInvalid":                 "callers answer their own sentinel",
 	"store.ErrNotFound":               "domain packages answer their own not-found",

@@ -129,6 +129,9 @@ var (
 	// ErrUnknownNamespace: no Redshift IdC application has the
 	// identity_namespace the startup named.
 	ErrUnknownNamespace = errors.New("unknown identity namespace")
+	// ErrCannotCheck: the token can be neither accepted nor refused now
+	// (an EXT_JWT issuer's keys out of reach): the client may try again.
+	ErrCannotCheck = errors.New("token cannot be checked now")
 )
 
 // SessionLimiter counts sessions, where every replica sees them, against
@@ -771,6 +774,8 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrReplayed):
 		return refuse(codeInvalidPassword, "%s", public(err))
+	case errors.Is(err, ErrCannotCheck):
+		return refuse(codeSystemError, "%s", public(err))
 	case errors.Is(err, ErrBadToken):
 		if hasPublic(err) {
 			// The Authenticator says what is wrong (an EXT_JWT's signature,
