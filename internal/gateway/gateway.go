@@ -179,7 +179,7 @@ type LoginEvent struct {
 	// TokenType is the type of token the client said it sends
 	// (AuthRequest.TokenType), "" when it left before saying anything.
 	TokenType string
-	Result string
+	Result    string
 	// Code and Message are the ErrorResponse the client gets (refusals).
 	Code, Message string
 }
