@@ -8,9 +8,13 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +30,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -428,4 +434,114 @@ func TestGatewaySubjectTokenNamespace(t *testing.T) {
 	wantDriverRefusal(t, addr, "", with(subject, "identity_namespace", "NOPE"), tok, "28000", `has the identity namespace "NOPE"`)
 	gatedApplication(t, srv)
 	wantDriverRefusal(t, addr, "", with(subject, "identity_namespace", "GATED"), tok, "28P01", "the SUBJECT_TOKEN was issued for identity namespace AWSIDC, not GATED")
+}
+
+// issuerArn is the ARN of the trusted token issuer named name.
+func issuerArn(t *testing.T, srv *testserver.Server, name string) string {
+	t.Helper()
+	out, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(context.Background(), &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tti := range out.TrustedTokenIssuers {
+		if aws.ToString(tti.Name) == name {
+			return aws.ToString(tti.TrustedTokenIssuerArn)
+		}
+	}
+	t.Fatalf("no trusted token issuer %s", name)
+	return ""
+}
+
+// TestGatewayExtJWTClaims: an EXT_JWT's claims are checked as
+// CreateTokenWithIAM checks an assertion's, and it must carry a jti; an
+// issuer whose keys are out of reach is a 58000 to retry, not a refusal of
+// the JWT; logins are audited and counted with their token type, never
+// the token.
+func TestGatewayExtJWTClaims(t *testing.T) {
+	t.Parallel()
+	key := imNewKey(t, "corp-1", jose.ES256)
+	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := imNewJWKS(t)
+	down.serve(http.StatusServiceUnavailable)
+	srv, _ := gatewayWorld(t, func(c *config.Config) {
+		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"})
+	})
+	addr := srv.PGAddr()
+	demo, _ := idcAppArn(t, srv, "demo-idc")
+	if _, err := redshift.NewFromConfig(srv.Config(srv.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+		RedshiftIdcApplicationArn: aws.String(demo),
+		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{
+			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}},
+			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-down")), AuthorizedAudiencesList: []string{"redshift"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	claims := func(iss string, mod func(map[string]any)) map[string]any {
+		now := time.Now()
+		c := map[string]any{"iss": iss, "aud": "redshift", "sub": "corp-1", "preferred_username": "alice", "email": "alice@example.com",
+			"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "jti": fmt.Sprint("jti-", now.UnixNano())}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	good := key.sign(t, claims(imInlineIssuer, nil))
+	wantDriverLogin(t, addr, "", extJWT, good, true, "AWSIDC:alice")
+	for _, tc := range []struct {
+		name, code, msg string
+		mod             func(map[string]any)
+	}{
+		{"no jti", "28P01", "the EXT_JWT has no jti claim: idcgate requires one", func(c map[string]any) { delete(c, "jti") }},
+		{"jti not a string", "28P01", "the EXT_JWT's jti claim must be a string", func(c map[string]any) { c["jti"] = 7 }},
+		{"expired", "28P01", "the EXT_JWT has expired: get a new one from your identity provider", func(c map[string]any) { c["exp"] = time.Now().Add(-5 * time.Minute).Unix() }},
+		{"no exp", "28P01", "the EXT_JWT has no exp claim; it is required", func(c map[string]any) { delete(c, "exp") }},
+		{"not yet valid", "28P01", "the EXT_JWT is not valid yet", func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() }},
+		{"no user claim", "28000", "the EXT_JWT has no preferred_username claim, which names its user for trusted token issuer corp-inline", func(c map[string]any) { delete(c, "preferred_username") }},
+		{"unknown user", "28000", "no user in identity store d-9067a1b2c3 has userName equal to the EXT_JWT's preferred_username claim", func(c map[string]any) { c["preferred_username"] = "mallory" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantDriverRefusal(t, addr, "", extJWT, key.sign(t, claims(imInlineIssuer, tc.mod)), tc.code, tc.msg)
+		})
+	}
+	t.Run("issuer keys out of reach", func(t *testing.T) {
+		wantDriverRefusal(t, addr, "", extJWT, key.sign(t, claims(imDownIssuer, nil)), "58000", "the keys of trusted token issuer corp-down could not be fetched")
+	})
+
+	t.Run("audit and metrics", func(t *testing.T) {
+		recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok, refused int
+		for _, r := range recs {
+			if r.EventSource != "gateway.idcgate" {
+				continue
+			}
+			if r.RequestParameters["tokenType"] != "EXT_JWT" {
+				t.Fatalf("login record without its token type: %+v", r)
+			}
+			if r.ErrorCode == "" {
+				ok++
+				if r.UserIdentity.UserName != "alice" || r.RequestParameters["workgroupName"] != "demo" {
+					t.Fatalf("login record %+v", r)
+				}
+			} else {
+				refused++
+			}
+		}
+		raw, _ := os.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+		if ok != 1 || refused == 0 || bytes.Contains(raw, []byte(good)) || bytes.Contains(raw, []byte(strings.Split(good, ".")[2])) {
+			t.Fatalf("%d ok and %d refused login records (or the token text is in the audit log)", ok, refused)
+		}
+		m := gmMetrics(t, srv)
+		if !strings.Contains(m, `idcgate_gateway_token_logins_total{result="ok",token_type="EXT_JWT"} 1`) ||
+			!strings.Contains(m, `idcgate_gateway_token_logins_total{result="refused",token_type="EXT_JWT"}`) {
+			t.Fatalf("metrics:\n%s", gmGrep(m, "token_logins"))
+		}
+	})
 }
