@@ -31,7 +31,9 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -544,4 +546,34 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 			t.Fatalf("metrics:\n%s", gmGrep(m, "token_logins"))
 		}
 	})
+}
+
+// TestGatewayTokensExpire: each token type, once expired, is refused
+// naming its type and how to get a new one.
+func TestGatewayTokensExpire(t *testing.T) {
+	t.Parallel()
+	clk := &clock.Offset{}
+	pg := pgtest.Start(t)
+	gmPrepare(t, pg)
+	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: tokenWorld(func(c *config.Config) {
+		c.PGUpstream = pg.TLSDSN("dev")
+		c.Serverless.TransitionDelay = &config.Duration{}
+	})})
+	srv.TrustUpstreamCA(t, pg)
+	addr := srv.PGAddr()
+	demo, _ := idcAppArn(t, srv, "demo-idc")
+	trustBuiltinIdP(t, srv, demo, "redshift-demo")
+	subject := tokenFor(t, srv, "alice", "demo")
+	access := aws.ToString(accessTokenFor(t, srv, "alice", "redshift:connect").AccessToken)
+	jwts := []string{srv.IdPToken(t, "alice", "redshift-demo", 600), srv.IdPToken(t, "alice", "redshift-demo", 600)}
+	wantDriverLogin(t, addr, "", map[string]string{"token_type": "SUBJECT_TOKEN"}, subject, true, "AWSIDC:alice")
+	wantDriverLogin(t, addr, "", accessTok, access, true, "AWSIDC:alice")
+	wantDriverLogin(t, addr, "", extJWT, jwts[0], true, "AWSIDC:alice")
+
+	clk.Advance(2 * time.Hour)
+	wantDriverRefusal(t, addr, "", map[string]string{"token_type": "SUBJECT_TOKEN"}, subject, "28P01", "the SUBJECT_TOKEN has expired: get a new one with GetIdentityCenterAuthToken")
+	wantDriverRefusal(t, addr, "", accessTok, access, "28P01", "the ACCESS_TOKEN has expired: sign in again for a new access token")
+	wantDriverRefusal(t, addr, "", extJWT, jwts[1], "28P01", "the EXT_JWT has expired: get a new one from your identity provider")
+	// An expired JWT is refused as expired, not as used.
+	wantDriverRefusal(t, addr, "", extJWT, jwts[0], "28P01", "the EXT_JWT has expired")
 }
