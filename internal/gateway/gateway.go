@@ -60,9 +60,6 @@ type Login struct {
 	Upstream string
 	// IdentityNamespace of the workgroup's Redshift IdC application.
 	IdentityNamespace string
-	// TokenType is the kind of token that logged in (AuthRequest.TokenType,
-	// SUBJECT_TOKEN for the password path), for the audit and metrics.
-	TokenType string
 }
 
 // Token types of the Redshift drivers' token_type startup parameter
@@ -177,7 +174,7 @@ type LoginEvent struct {
 	// Login is set once the token opened (nil for a bad token).
 	Login *Login
 	// TokenType is the type of token the client said it sends
-	// (AuthRequest.TokenType), "" when it left before saying anything.
+	// (AuthRequest.TokenType), for the audit and metrics.
 	TokenType string
 	Result    string
 	// Code and Message are the ErrorResponse the client gets (refusals).
@@ -460,7 +457,7 @@ func (g *Gateway) handle(raw net.Conn) {
 		log.Info("gateway client left before the session started", "err", err)
 		return
 	}
-	log.Info("gateway login", "workgroup", login.Workgroup, "user", login.Claims.UserName, "role", sess.role)
+	log.Info("gateway login", "workgroup", login.Workgroup, "user", login.Claims.UserName, "role", sess.role, "token_type", ev.TokenType)
 	conn.SetDeadline(time.Time{})
 	g.active.Add(1)
 	defer g.active.Add(-1)

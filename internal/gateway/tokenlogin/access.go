@@ -54,7 +54,7 @@ func (a *Authenticator) accessToken(ctx context.Context, r gateway.AuthRequest) 
 	case err != nil:
 		return nil, err
 	}
-	login := t.login(gateway.TokenAccess)
+	login := t.login()
 	login.Claims = a.claims(t, user, at.ApplicationArn, at.Expires, "")
 	if err := a.admitted(ctx, t, user, gateway.TokenAccess); err != nil {
 		return login, err

@@ -44,7 +44,7 @@ func (a *Authenticator) extJWT(ctx context.Context, r gateway.AuthRequest) (*gat
 	}
 	exp, _ := j.Claims["exp"].(float64) // the verifier requires a numeric exp
 	expires := time.Unix(int64(exp), 0)
-	login := t.login(gateway.TokenExtJWT)
+	login := t.login()
 	login.Claims = a.claims(t, j.User, t.app.ManagedApplicationArn, expires, jti)
 	if err := a.admitted(ctx, t, j.User, gateway.TokenExtJWT); err != nil {
 		return login, err

@@ -102,9 +102,9 @@ func (a *Authenticator) sameNamespace(ctx context.Context, scope serverless.Scop
 	return apierror.New(gateway.ErrWrongWorkgroup, "the SUBJECT_TOKEN was issued for identity namespace %s, not %s: leave identity_namespace out, or name %s", login.IdentityNamespace, apierror.Printable(r.IdentityNamespace), login.IdentityNamespace)
 }
 
-// login is the Login of user for t: the workgroup, its upstream, and the
-// role of t's application's identity namespace.
-func (t *target) login(tokenType string) *gateway.Login {
+// login is the Login for t, without its user yet: the workgroup, and the
+// identity namespace of t's application (its roles').
+func (t *target) login() *gateway.Login {
 	return &gateway.Login{Workgroup: t.wg.WorkgroupName, WorkgroupID: t.wg.WorkgroupId, Account: t.scope.Account,
-		IdentityNamespace: t.app.IdentityNamespace, TokenType: tokenType}
+		IdentityNamespace: t.app.IdentityNamespace}
 }

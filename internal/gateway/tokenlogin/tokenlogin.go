@@ -75,7 +75,7 @@ func (a *Authenticator) subjectToken(ctx context.Context, r gateway.AuthRequest)
 	if err := openError(name, err); err != nil {
 		return nil, err
 	}
-	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims, TokenType: gateway.TokenSubject}
+	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
 	if err := current(ctx, a.Issuer.Dir, login); err != nil {
 		return login, err
 	}
