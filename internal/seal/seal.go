@@ -25,13 +25,13 @@ const version byte = 1
 
 // Box seals and opens tokens of one purpose.
 type Box struct {
-	aead    cipher.AEAD
+	aead cipher.AEAD
 	// aad is the associated data of every token: the purpose, the
 	// prefix and the version. Built once: appending the version to a
 	// shared slice at each call raced between concurrent callers.
-	aad []byte
-	prefix  string
-	rand    io.Reader
+	aad    []byte
+	prefix string
+	rand   io.Reader
 }
 
 // New returns a Box; key must be 32 bytes. prefix is prepended to tokens
