@@ -693,6 +693,10 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	login, err := g.cfg.Auth.Authenticate(ctx, AuthRequest{SNI: sni, Workgroup: workgroupOption(sm.Parameters), Token: token,
 		TokenType: cmp.Or(tt, TokenSubject), IdentityNamespace: sm.Parameters["identity_namespace"]})
 	if err != nil {
+		if errors.Is(err, ErrCannotCheck) {
+			// The client hears only that it may retry; the cause is the operator's.
+			g.cfg.Log.Warn("gateway login token could not be checked", "err", err)
+		}
 		return nil, login, authRefusal(err, tt)
 	}
 	if err := startupUserMatches(sm.Parameters["user"], login, redshift); err != nil {
