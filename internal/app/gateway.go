@@ -98,10 +98,12 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 	return func(ctx context.Context, ev *gateway.LoginEvent) error {
 		if ev.Result == gateway.ResultAbandoned {
 			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
+			m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), ev.Result).Inc()
 			return nil
 		}
 		if ev.Result == gateway.ResultRefused && ev.Login == nil && !unauth.AllowN(now.Now(), 1) {
 			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
+			m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), ev.Result).Inc()
 			m.AuditUnauthenticatedDropped()
 			return nil
 		}
@@ -124,6 +126,13 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 				rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "dbUser": login.IdentityNamespace + ":" + c.UserName, "credentialId": login.CredentialID}
 			}
 		}
+		if ev.TokenType != "" {
+			// The type only, never the token.
+			if rec.RequestParameters == nil {
+				rec.RequestParameters = map[string]any{}
+			}
+			rec.RequestParameters["tokenType"] = tokenTypeLabel(ev)
+		}
 		if ev.Result != gateway.ResultOK {
 			// The SQLSTATE and the message the client got: never an internal error's text.
 			rec.ErrorCode, rec.ErrorMessage = ev.Code, ev.Message
@@ -134,8 +143,19 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 			result = gateway.ResultRefused // the gateway refuses a login it could not audit
 		}
 		m.GatewayLogins.WithLabelValues(result).Inc()
+		m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), result).Inc()
 		return err
 	}
+}
+
+// tokenTypeLabel is the login's token type as audit and metrics record it:
+// one of the three types, or "unknown" (never the client's text).
+func tokenTypeLabel(ev *gateway.LoginEvent) string {
+	switch ev.TokenType {
+	case gateway.TokenSubject, gateway.TokenAccess, gateway.TokenExtJWT:
+		return ev.TokenType
+	}
+	return "unknown"
 }
 
 // shutdownGateway starts the gateway's graceful shutdown (it stops accepting

@@ -50,6 +50,7 @@ var notOnTheWire = map[string]string{
 	"keyring.ErrNoVersion":            "the gateway's and InspectToken's",
 	"masterkey.ErrInvalid":            "start-up only",
 	"masterkey.ErrMismatch":           "start-up only",
+	"oidc.ErrIssuerNotAccepted":       "CreateTokenWithIAM answers oidc.ErrUnauthorizedClient; the gateway refuses EXT_JWT",
 	"pagetoken.ErrInvalidToken":       "callers answer validation.ErrInvalid",
 	"passwords.ErrWrongPassword":      "the sign-in pages show it",
 	"passwords.ErrSlowedDown":         "the sign-in pages show it",

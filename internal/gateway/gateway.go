@@ -8,6 +8,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -65,10 +66,33 @@ type Login struct {
 	IAMPrincipal, CredentialID string
 }
 
-// Authenticator opens tokens. sni is the TLS server name (may be empty),
-// option the "workgroup" startup option (may be empty).
+// Token types of the Redshift drivers' token_type startup parameter
+// (BEHAVIOUR 10.13).
+const (
+	TokenSubject = "SUBJECT_TOKEN"
+	TokenAccess  = "ACCESS_TOKEN"
+	TokenExtJWT  = "EXT_JWT"
+)
+
+// AuthRequest is what a client presented to log in.
+type AuthRequest struct {
+	// SNI is the TLS server name (may be empty).
+	SNI string
+	// Workgroup is the "workgroup" startup option (may be empty).
+	Workgroup string
+	Token     string
+	// TokenType is TokenSubject, TokenAccess or TokenExtJWT as the startup
+	// named it (upper case; TokenSubject when it named none and on the
+	// password path), or "token" for a type idcgate does not know.
+	TokenType string
+	// IdentityNamespace is the identity_namespace startup parameter (may
+	// be empty): it picks the Redshift IdC application.
+	IdentityNamespace string
+}
+
+// Authenticator opens tokens.
 type Authenticator interface {
-	Authenticate(ctx context.Context, sni, option, token string) (*Login, error)
+	Authenticate(ctx context.Context, r AuthRequest) (*Login, error)
 }
 
 // Auth errors the Authenticator returns; the gateway turns them into
@@ -95,6 +119,20 @@ var (
 	// ErrRoleGone: the IAM role the token was issued to a session of has
 	// been deleted since.
 	ErrRoleGone = errors.New("IAM role of the token's session deleted")
+	// ErrNotAdmitted: the Redshift IdC application (its managed
+	// application's assignments, or its trusted token issuers) does not
+	// admit the token's user or the token's issuer.
+	ErrNotAdmitted = errors.New("not admitted by the Redshift IdC application")
+	// ErrScope: an access token without the redshift:connect scope.
+	ErrScope = errors.New("token lacks the redshift:connect scope")
+	// ErrReplayed: an EXT_JWT whose jti was used before.
+	ErrReplayed = errors.New("token already used")
+	// ErrUnknownNamespace: no Redshift IdC application has the
+	// identity_namespace the startup named.
+	ErrUnknownNamespace = errors.New("unknown identity namespace")
+	// ErrCannotCheck: the token can be neither accepted nor refused now
+	// (an EXT_JWT issuer's keys out of reach): the client may try again.
+	ErrCannotCheck = errors.New("token cannot be checked now")
 )
 
 // SessionLimiter counts sessions, where every replica sees them, against
@@ -138,8 +176,11 @@ type LoginEvent struct {
 	RequestID string
 	Remote    string
 	// Login is set once the token opened (nil for a bad token).
-	Login  *Login
-	Result string
+	Login *Login
+	// TokenType is the type of token the client said it sends
+	// (AuthRequest.TokenType), for the audit and metrics.
+	TokenType string
+	Result    string
 	// Code and Message are the ErrorResponse the client gets (refusals).
 	Code, Message string
 }
@@ -385,7 +426,7 @@ func (g *Gateway) handle(raw net.Conn) {
 		}
 		return
 	}
-	ev := &LoginEvent{RequestID: reqID, Remote: remote}
+	ev := &LoginEvent{RequestID: reqID, Remote: remote, TokenType: cmp.Or(tokenType(startup.Parameters, isRedshiftDriver(startup.Parameters)), TokenSubject)}
 	sess, login, err := g.login(conn, startup)
 	ev.Login = login
 	if err != nil {
@@ -423,7 +464,7 @@ func (g *Gateway) handle(raw net.Conn) {
 		log.Info("gateway client left before the session started", "err", err)
 		return
 	}
-	log.Info("gateway login", "workgroup", login.Workgroup, "user", login.Claims.UserName, "role", sess.role)
+	log.Info("gateway login", "workgroup", login.Workgroup, "user", login.Claims.UserName, "role", sess.role, "token_type", ev.TokenType)
 	conn.SetDeadline(time.Time{})
 	g.active.Add(1)
 	defer g.active.Add(-1)
@@ -655,12 +696,18 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	}
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
+	tt := tokenType(sm.Parameters, redshift)
 	login, err := g.authenticateIAM(ctx, sm.Parameters, redshift, sni, token)
 	if errors.Is(err, errNotIAM) {
-		login, err = g.cfg.Auth.Authenticate(ctx, sni, workgroupOption(sm.Parameters), token)
+		login, err = g.cfg.Auth.Authenticate(ctx, AuthRequest{SNI: sni, Workgroup: workgroupOption(sm.Parameters), Token: token,
+			TokenType: cmp.Or(tt, TokenSubject), IdentityNamespace: sm.Parameters["identity_namespace"]})
 	}
 	if err != nil {
-		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
+		if errors.Is(err, ErrCannotCheck) {
+			// The client hears only that it may retry; the cause is the operator's.
+			g.cfg.Log.Warn("gateway login token could not be checked", "err", err)
+		}
+		return nil, login, authRefusal(err, tt)
 	}
 	if err := startupUserMatches(sm.Parameters["user"], login, redshift); err != nil {
 		return nil, login, err
@@ -672,7 +719,7 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	sess, err := g.connectUpstream(ctx, login, sm.Parameters)
 	if err != nil {
 		release()
-		return nil, login, authRefusal(err, tokenType(sm.Parameters, redshift))
+		return nil, login, authRefusal(err, tt)
 	}
 	sess.redshift = redshift
 	sess.release = release
@@ -728,12 +775,24 @@ func authRefusal(err error, tt string) error {
 	case errors.As(err, &ce):
 		return ce
 	case errors.Is(err, ErrTokenExpired):
-		return refuse(codeInvalidPassword, "%s has expired: get a new one with GetIdentityCenterAuthToken", token)
+		return refuse(codeInvalidPassword, "%s has expired: %s", token, renewal(tt))
 	case errors.Is(err, ErrWrongWorkgroup):
+		if hasPublic(err) {
+			return refuse(codeInvalidPassword, "%s", public(err))
+		}
 		return refuse(codeInvalidPassword, "%s is not valid for this workgroup", token)
-	case errors.Is(err, ErrNoWorkgroup):
+	case errors.Is(err, ErrNoWorkgroup), errors.Is(err, ErrUnknownNamespace), errors.Is(err, ErrNotAdmitted), errors.Is(err, ErrScope):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
+	case errors.Is(err, ErrReplayed):
+		return refuse(codeInvalidPassword, "%s", public(err))
+	case errors.Is(err, ErrCannotCheck):
+		return refuse(codeSystemError, "%s", public(err))
 	case errors.Is(err, ErrBadToken):
+		if hasPublic(err) {
+			// The Authenticator says what is wrong (an EXT_JWT's signature,
+			// issuer or claims), naming the token type itself.
+			return refuse(codeInvalidPassword, "%s", public(err))
+		}
 		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", password)
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
@@ -747,6 +806,24 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	}
 	return err
+}
+
+// renewal says how to get a new token of type tt (as tokenType names it).
+func renewal(tt string) string {
+	switch tt {
+	case TokenAccess:
+		return "sign in again for a new access token (CreateToken or CreateTokenWithIAM)"
+	case TokenExtJWT:
+		return "get a new one from your identity provider"
+	}
+	return "get a new one with GetIdentityCenterAuthToken"
+}
+
+// hasPublic tells an error that carries its own client text (an
+// apierror.Error) from a bare sentinel.
+func hasPublic(err error) bool {
+	var ae *apierror.Error
+	return errors.As(err, &ae)
 }
 
 // public is the client's text of a refusal: the Message of the

@@ -14,7 +14,7 @@ import (
 
 type refuseAll struct{}
 
-func (refuseAll) Authenticate(context.Context, string, string, string) (*Login, error) {
+func (refuseAll) Authenticate(context.Context, AuthRequest) (*Login, error) {
 	return nil, ErrBadToken
 }
 

@@ -32,8 +32,9 @@ type fixedAuth struct {
 	calls    atomic.Int64
 }
 
-func (a *fixedAuth) Authenticate(_ context.Context, _, _, token string) (*Login, error) {
+func (a *fixedAuth) Authenticate(_ context.Context, r AuthRequest) (*Login, error) {
 	a.calls.Add(1)
+	token := r.Token
 	user, ok := strings.CutPrefix(token, "good-")
 	if !ok {
 		return nil, ErrBadToken

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/idcgate/idcgate/internal/apierror"
 )
 
 // TestRefusalNamesTheTokenType: a bad token sent in the Redshift drivers'
@@ -107,5 +109,36 @@ func TestSessionCountFailureIsClear(t *testing.T) {
 	e, ok := m.(*pgproto3.ErrorResponse)
 	if !ok || e.Code != "58000" || !strings.Contains(e.Message, "session limits") || strings.Contains(e.Message, "connection refused") {
 		t.Fatalf("got %#v %v", m, err)
+	}
+}
+
+// TestTokenTypeRefusals: the refusals of ACCESS_TOKEN and EXT_JWT logins
+// (BEHAVIOUR 10.13) get their SQLSTATEs, and the Authenticator's own text
+// where it gives one; an expired token is told how to get a new one of its
+// type.
+func TestTokenTypeRefusals(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		err        error
+		tt         string
+		code, want string
+	}{
+		{ErrTokenExpired, TokenAccess, "28P01", "the ACCESS_TOKEN has expired: sign in again for a new access token (CreateToken or CreateTokenWithIAM)"},
+		{ErrTokenExpired, TokenExtJWT, "28P01", "the EXT_JWT has expired: get a new one from your identity provider"},
+		{apierror.New(ErrBadToken, "the EXT_JWT has no jti claim"), TokenExtJWT, "28P01", "the EXT_JWT has no jti claim"},
+		{apierror.New(ErrWrongWorkgroup, "the EXT_JWT's audience is none"), TokenExtJWT, "28P01", "the EXT_JWT's audience is none"},
+		{apierror.New(ErrScope, "the ACCESS_TOKEN lacks the scope redshift:connect"), TokenAccess, "28000", "the ACCESS_TOKEN lacks the scope redshift:connect"},
+		{apierror.New(ErrNotAdmitted, "not assigned"), TokenAccess, "28000", "not assigned"},
+		{apierror.New(ErrUnknownNamespace, "no such namespace"), TokenExtJWT, "28000", "no such namespace"},
+		{apierror.New(ErrReplayed, "already used"), TokenExtJWT, "28P01", "already used"},
+		{&apierror.Error{Kind: ErrCannotCheck, Message: "keys out of reach", Cause: errors.New("dial tcp: refused")}, TokenExtJWT, "58000", "keys out of reach"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			var ce *clientError
+			if err := authRefusal(tc.err, tc.tt); !errors.As(err, &ce) || ce.code != tc.code || ce.msg != tc.want {
+				t.Fatalf("%v; want %s %q", err, tc.code, tc.want)
+			}
+		})
 	}
 }

@@ -19,9 +19,11 @@ type Metrics struct {
 	Latency       *prometheus.HistogramVec
 	TokensIssued  *prometheus.CounterVec
 	GatewayLogins *prometheus.CounterVec
-	StoreLatency  *prometheus.HistogramVec
-	AuditSync     prometheus.Histogram
-	AuditGroup    prometheus.Histogram
+	// GatewayTokenLogins counts the same attempts by token type too.
+	GatewayTokenLogins *prometheus.CounterVec
+	StoreLatency       *prometheus.HistogramVec
+	AuditSync          prometheus.Histogram
+	AuditGroup         prometheus.Histogram
 	// AuditDropped counts audit records of unauthenticated calls not
 	// written because their token bucket was empty.
 	AuditDropped prometheus.Counter
@@ -46,6 +48,9 @@ func New(gatewayActive func() float64) *Metrics {
 		GatewayLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "idcgate", Name: "gateway_logins_total", Help: "Gateway login attempts by result.",
 		}, []string{"result"}),
+		GatewayTokenLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idcgate", Name: "gateway_token_logins_total", Help: "Gateway login attempts by token type (SUBJECT_TOKEN, ACCESS_TOKEN, EXT_JWT, unknown) and result.",
+		}, []string{"token_type", "result"}),
 		StoreLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "idcgate", Name: "store_transaction_duration_seconds", Help: "Store transaction latency.",
 			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
@@ -66,7 +71,7 @@ func New(gatewayActive func() float64) *Metrics {
 			Help: "Audit records of calls that failed authentication, not written because their rate limit was reached.",
 		}),
 	}
-	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.StoreLatency, m.AuditSync, m.AuditGroup, m.AuditDropped,
+	r.MustRegister(m.Requests, m.Latency, m.TokensIssued, m.GatewayLogins, m.GatewayTokenLogins, m.StoreLatency, m.AuditSync, m.AuditGroup, m.AuditDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if gatewayActive != nil {
 		m.active = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idcgate", Name: "gateway_active_connections", Help: "Relayed gateway sessions."}, gatewayActive)

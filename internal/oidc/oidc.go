@@ -336,17 +336,7 @@ func (s *Service) checkActor(app ssoadmin.Application, in Input) error {
 // checkAssignment: an application that requires assignment admits only
 // users assigned to it directly or through one of their groups.
 func (s *Service) checkAssignment(ctx context.Context, app *ssoadmin.Application, user *identitycenter.User) error {
-	if !app.AssignmentRequired {
-		return nil
-	}
-	var groups []string
-	if s.GroupIDs != nil {
-		var err error
-		if groups, err = s.GroupIDs(ctx, user); err != nil {
-			return err
-		}
-	}
-	ok, err := s.Apps.IsAssigned(ctx, app.ApplicationArn, user.UserID, groups)
+	ok, err := s.assigned(ctx, app, user)
 	if err != nil {
 		return err
 	}
@@ -368,57 +358,32 @@ func scopeAllowed(app *ssoadmin.Application, sc string) bool {
 }
 
 func (s *Service) verifyAssertion(ctx context.Context, app *ssoadmin.Application, assertion string) (*identitycenter.User, error) {
-	iss, err := unverifiedIssuer(assertion)
-	if err != nil {
+	if _, err := unverifiedIssuer(assertion); err != nil {
 		return nil, fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
 	}
 	grant, ok := app.Grants[GrantJWTBearer]
 	if !ok {
 		return nil, fail(ErrUnauthorizedClient, "Application %s has no %s grant.", app.ApplicationArn, GrantJWTBearer)
 	}
-	var issuer ssoadmin.TrustedTokenIssuer
-	var verifier *jwtverify.Verifier
-	var audiences []string
-	for _, t := range grant.AuthorizedTokenIssuers {
-		if t.TrustedTokenIssuerArn == nil || s.Verifier == nil {
-			continue
-		}
-		tti, err := s.Apps.TrustedTokenIssuer(ctx, *t.TrustedTokenIssuerArn)
-		if errors.Is(err, ssoadmin.ErrNotFound) {
-			continue // deleted since the grant named it
-		} else if err != nil {
-			return nil, err
-		}
-		v, err := s.Verifier(ctx, tti)
-		if err != nil {
-			return nil, err
-		}
-		if v.Issuer == iss {
-			issuer, verifier, audiences = tti, v, t.AuthorizedAudiences
-			break
-		}
-	}
-	if verifier == nil {
-		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.ApplicationArn, printable(iss))
-	}
-	claims, err := verifier.Verify(ctx, assertion, audiences)
-	if err != nil {
-		return nil, assertionError(err, app, &issuer, iss)
-	}
-	value, _ := claimAt(claims, issuer.ClaimAttributePath)
-	if value == "" {
-		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", issuer.ClaimAttributePath)
-	}
-	user, err := s.Dir.FindUser(ctx, issuer.IdentityStoreAttributePath, value)
+	t, err := s.VerifyTrustedJWT(ctx, assertion, grant.AuthorizedTokenIssuers)
+	var nc *NoMappedClaimError
 	switch {
+	case err == nil:
+		return t.User, nil
+	case errors.Is(err, ErrIssuerNotAccepted):
+		return nil, fail(ErrUnauthorizedClient, "Application %s does not accept tokens from issuer %s.", app.ApplicationArn, printable(t.Iss))
+	case errors.As(err, &nc):
+		return nil, fail(ErrInvalidGrant, "The assertion has no %s claim.", nc.Path)
 	case errors.Is(err, identitycenter.ErrAmbiguousUser):
 		// Never pick one: whichever we chose, the token could be another
 		// person's. The description names no user.
-		return nil, fail(ErrInvalidGrant, "More than one user in identity store %s has %s equal to the assertion's %s claim; the assertion cannot name one user.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
+		return nil, fail(ErrInvalidGrant, "More than one user in identity store %s has %s equal to the assertion's %s claim; the assertion cannot name one user.", s.Dir.IdentityStoreID, t.Issuer.IdentityStoreAttributePath, t.Issuer.ClaimAttributePath)
 	case errors.Is(err, identitycenter.ErrNoSuchUser):
-		return nil, fail(ErrInvalidGrant, "No user in identity store %s has %s equal to the assertion's %s claim.", s.Dir.IdentityStoreID, issuer.IdentityStoreAttributePath, issuer.ClaimAttributePath)
+		return nil, fail(ErrInvalidGrant, "No user in identity store %s has %s equal to the assertion's %s claim.", s.Dir.IdentityStoreID, t.Issuer.IdentityStoreAttributePath, t.Issuer.ClaimAttributePath)
+	case JWTFault(err):
+		return nil, assertionError(err, app, &t.Issuer, t.Iss)
 	}
-	return user, nil
+	return nil, err // the store's or the directory's own failure
 }
 
 func (s *Service) issue(app *ssoadmin.Application, user *identitycenter.User, scope []string, now time.Time) (Output, error) {

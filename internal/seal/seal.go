@@ -25,10 +25,13 @@ const version byte = 1
 
 // Box seals and opens tokens of one purpose.
 type Box struct {
-	aead    cipher.AEAD
-	purpose []byte
-	prefix  string
-	rand    io.Reader
+	aead cipher.AEAD
+	// aad is the associated data of every token: the purpose, the
+	// prefix and the version. Built once: appending the version to a
+	// shared slice at each call raced between concurrent callers.
+	aad    []byte
+	prefix string
+	rand   io.Reader
 }
 
 // New returns a Box; key must be 32 bytes. prefix is prepended to tokens
@@ -42,7 +45,7 @@ func New(key []byte, purpose, prefix string) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead, purpose: []byte(purpose + "\x00" + prefix), prefix: prefix, rand: rand.Reader}, nil
+	return &Box{aead: aead, aad: append([]byte(purpose+"\x00"+prefix), version), prefix: prefix, rand: rand.Reader}, nil
 }
 
 // Seal encrypts v's JSON.
@@ -58,7 +61,7 @@ func (b *Box) Seal(v any) (string, error) {
 		return "", err
 	}
 	out = append(out, nonce...)
-	out = b.aead.Seal(out, nonce, plain, append(b.purpose, version))
+	out = b.aead.Seal(out, nonce, plain, b.aad)
 	return b.prefix + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
@@ -72,7 +75,7 @@ func (b *Box) Open(tok string, v any) error {
 		return ErrInvalid
 	}
 	n := b.aead.NonceSize()
-	plain, err := b.aead.Open(nil, raw[1:1+n], raw[1+n:], append(b.purpose, version))
+	plain, err := b.aead.Open(nil, raw[1:1+n], raw[1+n:], b.aad)
 	if err != nil {
 		return ErrInvalid
 	}

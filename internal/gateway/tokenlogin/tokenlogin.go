@@ -17,18 +17,31 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 )
 
-// Authenticator opens tokens for the gateway: it picks the workgroup (TLS
-// SNI first, then the token's only workgroup, then the "workgroup" startup
-// option), opens the token with that workgroup's key, and finds its
-// upstream.
+// Authenticator opens tokens for the gateway. A SUBJECT_TOKEN (the
+// token of GetIdentityCenterAuthToken, also the password path's) picks the
+// workgroup (TLS SNI first, then the token's only workgroup, then the
+// "workgroup" startup option) and is opened with that workgroup's key; an
+// ACCESS_TOKEN or an EXT_JWT names no workgroup, and is checked against
+// the Redshift IdC application of the one the server name or the option
+// names (BEHAVIOUR 10.13).
 type Authenticator struct {
 	Issuer    *issuer.Issuer
 	Upstreams *Upstreams
 	// Roles, when set, refuses tokens of sessions of deleted IAM roles.
 	Roles Roles
+	// OIDC opens access tokens, verifies external JWTs by the trusted
+	// token issuers, and answers whether an application admits a user.
+	// Nil: ACCESS_TOKEN and EXT_JWT logins are refused.
+	OIDC *oidc.Service
+	// Replays refuses an EXT_JWT used before (nil: EXT_JWT refused).
+	Replays *Replays
+	// Region is the region of logins whose server name names none (the
+	// account is the Identity Center instance's).
+	Region string
 }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)
@@ -36,16 +49,29 @@ var _ gateway.Authenticator = (*Authenticator)(nil)
 // Authenticate implements gateway.Authenticator. A token that opened but
 // whose login is refused after (a user no longer in the directory, a
 // workgroup without upstream) comes back with its Login, for the audit.
-func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token string) (*gateway.Login, error) {
-	h, _, _, err := authtoken.ParseHeader(token)
+func (a *Authenticator) Authenticate(ctx context.Context, r gateway.AuthRequest) (*gateway.Login, error) {
+	switch r.TokenType {
+	case "", gateway.TokenSubject:
+		return a.subjectToken(ctx, r)
+	case gateway.TokenAccess:
+		return a.accessToken(ctx, r)
+	case gateway.TokenExtJWT:
+		return a.extJWT(ctx, r)
+	}
+	return nil, apierror.New(gateway.ErrBadToken, "the startup's token_type is none of SUBJECT_TOKEN, ACCESS_TOKEN and EXT_JWT, the token types idcgate accepts")
+}
+
+// subjectToken logs in with a GetIdentityCenterAuthToken token.
+func (a *Authenticator) subjectToken(ctx context.Context, r gateway.AuthRequest) (*gateway.Login, error) {
+	h, _, _, err := authtoken.ParseHeader(r.Token)
 	if err != nil {
 		return nil, gateway.ErrBadToken
 	}
-	scope, name, err := chooseWorkgroup(ctx, a.Issuer.Serverless, h, sni, option)
+	scope, name, err := chooseWorkgroup(ctx, a.Issuer.Serverless, h, r.SNI, r.Workgroup)
 	if err != nil {
 		return nil, err
 	}
-	_, claims, err := a.Issuer.Open(ctx, scope, name, token)
+	_, claims, err := a.Issuer.Open(ctx, scope, name, r.Token)
 	if err := openError(name, err); err != nil {
 		return nil, err
 	}
@@ -61,11 +87,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token str
 			login.IdentityNamespace = w.IdentityNamespace
 		}
 	}
+	if err := a.sameNamespace(ctx, scope, r, login); err != nil {
+		return login, err
+	}
 	wg, err := a.Issuer.Serverless.GetWorkgroup(ctx, scope, name)
 	if err != nil {
 		return nil, err
 	}
 	login.WorkgroupID = wg.WorkgroupId
+	return a.upstream(ctx, scope, wg, login)
+}
+
+// upstream finds the workgroup's upstream for login.
+func (a *Authenticator) upstream(ctx context.Context, scope serverless.Scope, wg serverless.Workgroup, login *gateway.Login) (*gateway.Login, error) {
+	var err error
 	login.Upstream, err = a.Upstreams.DSN(ctx, scope, wg)
 	switch {
 	case errors.Is(err, gateway.ErrNoUpstream):
@@ -83,17 +118,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, sni, option, token str
 // exists. Otherwise it is the token's workgroup when the token names only
 // one (that still exists), else the "workgroup" startup option.
 func chooseWorkgroup(ctx context.Context, sl *serverless.Service, h authtoken.Header, sni, option string) (serverless.Scope, string, error) {
-	scope := serverless.Scope{Account: h.Account, Region: h.Region}
-	name := ""
-	if sni != "" {
-		label, rest, _ := strings.Cut(sni, ".")
-		if parts := strings.Split(strings.TrimSuffix(rest, serverless.EndpointSuffix), "."); strings.HasSuffix(rest, serverless.EndpointSuffix) && len(parts) == 2 {
-			scope = serverless.Scope{Account: parts[0], Region: parts[1]}
-		}
-		if _, err := sl.GetWorkgroup(ctx, scope, label); err == nil {
-			name = label
-		}
-	}
+	scope, name := sniWorkgroup(ctx, sl, serverless.Scope{Account: h.Account, Region: h.Region}, sni)
 	if name == "" && len(h.Keys) == 1 {
 		if wg, err := sl.WorkgroupByID(ctx, scope, h.Keys[0].WorkgroupID); err == nil {
 			name = wg.WorkgroupName
@@ -106,6 +131,24 @@ func chooseWorkgroup(ctx context.Context, sl *serverless.Service, h authtoken.He
 		return scope, "", apierror.New(gateway.ErrNoWorkgroup, "the token names %d workgroups: choose one with the TLS server name or the startup option -c workgroup=NAME", len(h.Keys))
 	}
 	return scope, name, nil
+}
+
+// sniWorkgroup reads the TLS server name: a name of the endpoint form
+// <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com gives
+// the scope (else it is scope), and its first label is the workgroup if
+// one of that name exists ("" if not).
+func sniWorkgroup(ctx context.Context, sl *serverless.Service, scope serverless.Scope, sni string) (serverless.Scope, string) {
+	if sni == "" {
+		return scope, ""
+	}
+	label, rest, _ := strings.Cut(sni, ".")
+	if parts := strings.Split(strings.TrimSuffix(rest, serverless.EndpointSuffix), "."); strings.HasSuffix(rest, serverless.EndpointSuffix) && len(parts) == 2 {
+		scope = serverless.Scope{Account: parts[0], Region: parts[1]}
+	}
+	if _, err := sl.GetWorkgroup(ctx, scope, label); err == nil {
+		return scope, label
+	}
+	return scope, ""
 }
 
 // openError maps the issuer's refusal of a token for workgroup name to the

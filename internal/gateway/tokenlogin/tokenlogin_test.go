@@ -251,7 +251,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 		{"named workgroup does not exist", "", "wg-09", w.issue(t, "wg-00", "wg-01"), gateway.ErrNoWorkgroup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			login, err := a.Authenticate(ctx, tc.sni, tc.option, tc.token)
+			login, err := a.Authenticate(ctx, gateway.AuthRequest{SNI: tc.sni, Workgroup: tc.option, Token: tc.token})
 			if !errors.Is(err, tc.want) || login != nil {
 				t.Fatalf("got %+v, %v; want %v", login, err, tc.want)
 			}
@@ -269,13 +269,13 @@ func TestAuthenticateRefusals(t *testing.T) {
 	if err := w.keys.Retire(ctx, id, 2); err != nil {
 		t.Fatal(err)
 	}
-	if login, err := a.Authenticate(ctx, "", "", tok); !errors.Is(err, gateway.ErrBadToken) || login != nil {
+	if login, err := a.Authenticate(ctx, gateway.AuthRequest{Token: tok}); !errors.Is(err, gateway.ErrBadToken) || login != nil {
 		t.Fatalf("retired key: %+v, %v", login, err)
 	}
 	// Expired.
 	tok = w.issue(t, "wg-01")
 	w.clock.Advance(time.Hour)
-	if login, err := a.Authenticate(ctx, "", "", tok); !errors.Is(err, gateway.ErrTokenExpired) || login != nil {
+	if login, err := a.Authenticate(ctx, gateway.AuthRequest{Token: tok}); !errors.Is(err, gateway.ErrTokenExpired) || login != nil {
 		t.Fatalf("expired: %+v, %v", login, err)
 	}
 }
@@ -290,7 +290,7 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	login, err := w.authenticator().Authenticate(ctx, serverless.EndpointAddress(scope, "wg-01"), "", w.issue(t, "wg-00", "wg-01"))
+	login, err := w.authenticator().Authenticate(ctx, gateway.AuthRequest{SNI: serverless.EndpointAddress(scope, "wg-01"), Token: w.issue(t, "wg-00", "wg-01")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	// Refused after the token opened: the Login comes back for the audit.
 	w.cfg.PGUpstream = config.UpstreamNone
-	login, err = w.authenticator().Authenticate(ctx, "", "", w.issue(t, "wg-00"))
+	login, err = w.authenticator().Authenticate(ctx, gateway.AuthRequest{Token: w.issue(t, "wg-00")})
 	if !errors.Is(err, gateway.ErrNoUpstream) || login == nil || login.Workgroup != "wg-00" || login.Upstream != "" {
 		t.Fatalf("no upstream: %+v, %v", login, err)
 	}

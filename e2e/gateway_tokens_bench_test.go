@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/redshift"
+	rstypes "github.com/aws/aws-sdk-go-v2/service/redshift/types"
+	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testserver"
+)
+
+// connectOnce is one whole connection of a Redshift driver: TLS, startup
+// with token_type, the code-14 exchange, the session's first
+// ReadyForQuery, Terminate.
+func connectOnce(addr, tokenType, token string) error {
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(30 * time.Second))
+	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	raw.Write(ssl)
+	var b [1]byte
+	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
+		return fmt.Errorf("SSLRequest: %q %v", b, err)
+	}
+	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
+		"user": "", "database": "dev", "idp_type": "AwsIdc", "token_type": tokenType, "workgroup": "demo",
+	}}).Encode(nil)
+	conn.Write(startup)
+	var r14 [9]byte
+	if _, err := io.ReadFull(conn, r14[:]); err != nil || !bytes.Equal(r14[:], []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}) {
+		return fmt.Errorf("auth request %v %v", r14, err)
+	}
+	msg := []byte{'i', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(token)+1))
+	conn.Write(append(append(msg, token...), 0))
+	fe := pgproto3.NewFrontend(conn, conn)
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			return err
+		}
+		switch m := m.(type) {
+		case *pgproto3.ErrorResponse:
+			return errors.New(m.Code + " " + m.Message)
+		case *pgproto3.ReadyForQuery:
+			conn.Write([]byte{'X', 0, 0, 0, 4})
+			return nil
+		}
+	}
+}
+
+// connectRates keeps each sub-benchmark's last connections per second, so
+// the last one can print the ratios against SUBJECT_TOKEN.
+var connectRates sync.Map
+
+// BenchmarkGatewayConnectByTokenType: the gateway's connect rate through
+// the Redshift drivers' exchange over TLS (a new connection per operation,
+// as pgbench -C) with each token type, on a real upstream; it prints each
+// type's rate against SUBJECT_TOKEN's (target: at least 0.8).
+//
+//	go test ./e2e -run '^$' -bench GatewayConnectByTokenType -benchtime 3s
+func BenchmarkGatewayConnectByTokenType(b *testing.B) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "bench-1", Algorithm: "ES256", Use: "sig"}
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+	pg := pgtest.Start(b)
+	pg.CreateDatabase(b, "dev")
+	pg.Exec(b, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
+	srv := testserver.Start(b, testserver.Options{Edit: func(c *config.Config) {
+		c.PGUpstream = pg.TLSDSN("dev")
+		c.Gateway.MaxSessionsPerUser = 10000
+		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
+			config.TrustedTokenIssuer{Name: "bench", IssuerURL: "https://idp.bench.example", JWKS: string(set), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"})
+	}})
+	srv.TrustUpstreamCA(b, pg)
+	ctx := context.Background()
+	addr := srv.PGAddr()
+
+	sub, err := srv.Serverless(srv.IdentitySession(b, "alice", testserver.AnalystRoleArn)).GetIdentityCenterAuthToken(ctx,
+		&redshiftserverless.GetIdentityCenterAuthTokenInput{WorkgroupNames: []string{"demo"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	access, err := srv.OIDC(srv.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer),
+		Assertion: aws.String(srv.IdPToken(b, "alice", "idcgate-demo", 3600)), Scope: []string{"redshift:connect"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+	apps, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
+	if err != nil || len(apps.RedshiftIdcApplications) == 0 {
+		b.Fatal(err)
+	}
+	issuers, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(ctx, &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var benchIssuer *string
+	for _, tti := range issuers.TrustedTokenIssuers {
+		if aws.ToString(tti.Name) == "bench" {
+			benchIssuer = tti.TrustedTokenIssuerArn
+		}
+	}
+	if _, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
+		RedshiftIdcApplicationArn: apps.RedshiftIdcApplications[0].RedshiftIdcApplicationArn,
+		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: benchIssuer, AuthorizedAudiencesList: []string{"redshift"}}},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "bench-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var jtis atomic.Int64
+	newJWT := func() string {
+		tok, err := jwt.Signed(signer).Claims(map[string]any{"iss": "https://idp.bench.example", "aud": "redshift", "preferred_username": "alice",
+			"exp": time.Now().Add(time.Hour).Unix(), "jti": fmt.Sprint("bench-", jtis.Add(1))}).Serialize()
+		if err != nil {
+			panic(err)
+		}
+		return tok
+	}
+
+	types := []struct {
+		name  string
+		token func(n int) []string // n tokens for n connections
+	}{
+		{"SUBJECT_TOKEN", func(n int) []string { return repeat(aws.ToString(sub.Token), n) }},
+		{"ACCESS_TOKEN", func(n int) []string { return repeat(aws.ToString(access.AccessToken), n) }},
+		{"EXT_JWT", func(n int) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = newJWT() // each JWT once: minted before the clock runs
+			}
+			return out
+		}},
+	}
+	for _, tt := range types {
+		b.Run(tt.name, func(b *testing.B) {
+			if err := connectOnce(addr, tt.name, tt.token(1)[0]); err != nil {
+				b.Fatal(err) // warm: the role sync, the verifiers
+			}
+			tokens := tt.token(b.N)
+			var next atomic.Int64
+			b.SetParallelism(4)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := connectOnce(addr, tt.name, tokens[next.Add(1)-1]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			rate := float64(b.N) / time.Since(start).Seconds()
+			b.ReportMetric(rate, "conns/s")
+			connectRates.Store(tt.name, rate)
+		})
+	}
+	base, ok := connectRates.Load("SUBJECT_TOKEN")
+	if !ok {
+		return
+	}
+	for _, tt := range types[1:] {
+		if r, ok := connectRates.Load(tt.name); ok {
+			verdict := "met"
+			if r.(float64)/base.(float64) < 0.8 {
+				verdict = "NOT met"
+			}
+			fmt.Printf("connect rate %s / SUBJECT_TOKEN: %.0f / %.0f conns/s = %.2f (>= 0.80: %s)\n", tt.name, r.(float64), base.(float64), r.(float64)/base.(float64), verdict)
+		}
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
