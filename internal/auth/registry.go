@@ -147,7 +147,11 @@ func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 			}
 			roles = append(roles, d)
 		}
-		if err := svc.Apply(ctx, a.ID, users, roles); err != nil {
+		var providers []iamstore.OIDCProvider
+		for _, p := range a.OIDCProviders {
+			providers = append(providers, iamstore.OIDCProvider{URL: p.URL, ClientIDs: append([]string{}, p.ClientIDs...), Thumbprints: p.Thumbprints})
+		}
+		if err := svc.Apply(ctx, a.ID, users, roles, providers); err != nil {
 			return nil, fmt.Errorf("auth: applying the config's IAM users and roles of %s: %w", a.ID, err)
 		}
 	}
