@@ -293,6 +293,33 @@ func (r *Registry) LookupCredential(ctx context.Context, accessKeyID, sessionTok
 	return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: e.secret, Principal: e.principal}, nil
 }
 
+// KeyAccount is the account a long-term access key of this deployment
+// (an account root's or an IAM user's) belongs to; ok is false for a key
+// it does not know.
+func (r *Registry) KeyAccount(ctx context.Context, accessKeyID string) (string, bool, error) {
+	if e, ok := r.rootKeys[accessKeyID]; ok {
+		return e.principal.Account, true, nil
+	}
+	c, err := r.iam.LookupKey(ctx, accessKeyID)
+	switch {
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return c.User.Account, r.IsAccount(c.User.Account), nil
+}
+
+// OIDCProviderFor is account's IAM OpenID Connect provider for a token's
+// iss; iamstore.ErrNoSuchEntity when the account has none (or is not one
+// of the deployment's).
+func (r *Registry) OIDCProviderFor(ctx context.Context, account, issuer string) (iamstore.OIDCProvider, error) {
+	if !r.IsAccount(account) {
+		return iamstore.OIDCProvider{}, iamstore.ErrNoSuchEntity
+	}
+	return r.iam.OIDCProviderFor(ctx, account, issuer)
+}
+
 // Roots returns every account's administrator credentials, first account first.
 func (r *Registry) Roots() []RootCredential { return append([]RootCredential(nil), r.roots...) }
 

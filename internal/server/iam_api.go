@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -490,6 +491,9 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		return iamUsers.serve(s, c, params)
 	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
 		return s.serveAccessKeys(c, params)
+	}
+	if slices.Contains(iamOIDCOps, c.op) {
+		return s.serveIAMOIDC(c, params)
 	}
 	return nil, iamUnknownOp(c.op)
 }

@@ -19,7 +19,7 @@ var knownOps = map[string]map[string]bool{
 	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
 	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
 	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
-	serviceIAM:           setOf(iamOps...),
+	serviceIAM:           setOf(append(iamOps, iamOIDCOps...)...),
 	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
 	// CreateToken is refused with its own message, but it is SSO-OIDC's.
 	serviceOIDC: setOf("CreateToken", "CreateTokenWithIAM"),
