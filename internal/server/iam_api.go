@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -385,6 +387,11 @@ func (s *Server) serveIAM(c *call) (any, error) {
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
 		return nil, err
+	}
+	if c.principal.UserSession {
+		// GetSessionToken's credentials may not call IAM without MFA, which
+		// idcgate has not: AWS answers InvalidClientTokenId (BEHAVIOUR 5.5).
+		return nil, fmt.Errorf("iam call with GetSessionToken credentials: %w", sigv4.ErrInvalidClientToken)
 	}
 	account := c.principal.Account
 	result := func(name string) xml.Name { return xml.Name{Local: name} }

@@ -15,7 +15,7 @@ const unknownOp = "unknown"
 // TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
 var knownOps = map[string]map[string]bool{
 	serviceServerless:    setOf(slices.Collect(maps.Keys(serverlessOps))...),
-	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity"),
+	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetAccessKeyInfo"),
 	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
 	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
 	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),

@@ -194,22 +194,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	region := s.d.Region
-	if rt.service == serviceIAM {
-		region = iamSigningRegion(r, s.d.Region)
+	// An operation the SDK models send unsigned (unsignedOps) has no
+	// principal: its input is the caller's proof, and its handler fills
+	// rt.caller with whom that proof names.
+	var p *auth.Principal
+	throttleKey := "unsigned:" + sourceIP(r)
+	if unsignedOps[rt.service][rt.op] {
+		rt.caller = &audit.Identity{}
+	} else {
+		region := s.d.Region
+		if rt.service == serviceIAM {
+			region = iamSigningRegion(r, s.d.Region)
+		}
+		res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
+		if err != nil {
+			s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
+			return
+		}
+		var ok bool
+		if p, ok = res.Credential.Principal.(*auth.Principal); !ok {
+			s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
+			return
+		}
+		log, throttleKey = log.With("principal", p.ARN), p.ARN
 	}
-	res, err := s.d.Verifier.VerifyIn(r.Context(), r, body, rt.service, region)
-	if err != nil {
-		s.finish(rw, log, r, rt, reqID, body, nil, nil, err)
-		return
-	}
-	p, ok := res.Credential.Principal.(*auth.Principal)
-	if !ok {
-		s.writeError(rw, log, rt, reqID, errors.New("credential without principal"))
-		return
-	}
-	log = log.With("principal", p.ARN)
-	if err := s.d.Throttle.Allow(p.ARN, s.d.Clock.Now()); err != nil {
+	if err := s.d.Throttle.Allow(throttleKey, s.d.Clock.Now()); err != nil {
 		s.finish(rw, log, r, rt, reqID, body, p, nil, err)
 		return
 	}
@@ -399,7 +408,7 @@ func readBody(r *http.Request) ([]byte, error) {
 // call of an unknown operation is not recorded, as CloudTrail records
 // neither.
 func (s *Server) recordable(rt routed, p *auth.Principal) bool {
-	if p != nil {
+	if p != nil || rt.caller != nil && rt.caller.Type != "" {
 		return true
 	}
 	if rt.opLabel() == unknownOp {
@@ -467,6 +476,9 @@ type routed struct {
 	op       string
 	xmlns    string // awsQuery document namespace
 	start    time.Time
+	// caller is whom an unsigned call's own proof names (a web identity),
+	// filled by its handler for the audit record; nil for signed calls.
+	caller *audit.Identity
 }
 
 // route decides the protocol, the service and the operation of a request
