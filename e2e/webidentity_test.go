@@ -5,7 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,7 +224,9 @@ func TestAssumeRoleWithWebIdentityCI(t *testing.T) {
 	_, err = assume(srv.IdPToken(t, "bob", "ci-aud", 600))
 	wantAPIError(t, err, "AccessDenied", 403, denied)
 	// A role that does not exist is answered the same way.
-	_, err = assume(jwt, func(in *sts.AssumeRoleWithWebIdentityInput) { in.RoleArn = aws.String("arn:aws:iam::123456789012:role/nope") })
+	_, err = assume(jwt, func(in *sts.AssumeRoleWithWebIdentityInput) {
+		in.RoleArn = aws.String("arn:aws:iam::123456789012:role/nope")
+	})
 	wantAPIError(t, err, "AccessDenied", 403, denied)
 	// The example role "analyst" does not trust the provider.
 	_, err = assume(jwt, func(in *sts.AssumeRoleWithWebIdentityInput) { in.RoleArn = aws.String(testserver.AnalystRoleArn) })
@@ -461,4 +466,79 @@ func TestGetAccessKeyInfo(t *testing.T) {
 	// policy that allows it.
 	_, err = srv.STS(srv.App).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String(testserver.AppKeyID)})
 	wantAPIError(t, err, "AccessDenied", 403, "User: arn:aws:iam::123456789012:user/app is not authorized to perform: sts:GetAccessKeyInfo on resource: * because no identity-based policy allows the sts:GetAccessKeyInfo action")
+}
+
+// externalIdP is an OpenID Connect issuer on its own listener: discovery
+// document and JWKS, its tokens signed with key.
+func externalIdP(t *testing.T) (*httptest.Server, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	mux := http.NewServeMux()
+	var url string
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, url, url+"/keys")
+	})
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		b, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+		w.Write(b)
+	})
+	idp := httptest.NewServer(mux)
+	t.Cleanup(idp.Close)
+	url = idp.URL
+	return idp, key
+}
+
+// TestAssumeRoleWithWebIdentityExternalIssuer: a provider that is not the
+// built-in IdP has its keys found through its discovery document; its
+// amr claim is a condition key; an issuer that cannot be reached is
+// IDPCommunicationError.
+func TestAssumeRoleWithWebIdentityExternalIssuer(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{})
+	ctx := context.Background()
+	idp, key := externalIdP(t)
+	admin := iamClient(srv, srv.Admin)
+	p, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(idp.URL), ClientIDList: []string{"sts.amazonaws.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.TrimPrefix(idp.URL, "http://")
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity",`+
+		`"Condition":{"StringLike":{%q:"repo:acme/*"},"ForAnyValue:StringEquals":{%q:"mfa"}}}]}`, aws.ToString(p.OpenIDConnectProviderArn), prefix+":sub", prefix+":amr")
+	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deploy"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(sub string, amr ...string) string {
+		return signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil, map[string]any{
+			"iss": idp.URL, "sub": sub, "aud": []string{"other", "sts.amazonaws.com"}, "amr": amr,
+			"iat": time.Now().Unix(), "exp": time.Now().Add(10 * time.Minute).Unix()})
+	}
+	anon := anonymousSTS(srv)
+	in := func(token string) *sts.AssumeRoleWithWebIdentityInput {
+		return &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/deploy"), RoleSessionName: aws.String("gha"), WebIdentityToken: aws.String(token)}
+	}
+	out, err := anon.AssumeRoleWithWebIdentity(ctx, in(sign("repo:acme/app:ref:refs/heads/main", "pwd", "mfa")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.Audience) != "sts.amazonaws.com" || aws.ToString(out.SubjectFromWebIdentityToken) != "repo:acme/app:ref:refs/heads/main" {
+		t.Fatalf("answer %+v", out)
+	}
+	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(sign("repo:acme/app:ref:refs/heads/main", "pwd")))
+	wantAPIError(t, err, "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(sign("repo:evil/app", "mfa")))
+	wantAPIError(t, err, "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+
+	// An issuer whose keys cannot be fetched.
+	gone, goneKey := externalIdP(t)
+	if _, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(gone.URL), ClientIDList: []string{"sts.amazonaws.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	token := signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: goneKey}, nil, map[string]any{
+		"iss": gone.URL, "sub": "x", "aud": "sts.amazonaws.com", "exp": time.Now().Add(10 * time.Minute).Unix()})
+	gone.Close()
+	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(token))
+	wantAPIError(t, err, "IDPCommunicationError", 400, "")
 }
