@@ -146,6 +146,10 @@ func TestOIDCProviders(t *testing.T) {
 	if err != nil || len(list.OpenIDConnectProviderList) != 0 {
 		t.Fatalf("after delete: %v %+v", err, list)
 	}
+	// A trust policy may not name a provider of the account that does not exist.
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, arn)
+	_, err = admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("orphan"), AssumeRolePolicyDocument: aws.String(trust)})
+	wantAPIError(t, err, "MalformedPolicyDocument", 400, `Invalid principal in policy: "Federated":"`+arn+`"`)
 }
 
 // webIdentityWorld registers the built-in IdP as an IAM OIDC provider
