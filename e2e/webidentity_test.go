@@ -473,15 +473,20 @@ func TestGetAccessKeyInfo(t *testing.T) {
 }
 
 // externalIdP is an OpenID Connect issuer on its own listener: discovery
-// document and JWKS, its tokens signed with key.
-func externalIdP(t *testing.T) (*httptest.Server, *ecdsa.PrivateKey) {
+// document and JWKS, its tokens signed with key. Its issuer is its URL,
+// with a trailing slash when slash is set (as some IdPs name themselves).
+func externalIdP(t *testing.T, slash bool) (*httptest.Server, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	mux := http.NewServeMux()
 	var url string
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, url, url+"/keys")
+		iss := url
+		if slash {
+			iss += "/"
+		}
+		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, iss, url+"/keys")
 	})
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -502,7 +507,7 @@ func TestAssumeRoleWithWebIdentityExternalIssuer(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	idp, key := externalIdP(t)
+	idp, key := externalIdP(t, false)
 	admin := iamClient(srv, srv.Admin)
 	p, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(idp.URL), ClientIDList: []string{"sts.amazonaws.com"}})
 	if err != nil {
@@ -535,8 +540,37 @@ func TestAssumeRoleWithWebIdentityExternalIssuer(t *testing.T) {
 	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(sign("repo:evil/app", "mfa")))
 	wantAPIError(t, err, "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 
+	// A token whose iss says http for a provider registered as https
+	// names no provider: keys are never fetched on a downgraded scheme.
+	https := strings.Replace(idp.URL, "http://", "https://", 1)
+	if _, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(https + "/tls"), ClientIDList: []string{"sts.amazonaws.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	down := signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil, map[string]any{
+		"iss": idp.URL + "/tls", "sub": "repo:acme/app", "aud": "sts.amazonaws.com", "exp": time.Now().Add(10 * time.Minute).Unix()})
+	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(down))
+	wantAPIError(t, err, "InvalidIdentityToken", 400, "No OpenIDConnect provider found in your account for "+idp.URL+"/tls")
+
+	// An issuer that names itself with a trailing slash.
+	slashed, slashedKey := externalIdP(t, true)
+	sp, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(slashed.URL + "/"), ClientIDList: []string{"sts.amazonaws.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithWebIdentity"}]}`, aws.ToString(sp.OpenIDConnectProviderArn))
+	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("slashed"), AssumeRolePolicyDocument: aws.String(strust)}); err != nil {
+		t.Fatal(err)
+	}
+	st := signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: slashedKey, KeyID: "k1"}}, nil, map[string]any{
+		"iss": slashed.URL + "/", "sub": "s", "aud": "sts.amazonaws.com", "exp": time.Now().Add(10 * time.Minute).Unix()})
+	sin := in(st)
+	sin.RoleArn = aws.String("arn:aws:iam::123456789012:role/slashed")
+	if _, err := anon.AssumeRoleWithWebIdentity(ctx, sin); err != nil {
+		t.Fatalf("issuer with a trailing slash: %v", err)
+	}
+
 	// An issuer whose keys cannot be fetched.
-	gone, goneKey := externalIdP(t)
+	gone, goneKey := externalIdP(t, false)
 	if _, err := admin.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(gone.URL), ClientIDList: []string{"sts.amazonaws.com"}}); err != nil {
 		t.Fatal(err)
 	}

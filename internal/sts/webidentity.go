@@ -91,7 +91,9 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 		return out, nil, fail(ErrInvalidIdentityToken, "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
 	}
 	provider, err := s.Registry.OIDCProviderFor(ctx, account, iss)
-	if errors.Is(err, iamstore.ErrNoSuchEntity) {
+	// The lookup ignores the scheme; keys registered for https are never
+	// fetched over plain http because a token says so.
+	if errors.Is(err, iamstore.ErrNoSuchEntity) || err == nil && scheme(iss) != scheme(provider.URL) {
 		return out, nil, fail(ErrInvalidIdentityToken, "No OpenIDConnect provider found in your account for %s", printable(iss))
 	} else if err != nil {
 		return out, nil, err
@@ -99,7 +101,15 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if s.IssuerKeys == nil {
 		return out, nil, fmt.Errorf("sts: no key source for web identity tokens")
 	}
-	v := &jwtverify.Verifier{Issuer: iss, Keys: s.IssuerKeys(provider.URL), Clock: s.Clock}
+	// Keys are found from the issuer as the token spells it when that is
+	// the provider's URL but for a trailing slash (an issuer whose iss ends
+	// in "/" names itself so in its discovery document), else from the
+	// provider's URL: a few sources per provider, whatever tokens say.
+	keysFrom := provider.URL
+	if iamstore.OIDCResource(iss) == provider.Resource() {
+		keysFrom = iss
+	}
+	v := &jwtverify.Verifier{Issuer: iss, Keys: s.IssuerKeys(keysFrom), Clock: s.Clock}
 	claims, err := v.Verify(ctx, in.WebIdentityToken, provider.ClientIDs)
 	if err != nil {
 		return out, nil, s.tokenRefusal(err, in.WebIdentityToken)
@@ -234,6 +244,15 @@ func webIdentityConditions(p iamstore.OIDCProvider, claims map[string]any, aud s
 		c.Set("aws:SourceIp", req.SourceIP)
 	}
 	return c
+}
+
+// scheme is a URL's scheme, lower-cased ("" without one).
+func scheme(u string) string {
+	s, _, ok := strings.Cut(u, "://")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(s)
 }
 
 // roleAccount is the account of a role ARN.
