@@ -38,9 +38,10 @@ type Registry struct {
 	// are kept while nothing under "iam/" changed. Nil for a shared store.
 	versions store.Versioned
 
-	creds    store.Kept[string, keyEntry]  // access key id → entry
-	roles    store.Kept[string, *Role]     // role ARN → role
-	allRoles store.Kept[struct{}, []*Role] // every role, by ARN
+	creds    store.Kept[string, keyEntry]   // access key id → entry
+	roles    store.Kept[string, *Role]      // role ARN → role
+	users    store.Kept[string, *Principal] // user ARN → user (nil: none)
+	allRoles store.Kept[struct{}, []*Role]  // every role, by ARN
 	parsed   *lru.Cache[policyKey, *iam.Policy]
 }
 
@@ -469,6 +470,39 @@ func (r *Registry) PrincipalByARN(ctx context.Context, arn string) (*Principal, 
 		return nil, false, err
 	}
 	return role.Session(session), true, nil
+}
+
+// User is the IAM user with this ARN as it is now (its current policies),
+// a principal of the caller's own to complete; ok is false when there is
+// none. It is PrincipalByARN for users, kept while the embedded store's
+// "iam/" is unchanged, as roles are: GetSessionToken sessions rebuild their
+// user on every request.
+func (r *Registry) User(ctx context.Context, arn string) (*Principal, bool, error) {
+	version, versioned := r.version()
+	if versioned {
+		if p, ok := r.users.Get(arn, version); ok {
+			if p == nil {
+				return nil, false, nil
+			}
+			c := *p
+			return &c, true, nil
+		}
+	}
+	p, ok, err := r.PrincipalByARN(ctx, arn)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok && p.Kind != KindUser {
+		p, ok = nil, false
+	}
+	if versioned {
+		r.users.Put(arn, version, p)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	c := *p
+	return &c, true, nil
 }
 
 // Accounts lists the configured account ids, in config order.

@@ -88,7 +88,7 @@ func (s *Service) GetSessionToken(ctx context.Context, caller *auth.Principal, i
 // the user's current policies; a user deleted (or made again: another id)
 // ends its sessions.
 func (s *Service) userPrincipal(ctx context.Context, ss *session) (*auth.Principal, error) {
-	p, ok, err := s.Registry.PrincipalByARN(ctx, ss.UserArn)
+	p, ok, err := s.Registry.User(ctx, ss.UserArn)
 	if err != nil {
 		return nil, err
 	}
