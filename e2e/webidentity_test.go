@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -213,6 +214,21 @@ func TestAssumeRoleWithWebIdentityCI(t *testing.T) {
 	who, err := srv.STS(session).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(who.Arn) != "arn:aws:sts::123456789012:assumed-role/ci/build-42" || aws.ToString(who.Account) != testserver.Account {
 		t.Fatalf("GetCallerIdentity %v %+v", err, who)
+	}
+
+	// The SDK's own web identity credential provider, as a CI job or a
+	// pod configures it (a token file and a role ARN), gets the same.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(jwt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	provider := stscreds.NewWebIdentityRoleProvider(anon, roleArn, stscreds.IdentityTokenFile(tokenFile),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = "sdk-chain" })
+	cfg := srv.Config(aws.Credentials{})
+	cfg.Credentials = aws.NewCredentialsCache(provider)
+	who, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:sts::123456789012:assumed-role/ci/sdk-chain" {
+		t.Fatalf("GetCallerIdentity through stscreds: %v %+v", err, who)
 	}
 
 	// A session policy is reported by its packed size.
@@ -568,6 +584,12 @@ func TestAssumeRoleWithWebIdentityExternalIssuer(t *testing.T) {
 	if _, err := anon.AssumeRoleWithWebIdentity(ctx, sin); err != nil {
 		t.Fatalf("issuer with a trailing slash: %v", err)
 	}
+
+	// A well-signed token whose claims are not valid yet.
+	early := signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil, map[string]any{
+		"iss": idp.URL, "sub": "repo:acme/app", "aud": "sts.amazonaws.com", "nbf": time.Now().Add(10 * time.Minute).Unix(), "exp": time.Now().Add(20 * time.Minute).Unix()})
+	_, err = anon.AssumeRoleWithWebIdentity(ctx, in(early))
+	wantAPIError(t, err, "IDPRejectedClaim", 403, "The web identity token is not valid yet (nbf).")
 
 	// An issuer whose keys cannot be fetched.
 	gone, goneKey := externalIdP(t, false)
