@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
@@ -195,6 +196,25 @@ func TestAuditEveryOperation(t *testing.T) {
 	aliceCfg := tr.config(srv, alice)
 	_, err = sts.NewFromConfig(aliceCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	tr.add("GetCallerIdentity", srcSTS, "GetCallerIdentity", "", err, aliceSession)
+	_, err = sts.NewFromConfig(appCfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
+	tr.add("GetSessionToken", srcSTS, "GetSessionToken", "", err, both(appUser, params(map[string]any{"DurationSeconds": 900})))
+	_, err = sts.NewFromConfig(adminCfg).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String(testserver.AppKeyID)})
+	tr.add("GetAccessKeyInfo", srcSTS, "GetAccessKeyInfo", "", err, both(root, params(map[string]any{"AccessKeyId": testserver.AppKeyID})))
+	// Web identity: the caller is the token's subject, never the token.
+	provider, err := iam.NewFromConfig(adminCfg).CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(srv.Instance.PublicURL + "/idp"), ClientIDList: []string{"idcgate-demo"}})
+	tr.add("CreateOpenIDConnectProvider", "iam.amazonaws.com", "CreateOpenIDConnectProvider", "", err, root)
+	anonCfg := tr.config(srv, aws.Credentials{})
+	anonCfg.Credentials = aws.AnonymousCredentials{}
+	_, err = sts.NewFromConfig(anonCfg).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(testserver.AnalystRoleArn),
+		RoleSessionName: aws.String("ci"), WebIdentityToken: aws.String(jwtText)})
+	tr.add("AssumeRoleWithWebIdentity", srcSTS, "AssumeRoleWithWebIdentity", "AccessDenied", err, both(hidden("WebIdentityToken"), func(t *testing.T, r audit.Record) {
+		u, arn := r.UserIdentity, aws.ToString(provider.OpenIDConnectProviderArn)
+		if u.Type != "WebIdentityUser" || u.UserName != "alice" || u.IdentityProvider != arn || u.PrincipalID != arn+":idcgate-demo:alice" ||
+			u.ARN != "" || u.AccessKeyID != "" || r.RecipientAccountID != testserver.Account {
+			t.Errorf("web identity %+v", u)
+		}
+	}))
 
 	// Every Redshift Serverless operation.
 	sl, slApp, slAlice := redshiftserverless.NewFromConfig(adminCfg), redshiftserverless.NewFromConfig(appCfg), redshiftserverless.NewFromConfig(aliceCfg)

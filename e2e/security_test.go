@@ -132,8 +132,10 @@ func TestRoleChainingKeepsContext(t *testing.T) {
 }
 
 // TestNothingWithoutSigV4: only health, metrics, the IdP's public
-// documents and SSO-OIDC's noAuth operations (RegisterClient,
-// StartDeviceAuthorization, CreateToken: BEHAVIOUR 2.2) answer without a
+// documents and the operations the SDK models send unsigned (SSO-OIDC's
+// RegisterClient, StartDeviceAuthorization, CreateToken, and STS's
+// AssumeRoleWithWebIdentity, whose token is its proof: BEHAVIOUR 2.2)
+// answer without a
 // signature; every other path refuses in the shape its protocol's clients
 // expect.
 func TestNothingWithoutSigV4(t *testing.T) {
@@ -154,6 +156,10 @@ func TestNothingWithoutSigV4(t *testing.T) {
 		{"POST", "/", query},
 		{"GET", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
 		{"POST", "/?Action=GetCallerIdentity&Version=2011-06-15", query},
+		{"POST", "/?Action=GetSessionToken&Version=2011-06-15", query},
+		{"POST", "/?Action=GetAccessKeyInfo&Version=2011-06-15", query},
+		{"POST", "/?Action=AssumeRole&Version=2011-06-15", query},
+		{"POST", "/?Action=CreateOpenIDConnectProvider&Version=2010-05-08", query},
 		{"GET", "/token", want{405, "rest", "UnknownOperationException"}},
 		// Unsigned by design: the form body is no JSON object, so the
 		// operation itself refuses it, in the OAuth error shape.
@@ -192,6 +198,18 @@ func TestNothingWithoutSigV4(t *testing.T) {
 			secWantShape(t, testserver.Do(t, req), tc.want.status, tc.want.shape, tc.want.code, missing)
 		})
 	}
+	// The one unsigned operation reaches its handler: an empty call is
+	// refused for its missing members, not for its missing signature.
+	t.Run("AssumeRoleWithWebIdentity", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader("Action=AssumeRoleWithWebIdentity&Version=2011-06-15"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp := testserver.Do(t, req)
+		var e queryError
+		if err := xml.Unmarshal(resp.Body, &e); err != nil || resp.Status != 400 || e.Error.Code != "ValidationError" ||
+			!strings.Contains(e.Error.Message, "'roleArn' failed to satisfy constraint: Member must not be null") {
+			t.Fatalf("unsigned AssumeRoleWithWebIdentity: %d %s", resp.Status, resp.Body)
+		}
+	})
 	for _, target := range []string{"RedshiftServerless.ListWorkgroups", "RedshiftServerless.GetIdentityCenterAuthToken", "Idcgate.IssueTestToken"} {
 		t.Run(target, func(t *testing.T) {
 			req := srv.ServerlessRequest(t, "x", []byte(`{}`))

@@ -6,21 +6,26 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"golang.org/x/time/rate"
 
 	"github.com/idcgate/idcgate/internal/audit/trail"
-	"github.com/idcgate/idcgate/internal/passwords"
-	"github.com/idcgate/idcgate/internal/server"
-	"github.com/idcgate/idcgate/internal/signin"
-
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/idp"
+	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/oidc"
+	"github.com/idcgate/idcgate/internal/passwords"
 	"github.com/idcgate/idcgate/internal/seal"
+	"github.com/idcgate/idcgate/internal/server"
+	"github.com/idcgate/idcgate/internal/signin"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/sts"
 )
@@ -58,12 +63,15 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 	if err := ids.oidc.Init(mk); err != nil {
 		return nil, err
 	}
+	keys := &issuerKeys{opt: opt}
+	ids.sts.IssuerKeys = keys.For
 	if ids.dir == nil {
 		return ids, nil
 	}
 	if ids.idp, err = idp.Load(cfg.DataDir, strings.TrimSuffix(publicURL, "/")+"/idp"); err != nil {
 		return nil, fmt.Errorf("built-in IdP: %w", err)
 	}
+	keys.idp = ids.idp
 	// Trusted token issuers and applications live in the store
 	// (newSSOAdmin connects CreateTokenWithIAM to them).
 	return ids, nil
@@ -103,4 +111,32 @@ func newSignIn(cfg *config.Config, mk *masterkey.Key, ids *identity, pws *passwo
 		// as unauthenticated API calls' are.
 		FailureAudit: rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst),
 	}, nil
+}
+
+// issuerKeys gives STS the keys of an IAM OpenID Connect provider's issuer
+// (AssumeRoleWithWebIdentity): the built-in IdP's in process, any other's
+// through its OpenID discovery document and jwks_uri, fetched as trusted
+// token issuers' are (bounded time and size, cached, refetched at most
+// once per jwtverify.DefaultMinRefresh). One source is kept per URL, so its
+// cache lives across calls; providers are at most 100 an account.
+type issuerKeys struct {
+	idp *idp.IdP
+	opt Options
+
+	once  sync.Once
+	cache *lru.Cache[string, jwtverify.KeySource]
+}
+
+func (k *issuerKeys) For(issuer string) jwtverify.KeySource {
+	if k.idp != nil && strings.TrimSuffix(issuer, "/") == k.idp.Issuer() {
+		set := k.idp.KeySet()
+		return func(context.Context, bool) (*jose.JSONWebKeySet, error) { return set, nil }
+	}
+	k.once.Do(func() { k.cache, _ = lru.New[string, jwtverify.KeySource](4096) })
+	if src, ok := k.cache.Get(issuer); ok {
+		return src
+	}
+	src := (&discovery{client: &http.Client{Timeout: 10 * time.Second}, issuer: issuer, clock: k.opt}).Keys
+	k.cache.Add(issuer, src)
+	return src
 }

@@ -91,6 +91,7 @@ func appendIdentity(b []byte, id *Identity) []byte {
 		b = omitEmpty(b, `,"identityStoreArn":`, o.IdentityStoreArn)
 		b = append(b, '}')
 	}
+	b = omitEmpty(b, `,"identityProvider":`, id.IdentityProvider)
 	return append(b, '}')
 }
 

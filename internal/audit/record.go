@@ -31,6 +31,9 @@ type Identity struct {
 	AccessKeyID string      `json:"accessKeyId,omitempty"`
 	UserName    string      `json:"userName,omitempty"`
 	OnBehalfOf  *OnBehalfOf `json:"onBehalfOf,omitempty"`
+	// IdentityProvider is a WebIdentityUser's provider (its IAM OIDC
+	// provider ARN), as CloudTrail records AssumeRoleWithWebIdentity.
+	IdentityProvider string `json:"identityProvider,omitempty"`
 }
 
 // OnBehalfOf names the Identity Center user of an identity-enhanced session.

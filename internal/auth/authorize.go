@@ -35,7 +35,7 @@ func Conditions(p *Principal, req Request, extra iam.Context) iam.Context {
 	if req.SourceIP != "" {
 		c.Set("aws:SourceIp", req.SourceIP)
 	}
-	if p.Kind == KindAssumedRole && !p.IssuedAt.IsZero() {
+	if (p.Kind == KindAssumedRole || p.UserSession) && !p.IssuedAt.IsZero() {
 		c.Set("aws:TokenIssueTime", p.IssuedAt.UTC().Format(time.RFC3339))
 	}
 	for k, vs := range p.Context {

@@ -67,6 +67,11 @@ type Principal struct {
 	// IdentityContext is set on identity-enhanced role sessions.
 	IdentityContext *identitycenter.Context
 
+	// UserSession marks an IAM user's temporary credentials from
+	// GetSessionToken (Kind is KindUser): they may not call IAM, nor STS
+	// but AssumeRole and GetCallerIdentity (BEHAVIOUR 5.5).
+	UserSession bool
+
 	// IssuedAt and Expiration of temporary credentials; zero for long-term keys.
 	IssuedAt   time.Time
 	Expiration time.Time

@@ -38,9 +38,10 @@ type Registry struct {
 	// are kept while nothing under "iam/" changed. Nil for a shared store.
 	versions store.Versioned
 
-	creds    store.Kept[string, keyEntry]  // access key id → entry
-	roles    store.Kept[string, *Role]     // role ARN → role
-	allRoles store.Kept[struct{}, []*Role] // every role, by ARN
+	creds    store.Kept[string, keyEntry]   // access key id → entry
+	roles    store.Kept[string, *Role]      // role ARN → role
+	users    store.Kept[string, *Principal] // user ARN → user (nil: none)
+	allRoles store.Kept[struct{}, []*Role]  // every role, by ARN
 	parsed   *lru.Cache[policyKey, *iam.Policy]
 }
 
@@ -147,7 +148,11 @@ func NewRegistry(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st 
 			}
 			roles = append(roles, d)
 		}
-		if err := svc.Apply(ctx, a.ID, users, roles); err != nil {
+		var providers []iamstore.OIDCProvider
+		for _, p := range a.OIDCProviders {
+			providers = append(providers, iamstore.OIDCProvider{URL: p.URL, ClientIDs: append([]string{}, p.ClientIDs...), Thumbprints: p.Thumbprints})
+		}
+		if err := svc.Apply(ctx, a.ID, users, roles, providers); err != nil {
 			return nil, fmt.Errorf("auth: applying the config's IAM users and roles of %s: %w", a.ID, err)
 		}
 	}
@@ -287,6 +292,33 @@ func (r *Registry) LookupCredential(ctx context.Context, accessKeyID, sessionTok
 		r.creds.Put(accessKeyID, version, e)
 	}
 	return sigv4.Credential{AccessKeyID: accessKeyID, SecretAccessKey: e.secret, Principal: e.principal}, nil
+}
+
+// KeyAccount is the account a long-term access key of this deployment
+// (an account root's or an IAM user's) belongs to; ok is false for a key
+// it does not know.
+func (r *Registry) KeyAccount(ctx context.Context, accessKeyID string) (string, bool, error) {
+	if e, ok := r.rootKeys[accessKeyID]; ok {
+		return e.principal.Account, true, nil
+	}
+	c, err := r.iam.LookupKey(ctx, accessKeyID)
+	switch {
+	case errors.Is(err, iamstore.ErrNoSuchEntity):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return c.User.Account, r.IsAccount(c.User.Account), nil
+}
+
+// OIDCProviderFor is account's IAM OpenID Connect provider for a token's
+// iss; iamstore.ErrNoSuchEntity when the account has none (or is not one
+// of the deployment's).
+func (r *Registry) OIDCProviderFor(ctx context.Context, account, issuer string) (iamstore.OIDCProvider, error) {
+	if !r.IsAccount(account) {
+		return iamstore.OIDCProvider{}, iamstore.ErrNoSuchEntity
+	}
+	return r.iam.OIDCProviderFor(ctx, account, issuer)
 }
 
 // Roots returns every account's administrator credentials, first account first.
@@ -438,6 +470,39 @@ func (r *Registry) PrincipalByARN(ctx context.Context, arn string) (*Principal, 
 		return nil, false, err
 	}
 	return role.Session(session), true, nil
+}
+
+// User is the IAM user with this ARN as it is now (its current policies),
+// a principal of the caller's own to complete; ok is false when there is
+// none. It is PrincipalByARN for users, kept while the embedded store's
+// "iam/" is unchanged, as roles are: GetSessionToken sessions rebuild their
+// user on every request.
+func (r *Registry) User(ctx context.Context, arn string) (*Principal, bool, error) {
+	version, versioned := r.version()
+	if versioned {
+		if p, ok := r.users.Get(arn, version); ok {
+			if p == nil {
+				return nil, false, nil
+			}
+			c := *p
+			return &c, true, nil
+		}
+	}
+	p, ok, err := r.PrincipalByARN(ctx, arn)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok && p.Kind != KindUser {
+		p, ok = nil, false
+	}
+	if versioned {
+		r.users.Put(arn, version, p)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	c := *p
+	return &c, true, nil
 }
 
 // Accounts lists the configured account ids, in config order.

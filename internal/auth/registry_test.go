@@ -146,3 +146,42 @@ func BenchmarkLookupCredential(b *testing.B) {
 		})
 	}
 }
+
+// TestRegistryUser: a user is found by ARN with its current policies, with
+// and without the kept reads; what a caller changes in the principal it got
+// is its own; a user deleted is gone at once; other ARNs are no user.
+func TestRegistryUser(t *testing.T) {
+	t.Parallel()
+	for _, versioned := range []bool{true, false} {
+		r, svc := newTestRegistry(t, versioned)
+		ctx := context.Background()
+		const arn = "arn:aws:iam::123456789012:user/app"
+		p, ok, err := r.User(ctx, arn)
+		if err != nil || !ok || p.Kind != KindUser || p.Name != "app" || len(p.Identity) == 0 {
+			t.Fatalf("User(app): %v %v %+v", err, ok, p)
+		}
+		p.AccessKeyID, p.UserSession = "ASIAMINE", true
+		again, _, _ := r.User(ctx, arn)
+		if again.AccessKeyID != "" || again.UserSession {
+			t.Fatalf("versioned %v: the kept principal was changed through a copy: %+v", versioned, again)
+		}
+		for _, other := range []string{"arn:aws:iam::123456789012:role/analyst", "arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:user/nobody"} {
+			if _, ok, err := r.User(ctx, other); ok || err != nil {
+				t.Errorf("User(%s) = %v %v", other, ok, err)
+			}
+		}
+		u, err := svc.CreateUser(ctx, "123456789012", iamstore.CreateUserInput{UserName: "temp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := r.User(ctx, u.ARN()); !ok {
+			t.Fatal("a new user is not found")
+		}
+		if err := svc.DeleteUser(ctx, "123456789012", u.Name, u.UserID); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := r.User(ctx, u.ARN()); ok {
+			t.Fatalf("versioned %v: a deleted user is still found", versioned)
+		}
+	}
+}

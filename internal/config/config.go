@@ -160,8 +160,11 @@ type Account struct {
 	ID    string `yaml:"id"`
 	Alias string `yaml:"alias"`
 
-	Users                   []User                   `yaml:"users"`
-	Roles                   []Role                   `yaml:"roles"`
+	Users []User `yaml:"users"`
+	Roles []Role `yaml:"roles"`
+	// OIDCProviders are IAM OpenID Connect providers: their tokens may be
+	// exchanged by AssumeRoleWithWebIdentity for roles that trust them.
+	OIDCProviders           []OIDCProvider           `yaml:"oidcProviders"`
 	RedshiftIdcApplications []RedshiftIdcApplication `yaml:"redshiftIdcApplications"`
 	Namespaces              []Namespace              `yaml:"namespaces"`
 	Workgroups              []Workgroup              `yaml:"workgroups"`
@@ -197,6 +200,14 @@ type User struct {
 type AccessKey struct {
 	AccessKeyID     string `yaml:"accessKeyId"`
 	SecretAccessKey string `yaml:"secretAccessKey"`
+}
+
+// OIDCProvider is an IAM OpenID Connect provider: an issuer URL and the
+// client ids (audiences) its tokens must name.
+type OIDCProvider struct {
+	URL         string   `yaml:"url"`
+	ClientIDs   []string `yaml:"clientIds"`
+	Thumbprints []string `yaml:"thumbprints"`
 }
 
 // Role is an IAM role: who may assume it, and what its sessions may do.

@@ -2,10 +2,12 @@ package config
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -321,6 +323,36 @@ func (c *Config) Validate() error {
 				}
 			}
 			checkPolicies(bad, rw, r.Policies, "role "+r.Name, maxRolePolicies)
+		}
+		providers := map[string]bool{}
+		for j, p := range a.OIDCProviders {
+			pw := fmt.Sprintf("%s.oidcProviders[%d]", where, j)
+			u, err := url.Parse(p.URL)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(p.URL) > 255 {
+				bad("%s.url %q: want an https:// (or http://) issuer URL of at most 255 characters, without query, fragment or user info", pw, p.URL)
+			} else {
+				key := strings.ToLower(u.Host) + strings.TrimSuffix(u.Path, "/")
+				if providers[key] {
+					bad("%s.url %q: duplicate provider (one per issuer URL in an account)", pw, p.URL)
+				}
+				providers[key] = true
+			}
+			if len(p.ClientIDs) > 100 {
+				bad("%s.clientIds: at most 100", pw)
+			}
+			for k, id := range p.ClientIDs {
+				if id == "" || len(id) > 255 {
+					bad("%s.clientIds[%d] %q: want 1 to 255 characters", pw, k, id)
+				}
+			}
+			if len(p.Thumbprints) > 5 {
+				bad("%s.thumbprints: at most 5", pw)
+			}
+			for k, tp := range p.Thumbprints {
+				if _, err := hex.DecodeString(tp); err != nil || len(tp) != 40 {
+					bad("%s.thumbprints[%d] %q: want 40 hex digits (a SHA-1 hash)", pw, k, tp)
+				}
+			}
 		}
 		apps := map[string]bool{}
 		for j, app := range a.RedshiftIdcApplications {

@@ -89,6 +89,21 @@ func (p *Policy) AWSPrincipals() []string {
 	return out
 }
 
+// FederatedPrincipals lists the values of the document's "Federated"
+// principals, in statement order (IAM refuses a trust policy naming an
+// OpenID Connect provider of the account that does not exist).
+func (p *Policy) FederatedPrincipals() []string {
+	var out []string
+	for _, s := range p.statements {
+		for _, pr := range s.principals {
+			if pr.kind == "Federated" {
+				out = append(out, pr.value)
+			}
+		}
+	}
+	return out
+}
+
 // Kind is what a policy is attached to. IAM holds each kind to its own
 // grammar, and so must we: a policy that AWS refuses to store must not be
 // evaluated here, where its meaning is undefined (an Allow with NotPrincipal

@@ -24,13 +24,16 @@ type DeclaredRole struct {
 }
 
 // Apply re-applies what the config declares for account, in one
-// transaction (BEHAVIOUR 8.1, ours): every declared user, role, policy and key
-// is written as declared (the config wins for what it names; a declared
+// transaction (BEHAVIOUR 8.1, 8.2, ours): every declared user, role, policy,
+// key and OpenID Connect provider is written as declared (the config wins for what it names; a declared
 // entity keeps its creation date); what an earlier config declared and this
 // one does not is removed, a user or role with everything under it; what
 // the API made is left alone.
-func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUser, roles []DeclaredRole) error {
+func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUser, roles []DeclaredRole, providers []OIDCProvider) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := s.applyOIDCProviders(tx, account, providers); err != nil {
+			return err
+		}
 		declaredUsers := map[string]bool{}
 		for _, d := range users {
 			declaredUsers[strings.ToLower(d.User.Name)] = true

@@ -247,7 +247,7 @@ func TestApply(t *testing.T) {
 		return users, roles
 	}
 	users, roles := declared(true)
-	if err := s.Apply(ctx, acct, users, roles); err != nil {
+	if err := s.Apply(ctx, acct, users, roles, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Made by API: a user, a role, a policy and a key on the config's user.
@@ -266,7 +266,7 @@ func TestApply(t *testing.T) {
 	users, roles = declared(false)
 	other := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
 	users[0].Policies[0].Document = other
-	if err := s.Apply(ctx, acct, users, roles); err != nil {
+	if err := s.Apply(ctx, acct, users, roles, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetUser(ctx, acct, "ops"); !errors.Is(err, ErrNoSuchEntity) {

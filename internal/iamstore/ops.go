@@ -98,10 +98,10 @@ func parsePolicy(doc string, kind iam.Kind) (*iam.Policy, error) {
 	return p, err
 }
 
-// checkPrincipals refuses, as IAM does, a trust policy that names a user
-// or role of the account that does not exist ("Invalid principal in
-// policy"). Principals of other accounts, account ids, roots and
-// assumed-role ARNs are taken as they are.
+// checkPrincipals refuses, as IAM does, a trust policy that names a user,
+// role or OpenID Connect provider of the account that does not exist
+// ("Invalid principal in policy"). Principals of other accounts, account
+// ids, roots and assumed-role ARNs are taken as they are.
 func checkPrincipals(r store.Reader, account string, trust *iam.Policy) error {
 	for _, v := range trust.AWSPrincipals() {
 		rest, ok := strings.CutPrefix(v, "arn:aws:iam::"+account+":")
@@ -129,6 +129,17 @@ func checkPrincipals(r store.Reader, account string, trust *iam.Policy) error {
 		}
 		if arn != v {
 			return &Error{Kind: ErrMalformedPolicy, Message: fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", apierror.Printable(v))}
+		}
+	}
+	for _, v := range trust.FederatedPrincipals() {
+		res, ok := strings.CutPrefix(v, "arn:aws:iam::"+account+":oidc-provider/")
+		if !ok {
+			continue // SAML providers, web identity domains, other accounts: as given
+		}
+		if _, err := getOIDCProvider(r, account, res, v); errors.Is(err, ErrNoSuchEntity) {
+			return &Error{Kind: ErrMalformedPolicy, Message: fmt.Sprintf("Invalid principal in policy: \"Federated\":\"%s\"", apierror.Printable(v))}
+		} else if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -220,3 +220,46 @@ func checkClaimTypes(c map[string]any) error {
 	}
 	return nil
 }
+
+// UnverifiedIssuer reads a compact JWS's iss without verifying anything:
+// it only chooses whose keys verify the token next.
+func UnverifiedIssuer(token string) (string, error) {
+	var c struct {
+		Iss any `json:"iss"`
+	}
+	if err := unverifiedClaims(token, &c); err != nil {
+		return "", err
+	}
+	iss, ok := c.Iss.(string)
+	if !ok || iss == "" {
+		return "", ErrMalformed
+	}
+	return iss, nil
+}
+
+// UnverifiedExpiry reads a token's exp (0 when it has none), for the
+// message of a token already found expired.
+func UnverifiedExpiry(token string) int64 {
+	var c struct {
+		Exp float64 `json:"exp"`
+	}
+	if unverifiedClaims(token, &c) != nil {
+		return 0
+	}
+	return int64(c.Exp)
+}
+
+func unverifiedClaims(token string, v any) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ErrMalformed
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ErrMalformed
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return ErrMalformed
+	}
+	return nil
+}

@@ -64,6 +64,10 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 		// An unsigned SSO-OIDC call is the instance's account's event.
 		rec.RecipientAccountID = s.d.Directory.Account
 	}
+	if rt.caller != nil && rt.caller.Type != "" {
+		rec.UserIdentity, rec.RecipientAccountID = *rt.caller, rt.caller.AccountID
+		rec.UserIdentity.AccountID = ""
+	}
 	if rt.service == serviceIAM {
 		rec.AWSRegion = iamRegion // a global service's events are us-east-1's (CloudTrail)
 	}

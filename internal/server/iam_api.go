@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -385,6 +388,11 @@ func (s *Server) serveIAM(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.principal.UserSession {
+		// GetSessionToken's credentials may not call IAM without MFA, which
+		// idcgate has not: AWS answers InvalidClientTokenId (BEHAVIOUR 5.5).
+		return nil, fmt.Errorf("iam call with GetSessionToken credentials: %w", sigv4.ErrInvalidClientToken)
+	}
 	account := c.principal.Account
 	result := func(name string) xml.Name { return xml.Name{Local: name} }
 	// A permissions boundary would narrow what the user or role may do;
@@ -490,6 +498,9 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		return iamUsers.serve(s, c, params)
 	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
 		return s.serveAccessKeys(c, params)
+	}
+	if slices.Contains(iamOIDCOps, c.op) {
+		return s.serveIAMOIDC(c, params)
 	}
 	return nil, iamUnknownOp(c.op)
 }

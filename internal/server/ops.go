@@ -15,11 +15,11 @@ const unknownOp = "unknown"
 // TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
 var knownOps = map[string]map[string]bool{
 	serviceServerless:    setOf(slices.Collect(maps.Keys(serverlessOps))...),
-	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity"),
+	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetAccessKeyInfo"),
 	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
 	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
 	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
-	serviceIAM:           setOf(iamOps...),
+	serviceIAM:           setOf(append(iamOps, iamOIDCOps...)...),
 	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
 	serviceOIDC:          setOf("CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"),
 	serviceAdmin: setOf("IssueTestToken", "SetUserPassword", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
@@ -28,12 +28,15 @@ var knownOps = map[string]map[string]bool{
 
 // unsignedOps are the operations served without a SigV4 signature: the
 // models' noAuth operations, which a client calls before it has any AWS
-// credentials (BEHAVIOUR 2.2). Every other operation must be signed. Their
-// callers are throttled by source address and audited as unauthenticated
-// calls are: as CloudTrail's Unknown identity, within the bucket of
-// unauthenticated records.
+// credentials, each with a proof of its own in its input (BEHAVIOUR 2.2).
+// Every other operation must be signed. Their callers are throttled by
+// source address and audited as unauthenticated calls are (CloudTrail's
+// Unknown identity, within the bucket of unauthenticated records), except
+// a verified web identity, which is always recorded as itself.
 var unsignedOps = map[string]map[string]bool{
 	serviceOIDC: setOf("RegisterClient", "StartDeviceAuthorization", "CreateToken"),
+	// The web identity token is the caller's credential (BEHAVIOUR 5.6).
+	serviceSTS: setOf("AssumeRoleWithWebIdentity"),
 }
 
 // unsigned reports whether the routed operation takes no signature.

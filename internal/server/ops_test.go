@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -234,4 +235,27 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return d.GetCounter().GetValue()
+}
+
+// TestUnsignedOps: the operations served without a signature are exactly
+// the ones the SDK models send unsigned and this endpoint serves; a new
+// entry is a security decision this test makes visible.
+func TestUnsignedOps(t *testing.T) {
+	t.Parallel()
+	want := map[string][]string{serviceSTS: {"AssumeRoleWithWebIdentity"}}
+	got := map[string][]string{}
+	for svc, ops := range unsignedOps {
+		for op, on := range ops {
+			if !on {
+				continue
+			}
+			if !knownOps[svc][op] {
+				t.Errorf("%s %s is unsigned but not served", svc, op)
+			}
+			got[svc] = append(got[svc], op)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("unsigned operations %v, want %v", got, want)
+	}
 }

@@ -206,9 +206,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(rw, log, rt, reqID, err)
 		return
 	}
-	var p *auth.Principal // nil: an unsigned operation's anonymous caller
+	// An unsigned operation (unsignedOps) has no principal: its input is
+	// the caller's proof, and a handler that verifies one fills rt.caller
+	// with whom it names (a web identity).
+	var p *auth.Principal
 	throttleKey := "unsigned:" + sourceIP(r)
-	if !rt.unsigned() {
+	if rt.unsigned() {
+		rt.caller = &audit.Identity{}
+	} else {
 		region := s.d.Region
 		if rt.service == serviceIAM {
 			region = iamSigningRegion(r, s.d.Region)
@@ -421,7 +426,7 @@ func readBody(r *http.Request) ([]byte, error) {
 // call of an unknown operation is not recorded, as CloudTrail records
 // neither.
 func (s *Server) recordable(rt routed, p *auth.Principal) bool {
-	if p != nil {
+	if p != nil || rt.caller != nil && rt.caller.Type != "" {
 		return true
 	}
 	if rt.auditDecided {
@@ -495,6 +500,9 @@ type routed struct {
 	// auditDecided: whether the call is recorded was decided before the
 	// operation ran (an unsigned call, section 2.2); audited is the answer.
 	auditDecided, audited bool
+	// caller is whom an unsigned call's own proof names (a web identity),
+	// filled by its handler for the audit record; nil for signed calls.
+	caller *audit.Identity
 }
 
 // oidcPaths are SSO-OIDC's restJson1 operations by path (POST /token?aws_iam=t

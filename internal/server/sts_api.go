@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/apierror"
-
+	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sts"
@@ -40,12 +41,72 @@ type assumeRoleResult struct {
 	PackedPolicySize *int `xml:"PackedPolicySize,omitempty"`
 }
 
+type getSessionTokenResult struct {
+	XMLName     xml.Name       `xml:"GetSessionTokenResult"`
+	Credentials credentialsXML `xml:"Credentials"`
+}
+
+type assumeRoleWithWebIdentityResult struct {
+	XMLName                     xml.Name       `xml:"AssumeRoleWithWebIdentityResult"`
+	SubjectFromWebIdentityToken string         `xml:"SubjectFromWebIdentityToken"`
+	Audience                    string         `xml:"Audience"`
+	Credentials                 credentialsXML `xml:"Credentials"`
+	AssumedRoleUser             struct {
+		AssumedRoleId string `xml:"AssumedRoleId"`
+		Arn           string `xml:"Arn"`
+	} `xml:"AssumedRoleUser"`
+	Provider         string `xml:"Provider"`
+	PackedPolicySize *int   `xml:"PackedPolicySize,omitempty"`
+}
+
+type getAccessKeyInfoResult struct {
+	XMLName xml.Name `xml:"GetAccessKeyInfoResult"`
+	Account string   `xml:"Account"`
+}
+
+func wireCredentials(c sts.Credentials) credentialsXML {
+	return credentialsXML{AccessKeyId: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey,
+		SessionToken: c.SessionToken, Expiration: c.Expiration.UTC().Format(time.RFC3339)}
+}
+
+// optionalParam is a member that may be absent (nil) or empty.
+func optionalParam(params awsquery.Params, name string) *string {
+	if !params.Has(name) {
+		return nil
+	}
+	v := params.Get(name)
+	return &v
+}
+
 func (s *Server) serveSTS(c *call) (any, error) {
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
 		return nil, err
 	}
+	// Unsigned (unsignedOps): no principal.
+	if c.principal != nil && c.principal.UserSession && c.op != "AssumeRole" && c.op != "GetCallerIdentity" && knownOps[serviceSTS][c.op] {
+		return nil, apierror.New(auth.ErrAccessDenied, "Cannot call %s with session credentials obtained by GetSessionToken: they may call only AssumeRole and GetCallerIdentity in STS.", c.op)
+	}
 	switch c.op {
+	case "AssumeRoleWithWebIdentity":
+		return s.assumeRoleWithWebIdentity(c, params)
+	case "GetSessionToken":
+		in := sts.GetSessionTokenInput{SerialNumber: optionalParam(params, "SerialNumber"), TokenCode: optionalParam(params, "TokenCode")}
+		if in.DurationSeconds, err = durationSecondsUpTo(params, sts.MaxUserSession); err != nil {
+			return nil, err
+		}
+		creds, err := s.d.STS.GetSessionToken(c.ctx, c.principal, in)
+		if err != nil {
+			return nil, err
+		}
+		c.log.Info("user session created", "user", c.principal.ARN, "expires", creds.Expiration)
+		return getSessionTokenResult{Credentials: wireCredentials(creds)}, nil
+	case "GetAccessKeyInfo":
+		account, err := s.d.STS.GetAccessKeyInfo(c.ctx, c.principal, params.Get("AccessKeyId"), c.authReq)
+		if err != nil {
+			return nil, err
+		}
+		return getAccessKeyInfoResult{Account: account}, nil
 	case "GetCallerIdentity":
 		id := sts.GetCallerIdentity(c.principal)
 		return getCallerIdentityResult{Arn: id.Arn, UserId: id.UserId, Account: id.Account}, nil
@@ -105,10 +166,47 @@ func (s *Server) serveSTS(c *call) (any, error) {
 	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2011-06-15.")
 }
 
+// assumeRoleWithWebIdentity serves the one unsigned STS operation: the
+// token names the caller, recorded as CloudTrail's WebIdentityUser.
+func (s *Server) assumeRoleWithWebIdentity(c *call, params awsquery.Params) (any, error) {
+	in := sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: params.Get("RoleArn"), RoleSessionName: params.Get("RoleSessionName"),
+		WebIdentityToken: params.Get("WebIdentityToken"), ProviderId: optionalParam(params, "ProviderId"), Policy: params.Get("Policy"),
+	}
+	var err error
+	if in.DurationSeconds, err = durationSeconds(params); err != nil {
+		return nil, err
+	}
+	for _, m := range params.Members("PolicyArns", "arn") {
+		in.PolicyArns = append(in.PolicyArns, m["arn"])
+	}
+	out, who, err := s.d.STS.AssumeRoleWithWebIdentity(c.ctx, in, c.authReq)
+	if who != nil && c.route.caller != nil {
+		*c.route.caller = audit.Identity{Type: "WebIdentityUser", PrincipalID: who.ProviderArn + ":" + who.Audience + ":" + who.Subject,
+			UserName: who.Subject, IdentityProvider: who.ProviderArn, AccountID: who.Account}
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := assumeRoleWithWebIdentityResult{SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken, Audience: out.Audience,
+		Credentials: wireCredentials(out.Credentials), Provider: out.Provider}
+	res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
+	if in.Policy != "" {
+		res.PackedPolicySize = &out.PackedPolicySize
+	}
+	c.log.Info("role session created", "role_session", out.Arn, "expires", out.Credentials.Expiration, "web_identity_provider", out.Provider)
+	return res, nil
+}
+
 // durationSeconds reads DurationSeconds. A value that is not an integer is a
 // ValidationError in STS's validation form, as for any other bad value (not
 // MalformedInput: the request itself is well formed).
 func durationSeconds(params awsquery.Params) (*int64, error) {
+	return durationSecondsUpTo(params, 43200)
+}
+
+// durationSecondsUpTo is durationSeconds for an operation whose most is max.
+func durationSecondsUpTo(params awsquery.Params, max int64) (*int64, error) {
 	if !params.Has("DurationSeconds") {
 		return nil, nil
 	}
@@ -120,7 +218,7 @@ func durationSeconds(params awsquery.Params) (*int64, error) {
 	var v validation.Collector
 	switch {
 	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
-		v.Add("durationSeconds", apierror.Printable(raw), "Member must have value less than or equal to 43200")
+		v.Add("durationSeconds", apierror.Printable(raw), fmt.Sprintf("Member must have value less than or equal to %d", max))
 	case errors.Is(err, strconv.ErrRange):
 		v.Add("durationSeconds", apierror.Printable(raw), "Member must have value greater than or equal to 900")
 	default:

@@ -22,6 +22,7 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/jwtverify"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -38,7 +39,7 @@ var (
 
 var fail = apierror.New
 
-// errRoleGone: a session's role no longer exists (its keys stop working).
+// errRoleGone: a session's role (or IAM user) no longer exists: its keys stop working.
 var errRoleGone = errors.New("sts: role no longer exists")
 
 // Service is STS.
@@ -49,6 +50,9 @@ type Service struct {
 	Sessions *seal.Box // session tokens
 	Clock    clock.Clock
 	Rand     io.Reader
+	// IssuerKeys gives the keys of an OpenID Connect provider's issuer URL
+	// (AssumeRoleWithWebIdentity); each call for one URL may share a cache.
+	IssuerKeys func(issuer string) jwtverify.KeySource
 
 	opened openedSessions
 }
@@ -64,6 +68,11 @@ type session struct {
 	Expires       time.Time               `json:"e"`
 	SessionPolicy string                  `json:"p,omitempty"`
 	Context       *identitycenter.Context `json:"c,omitempty"`
+	// UserArn and UserID name the IAM user of a GetSessionToken session
+	// (RoleArn is then empty); a user deleted and made again under the same
+	// name has another id, and gets none of its predecessor's sessions.
+	UserArn string `json:"u,omitempty"`
+	UserID  string `json:"ui,omitempty"`
 }
 
 var keyAlphabet = base32.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567").WithPadding(base32.NoPadding)
@@ -99,6 +108,9 @@ func (s *Service) LookupCredential(ctx context.Context, accessKeyID, token strin
 // principal rebuilds the caller from a session; the role's policies are the
 // current ones, as in AWS.
 func (s *Service) principal(ctx context.Context, ss *session) (*auth.Principal, error) {
+	if ss.UserArn != "" {
+		return s.userPrincipal(ctx, ss)
+	}
 	role, ok, err := s.Registry.Role(ctx, ss.RoleArn)
 	if err != nil {
 		return nil, err
@@ -233,19 +245,9 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if duration > max {
 		return AssumeRoleOutput{}, validation.Newf("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	packed := 0
-	if in.Policy != "" {
-		if len(in.Policy) > MaxSessionPolicy {
-			return AssumeRoleOutput{}, fail(ErrPackedPolicyTooBig, "Packed size of the session policy exceeds the limit: %d%% of allowed size.", len(in.Policy)*100/MaxSessionPolicy)
-		}
-		if _, err := iam.ParsePolicy([]byte(in.Policy), iam.KindSession); err != nil {
-			var pe *iam.PolicyError
-			if !errors.As(err, &pe) {
-				return AssumeRoleOutput{}, err
-			}
-			return AssumeRoleOutput{}, fail(ErrMalformedPolicy, "%s", pe.Message)
-		}
-		packed = len(in.Policy) * 100 / MaxSessionPolicy
+	packed, err := sessionPolicy(in.Policy)
+	if err != nil {
+		return AssumeRoleOutput{}, err
 	}
 	ictx, err := s.context(ctx, caller, in.ProvidedContexts, now)
 	if err != nil {
@@ -255,7 +257,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if ictx != nil && ictx.Expires.Before(expires) && len(in.ProvidedContexts) == 0 {
 		expires = ictx.Expires
 	}
-	akid, secret, err := s.newKeys()
+	akid, secret, err := s.newKeys(role.Account)
 	if err != nil {
 		return AssumeRoleOutput{}, err
 	}
@@ -273,6 +275,25 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
 		PackedPolicySize: packed,
 	}, nil
+}
+
+// sessionPolicy checks an inline session policy and gives its packed size
+// (a percentage of the allowed size; 0 without a policy).
+func sessionPolicy(doc string) (int, error) {
+	if doc == "" {
+		return 0, nil
+	}
+	if len(doc) > MaxSessionPolicy {
+		return 0, fail(ErrPackedPolicyTooBig, "Packed size of the session policy exceeds the limit: %d%% of allowed size.", len(doc)*100/MaxSessionPolicy)
+	}
+	if _, err := iam.ParsePolicy([]byte(doc), iam.KindSession); err != nil {
+		var pe *iam.PolicyError
+		if !errors.As(err, &pe) {
+			return 0, err
+		}
+		return 0, fail(ErrMalformedPolicy, "%s", pe.Message)
+	}
+	return len(doc) * 100 / MaxSessionPolicy, nil
 }
 
 // validateAssumeRole holds every member to the STS model's bounds before
@@ -406,7 +427,10 @@ func (s *Service) context(ctx context.Context, caller *auth.Principal, provided 
 	return out, nil
 }
 
-func (s *Service) newKeys() (string, string, error) {
+// newKeys makes a session's key pair. The key id carries its account as
+// AWS's do (KeyIDAccount reads it back), so GetAccessKeyInfo answers for
+// session keys without the token.
+func (s *Service) newKeys(account string) (string, string, error) {
 	r := s.Rand
 	if r == nil {
 		r = rand.Reader
@@ -419,6 +443,7 @@ func (s *Service) newKeys() (string, string, error) {
 	if _, err := io.ReadFull(r, secret[:]); err != nil {
 		return "", "", err
 	}
+	withAccount(&id, account)
 	return "ASIA" + keyAlphabet.EncodeToString(id[:]), base64.StdEncoding.EncodeToString(secret[:]), nil
 }
 
