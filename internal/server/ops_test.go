@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,7 +243,10 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 // entry is a security decision this test makes visible.
 func TestUnsignedOps(t *testing.T) {
 	t.Parallel()
-	want := map[string][]string{serviceSTS: {"AssumeRoleWithWebIdentity"}}
+	want := map[string][]string{
+		serviceOIDC: {"CreateToken", "RegisterClient", "StartDeviceAuthorization"},
+		serviceSTS:  {"AssumeRoleWithWebIdentity"},
+	}
 	got := map[string][]string{}
 	for svc, ops := range unsignedOps {
 		for op, on := range ops {
@@ -254,6 +258,7 @@ func TestUnsignedOps(t *testing.T) {
 			}
 			got[svc] = append(got[svc], op)
 		}
+		slices.Sort(got[svc])
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("unsigned operations %v, want %v", got, want)
