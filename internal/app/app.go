@@ -39,6 +39,7 @@ import (
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/pagetoken"
+	"github.com/idcgate/idcgate/internal/passwords/phc"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/server"
 	"github.com/idcgate/idcgate/internal/serverless"
@@ -54,6 +55,10 @@ type Options struct {
 	Clock  clock.Clock
 	Rand   io.Reader
 	Getenv func(string) string
+	// PasswordParams is the argon2id cost of sign-in passwords (zero:
+	// phc.DefaultParams). Tests lower it: every start hashes the config's
+	// passwords, and at production cost that was most of the e2e suite's CPU.
+	PasswordParams phc.Params
 }
 
 // App is a running (or ready to run) idcgate.

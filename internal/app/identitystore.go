@@ -36,7 +36,7 @@ func openPasswords(ctx context.Context, cfg *config.Config, st store.Store, idSt
 	if idStore == nil {
 		return nil, nil
 	}
-	pw := &passwords.Service{Store: st, Directory: idStore, Clock: opt.Clock, Rand: opt.Rand}
+	pw := &passwords.Service{Store: st, Directory: idStore, Clock: opt.Clock, Rand: opt.Rand, Params: opt.PasswordParams}
 	if err := pw.ApplyConfig(ctx, cfg.IdentityCenter.Users); err != nil {
 		return nil, fmt.Errorf("sign-in passwords: applying the config's: %w", err)
 	}

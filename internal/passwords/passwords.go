@@ -70,8 +70,9 @@ type Service struct {
 	Rand      io.Reader
 	Params    phc.Params // zero: phc.DefaultParams
 
-	initOnce sync.Once
-	dummy    phc.PHC // hashed once: unknown users are checked against it
+	initOnce  sync.Once
+	dummyOnce sync.Once
+	dummy     phc.PHC // hashed at the first check that needs it: unknown users are checked against it
 	byName   *failureTable
 	byIP     *failureTable
 	// hashes counts Check's argon2id runs, so a test can hold that every
@@ -89,12 +90,21 @@ func (s *Service) init() {
 		}
 		s.byName = newFailureTable(UserSlowDown)
 		s.byIP = newFailureTable(IPSlowDown)
+	})
+}
+
+// dummyHash is the hash an unknown user's password is checked against,
+// made on first use rather than at start: a start hashes nothing it may
+// never need.
+func (s *Service) dummyHash() phc.PHC {
+	s.dummyOnce.Do(func() {
 		d, err := phc.Hash("idcgate: no such user", s.Params, rand.Reader)
 		if err != nil {
 			panic(fmt.Sprintf("passwords: hashing the dummy: %v", err)) // crypto/rand never fails
 		}
 		s.dummy = d
 	})
+	return s.dummy
 }
 
 // nameKey is the slow-down key of a user name: compared as the directory
@@ -123,11 +133,13 @@ func (s *Service) Check(ctx context.Context, userName, password, sourceIP string
 	if err != nil {
 		return User{}, err
 	}
-	h := s.dummy
+	var h phc.PHC
 	if rec != nil {
 		if h, err = phc.Parse(rec.Hash); err != nil {
 			return User{}, fmt.Errorf("passwords: stored hash of user %s: %w", id, err)
 		}
+	} else {
+		h = s.dummyHash()
 	}
 	s.hashes.Add(1)
 	if ok := h.Verify(password); !ok || rec == nil {

@@ -91,22 +91,12 @@ func Start(t testing.TB) *Server {
 	}
 	s := &Server{BinDir: bin}
 
-	base, err := os.MkdirTemp("", "pgtest-")
+	base, err := os.MkdirTemp(scratchDir(), dirPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
-	if os.Geteuid() == 0 {
-		uid, gid, err := ensureOSUser()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(base, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-		s.runAs = osUser
-	}
-	if err := os.Chmod(base, 0o700); err != nil {
+	if err := s.prepareBase(base); err != nil {
 		t.Fatal(err)
 	}
 	s.DataDir = filepath.Join(base, "data")
@@ -114,7 +104,16 @@ func Start(t testing.TB) *Server {
 	logFile := filepath.Join(base, "postgres.log")
 	s.LogFile = logFile
 
-	if out, err := s.tool("initdb", "-D", s.DataDir, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+	if template.enabled {
+		tpl, err := templateCluster(s)
+		if err != nil {
+			t.Fatalf("pgtest: template cluster: %v", err)
+		}
+		// cp -a keeps the files' owner (the server's OS user, when root).
+		if out, err := exec.Command("cp", "-a", tpl, s.DataDir).CombinedOutput(); err != nil {
+			t.Fatalf("pgtest: copying the template cluster: %v\n%s", err, out)
+		}
+	} else if out, err := s.initdb(s.DataDir); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
 	// Pin the exact rules so the server never depends on initdb's defaults.
@@ -173,6 +172,27 @@ func Start(t testing.TB) *Server {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// prepareBase makes base the server's own directory: owned by the OS user
+// the tools run as (as root: "postgres"), mode 0700.
+func (s *Server) prepareBase(base string) error {
+	if os.Geteuid() == 0 {
+		uid, gid, err := ensureOSUser()
+		if err != nil {
+			return err
+		}
+		if err := os.Chown(base, uid, gid); err != nil {
+			return err
+		}
+		s.runAs = osUser
+	}
+	return os.Chmod(base, 0o700)
+}
+
+// initdb initializes a cluster in dir.
+func (s *Server) initdb(dir string) ([]byte, error) {
+	return s.tool("initdb", "-D", dir, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
 }
 
 // ensureOSUser returns the uid and gid of the postgres OS user, creating it

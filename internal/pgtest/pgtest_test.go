@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,8 +44,8 @@ func TestStart(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT current_setting('max_connections')::int").Scan(&maxConns); err != nil || maxConns != 200 {
 		t.Fatalf("max_connections %d %v", maxConns, err)
 	}
-	if os.Geteuid() == 0 && !strings.HasPrefix(s.DataDir, os.TempDir()) {
-		t.Fatalf("data dir %q", s.DataDir)
+	if !strings.HasPrefix(s.DataDir, scratchDir()+"/"+dirPrefix()) {
+		t.Fatalf("data dir %q, want one under %s named for this process", s.DataDir, scratchDir())
 	}
 }
 
@@ -56,6 +57,37 @@ func TestFindBinDir(t *testing.T) {
 	for _, tool := range []string{"initdb", "pg_ctl", "postgres"} {
 		if fi, err := os.Stat(filepath.Join(dir, tool)); err != nil || fi.Mode()&0o111 == 0 {
 			t.Fatalf("%s lacks %s (%v)", dir, tool, err)
+		}
+	}
+}
+
+// TestSweep: what a test process left behind is removed once it no longer
+// runs; a live process's directory and anything else stay.
+func TestSweep(t *testing.T) {
+	t.Setenv(scratchEnv, t.TempDir())
+	dir := scratchDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{ // name → kept
+		fmt.Sprintf("pgtest-%d-123", dead.Process.Pid):        false,
+		fmt.Sprintf("pgtest-%d-template-9", dead.Process.Pid): false,
+		fmt.Sprintf("pgtest-%d-456", os.Getpid()):             true,
+		fmt.Sprintf("pgtest-%d-789", os.Getppid()):            true,
+		"pgtest-notapid-1": true,
+		"other":            true,
+	}
+	for n := range names {
+		if err := os.Mkdir(filepath.Join(dir, n), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep()
+	for n, kept := range names {
+		_, err := os.Stat(filepath.Join(dir, n))
+		if (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", n, err == nil, kept)
 		}
 	}
 }

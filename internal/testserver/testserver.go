@@ -29,6 +29,7 @@ import (
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
+	"github.com/idcgate/idcgate/internal/passwords/phc"
 	"github.com/idcgate/idcgate/internal/pgtest"
 )
 
@@ -129,6 +130,12 @@ func loadConfig(t testing.TB, o Options) *config.Config {
 	return c
 }
 
+// CheapPasswords is the argon2id cost of the test servers' sign-in
+// passwords: the smallest the algorithm allows, so a start (which hashes
+// the config's passwords) costs microseconds, not a core's tens of
+// milliseconds each. Production's cost is the passwords package's tests'.
+var CheapPasswords = phc.Params{Memory: 8, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
 // Start runs idcgate in-process on a free loopback port.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
@@ -141,7 +148,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		return os.Getenv(k)
 	}
-	a, err := app.Open(context.Background(), cfg, log, app.Options{Clock: o.Clock, Getenv: getenv})
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Clock: o.Clock, Getenv: getenv, PasswordParams: CheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
