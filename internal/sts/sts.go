@@ -360,7 +360,8 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 				v.LengthAndPattern(path+".providerArn", pc.ProviderArn, 20, 2048, arnTypeRe, arnTypePattern)
 			}
 			if pc.ContextAssertion != "" {
-				v.Length(path+".contextAssertion", pc.ContextAssertion, 4, 2048)
+				// An assertion is a credential: never quoted back.
+				v.SecretLength(path+".contextAssertion", pc.ContextAssertion, 4, 2048)
 			}
 		}
 	}

@@ -191,7 +191,7 @@ func TestAssumeRoleBounds(t *testing.T) {
 		}, "at 'providedContexts.1.member.providerArn' failed to satisfy constraint: Member must have length less than or equal to 2048"},
 		{"contextAssertion too long", func(in *AssumeRoleInput) {
 			in.ProvidedContexts = []ProvidedContext{{ProviderArn: identitycenter.ProviderArn, ContextAssertion: strings.Repeat("a", 2049)}}
-		}, "at 'providedContexts.1.member.contextAssertion' failed to satisfy constraint: Member must have length less than or equal to 2048"},
+		}, "Value '***' at 'providedContexts.1.member.contextAssertion' failed to satisfy constraint: Member must have length less than or equal to 2048"},
 		{"transitive keys too many", func(in *AssumeRoleInput) { in.TransitiveTagKeys = many(51, "k") }, "at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"},
 	}
 	for _, tc := range cases {

@@ -275,11 +275,8 @@ func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
 	}
 	// The token is a credential: a message never quotes it.
-	if n := len([]rune(in.WebIdentityToken)); !v.Required("webIdentityToken", in.WebIdentityToken != "") {
-	} else if n < 4 {
-		v.Add("webIdentityToken", hidden{}, "Member must have length greater than or equal to 4")
-	} else if n > 20000 {
-		v.Add("webIdentityToken", hidden{}, "Member must have length less than or equal to 20000")
+	if v.Required("webIdentityToken", in.WebIdentityToken != "") {
+		v.SecretLength("webIdentityToken", in.WebIdentityToken, 4, 20000)
 	}
 	if in.ProviderId != nil {
 		v.Length("providerId", *in.ProviderId, 4, 2048)
@@ -298,8 +295,3 @@ func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 	}
 	return v.Err()
 }
-
-// hidden stands for a secret value in a validation message.
-type hidden struct{}
-
-func (hidden) String() string { return "***" }

@@ -61,6 +61,27 @@ func (c *Collector) Length(path, s string, min, max int) bool {
 	return true
 }
 
+// SecretLength is Length for a member that is a credential (a token, an
+// assertion, a password): the message shows '***', never the value, which
+// would otherwise reach the caller's logs and the audit trail.
+func (c *Collector) SecretLength(path, s string, min, max int) bool {
+	n := len([]rune(s))
+	switch {
+	case n < min:
+		c.Add(path, hidden{}, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+		return false
+	case max >= 0 && n > max:
+		c.Add(path, hidden{}, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		return false
+	}
+	return true
+}
+
+// hidden stands for a secret value in a message.
+type hidden struct{}
+
+func (hidden) String() string { return "***" }
+
 // Pattern checks that s matches re in full; the constraint shows pattern as
 // written in the service model.
 func (c *Collector) Pattern(path, s string, re *regexp.Regexp, pattern string) bool {
