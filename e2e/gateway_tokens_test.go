@@ -577,3 +577,40 @@ func TestGatewayTokensExpire(t *testing.T) {
 	// An expired JWT is refused as expired, not as used.
 	wantDriverRefusal(t, addr, "", extJWT, jwts[0], "28P01", "the EXT_JWT has expired")
 }
+
+// TestGatewayAccessTokenFromSignIn: the door most Redshift users come
+// through. A person signs in interactively (SSO-OIDC device flow, the
+// client registered as `aws sso login` registers it), and the access token
+// CreateToken hands out logs in at the gateway as ACCESS_TOKEN; so does
+// the one a refresh hands out. A client registered without
+// redshift:connect gets a token the gateway refuses, naming the scope.
+func TestGatewayAccessTokenFromSignIn(t *testing.T) {
+	t.Parallel()
+	srv, _ := gatewayWorld(t, nil)
+	addr := srv.PGAddr()
+	ctx := context.Background()
+	c := ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
+
+	reg := slRegister(t, c, nil) // scopes sso:account:access, redshift:connect
+	tok := slDeviceTokens(t, srv, nil, c, reg, "alice")
+	conn, refusal := driverLogin(t, addr, "", accessTok, aws.ToString(tok.AccessToken), true)
+	if refusal != nil {
+		t.Fatalf("the signed-in user's access token was refused: %s %s", refusal.Code, refusal.Message)
+	}
+	if who := driverWho(t, conn); who != "AWSIDC:alice" {
+		t.Fatalf("logged in as %q, want AWSIDC:alice", who)
+	}
+	conn.Close()
+
+	next, err := c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String("refresh_token"), RefreshToken: tok.RefreshToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDriverLogin(t, addr, "", accessTok, aws.ToString(next.AccessToken), false, "AWSIDC:alice")
+
+	narrow := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("no-redshift"), ClientType: aws.String("public"),
+		Scopes: []string{"sso:account:access"}})
+	bobs := slDeviceTokens(t, srv, nil, c, narrow, "bob")
+	wantDriverRefusal(t, addr, "", accessTok, aws.ToString(bobs.AccessToken), "28000", "the ACCESS_TOKEN lacks the scope redshift:connect")
+}
