@@ -614,3 +614,23 @@ func TestGatewayAccessTokenFromSignIn(t *testing.T) {
 	bobs := slDeviceTokens(t, srv, nil, c, narrow, "bob")
 	wantDriverRefusal(t, addr, "", accessTok, aws.ToString(bobs.AccessToken), "28000", "the ACCESS_TOKEN lacks the scope redshift:connect")
 }
+
+// TestGatewayAccessTokenRevoked: an access token stops logging in once its
+// user is no longer assigned to the application it was issued through
+// (which requires assignment), before it expires (BEHAVIOUR 10.13).
+func TestGatewayAccessTokenRevoked(t *testing.T) {
+	t.Parallel()
+	srv, _ := gatewayWorld(t, nil)
+	addr := srv.PGAddr()
+	carol := aws.ToString(accessTokenFor(t, srv, "carol", "redshift:connect").AccessToken)
+	wantDriverLogin(t, addr, "", accessTok, carol, true, "AWSIDC:carol")
+
+	// carol is assigned to the example application directly.
+	_, err := srv.SSOAdmin(srv.Admin).DeleteApplicationAssignment(context.Background(), &ssoadmin.DeleteApplicationAssignmentInput{
+		ApplicationArn: aws.String(testserver.ApplicationArn), PrincipalId: aws.String(slUserID(t, srv, "carol")),
+		PrincipalType: admintypes.PrincipalTypeUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDriverRefusal(t, addr, "", accessTok, carol, "28000", "the ACCESS_TOKEN was issued through application "+testserver.ApplicationArn+", to which user carol is no longer assigned")
+}

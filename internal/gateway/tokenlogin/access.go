@@ -56,6 +56,20 @@ func (a *Authenticator) accessToken(ctx context.Context, r gateway.AuthRequest) 
 	}
 	login := t.login()
 	login.Claims = a.claims(t, user, at.ApplicationArn, at.Expires, "")
+	// The token ends with the user's assignment to the application it was
+	// issued through (BEHAVIOUR 10.13: ours, AWS lets it run to expiry):
+	// unassigning someone, or deleting the application, takes effect at
+	// the next login, not an hour later.
+	if at.ApplicationArn != "" && at.ApplicationArn != t.app.ManagedApplicationArn {
+		ok, err := a.OIDC.Admits(ctx, at.ApplicationArn, user)
+		if err != nil {
+			return login, err
+		}
+		if !ok {
+			return login, apierror.New(gateway.ErrNotAdmitted, "the ACCESS_TOKEN was issued through application %s, to which user %s is no longer assigned (or which no longer exists): sign in again",
+				at.ApplicationArn, user.UserName)
+		}
+	}
 	if err := a.admitted(ctx, t, user, gateway.TokenAccess); err != nil {
 		return login, err
 	}
