@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,12 +43,9 @@ print(json.dumps({"token": token.token, "expiration": token.expiration.isoformat
 // cache the next refresh token, and the refresh token it used is spent.
 func TestSSOLoginBotocoreRefresh(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
+	python, err := pythonWithBotocore()
 	if err != nil {
-		pgtest.Missing(t, fmt.Errorf("python3 not on PATH: %w", err))
-	}
-	if out, err := exec.Command(python, "-c", "import botocore.tokens").CombinedOutput(); err != nil {
-		pgtest.Missing(t, fmt.Errorf("python3 has no botocore (boto3): %v: %s", err, out))
+		pgtest.Missing(t, err)
 	}
 	srv, clk, c := slServer(t)
 	ctx := context.Background()
@@ -132,4 +130,25 @@ func TestSSOLoginBotocoreRefresh(t *testing.T) {
 	if err := refresh(after["refreshToken"]); err != nil {
 		t.Fatalf("the refresh token botocore cached: %v", err)
 	}
+}
+
+// pythonWithBotocore is the first python3 on PATH that imports botocore:
+// the system's python3 may come before the one the AWS CLI and boto3 were
+// installed for (pyenv's shims, which CI appends to PATH).
+func pythonWithBotocore() (string, error) {
+	var tried []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		p := filepath.Join(dir, "python3")
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			continue
+		}
+		if exec.Command(p, "-c", "import botocore.tokens").Run() == nil {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	if len(tried) == 0 {
+		return "", errors.New("no python3 on PATH")
+	}
+	return "", fmt.Errorf("no python3 on PATH has botocore (boto3); tried %s", strings.Join(tried, ", "))
 }
