@@ -234,21 +234,28 @@ func gatedApplication(t *testing.T, srv *testserver.Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	managed := created.RedshiftIdcApplication.IdcManagedApplicationArn
+	admitOnly(t, srv, aws.ToString(created.RedshiftIdcApplication.IdcManagedApplicationArn), "analysts")
+	return aws.ToString(created.RedshiftIdcApplication.RedshiftIdcApplicationArn)
+}
+
+// admitOnly makes the managed application managed require assignment and
+// assigns it the directory group named group.
+func admitOnly(t *testing.T, srv *testserver.Server, managed, group string) {
+	t.Helper()
+	ctx := context.Background()
 	sso := srv.SSOAdmin(srv.Admin)
-	if _, err := sso.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: managed, AssignmentRequired: aws.Bool(true)}); err != nil {
+	if _, err := sso.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: aws.String(managed), AssignmentRequired: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	analysts, err := srv.IdentityStore(srv.Admin).GetGroupId(ctx, &identitystore.GetGroupIdInput{IdentityStoreId: aws.String(storeID), AlternateIdentifier: &istypes.AlternateIdentifierMemberUniqueAttribute{
-		Value: istypes.UniqueAttribute{AttributePath: aws.String("displayName"), AttributeValue: docString("analysts")}}})
+	g, err := srv.IdentityStore(srv.Admin).GetGroupId(ctx, &identitystore.GetGroupIdInput{IdentityStoreId: aws.String(storeID), AlternateIdentifier: &istypes.AlternateIdentifierMemberUniqueAttribute{
+		Value: istypes.UniqueAttribute{AttributePath: aws.String("displayName"), AttributeValue: docString(group)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sso.CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{ApplicationArn: managed,
-		PrincipalId: analysts.GroupId, PrincipalType: admintypes.PrincipalTypeGroup}); err != nil {
+	if _, err := sso.CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{ApplicationArn: aws.String(managed),
+		PrincipalId: g.GroupId, PrincipalType: admintypes.PrincipalTypeGroup}); err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(created.RedshiftIdcApplication.RedshiftIdcApplicationArn)
 }
 
 // newDirectoryUser makes a user by the Identity Store API, assigned to the
@@ -633,4 +640,28 @@ func TestGatewayAccessTokenRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDriverRefusal(t, addr, "", accessTok, carol, "28000", "the ACCESS_TOKEN was issued through application "+testserver.ApplicationArn+", to which user carol is no longer assigned")
+}
+
+// TestGatewaySubjectTokenAdmission: a SUBJECT_TOKEN is refused, as the
+// other types are, when the Redshift IdC application's managed application
+// requires assignment and its user is not assigned; the drivers' path and
+// the password path alike (BEHAVIOUR 10.13).
+func TestGatewaySubjectTokenAdmission(t *testing.T) {
+	t.Parallel()
+	srv, _ := gatewayWorld(t, nil)
+	addr := srv.PGAddr()
+	alice, bob := tokenFor(t, srv, "alice", "demo"), tokenFor(t, srv, "bob", "demo")
+	subject := map[string]string{"token_type": "SUBJECT_TOKEN"}
+	wantDriverLogin(t, addr, "", subject, bob, true, "AWSIDC:bob")
+
+	_, managed := idcAppArn(t, srv, "demo-idc")
+	admitOnly(t, srv, managed, "analysts")
+	wantDriverLogin(t, addr, "", subject, alice, true, "AWSIDC:alice")
+	wantDriverRefusal(t, addr, "", subject, bob, "28000", "the SUBJECT_TOKEN's user bob is not assigned to "+managed)
+	if c, err := connectGateway(t, srv, bob, ""); err == nil || !strings.Contains(err.Error(), "user bob is not assigned to") {
+		if c != nil {
+			c.Close(context.Background())
+		}
+		t.Fatalf("bob's token as a password: %v, want the admission refusal", err)
+	}
 }

@@ -76,7 +76,8 @@ func (a *Authenticator) subjectToken(ctx context.Context, r gateway.AuthRequest)
 		return nil, err
 	}
 	login := &gateway.Login{Workgroup: name, Account: scope.Account, Claims: claims}
-	if err := current(ctx, a.Issuer.Dir, login); err != nil {
+	user, err := current(ctx, a.Issuer.Dir, login)
+	if err != nil {
 		return login, err
 	}
 	if err := roleExists(ctx, a.Roles, login); err != nil {
@@ -95,6 +96,9 @@ func (a *Authenticator) subjectToken(ctx context.Context, r gateway.AuthRequest)
 		return nil, err
 	}
 	login.WorkgroupID = wg.WorkgroupId
+	if err := a.subjectAdmitted(ctx, scope, wg, user, login); err != nil {
+		return login, err
+	}
 	return a.upstream(ctx, scope, wg, login)
 }
 
@@ -174,18 +178,43 @@ func openError(name string, err error) error {
 // groups in the directory now, and refuses a user who is no longer in it: a
 // token outlives the directory state it was issued under (up to tokens.ttl),
 // and a login must not grant what the directory has since taken away.
-func current(ctx context.Context, dir *identitycenter.Directory, login *gateway.Login) error {
+func current(ctx context.Context, dir *identitycenter.Directory, login *gateway.Login) (*identitycenter.User, error) {
 	c := &login.Claims
 	if dir == nil || c.IdentityStoreArn != dir.IdentityStoreArn {
-		return apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
+		return nil, apierror.New(gateway.ErrUnknownUser, "the token's identity store %s is not this Identity Center instance's: get a new token with GetIdentityCenterAuthToken", c.IdentityStoreArn)
 	}
 	u, err := dir.UserByID(ctx, c.UserID)
 	if err != nil && !errors.Is(err, identitycenter.ErrNoSuchUser) {
-		return err
+		return nil, err
 	}
 	if err != nil || u.UserName != c.UserName {
-		return apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
+		return nil, apierror.New(gateway.ErrUnknownUser, "the Identity Center user %s (%s) no longer exists in identity store %s", c.UserName, c.UserID, dir.IdentityStoreID)
 	}
 	c.Groups = slices.Clone(u.Groups)
-	return nil
+	return u, nil
+}
+
+// subjectAdmitted: the Redshift IdC application the SUBJECT_TOKEN was
+// issued under (its identity namespace's) still exists and its managed
+// application admits the user now, as for the other token types (BEHAVIOUR
+// 10.13: every type gets the same refusals).
+func (a *Authenticator) subjectAdmitted(ctx context.Context, scope serverless.Scope, wg serverless.Workgroup, user *identitycenter.User, login *gateway.Login) error {
+	if a.OIDC == nil || a.Issuer.IdcApps == nil {
+		return nil // no sso-admin applications to ask
+	}
+	apps, err := a.Issuer.IdcApps.List(ctx, scope)
+	if err != nil {
+		return err
+	}
+	t := target{scope: scope, wg: wg, apps: apps}
+	found := false
+	for _, app := range apps {
+		if app.IdentityNamespace == login.IdentityNamespace {
+			t.app, found = app, true
+		}
+	}
+	if !found {
+		return apierror.New(gateway.ErrWrongWorkgroup, "workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of identity namespace %s the SUBJECT_TOKEN was issued under no longer exists", wg.WorkgroupName, login.IdentityNamespace)
+	}
+	return a.admitted(ctx, t, user, gateway.TokenSubject)
 }

@@ -340,15 +340,15 @@ func TestCurrent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			login := &gateway.Login{Claims: claims()}
 			tc.edit(&login.Claims)
-			err := current(context.Background(), tc.dir, login)
+			u, err := current(context.Background(), tc.dir, login)
 			if tc.msg != "" {
 				if !errors.Is(err, gateway.ErrUnknownUser) || err.Error() != tc.msg {
 					t.Fatalf("err = %v, want ErrUnknownUser %q", err, tc.msg)
 				}
 				return
 			}
-			if err != nil || !slices.Equal(login.Claims.Groups, alice.Groups) {
-				t.Fatalf("groups %v, %v; want %v", login.Claims.Groups, err, alice.Groups)
+			if err != nil || !slices.Equal(login.Claims.Groups, alice.Groups) || u == nil || u.UserID != alice.UserID {
+				t.Fatalf("groups %v, user %v, %v; want %v of %s", login.Claims.Groups, u, err, alice.Groups, alice.UserID)
 			}
 		})
 	}
