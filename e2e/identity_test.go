@@ -5,13 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +23,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/identitystore"
+	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
@@ -159,24 +156,22 @@ func workgroupARN(t *testing.T, srv *testserver.Server, name string) string {
 	return aws.ToString(out.Workgroup.WorkgroupArn)
 }
 
-// signWithIdPKey signs claims with the built-in IdP's own key from the data
-// dir (to make tokens the IdP would never issue), or with a foreign key.
+// signWithIdPKey signs claims with the built-in IdP's own key, derived from
+// the server's master key (to make tokens the IdP would never issue), or
+// with a foreign key.
 func signWithIdPKey(t *testing.T, srv *testserver.Server, claims map[string]any, foreign bool) string {
 	t.Helper()
 	var key *ecdsa.PrivateKey
 	if foreign {
 		key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	} else {
-		b, err := os.ReadFile(filepath.Join(srv.DataDir, "idp-signing-key.pem"))
+		mk, err := masterkey.Load(srv.DataDir, func(string) string { return "" }, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		blk, _ := pem.Decode(b)
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
+		if key, err = idp.SigningKey(mk); err != nil {
 			t.Fatal(err)
 		}
-		key = k.(*ecdsa.PrivateKey)
 	}
 	return signJWT(t, jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil, claims)
 }

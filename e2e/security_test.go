@@ -293,7 +293,7 @@ func TestSecretsStayPrivate(t *testing.T) {
 	if fi, _ := os.Stat(p.DataDir); fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir %v", fi.Mode().Perm())
 	}
-	for _, f := range []string{"credentials", "idcgate.db", "idp-signing-key.pem", "gateway-tls.key", "audit.log"} {
+	for _, f := range []string{"credentials", "idcgate.db", "gateway-tls.key", "audit.log"} {
 		fi, err := os.Stat(filepath.Join(p.DataDir, f))
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v %v", f, fi.Mode().Perm(), err)

@@ -32,6 +32,7 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway/leases"
 	"github.com/idcgate/idcgate/internal/gateway/tokenlogin"
 	"github.com/idcgate/idcgate/internal/iamstore"
+	"github.com/idcgate/idcgate/internal/idp"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/managedpg"
@@ -231,6 +232,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	ids, err := newIdentity(cfg, mk, reg, publicURL, opt)
 	if err != nil {
 		return nil, err
+	}
+	if ids.idpKeyFileRemoved {
+		log.Info("removed the built-in IdP's key file: its key now derives from the master key, as every replica's does", "file", idp.OldKeyFile)
 	}
 	// Interactive sign-in keeps its state in the store, so any replica
 	// serves any step of it.

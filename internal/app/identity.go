@@ -36,6 +36,8 @@ type identity struct {
 	idp  *idp.IdP
 	oidc *oidc.Service
 	sts  *sts.Service
+	// idpKeyFileRemoved: an older idcgate's IdP key file was removed.
+	idpKeyFileRemoved bool
 }
 
 func newBox(mk *masterkey.Key, purpose, prefix string) (*seal.Box, error) {
@@ -68,7 +70,7 @@ func newIdentity(cfg *config.Config, mk *masterkey.Key, reg *auth.Registry, publ
 	if ids.dir == nil {
 		return ids, nil
 	}
-	if ids.idp, err = idp.Load(cfg.DataDir, strings.TrimSuffix(publicURL, "/")+"/idp"); err != nil {
+	if ids.idp, ids.idpKeyFileRemoved, err = idp.Open(mk, cfg.DataDir, strings.TrimSuffix(publicURL, "/")+"/idp"); err != nil {
 		return nil, fmt.Errorf("built-in IdP: %w", err)
 	}
 	keys.idp = ids.idp

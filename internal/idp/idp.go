@@ -1,5 +1,5 @@
 // Package idp is idcgate's built-in test identity provider: an OIDC issuer
-// under /idp/ whose ES256 key lives in the data dir, and which signs JWTs
+// under /idp/ whose ES256 key derives from the master key, and which signs JWTs
 // for directory users on an administrator's request, so the whole trusted
 // identity propagation flow can run without an external IdP.
 package idp
@@ -9,10 +9,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,10 +23,12 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/masterkey"
 )
 
-// KeyFile is the signing key's file name in the data dir.
-const KeyFile = "idp-signing-key.pem"
+// OldKeyFile is where the signing key was kept before it derived from the
+// master key: Open removes it.
+const OldKeyFile = "idp-signing-key.pem"
 
 // IdP is the built-in issuer.
 type IdP struct {
@@ -38,52 +38,43 @@ type IdP struct {
 	signer jose.Signer
 }
 
-// Load reads the key from dataDir, creating it (0600) on first start.
-// issuer is the issuer URL, e.g. http://127.0.0.1:7439/idp.
-func Load(dataDir, issuer string) (*IdP, error) {
-	path := filepath.Join(dataDir, KeyFile)
-	b, err := os.ReadFile(path)
-	var key *ecdsa.PrivateKey
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, err
+// SigningKey is the IdP's ES256 key, derived from the master key: every
+// replica of a deployment (they share the master key) signs with the same
+// key, so a JWT one issued verifies on every other, as one IdP's would.
+func SigningKey(mk *masterkey.Key) (*ecdsa.PrivateKey, error) {
+	for i := 0; i < 64; i++ {
+		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), mk.Derive(32, "idp-signing", fmt.Sprint(i)))
+		if err == nil {
+			return k, nil
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return Load(dataDir, issuer)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-	case err != nil:
-		return nil, err
-	default:
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s: not PEM", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		var ok bool
-		if key, ok = k.(*ecdsa.PrivateKey); !ok {
-			return nil, fmt.Errorf("%s: not an ECDSA key", path)
+		// The scalar is out of range: astronomically rare; try the next.
+	}
+	return nil, errors.New("idp: no valid P-256 scalar derived from the master key")
+}
+
+// Open makes the IdP of issuer (e.g. http://127.0.0.1:7439/idp) with the
+// key derived from mk, and removes the key file an older idcgate kept in
+// dataDir (reporting whether there was one).
+func Open(mk *masterkey.Key, dataDir, issuer string) (*IdP, bool, error) {
+	key, err := SigningKey(mk)
+	if err != nil {
+		return nil, false, err
+	}
+	removed := false
+	if dataDir != "" {
+		switch err := os.Remove(filepath.Join(dataDir, OldKeyFile)); {
+		case err == nil:
+			removed = true
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, false, err
 		}
 	}
+	p, err := New(key, issuer)
+	return p, removed, err
+}
+
+// New makes the IdP of issuer signing with key.
+func New(key *ecdsa.PrivateKey, issuer string) (*IdP, error) {
 	pub := jose.JSONWebKey{Key: &key.PublicKey}
 	thumb, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
