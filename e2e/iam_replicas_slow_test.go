@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idcgate/idcgate/internal/config"
@@ -59,7 +60,26 @@ func twoReplicas(t *testing.T) (a, b *testserver.Server) {
 	t.Helper()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "idcgate")
-	edit := func(c *config.Config) { c.Store = pg.DSN("idcgate") }
+	// One public URL, as behind one load balancer: the built-in IdP's
+	// issuer is <publicUrl>/idp on both.
+	edit := func(c *config.Config) { c.Store, c.PublicURL = pg.DSN("idcgate"), "http://idcgate.replicas.test:7439" }
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
 	return testserver.Start(t, testserver.Options{Env: env, Edit: edit}), testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+}
+
+// TestBuiltinIdPAcrossReplicas: a JWT one replica's built-in IdP issued is
+// accepted by the other's CreateTokenWithIAM: both derive the IdP's key
+// from the master key they share (BEHAVIOUR 7.3).
+func TestBuiltinIdPAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a, b := twoReplicas(t)
+	jwtFromA := a.IdPToken(t, "alice", "idcgate-demo", 600)
+	out, err := b.OIDC(b.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
+		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtFromA)})
+	if err != nil {
+		t.Fatalf("replica b refused replica a's built-in IdP JWT: %v", err)
+	}
+	if aws.ToString(out.AccessToken) == "" {
+		t.Fatal("no access token")
+	}
 }
