@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -42,8 +41,9 @@ import (
 // for byte (startup with idp_type and token_type, 'R' code 14 without
 // payload, 'i' with the token, with or without the trailing NUL), with the
 // TLS server name sni (may be empty) and the startup's extra parameters.
-// It returns the connection after ReadyForQuery, or the refusal.
-func driverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool) (net.Conn, *pgproto3.ErrorResponse) {
+// It returns the connection after ReadyForQuery with the ParameterStatus
+// values it was sent, or the refusal.
+func driverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool) (net.Conn, map[string]string, *pgproto3.ErrorResponse) {
 	t.Helper()
 	raw, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -51,13 +51,7 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	}
 	t.Cleanup(func() { raw.Close() })
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	var b [1]byte
-	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		t.Fatalf("SSLRequest answer %q %v", b, err)
-	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
+	conn := gatewayTLS(t, raw, sni)
 	p := map[string]string{
 		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
 		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
@@ -85,6 +79,7 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
 	conn.Write(append(msg, body...))
 	fe := pgproto3.NewFrontend(conn, conn)
+	status := map[string]string{}
 	for first := true; ; first = false {
 		m, err := fe.Receive()
 		if err != nil {
@@ -95,14 +90,19 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 			if strings.Contains(m.Message, "password") {
 				t.Fatalf("a token sent in an 'i' message called a password: %q", m.Message)
 			}
-			return nil, m
+			return nil, nil, m
 		case *pgproto3.AuthenticationOk:
 			if !first {
 				t.Fatal("AuthenticationOk not first")
 			}
 		case *pgproto3.ReadyForQuery:
-			return conn, nil
-		case *pgproto3.ParameterStatus, *pgproto3.BackendKeyData:
+			return conn, status, nil
+		case *pgproto3.ParameterStatus:
+			status[m.Name] = m.Value
+		case *pgproto3.BackendKeyData:
+			if len(m.SecretKey) != 4 {
+				t.Fatalf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
+			}
 		default:
 			if first {
 				t.Fatalf("%T before AuthenticationOk", m)
@@ -137,7 +137,7 @@ func driverWho(t *testing.T, conn net.Conn) string {
 // wantDriverLogin logs in and checks the session's role.
 func wantDriverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool, role string) {
 	t.Helper()
-	conn, e := driverLogin(t, addr, sni, params, token, nul)
+	conn, _, e := driverLogin(t, addr, sni, params, token, nul)
 	if e != nil {
 		t.Fatalf("refused: %s %s", e.Code, e.Message)
 	}
@@ -151,7 +151,7 @@ func wantDriverLogin(t *testing.T, addr, sni string, params map[string]string, t
 func wantDriverRefusal(t *testing.T, addr, sni string, params map[string]string, token, code, msg string) {
 	t.Helper()
 	for _, nul := range []bool{true, false} {
-		conn, e := driverLogin(t, addr, sni, params, token, nul)
+		conn, _, e := driverLogin(t, addr, sni, params, token, nul)
 		if e == nil {
 			conn.Close()
 			t.Fatalf("logged in; want %s %q", code, msg)
