@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/idcgate/idcgate/internal/audit"
@@ -90,14 +89,6 @@ func gmConnectSNI(t *testing.T, srv *testserver.Server, token, sni string) (*pgx
 	}
 	cfg.TLSConfig.ServerName = sni
 	return pgx.ConnectConfig(context.Background(), cfg)
-}
-
-func gmPgError(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != code || !strings.Contains(pe.Message, msg) {
-		t.Fatalf("got %v, want SQLSTATE %s with %q", err, code, msg)
-	}
 }
 
 // TestGatewayGSSENCThenLogin: like PostgreSQL without GSSAPI, the gateway
@@ -233,7 +224,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 	}
 	t.Run("SNI naming no workgroup falls back to the choice rule", func(t *testing.T) {
 		_, err := gmConnectSNI(t, srv, multi, "nosuch.gateway.example.test")
-		gmPgError(t, err, "28000", "choose one")
+		wantPgError(t, err, "28000", "choose one")
 	})
 }
 
@@ -297,7 +288,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	t.Run("a user named like a group is refused", func(t *testing.T) {
 		before := state("AWSIDC:analysts")
 		_, err := connectGateway(t, srv, tokenFor(t, srv, "analysts", "demo"), "")
-		gmPgError(t, err, "28000", `the upstream role "AWSIDC:analysts" is a NOLOGIN (group) role, not an idcgate user role, so idcgate will not log in as it`)
+		wantPgError(t, err, "28000", `the upstream role "AWSIDC:analysts" is a NOLOGIN (group) role, not an idcgate user role, so idcgate will not log in as it`)
 		after := state("AWSIDC:analysts")
 		if after.CanLogin || after.Password != nil || after.Comment != nil || before.CanLogin {
 			t.Fatalf("group role altered: before %+v, after %+v", before, after)
@@ -310,7 +301,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	t.Run("a role made by someone else is refused", func(t *testing.T) {
 		before := state("AWSIDC:dave")
 		_, err := connectGateway(t, srv, tokenFor(t, srv, "dave", "demo"), "")
-		gmPgError(t, err, "28000", `the upstream role "AWSIDC:dave" was not created by idcgate for an Identity Center user`)
+		wantPgError(t, err, "28000", `the upstream role "AWSIDC:dave" was not created by idcgate for an Identity Center user`)
 		after := state("AWSIDC:dave")
 		if before.Password == nil || after.Password == nil || *after.Password != *before.Password || after.Comment != nil {
 			t.Fatalf("dave's role altered: before %+v, after %+v", before, after)
@@ -377,7 +368,7 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 		t.Fatalf("memberships after the directory change %q, want analysts revoked, engineers granted, reporting kept", got)
 	}
 	_, err := c.Exec(ctx, "SELECT * FROM sales")
-	gmPgError(t, err, "42501", "permission denied for table sales")
+	wantPgError(t, err, "42501", "permission denied for table sales")
 }
 
 // TestGatewayConfiguredCertificate: pgTlsCert/pgTlsKey are what the gateway
@@ -467,7 +458,7 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 	}
 	select {
 	case err := <-errA:
-		gmPgError(t, err, "57014", "canceling statement due to user request")
+		wantPgError(t, err, "57014", "canceling statement due to user request")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the cancel did not reach a's backend")
 	}
@@ -526,7 +517,7 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 		ids[r.RequestID] = true
 	}
 	_, err := connectGateway(t, srv, "not-a-token", "")
-	gmPgError(t, err, "28P01", "not a valid Identity Center token")
+	wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	recs := logins()
 	if r := recs[len(recs)-1]; len(recs) != 3 || r.ErrorCode != "28P01" || r.ErrorMessage != "the password is not a valid Identity Center token" || ids[r.RequestID] || r.RequestID == "" {
 		t.Fatalf("refused login record %+v", r)
@@ -535,7 +526,7 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	// Without a working audit trail, no login.
 	srv.Instance.Audit.Close()
 	_, err = connectGateway(t, srv, tok, "")
-	gmPgError(t, err, "58000", "could not write the audit record of this login")
+	wantPgError(t, err, "58000", "could not write the audit record of this login")
 	if n := len(logins()); n != 3 {
 		t.Fatalf("%d records after the audit log closed", n)
 	}

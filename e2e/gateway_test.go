@@ -254,37 +254,30 @@ func TestGatewayRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pgErr := func(err error, code string, msg string) {
-		t.Helper()
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != code || !strings.Contains(pe.Message, msg) {
-			t.Fatalf("got %v, want SQLSTATE %s with %q", err, code, msg)
-		}
-	}
 	t.Run("wrong token", func(t *testing.T) {
 		_, err := connectGateway(t, srv, "not-a-token", "")
-		pgErr(err, "28P01", "not a valid Identity Center token")
+		wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	})
 	t.Run("tampered token", func(t *testing.T) {
 		b := []byte(aliceTok)
 		b[len(b)-5] ^= 1
 		_, err := connectGateway(t, srv, string(b), "")
-		pgErr(err, "28P01", "not a valid Identity Center token")
+		wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	})
 	t.Run("expired token", func(t *testing.T) {
 		_, err := connectGateway(t, srv, expired, "")
-		pgErr(err, "28P01", "expired")
+		wantPgError(t, err, "28P01", "expired")
 	})
 	t.Run("token of another workgroup by SNI", func(t *testing.T) {
 		host, port, _ := net.SplitHostPort(srv.PGAddr())
 		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, twoTok))
 		cfg.TLSConfig.ServerName = "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com"
 		_, err := pgx.ConnectConfig(ctx, cfg)
-		pgErr(err, "28P01", "not valid for this workgroup")
+		wantPgError(t, err, "28P01", "not valid for this workgroup")
 	})
 	t.Run("several workgroups need a choice", func(t *testing.T) {
 		_, err := connectGateway(t, srv, multi, "")
-		pgErr(err, "28000", "choose one")
+		wantPgError(t, err, "28000", "choose one")
 		c, err := connectGateway(t, srv, multi, "options='-c workgroup=wg-two'")
 		if err != nil {
 			t.Fatalf("with the option: %v", err)
@@ -294,7 +287,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("plaintext refused", func(t *testing.T) {
 		host, port, _ := net.SplitHostPort(srv.PGAddr())
 		_, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=disable password=%s", host, port, aliceTok))
-		pgErr(err, "28000", "only over TLS")
+		wantPgError(t, err, "28000", "only over TLS")
 	})
 	t.Run("not a PostgreSQL client", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
