@@ -25,9 +25,10 @@ import (
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
-// iamConnect connects through the gateway as user with password, as a
-// Redshift driver does after its own GetCredentials call; sni, when set, is
-// the TLS server name (the workgroup's endpoint address).
+// iamConnect connects through the gateway as user with password (a
+// GetCredentials dbPassword, as a Redshift driver sends it after its own
+// call, or an Identity Center token); sni, when set, is the TLS server
+// name (the workgroup's endpoint address).
 func iamConnect(t *testing.T, srv *testserver.Server, user, password, dbname, sni string) (*pgx.Conn, error) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(srv.PGAddr())

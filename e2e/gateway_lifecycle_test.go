@@ -79,18 +79,6 @@ func gmScan[T any](t *testing.T, c *pgx.Conn, q string, args ...any) T {
 	return v
 }
 
-// gmConnectSNI logs in with TLS server name sni.
-func gmConnectSNI(t *testing.T, srv *testserver.Server, token, sni string) (*pgx.Conn, error) {
-	t.Helper()
-	host, port, _ := net.SplitHostPort(srv.PGAddr())
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TLSConfig.ServerName = sni
-	return pgx.ConnectConfig(context.Background(), cfg)
-}
-
 // TestGatewayGSSENCThenLogin: like PostgreSQL without GSSAPI, the gateway
 // answers a GSSENCRequest 'N' and the client goes on, on the same
 // connection, with SSLRequest and a normal login.
@@ -215,7 +203,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		{"demo.123456789012.us-east-1.redshift-serverless.amazonaws.com", pg1},
 	} {
 		t.Run("SNI "+tc.sni, func(t *testing.T) {
-			c, err := gmConnectSNI(t, srv, multi, tc.sni)
+			c, err := iamConnect(t, srv, "alice", multi, "dev", tc.sni)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +211,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		})
 	}
 	t.Run("SNI naming no workgroup falls back to the choice rule", func(t *testing.T) {
-		_, err := gmConnectSNI(t, srv, multi, "nosuch.gateway.example.test")
+		_, err := iamConnect(t, srv, "alice", multi, "dev", "nosuch.gateway.example.test")
 		wantPgError(t, err, "28000", "choose one")
 	})
 }
