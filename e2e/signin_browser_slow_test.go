@@ -286,14 +286,13 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 	reg := registerPlugin(t, srv, c, redirect)
 	link := authorizeLink(srv, reg, redirect, challenge, "s")
 
-	steps(t, ctx, "open /authorize", chromedp.Navigate(link))
-	signInAs(t, ctx, "alice", "not-her-password")
-	steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
-	wrong := text(t, ctx, "error")
-	steps(t, ctx, "open /authorize", chromedp.Navigate(link))
-	signInAs(t, ctx, "mallory", "not-her-password")
-	steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
-	unknown := text(t, ctx, "error")
+	refusal := func(user string) string {
+		steps(t, ctx, "open /authorize", chromedp.Navigate(link))
+		signInAs(t, ctx, user, "not-her-password")
+		steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
+		return text(t, ctx, "error")
+	}
+	wrong, unknown := refusal("alice"), refusal("mallory")
 	if wrong == "" || wrong != unknown {
 		t.Fatalf("wrong password says %q, unknown user %q", wrong, unknown)
 	}
