@@ -179,7 +179,7 @@ func accessTokenFor(t *testing.T, srv *testserver.Server, user string, scopes ..
 // idcAppArn is the ARN of the Redshift IdC application named name.
 func idcAppArn(t *testing.T, srv *testserver.Server, name string) (arn, managed string) {
 	t.Helper()
-	out, err := redshift.NewFromConfig(srv.Config(srv.Admin)).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
+	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func builtinIssuerArn(t *testing.T, srv *testserver.Server) string {
 // built-in IdP's JWTs for audience aud (ModifyRedshiftIdcApplication).
 func trustBuiltinIdP(t *testing.T, srv *testserver.Server, arn, aud string) {
 	t.Helper()
-	if _, err := redshift.NewFromConfig(srv.Config(srv.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(arn),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: aws.String(builtinIssuerArn(t, srv)), AuthorizedAudiencesList: []string{aud}}},
 	}); err != nil {
@@ -227,7 +227,7 @@ func trustBuiltinIdP(t *testing.T, srv *testserver.Server, arn, aud string) {
 func gatedApplication(t *testing.T, srv *testserver.Server) string {
 	t.Helper()
 	ctx := context.Background()
-	created, err := redshift.NewFromConfig(srv.Config(srv.Admin)).CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
+	created, err := srv.Redshift(srv.Admin).CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
 		IdcInstanceArn: aws.String(rsInstanceArn), RedshiftIdcApplicationName: aws.String("gated"), IdcDisplayName: aws.String("Gated"),
 		IamRoleArn: aws.String(testserver.AnalystRoleArn), IdentityNamespace: aws.String("GATED"),
 	})
@@ -475,7 +475,7 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 	})
 	addr := srv.PGAddr()
 	demo, _ := idcAppArn(t, srv, "demo-idc")
-	if _, err := redshift.NewFromConfig(srv.Config(srv.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(demo),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{
 			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}},

@@ -99,10 +99,6 @@ func signInAs(t *testing.T, ctx context.Context, user, password string) {
 		chromedp.Click(chromedp.ID("sign-in")))
 }
 
-func unsignedOIDC(srv *testserver.Server) *ssooidc.Client {
-	return ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
-}
-
 // callback is a loopback redirect target, as the Redshift browser plugin
 // listens on: it hands the query it receives to the test.
 func callback(t *testing.T) (string, <-chan url.Values) {
@@ -167,7 +163,7 @@ func waitCallback(t *testing.T, got <-chan url.Values) url.Values {
 func TestSignInBrowserAuthorizationCode(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, got := callback(t)
 	verifier, challenge := pkce()
@@ -212,7 +208,7 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 func TestSignInBrowserDeviceFlow(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	bg := context.Background()
 	reg, err := c.RegisterClient(bg, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
@@ -279,7 +275,7 @@ func TestSignInBrowserDeviceFlow(t *testing.T) {
 func TestSignInBrowserWrongPassword(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, _ := callback(t)
 	_, challenge := pkce()
@@ -307,7 +303,7 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 func TestSignInScreenshots(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	out := t.TempDir()
 	if os.Getenv("IDCGATE_WRITE_SCREENSHOTS") == "1" {
 		out = filepath.Join(testserver.RepoRoot(), "docs", "screenshots")

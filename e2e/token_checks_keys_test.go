@@ -150,7 +150,7 @@ func TestTokenCheckOrder(t *testing.T) {
 		{"6 administrator before 8 Identity Center", get(srv.Admin, "wg-plain"), "AccessDeniedException", 400, "User: arn:aws:iam::123456789012:root" + atmNotEnhanced},
 		{"7 state before 8 Identity Center (CREATING and no Identity Center)", get(alice, "wg-plain", "wg-creating"), "ConflictException", 400, creating},
 		{"8 Identity Center, application deleted", func() error {
-			rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+			rs := srv.Redshift(srv.Admin)
 			list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 			if err != nil {
 				return err
