@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -121,13 +119,6 @@ func callback(t *testing.T) (string, <-chan url.Values) {
 	return "http://" + ln.Addr().String() + "/redshift/", got
 }
 
-// pkce is a code verifier and its S256 challenge.
-func pkce() (verifier, challenge string) {
-	verifier = strings.Repeat("v3rifier-", 6)
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
 // registerPlugin registers a client as the Redshift browser plugin does.
 func registerPlugin(t *testing.T, srv *testserver.Server, c *ssooidc.Client, redirect string) *ssooidc.RegisterClientOutput {
 	t.Helper()
@@ -166,7 +157,7 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, got := callback(t)
-	verifier, challenge := pkce()
+	verifier, challenge := slPKCE()
 	reg := registerPlugin(t, srv, c, redirect)
 
 	steps(t, ctx, "open /authorize", chromedp.Navigate(authorizeLink(srv, reg, redirect, challenge, "s1")))
@@ -211,11 +202,8 @@ func TestSignInBrowserDeviceFlow(t *testing.T) {
 	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	bg := context.Background()
-	reg, err := c.RegisterClient(bg, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
+	reg := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
 		ClientType: aws.String("public"), Scopes: []string{"sso:account:access"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := func() *ssooidc.StartDeviceAuthorizationOutput {
 		out, err := c.StartDeviceAuthorization(bg, &ssooidc.StartDeviceAuthorizationInput{
 			ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(srv.URL + "/start")})
@@ -278,7 +266,7 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, _ := callback(t)
-	_, challenge := pkce()
+	_, challenge := slPKCE()
 	reg := registerPlugin(t, srv, c, redirect)
 	link := authorizeLink(srv, reg, redirect, challenge, "s")
 
@@ -312,11 +300,8 @@ func TestSignInScreenshots(t *testing.T) {
 		}
 	}
 	bg := context.Background()
-	reg, err := c.RegisterClient(bg, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
+	reg := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
 		ClientType: aws.String("public"), Scopes: []string{"sso:account:access", "redshift:connect"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, size := range []struct {
 		name          string
 		width, height int64
