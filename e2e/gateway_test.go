@@ -269,10 +269,7 @@ func TestGatewayRefusals(t *testing.T) {
 		wantPgError(t, err, "28P01", "expired")
 	})
 	t.Run("token of another workgroup by SNI", func(t *testing.T) {
-		host, port, _ := net.SplitHostPort(srv.PGAddr())
-		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, twoTok))
-		cfg.TLSConfig.ServerName = "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com"
-		_, err := pgx.ConnectConfig(ctx, cfg)
+		_, err := iamConnect(t, srv, "alice", twoTok, "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
 		wantPgError(t, err, "28P01", "not valid for this workgroup")
 	})
 	t.Run("several workgroups need a choice", func(t *testing.T) {
