@@ -203,7 +203,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		{"demo.123456789012.us-east-1.redshift-serverless.amazonaws.com", pg1},
 	} {
 		t.Run("SNI "+tc.sni, func(t *testing.T) {
-			c, err := iamConnect(t, srv, "alice", multi, "dev", tc.sni)
+			c, err := connectAs(t, srv, "alice", multi, "dev", tc.sni)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +211,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		})
 	}
 	t.Run("SNI naming no workgroup falls back to the choice rule", func(t *testing.T) {
-		_, err := iamConnect(t, srv, "alice", multi, "dev", "nosuch.gateway.example.test")
+		_, err := connectAs(t, srv, "alice", multi, "dev", "nosuch.gateway.example.test")
 		wantPgError(t, err, "28000", "choose one")
 	})
 }

@@ -269,7 +269,7 @@ func TestGatewayRefusals(t *testing.T) {
 		wantPgError(t, err, "28P01", "expired")
 	})
 	t.Run("token of another workgroup by SNI", func(t *testing.T) {
-		_, err := iamConnect(t, srv, "alice", twoTok, "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
+		_, err := connectAs(t, srv, "alice", twoTok, "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
 		wantPgError(t, err, "28P01", "not valid for this workgroup")
 	})
 	t.Run("several workgroups need a choice", func(t *testing.T) {

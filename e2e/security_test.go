@@ -72,7 +72,7 @@ func TestCrossAccountTokenRefused(t *testing.T) {
 	}
 	tok := tokenFor(t, srv, "alice", "demo")
 	connect := func(account string) error {
-		conn, err := iamConnect(t, srv, "alice", tok, "dev", "demo."+account+".us-east-1.redshift-serverless.amazonaws.com")
+		conn, err := connectAs(t, srv, "alice", tok, "dev", "demo."+account+".us-east-1.redshift-serverless.amazonaws.com")
 		if err == nil {
 			conn.Close(ctx)
 		}
