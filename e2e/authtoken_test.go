@@ -212,20 +212,29 @@ func TestUserRemovedAfterLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	srv = testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: func(c *config.Config) {
-		users := c.IdentityCenter.Users[:0]
-		for _, u := range c.IdentityCenter.Users {
-			if u.UserName != "carol" {
-				users = append(users, u)
-			}
-		}
-		c.IdentityCenter.Users = users
-		// Nor is she assigned to the example application any more.
-		c.IdentityCenter.Applications[0].Assignments.Users = nil
-	}})
+	srv = testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: withoutCarol})
 	_, err := getToken(t, srv, carol, "demo")
-	wantAPIError(t, err, "AccessDeniedException", 400,
-		"User: arn:aws:sts::123456789012:assumed-role/analyst/carol is not authorized to perform: redshift-serverless:GetIdentityCenterAuthToken because the Identity Center user "+userID(t, "carol")+" no longer exists in identity store d-9067a1b2c3")
+	wantAPIError(t, err, "AccessDeniedException", 400, carolGone(t))
+}
+
+// withoutCarol removes carol from the example's directory, and the
+// example application's user assignments with her.
+func withoutCarol(c *config.Config) {
+	users := c.IdentityCenter.Users[:0]
+	for _, u := range c.IdentityCenter.Users {
+		if u.UserName != "carol" {
+			users = append(users, u)
+		}
+	}
+	c.IdentityCenter.Users = users
+	c.IdentityCenter.Applications[0].Assignments.Users = nil
+}
+
+// carolGone is the refusal of carol's analyst session's token once she has
+// left the directory.
+func carolGone(t *testing.T) string {
+	t.Helper()
+	return "User: arn:aws:sts::123456789012:assumed-role/analyst/carol is not authorized to perform: redshift-serverless:GetIdentityCenterAuthToken because the Identity Center user " + userID(t, "carol") + " no longer exists in identity store d-9067a1b2c3"
 }
 
 func TestKeyRotation(t *testing.T) {

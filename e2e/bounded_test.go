@@ -95,7 +95,7 @@ func TestAuditQueryFormRecordsParameters(t *testing.T) {
 			"RoleSessionName": {"queryform"}, "DurationSeconds": {"900"}},
 			map[string]any{"RoleArn": testserver.AnalystRoleArn, "RoleSessionName": "queryform", "DurationSeconds": "900"}},
 		{"redshift DescribeRedshiftIdcApplications", "redshift", srv.Admin, func() (middleware.Metadata, error) {
-			out, err := redshift.NewFromConfig(srv.Config(srv.Admin)).DescribeRedshiftIdcApplications(ctx,
+			out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(ctx,
 				&redshift.DescribeRedshiftIdcApplicationsInput{RedshiftIdcApplicationArn: aws.String(appArn), MaxRecords: aws.Int32(20)})
 			if out != nil {
 				return out.ResultMetadata, err

@@ -62,11 +62,11 @@ func TestGatewayLoginReadsTheDirectoryNow(t *testing.T) {
 			t.Fatalf("alice's roles with her token from before the change: analysts %v, engineers %v; want the directory's now (engineers only)", analyst, engineer)
 		}
 		_, err := c.Exec(ctx, "SELECT sum(amount) FROM sales")
-		gmPgError(t, err, "42501", "permission denied")
+		wantPgError(t, err, "42501", "permission denied")
 	})
 	t.Run("deleted user", func(t *testing.T) {
 		_, err := connectGateway(t, after, bobTok, "")
-		gmPgError(t, err, "28000", "the Identity Center user bob")
-		gmPgError(t, err, "28000", "no longer exists")
+		wantPgError(t, err, "28000", "the Identity Center user bob")
+		wantPgError(t, err, "28000", "no longer exists")
 	})
 }

@@ -25,10 +25,11 @@ import (
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
-// iamConnect connects through the gateway as user with password, as a
-// Redshift driver does after its own GetCredentials call; sni, when set, is
-// the TLS server name (the workgroup's endpoint address).
-func iamConnect(t *testing.T, srv *testserver.Server, user, password, dbname, sni string) (*pgx.Conn, error) {
+// connectAs connects through the gateway as user with password (a
+// GetCredentials dbPassword, as a Redshift driver sends it after its own
+// call, or an Identity Center token); sni, when set, is the TLS server
+// name (the workgroup's endpoint address).
+func connectAs(t *testing.T, srv *testserver.Server, user, password, dbname, sni string) (*pgx.Conn, error) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s dbname=%s sslmode=require", host, port, dbname))
@@ -79,7 +80,7 @@ func TestGatewayIAMLogin(t *testing.T) {
 	}
 	user, password := aws.ToString(creds.DbUser), aws.ToString(creds.DbPassword)
 
-	c, err := iamConnect(t, srv, user, password, "dev", "")
+	c, err := connectAs(t, srv, user, password, "dev", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,23 +127,23 @@ func TestGatewayIAMLogin(t *testing.T) {
 		} else {
 			changed[i] = 'A'
 		}
-		_, err := iamConnect(t, srv, user, string(changed), "dev", "")
+		_, err := connectAs(t, srv, user, string(changed), "dev", "")
 		wantPgError(t, err, "28P01", `password authentication failed for user "IAMR:analyst"`)
-		_, err = iamConnect(t, srv, user, "not-a-password", "dev", "")
+		_, err = connectAs(t, srv, user, "not-a-password", "dev", "")
 		wantPgError(t, err, "28P01", "use the dbPassword of GetCredentials")
-		_, err = iamConnect(t, srv, "IAM:app", password, "dev", "")
+		_, err = connectAs(t, srv, "IAM:app", password, "dev", "")
 		wantPgError(t, err, "28P01", `issued by GetCredentials to another database user, not "IAM:app"`)
 		// The TLS server name chooses workgroup wg-two: demo's password is refused there.
-		_, err = iamConnect(t, srv, user, password, "dev", "wg-two.123456789012.us-east-1.redshift-serverless.amazonaws.com")
+		_, err = connectAs(t, srv, user, password, "dev", "wg-two.123456789012.us-east-1.redshift-serverless.amazonaws.com")
 		wantPgError(t, err, "28P01", "for another workgroup")
 		// A password for database dev only.
 		devOnly, err := rs.GetCredentials(ctx, &redshiftserverless.GetCredentialsInput{WorkgroupName: aws.String("demo"), DbName: aws.String("dev")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = iamConnect(t, srv, user, aws.ToString(devOnly.DbPassword), "postgres", "")
+		_, err = connectAs(t, srv, user, aws.ToString(devOnly.DbPassword), "postgres", "")
 		wantPgError(t, err, "28000", `for database "dev" only`)
-		ok, err := iamConnect(t, srv, user, aws.ToString(devOnly.DbPassword), "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
+		ok, err := connectAs(t, srv, user, aws.ToString(devOnly.DbPassword), "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
 		if err != nil {
 			t.Fatalf("dev-only password on dev: %v", err)
 		}
@@ -150,7 +151,7 @@ func TestGatewayIAMLogin(t *testing.T) {
 
 		// Past its expiration (900 s): refused, though the session above lives on.
 		clk.Advance(901 * time.Second)
-		_, err = iamConnect(t, srv, user, password, "dev", "")
+		_, err = connectAs(t, srv, user, password, "dev", "")
 		wantPgError(t, err, "28P01", `the password of user "IAMR:analyst" has expired: get a new one with GetCredentials`)
 		if err := c.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
 			t.Fatalf("open session after expiry: %v", err)

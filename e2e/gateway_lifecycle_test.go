@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/idcgate/idcgate/internal/audit"
@@ -80,26 +79,6 @@ func gmScan[T any](t *testing.T, c *pgx.Conn, q string, args ...any) T {
 	return v
 }
 
-// gmConnectSNI logs in with TLS server name sni.
-func gmConnectSNI(t *testing.T, srv *testserver.Server, token, sni string) (*pgx.Conn, error) {
-	t.Helper()
-	host, port, _ := net.SplitHostPort(srv.PGAddr())
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TLSConfig.ServerName = sni
-	return pgx.ConnectConfig(context.Background(), cfg)
-}
-
-func gmPgError(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != code || !strings.Contains(pe.Message, msg) {
-		t.Fatalf("got %v, want SQLSTATE %s with %q", err, code, msg)
-	}
-}
-
 // TestGatewayGSSENCThenLogin: like PostgreSQL without GSSAPI, the gateway
 // answers a GSSENCRequest 'N' and the client goes on, on the same
 // connection, with SSLRequest and a normal login.
@@ -120,7 +99,7 @@ func TestGatewayGSSENCThenLogin(t *testing.T) {
 	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'N' {
 		t.Fatalf("GSSENCRequest answer %q %v", b, err)
 	}
-	conn := gatewayTLS(t, raw)
+	conn := gatewayTLS(t, raw, "")
 	fe := pgproto3.NewFrontend(conn, conn)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "alice", "database": "dev"}})
 	if err := fe.Flush(); err != nil {
@@ -224,7 +203,7 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		{"demo.123456789012.us-east-1.redshift-serverless.amazonaws.com", pg1},
 	} {
 		t.Run("SNI "+tc.sni, func(t *testing.T) {
-			c, err := gmConnectSNI(t, srv, multi, tc.sni)
+			c, err := connectAs(t, srv, "alice", multi, "dev", tc.sni)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,8 +211,8 @@ func TestGatewayUpstreamPerWorkgroupAndSNI(t *testing.T) {
 		})
 	}
 	t.Run("SNI naming no workgroup falls back to the choice rule", func(t *testing.T) {
-		_, err := gmConnectSNI(t, srv, multi, "nosuch.gateway.example.test")
-		gmPgError(t, err, "28000", "choose one")
+		_, err := connectAs(t, srv, "alice", multi, "dev", "nosuch.gateway.example.test")
+		wantPgError(t, err, "28000", "choose one")
 	})
 }
 
@@ -297,7 +276,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	t.Run("a user named like a group is refused", func(t *testing.T) {
 		before := state("AWSIDC:analysts")
 		_, err := connectGateway(t, srv, tokenFor(t, srv, "analysts", "demo"), "")
-		gmPgError(t, err, "28000", `the upstream role "AWSIDC:analysts" is a NOLOGIN (group) role, not an idcgate user role, so idcgate will not log in as it`)
+		wantPgError(t, err, "28000", `the upstream role "AWSIDC:analysts" is a NOLOGIN (group) role, not an idcgate user role, so idcgate will not log in as it`)
 		after := state("AWSIDC:analysts")
 		if after.CanLogin || after.Password != nil || after.Comment != nil || before.CanLogin {
 			t.Fatalf("group role altered: before %+v, after %+v", before, after)
@@ -310,7 +289,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	t.Run("a role made by someone else is refused", func(t *testing.T) {
 		before := state("AWSIDC:dave")
 		_, err := connectGateway(t, srv, tokenFor(t, srv, "dave", "demo"), "")
-		gmPgError(t, err, "28000", `the upstream role "AWSIDC:dave" was not created by idcgate for an Identity Center user`)
+		wantPgError(t, err, "28000", `the upstream role "AWSIDC:dave" was not created by idcgate for an Identity Center user`)
 		after := state("AWSIDC:dave")
 		if before.Password == nil || after.Password == nil || *after.Password != *before.Password || after.Comment != nil {
 			t.Fatalf("dave's role altered: before %+v, after %+v", before, after)
@@ -377,7 +356,7 @@ func TestGatewayGroupChangeRevokes(t *testing.T) {
 		t.Fatalf("memberships after the directory change %q, want analysts revoked, engineers granted, reporting kept", got)
 	}
 	_, err := c.Exec(ctx, "SELECT * FROM sales")
-	gmPgError(t, err, "42501", "permission denied for table sales")
+	wantPgError(t, err, "42501", "permission denied for table sales")
 }
 
 // TestGatewayConfiguredCertificate: pgTlsCert/pgTlsKey are what the gateway
@@ -467,7 +446,7 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 	}
 	select {
 	case err := <-errA:
-		gmPgError(t, err, "57014", "canceling statement due to user request")
+		wantPgError(t, err, "57014", "canceling statement due to user request")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the cancel did not reach a's backend")
 	}
@@ -526,7 +505,7 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 		ids[r.RequestID] = true
 	}
 	_, err := connectGateway(t, srv, "not-a-token", "")
-	gmPgError(t, err, "28P01", "not a valid Identity Center token")
+	wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	recs := logins()
 	if r := recs[len(recs)-1]; len(recs) != 3 || r.ErrorCode != "28P01" || r.ErrorMessage != "the password is not a valid Identity Center token" || ids[r.RequestID] || r.RequestID == "" {
 		t.Fatalf("refused login record %+v", r)
@@ -535,7 +514,7 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	// Without a working audit trail, no login.
 	srv.Instance.Audit.Close()
 	_, err = connectGateway(t, srv, tok, "")
-	gmPgError(t, err, "58000", "could not write the audit record of this login")
+	wantPgError(t, err, "58000", "could not write the audit record of this login")
 	if n := len(logins()); n != 3 {
 		t.Fatalf("%d records after the audit log closed", n)
 	}
@@ -728,6 +707,6 @@ func gmStartTLS(t *testing.T, srv *testserver.Server) (*pgproto3.Frontend, net.C
 		t.Fatal(err)
 	}
 	raw.SetDeadline(time.Now().Add(20 * time.Second))
-	conn := gatewayTLS(t, raw)
+	conn := gatewayTLS(t, raw, "")
 	return pgproto3.NewFrontend(conn, conn), conn
 }

@@ -41,11 +41,11 @@ func TestGatewaySessionLimitsAcrossReplicas(t *testing.T) {
 	aliceOnB := gatewaySession(t, b, alice)
 	for _, srv := range []*testserver.Server{a, b} {
 		_, err := connectGateway(t, srv, alice, "")
-		gmPgError(t, err, "53300", "too many sessions for user alice on workgroup demo (limit 2)")
+		wantPgError(t, err, "53300", "too many sessions for user alice on workgroup demo (limit 2)")
 	}
 	gatewaySession(t, b, bob)
 	_, err := connectGateway(t, a, carol, "")
-	gmPgError(t, err, "53300", "too many sessions on workgroup demo (limit 3)")
+	wantPgError(t, err, "53300", "too many sessions on workgroup demo (limit 3)")
 
 	// Alice's session on B ends: A admits her again.
 	aliceOnB.Close(ctx)

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -165,7 +163,7 @@ func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...str
 
 // gatewayTLS asks the gateway for TLS on raw (SSLRequest, answered 'S')
 // and starts it.
-func gatewayTLS(t *testing.T, raw net.Conn) *tls.Conn {
+func gatewayTLS(t *testing.T, raw net.Conn, sni string) *tls.Conn {
 	t.Helper()
 	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
 	raw.Write(ssl)
@@ -173,69 +171,7 @@ func gatewayTLS(t *testing.T, raw net.Conn) *tls.Conn {
 	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
 		t.Fatalf("SSLRequest answer %q %v", b, err)
 	}
-	return tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
-}
-
-// redshiftDriverLogin speaks the Redshift drivers' Identity Center exchange
-// byte for byte: startup with idp_type, 'R' code 14 without payload, 'i'
-// with the token (with or without a trailing NUL).
-func redshiftDriverLogin(t *testing.T, addr, token string, nul bool) (net.Conn, map[string]string) {
-	t.Helper()
-	raw, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := gatewayTLS(t, raw)
-	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
-		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
-		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
-		"idp_type": "AwsIdc", "token_type": "SUBJECT_TOKEN",
-	}}).Encode(nil)
-	conn.Write(startup)
-	var r14 [9]byte
-	if _, err := io.ReadFull(conn, r14[:]); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(r14[:], []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}) {
-		t.Fatalf("auth request %v, want R/8/14 with no payload", r14)
-	}
-	body := []byte(token)
-	if nul {
-		body = append(body, 0)
-	}
-	msg := []byte{'i', 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
-	conn.Write(append(msg, body...))
-	fe := pgproto3.NewFrontend(conn, conn)
-	params := map[string]string{}
-	first := true
-	for {
-		m, err := fe.Receive()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m := m.(type) {
-		case *pgproto3.AuthenticationOk:
-			if !first {
-				t.Fatal("AuthenticationOk not first")
-			}
-		case *pgproto3.ErrorResponse:
-			t.Fatalf("refused: %s %s", m.Code, m.Message)
-		case *pgproto3.ParameterStatus:
-			params[m.Name] = m.Value
-		case *pgproto3.BackendKeyData:
-			if len(m.SecretKey) != 4 {
-				t.Fatalf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
-			}
-		case *pgproto3.ReadyForQuery:
-			return conn, params
-		default:
-			if first {
-				t.Fatalf("%T before AuthenticationOk", m)
-			}
-		}
-		first = false
-	}
+	return tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
 }
 
 func TestRedshiftDriverExchange(t *testing.T) {
@@ -244,7 +180,10 @@ func TestRedshiftDriverExchange(t *testing.T) {
 	tok := tokenFor(t, srv, "alice", "demo")
 	for _, nul := range []bool{true, false} {
 		t.Run(fmt.Sprintf("trailing NUL %v", nul), func(t *testing.T) {
-			conn, params := redshiftDriverLogin(t, srv.PGAddr(), tok, nul)
+			conn, params, e := driverLogin(t, srv.PGAddr(), "", map[string]string{"token_type": "SUBJECT_TOKEN"}, tok, nul)
+			if e != nil {
+				t.Fatalf("refused: %s %s", e.Code, e.Message)
+			}
 			defer conn.Close()
 			if _, ok := params["server_protocol_version"]; ok {
 				t.Fatal("server_protocol_version sent")
@@ -252,22 +191,8 @@ func TestRedshiftDriverExchange(t *testing.T) {
 			if v := params["server_version"]; v == "" || strings.ContainsAny(v, " ()") {
 				t.Fatalf("server_version %q is not plain", v)
 			}
-			fe := pgproto3.NewFrontend(conn, conn)
-			fe.Send(&pgproto3.Query{String: "SELECT current_user"})
-			fe.Flush()
-			for {
-				m, err := fe.Receive()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d, ok := m.(*pgproto3.DataRow); ok {
-					if string(d.Values[0]) != "AWSIDC:alice" {
-						t.Fatalf("current_user %q", d.Values[0])
-					}
-				}
-				if _, ok := m.(*pgproto3.ReadyForQuery); ok {
-					return
-				}
+			if who := driverWho(t, conn); who != "AWSIDC:alice" {
+				t.Fatalf("current_user %q", who)
 			}
 		})
 	}
@@ -329,37 +254,27 @@ func TestGatewayRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pgErr := func(err error, code string, msg string) {
-		t.Helper()
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != code || !strings.Contains(pe.Message, msg) {
-			t.Fatalf("got %v, want SQLSTATE %s with %q", err, code, msg)
-		}
-	}
 	t.Run("wrong token", func(t *testing.T) {
 		_, err := connectGateway(t, srv, "not-a-token", "")
-		pgErr(err, "28P01", "not a valid Identity Center token")
+		wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	})
 	t.Run("tampered token", func(t *testing.T) {
 		b := []byte(aliceTok)
 		b[len(b)-5] ^= 1
 		_, err := connectGateway(t, srv, string(b), "")
-		pgErr(err, "28P01", "not a valid Identity Center token")
+		wantPgError(t, err, "28P01", "not a valid Identity Center token")
 	})
 	t.Run("expired token", func(t *testing.T) {
 		_, err := connectGateway(t, srv, expired, "")
-		pgErr(err, "28P01", "expired")
+		wantPgError(t, err, "28P01", "expired")
 	})
 	t.Run("token of another workgroup by SNI", func(t *testing.T) {
-		host, port, _ := net.SplitHostPort(srv.PGAddr())
-		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, twoTok))
-		cfg.TLSConfig.ServerName = "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com"
-		_, err := pgx.ConnectConfig(ctx, cfg)
-		pgErr(err, "28P01", "not valid for this workgroup")
+		_, err := connectAs(t, srv, "alice", twoTok, "dev", "demo.123456789012.us-east-1.redshift-serverless.amazonaws.com")
+		wantPgError(t, err, "28P01", "not valid for this workgroup")
 	})
 	t.Run("several workgroups need a choice", func(t *testing.T) {
 		_, err := connectGateway(t, srv, multi, "")
-		pgErr(err, "28000", "choose one")
+		wantPgError(t, err, "28000", "choose one")
 		c, err := connectGateway(t, srv, multi, "options='-c workgroup=wg-two'")
 		if err != nil {
 			t.Fatalf("with the option: %v", err)
@@ -369,7 +284,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("plaintext refused", func(t *testing.T) {
 		host, port, _ := net.SplitHostPort(srv.PGAddr())
 		_, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=disable password=%s", host, port, aliceTok))
-		pgErr(err, "28000", "only over TLS")
+		wantPgError(t, err, "28000", "only over TLS")
 	})
 	t.Run("not a PostgreSQL client", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
@@ -401,7 +316,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("oversize message", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
-		tc := gatewayTLS(t, c)
+		tc := gatewayTLS(t, c, "")
 		st, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "x", "database": "dev"}}).Encode(nil)
 		tc.Write(st)
 		io.ReadFull(tc, make([]byte, 9)) // AuthenticationCleartextPassword

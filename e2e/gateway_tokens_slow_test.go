@@ -45,7 +45,7 @@ func TestGatewayExtJWTReplayAcrossReplicas(t *testing.T) {
 	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
 	a.TrustUpstreamCA(t, pg) // one CA in the shared store
 	demo, _ := idcAppArn(t, a, "demo-idc")
-	if _, err := redshift.NewFromConfig(a.Config(a.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+	if _, err := a.Redshift(a.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(demo),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: aws.String(issuerArn(t, a, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}}},
 	}); err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -42,8 +41,9 @@ import (
 // for byte (startup with idp_type and token_type, 'R' code 14 without
 // payload, 'i' with the token, with or without the trailing NUL), with the
 // TLS server name sni (may be empty) and the startup's extra parameters.
-// It returns the connection after ReadyForQuery, or the refusal.
-func driverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool) (net.Conn, *pgproto3.ErrorResponse) {
+// It returns the connection after ReadyForQuery with the ParameterStatus
+// values it was sent, or the refusal.
+func driverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool) (net.Conn, map[string]string, *pgproto3.ErrorResponse) {
 	t.Helper()
 	raw, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -51,13 +51,7 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	}
 	t.Cleanup(func() { raw.Close() })
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	var b [1]byte
-	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		t.Fatalf("SSLRequest answer %q %v", b, err)
-	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
+	conn := gatewayTLS(t, raw, sni)
 	p := map[string]string{
 		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
 		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
@@ -85,6 +79,7 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
 	conn.Write(append(msg, body...))
 	fe := pgproto3.NewFrontend(conn, conn)
+	status := map[string]string{}
 	for first := true; ; first = false {
 		m, err := fe.Receive()
 		if err != nil {
@@ -95,14 +90,19 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 			if strings.Contains(m.Message, "password") {
 				t.Fatalf("a token sent in an 'i' message called a password: %q", m.Message)
 			}
-			return nil, m
+			return nil, nil, m
 		case *pgproto3.AuthenticationOk:
 			if !first {
 				t.Fatal("AuthenticationOk not first")
 			}
 		case *pgproto3.ReadyForQuery:
-			return conn, nil
-		case *pgproto3.ParameterStatus, *pgproto3.BackendKeyData:
+			return conn, status, nil
+		case *pgproto3.ParameterStatus:
+			status[m.Name] = m.Value
+		case *pgproto3.BackendKeyData:
+			if len(m.SecretKey) != 4 {
+				t.Fatalf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
+			}
 		default:
 			if first {
 				t.Fatalf("%T before AuthenticationOk", m)
@@ -137,7 +137,7 @@ func driverWho(t *testing.T, conn net.Conn) string {
 // wantDriverLogin logs in and checks the session's role.
 func wantDriverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool, role string) {
 	t.Helper()
-	conn, e := driverLogin(t, addr, sni, params, token, nul)
+	conn, _, e := driverLogin(t, addr, sni, params, token, nul)
 	if e != nil {
 		t.Fatalf("refused: %s %s", e.Code, e.Message)
 	}
@@ -151,7 +151,7 @@ func wantDriverLogin(t *testing.T, addr, sni string, params map[string]string, t
 func wantDriverRefusal(t *testing.T, addr, sni string, params map[string]string, token, code, msg string) {
 	t.Helper()
 	for _, nul := range []bool{true, false} {
-		conn, e := driverLogin(t, addr, sni, params, token, nul)
+		conn, _, e := driverLogin(t, addr, sni, params, token, nul)
 		if e == nil {
 			conn.Close()
 			t.Fatalf("logged in; want %s %q", code, msg)
@@ -179,7 +179,7 @@ func accessTokenFor(t *testing.T, srv *testserver.Server, user string, scopes ..
 // idcAppArn is the ARN of the Redshift IdC application named name.
 func idcAppArn(t *testing.T, srv *testserver.Server, name string) (arn, managed string) {
 	t.Helper()
-	out, err := redshift.NewFromConfig(srv.Config(srv.Admin)).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
+	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func builtinIssuerArn(t *testing.T, srv *testserver.Server) string {
 // built-in IdP's JWTs for audience aud (ModifyRedshiftIdcApplication).
 func trustBuiltinIdP(t *testing.T, srv *testserver.Server, arn, aud string) {
 	t.Helper()
-	if _, err := redshift.NewFromConfig(srv.Config(srv.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(arn),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: aws.String(builtinIssuerArn(t, srv)), AuthorizedAudiencesList: []string{aud}}},
 	}); err != nil {
@@ -227,7 +227,7 @@ func trustBuiltinIdP(t *testing.T, srv *testserver.Server, arn, aud string) {
 func gatedApplication(t *testing.T, srv *testserver.Server) string {
 	t.Helper()
 	ctx := context.Background()
-	created, err := redshift.NewFromConfig(srv.Config(srv.Admin)).CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
+	created, err := srv.Redshift(srv.Admin).CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
 		IdcInstanceArn: aws.String(rsInstanceArn), RedshiftIdcApplicationName: aws.String("gated"), IdcDisplayName: aws.String("Gated"),
 		IamRoleArn: aws.String(testserver.AnalystRoleArn), IdentityNamespace: aws.String("GATED"),
 	})
@@ -482,7 +482,7 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 	})
 	addr := srv.PGAddr()
 	demo, _ := idcAppArn(t, srv, "demo-idc")
-	if _, err := redshift.NewFromConfig(srv.Config(srv.Admin)).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(demo),
 		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{
 			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}},
@@ -600,7 +600,7 @@ func TestGatewayAccessTokenFromSignIn(t *testing.T) {
 
 	reg := slRegister(t, c, nil) // scopes sso:account:access, redshift:connect
 	tok := slDeviceTokens(t, srv, nil, c, reg, "alice")
-	conn, refusal := driverLogin(t, addr, "", accessTok, aws.ToString(tok.AccessToken), true)
+	conn, _, refusal := driverLogin(t, addr, "", accessTok, aws.ToString(tok.AccessToken), true)
 	if refusal != nil {
 		t.Fatalf("the signed-in user's access token was refused: %s %s", refusal.Code, refusal.Message)
 	}

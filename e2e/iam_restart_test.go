@@ -81,5 +81,5 @@ func TestIAMGatewayRoleDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = connectGateway(t, srv, tok, "")
-	gmPgError(t, err, "28000", "no longer exists")
+	wantPgError(t, err, "28000", "no longer exists")
 }

@@ -349,7 +349,7 @@ func TestRedshiftIdcApplications(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+	rs := srv.Redshift(srv.Admin)
 	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 	if err != nil {
 		t.Fatal(err)

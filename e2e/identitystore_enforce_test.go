@@ -78,7 +78,7 @@ func TestIdentityStoreEnforced(t *testing.T) {
 			t.Fatalf("dave is still an analyst at the gateway after his membership was deleted: %v %v", analyst, err)
 		}
 		_, err = c.Exec(ctx, "SELECT sum(amount) FROM sales")
-		gmPgError(t, err, "42501", "permission denied")
+		wantPgError(t, err, "42501", "permission denied")
 	})
 
 	t.Run("user deleted", func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestIdentityStoreEnforced(t *testing.T) {
 		}
 
 		_, err = connectGateway(t, srv, bobTok, "")
-		gmPgError(t, err, "28000", "the Identity Center user bob")
+		wantPgError(t, err, "28000", "the Identity Center user bob")
 	})
 }
 

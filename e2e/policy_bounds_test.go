@@ -215,7 +215,7 @@ func TestStoredFieldsRefuseControlCharacters(t *testing.T) {
 	}
 	t.Run("IdC application display name", func(t *testing.T) {
 		t.Parallel()
-		rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+		rs := srv.Redshift(srv.Admin)
 		before, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 		if err != nil {
 			t.Fatal(err)

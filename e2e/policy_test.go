@@ -16,18 +16,24 @@ import (
 
 var reader = aws.Credentials{AccessKeyID: "AKIAREADERREADER0001", SecretAccessKey: "readerSecretKeyreaderSecretKey0123456789"}
 
-func withReader(c *config.Config) {
+// withIAMUser adds to the first account of the config an IAM user with
+// the access key creds and one inline policy, doc.
+func withIAMUser(c *config.Config, name string, creds aws.Credentials, policy, doc string) {
 	c.Accounts[0].Users = append(c.Accounts[0].Users, config.User{
-		Name:       "reader",
-		AccessKeys: []config.AccessKey{{AccessKeyID: reader.AccessKeyID, SecretAccessKey: reader.SecretAccessKey}},
-		Policies: []config.Policy{{Name: "get-only", Document: config.Document{JSON: []byte(`{
+		Name:       name,
+		AccessKeys: []config.AccessKey{{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey}},
+		Policies:   []config.Policy{{Name: policy, Document: config.Document{JSON: []byte(doc)}}},
+	})
+}
+
+func withReader(c *config.Config) {
+	withIAMUser(c, "reader", reader, "get-only", `{
 			"Version": "2012-10-17",
 			"Statement": [
 				{"Effect": "Allow", "Action": "redshift-serverless:Get*", "Resource": "*"},
 				{"Effect": "Deny", "Action": "redshift-serverless:GetNamespace", "Resource": "*",
 				 "Condition": {"StringEquals": {"aws:username": "reader"}}}
-			]}`)}}},
-	})
+			]}`)
 }
 
 func TestIAMUserWithGetOnlyCannotCreate(t *testing.T) {
@@ -76,18 +82,14 @@ var (
 func withTaggers(c *config.Config) {
 	const createIfAnalytics = `{"Effect": "Allow", "Action": %s, "Resource": "*",
 		 "Condition": {"StringEquals": {"aws:RequestTag/team": "analytics"}}}`
-	doc := func(stmts ...string) config.Document {
-		return config.Document{JSON: []byte(`{"Version": "2012-10-17", "Statement": [` + strings.Join(stmts, ",") + `]}`)}
+	doc := func(stmts ...string) string {
+		return `{"Version": "2012-10-17", "Statement": [` + strings.Join(stmts, ",") + `]}`
 	}
-	c.Accounts[0].Users = append(c.Accounts[0].Users,
-		config.User{Name: "tagger", AccessKeys: []config.AccessKey{{AccessKeyID: tagger.AccessKeyID, SecretAccessKey: tagger.SecretAccessKey}},
-			Policies: []config.Policy{{Name: "analytics-only", Document: doc(
-				fmt.Sprintf(createIfAnalytics, `["redshift-serverless:CreateWorkgroup", "redshift-serverless:TagResource"]`),
-				`{"Effect": "Allow", "Action": "redshift-serverless:GetWorkgroup", "Resource": "*",
-				  "Condition": {"StringEquals": {"aws:ResourceTag/team": "analytics"}}}`)}}},
-		config.User{Name: "tagger-no-tagresource", AccessKeys: []config.AccessKey{{AccessKeyID: taggerNoTags.AccessKeyID, SecretAccessKey: taggerNoTags.SecretAccessKey}},
-			Policies: []config.Policy{{Name: "create-only", Document: doc(fmt.Sprintf(createIfAnalytics, `"redshift-serverless:CreateWorkgroup"`))}}},
-	)
+	withIAMUser(c, "tagger", tagger, "analytics-only", doc(
+		fmt.Sprintf(createIfAnalytics, `["redshift-serverless:CreateWorkgroup", "redshift-serverless:TagResource"]`),
+		`{"Effect": "Allow", "Action": "redshift-serverless:GetWorkgroup", "Resource": "*",
+		  "Condition": {"StringEquals": {"aws:ResourceTag/team": "analytics"}}}`))
+	withIAMUser(c, "tagger-no-tagresource", taggerNoTags, "create-only", doc(fmt.Sprintf(createIfAnalytics, `"redshift-serverless:CreateWorkgroup"`)))
 }
 
 // TestTagConditions: aws:RequestTag/… decides a create, aws:ResourceTag/…

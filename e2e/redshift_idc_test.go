@@ -81,7 +81,7 @@ func TestRedshiftIdcApplicationMembers(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+	rs := srv.Redshift(srv.Admin)
 	sso := srv.SSOAdmin(srv.Admin)
 	corp := createTTI(t, sso, "corp", "https://idp.corp.example")
 	partner := createTTI(t, sso, "partner", "https://idp.partner.example")
@@ -270,7 +270,7 @@ func TestRedshiftIdcApplicationsPaging(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+	rs := srv.Redshift(srv.Admin)
 	want := []string{"demo-idc"}
 	for i := range 44 {
 		name := fmt.Sprintf("app-%02d", i)
@@ -324,7 +324,7 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
+	rs := srv.Redshift(srv.Admin)
 	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 	if err != nil || len(list.RedshiftIdcApplications) != 1 {
 		t.Fatalf("%+v %v", list, err)
@@ -367,7 +367,7 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	}
 
 	// The IAM user "app" has no redshift:ModifyRedshiftIdcApplication.
-	_, err = redshift.NewFromConfig(srv.Config(srv.App)).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
+	_, err = srv.Redshift(srv.App).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(arn), IdcDisplayName: aws.String("X")})
 	wantAPIError(t, err, "AccessDenied", 403, "User: arn:aws:iam::123456789012:user/app is not authorized to perform: redshift:ModifyRedshiftIdcApplication on resource: "+arn+" because no identity-based policy allows the redshift:ModifyRedshiftIdcApplication action")
 }
@@ -380,7 +380,7 @@ func TestRedshiftIdcManagedApplicationRestart(t *testing.T) {
 	ctx := context.Background()
 	managedOf := func(srv *testserver.Server) string {
 		t.Helper()
-		out, err := redshift.NewFromConfig(srv.Config(srv.Admin)).DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
+		out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
 		if err != nil || len(out.RedshiftIdcApplications) != 1 {
 			t.Fatalf("%+v %v", out, err)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idcgate/idcgate/internal/authtoken"
@@ -75,10 +72,7 @@ func TestCrossAccountTokenRefused(t *testing.T) {
 	}
 	tok := tokenFor(t, srv, "alice", "demo")
 	connect := func(account string) error {
-		host, port, _ := net.SplitHostPort(srv.PGAddr())
-		cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", host, port, tok))
-		cfg.TLSConfig.ServerName = "demo." + account + ".us-east-1.redshift-serverless.amazonaws.com"
-		conn, err := pgx.ConnectConfig(ctx, cfg)
+		conn, err := connectAs(t, srv, "alice", tok, "dev", "demo."+account+".us-east-1.redshift-serverless.amazonaws.com")
 		if err == nil {
 			conn.Close(ctx)
 		}

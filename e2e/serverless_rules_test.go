@@ -171,12 +171,8 @@ func TestIpv6CidrBlockNotFound(t *testing.T) {
 var fmNobody = aws.Credentials{AccessKeyID: "AKIAFMNOBODY00000001", SecretAccessKey: "fmNobodySecretKeyfmNobodySecretKey012345"}
 
 func fmWithNobody(c *config.Config) {
-	c.Accounts[0].Users = append(c.Accounts[0].Users, config.User{
-		Name:       "fm-nobody",
-		AccessKeys: []config.AccessKey{{AccessKeyID: fmNobody.AccessKeyID, SecretAccessKey: fmNobody.SecretAccessKey}},
-		Policies: []config.Policy{{Name: "no-redshift", Document: config.Document{JSON: []byte(
-			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)}}},
-	})
+	withIAMUser(c, "fm-nobody", fmNobody, "no-redshift",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)
 }
 
 // TestAccessDeniedEveryOperation: a user and a role session without any

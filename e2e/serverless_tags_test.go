@@ -21,15 +21,11 @@ import (
 var tagUser = aws.Credentials{AccessKeyID: "AKIATAGGER0000000001", SecretAccessKey: "taggerSecretKeytaggerSecretKey0123456789"}
 
 func withTagger(c *config.Config) {
-	c.Accounts[0].Users = append(c.Accounts[0].Users, config.User{
-		Name:       "tag-user",
-		AccessKeys: []config.AccessKey{{AccessKeyID: tagUser.AccessKeyID, SecretAccessKey: tagUser.SecretAccessKey}},
-		Policies: []config.Policy{{Name: "tagging", Document: config.Document{JSON: []byte(`{"Version":"2012-10-17","Statement":[
+	withIAMUser(c, "tag-user", tagUser, "tagging", `{"Version":"2012-10-17","Statement":[
 			{"Effect":"Allow","Action":"redshift-serverless:TagResource","Resource":"*",
 			 "Condition":{"StringEquals":{"aws:RequestTag/team":"data"},"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}}},
 			{"Effect":"Allow","Action":["redshift-serverless:UntagResource","redshift-serverless:ListTagsForResource"],"Resource":"*"},
-			{"Effect":"Deny","Action":"redshift-serverless:UntagResource","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/protected":"yes"}}}]}`)}}},
-	})
+			{"Effect":"Deny","Action":"redshift-serverless:UntagResource","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/protected":"yes"}}}]}`)
 }
 
 func tags(kv ...string) []types.Tag {

@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -99,10 +97,6 @@ func signInAs(t *testing.T, ctx context.Context, user, password string) {
 		chromedp.Click(chromedp.ID("sign-in")))
 }
 
-func unsignedOIDC(srv *testserver.Server) *ssooidc.Client {
-	return ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
-}
-
 // callback is a loopback redirect target, as the Redshift browser plugin
 // listens on: it hands the query it receives to the test.
 func callback(t *testing.T) (string, <-chan url.Values) {
@@ -123,13 +117,6 @@ func callback(t *testing.T) (string, <-chan url.Values) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String() + "/redshift/", got
-}
-
-// pkce is a code verifier and its S256 challenge.
-func pkce() (verifier, challenge string) {
-	verifier = strings.Repeat("v3rifier-", 6)
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // registerPlugin registers a client as the Redshift browser plugin does.
@@ -167,10 +154,10 @@ func waitCallback(t *testing.T, got <-chan url.Values) url.Values {
 func TestSignInBrowserAuthorizationCode(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, got := callback(t)
-	verifier, challenge := pkce()
+	verifier, challenge := slPKCE()
 	reg := registerPlugin(t, srv, c, redirect)
 
 	steps(t, ctx, "open /authorize", chromedp.Navigate(authorizeLink(srv, reg, redirect, challenge, "s1")))
@@ -212,14 +199,11 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 func TestSignInBrowserDeviceFlow(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	bg := context.Background()
-	reg, err := c.RegisterClient(bg, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
+	reg := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
 		ClientType: aws.String("public"), Scopes: []string{"sso:account:access"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := func() *ssooidc.StartDeviceAuthorizationOutput {
 		out, err := c.StartDeviceAuthorization(bg, &ssooidc.StartDeviceAuthorizationInput{
 			ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, StartUrl: aws.String(srv.URL + "/start")})
@@ -279,21 +263,20 @@ func TestSignInBrowserDeviceFlow(t *testing.T) {
 func TestSignInBrowserWrongPassword(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
 	redirect, _ := callback(t)
-	_, challenge := pkce()
+	_, challenge := slPKCE()
 	reg := registerPlugin(t, srv, c, redirect)
 	link := authorizeLink(srv, reg, redirect, challenge, "s")
 
-	steps(t, ctx, "open /authorize", chromedp.Navigate(link))
-	signInAs(t, ctx, "alice", "not-her-password")
-	steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
-	wrong := text(t, ctx, "error")
-	steps(t, ctx, "open /authorize", chromedp.Navigate(link))
-	signInAs(t, ctx, "mallory", "not-her-password")
-	steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
-	unknown := text(t, ctx, "error")
+	refusal := func(user string) string {
+		steps(t, ctx, "open /authorize", chromedp.Navigate(link))
+		signInAs(t, ctx, user, "not-her-password")
+		steps(t, ctx, "refused", chromedp.WaitVisible(chromedp.ID("error")))
+		return text(t, ctx, "error")
+	}
+	wrong, unknown := refusal("alice"), refusal("mallory")
 	if wrong == "" || wrong != unknown {
 		t.Fatalf("wrong password says %q, unknown user %q", wrong, unknown)
 	}
@@ -308,7 +291,7 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 func TestSignInScreenshots(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
-	c := unsignedOIDC(srv)
+	c := srv.UnsignedOIDC()
 	out := t.TempDir()
 	if os.Getenv("IDCGATE_WRITE_SCREENSHOTS") == "1" {
 		out = filepath.Join(testserver.RepoRoot(), "docs", "screenshots")
@@ -317,11 +300,8 @@ func TestSignInScreenshots(t *testing.T) {
 		}
 	}
 	bg := context.Background()
-	reg, err := c.RegisterClient(bg, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
+	reg := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"),
 		ClientType: aws.String("public"), Scopes: []string{"sso:account:access", "redshift:connect"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, size := range []struct {
 		name          string
 		width, height int64

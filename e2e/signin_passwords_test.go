@@ -29,7 +29,7 @@ var signinCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // reports whether the sign-in was taken (303 onwards) or refused (401).
 func pageSignIn(t *testing.T, srv *testserver.Server, user, password string) bool {
 	t.Helper()
-	c := ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
+	c := srv.UnsignedOIDC()
 	ctx := context.Background()
 	reg, err := c.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("t"), ClientType: aws.String("public")})
 	if err != nil {

@@ -78,8 +78,7 @@ func slServer(t *testing.T) (*testserver.Server, *clock.Fake, *ssooidc.Client) {
 	t.Helper()
 	clk := clock.NewFake(time.Now())
 	srv := testserver.Start(t, testserver.Options{Clock: clk.Now})
-	// No credentials: the SDK sends these operations unsigned (noAuth).
-	return srv, clk, ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
+	return srv, clk, srv.UnsignedOIDC()
 }
 
 func slUserID(t *testing.T, srv *testserver.Server, name string) string {

@@ -10,33 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/iam"
-	"github.com/idcgate/idcgate/internal/iamstore"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
 func TestRegistryAndCredentialsFile(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := config.LoadFile(filepath.Join("..", "..", "examples", "idcgate.yaml"), map[string]string{"data-dir": dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	p := newRegistryParts(t)
+	dir, cfg, mk, st, svc := p.dir, p.cfg, p.mk, p.st, p.svc
 	ctx := context.Background()
-	svc, err := iamstore.New(st, mk, nil, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	r1, err := NewRegistry(ctx, cfg, mk, st, svc, st, rand.Reader, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -21,33 +21,51 @@ const (
 	testAllow = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
 )
 
-func newTestRegistry(t testing.TB, versioned bool) (*Registry, *iamstore.Service) {
+// registryParts are what a registry is built from: the example config
+// (its data dir a temp dir), a new master key, an embedded store, and the
+// IAM store on it.
+type registryParts struct {
+	dir string
+	cfg *config.Config
+	mk  *masterkey.Key
+	st  *bolt.DB
+	svc *iamstore.Service
+}
+
+func newRegistryParts(t testing.TB) registryParts {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.LoadFile(filepath.Join("..", "..", "examples", "idcgate.yaml"), map[string]string{"data-dir": dir})
+	p := registryParts{dir: t.TempDir()}
+	var err error
+	p.cfg, err = config.LoadFile(filepath.Join("..", "..", "examples", "idcgate.yaml"), map[string]string{"data-dir": p.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(dir, "s.db"))
+	p.mk, _ = masterkey.Parse(text)
+	p.st, err = bolt.Open(filepath.Join(p.dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := iamstore.New(st, mk, nil, rand.Reader)
+	t.Cleanup(func() { p.st.Close() })
+	p.svc, err = iamstore.New(p.st, p.mk, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func newTestRegistry(t testing.TB, versioned bool) (*Registry, *iamstore.Service) {
+	t.Helper()
+	p := newRegistryParts(t)
 	var versions store.Versioned
 	if versioned {
-		versions = st
+		versions = p.st
 	}
-	r, err := NewRegistry(context.Background(), cfg, mk, st, svc, versions, rand.Reader, time.Now())
+	r, err := NewRegistry(context.Background(), p.cfg, p.mk, p.st, p.svc, versions, rand.Reader, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, svc
+	return r, p.svc
 }
 
 // TestRegistryReadsTheStore: every change is seen by the next lookup, with

@@ -24,9 +24,7 @@ func runToken(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "inspect" {
 		return usageError{"usage: idcgate token get --workgroup NAME[,NAME…] | idcgate token inspect TOKEN (or - for standard input)"}
 	}
-	fs := newFlagSet("token inspect", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("token inspect", env)
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -74,9 +72,7 @@ func runKeys(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || ops[args[0]] == "" {
 		return usageError{"usage: idcgate keys rotate|retire|describe --workgroup NAME [--min-version N]"}
 	}
-	fs := newFlagSet("keys "+args[0], env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("keys "+args[0], env)
 	wg := fs.String("workgroup", "", "workgroup name (required)")
 	min := fs.Int("min-version", 0, "retire: the lowest key version that may still open tokens")
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -108,9 +104,7 @@ func runUpstream(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "ca" {
 		return usageError{"usage: idcgate upstream ca > upstream-ca.crt"}
 	}
-	fs := newFlagSet("upstream ca", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("upstream ca", env)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -163,9 +157,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // runTokenGet calls GetIdentityCenterAuthToken with the caller's
 // (identity-enhanced) credentials and prints the token.
 func runTokenGet(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("token get", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("token get", env)
 	wgs := fs.String("workgroup", "", "workgroup name(s), comma-separated (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -193,9 +185,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "tail" {
 		return usageError{usage}
 	}
-	fs := newFlagSet("audit tail", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("audit tail", env)
 	maxN := fs.Int("max", 50, "print the latest N events (at most 1000)")
 	follow := fs.Bool("follow", false, "then keep printing new events until interrupted")
 	user := fs.String("user", "", "only events of this user name (IAM user, role session or directory user)")
@@ -278,9 +268,7 @@ func runFaults(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || (args[0] != "set" && args[0] != "clear" && args[0] != "list") {
 		return usageError{"usage: idcgate faults set --operation OP [--error InternalServerException|ThrottlingException] [--latency D] [--rate R] | faults clear | faults list"}
 	}
-	fs := newFlagSet("faults "+args[0], env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("faults "+args[0], env)
 	op := fs.String("operation", "", "operation name, or * for all")
 	errName := fs.String("error", "", "error to inject")
 	latency := fs.Duration("latency", 0, "latency to add")

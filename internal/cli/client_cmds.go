@@ -20,7 +20,10 @@ type clientFlags struct {
 	endpoint, region, profile string
 }
 
-func (f *clientFlags) register(fs *flag.FlagSet, env Env) {
+// newClientFlagSet is the flag set of a client subcommand, with the
+// client flags registered.
+func newClientFlagSet(name string, env Env) (*flag.FlagSet, *clientFlags) {
+	fs, f := newFlagSet(name, env), &clientFlags{}
 	def := env.Getenv("IDCGATE_ENDPOINT")
 	if def == "" {
 		def = client.DefaultEndpoint
@@ -28,6 +31,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, env Env) {
 	fs.StringVar(&f.endpoint, "endpoint", def, "idcgate API endpoint; env IDCGATE_ENDPOINT")
 	fs.StringVar(&f.region, "region", "", "AWS region (default from the AWS config, else us-east-1)")
 	fs.StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE / default)")
+	return fs, f
 }
 
 func (f *clientFlags) client(ctx context.Context) (*client.Client, error) {
@@ -60,9 +64,7 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "token" {
 		return usageError{"usage: idcgate idp token --user NAME [--audience A] [--ttl D]"}
 	}
-	fs := newFlagSet("idp token", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("idp token", env)
 	user := fs.String("user", "", "directory user name (required)")
 	audience := fs.String("audience", "idcgate-demo", "JWT audience")
 	ttl := ttlFlag{time.Hour}
@@ -87,9 +89,7 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 
 // runLogin runs the whole identity flow and prints an identity-enhanced session.
 func runLogin(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("login", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("login", env)
 	user := fs.String("user", "", "directory user name (required)")
 	role := fs.String("role", "", "role to assume, a name or an ARN (default: the one role the server finds for your credentials)")
 	app := fs.String("application", "", "Identity Center application ARN (default: the one application whose grant accepts the built-in IdP)")

@@ -21,9 +21,7 @@ func runUsers(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "set-password" {
 		return usageError{usage}
 	}
-	fs := newFlagSet("users set-password", env)
-	var cf clientFlags
-	cf.register(fs, env)
+	fs, cf := newClientFlagSet("users set-password", env)
 	user := fs.String("user", "", "the directory user's userName (required)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err

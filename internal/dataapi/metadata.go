@@ -102,11 +102,9 @@ func pattern(p string) string {
 	return p
 }
 
-// ListDatabases lists the upstream's databases the caller may connect to.
-func (s *Service) ListDatabases(ctx context.Context, req MetaRequest) ([]string, string, error) {
-	const op = "ListDatabases"
-	rows, off, err := s.query(ctx, req, op, `SELECT datname FROM pg_database
-		WHERE datallowconn AND NOT datistemplate AND has_database_privilege(datname, 'CONNECT') ORDER BY datname`)
+// names is a page of the values of a one-column metadata query.
+func (s *Service) names(ctx context.Context, req MetaRequest, op, sql string, args ...string) ([]string, string, error) {
+	rows, off, err := s.query(ctx, req, op, sql, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,20 +116,16 @@ func (s *Service) ListDatabases(ctx context.Context, req MetaRequest) ([]string,
 	return out, tok, err
 }
 
+// ListDatabases lists the upstream's databases the caller may connect to.
+func (s *Service) ListDatabases(ctx context.Context, req MetaRequest) ([]string, string, error) {
+	return s.names(ctx, req, "ListDatabases", `SELECT datname FROM pg_database
+		WHERE datallowconn AND NOT datistemplate AND has_database_privilege(datname, 'CONNECT') ORDER BY datname`)
+}
+
 // ListSchemas lists the database's schemas matching SchemaPattern (LIKE).
 func (s *Service) ListSchemas(ctx context.Context, req MetaRequest) ([]string, string, error) {
-	const op = "ListSchemas"
-	rows, off, err := s.query(ctx, req, op, `SELECT nspname FROM pg_namespace
+	return s.names(ctx, req, "ListSchemas", `SELECT nspname FROM pg_namespace
 		WHERE nspname LIKE $1 AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%' ORDER BY nspname`, pattern(req.SchemaPattern))
-	if err != nil {
-		return nil, "", err
-	}
-	rows, tok, err := s.next(req, op, rows, off)
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = string(r[0])
-	}
-	return out, tok, err
 }
 
 // ListTables lists tables and views matching the patterns (LIKE).

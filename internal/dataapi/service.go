@@ -324,15 +324,21 @@ func splitID(id string) (base string, sub int, err error) {
 	return base, sub, nil
 }
 
+// getByID reads the statement an id of the API names ("<id>", or
+// "<id>:<n>" for a batch's n-th statement), with the parts of the id.
+func (s *Service) getByID(ctx context.Context, sc Scope, o Owner, id string) (st *Statement, base string, sub int, err error) {
+	s.init()
+	if base, sub, err = splitID(id); err != nil {
+		return nil, "", 0, err
+	}
+	st, err = s.get(ctx, sc, o, base)
+	return st, base, sub, err
+}
+
 // Describe is DescribeStatement: the statement, or with "<id>:<n>" the
 // same statement (AWS answers the parent for a sub-statement id too).
 func (s *Service) Describe(ctx context.Context, sc Scope, o Owner, id string) (*Statement, error) {
-	s.init()
-	base, sub, err := splitID(id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.get(ctx, sc, o, base)
+	st, _, sub, err := s.getByID(ctx, sc, o, id)
 	if err != nil {
 		return nil, err
 	}
@@ -554,12 +560,7 @@ const opResult = "GetStatementResult"
 // Result is one page of a statement's results (GetStatementResult with
 // format JSON, GetStatementResultV2 with CSV).
 func (s *Service) Result(ctx context.Context, sc Scope, o Owner, id, format, nextToken string) (*Page, error) {
-	s.init()
-	base, sub, err := splitID(id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.get(ctx, sc, o, base)
+	st, base, sub, err := s.getByID(ctx, sc, o, id)
 	if err != nil {
 		return nil, err
 	}

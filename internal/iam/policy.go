@@ -77,26 +77,20 @@ func (p *Policy) Document() []byte { return p.doc }
 // (ARNs, account ids), in statement order, so that whoever stores the
 // policy can check what they name (IAM refuses a trust policy naming a user
 // or role that does not exist).
-func (p *Policy) AWSPrincipals() []string {
-	var out []string
-	for _, s := range p.statements {
-		for _, pr := range s.principals {
-			if pr.kind == "AWS" {
-				out = append(out, pr.value)
-			}
-		}
-	}
-	return out
-}
+func (p *Policy) AWSPrincipals() []string { return p.principals("AWS") }
 
 // FederatedPrincipals lists the values of the document's "Federated"
 // principals, in statement order (IAM refuses a trust policy naming an
 // OpenID Connect provider of the account that does not exist).
-func (p *Policy) FederatedPrincipals() []string {
+func (p *Policy) FederatedPrincipals() []string { return p.principals("Federated") }
+
+// principals lists the values of the document's principals of a kind, in
+// statement order.
+func (p *Policy) principals(kind string) []string {
 	var out []string
 	for _, s := range p.statements {
 		for _, pr := range s.principals {
-			if pr.kind == "Federated" {
+			if pr.kind == kind {
 				out = append(out, pr.value)
 			}
 		}

@@ -40,12 +40,9 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID str
 	}
 	k := AccessKey{AccessKeyID: id, Account: account, Status: "Active", CreateDate: s.now(), Secret: encodeSecret(secret[:])}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		u, err := getUser(tx, account, user)
+		u, err := authorizedUser(tx, account, user, userID)
 		if err != nil {
 			return err
-		}
-		if u.UserID != userID {
-			return noSuchUser(user)
 		}
 		k.UserName = u.Name
 		n := 0

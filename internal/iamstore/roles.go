@@ -92,6 +92,17 @@ func getRole(r store.Reader, account, name string) (Role, error) {
 	return role, err
 }
 
+// authorizedRole reads a role, which must be the one whose id is roleID
+// (the one authorized: a role deleted and made again under its name is
+// another).
+func authorizedRole(r store.Reader, account, name, roleID string) (Role, error) {
+	role, err := getRole(r, account, name)
+	if err == nil && role.RoleID != roleID {
+		return Role{}, noSuchRole(name)
+	}
+	return role, err
+}
+
 // GetRole finds a role by name (ignoring case, as IAM).
 func (s *Service) GetRole(ctx context.Context, account, name string) (Role, error) {
 	if err := checkEntityName("roleName", name); err != nil {
@@ -160,12 +171,9 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		role, err := getRole(tx, account, name)
+		role, err := authorizedRole(tx, account, name, roleID)
 		if err != nil {
 			return err
-		}
-		if role.RoleID != roleID {
-			return noSuchRole(name)
 		}
 		if err := checkPrincipals(tx, account, trust); err != nil {
 			return err
@@ -178,12 +186,8 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 // DeleteRole deletes a role that has no inline policies left.
 func (s *Service) DeleteRole(ctx context.Context, account, name, roleID string) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		role, err := getRole(tx, account, name)
-		if err != nil {
+		if _, err := authorizedRole(tx, account, name, roleID); err != nil {
 			return err
-		}
-		if role.RoleID != roleID {
-			return noSuchRole(name)
 		}
 		if has, err := hasAny(tx, rolePoliciesPrefix(account, name)); err != nil {
 			return err

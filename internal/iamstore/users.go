@@ -52,6 +52,17 @@ func getUser(r store.Reader, account, name string) (User, error) {
 	return u, err
 }
 
+// authorizedUser reads a user, which must be the one whose id is userID
+// (the one authorized: a user deleted and made again under its name is
+// another).
+func authorizedUser(r store.Reader, account, name, userID string) (User, error) {
+	u, err := getUser(r, account, name)
+	if err == nil && u.UserID != userID {
+		return User{}, noSuchUser(name)
+	}
+	return u, err
+}
+
 // GetUser finds a user by name (ignoring case, as IAM).
 func (s *Service) GetUser(ctx context.Context, account, name string) (User, error) {
 	if err := checkEntityName("userName", name); err != nil {
@@ -103,12 +114,8 @@ func (s *Service) ListUsers(ctx context.Context, account, pathPrefix string, pag
 // DeleteUser deletes a user that has no inline policies or access keys.
 func (s *Service) DeleteUser(ctx context.Context, account, name, userID string) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		u, err := getUser(tx, account, name)
-		if err != nil {
+		if _, err := authorizedUser(tx, account, name, userID); err != nil {
 			return err
-		}
-		if u.UserID != userID {
-			return noSuchUser(name)
 		}
 		if has, err := hasAny(tx, userPoliciesPrefix(account, name)); err != nil {
 			return err

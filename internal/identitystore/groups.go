@@ -3,7 +3,6 @@ package identitystore
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -19,17 +18,8 @@ type GroupAttributes struct {
 type Group struct {
 	GroupID string `json:"GroupId"`
 	GroupAttributes
-	ExternalIds []ExternalID `json:"ExternalIds,omitempty"`
-	Revision    int64        `json:"Rev"`
-	CreatedAt   time.Time    `json:"CreatedAt"`
-	CreatedBy   string       `json:"CreatedBy,omitempty"`
-	UpdatedAt   time.Time    `json:"UpdatedAt"`
-	UpdatedBy   string       `json:"UpdatedBy,omitempty"`
-	FromConfig  bool         `json:"FromConfig,omitempty"`
+	Record
 }
-
-// RevisionString is the group's Revision as the API shows it.
-func (g Group) RevisionString() string { return revision(g.Revision) }
 
 func (s *Service) groupKey(id string) string { return s.prefix() + "g/" + id }
 
@@ -53,8 +43,7 @@ var groups = kind[Group, GroupAttributes]{
 	decoded:       func(s *Service) *store.Decoded[Group] { return &s.groups },
 	validate:      validateGroup, paths: groupPaths,
 	fields: func(g *Group) fields[GroupAttributes] {
-		return fields[GroupAttributes]{id: &g.GroupID, attributes: &g.GroupAttributes, name: &g.DisplayName, externalIds: &g.ExternalIds,
-			revision: &g.Revision, createdAt: &g.CreatedAt, createdBy: &g.CreatedBy, updatedAt: &g.UpdatedAt, updatedBy: &g.UpdatedBy}
+		return fields[GroupAttributes]{id: &g.GroupID, attributes: &g.GroupAttributes, name: &g.DisplayName, record: &g.Record}
 	},
 }
 

@@ -92,18 +92,24 @@ type Attributes struct {
 type User struct {
 	UserID string `json:"UserId"`
 	Attributes
+	Record
+}
+
+// Record is what a stored user or group has besides its id and
+// attributes (its members are stored beside theirs, in one JSON object).
+type Record struct {
 	ExternalIds []ExternalID `json:"ExternalIds,omitempty"`
 	Revision    int64        `json:"Rev"`
 	CreatedAt   time.Time    `json:"CreatedAt"`
 	CreatedBy   string       `json:"CreatedBy,omitempty"`
 	UpdatedAt   time.Time    `json:"UpdatedAt"`
 	UpdatedBy   string       `json:"UpdatedBy,omitempty"`
-	// FromConfig marks a user the config declares (ApplyConfig's).
+	// FromConfig marks a record the config declares (ApplyConfig's).
 	FromConfig bool `json:"FromConfig,omitempty"`
 }
 
-// RevisionString is the user's Revision as the API shows it.
-func (u User) RevisionString() string { return revision(u.Revision) }
+// RevisionString is the record's Revision as the API shows it.
+func (r Record) RevisionString() string { return revision(r.Revision) }
 
 func (s *Service) userKey(id string) string { return s.prefix() + "u/" + id }
 
@@ -200,8 +206,7 @@ var users = kind[User, Attributes]{
 	decoded:       func(s *Service) *store.Decoded[User] { return &s.users },
 	validate:      validateUser, paths: userPaths,
 	fields: func(u *User) fields[Attributes] {
-		return fields[Attributes]{id: &u.UserID, attributes: &u.Attributes, name: &u.UserName, externalIds: &u.ExternalIds,
-			revision: &u.Revision, createdAt: &u.CreatedAt, createdBy: &u.CreatedBy, updatedAt: &u.UpdatedAt, updatedBy: &u.UpdatedBy}
+		return fields[Attributes]{id: &u.UserID, attributes: &u.Attributes, name: &u.UserName, record: &u.Record}
 	},
 	more:  indexer[User]{index: indexEmails, unindex: unindexEmails, unique: checkEmailsUnique},
 	owned: []string{passwordSegment},
@@ -476,13 +481,10 @@ type kind[T, A any] struct {
 
 // fields point into one record at what the shared logic reads and sets.
 type fields[A any] struct {
-	id                   *string
-	attributes           *A
-	name                 *string // the unique name, among the attributes
-	externalIds          *[]ExternalID
-	revision             *int64
-	createdAt, updatedAt *time.Time
-	createdBy, updatedBy *string
+	id         *string
+	attributes *A
+	name       *string // the unique name, among the attributes
+	record     *Record
 }
 
 // indexer keeps an index of a kind's own; a nil func keeps none.
@@ -504,7 +506,7 @@ func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
 			return err
 		}
 	}
-	for _, x := range *f.externalIds {
+	for _, x := range f.record.ExternalIds {
 		if err := tx.Put(p+k.externals+externalKey(x), []byte(*f.id)); err != nil {
 			return err
 		}
@@ -528,7 +530,7 @@ func (k kind[T, A]) unindex(s *Service, tx store.Tx, t T) error {
 			return err
 		}
 	}
-	for _, x := range *f.externalIds {
+	for _, x := range f.record.ExternalIds {
 		if err := tx.Delete(p + k.externals + externalKey(x)); err != nil {
 			return err
 		}
@@ -550,7 +552,7 @@ func (k kind[T, A]) checkUnique(s *Service, r store.Reader, t T) error {
 			return err
 		}
 	}
-	for _, x := range *f.externalIds {
+	for _, x := range f.record.ExternalIds {
 		if id, ok, err := getID(r, p+k.externals+externalKey(x)); err != nil {
 			return err
 		} else if ok && id != *f.id {
@@ -573,8 +575,8 @@ func (k kind[T, A]) create(s *Service, ctx context.Context, by string, a A) (T, 
 	}
 	now := s.now()
 	f := k.fields(&t)
-	*f.id, *f.attributes, *f.revision = id, a, 1
-	*f.createdAt, *f.createdBy, *f.updatedAt, *f.updatedBy = now, by, now, by
+	*f.id, *f.attributes = id, a
+	*f.record = Record{Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := k.checkUnique(s, tx, t); err != nil {
 			return err
@@ -633,7 +635,7 @@ func (k kind[T, A]) update(s *Service, ctx context.Context, by, id string, rev *
 			return err
 		}
 		cf := k.fields(&cur)
-		if err := checkRevision(rev, *cf.revision); err != nil {
+		if err := checkRevision(rev, cf.record.Revision); err != nil {
 			return err
 		}
 		var a A
@@ -646,8 +648,8 @@ func (k kind[T, A]) update(s *Service, ctx context.Context, by, id string, rev *
 		t := cur
 		f := k.fields(&t)
 		*f.attributes = a
-		*f.revision++
-		*f.updatedAt, *f.updatedBy = s.now(), by
+		f.record.Revision++
+		f.record.UpdatedAt, f.record.UpdatedBy = s.now(), by
 		if err := k.checkUnique(s, tx, t); err != nil {
 			return err
 		}
@@ -671,7 +673,7 @@ func (k kind[T, A]) delete(s *Service, ctx context.Context, id string, rev *stri
 		if err != nil {
 			return err
 		}
-		if err := checkRevision(rev, *k.fields(&t).revision); err != nil {
+		if err := checkRevision(rev, k.fields(&t).record.Revision); err != nil {
 			return err
 		}
 		return k.remove(s, tx, t)

@@ -3,6 +3,7 @@ package keyring
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"path/filepath"
@@ -251,12 +252,7 @@ func TestAEADMatchesKey(t *testing.T) {
 		t.Fatal(v, err)
 	}
 	key, _ := k.Key(ctx, id, 1)
-	ref, _ := newGCM(key)
-	nonce := make([]byte, aead.NonceSize())
-	sealed := aead.Seal(nil, nonce, []byte("x"), nil)
-	if got, err := ref.Open(nil, nonce, sealed, nil); err != nil || string(got) != "x" {
-		t.Fatalf("AEAD and key differ: %v", err)
-	}
+	wantAEADOf(t, aead, key, "AEAD and key differ")
 	if a2, err := k.KeyAEAD(ctx, id, 1); err != nil || a2 == nil {
 		t.Fatalf("KeyAEAD: %v", err)
 	}
@@ -291,9 +287,18 @@ func TestKeysAreTheCallersCopies(t *testing.T) {
 	}
 	// The cached AEAD still seals with the stored key.
 	_, aead, _ := k.CurrentAEAD(ctx, id)
-	ref, _ := newGCM(want)
+	wantAEADOf(t, aead, want, "the cached AEAD no longer matches the key")
+}
+
+// wantAEADOf checks that what aead seals, key's AES-256-GCM opens.
+func wantAEADOf(t *testing.T, aead cipher.AEAD, key []byte, what string) {
+	t.Helper()
+	ref, err := newGCM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	nonce := make([]byte, aead.NonceSize())
 	if got, err := ref.Open(nil, nonce, aead.Seal(nil, nonce, []byte("x"), nil), nil); err != nil || string(got) != "x" {
-		t.Fatalf("the cached AEAD no longer matches the key: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 }

@@ -239,6 +239,18 @@ func queryOptional(p awsquery.Params, name string) *string {
 	return &v
 }
 
+// idcApplicationArn is the RedshiftIdcApplicationArn an operation on one
+// application names: required, and the caller must be allowed it.
+func (s *Server) idcApplicationArn(c *call, params awsquery.Params) (string, error) {
+	arn := params.Get("RedshiftIdcApplicationArn")
+	var v validation.Collector
+	v.Required("redshiftIdcApplicationArn", arn != "")
+	if err := v.Err(); err != nil {
+		return "", err
+	}
+	return arn, s.authorize(c, serviceRedshift, arn)
+}
+
 func (s *Server) serveRedshift(c *call) (any, error) {
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
@@ -288,19 +300,15 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		}
 		return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
 	case "ModifyRedshiftIdcApplication":
-		arn := params.Get("RedshiftIdcApplicationArn")
-		var v validation.Collector
-		v.Required("redshiftIdcApplicationArn", arn != "")
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		if err := s.authorize(c, serviceRedshift, arn); err != nil {
+		arn, err := s.idcApplicationArn(c, params)
+		if err != nil {
 			return nil, err
 		}
 		in := redshiftidc.ModifyInput{
 			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
 			DisplayName: queryOptional(params, "IdcDisplayName"),
 		}
+		var v validation.Collector
 		form := newQueryForm(params)
 		if form.present("AuthorizedTokenIssuerList") {
 			l := form.issuers(&v)
@@ -349,13 +357,8 @@ func (s *Server) serveRedshift(c *call) (any, error) {
 		}
 		return out, nil
 	case "DeleteRedshiftIdcApplication":
-		arn := params.Get("RedshiftIdcApplicationArn")
-		var v validation.Collector
-		v.Required("redshiftIdcApplicationArn", arn != "")
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		if err := s.authorize(c, serviceRedshift, arn); err != nil {
+		arn, err := s.idcApplicationArn(c, params)
+		if err != nil {
 			return nil, err
 		}
 		return nil, s.d.IdcApps.Delete(c.ctx, scope, arn)

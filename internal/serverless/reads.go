@@ -123,9 +123,13 @@ func (s *Service) paginationStart(tok *string, op string, sc Scope, prefix strin
 	return after, err
 }
 
-// noPage refuses any nextToken of a list that is always empty: this
-// endpoint never gave one.
-func noPage(tok *string, invalidPagination bool) error {
+// emptyPage ends the checks of a list that is always empty: the input
+// errors collected in v first, then any nextToken (this endpoint never
+// gave one).
+func emptyPage(v *validation.Collector, tok *string, invalidPagination bool) error {
+	if err := v.Err(); err != nil {
+		return err
+	}
 	if tok == nil {
 		return nil
 	}
@@ -152,10 +156,7 @@ func (s *Service) ListEndpointAccess(ctx context.Context, sc Scope, in ListEndpo
 	if in.OwnerAccount != nil {
 		v.LengthAndPattern("ownerAccount", *in.OwnerAccount, 1, 12, accountRe, `(\d{12})`)
 	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := noPage(in.NextToken, false); err != nil {
+	if err := emptyPage(&v, in.NextToken, false); err != nil {
 		return err
 	}
 	if in.WorkgroupName != nil {
@@ -195,10 +196,7 @@ func (s *Service) ListUsageLimits(ctx context.Context, sc Scope, in ListUsageLim
 	if in.UsageType != nil {
 		v.OneOf("usageType", *in.UsageType, "serverless-compute", "cross-region-datasharing")
 	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := noPage(in.NextToken, true); err != nil {
+	if err := emptyPage(&v, in.NextToken, true); err != nil {
 		return err
 	}
 	if in.ResourceArn != nil {
@@ -225,10 +223,7 @@ type SnapshotListInput struct {
 func (s *Service) ListSnapshots(ctx context.Context, sc Scope, in SnapshotListInput) error {
 	var v validation.Collector
 	checkMaxResults(&v, in.MaxResults)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := noPage(in.NextToken, false); err != nil {
+	if err := emptyPage(&v, in.NextToken, false); err != nil {
 		return err
 	}
 	return s.namespaceFilters(ctx, sc, in.NamespaceName, in.NamespaceArn)
@@ -241,10 +236,7 @@ func (s *Service) ListRecoveryPoints(in SnapshotListInput) error {
 	var v validation.Collector
 	checkMaxResults(&v, in.MaxResults)
 	checkOptName(&v, "namespaceName", in.NamespaceName)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return noPage(in.NextToken, false)
+	return emptyPage(&v, in.NextToken, false)
 }
 
 // ListScheduledActions lists scheduled actions: none. A namespaceName filter
@@ -254,10 +246,7 @@ func (s *Service) ListScheduledActions(ctx context.Context, sc Scope, maxResults
 	checkMaxResults(&v, maxResults)
 	checkPaginationToken(&v, nextToken)
 	checkOptName(&v, "namespaceName", namespaceName)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := noPage(nextToken, true); err != nil {
+	if err := emptyPage(&v, nextToken, true); err != nil {
 		return err
 	}
 	return s.namespaceFilters(ctx, sc, namespaceName, nil)

@@ -119,16 +119,14 @@ const (
 var tagRe = regexp.MustCompile(tagPattern)
 
 func checkTags(v *validation.Collector, tags []Tag) {
-	if len(tags) > maxTagList {
-		// Checked first and alone: the duplicate check below is quadratic.
-		v.Add("tags", fmt.Sprint(len(tags)), fmt.Sprintf("Member must have length less than or equal to %d", maxTagList))
+	// The count is checked first and alone: the duplicate check below is
+	// quadratic.
+	if !checkTagCount(v, "tags", len(tags)) {
 		return
 	}
 	for i, t := range tags {
 		path := fmt.Sprintf("tags.%d.member.key", i+1)
-		if v.LengthAndPattern(path, t.Key, 1, 128, tagRe, tagPattern) {
-			checkReservedTagKey(v, path, t.Key)
-		}
+		checkTagKey(v, path, t.Key)
 		v.LengthAndPattern(fmt.Sprintf("tags.%d.member.value", i+1), t.Value, 0, 256, tagRe, tagPattern)
 		for _, earlier := range tags[:i] {
 			if sameTagKey(earlier.Key, t.Key) {
@@ -139,27 +137,35 @@ func checkTags(v *validation.Collector, tags []Tag) {
 	}
 }
 
+// checkTagCount holds a tag list (or tag key list) to the model's 200.
+func checkTagCount(v *validation.Collector, path string, n int) bool {
+	if n > maxTagList {
+		v.Add(path, fmt.Sprint(n), fmt.Sprintf("Member must have length less than or equal to %d", maxTagList))
+		return false
+	}
+	return true
+}
+
 // reservedTagPrefix starts the tag keys AWS keeps for itself: no request
 // may add or remove one (AWS compares the prefix ignoring case).
 const reservedTagPrefix = "aws:"
 
-func checkReservedTagKey(v *validation.Collector, path, key string) {
-	if len(key) >= len(reservedTagPrefix) && strings.EqualFold(key[:len(reservedTagPrefix)], reservedTagPrefix) {
+// checkTagKey holds a tag key to the model (1 to 128 characters of the tag
+// pattern), then refuses the reserved prefix.
+func checkTagKey(v *validation.Collector, path, key string) {
+	if v.LengthAndPattern(path, key, 1, 128, tagRe, tagPattern) &&
+		len(key) >= len(reservedTagPrefix) && strings.EqualFold(key[:len(reservedTagPrefix)], reservedTagPrefix) {
 		v.Add(path, key, "Member must not start with the reserved prefix aws:")
 	}
 }
 
 // checkTagKeys validates UntagResource's tagKeys.
 func checkTagKeys(v *validation.Collector, keys []string) {
-	if len(keys) > maxTagList {
-		v.Add("tagKeys", fmt.Sprint(len(keys)), fmt.Sprintf("Member must have length less than or equal to %d", maxTagList))
+	if !checkTagCount(v, "tagKeys", len(keys)) {
 		return
 	}
 	for i, k := range keys {
-		path := fmt.Sprintf("tagKeys.%d.member", i+1)
-		if v.LengthAndPattern(path, k, 1, 128, tagRe, tagPattern) {
-			checkReservedTagKey(v, path, k)
-		}
+		checkTagKey(v, fmt.Sprintf("tagKeys.%d.member", i+1), k)
 	}
 }
 

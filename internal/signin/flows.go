@@ -40,46 +40,21 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if v.ClientName == "" {
 		v.ClientName = client.ClientID
 	}
-	if r.Method != http.MethodPost {
-		s := h.sessionOf(w, r)
-		h.step(w, s, v)
-		return
-	}
-	s, ok := h.checkCSRF(r)
+	s, action, ok := h.prompt(w, r, v)
 	if !ok {
-		h.postRefused(w)
 		return
 	}
-	v.CSRF = s.Nonce
-	switch r.PostFormValue("action") {
-	case "signin":
-		if h.signIn(w, r, v) {
-			http.Redirect(w, r, selfURL(r), http.StatusSeeOther)
-		}
-	case "signout":
-		h.setSession(w, r, session{Nonce: nonce(), Expires: h.Clock.Now().Add(SessionTTL)})
-		http.Redirect(w, r, selfURL(r), http.StatusSeeOther)
-	case "deny":
-		if !s.signedIn() {
-			h.expired(w, v)
-			return
-		}
+	if action == "deny" {
 		// RFC 6749 4.1.2.1: the refusal goes back to the client.
 		http.Redirect(w, r, withQuery(target, "error", "access_denied", "error_description", "The user denied the request.", "state", req.State), http.StatusSeeOther)
-	case "allow":
-		if !s.signedIn() {
-			h.expired(w, v)
-			return
-		}
-		code, err := h.OIDC.IssueAuthorizationCode(r.Context(), req, s.UserID)
-		if err != nil {
-			h.failed(w, err)
-			return
-		}
-		http.Redirect(w, r, withQuery(target, "code", code, "state", req.State), http.StatusSeeOther)
-	default:
-		h.postRefused(w)
+		return
 	}
+	code, err := h.OIDC.IssueAuthorizationCode(r.Context(), req, s.UserID)
+	if err != nil {
+		h.failed(w, err)
+		return
+	}
+	http.Redirect(w, r, withQuery(target, "code", code, "state", req.State), http.StatusSeeOther)
 }
 
 // device serves /device (BEHAVIOUR 18.5): the user code, then sign in,
@@ -102,18 +77,41 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 	}
 	v := view{Title: "Sign in", Device: true, Action: PathDevice + "?user_code=" + url.QueryEscape(d.UserCode),
 		ClientName: d.ClientName, Scopes: d.Scopes, UserCode: d.UserCode}
-	if r.Method != http.MethodPost {
-		s := h.sessionOf(w, r)
-		h.step(w, s, v)
+	s, action, ok := h.prompt(w, r, v)
+	if !ok {
 		return
+	}
+	result := "approved"
+	if action == "allow" {
+		err = h.OIDC.ApproveDevice(r.Context(), d.UserCode, s.UserID)
+	} else {
+		result = "denied"
+		err = h.OIDC.DenyDevice(r.Context(), d.UserCode)
+	}
+	if err != nil {
+		h.badCode(w, code, err)
+		return
+	}
+	http.Redirect(w, r, PathDeviceDone+"?result="+result, http.StatusSeeOther)
+}
+
+// prompt is what both flows share: a GET shows the sign-in form or the
+// consent page; a POST must carry the session's CSRF token, and signs in
+// or out, coming back to v.Action. ok is true only for a decision ("allow" or
+// "deny") posted by a signed-in session, which it returns; otherwise
+// prompt has answered.
+func (h *Handler) prompt(w http.ResponseWriter, r *http.Request, v view) (session, string, bool) {
+	if r.Method != http.MethodPost {
+		h.step(w, h.sessionOf(w, r), v)
+		return session{}, "", false
 	}
 	s, ok := h.checkCSRF(r)
 	if !ok {
 		h.postRefused(w)
-		return
+		return session{}, "", false
 	}
 	v.CSRF = s.Nonce
-	switch r.PostFormValue("action") {
+	switch action := r.PostFormValue("action"); action {
 	case "signin":
 		if h.signIn(w, r, v) {
 			http.Redirect(w, r, v.Action, http.StatusSeeOther)
@@ -124,23 +122,13 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) {
 	case "allow", "deny":
 		if !s.signedIn() {
 			h.expired(w, v)
-			return
+			return session{}, "", false
 		}
-		result := "approved"
-		if r.PostFormValue("action") == "allow" {
-			err = h.OIDC.ApproveDevice(r.Context(), d.UserCode, s.UserID)
-		} else {
-			result = "denied"
-			err = h.OIDC.DenyDevice(r.Context(), d.UserCode)
-		}
-		if err != nil {
-			h.badCode(w, code, err)
-			return
-		}
-		http.Redirect(w, r, PathDeviceDone+"?result="+result, http.StatusSeeOther)
+		return s, action, true
 	default:
 		h.postRefused(w)
 	}
+	return session{}, "", false
 }
 
 // step shows the sign-in form, or the consent page once signed in.

@@ -47,6 +47,13 @@ func (s *Server) OIDC(creds aws.Credentials) *ssooidc.Client {
 	return ssooidc.NewFromConfig(s.Config(creds))
 }
 
+// UnsignedOIDC returns an SSO-OIDC client without credentials: the SDK
+// sends RegisterClient, StartDeviceAuthorization and CreateToken unsigned
+// (noAuth), as the AWS CLI does.
+func (s *Server) UnsignedOIDC() *ssooidc.Client {
+	return ssooidc.NewFromConfig(s.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
+}
+
 // STS returns an STS client.
 func (s *Server) STS(creds aws.Credentials) *sts.Client {
 	return sts.NewFromConfig(s.Config(creds))

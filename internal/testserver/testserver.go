@@ -24,6 +24,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 
 	"github.com/idcgate/idcgate/internal/app"
@@ -383,6 +384,12 @@ func (s *Server) Config(creds aws.Credentials) aws.Config {
 // Serverless returns a Redshift Serverless client signed with creds.
 func (s *Server) Serverless(creds aws.Credentials) *redshiftserverless.Client {
 	return redshiftserverless.NewFromConfig(s.Config(creds))
+}
+
+// Redshift returns a Redshift (provisioned API: Redshift IdC
+// applications) client signed with creds.
+func (s *Server) Redshift(creds aws.Credentials) *redshift.Client {
+	return redshift.NewFromConfig(s.Config(creds))
 }
 
 type testWriter struct{ t testing.TB }

@@ -73,7 +73,7 @@ func (a *Authenticator) accessToken(ctx context.Context, r gateway.AuthRequest) 
 	if err := a.admitted(ctx, t, user, gateway.TokenAccess); err != nil {
 		return login, err
 	}
-	return a.upstream(ctx, t.scope, t.wg, login)
+	return a.Upstreams.set(ctx, t.scope, t.wg, login)
 }
 
 // admitted: the Redshift IdC application's managed application admits the

@@ -56,7 +56,7 @@ func (a *Authenticator) extJWT(ctx context.Context, r gateway.AuthRequest) (*gat
 	case err != nil:
 		return login, err
 	}
-	return a.upstream(ctx, t.scope, t.wg, login)
+	return a.Upstreams.set(ctx, t.scope, t.wg, login)
 }
 
 // jwtRefusal says what is wrong with an EXT_JWT, naming the issuer and

@@ -81,14 +81,7 @@ func (a *IAMCredentials) AuthenticateIAM(ctx context.Context, sni, option, user,
 	if err := a.identityExists(ctx, claims); err != nil {
 		return login, err
 	}
-	login.Upstream, err = a.Upstreams.DSN(ctx, scope, wg)
-	switch {
-	case errors.Is(err, gateway.ErrNoUpstream):
-		return login, err
-	case err != nil:
-		return nil, err
-	}
-	return login, nil
+	return a.Upstreams.set(ctx, scope, wg, login)
 }
 
 // identityExists refuses the password of an IAM user or role deleted since

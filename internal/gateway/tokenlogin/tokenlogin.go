@@ -99,20 +99,7 @@ func (a *Authenticator) subjectToken(ctx context.Context, r gateway.AuthRequest)
 	if err := a.subjectAdmitted(ctx, scope, wg, user, login); err != nil {
 		return login, err
 	}
-	return a.upstream(ctx, scope, wg, login)
-}
-
-// upstream finds the workgroup's upstream for login.
-func (a *Authenticator) upstream(ctx context.Context, scope serverless.Scope, wg serverless.Workgroup, login *gateway.Login) (*gateway.Login, error) {
-	var err error
-	login.Upstream, err = a.Upstreams.DSN(ctx, scope, wg)
-	switch {
-	case errors.Is(err, gateway.ErrNoUpstream):
-		return login, err
-	case err != nil:
-		return nil, err
-	}
-	return login, nil
+	return a.Upstreams.set(ctx, scope, wg, login)
 }
 
 // chooseWorkgroup decides which workgroup, of which scope, a login is for.

@@ -2,6 +2,7 @@ package tokenlogin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -43,6 +44,21 @@ func (u *Upstreams) DSN(ctx context.Context, sc serverless.Scope, wg serverless.
 		}
 	}
 	return "", fmt.Errorf("%w: workgroup %s has no upstream PostgreSQL (set pgUpstream or the workgroup's upstream in the config)", gateway.ErrNoUpstream, wg.WorkgroupName)
+}
+
+// set gives login the upstream of workgroup wg. A workgroup without one
+// is still a known login (ErrNoUpstream is returned with it, for the
+// audit); any other error is not.
+func (u *Upstreams) set(ctx context.Context, sc serverless.Scope, wg serverless.Workgroup, login *gateway.Login) (*gateway.Login, error) {
+	var err error
+	login.Upstream, err = u.DSN(ctx, sc, wg)
+	switch {
+	case errors.Is(err, gateway.ErrNoUpstream):
+		return login, err
+	case err != nil:
+		return nil, err
+	}
+	return login, nil
 }
 
 // configured is the config's upstream DSN of the workgroup ("" when the
