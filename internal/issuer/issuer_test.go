@@ -74,13 +74,14 @@ func newWorld(tb testing.TB, n int, delay time.Duration) *world {
 		},
 	}
 	ctx := context.Background()
-	app, err := idc.Ensure(ctx, scope, redshiftidc.Application{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn})
+	arns, err := idc.ApplyConfig(ctx, scope, []redshiftidc.Application{{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn}})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	appArn := arns["demo-idc"]
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("wg-%02d", i)
-		if _, err := sl.EnsureNamespace(ctx, scope, serverless.CreateNamespaceInput{NamespaceName: &name, RedshiftIdcApplicationArn: &app.Arn}); err != nil {
+		if _, err := sl.EnsureNamespace(ctx, scope, serverless.CreateNamespaceInput{NamespaceName: &name, RedshiftIdcApplicationArn: &appArn}); err != nil {
 			tb.Fatal(err)
 		}
 		base := int32(8)

@@ -113,9 +113,15 @@ func TestManagedApplication(t *testing.T) {
 		t.Fatalf("%d sso-admin applications after a refused create", n)
 	}
 
-	again, err := f.s.Ensure(ctx, f.sc, app("one"))
+	// The config naming an application that exists keeps its managed
+	// application.
+	arns, err := f.s.ApplyConfig(ctx, f.sc, []Application{app("one")})
+	if err != nil || arns["one"] != created.Arn {
+		t.Fatalf("ApplyConfig: %v %v", arns, err)
+	}
+	again, err := f.s.ByArn(ctx, f.sc, created.Arn)
 	if err != nil || again.ManagedApplicationArn != created.ManagedApplicationArn {
-		t.Fatalf("Ensure: %+v %v", again, err)
+		t.Fatalf("after ApplyConfig: %+v %v", again, err)
 	}
 
 	// A record from before managed applications.

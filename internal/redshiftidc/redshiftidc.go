@@ -193,36 +193,6 @@ func prefix(s serverless.Scope) string {
 	return segment + "/" + s.Account + "/" + s.Region + "/idc-application/"
 }
 
-// Ensure creates app (by name) if it does not exist and returns the stored
-// one; a stored one without its managed application gets one (a store
-// written before managed applications existed, or one whose managed
-// application was deleted).
-func (s *Service) Ensure(ctx context.Context, scope serverless.Scope, app Application) (Application, error) {
-	var out Application
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		key := prefix(scope) + app.Name
-		if err := store.GetJSON(tx, key, &out); err == nil {
-			return s.ensureManaged(tx, key, &out)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		id, err := ids.UUID(s.rand())
-		if err != nil {
-			return err
-		}
-		app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
-		app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
-		if s.IdentityCenter != nil {
-			if app.ManagedApplicationArn, err = s.IdentityCenter.CreateManagedApplication(tx, app); err != nil {
-				return err
-			}
-		}
-		out = app
-		return store.PutJSON(tx, key, app)
-	})
-	return out, err
-}
-
 // ApplyConfig makes the scope's config-declared applications what the
 // config says, in one transaction (BEHAVIOUR 7.2): one it names is created
 // or has its identity namespace, instance, role and display name set
@@ -240,13 +210,10 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			err := store.GetJSON(tx, key, &cur)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				id, err := ids.UUID(s.rand())
-				if err != nil {
+				cur = want
+				if err := s.name(scope, &cur); err != nil {
 					return err
 				}
-				cur = want
-				cur.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
-				cur.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
 			case err != nil:
 				return err
 			default:
@@ -474,6 +441,18 @@ func (s *Service) LookupIdcApplication(ctx context.Context, scope serverless.Sco
 	return err
 }
 
+// name gives a new application its ARN (a random id, as AWS's) and its
+// creation time.
+func (s *Service) name(scope serverless.Scope, app *Application) error {
+	id, err := ids.UUID(s.rand())
+	if err != nil {
+		return err
+	}
+	app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
+	app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
+	return nil
+}
+
 func (s *Service) rand() io.Reader {
 	if s.Rand != nil {
 		return s.Rand
@@ -601,14 +580,11 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 	if err := checkTagKeys(app); err != nil {
 		return Application{}, err
 	}
-	id, err := ids.UUID(s.rand())
-	if err != nil {
+	if err := s.name(scope, &app); err != nil {
 		return Application{}, err
 	}
-	app.Arn = fmt.Sprintf("arn:aws:redshift:%s:%s:redshiftidcapplication:%s", scope.Region, scope.Account, id)
-	app.CreatedAt = s.Clock.Now().UTC().Truncate(time.Second)
 	app.ManagedApplicationArn = ""
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		key := prefix(scope) + app.Name
 		if _, err := tx.Get(key); err == nil {
 			return fmt.Errorf("%w: %s", ErrExists, app.Name)

@@ -75,17 +75,18 @@ func newWorld(t *testing.T, n int) *world {
 	}
 	ctx := context.Background()
 	for _, sc := range []serverless.Scope{scope, other} {
-		app, err := idc.Ensure(ctx, sc, redshiftidc.Application{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn})
+		arns, err := idc.ApplyConfig(ctx, sc, []redshiftidc.Application{{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		appArn := arns["demo-idc"]
 		count := n
 		if sc == other {
 			count = 1
 		}
 		for i := range count {
 			ns, wg, db := fmt.Sprintf("ns-%02d", i), fmt.Sprintf("wg-%02d", i), fmt.Sprintf("db_%02d", i)
-			if _, err := sl.EnsureNamespace(ctx, sc, serverless.CreateNamespaceInput{NamespaceName: &ns, DbName: &db, RedshiftIdcApplicationArn: &app.Arn}); err != nil {
+			if _, err := sl.EnsureNamespace(ctx, sc, serverless.CreateNamespaceInput{NamespaceName: &ns, DbName: &db, RedshiftIdcApplicationArn: &appArn}); err != nil {
 				t.Fatal(err)
 			}
 			base := int32(8)
