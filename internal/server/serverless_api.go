@@ -39,18 +39,28 @@ var serverlessOps = map[string]handler{
 
 	opGetIdentityCenterAuthToken: (*Server).getIdentityCenterAuthToken,
 
-	"TagResource":          (*Server).tagResource,
-	"UntagResource":        (*Server).untagResource,
-	"ListTagsForResource":  (*Server).listTagsForResource,
-	"GetCredentials":       (*Server).getCredentials,
-	"GetEndpointAccess":    (*Server).getEndpointAccess,
-	"ListEndpointAccess":   (*Server).listEndpointAccess,
-	"ListUsageLimits":      (*Server).listUsageLimits,
-	"ListSnapshots":        (*Server).listSnapshots,
-	"ListRecoveryPoints":   (*Server).listRecoveryPoints,
-	"ListScheduledActions": (*Server).listScheduledActions,
-	"GetTrack":             (*Server).getTrack,
-	"ListTracks":           (*Server).listTracks,
+	"TagResource":         (*Server).tagResource,
+	"UntagResource":       (*Server).untagResource,
+	"ListTagsForResource": (*Server).listTagsForResource,
+	"GetCredentials":      (*Server).getCredentials,
+	"GetEndpointAccess":   (*Server).getEndpointAccess,
+	"ListEndpointAccess": alwaysEmpty("endpoints", func(s *Server, c *call, in *serverless.ListEndpointAccessInput) error {
+		return s.d.Serverless.ListEndpointAccess(c.ctx, s.scope(c), *in)
+	}),
+	"ListUsageLimits": alwaysEmpty("usageLimits", func(s *Server, c *call, in *serverless.ListUsageLimitsInput) error {
+		return s.d.Serverless.ListUsageLimits(c.ctx, s.scope(c), *in)
+	}),
+	"ListSnapshots": alwaysEmpty("snapshots", func(s *Server, c *call, in *snapshotListInput) error {
+		return s.d.Serverless.ListSnapshots(c.ctx, s.scope(c), in.SnapshotListInput)
+	}),
+	"ListRecoveryPoints": alwaysEmpty("recoveryPoints", func(s *Server, c *call, in *snapshotListInput) error {
+		return s.d.Serverless.ListRecoveryPoints(in.SnapshotListInput)
+	}),
+	"ListScheduledActions": alwaysEmpty("scheduledActions", func(s *Server, c *call, in *scheduledActionsInput) error {
+		return s.d.Serverless.ListScheduledActions(c.ctx, s.scope(c), in.MaxResults, in.NextToken, in.NamespaceName)
+	}),
+	"GetTrack":   (*Server).getTrack,
+	"ListTracks": (*Server).listTracks,
 }
 
 const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"

@@ -244,27 +244,35 @@ func deref(p *string) string {
 	return *p
 }
 
+// alwaysEmpty serves a list operation whose list is always empty here
+// (BEHAVIOUR 3.8): the input decoded, the action authorized on "*", the
+// input checked as AWS checks it (check), then {member: []}.
+func alwaysEmpty[In any](member string, check func(s *Server, c *call, in *In) error) func(*Server, *call) (any, error) {
+	return func(s *Server, c *call) (any, error) {
+		var in In
+		if err := s.listAll(c, &in); err != nil {
+			return nil, err
+		}
+		if err := check(s, c, &in); err != nil {
+			return nil, err
+		}
+		return map[string][]struct{}{member: {}}, nil
+	}
+}
+
+// scheduledActionsInput is ListScheduledActions' input.
+type scheduledActionsInput struct {
+	MaxResults    *int32  `json:"maxResults"`
+	NextToken     *string `json:"nextToken"`
+	NamespaceName *string `json:"namespaceName"`
+}
+
 // listAll authorizes an operation with no resource type on "*".
 func (s *Server) listAll(c *call, in any) error {
 	if err := awsjson.Decode(c.body, in); err != nil {
 		return err
 	}
 	return s.authorize(c, serviceServerless, "*")
-}
-
-type listEndpointAccessOutput struct {
-	Endpoints []struct{} `json:"endpoints"`
-}
-
-func (s *Server) listEndpointAccess(c *call) (any, error) {
-	var in serverless.ListEndpointAccessInput
-	if err := s.listAll(c, &in); err != nil {
-		return nil, err
-	}
-	if err := s.d.Serverless.ListEndpointAccess(c.ctx, s.scope(c), in); err != nil {
-		return nil, err
-	}
-	return listEndpointAccessOutput{Endpoints: []struct{}{}}, nil
 }
 
 // getEndpointAccess: there are no VPC endpoints, so every name is not found,
@@ -285,76 +293,12 @@ func (s *Server) getEndpointAccess(c *call) (any, error) {
 	return nil, s.d.Serverless.GetEndpointAccess(in.EndpointName)
 }
 
-type listUsageLimitsOutput struct {
-	UsageLimits []struct{} `json:"usageLimits"`
-}
-
-func (s *Server) listUsageLimits(c *call) (any, error) {
-	var in serverless.ListUsageLimitsInput
-	if err := s.listAll(c, &in); err != nil {
-		return nil, err
-	}
-	if err := s.d.Serverless.ListUsageLimits(c.ctx, s.scope(c), in); err != nil {
-		return nil, err
-	}
-	return listUsageLimitsOutput{UsageLimits: []struct{}{}}, nil
-}
-
 // snapshotListInput adds the time filters, numbers on the wire, which
 // nothing here needs but the decoder checks the type of.
 type snapshotListInput struct {
 	serverless.SnapshotListInput
 	StartTime *float64 `json:"startTime"`
 	EndTime   *float64 `json:"endTime"`
-}
-
-type listSnapshotsOutput struct {
-	Snapshots []struct{} `json:"snapshots"`
-}
-
-func (s *Server) listSnapshots(c *call) (any, error) {
-	var in snapshotListInput
-	if err := s.listAll(c, &in); err != nil {
-		return nil, err
-	}
-	if err := s.d.Serverless.ListSnapshots(c.ctx, s.scope(c), in.SnapshotListInput); err != nil {
-		return nil, err
-	}
-	return listSnapshotsOutput{Snapshots: []struct{}{}}, nil
-}
-
-type listRecoveryPointsOutput struct {
-	RecoveryPoints []struct{} `json:"recoveryPoints"`
-}
-
-func (s *Server) listRecoveryPoints(c *call) (any, error) {
-	var in snapshotListInput
-	if err := s.listAll(c, &in); err != nil {
-		return nil, err
-	}
-	if err := s.d.Serverless.ListRecoveryPoints(in.SnapshotListInput); err != nil {
-		return nil, err
-	}
-	return listRecoveryPointsOutput{RecoveryPoints: []struct{}{}}, nil
-}
-
-type listScheduledActionsOutput struct {
-	ScheduledActions []struct{} `json:"scheduledActions"`
-}
-
-func (s *Server) listScheduledActions(c *call) (any, error) {
-	var in struct {
-		MaxResults    *int32  `json:"maxResults"`
-		NextToken     *string `json:"nextToken"`
-		NamespaceName *string `json:"namespaceName"`
-	}
-	if err := s.listAll(c, &in); err != nil {
-		return nil, err
-	}
-	if err := s.d.Serverless.ListScheduledActions(c.ctx, s.scope(c), in.MaxResults, in.NextToken, in.NamespaceName); err != nil {
-		return nil, err
-	}
-	return listScheduledActionsOutput{ScheduledActions: []struct{}{}}, nil
 }
 
 type updateTargetWire struct {
