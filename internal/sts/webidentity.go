@@ -236,13 +236,7 @@ func webIdentityConditions(p iamstore.OIDCProvider, claims map[string]any, aud s
 		c.Set(prefix+":amr", vals...)
 	}
 	c.Set("aws:FederatedProvider", p.ARN())
-	c.Set("aws:RequestedRegion", req.Region)
-	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", fmt.Sprint(req.Now.Unix()))
-	c.Set("aws:SecureTransport", fmt.Sprint(req.SecureTransport))
-	if req.SourceIP != "" {
-		c.Set("aws:SourceIp", req.SourceIP)
-	}
+	req.SetConditions(c)
 	return c
 }
 
