@@ -10,7 +10,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
-	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sts"
@@ -84,8 +83,10 @@ func (s *Server) serveSTS(c *call) (any, error) {
 		return nil, err
 	}
 	// Unsigned (unsignedOps): no principal.
-	if c.principal != nil && c.principal.UserSession && c.op != "AssumeRole" && c.op != "GetCallerIdentity" && knownOps[serviceSTS][c.op] {
-		return nil, apierror.New(auth.ErrAccessDenied, "Cannot call %s with session credentials obtained by GetSessionToken: they may call only AssumeRole and GetCallerIdentity in STS.", c.op)
+	if c.principal != nil && knownOps[serviceSTS][c.op] {
+		if err := sts.SessionMayCall(c.principal, c.op); err != nil {
+			return nil, err
+		}
 	}
 	switch c.op {
 	case "AssumeRoleWithWebIdentity":

@@ -28,8 +28,9 @@ const (
 // without MFA (which idcgate does not have).
 var userSessionOps = map[string]bool{"AssumeRole": true, "GetCallerIdentity": true}
 
-// sessionMayCall refuses what a GetSessionToken session may not call in STS.
-func sessionMayCall(caller *auth.Principal, op string) error {
+// SessionMayCall refuses what a GetSessionToken session may not call in
+// STS (the server asks before it serves any STS operation).
+func SessionMayCall(caller *auth.Principal, op string) error {
 	if caller.UserSession && !userSessionOps[op] {
 		return apierror.New(auth.ErrAccessDenied, "Cannot call %s with session credentials obtained by GetSessionToken: they may call only AssumeRole and GetCallerIdentity in STS.", op)
 	}
