@@ -70,19 +70,10 @@ func (s *Service) GetSessionToken(ctx context.Context, caller *auth.Principal, i
 		duration = time.Duration(*in.DurationSeconds) * time.Second
 	}
 	now := s.Clock.Now().UTC()
-	akid, secret, err := s.newKeys(caller.Account)
-	if err != nil {
-		return Credentials{}, err
-	}
-	expires := now.Add(duration).Truncate(time.Second)
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: caller.Account, UserArn: caller.ARN, UserID: caller.UserID,
-		IssuedAt: now.Truncate(time.Second), Expires: expires,
+	return s.issue(session{
+		Account: caller.Account, UserArn: caller.ARN, UserID: caller.UserID,
+		IssuedAt: now.Truncate(time.Second), Expires: now.Add(duration).Truncate(time.Second),
 	})
-	if err != nil {
-		return Credentials{}, err
-	}
-	return Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires}, nil
 }
 
 // userPrincipal rebuilds the IAM user of a GetSessionToken session, with

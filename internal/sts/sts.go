@@ -257,24 +257,39 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if ictx != nil && ictx.Expires.Before(expires) && len(in.ProvidedContexts) == 0 {
 		expires = ictx.Expires
 	}
-	akid, secret, err := s.newKeys(role.Account)
-	if err != nil {
-		return AssumeRoleOutput{}, err
-	}
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: role.Account, RoleArn: role.ARN,
+	creds, err := s.issue(session{
+		Account: role.Account, RoleArn: role.ARN,
 		SessionName: in.RoleSessionName, IssuedAt: now.Truncate(time.Second), Expires: expires,
 		SessionPolicy: in.Policy, Context: ictx,
 	})
 	if err != nil {
 		return AssumeRoleOutput{}, err
 	}
+	return roleSession(role, in.RoleSessionName, creds, packed), nil
+}
+
+// issue makes ss's key pair, in its account, and seals ss into the
+// session token that carries it.
+func (s *Service) issue(ss session) (Credentials, error) {
+	var err error
+	if ss.AccessKeyID, ss.Secret, err = s.newKeys(ss.Account); err != nil {
+		return Credentials{}, err
+	}
+	tok, err := s.Sessions.Seal(ss)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: tok, Expiration: ss.Expires}, nil
+}
+
+// roleSession is the answer naming a new session of role.
+func roleSession(role *Role, name string, creds Credentials, packed int) AssumeRoleOutput {
 	return AssumeRoleOutput{
-		Credentials:      Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires},
-		AssumedRoleId:    role.RoleID + ":" + in.RoleSessionName,
-		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
+		Credentials:      creds,
+		AssumedRoleId:    role.RoleID + ":" + name,
+		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + name,
 		PackedPolicySize: packed,
-	}, nil
+	}
 }
 
 // sessionPolicy checks an inline session policy and gives its packed size

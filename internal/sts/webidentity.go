@@ -146,23 +146,14 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	}
 	now := s.Clock.Now().UTC()
 	expires := now.Add(duration).Truncate(time.Second)
-	akid, secret, err := s.newKeys(role.Account)
-	if err != nil {
-		return out, identity, err
-	}
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: role.Account, RoleArn: role.ARN,
+	creds, err := s.issue(session{
+		Account: role.Account, RoleArn: role.ARN,
 		SessionName: in.RoleSessionName, IssuedAt: now.Truncate(time.Second), Expires: expires, SessionPolicy: in.Policy,
 	})
 	if err != nil {
 		return out, identity, err
 	}
-	out.AssumeRoleOutput = AssumeRoleOutput{
-		Credentials:      Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires},
-		AssumedRoleId:    role.RoleID + ":" + in.RoleSessionName,
-		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
-		PackedPolicySize: packed,
-	}
+	out.AssumeRoleOutput = roleSession(role, in.RoleSessionName, creds, packed)
 	out.SubjectFromWebIdentityToken, out.Provider, out.Audience = sub, provider.ARN(), aud
 	return out, identity, nil
 }
