@@ -316,20 +316,8 @@ func sessionPolicy(doc string) (int, error) {
 // ValidationError that costs nothing more to answer.
 func validateAssumeRole(in *AssumeRoleInput) error {
 	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") {
-		v.LengthAndPattern("roleArn", in.RoleArn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") {
-		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
-	}
-	if in.DurationSeconds != nil {
-		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
-	}
-	// Policy's length over 2048 is PackedPolicyTooLarge, answered later
-	// (as AWS does); its characters are checked here.
-	if in.Policy != "" && len(in.Policy) <= MaxSessionPolicy {
-		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	}
+	checkRoleSession(&v, in.RoleArn, in.RoleSessionName)
+	checkDurationAndPolicy(&v, in.DurationSeconds, in.Policy)
 	optional := func(path string, s *string, min, max int, re *regexp.Regexp, pattern string) {
 		if s != nil {
 			v.LengthAndPattern(path, *s, min, max, re, pattern)
@@ -339,13 +327,7 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 	optional("sourceIdentity", in.SourceIdentity, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
 	optional("serialNumber", in.SerialNumber, 9, 256, serialRe, `[\w+=/:,.@-]*`)
 	optional("tokenCode", in.TokenCode, 6, 6, tokenCodeRe, `[\d]*`)
-	if len(in.PolicyArns) > 10 {
-		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
-	}
-	for i, arn := range in.PolicyArns {
-		path := fmt.Sprintf("policyArns.%d.member.arn", i+1)
-		v.LengthAndPattern(path, arn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
+	checkPolicyArns(&v, in.PolicyArns)
 	if len(in.Tags) > 50 {
 		v.Add("tags", nil, "Member must have length less than or equal to 50")
 	}
@@ -381,6 +363,39 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 		}
 	}
 	return v.Err()
+}
+
+// checkRoleSession checks the RoleArn and RoleSessionName members of an
+// operation that makes a role session.
+func checkRoleSession(v *validation.Collector, roleArn, sessionName string) {
+	if v.Required("roleArn", roleArn != "") {
+		v.LengthAndPattern("roleArn", roleArn, 20, 2048, arnTypeRe, arnTypePattern)
+	}
+	if v.Required("roleSessionName", sessionName != "") {
+		v.LengthAndPattern("roleSessionName", sessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
+	}
+}
+
+// checkDurationAndPolicy checks a role session's DurationSeconds and the
+// characters of its Policy: a length over 2048 is PackedPolicyTooLarge,
+// answered later (as AWS does).
+func checkDurationAndPolicy(v *validation.Collector, duration *int64, policy string) {
+	if duration != nil {
+		v.Range("durationSeconds", *duration, 900, 43200)
+	}
+	if policy != "" && len(policy) <= MaxSessionPolicy {
+		v.Pattern("policy", policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	}
+}
+
+// checkPolicyArns checks a role session's PolicyArns members.
+func checkPolicyArns(v *validation.Collector, arns []string) {
+	if len(arns) > 10 {
+		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
+	}
+	for i, arn := range arns {
+		v.LengthAndPattern(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, 20, 2048, arnTypeRe, arnTypePattern)
+	}
 }
 
 // trusts applies the trust policy and the caller's identity policies.

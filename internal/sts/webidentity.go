@@ -253,12 +253,7 @@ func roleAccount(arn string) (string, bool) {
 // validateWebIdentity holds the members to the STS model's bounds.
 func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") {
-		v.LengthAndPattern("roleArn", in.RoleArn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") {
-		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
-	}
+	checkRoleSession(&v, in.RoleArn, in.RoleSessionName)
 	// The token is a credential: a message never quotes it.
 	if v.Required("webIdentityToken", in.WebIdentityToken != "") {
 		v.SecretLength("webIdentityToken", in.WebIdentityToken, 4, 20000)
@@ -266,17 +261,7 @@ func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 	if in.ProviderId != nil {
 		v.Length("providerId", *in.ProviderId, 4, 2048)
 	}
-	if in.DurationSeconds != nil {
-		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
-	}
-	if in.Policy != "" && len(in.Policy) <= MaxSessionPolicy {
-		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	}
-	if len(in.PolicyArns) > 10 {
-		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
-	}
-	for i, arn := range in.PolicyArns {
-		v.LengthAndPattern(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
+	checkDurationAndPolicy(&v, in.DurationSeconds, in.Policy)
+	checkPolicyArns(&v, in.PolicyArns)
 	return v.Err()
 }
