@@ -82,7 +82,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if len(in.PolicyArns) > 0 {
 		return out, nil, validation.Newf("PolicyArns: idcgate has no managed policies, so %s cannot narrow the session; pass the statements inline as Policy.", printable(in.PolicyArns[0]))
 	}
-	account, ok := roleAccount(in.RoleArn)
+	account, _, ok := auth.SplitIAMARN(in.RoleArn, "role")
 	if !ok || !s.Registry.IsAccount(account) {
 		return out, nil, notAuthorizedWeb()
 	}
@@ -238,16 +238,6 @@ func scheme(u string) string {
 		return ""
 	}
 	return strings.ToLower(s)
-}
-
-// roleAccount is the account of a role ARN.
-func roleAccount(arn string) (string, bool) {
-	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
-	if !ok {
-		return "", false
-	}
-	account, res, ok := strings.Cut(rest, ":role/")
-	return account, ok && res != ""
 }
 
 // validateWebIdentity holds the members to the STS model's bounds.
