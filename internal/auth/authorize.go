@@ -17,6 +17,19 @@ type Request struct {
 	Now             time.Time
 }
 
+// SetConditions sets the global condition keys the request itself gives
+// (region, time, transport, source address), whoever makes it: a signed
+// caller's (Conditions) or a web identity's, which has no principal.
+func (req Request) SetConditions(c iam.Context) {
+	c.Set("aws:RequestedRegion", req.Region)
+	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
+	c.Set("aws:EpochTime", strconv.FormatInt(req.Now.Unix(), 10))
+	c.Set("aws:SecureTransport", strconv.FormatBool(req.SecureTransport))
+	if req.SourceIP != "" {
+		c.Set("aws:SourceIp", req.SourceIP)
+	}
+}
+
 // Conditions returns the condition keys for p making req (aws:… keys plus
 // the session's own keys), merged with extra service-specific keys.
 func Conditions(p *Principal, req Request, extra iam.Context) iam.Context {
@@ -28,13 +41,7 @@ func Conditions(p *Principal, req Request, extra iam.Context) iam.Context {
 	if p.Kind == KindUser {
 		c.Set("aws:username", p.Name)
 	}
-	c.Set("aws:RequestedRegion", req.Region)
-	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(req.Now.Unix(), 10))
-	c.Set("aws:SecureTransport", strconv.FormatBool(req.SecureTransport))
-	if req.SourceIP != "" {
-		c.Set("aws:SourceIp", req.SourceIP)
-	}
+	req.SetConditions(c)
 	if (p.Kind == KindAssumedRole || p.UserSession) && !p.IssuedAt.IsZero() {
 		c.Set("aws:TokenIssueTime", p.IssuedAt.UTC().Format(time.RFC3339))
 	}

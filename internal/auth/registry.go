@@ -334,9 +334,9 @@ func (r *Registry) IsAccount(account string) bool {
 	return false
 }
 
-// splitIAMARN cuts "arn:aws:iam::<account>:<kind><path><name>" into the
+// SplitIAMARN cuts "arn:aws:iam::<account>:<kind><path><name>" into the
 // account and the name (the last segment).
-func splitIAMARN(arn, kind string) (account, name string, ok bool) {
+func SplitIAMARN(arn, kind string) (account, name string, ok bool) {
 	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
 	if !ok {
 		return "", "", false
@@ -365,7 +365,7 @@ func (r *Registry) role(rp iamstore.RoleWithPolicies) (*Role, error) {
 // Role returns the role with this ARN (exactly: path and name as stored),
 // as it is now; ok is false when there is none.
 func (r *Registry) Role(ctx context.Context, arn string) (*Role, bool, error) {
-	account, name, ok := splitIAMARN(arn, "role")
+	account, name, ok := SplitIAMARN(arn, "role")
 	if !ok || !r.IsAccount(account) {
 		return nil, false, nil
 	}
@@ -432,7 +432,7 @@ func (r *Registry) PrincipalByARN(ctx context.Context, arn string) (*Principal, 
 			return &p, true, nil
 		}
 	}
-	if account, name, ok := splitIAMARN(arn, "user"); ok && r.IsAccount(account) {
+	if account, name, ok := SplitIAMARN(arn, "user"); ok && r.IsAccount(account) {
 		u, err := r.iam.LookupUser(ctx, account, name)
 		if errors.Is(err, iamstore.ErrNoSuchEntity) || (err == nil && u.User.ARN() != arn) {
 			return nil, false, nil

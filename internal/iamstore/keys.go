@@ -45,11 +45,9 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID str
 			return err
 		}
 		k.UserName = u.Name
-		n := 0
-		if err := tx.Scan(userKeysPrefix(account, user), "", func(string, []byte) (bool, error) { n++; return true, nil }); err != nil {
+		if n, err := count(tx, userKeysPrefix(account, user)); err != nil {
 			return err
-		}
-		if n >= MaxAccessKeys {
+		} else if n >= MaxAccessKeys {
 			return apierror.New(ErrLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", MaxAccessKeys)
 		}
 		return s.putKey(tx, k)

@@ -178,14 +178,9 @@ func (s *Service) CreateOIDCProvider(ctx context.Context, account string, in Cre
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		n := 0
-		if err := tx.Scan(oidcProvidersPrefix(account), "", func(string, []byte) (bool, error) {
-			n++
-			return true, nil
-		}); err != nil {
+		if n, err := count(tx, oidcProvidersPrefix(account)); err != nil {
 			return err
-		}
-		if n >= MaxOIDCProviders {
+		} else if n >= MaxOIDCProviders {
 			return apierror.New(ErrLimitExceeded, "Cannot exceed quota for OpenIdConnectProvidersPerAccount: %d", MaxOIDCProviders)
 		}
 		return store.PutJSON(tx, key, p)

@@ -3,6 +3,7 @@ package iamstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -98,5 +99,24 @@ func TestApplyOIDCProviders(t *testing.T) {
 	list, err := s.ListOIDCProviders(ctx, acct)
 	if err != nil || len(list) != 2 || list[0].URL != "https://api.example" || list[1].URL != gh.URL {
 		t.Fatalf("providers after the config dropped one: %v %+v", err, list)
+	}
+}
+
+// TestOIDCProviderQuota: an account has at most MaxOIDCProviders; one
+// more is LimitExceeded and is not stored.
+func TestOIDCProviderQuota(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t)
+	ctx := context.Background()
+	for i := range MaxOIDCProviders {
+		if _, err := s.CreateOIDCProvider(ctx, acct, CreateOIDCProviderInput{URL: fmt.Sprintf("https://issuer.example/%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreateOIDCProvider(ctx, acct, CreateOIDCProviderInput{URL: "https://issuer.example/one-more"}); !errors.Is(err, ErrLimitExceeded) {
+		t.Fatalf("provider %d: %v, want LimitExceeded", MaxOIDCProviders+1, err)
+	}
+	if list, err := s.ListOIDCProviders(ctx, acct); err != nil || len(list) != MaxOIDCProviders {
+		t.Fatalf("%d providers, %v", len(list), err)
 	}
 }

@@ -206,3 +206,13 @@ func hasAny(r store.Reader, prefix string) (bool, error) {
 	})
 	return found, err
 }
+
+// count is how many entries are under prefix (a quota's use).
+func count(r store.Reader, prefix string) (int, error) {
+	n := 0
+	err := r.Scan(prefix, "", func(string, []byte) (bool, error) {
+		n++
+		return true, nil
+	})
+	return n, err
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
-	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sts"
@@ -69,13 +68,13 @@ func wireCredentials(c sts.Credentials) credentialsXML {
 		SessionToken: c.SessionToken, Expiration: c.Expiration.UTC().Format(time.RFC3339)}
 }
 
-// optionalParam is a member that may be absent (nil) or empty.
-func optionalParam(params awsquery.Params, name string) *string {
-	if !params.Has(name) {
-		return nil
+// policyArns reads the PolicyArns members of an operation that makes a role session.
+func policyArns(params awsquery.Params) []string {
+	var arns []string
+	for _, m := range params.Members("PolicyArns", "arn") {
+		arns = append(arns, m["arn"])
 	}
-	v := params.Get(name)
-	return &v
+	return arns
 }
 
 func (s *Server) serveSTS(c *call) (any, error) {
@@ -84,14 +83,16 @@ func (s *Server) serveSTS(c *call) (any, error) {
 		return nil, err
 	}
 	// Unsigned (unsignedOps): no principal.
-	if c.principal != nil && c.principal.UserSession && c.op != "AssumeRole" && c.op != "GetCallerIdentity" && knownOps[serviceSTS][c.op] {
-		return nil, apierror.New(auth.ErrAccessDenied, "Cannot call %s with session credentials obtained by GetSessionToken: they may call only AssumeRole and GetCallerIdentity in STS.", c.op)
+	if c.principal != nil && knownOps[serviceSTS][c.op] {
+		if err := sts.SessionMayCall(c.principal, c.op); err != nil {
+			return nil, err
+		}
 	}
 	switch c.op {
 	case "AssumeRoleWithWebIdentity":
 		return s.assumeRoleWithWebIdentity(c, params)
 	case "GetSessionToken":
-		in := sts.GetSessionTokenInput{SerialNumber: optionalParam(params, "SerialNumber"), TokenCode: optionalParam(params, "TokenCode")}
+		in := sts.GetSessionTokenInput{SerialNumber: queryOptional(params, "SerialNumber"), TokenCode: queryOptional(params, "TokenCode")}
 		if in.DurationSeconds, err = durationSecondsUpTo(params, sts.MaxUserSession); err != nil {
 			return nil, err
 		}
@@ -123,17 +124,9 @@ func (s *Server) serveSTS(c *call) (any, error) {
 			in.ProvidedContexts = append(in.ProvidedContexts, sts.ProvidedContext{ProviderArn: m["ProviderArn"], ContextAssertion: m["ContextAssertion"]})
 		}
 		// Members idcgate does not act on, read so STS can hold them to AWS's bounds.
-		opt := func(name string) *string {
-			if !params.Has(name) {
-				return nil
-			}
-			v := params.Get(name)
-			return &v
-		}
+		opt := func(name string) *string { return queryOptional(params, name) }
 		in.ExternalId, in.SourceIdentity, in.SerialNumber, in.TokenCode = opt("ExternalId"), opt("SourceIdentity"), opt("SerialNumber"), opt("TokenCode")
-		for _, m := range params.Members("PolicyArns", "arn") {
-			in.PolicyArns = append(in.PolicyArns, m["arn"])
-		}
+		in.PolicyArns = policyArns(params)
 		for _, m := range params.Members("Tags", "Key", "Value") {
 			var tag sts.Tag
 			if k, ok := m["Key"]; ok {
@@ -171,15 +164,13 @@ func (s *Server) serveSTS(c *call) (any, error) {
 func (s *Server) assumeRoleWithWebIdentity(c *call, params awsquery.Params) (any, error) {
 	in := sts.AssumeRoleWithWebIdentityInput{
 		RoleArn: params.Get("RoleArn"), RoleSessionName: params.Get("RoleSessionName"),
-		WebIdentityToken: params.Get("WebIdentityToken"), ProviderId: optionalParam(params, "ProviderId"), Policy: params.Get("Policy"),
+		WebIdentityToken: params.Get("WebIdentityToken"), ProviderId: queryOptional(params, "ProviderId"), Policy: params.Get("Policy"),
 	}
 	var err error
 	if in.DurationSeconds, err = durationSeconds(params); err != nil {
 		return nil, err
 	}
-	for _, m := range params.Members("PolicyArns", "arn") {
-		in.PolicyArns = append(in.PolicyArns, m["arn"])
-	}
+	in.PolicyArns = policyArns(params)
 	out, who, err := s.d.STS.AssumeRoleWithWebIdentity(c.ctx, in, c.authReq)
 	if who != nil && c.route.caller != nil {
 		*c.route.caller = audit.Identity{Type: "WebIdentityUser", PrincipalID: who.ProviderArn + ":" + who.Audience + ":" + who.Subject,

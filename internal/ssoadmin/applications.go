@@ -501,14 +501,13 @@ func (s *Service) DeleteApplication(ctx context.Context, arn string) error {
 			// gone; the owner deletes both together.
 			return validation.Newf("Application %s is managed by %s: delete it there, and this application goes with it.", arn, app.ManagedBy)
 		}
-		return s.deleteApp(tx, arn)
+		return s.deleteApp(tx, app)
 	})
 }
 
-func (s *Service) deleteApp(tx store.Tx, arn string) error {
-	if _, err := s.getApp(tx, arn); err != nil {
-		return err
-	}
+// deleteApp deletes app, read in tx, with its assignments.
+func (s *Service) deleteApp(tx store.Tx, app Application) error {
+	arn := app.ApplicationArn
 	var keys []string
 	err := tx.Scan(s.asgAppPrefix(arn), "", func(k string, b []byte) (bool, error) {
 		var a Assignment

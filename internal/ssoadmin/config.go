@@ -119,7 +119,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 			return err
 		}
 		for _, a := range staleApps {
-			if err := s.deleteApp(tx, a.ApplicationArn); err != nil {
+			if err := s.deleteApp(tx, a); err != nil {
 				return err
 			}
 		}

@@ -77,10 +77,13 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 // DeleteManagedApplication deletes a managed application with its
 // assignments in tx; one already gone is no error.
 func (s *Service) DeleteManagedApplication(tx store.Tx, arn string) error {
-	if err := s.deleteApp(tx, arn); err != nil && !errors.Is(err, ErrNotFound) {
+	app, err := s.getApp(tx, arn)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	return nil
+	return s.deleteApp(tx, app)
 }
 
 // RenameManagedApplication gives a managed application its owner's new

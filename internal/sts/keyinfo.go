@@ -64,16 +64,14 @@ var accessKeyIDRe = regexp.MustCompile(`^\w*$`)
 
 // GetAccessKeyInfo names the account an access key id belongs to: the
 // owner for a key of this deployment (an account root's or an IAM user's),
-// else the account the id itself carries, for any well-formed id.
+// else the account the id itself carries, for any well-formed id. A
+// GetSessionToken session is refused before (SessionMayCall).
 func (s *Service) GetAccessKeyInfo(ctx context.Context, caller *auth.Principal, keyID string, req auth.Request) (string, error) {
 	var v validation.Collector
 	if v.Required("accessKeyId", keyID != "") {
 		v.LengthAndPattern("accessKeyId", keyID, 16, 128, accessKeyIDRe, `[\w]*`)
 	}
 	if err := v.Err(); err != nil {
-		return "", err
-	}
-	if err := sessionMayCall(caller, "GetAccessKeyInfo"); err != nil {
 		return "", err
 	}
 	if err := auth.Authorize(caller, "sts:GetAccessKeyInfo", "*", req, nil); err != nil {

@@ -28,8 +28,9 @@ const (
 // without MFA (which idcgate does not have).
 var userSessionOps = map[string]bool{"AssumeRole": true, "GetCallerIdentity": true}
 
-// sessionMayCall refuses what a GetSessionToken session may not call in STS.
-func sessionMayCall(caller *auth.Principal, op string) error {
+// SessionMayCall refuses what a GetSessionToken session may not call in
+// STS (the server asks before it serves any STS operation).
+func SessionMayCall(caller *auth.Principal, op string) error {
 	if caller.UserSession && !userSessionOps[op] {
 		return apierror.New(auth.ErrAccessDenied, "Cannot call %s with session credentials obtained by GetSessionToken: they may call only AssumeRole and GetCallerIdentity in STS.", op)
 	}
@@ -69,19 +70,10 @@ func (s *Service) GetSessionToken(ctx context.Context, caller *auth.Principal, i
 		duration = time.Duration(*in.DurationSeconds) * time.Second
 	}
 	now := s.Clock.Now().UTC()
-	akid, secret, err := s.newKeys(caller.Account)
-	if err != nil {
-		return Credentials{}, err
-	}
-	expires := now.Add(duration).Truncate(time.Second)
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: caller.Account, UserArn: caller.ARN, UserID: caller.UserID,
-		IssuedAt: now.Truncate(time.Second), Expires: expires,
+	return s.issue(session{
+		Account: caller.Account, UserArn: caller.ARN, UserID: caller.UserID,
+		IssuedAt: now.Truncate(time.Second), Expires: now.Add(duration).Truncate(time.Second),
 	})
-	if err != nil {
-		return Credentials{}, err
-	}
-	return Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires}, nil
 }
 
 // userPrincipal rebuilds the IAM user of a GetSessionToken session, with

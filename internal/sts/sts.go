@@ -257,24 +257,39 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if ictx != nil && ictx.Expires.Before(expires) && len(in.ProvidedContexts) == 0 {
 		expires = ictx.Expires
 	}
-	akid, secret, err := s.newKeys(role.Account)
-	if err != nil {
-		return AssumeRoleOutput{}, err
-	}
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: role.Account, RoleArn: role.ARN,
+	creds, err := s.issue(session{
+		Account: role.Account, RoleArn: role.ARN,
 		SessionName: in.RoleSessionName, IssuedAt: now.Truncate(time.Second), Expires: expires,
 		SessionPolicy: in.Policy, Context: ictx,
 	})
 	if err != nil {
 		return AssumeRoleOutput{}, err
 	}
+	return roleSession(role, in.RoleSessionName, creds, packed), nil
+}
+
+// issue makes ss's key pair, in its account, and seals ss into the
+// session token that carries it.
+func (s *Service) issue(ss session) (Credentials, error) {
+	var err error
+	if ss.AccessKeyID, ss.Secret, err = s.newKeys(ss.Account); err != nil {
+		return Credentials{}, err
+	}
+	tok, err := s.Sessions.Seal(ss)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: tok, Expiration: ss.Expires}, nil
+}
+
+// roleSession is the answer naming a new session of role.
+func roleSession(role *Role, name string, creds Credentials, packed int) AssumeRoleOutput {
 	return AssumeRoleOutput{
-		Credentials:      Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires},
-		AssumedRoleId:    role.RoleID + ":" + in.RoleSessionName,
-		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
+		Credentials:      creds,
+		AssumedRoleId:    role.RoleID + ":" + name,
+		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + name,
 		PackedPolicySize: packed,
-	}, nil
+	}
 }
 
 // sessionPolicy checks an inline session policy and gives its packed size
@@ -301,20 +316,8 @@ func sessionPolicy(doc string) (int, error) {
 // ValidationError that costs nothing more to answer.
 func validateAssumeRole(in *AssumeRoleInput) error {
 	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") {
-		v.LengthAndPattern("roleArn", in.RoleArn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") {
-		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
-	}
-	if in.DurationSeconds != nil {
-		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
-	}
-	// Policy's length over 2048 is PackedPolicyTooLarge, answered later
-	// (as AWS does); its characters are checked here.
-	if in.Policy != "" && len(in.Policy) <= MaxSessionPolicy {
-		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	}
+	checkRoleSession(&v, in.RoleArn, in.RoleSessionName)
+	checkDurationAndPolicy(&v, in.DurationSeconds, in.Policy)
 	optional := func(path string, s *string, min, max int, re *regexp.Regexp, pattern string) {
 		if s != nil {
 			v.LengthAndPattern(path, *s, min, max, re, pattern)
@@ -324,13 +327,7 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 	optional("sourceIdentity", in.SourceIdentity, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
 	optional("serialNumber", in.SerialNumber, 9, 256, serialRe, `[\w+=/:,.@-]*`)
 	optional("tokenCode", in.TokenCode, 6, 6, tokenCodeRe, `[\d]*`)
-	if len(in.PolicyArns) > 10 {
-		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
-	}
-	for i, arn := range in.PolicyArns {
-		path := fmt.Sprintf("policyArns.%d.member.arn", i+1)
-		v.LengthAndPattern(path, arn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
+	checkPolicyArns(&v, in.PolicyArns)
 	if len(in.Tags) > 50 {
 		v.Add("tags", nil, "Member must have length less than or equal to 50")
 	}
@@ -366,6 +363,39 @@ func validateAssumeRole(in *AssumeRoleInput) error {
 		}
 	}
 	return v.Err()
+}
+
+// checkRoleSession checks the RoleArn and RoleSessionName members of an
+// operation that makes a role session.
+func checkRoleSession(v *validation.Collector, roleArn, sessionName string) {
+	if v.Required("roleArn", roleArn != "") {
+		v.LengthAndPattern("roleArn", roleArn, 20, 2048, arnTypeRe, arnTypePattern)
+	}
+	if v.Required("roleSessionName", sessionName != "") {
+		v.LengthAndPattern("roleSessionName", sessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
+	}
+}
+
+// checkDurationAndPolicy checks a role session's DurationSeconds and the
+// characters of its Policy: a length over 2048 is PackedPolicyTooLarge,
+// answered later (as AWS does).
+func checkDurationAndPolicy(v *validation.Collector, duration *int64, policy string) {
+	if duration != nil {
+		v.Range("durationSeconds", *duration, 900, 43200)
+	}
+	if policy != "" && len(policy) <= MaxSessionPolicy {
+		v.Pattern("policy", policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	}
+}
+
+// checkPolicyArns checks a role session's PolicyArns members.
+func checkPolicyArns(v *validation.Collector, arns []string) {
+	if len(arns) > 10 {
+		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
+	}
+	for i, arn := range arns {
+		v.LengthAndPattern(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, 20, 2048, arnTypeRe, arnTypePattern)
+	}
 }
 
 // trusts applies the trust policy and the caller's identity policies.

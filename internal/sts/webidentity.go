@@ -82,7 +82,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	if len(in.PolicyArns) > 0 {
 		return out, nil, validation.Newf("PolicyArns: idcgate has no managed policies, so %s cannot narrow the session; pass the statements inline as Policy.", printable(in.PolicyArns[0]))
 	}
-	account, ok := roleAccount(in.RoleArn)
+	account, _, ok := auth.SplitIAMARN(in.RoleArn, "role")
 	if !ok || !s.Registry.IsAccount(account) {
 		return out, nil, notAuthorizedWeb()
 	}
@@ -146,23 +146,14 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in AssumeRoleWi
 	}
 	now := s.Clock.Now().UTC()
 	expires := now.Add(duration).Truncate(time.Second)
-	akid, secret, err := s.newKeys(role.Account)
-	if err != nil {
-		return out, identity, err
-	}
-	tok, err := s.Sessions.Seal(session{
-		AccessKeyID: akid, Secret: secret, Account: role.Account, RoleArn: role.ARN,
+	creds, err := s.issue(session{
+		Account: role.Account, RoleArn: role.ARN,
 		SessionName: in.RoleSessionName, IssuedAt: now.Truncate(time.Second), Expires: expires, SessionPolicy: in.Policy,
 	})
 	if err != nil {
 		return out, identity, err
 	}
-	out.AssumeRoleOutput = AssumeRoleOutput{
-		Credentials:      Credentials{AccessKeyId: akid, SecretAccessKey: secret, SessionToken: tok, Expiration: expires},
-		AssumedRoleId:    role.RoleID + ":" + in.RoleSessionName,
-		Arn:              "arn:aws:sts::" + role.Account + ":assumed-role/" + role.Name + "/" + in.RoleSessionName,
-		PackedPolicySize: packed,
-	}
+	out.AssumeRoleOutput = roleSession(role, in.RoleSessionName, creds, packed)
 	out.SubjectFromWebIdentityToken, out.Provider, out.Audience = sub, provider.ARN(), aud
 	return out, identity, nil
 }
@@ -236,13 +227,7 @@ func webIdentityConditions(p iamstore.OIDCProvider, claims map[string]any, aud s
 		c.Set(prefix+":amr", vals...)
 	}
 	c.Set("aws:FederatedProvider", p.ARN())
-	c.Set("aws:RequestedRegion", req.Region)
-	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", fmt.Sprint(req.Now.Unix()))
-	c.Set("aws:SecureTransport", fmt.Sprint(req.SecureTransport))
-	if req.SourceIP != "" {
-		c.Set("aws:SourceIp", req.SourceIP)
-	}
+	req.SetConditions(c)
 	return c
 }
 
@@ -255,25 +240,10 @@ func scheme(u string) string {
 	return strings.ToLower(s)
 }
 
-// roleAccount is the account of a role ARN.
-func roleAccount(arn string) (string, bool) {
-	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
-	if !ok {
-		return "", false
-	}
-	account, res, ok := strings.Cut(rest, ":role/")
-	return account, ok && res != ""
-}
-
 // validateWebIdentity holds the members to the STS model's bounds.
 func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 	var v validation.Collector
-	if v.Required("roleArn", in.RoleArn != "") {
-		v.LengthAndPattern("roleArn", in.RoleArn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
-	if v.Required("roleSessionName", in.RoleSessionName != "") {
-		v.LengthAndPattern("roleSessionName", in.RoleSessionName, 2, 64, sessionNameRe, `[\w+=,.@-]*`)
-	}
+	checkRoleSession(&v, in.RoleArn, in.RoleSessionName)
 	// The token is a credential: a message never quotes it.
 	if v.Required("webIdentityToken", in.WebIdentityToken != "") {
 		v.SecretLength("webIdentityToken", in.WebIdentityToken, 4, 20000)
@@ -281,17 +251,7 @@ func validateWebIdentity(in *AssumeRoleWithWebIdentityInput) error {
 	if in.ProviderId != nil {
 		v.Length("providerId", *in.ProviderId, 4, 2048)
 	}
-	if in.DurationSeconds != nil {
-		v.Range("durationSeconds", *in.DurationSeconds, 900, 43200)
-	}
-	if in.Policy != "" && len(in.Policy) <= MaxSessionPolicy {
-		v.Pattern("policy", in.Policy, policyDocRe, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	}
-	if len(in.PolicyArns) > 10 {
-		v.Add("policyArns", nil, "Member must have length less than or equal to 10")
-	}
-	for i, arn := range in.PolicyArns {
-		v.LengthAndPattern(fmt.Sprintf("policyArns.%d.member.arn", i+1), arn, 20, 2048, arnTypeRe, arnTypePattern)
-	}
+	checkDurationAndPolicy(&v, in.DurationSeconds, in.Policy)
+	checkPolicyArns(&v, in.PolicyArns)
 	return v.Err()
 }

@@ -49,29 +49,25 @@ func (c *Collector) Required(path string, present bool) bool {
 
 // Length checks min <= len(s) <= max (runes); max < 0 means no upper bound.
 func (c *Collector) Length(path, s string, min, max int) bool {
-	n := len([]rune(s))
-	switch {
-	case n < min:
-		c.Add(path, s, fmt.Sprintf("Member must have length greater than or equal to %d", min))
-		return false
-	case max >= 0 && n > max:
-		c.Add(path, s, fmt.Sprintf("Member must have length less than or equal to %d", max))
-		return false
-	}
-	return true
+	return c.length(path, s, s, min, max)
 }
 
 // SecretLength is Length for a member that is a credential (a token, an
 // assertion, a password): the message shows '***', never the value, which
 // would otherwise reach the caller's logs and the audit trail.
 func (c *Collector) SecretLength(path, s string, min, max int) bool {
+	return c.length(path, s, hidden{}, min, max)
+}
+
+// length checks s's length; a violation's message shows shown.
+func (c *Collector) length(path, s string, shown any, min, max int) bool {
 	n := len([]rune(s))
 	switch {
 	case n < min:
-		c.Add(path, hidden{}, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+		c.Add(path, shown, fmt.Sprintf("Member must have length greater than or equal to %d", min))
 		return false
 	case max >= 0 && n > max:
-		c.Add(path, hidden{}, fmt.Sprintf("Member must have length less than or equal to %d", max))
+		c.Add(path, shown, fmt.Sprintf("Member must have length less than or equal to %d", max))
 		return false
 	}
 	return true

@@ -18,6 +18,11 @@ func TestCollectorMessages(t *testing.T) {
 			"1 validation error detected: Value null at 'workgroupName' failed to satisfy constraint: Member must not be null"},
 		{"too short", func(c *Collector) { c.Length("workgroupNames.1.member", "ab", 3, 64) },
 			"1 validation error detected: Value 'ab' at 'workgroupNames.1.member' failed to satisfy constraint: Member must have length greater than or equal to 3"},
+		{"secret too short", func(c *Collector) { c.SecretLength("webIdentityToken", "abc", 4, 20000) },
+			"1 validation error detected: Value '***' at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4"},
+		{"secret too long", func(c *Collector) { c.SecretLength("password", "hunter22", 1, 4) },
+			"1 validation error detected: Value '***' at 'password' failed to satisfy constraint: Member must have length less than or equal to 4"},
+		{"secret fits", func(c *Collector) { c.SecretLength("password", "hunter22", 1, 8) }, ""},
 		{"pattern and range", func(c *Collector) {
 			c.Pattern("workgroupName", "A_B", re, "[a-z0-9-]+")
 			c.Range("baseCapacity", 4, 8, 1024)
