@@ -10,7 +10,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -360,7 +359,7 @@ func scopeAllowed(app *ssoadmin.Application, sc string) bool {
 }
 
 func (s *Service) verifyAssertion(ctx context.Context, app *ssoadmin.Application, assertion string) (*identitycenter.User, error) {
-	if _, err := unverifiedIssuer(assertion); err != nil {
+	if _, err := jwtverify.UnverifiedIssuer(assertion); err != nil {
 		return nil, fail(ErrInvalidGrant, "The assertion is not a well-formed JWT.")
 	}
 	grant, ok := app.Grants[GrantJWTBearer]
@@ -491,26 +490,6 @@ func claimAt(claims map[string]any, path string) (string, bool) {
 	}
 	v, ok := cur.(string)
 	return v, ok
-}
-
-// unverifiedIssuer reads iss without trusting it, only to pick the issuer
-// whose keys must then verify the token.
-func unverifiedIssuer(token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", errors.New("not a JWS")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", err
-	}
-	var c struct {
-		Iss string `json:"iss"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.Iss == "" {
-		return "", errors.New("no iss")
-	}
-	return c.Iss, nil
 }
 
 var printable = apierror.Printable

@@ -3,7 +3,6 @@ package oidc
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/jwtverify"
@@ -49,9 +48,9 @@ type TrustedJWT struct {
 // identitycenter.ErrNoSuchUser or ErrAmbiguousUser; else the store's.
 func (s *Service) VerifyTrustedJWT(ctx context.Context, token string, accepted []ssoadmin.AuthorizedTokenIssuer) (TrustedJWT, error) {
 	var t TrustedJWT
-	iss, err := unverifiedIssuer(token)
+	iss, err := jwtverify.UnverifiedIssuer(token)
 	if err != nil {
-		return t, fmt.Errorf("%w: %v", jwtverify.ErrMalformed, err)
+		return t, err // jwtverify.ErrMalformed
 	}
 	t.Iss = iss
 	var verifier *jwtverify.Verifier
