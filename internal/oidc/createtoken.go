@@ -234,7 +234,7 @@ func (s *Service) issueInteractive(ctx context.Context, c clientRecord, userID s
 		return CreateTokenOutput{}, err
 	}
 	if c.EntitledApplicationArn != "" {
-		app, err := s.application(ctx, c.EntitledApplicationArn)
+		app, err := s.application(ctx, c.EntitledApplicationArn, ErrInvalidClient)
 		if err != nil {
 			return CreateTokenOutput{}, err
 		}

@@ -211,3 +211,49 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("%d records left, want the client", left)
 	}
 }
+
+// TestDecidedUserCodeNamesNothing: once approved or denied, a user code
+// is no longer recorded, so the device page knows it no more than an
+// unknown one (BEHAVIOUR 18.2) and it is decided only once.
+func TestDecidedUserCodeNamesNothing(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := interactive(t, &now)
+	ctx := context.Background()
+	alice, err := s.Dir.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := s.RegisterClient(ctx, RegisterClientInput{ClientName: p("cli"), ClientType: p("public")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, decide := range []func(code string) error{
+		func(code string) error { return s.ApproveDevice(ctx, code, alice.UserID) },
+		func(code string) error { return s.DenyDevice(ctx, code) },
+	} {
+		start, err := s.StartDeviceAuthorization(ctx, StartDeviceAuthorizationInput{ClientId: &reg.ClientID, ClientSecret: &reg.ClientSecret, StartUrl: p(s.Endpoint)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PendingDevice(ctx, start.UserCode); err != nil {
+			t.Fatalf("pending before the decision: %v", err)
+		}
+		if err := decide(start.UserCode); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := normalizeUserCode(start.UserCode)
+		if err := s.Store.View(ctx, func(r store.Reader) error { _, err := r.Get(keyUser + code); return err }); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the decided user code is still recorded: %v", err)
+		}
+		if _, err := s.PendingDevice(ctx, start.UserCode); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("PendingDevice after the decision: %v", err)
+		}
+		if err := s.ApproveDevice(ctx, start.UserCode, alice.UserID); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("ApproveDevice after the decision: %v", err)
+		}
+		if err := s.DenyDevice(ctx, start.UserCode); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("DenyDevice after the decision: %v", err)
+		}
+	}
+}

@@ -237,7 +237,7 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	if in.GrantType == nil || *in.GrantType == "" {
 		return Output{}, fail(ErrInvalidRequest, "grantType is required.")
 	}
-	app, err := s.application(ctx, appArn)
+	app, err := s.application(ctx, appArn, ErrInvalidClient)
 	if err != nil {
 		return Output{}, err
 	}
@@ -286,20 +286,22 @@ func (s *Service) CreateTokenWithIAM(ctx context.Context, in Input) (Output, err
 	return s.issue(&app, user, in.Scope, now)
 }
 
-// application reads the client's application: a missing or disabled one
-// is invalid_client, as for a clientId SSO-OIDC does not know.
-func (s *Service) application(ctx context.Context, arn string) (ssoadmin.Application, error) {
+// application reads an enabled application; a missing or disabled one is
+// refused with kind: invalid_client where the application is the client
+// (a clientId SSO-OIDC does not know), invalid_request where a request
+// names it (RegisterClient's entitledApplicationArn).
+func (s *Service) application(ctx context.Context, arn string, kind error) (ssoadmin.Application, error) {
 	if s.Apps == nil || s.Dir == nil {
-		return ssoadmin.Application{}, fail(ErrInvalidClient, "Application %s does not exist.", printable(arn))
+		return ssoadmin.Application{}, fail(kind, "Application %s does not exist.", printable(arn))
 	}
 	app, err := s.Apps.Application(ctx, arn)
 	switch {
 	case errors.Is(err, ssoadmin.ErrNotFound):
-		return app, fail(ErrInvalidClient, "Application %s does not exist.", printable(arn))
+		return app, fail(kind, "Application %s does not exist.", printable(arn))
 	case err != nil:
 		return app, err
 	case app.Status == ssoadmin.StatusDisabled:
-		return app, fail(ErrInvalidClient, "Application %s is disabled.", app.ApplicationArn)
+		return app, fail(kind, "Application %s is disabled.", app.ApplicationArn)
 	}
 	return app, nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/store"
 )
 
@@ -145,17 +144,9 @@ func (s *Service) checkEntitlement(ctx context.Context, arn string, scopes, redi
 	if len(arn) > MaxClientID {
 		return fail(ErrInvalidRequest, "entitledApplicationArn must be at most %d characters.", MaxClientID)
 	}
-	if s.Apps == nil {
-		return fail(ErrInvalidRequest, "Application %s does not exist.", printable(arn))
-	}
-	app, err := s.Apps.Application(ctx, arn)
-	switch {
-	case errors.Is(err, ssoadmin.ErrNotFound):
-		return fail(ErrInvalidRequest, "Application %s does not exist.", printable(arn))
-	case err != nil:
+	app, err := s.application(ctx, arn, ErrInvalidRequest)
+	if err != nil {
 		return err
-	case app.Status == ssoadmin.StatusDisabled:
-		return fail(ErrInvalidRequest, "Application %s is disabled.", app.ApplicationArn)
 	}
 	for _, sc := range scopes {
 		if !scopeAllowed(&app, sc) {

@@ -50,7 +50,7 @@ func (s *Service) VerifyTrustedJWT(ctx context.Context, token string, accepted [
 	var t TrustedJWT
 	iss, err := jwtverify.UnverifiedIssuer(token)
 	if err != nil {
-		return t, err
+		return t, err // jwtverify.ErrMalformed
 	}
 	t.Iss = iss
 	var verifier *jwtverify.Verifier

@@ -61,7 +61,9 @@ func (s *Server) auditRecord(r *http.Request, rt routed, reqID string, body []by
 	if p != nil {
 		rec.RecipientAccountID = p.Account
 	} else if rt.unsigned() && s.d.Directory != nil {
-		// An unsigned SSO-OIDC call is the instance's account's event.
+		// An unsigned call no credential names (SSO-OIDC's, or a web
+		// identity whose token did not verify) is recorded as the
+		// Identity Center instance's account's event.
 		rec.RecipientAccountID = s.d.Directory.Account
 	}
 	if rt.caller != nil && rt.caller.Type != "" {

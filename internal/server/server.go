@@ -210,9 +210,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the caller's proof, and a handler that verifies one fills rt.caller
 	// with whom it names (a web identity).
 	var p *auth.Principal
-	throttleKey := "unsigned:" + sourceIP(r)
+	var throttleKey string
 	if rt.unsigned() {
 		rt.caller = &audit.Identity{}
+		throttleKey = "unsigned:" + sourceIP(r)
 	} else {
 		region := s.d.Region
 		if rt.service == serviceIAM {

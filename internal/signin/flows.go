@@ -149,7 +149,8 @@ func (h *Handler) expired(w http.ResponseWriter, v view) {
 }
 
 // badCode shows the code entry page again with why the code was refused
-// (unknown, used, expired); other errors are failures.
+// (expired, or not valid: unknown, or used, since a decided code names
+// nothing any more, BEHAVIOUR 18.2); other errors are failures.
 func (h *Handler) badCode(w http.ResponseWriter, code string, err error) {
 	var ae *apierror.Error
 	if !errors.As(err, &ae) || !(errors.Is(err, oidc.ErrInvalidRequest) || errors.Is(err, oidc.ErrExpiredToken)) {
@@ -159,8 +160,6 @@ func (h *Handler) badCode(w http.ResponseWriter, code string, err error) {
 	msg := "That code is not valid. Check it and try again."
 	if errors.Is(err, oidc.ErrExpiredToken) {
 		msg = "That code has expired. Start the sign-in again from your device."
-	} else if strings.Contains(ae.Message, "already been used") {
-		msg = "That code has already been used."
 	}
 	h.render(w, http.StatusBadRequest, "device_code", view{Title: "Enter your code", Device: true, Error: msg, UserCode: clip(code, 32)})
 }

@@ -264,15 +264,26 @@ func (h *Handler) log() *slog.Logger {
 // sessionOf reads the request's session; a missing, tampered or expired
 // cookie gives a fresh anonymous one (set on the response).
 func (h *Handler) sessionOf(w http.ResponseWriter, r *http.Request) session {
-	if c, err := r.Cookie(CookieName); err == nil {
-		var s session
-		if h.Sessions.Open(c.Value, &s) == nil && h.Clock.Now().Before(s.Expires) && s.Nonce != "" {
-			return s
-		}
+	if s, ok := h.cookieSession(r); ok {
+		return s
 	}
 	s := session{Nonce: nonce(), Expires: h.Clock.Now().Add(SessionTTL)}
 	h.setSession(w, r, s)
 	return s
+}
+
+// cookieSession is the session the request's cookie holds, if it opens
+// and has not expired.
+func (h *Handler) cookieSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return session{}, false
+	}
+	var s session
+	if h.Sessions.Open(c.Value, &s) != nil || !h.Clock.Now().Before(s.Expires) || s.Nonce == "" {
+		return session{}, false
+	}
+	return s, true
 }
 
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) {
@@ -294,12 +305,8 @@ func nonce() string {
 // checkCSRF: a post must carry the session's nonce, from a session the
 // request's cookie holds (a post without the cookie has no session).
 func (h *Handler) checkCSRF(r *http.Request) (session, bool) {
-	c, err := r.Cookie(CookieName)
-	if err != nil {
-		return session{}, false
-	}
-	var s session
-	if h.Sessions.Open(c.Value, &s) != nil || !h.Clock.Now().Before(s.Expires) || s.Nonce == "" {
+	s, ok := h.cookieSession(r)
+	if !ok {
 		return session{}, false
 	}
 	tok := r.PostFormValue("csrf")

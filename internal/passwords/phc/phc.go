@@ -77,7 +77,7 @@ func (h PHC) Verify(password string) bool {
 	return subtle.ConstantTimeCompare(got, h.Hash) == 1
 }
 
-// ParsePHC parses an argon2id PHC string, as the reference implementation
+// Parse parses an argon2id PHC string, as the reference implementation
 // and libsodium write it. Only version 19 (0x13) is accepted.
 func Parse(s string) (PHC, error) {
 	bad := func(why string) (PHC, error) { return PHC{}, fmt.Errorf("%w: %s", ErrBadHash, why) }
