@@ -599,7 +599,7 @@ func TestGatewayAccessTokenFromSignIn(t *testing.T) {
 	c := ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
 
 	reg := slRegister(t, c, nil) // scopes sso:account:access, redshift:connect
-	tok := slDeviceTokens(t, srv, nil, c, reg, "alice")
+	tok := slDeviceTokens(t, srv, c, reg, "alice")
 	conn, _, refusal := driverLogin(t, addr, "", accessTok, aws.ToString(tok.AccessToken), true)
 	if refusal != nil {
 		t.Fatalf("the signed-in user's access token was refused: %s %s", refusal.Code, refusal.Message)
@@ -618,7 +618,7 @@ func TestGatewayAccessTokenFromSignIn(t *testing.T) {
 
 	narrow := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("no-redshift"), ClientType: aws.String("public"),
 		Scopes: []string{"sso:account:access"}})
-	bobs := slDeviceTokens(t, srv, nil, c, narrow, "bob")
+	bobs := slDeviceTokens(t, srv, c, narrow, "bob")
 	wantDriverRefusal(t, addr, "", accessTok, aws.ToString(bobs.AccessToken), "28000", "the ACCESS_TOKEN lacks the scope redshift:connect")
 }
 

@@ -315,7 +315,7 @@ func TestSSOLoginAuthorizationCode(t *testing.T) {
 }
 
 // slDeviceTokens runs the device flow for user and returns its tokens.
-func slDeviceTokens(t *testing.T, srv *testserver.Server, clk *clock.Fake, c *ssooidc.Client, reg *ssooidc.RegisterClientOutput, user string) *ssooidc.CreateTokenOutput {
+func slDeviceTokens(t *testing.T, srv *testserver.Server, c *ssooidc.Client, reg *ssooidc.RegisterClientOutput, user string) *ssooidc.CreateTokenOutput {
 	t.Helper()
 	ctx := context.Background()
 	start, err := c.StartDeviceAuthorization(ctx, &ssooidc.StartDeviceAuthorizationInput{
@@ -347,7 +347,7 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 		return c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
 			GrantType: aws.String("refresh_token"), RefreshToken: rt})
 	}
-	first := slDeviceTokens(t, srv, clk, c, reg, "alice")
+	first := slDeviceTokens(t, srv, c, reg, "alice")
 	second, err := refresh(first.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -362,12 +362,12 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 	}
 	// Another client's refresh token is not this one's.
 	other := slRegister(t, c, nil)
-	theirs := slDeviceTokens(t, srv, clk, c, other, "alice")
+	theirs := slDeviceTokens(t, srv, c, other, "alice")
 	_, err = refresh(theirs.RefreshToken)
 	slWant[oidctypes.InvalidGrantException](t, err, "invalid_grant")
 
 	// bob is deleted: his refresh token is refused.
-	bobs := slDeviceTokens(t, srv, clk, c, reg, "bob")
+	bobs := slDeviceTokens(t, srv, c, reg, "bob")
 	is := srv.IdentityStore(srv.Admin)
 	if _, err := is.DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: aws.String(srv.Instance.OIDC.Dir.IdentityStoreID),
 		UserId: aws.String(slUserID(t, srv, "bob"))}); err != nil {
@@ -380,14 +380,14 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 	// is assigned through her group; once out of it, she gets no token.
 	ent := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("redshift-browser"), ClientType: aws.String("public"),
 		Scopes: []string{"redshift:connect"}, EntitledApplicationArn: aws.String(testserver.ApplicationArn)})
-	alices := slDeviceTokens(t, srv, clk, c, ent, "alice")
+	alices := slDeviceTokens(t, srv, c, ent, "alice")
 	slLeaveGroups(t, srv, "alice")
 	_, err = c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: ent.ClientId, ClientSecret: ent.ClientSecret,
 		GrantType: aws.String("refresh_token"), RefreshToken: alices.RefreshToken})
 	slWant[oidctypes.AccessDeniedException](t, err, "access_denied")
 
 	// A sign-in ends: its refresh tokens expire with it.
-	carols := slDeviceTokens(t, srv, clk, c, reg, "carol")
+	carols := slDeviceTokens(t, srv, c, reg, "carol")
 	clk.Advance(oidc.SessionTTL)
 	_, err = refresh(carols.RefreshToken)
 	slWant[oidctypes.ExpiredTokenException](t, err, "expired_token")
@@ -460,9 +460,9 @@ func TestSSOLoginRegisterClientRefusals(t *testing.T) {
 // secret of theirs (client secret, device code, tokens) is in it.
 func TestSSOLoginAuditHidesSecrets(t *testing.T) {
 	t.Parallel()
-	srv, clk, c := slServer(t)
+	srv, _, c := slServer(t)
 	reg := slRegister(t, c, nil)
-	tok := slDeviceTokens(t, srv, clk, c, reg, "alice")
+	tok := slDeviceTokens(t, srv, c, reg, "alice")
 	if _, err := c.CreateToken(context.Background(), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
 		GrantType: aws.String("refresh_token"), RefreshToken: tok.RefreshToken}); err != nil {
 		t.Fatal(err)
