@@ -596,7 +596,7 @@ func TestGatewayAccessTokenFromSignIn(t *testing.T) {
 	srv, _ := gatewayWorld(t, nil)
 	addr := srv.PGAddr()
 	ctx := context.Background()
-	c := ssooidc.NewFromConfig(srv.Config(aws.Credentials{}), func(o *ssooidc.Options) { o.Credentials = nil })
+	c := srv.UnsignedOIDC()
 
 	reg := slRegister(t, c, nil) // scopes sso:account:access, redshift:connect
 	tok := slDeviceTokens(t, srv, c, reg, "alice")

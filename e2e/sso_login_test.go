@@ -106,7 +106,7 @@ func slRegister(t *testing.T, c *ssooidc.Client, in *ssooidc.RegisterClientInput
 
 var slUserCodeShape = regexp.MustCompile(`^[A-Z]{4}-[A-Z]{4}$`)
 
-// TestSSODeviceFlow: RegisterClient, StartDeviceAuthorization, then polls:
+// TestSSOLoginDeviceFlow: RegisterClient, StartDeviceAuthorization, then polls:
 // pending, too fast (slow_down), approved (tokens, once), and a reused
 // device code.
 func TestSSOLoginDeviceFlow(t *testing.T) {
@@ -175,7 +175,7 @@ func TestSSOLoginDeviceFlow(t *testing.T) {
 	slWant[oidctypes.InvalidClientException](t, err, "invalid_client")
 }
 
-// TestSSODeviceDeniedAndExpired: a denied request is access_denied to the
+// TestSSOLoginDeviceDeniedAndExpired: a denied request is access_denied to the
 // poller; one nobody decides expires after expiresIn.
 func TestSSOLoginDeviceDeniedAndExpired(t *testing.T) {
 	t.Parallel()
@@ -229,7 +229,7 @@ func slPKCE() (verifier, challenge string) {
 	return verifier, base64.RawURLEncoding.EncodeToString(h[:])
 }
 
-// TestSSOAuthorizationCode: the authorization code grant with PKCE, as
+// TestSSOLoginAuthorizationCode: the authorization code grant with PKCE, as
 // `aws sso login` (2.22+) runs it: a loopback redirect whose port the CLI
 // picks, the verifier, the same redirect URI, the code once and soon.
 func TestSSOLoginAuthorizationCode(t *testing.T) {
@@ -334,7 +334,7 @@ func slDeviceTokens(t *testing.T, srv *testserver.Server, c *ssooidc.Client, reg
 	return tok
 }
 
-// TestSSORefreshRotation: a refresh token works once and hands out the
+// TestSSOLoginRefreshRotation: a refresh token works once and hands out the
 // next; the used one is refused; a deleted user's is refused; a client
 // entitled to an application that requires assignment gets nothing for
 // a user no longer assigned.
@@ -412,7 +412,7 @@ func slLeaveGroups(t *testing.T, srv *testserver.Server, user string) {
 	}
 }
 
-// TestSSORegisterClientRefusals: what RegisterClient refuses, each as AWS's
+// TestSSOLoginRegisterClientRefusals: what RegisterClient refuses, each as AWS's
 // error.
 func TestSSOLoginRegisterClientRefusals(t *testing.T) {
 	t.Parallel()
@@ -455,7 +455,7 @@ func TestSSOLoginRegisterClientRefusals(t *testing.T) {
 		func(err error) { slWant[oidctypes.InvalidScopeException](t, err, "invalid_scope") })
 }
 
-// TestSSOAuditHidesSecrets: the unsigned calls are in the trail as
+// TestSSOLoginAuditHidesSecrets: the unsigned calls are in the trail as
 // CloudTrail records them (no principal, the instance's account), and no
 // secret of theirs (client secret, device code, tokens) is in it.
 func TestSSOLoginAuditHidesSecrets(t *testing.T) {
