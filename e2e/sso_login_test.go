@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,36 +37,15 @@ func slWant[E any, P interface {
 	if !errors.As(err, &e) {
 		t.Fatalf("want %T, got %v", e, err)
 	}
-	var code, desc string
-	switch v := any(e).(type) {
-	case *oidctypes.AuthorizationPendingException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.SlowDownException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.ExpiredTokenException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.AccessDeniedException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidGrantException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidClientException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidRequestException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidScopeException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidClientMetadataException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidRedirectUriException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.UnsupportedGrantTypeException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.UnauthorizedClientException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	default:
-		t.Fatalf("slWant does not know %T", e)
+	// Every SSO-OIDC error type has these two members.
+	member := func(name string) string {
+		f := reflect.ValueOf(e).Elem().FieldByName(name)
+		if !f.IsValid() || f.Type() != reflect.TypeFor[*string]() {
+			t.Fatalf("%T has no %s member", e, name)
+		}
+		return aws.ToString(f.Interface().(*string))
 	}
-	if code != oauth || desc == "" {
+	if code, desc := member("Error_"), member("Error_description"); code != oauth || desc == "" {
 		t.Fatalf("%T: error %q (want %q), error_description %q", e, code, oauth, desc)
 	}
 	return e
