@@ -19,10 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/redshift"
-	rstypes "github.com/aws/aws-sdk-go-v2/service/redshift/types"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -115,27 +112,8 @@ func BenchmarkGatewayConnectByTokenType(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
-	apps, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil || len(apps.RedshiftIdcApplications) == 0 {
-		b.Fatal(err)
-	}
-	issuers, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(ctx, &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var benchIssuer *string
-	for _, tti := range issuers.TrustedTokenIssuers {
-		if aws.ToString(tti.Name) == "bench" {
-			benchIssuer = tti.TrustedTokenIssuerArn
-		}
-	}
-	if _, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
-		RedshiftIdcApplicationArn: apps.RedshiftIdcApplications[0].RedshiftIdcApplicationArn,
-		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: benchIssuer, AuthorizedAudiencesList: []string{"redshift"}}},
-	}); err != nil {
-		b.Fatal(err)
-	}
+	demo, _ := idcAppArn(b, srv, "demo-idc")
+	trustIssuers(b, srv, demo, "redshift", "bench")
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "bench-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		b.Fatal(err)

@@ -177,7 +177,7 @@ func accessTokenFor(t *testing.T, srv *testserver.Server, user string, scopes ..
 }
 
 // idcAppArn is the ARN of the Redshift IdC application named name.
-func idcAppArn(t *testing.T, srv *testserver.Server, name string) (arn, managed string) {
+func idcAppArn(t testing.TB, srv *testserver.Server, name string) (arn, managed string) {
 	t.Helper()
 	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
 	if err != nil {
@@ -192,33 +192,27 @@ func idcAppArn(t *testing.T, srv *testserver.Server, name string) (arn, managed 
 	return "", ""
 }
 
-// builtinIssuerArn is the ARN of the example's trusted token issuer for
-// the built-in IdP.
-func builtinIssuerArn(t *testing.T, srv *testserver.Server) string {
+// trustIssuers makes the Redshift IdC application arn accept the JWTs
+// of the trusted token issuers named for audience aud
+// (ModifyRedshiftIdcApplication; it replaces the application's list).
+func trustIssuers(t testing.TB, srv *testserver.Server, arn, aud string, issuers ...string) {
 	t.Helper()
-	out, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(context.Background(), &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
-	if err != nil {
+	var list []rstypes.AuthorizedTokenIssuer
+	for _, name := range issuers {
+		list = append(list, rstypes.AuthorizedTokenIssuer{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, name)), AuthorizedAudiencesList: []string{aud}})
+	}
+	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
+		RedshiftIdcApplicationArn: aws.String(arn), AuthorizedTokenIssuerList: list}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tti := range out.TrustedTokenIssuers {
-		if aws.ToString(tti.Name) == "idcgate-idp" {
-			return aws.ToString(tti.TrustedTokenIssuerArn)
-		}
-	}
-	t.Fatal("no trusted token issuer idcgate-idp")
-	return ""
 }
 
 // trustBuiltinIdP makes the Redshift IdC application arn accept the
-// built-in IdP's JWTs for audience aud (ModifyRedshiftIdcApplication).
+// built-in IdP's JWTs (the example's trusted token issuer idcgate-idp)
+// for audience aud.
 func trustBuiltinIdP(t *testing.T, srv *testserver.Server, arn, aud string) {
 	t.Helper()
-	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
-		RedshiftIdcApplicationArn: aws.String(arn),
-		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: aws.String(builtinIssuerArn(t, srv)), AuthorizedAudiencesList: []string{aud}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	trustIssuers(t, srv, arn, aud, "idcgate-idp")
 }
 
 // gatedApplication makes a Redshift IdC application of identity namespace
@@ -446,7 +440,7 @@ func TestGatewaySubjectTokenNamespace(t *testing.T) {
 }
 
 // issuerArn is the ARN of the trusted token issuer named name.
-func issuerArn(t *testing.T, srv *testserver.Server, name string) string {
+func issuerArn(t testing.TB, srv *testserver.Server, name string) string {
 	t.Helper()
 	out, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(context.Background(), &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
 	if err != nil {
@@ -482,14 +476,7 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 	})
 	addr := srv.PGAddr()
 	demo, _ := idcAppArn(t, srv, "demo-idc")
-	if _, err := srv.Redshift(srv.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
-		RedshiftIdcApplicationArn: aws.String(demo),
-		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{
-			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}},
-			{TrustedTokenIssuerArn: aws.String(issuerArn(t, srv, "corp-down")), AuthorizedAudiencesList: []string{"redshift"}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	trustIssuers(t, srv, demo, "redshift", "corp-inline", "corp-down")
 	claims := func(iss string, mod func(map[string]any)) map[string]any {
 		now := time.Now()
 		c := map[string]any{"iss": iss, "aud": "redshift", "sub": "corp-1", "preferred_username": "alice", "email": "alice@example.com",
