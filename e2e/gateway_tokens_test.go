@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -38,20 +39,42 @@ import (
 )
 
 // driverLogin speaks the Redshift drivers' Identity Center exchange byte
-// for byte (startup with idp_type and token_type, 'R' code 14 without
-// payload, 'i' with the token, with or without the trailing NUL), with the
-// TLS server name sni (may be empty) and the startup's extra parameters.
-// It returns the connection after ReadyForQuery with the ParameterStatus
-// values it was sent, or the refusal.
+// for byte (driverExchange) and fails the test on anything but a login or
+// a refusal. It returns the connection after ReadyForQuery with the
+// ParameterStatus values it was sent, or the refusal.
 func driverLogin(t *testing.T, addr, sni string, params map[string]string, token string, nul bool) (net.Conn, map[string]string, *pgproto3.ErrorResponse) {
 	t.Helper()
-	raw, err := net.Dial("tcp", addr)
+	conn, status, refusal, err := driverExchange(addr, sni, params, token, nul)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.Close() })
+	if conn != nil {
+		t.Cleanup(func() { conn.Close() })
+	}
+	return conn, status, refusal
+}
+
+// driverExchange is the Redshift drivers' Identity Center exchange: TLS
+// with server name sni (may be empty), startup with idp_type and the extra
+// params (token_type, workgroup, ...), 'R' code 14 without payload, 'i'
+// with the token (with or without the trailing NUL). It returns the
+// connection after ReadyForQuery with the ParameterStatus values, or the
+// refusal; err is anything a gateway must not do.
+func driverExchange(addr, sni string, params map[string]string, token string, nul bool) (_ net.Conn, status map[string]string, _ *pgproto3.ErrorResponse, err error) {
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil || status == nil {
+			raw.Close()
+		}
+	}()
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	conn := gatewayTLS(t, raw, sni)
+	conn, err := startTLS(raw, sni)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	p := map[string]string{
 		"user": "", "database": "dev", "application_name": "redshift_connector", "client_protocol_version": "2",
 		"driver_version": "Redshift Python Driver 2.1.5", "plugin_name": "redshift_connector.plugin.IdpTokenAuthPlugin",
@@ -62,14 +85,14 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	}
 	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: p}).Encode(nil)
 	if _, err := conn.Write(startup); err != nil {
-		t.Fatal(err)
+		return nil, nil, nil, err
 	}
 	var r14 [9]byte
 	if _, err := io.ReadFull(conn, r14[:]); err != nil {
-		t.Fatal(err)
+		return nil, nil, nil, err
 	}
 	if !bytes.Equal(r14[:], []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}) {
-		t.Fatalf("auth request %v, want R/8/14 with no payload", r14)
+		return nil, nil, nil, fmt.Errorf("auth request %v, want R/8/14 with no payload", r14)
 	}
 	body := []byte(token)
 	if nul {
@@ -79,33 +102,33 @@ func driverLogin(t *testing.T, addr, sni string, params map[string]string, token
 	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
 	conn.Write(append(msg, body...))
 	fe := pgproto3.NewFrontend(conn, conn)
-	status := map[string]string{}
+	got := map[string]string{}
 	for first := true; ; first = false {
 		m, err := fe.Receive()
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, nil, err
 		}
 		switch m := m.(type) {
 		case *pgproto3.ErrorResponse:
 			if strings.Contains(m.Message, "password") {
-				t.Fatalf("a token sent in an 'i' message called a password: %q", m.Message)
+				return nil, nil, nil, fmt.Errorf("a token sent in an 'i' message called a password: %q", m.Message)
 			}
-			return nil, nil, m
+			return nil, nil, m, nil
 		case *pgproto3.AuthenticationOk:
 			if !first {
-				t.Fatal("AuthenticationOk not first")
+				return nil, nil, nil, errors.New("AuthenticationOk not first")
 			}
 		case *pgproto3.ReadyForQuery:
-			return conn, status, nil
+			return conn, got, nil, nil
 		case *pgproto3.ParameterStatus:
-			status[m.Name] = m.Value
+			got[m.Name] = m.Value
 		case *pgproto3.BackendKeyData:
 			if len(m.SecretKey) != 4 {
-				t.Fatalf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
+				return nil, nil, nil, fmt.Errorf("BackendKeyData secret %d bytes, want 4 (12-byte message)", len(m.SecretKey))
 			}
 		default:
 			if first {
-				t.Fatalf("%T before AuthenticationOk", m)
+				return nil, nil, nil, fmt.Errorf("%T before AuthenticationOk", m)
 			}
 		}
 	}
