@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
@@ -47,6 +49,19 @@ func slWant[E any, P interface {
 	}
 	if code, desc := member("Error_"), member("Error_description"); code != oauth || desc == "" {
 		t.Fatalf("%T: error %q (want %q), error_description %q", e, code, oauth, desc)
+	}
+	// The model's statuses: 401 for InvalidClientException, 400 for the
+	// others a client is told.
+	status := http.StatusBadRequest
+	if oauth == "invalid_client" {
+		status = http.StatusUnauthorized
+	}
+	got := 0
+	if re := (*awshttp.ResponseError)(nil); errors.As(err, &re) {
+		got = re.HTTPStatusCode()
+	}
+	if got != status {
+		t.Fatalf("%T: HTTP status %d, want %d", e, got, status)
 	}
 	return e
 }
