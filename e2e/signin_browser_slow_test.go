@@ -271,7 +271,7 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 		return text(t, ctx, "error")
 	}
 	wrong, unknown := refusal("alice"), refusal("mallory")
-	if wrong == "" || wrong != unknown {
+	if wrong != "The user name or password is incorrect." || wrong != unknown {
 		t.Fatalf("wrong password says %q, unknown user %q", wrong, unknown)
 	}
 	// The form is shown again, not the consent page.
