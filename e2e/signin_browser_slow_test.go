@@ -30,8 +30,9 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // browserContext starts a fresh headless Chromium that may reach loopback
-// only (STYLE 8: no background networking, no component updates, every
-// host but 127.0.0.1 and localhost unresolvable). In CI a missing Chromium
+// only, so a test never depends on the network: no background networking,
+// no component updates, every host but 127.0.0.1 and localhost
+// unresolvable. In CI a missing Chromium
 // fails the test; elsewhere it skips.
 func browserContext(t *testing.T) context.Context {
 	t.Helper()
