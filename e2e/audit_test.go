@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -446,19 +445,6 @@ func opsStoreRecords(t *testing.T, srv *testserver.Server) []audit.Record {
 	}
 }
 
-// opsAdminCmd is the idcgate binary with the administrator's credentials.
-func opsAdminCmd(t *testing.T, p *testserver.Process, args ...string) *exec.Cmd {
-	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
-	cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
-		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
-	return cmd
-}
-
 func opsLines(t *testing.T, out []byte) []audit.Record {
 	t.Helper()
 	var recs []audit.Record
@@ -493,7 +479,7 @@ func TestAuditTailCLI(t *testing.T) {
 	}
 	run := func(args ...string) []audit.Record {
 		t.Helper()
-		out, err := opsAdminCmd(t, p, append([]string{"audit", "tail"}, args...)...).CombinedOutput()
+		out, err := adminCmd(t, p, append([]string{"audit", "tail"}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("audit tail %v: %v %s", args, err, out)
 		}
@@ -517,7 +503,7 @@ func TestAuditTailCLI(t *testing.T) {
 	if recs := run("--user", "app"); len(recs) != 2 || recs[0].EventName != "CreateTokenWithIAM" || recs[1].EventName != "AssumeRole" {
 		t.Fatalf("--user app: %+v", recs)
 	}
-	if out, err := opsAdminCmd(t, p, "audit", "tail", "--max", "0").CombinedOutput(); err == nil || !strings.Contains(string(out), "--max") {
+	if out, err := adminCmd(t, p, "audit", "tail", "--max", "0").CombinedOutput(); err == nil || !strings.Contains(string(out), "--max") {
 		t.Fatalf("--max 0: %v %s", err, out)
 	}
 
@@ -527,7 +513,7 @@ func TestAuditTailCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	firstID, _ := opsRequestID(first.ResultMetadata)
-	cmd := opsAdminCmd(t, p, "audit", "tail", "--follow", "--max", "1", "--event", "ListWorkgroups")
+	cmd := adminCmd(t, p, "audit", "tail", "--follow", "--max", "1", "--event", "ListWorkgroups")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

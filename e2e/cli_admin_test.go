@@ -3,9 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +18,6 @@ import (
 func TestTokenInspectAndKeysCLI(t *testing.T) {
 	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
-	bin, _ := testserver.Binary()
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	out, err := getToken(t, p.Server, alice, "demo")
 	if err != nil {
@@ -31,9 +27,7 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 	// (standard output) and standard error.
 	runExit := func(want int, args ...string) (map[string]any, string) {
 		t.Helper()
-		cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
-		cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
-			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
+		cmd := adminCmd(t, p, args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		b, _ := cmd.Output()

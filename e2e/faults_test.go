@@ -24,7 +24,7 @@ func TestFaultInjection(t *testing.T) {
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	admin := func(args ...string) {
 		t.Helper()
-		if out, err := opsAdminCmd(t, p, args...).CombinedOutput(); err != nil {
+		if out, err := adminCmd(t, p, args...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v %s", args, err, out)
 		}
 	}
@@ -168,7 +168,7 @@ func TestFaultsFromConfig(t *testing.T) {
 	if time.Since(start) < 250*time.Millisecond {
 		t.Fatal("the config's latency rule was not applied")
 	}
-	if out, err := opsAdminCmd(t, p, "faults", "clear").CombinedOutput(); err != nil {
+	if out, err := adminCmd(t, p, "faults", "clear").CombinedOutput(); err != nil {
 		t.Fatalf("faults clear: %v %s", err, out)
 	}
 	if _, err := c.ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{}); err != nil {
@@ -180,7 +180,7 @@ func TestFaultsFromConfig(t *testing.T) {
 	if _, err := p2.Serverless(p2.Admin).ListNamespaces(ctx, &redshiftserverless.ListNamespacesInput{}); err != nil {
 		t.Fatalf("a restart brought back the config's cleared rule: %v", err)
 	}
-	if out, err := opsAdminCmd(t, p2, "faults", "list").CombinedOutput(); err != nil || string(out) != "{\n  \"rules\": []\n}\n" {
+	if out, err := adminCmd(t, p2, "faults", "list").CombinedOutput(); err != nil || string(out) != "{\n  \"rules\": []\n}\n" {
 		t.Fatalf("faults list after restart: %v %q", err, out)
 	}
 }

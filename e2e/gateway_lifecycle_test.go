@@ -99,7 +99,7 @@ func TestGatewayGSSENCThenLogin(t *testing.T) {
 	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'N' {
 		t.Fatalf("GSSENCRequest answer %q %v", b, err)
 	}
-	conn := gatewayTLS(t, raw, "")
+	conn := gatewayTLS(t, raw)
 	fe := pgproto3.NewFrontend(conn, conn)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "alice", "database": "dev"}})
 	if err := fe.Flush(); err != nil {
@@ -707,6 +707,6 @@ func gmStartTLS(t *testing.T, srv *testserver.Server) (*pgproto3.Frontend, net.C
 		t.Fatal(err)
 	}
 	raw.SetDeadline(time.Now().Add(20 * time.Second))
-	conn := gatewayTLS(t, raw, "")
+	conn := gatewayTLS(t, raw)
 	return pgproto3.NewFrontend(conn, conn), conn
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/config"
-	"github.com/idcgate/idcgate/internal/masterkey"
-	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -19,21 +17,10 @@ import (
 // (on either replica) frees its slot.
 func TestGatewaySessionLimitsAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "idcgate")
-	pg.CreateDatabase(t, "dev")
-	pg.Exec(t, "dev", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`, `CREATE ROLE "AWSIDC:engineers" NOLOGIN`)
-	edit := func(c *config.Config) {
-		c.Store = pg.DSN("idcgate")
-		c.PGUpstream = pg.TLSDSN("dev")
-		c.Serverless.TransitionDelay = &config.Duration{}
+	a, b := gatewayReplicas(t, func(c *config.Config) {
 		c.Gateway.MaxSessionsPerUser = 2
 		c.Gateway.MaxConnsPerWorkgroup = 3
-	}
-	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
-	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	a.TrustUpstreamCA(t, pg) // one CA in the shared store
+	})
 	ctx := context.Background()
 	alice, bob, carol := tokenFor(t, a, "alice", "demo"), tokenFor(t, a, "bob", "demo"), tokenFor(t, a, "carol", "demo")
 

@@ -163,15 +163,24 @@ func gatewayPsql(t *testing.T, srv *testserver.Server, token string, args ...str
 
 // gatewayTLS asks the gateway for TLS on raw (SSLRequest, answered 'S')
 // and starts it.
-func gatewayTLS(t *testing.T, raw net.Conn, sni string) *tls.Conn {
+func gatewayTLS(t *testing.T, raw net.Conn) *tls.Conn {
 	t.Helper()
+	conn, err := startTLS(raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// startTLS is gatewayTLS with the TLS server name sni (may be empty).
+func startTLS(raw net.Conn, sni string) (*tls.Conn, error) {
 	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
 	raw.Write(ssl)
 	var b [1]byte
 	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		t.Fatalf("SSLRequest answer %q %v", b, err)
+		return nil, fmt.Errorf("SSLRequest answer %q %v", b, err)
 	}
-	return tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
+	return tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: sni}), nil
 }
 
 func TestRedshiftDriverExchange(t *testing.T) {
@@ -316,7 +325,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("oversize message", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
-		tc := gatewayTLS(t, c, "")
+		tc := gatewayTLS(t, c)
 		st, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "x", "database": "dev"}}).Encode(nil)
 		tc.Write(st)
 		io.ReadFull(tc, make([]byte, 9)) // AuthenticationCleartextPassword

@@ -1,80 +1,43 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/redshift"
-	rstypes "github.com/aws/aws-sdk-go-v2/service/redshift/types"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
-// connectOnce is one whole connection of a Redshift driver: TLS, startup
-// with token_type, the code-14 exchange, the session's first
-// ReadyForQuery, Terminate.
+// connectOnce is one whole connection of a Redshift driver: the
+// drivers' exchange with token_type (driverExchange) to the session's
+// first ReadyForQuery, then Terminate.
 func connectOnce(addr, tokenType, token string) error {
-	raw, err := net.Dial("tcp", addr)
+	conn, _, refusal, err := driverExchange(addr, "", map[string]string{"token_type": tokenType, "workgroup": "demo"}, token, true)
 	if err != nil {
 		return err
 	}
-	defer raw.Close()
-	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	ssl, _ := (&pgproto3.SSLRequest{}).Encode(nil)
-	raw.Write(ssl)
-	var b [1]byte
-	if _, err := io.ReadFull(raw, b[:]); err != nil || b[0] != 'S' {
-		return fmt.Errorf("SSLRequest: %q %v", b, err)
+	if refusal != nil {
+		return errors.New(refusal.Code + " " + refusal.Message)
 	}
-	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
-	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
-		"user": "", "database": "dev", "idp_type": "AwsIdc", "token_type": tokenType, "workgroup": "demo",
-	}}).Encode(nil)
-	conn.Write(startup)
-	var r14 [9]byte
-	if _, err := io.ReadFull(conn, r14[:]); err != nil || !bytes.Equal(r14[:], []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}) {
-		return fmt.Errorf("auth request %v %v", r14, err)
-	}
-	msg := []byte{'i', 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(token)+1))
-	conn.Write(append(append(msg, token...), 0))
-	fe := pgproto3.NewFrontend(conn, conn)
-	for {
-		m, err := fe.Receive()
-		if err != nil {
-			return err
-		}
-		switch m := m.(type) {
-		case *pgproto3.ErrorResponse:
-			return errors.New(m.Code + " " + m.Message)
-		case *pgproto3.ReadyForQuery:
-			conn.Write([]byte{'X', 0, 0, 0, 4})
-			return nil
-		}
-	}
+	defer conn.Close()
+	_, err = conn.Write([]byte{'X', 0, 0, 0, 4})
+	return err
 }
 
 // connectRates keeps each sub-benchmark's last connections per second, so
@@ -115,27 +78,8 @@ func BenchmarkGatewayConnectByTokenType(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rs := redshift.NewFromConfig(srv.Config(srv.Admin))
-	apps, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil || len(apps.RedshiftIdcApplications) == 0 {
-		b.Fatal(err)
-	}
-	issuers, err := srv.SSOAdmin(srv.Admin).ListTrustedTokenIssuers(ctx, &ssoadmin.ListTrustedTokenIssuersInput{InstanceArn: aws.String(testserver.InstanceArn)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var benchIssuer *string
-	for _, tti := range issuers.TrustedTokenIssuers {
-		if aws.ToString(tti.Name) == "bench" {
-			benchIssuer = tti.TrustedTokenIssuerArn
-		}
-	}
-	if _, err := rs.ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
-		RedshiftIdcApplicationArn: apps.RedshiftIdcApplications[0].RedshiftIdcApplicationArn,
-		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: benchIssuer, AuthorizedAudiencesList: []string{"redshift"}}},
-	}); err != nil {
-		b.Fatal(err)
-	}
+	demo, _ := idcAppArn(b, srv, "demo-idc")
+	trustIssuers(b, srv, demo, "redshift", "bench")
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "bench-1"}}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		b.Fatal(err)

@@ -3,26 +3,18 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/redshift"
-	rstypes "github.com/aws/aws-sdk-go-v2/service/redshift/types"
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idcgate/idcgate/internal/config"
-	"github.com/idcgate/idcgate/internal/masterkey"
-	"github.com/idcgate/idcgate/internal/pgtest"
-	"github.com/idcgate/idcgate/internal/testserver"
 )
 
 // TestGatewayExtJWTReplayAcrossReplicas: an EXT_JWT that logged in on one
 // replica is refused on the other, which shares its store. The issuer is
-// an external one both replicas trust (the built-in IdP's keys are each
-// replica's own).
+// an external one both replicas trust by config.
 func TestGatewayExtJWTReplayAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	key := imNewKey(t, "corp-1", jose.ES256)
@@ -30,27 +22,12 @@ func TestGatewayExtJWTReplayAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := pgtest.Start(t)
-	pg.CreateDatabase(t, "idcgate")
-	gmPrepare(t, pg)
-	edit := func(c *config.Config) {
-		c.Store = pg.DSN("idcgate")
-		c.PGUpstream = pg.TLSDSN("dev")
-		c.Serverless.TransitionDelay = &config.Duration{}
+	a, b := gatewayReplicas(t, func(c *config.Config) {
 		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
 			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"})
-	}
-	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
-	a := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	b := testserver.Start(t, testserver.Options{Env: env, Edit: edit})
-	a.TrustUpstreamCA(t, pg) // one CA in the shared store
+	})
 	demo, _ := idcAppArn(t, a, "demo-idc")
-	if _, err := a.Redshift(a.Admin).ModifyRedshiftIdcApplication(context.Background(), &redshift.ModifyRedshiftIdcApplicationInput{
-		RedshiftIdcApplicationArn: aws.String(demo),
-		AuthorizedTokenIssuerList: []rstypes.AuthorizedTokenIssuer{{TrustedTokenIssuerArn: aws.String(issuerArn(t, a, "corp-inline")), AuthorizedAudiencesList: []string{"redshift"}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	trustIssuers(t, a, demo, "redshift", "corp-inline")
 	jwt := func(jti string) string {
 		return key.sign(t, map[string]any{"iss": imInlineIssuer, "aud": "redshift", "preferred_username": "alice",
 			"exp": time.Now().Add(10 * time.Minute).Unix(), "jti": jti})

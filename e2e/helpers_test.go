@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +16,8 @@ import (
 	"github.com/aws/smithy-go"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idcgate/idcgate/internal/testserver"
 )
 
 // wantAPIError asserts err is an AWS API error with this code, HTTP status
@@ -130,4 +135,19 @@ func signJWT(t *testing.T, key jose.SigningKey, opts *jose.SignerOptions, claims
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// adminCmd is the idcgate binary run against p with its administrator's
+// credentials (the data dir's credentials file), and nothing of the
+// environment's AWS keys.
+func adminCmd(t *testing.T, p *testserver.Process, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
+	cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
+	return cmd
 }

@@ -58,13 +58,42 @@ func TestIAMReplicas(t *testing.T) {
 // PostgreSQL store and master key, as replicas run.
 func twoReplicas(t *testing.T) (a, b *testserver.Server) {
 	t.Helper()
+	return replicas(t, false, nil)
+}
+
+// gatewayReplicas are twoReplicas in front of one upstream (gmPrepare's dev
+// database, on the store's PostgreSQL), edit (may be nil) applied to both
+// configs.
+func gatewayReplicas(t *testing.T, edit func(*config.Config)) (a, b *testserver.Server) {
+	t.Helper()
+	return replicas(t, true, edit)
+}
+
+func replicas(t *testing.T, upstream bool, more func(*config.Config)) (a, b *testserver.Server) {
+	t.Helper()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase(t, "idcgate")
-	// One public URL, as behind one load balancer: the built-in IdP's
-	// issuer is <publicUrl>/idp on both.
-	edit := func(c *config.Config) { c.Store, c.PublicURL = pg.DSN("idcgate"), "http://idcgate.replicas.test:7439" }
+	if upstream {
+		gmPrepare(t, pg)
+	}
+	edit := func(c *config.Config) {
+		// One public URL, as behind one load balancer: the built-in IdP's
+		// issuer is <publicUrl>/idp on both.
+		c.Store, c.PublicURL = pg.DSN("idcgate"), "http://idcgate.replicas.test:7439"
+		if upstream {
+			c.PGUpstream = pg.TLSDSN("dev")
+			c.Serverless.TransitionDelay = &config.Duration{}
+		}
+		if more != nil {
+			more(c)
+		}
+	}
 	env := map[string]string{masterkey.EnvVar: fixedMasterKey}
-	return testserver.Start(t, testserver.Options{Env: env, Edit: edit}), testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	a, b = testserver.Start(t, testserver.Options{Env: env, Edit: edit}), testserver.Start(t, testserver.Options{Env: env, Edit: edit})
+	if upstream {
+		a.TrustUpstreamCA(t, pg) // one CA in the shared store
+	}
+	return a, b
 }
 
 // TestBuiltinIdPAcrossReplicas: a JWT one replica's built-in IdP issued is

@@ -36,8 +36,7 @@ func TestIdentityStoreReplicas(t *testing.T) {
 	}
 	// The example's application requires assignment: dave is assigned on a.
 	assignToExampleApp(t, a, aws.ToString(dave.UserId))
-	// Each replica's built-in IdP has its own key (its data dir's): b
-	// signs dave's JWT, and exchanges it.
+	// b signs dave's JWT, and exchanges it.
 	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once
 	if _, err := b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)}); err != nil {

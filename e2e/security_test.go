@@ -129,9 +129,8 @@ func TestRoleChainingKeepsContext(t *testing.T) {
 // documents and the operations the SDK models send unsigned (SSO-OIDC's
 // RegisterClient, StartDeviceAuthorization, CreateToken, and STS's
 // AssumeRoleWithWebIdentity, whose token is its proof: BEHAVIOUR 2.2)
-// answer without a
-// signature; every other path refuses in the shape its protocol's clients
-// expect.
+// answer without a signature; every other path refuses in the shape its
+// protocol's clients expect.
 func TestNothingWithoutSigV4(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})

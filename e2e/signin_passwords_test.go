@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -190,11 +187,8 @@ func TestSetUserPassword(t *testing.T) {
 func TestUsersSetPasswordCLI(t *testing.T) {
 	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{})
-	bin, _ := testserver.Binary()
 	run := func(stdin string, args ...string) (string, string, int) {
-		cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
-		cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
-			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
+		cmd := adminCmd(t, p, args...)
 		cmd.Stdin = strings.NewReader(stdin)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

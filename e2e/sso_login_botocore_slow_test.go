@@ -47,13 +47,13 @@ func TestSSOLoginBotocoreRefresh(t *testing.T) {
 	if err != nil {
 		pgtest.Missing(t, err)
 	}
-	srv, clk, c := slServer(t)
+	srv, _, c := slServer(t)
 	ctx := context.Background()
 	// What "aws sso login" registers and signs in with. (Slow only for
 	// Python: botocore takes seconds to import.)
 	reg := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-idcgate"), ClientType: aws.String("public"),
 		Scopes: []string{"sso:account:access", "redshift:connect"}})
-	tok := slDeviceTokens(t, srv, clk, c, reg, "alice")
+	tok := slDeviceTokens(t, srv, c, reg, "alice")
 
 	home := t.TempDir()
 	const session = "idcgate"

@@ -5,14 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
@@ -36,37 +39,29 @@ func slWant[E any, P interface {
 	if !errors.As(err, &e) {
 		t.Fatalf("want %T, got %v", e, err)
 	}
-	var code, desc string
-	switch v := any(e).(type) {
-	case *oidctypes.AuthorizationPendingException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.SlowDownException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.ExpiredTokenException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.AccessDeniedException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidGrantException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidClientException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidRequestException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidScopeException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidClientMetadataException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.InvalidRedirectUriException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.UnsupportedGrantTypeException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	case *oidctypes.UnauthorizedClientException:
-		code, desc = aws.ToString(v.Error_), aws.ToString(v.Error_description)
-	default:
-		t.Fatalf("slWant does not know %T", e)
+	// Every SSO-OIDC error type has these two members.
+	member := func(name string) string {
+		f := reflect.ValueOf(e).Elem().FieldByName(name)
+		if !f.IsValid() || f.Type() != reflect.TypeFor[*string]() {
+			t.Fatalf("%T has no %s member", e, name)
+		}
+		return aws.ToString(f.Interface().(*string))
 	}
-	if code != oauth || desc == "" {
+	if code, desc := member("Error_"), member("Error_description"); code != oauth || desc == "" {
 		t.Fatalf("%T: error %q (want %q), error_description %q", e, code, oauth, desc)
+	}
+	// The model's statuses: 401 for InvalidClientException, 400 for the
+	// others a client is told.
+	status := http.StatusBadRequest
+	if oauth == "invalid_client" {
+		status = http.StatusUnauthorized
+	}
+	got := 0
+	if re := (*awshttp.ResponseError)(nil); errors.As(err, &re) {
+		got = re.HTTPStatusCode()
+	}
+	if got != status {
+		t.Fatalf("%T: HTTP status %d, want %d", e, got, status)
 	}
 	return e
 }
@@ -106,7 +101,7 @@ func slRegister(t *testing.T, c *ssooidc.Client, in *ssooidc.RegisterClientInput
 
 var slUserCodeShape = regexp.MustCompile(`^[A-Z]{4}-[A-Z]{4}$`)
 
-// TestSSODeviceFlow: RegisterClient, StartDeviceAuthorization, then polls:
+// TestSSOLoginDeviceFlow: RegisterClient, StartDeviceAuthorization, then polls:
 // pending, too fast (slow_down), approved (tokens, once), and a reused
 // device code.
 func TestSSOLoginDeviceFlow(t *testing.T) {
@@ -175,7 +170,7 @@ func TestSSOLoginDeviceFlow(t *testing.T) {
 	slWant[oidctypes.InvalidClientException](t, err, "invalid_client")
 }
 
-// TestSSODeviceDeniedAndExpired: a denied request is access_denied to the
+// TestSSOLoginDeviceDeniedAndExpired: a denied request is access_denied to the
 // poller; one nobody decides expires after expiresIn.
 func TestSSOLoginDeviceDeniedAndExpired(t *testing.T) {
 	t.Parallel()
@@ -229,7 +224,7 @@ func slPKCE() (verifier, challenge string) {
 	return verifier, base64.RawURLEncoding.EncodeToString(h[:])
 }
 
-// TestSSOAuthorizationCode: the authorization code grant with PKCE, as
+// TestSSOLoginAuthorizationCode: the authorization code grant with PKCE, as
 // `aws sso login` (2.22+) runs it: a loopback redirect whose port the CLI
 // picks, the verifier, the same redirect URI, the code once and soon.
 func TestSSOLoginAuthorizationCode(t *testing.T) {
@@ -315,7 +310,7 @@ func TestSSOLoginAuthorizationCode(t *testing.T) {
 }
 
 // slDeviceTokens runs the device flow for user and returns its tokens.
-func slDeviceTokens(t *testing.T, srv *testserver.Server, clk *clock.Fake, c *ssooidc.Client, reg *ssooidc.RegisterClientOutput, user string) *ssooidc.CreateTokenOutput {
+func slDeviceTokens(t *testing.T, srv *testserver.Server, c *ssooidc.Client, reg *ssooidc.RegisterClientOutput, user string) *ssooidc.CreateTokenOutput {
 	t.Helper()
 	ctx := context.Background()
 	start, err := c.StartDeviceAuthorization(ctx, &ssooidc.StartDeviceAuthorizationInput{
@@ -334,7 +329,7 @@ func slDeviceTokens(t *testing.T, srv *testserver.Server, clk *clock.Fake, c *ss
 	return tok
 }
 
-// TestSSORefreshRotation: a refresh token works once and hands out the
+// TestSSOLoginRefreshRotation: a refresh token works once and hands out the
 // next; the used one is refused; a deleted user's is refused; a client
 // entitled to an application that requires assignment gets nothing for
 // a user no longer assigned.
@@ -347,7 +342,7 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 		return c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
 			GrantType: aws.String("refresh_token"), RefreshToken: rt})
 	}
-	first := slDeviceTokens(t, srv, clk, c, reg, "alice")
+	first := slDeviceTokens(t, srv, c, reg, "alice")
 	second, err := refresh(first.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -362,12 +357,12 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 	}
 	// Another client's refresh token is not this one's.
 	other := slRegister(t, c, nil)
-	theirs := slDeviceTokens(t, srv, clk, c, other, "alice")
+	theirs := slDeviceTokens(t, srv, c, other, "alice")
 	_, err = refresh(theirs.RefreshToken)
 	slWant[oidctypes.InvalidGrantException](t, err, "invalid_grant")
 
 	// bob is deleted: his refresh token is refused.
-	bobs := slDeviceTokens(t, srv, clk, c, reg, "bob")
+	bobs := slDeviceTokens(t, srv, c, reg, "bob")
 	is := srv.IdentityStore(srv.Admin)
 	if _, err := is.DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: aws.String(srv.Instance.OIDC.Dir.IdentityStoreID),
 		UserId: aws.String(slUserID(t, srv, "bob"))}); err != nil {
@@ -380,14 +375,14 @@ func TestSSOLoginRefreshRotation(t *testing.T) {
 	// is assigned through her group; once out of it, she gets no token.
 	ent := slRegister(t, c, &ssooidc.RegisterClientInput{ClientName: aws.String("redshift-browser"), ClientType: aws.String("public"),
 		Scopes: []string{"redshift:connect"}, EntitledApplicationArn: aws.String(testserver.ApplicationArn)})
-	alices := slDeviceTokens(t, srv, clk, c, ent, "alice")
+	alices := slDeviceTokens(t, srv, c, ent, "alice")
 	slLeaveGroups(t, srv, "alice")
 	_, err = c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: ent.ClientId, ClientSecret: ent.ClientSecret,
 		GrantType: aws.String("refresh_token"), RefreshToken: alices.RefreshToken})
 	slWant[oidctypes.AccessDeniedException](t, err, "access_denied")
 
 	// A sign-in ends: its refresh tokens expire with it.
-	carols := slDeviceTokens(t, srv, clk, c, reg, "carol")
+	carols := slDeviceTokens(t, srv, c, reg, "carol")
 	clk.Advance(oidc.SessionTTL)
 	_, err = refresh(carols.RefreshToken)
 	slWant[oidctypes.ExpiredTokenException](t, err, "expired_token")
@@ -412,7 +407,7 @@ func slLeaveGroups(t *testing.T, srv *testserver.Server, user string) {
 	}
 }
 
-// TestSSORegisterClientRefusals: what RegisterClient refuses, each as AWS's
+// TestSSOLoginRegisterClientRefusals: what RegisterClient refuses, each as AWS's
 // error.
 func TestSSOLoginRegisterClientRefusals(t *testing.T) {
 	t.Parallel()
@@ -455,14 +450,14 @@ func TestSSOLoginRegisterClientRefusals(t *testing.T) {
 		func(err error) { slWant[oidctypes.InvalidScopeException](t, err, "invalid_scope") })
 }
 
-// TestSSOAuditHidesSecrets: the unsigned calls are in the trail as
+// TestSSOLoginAuditHidesSecrets: the unsigned calls are in the trail as
 // CloudTrail records them (no principal, the instance's account), and no
 // secret of theirs (client secret, device code, tokens) is in it.
 func TestSSOLoginAuditHidesSecrets(t *testing.T) {
 	t.Parallel()
-	srv, clk, c := slServer(t)
+	srv, _, c := slServer(t)
 	reg := slRegister(t, c, nil)
-	tok := slDeviceTokens(t, srv, clk, c, reg, "alice")
+	tok := slDeviceTokens(t, srv, c, reg, "alice")
 	if _, err := c.CreateToken(context.Background(), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
 		GrantType: aws.String("refresh_token"), RefreshToken: tok.RefreshToken}); err != nil {
 		t.Fatal(err)
