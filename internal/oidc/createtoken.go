@@ -99,7 +99,7 @@ func (s *Service) redeemDevice(ctx context.Context, c clientRecord, deviceCode s
 		switch d.State {
 		case devicePending:
 			if !d.LastPoll.IsZero() && now.Sub(d.LastPoll) < d.Interval {
-				refusal = fail(ErrSlowDown, "Client is polling too fast: wait at least %d seconds between polls.", int(d.Interval/time.Second))
+				refusal = fail(ErrSlowDown, "Client is polling too fast: wait at least %v between polls.", d.Interval)
 			} else {
 				refusal = fail(ErrAuthorizationPending, "Authorization is pending: the user has not approved the request yet.")
 			}
