@@ -697,8 +697,10 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
 	tt := tokenType(sm.Parameters, redshift)
-	login, err := g.authenticateIAM(ctx, sm.Parameters, redshift, sni, token)
-	if errors.Is(err, errNotIAM) {
+	var login *Login
+	if g.isIAMLogin(sm.Parameters, redshift) {
+		login, err = g.authenticateIAM(ctx, sm.Parameters, sni, token)
+	} else {
 		login, err = g.cfg.Auth.Authenticate(ctx, AuthRequest{SNI: sni, Workgroup: workgroupOption(sm.Parameters), Token: token,
 			TokenType: cmp.Or(tt, TokenSubject), IdentityNamespace: sm.Parameters["identity_namespace"]})
 	}
