@@ -757,8 +757,8 @@ func tokenType(p map[string]string, redshift bool) string {
 	}
 	switch tt := strings.ToUpper(p["token_type"]); tt {
 	case "":
-		return "SUBJECT_TOKEN"
-	case "SUBJECT_TOKEN", "ACCESS_TOKEN", "EXT_JWT":
+		return TokenSubject
+	case TokenSubject, TokenAccess, TokenExtJWT:
 		return tt
 	}
 	return "token"
