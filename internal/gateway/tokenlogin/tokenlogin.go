@@ -194,13 +194,8 @@ func (a *Authenticator) subjectAdmitted(ctx context.Context, scope serverless.Sc
 		return err
 	}
 	t := target{scope: scope, wg: wg, apps: apps}
-	found := false
-	for _, app := range apps {
-		if app.IdentityNamespace == login.IdentityNamespace {
-			t.app, found = app, true
-		}
-	}
-	if !found {
+	var found bool
+	if t.app, found = appOfNamespace(apps, login.IdentityNamespace); !found {
 		return apierror.New(gateway.ErrWrongWorkgroup, "workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of identity namespace %s the SUBJECT_TOKEN was issued under no longer exists", wg.WorkgroupName, login.IdentityNamespace)
 	}
 	return a.admitted(ctx, t, user, gateway.TokenSubject)
