@@ -96,14 +96,17 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 	lim := server.DefaultUnauthenticatedAudit
 	unauth := rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 	return func(ctx context.Context, ev *gateway.LoginEvent) error {
+		// count counts the attempt by result, and by token type too.
+		count := func(result string) {
+			m.GatewayLogins.WithLabelValues(result).Inc()
+			m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), result).Inc()
+		}
 		if ev.Result == gateway.ResultAbandoned {
-			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
-			m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), ev.Result).Inc()
+			count(ev.Result)
 			return nil
 		}
 		if ev.Result == gateway.ResultRefused && ev.Login == nil && !unauth.AllowN(now.Now(), 1) {
-			m.GatewayLogins.WithLabelValues(ev.Result).Inc()
-			m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), ev.Result).Inc()
+			count(ev.Result)
 			m.AuditUnauthenticatedDropped()
 			return nil
 		}
@@ -142,8 +145,7 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 		if err != nil {
 			result = gateway.ResultRefused // the gateway refuses a login it could not audit
 		}
-		m.GatewayLogins.WithLabelValues(result).Inc()
-		m.GatewayTokenLogins.WithLabelValues(tokenTypeLabel(ev), result).Inc()
+		count(result)
 		return err
 	}
 }

@@ -697,8 +697,10 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
 	tt := tokenType(sm.Parameters, redshift)
-	login, err := g.authenticateIAM(ctx, sm.Parameters, redshift, sni, token)
-	if errors.Is(err, errNotIAM) {
+	var login *Login
+	if g.isIAMLogin(sm.Parameters, redshift) {
+		login, err = g.authenticateIAM(ctx, sm.Parameters, sni, token)
+	} else {
 		login, err = g.cfg.Auth.Authenticate(ctx, AuthRequest{SNI: sni, Workgroup: workgroupOption(sm.Parameters), Token: token,
 			TokenType: cmp.Or(tt, TokenSubject), IdentityNamespace: sm.Parameters["identity_namespace"]})
 	}
@@ -755,8 +757,8 @@ func tokenType(p map[string]string, redshift bool) string {
 	}
 	switch tt := strings.ToUpper(p["token_type"]); tt {
 	case "":
-		return "SUBJECT_TOKEN"
-	case "SUBJECT_TOKEN", "ACCESS_TOKEN", "EXT_JWT":
+		return TokenSubject
+	case TokenSubject, TokenAccess, TokenExtJWT:
 		return tt
 	}
 	return "token"
@@ -777,10 +779,7 @@ func authRefusal(err error, tt string) error {
 	case errors.Is(err, ErrTokenExpired):
 		return refuse(codeInvalidPassword, "%s has expired: %s", token, renewal(tt))
 	case errors.Is(err, ErrWrongWorkgroup):
-		if hasPublic(err) {
-			return refuse(codeInvalidPassword, "%s", public(err))
-		}
-		return refuse(codeInvalidPassword, "%s is not valid for this workgroup", token)
+		return refuse(codeInvalidPassword, "%s", publicOr(err, token+" is not valid for this workgroup"))
 	case errors.Is(err, ErrNoWorkgroup), errors.Is(err, ErrUnknownNamespace), errors.Is(err, ErrNotAdmitted), errors.Is(err, ErrScope):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrReplayed):
@@ -788,12 +787,9 @@ func authRefusal(err error, tt string) error {
 	case errors.Is(err, ErrCannotCheck):
 		return refuse(codeSystemError, "%s", public(err))
 	case errors.Is(err, ErrBadToken):
-		if hasPublic(err) {
-			// The Authenticator says what is wrong (an EXT_JWT's signature,
-			// issuer or claims), naming the token type itself.
-			return refuse(codeInvalidPassword, "%s", public(err))
-		}
-		return refuse(codeInvalidPassword, "%s is not a valid Identity Center token", password)
+		// The Authenticator may say what is wrong (an EXT_JWT's signature,
+		// issuer or claims), naming the token type itself.
+		return refuse(codeInvalidPassword, "%s", publicOr(err, password+" is not a valid Identity Center token"))
 	case errors.Is(err, ErrNoUpstream):
 		return refuse(codeCannotConnect, "%s", err.Error())
 	case errors.Is(err, ErrForeignRole):
@@ -819,21 +815,18 @@ func renewal(tt string) string {
 	return "get a new one with GetIdentityCenterAuthToken"
 }
 
-// hasPublic tells an error that carries its own client text (an
-// apierror.Error) from a bare sentinel.
-func hasPublic(err error) bool {
-	var ae *apierror.Error
-	return errors.As(err, &ae)
-}
-
 // public is the client's text of a refusal: the Message of the
 // apierror.Error that carries the sentinel, else the sentinel's own text.
-func public(err error) string {
+func public(err error) string { return publicOr(err, err.Error()) }
+
+// publicOr is the Message of the apierror.Error that carries err's
+// sentinel, else def (the text of a bare sentinel's refusal).
+func publicOr(err error, def string) string {
 	var ae *apierror.Error
 	if errors.As(err, &ae) {
 		return ae.Message
 	}
-	return err.Error()
+	return def
 }
 
 // workgroupOption reads the workgroup from the startup packet: a

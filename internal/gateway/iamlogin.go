@@ -39,22 +39,18 @@ var (
 	ErrIdentityGone = errors.New("IAM identity of the credentials deleted")
 )
 
-// errNotIAM: the login is not an IAM credentials login.
-var errNotIAM = errors.New("not an IAM credentials login")
-
-// IsIAMUser reports whether a startup user names an IAM database user.
-func IsIAMUser(user string) bool {
-	return strings.HasPrefix(user, "IAM:") || strings.HasPrefix(user, "IAMR:")
+// isIAMLogin reports whether a login is an IAM credentials login: a
+// password login (the Redshift drivers' token exchange never is one: it
+// has no password) whose startup user names an IAM database user, on a
+// gateway that checks such logins.
+func (g *Gateway) isIAMLogin(params map[string]string, redshift bool) bool {
+	user := params["user"]
+	return !redshift && g.cfg.IAMAuth != nil && (strings.HasPrefix(user, "IAM:") || strings.HasPrefix(user, "IAMR:"))
 }
 
-// authenticateIAM checks an IAM credentials login; errNotIAM when the
-// login is not one (the Redshift drivers' token exchange never is: it has
-// no password).
-func (g *Gateway) authenticateIAM(ctx context.Context, params map[string]string, redshift bool, sni, password string) (*Login, error) {
+// authenticateIAM checks an IAM credentials login (isIAMLogin).
+func (g *Gateway) authenticateIAM(ctx context.Context, params map[string]string, sni, password string) (*Login, error) {
 	user := params["user"]
-	if redshift || g.cfg.IAMAuth == nil || !IsIAMUser(user) {
-		return nil, errNotIAM
-	}
 	login, err := g.cfg.IAMAuth.AuthenticateIAM(ctx, sni, workgroupOption(params), user, params["database"], password)
 	if err != nil {
 		return login, iamRefusal(err, user)

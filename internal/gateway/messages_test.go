@@ -127,6 +127,8 @@ func TestTokenTypeRefusals(t *testing.T) {
 		{ErrTokenExpired, TokenExtJWT, "28P01", "the EXT_JWT has expired: get a new one from your identity provider"},
 		{apierror.New(ErrBadToken, "the EXT_JWT has no jti claim"), TokenExtJWT, "28P01", "the EXT_JWT has no jti claim"},
 		{apierror.New(ErrWrongWorkgroup, "the EXT_JWT's audience is none"), TokenExtJWT, "28P01", "the EXT_JWT's audience is none"},
+		{ErrWrongWorkgroup, TokenExtJWT, "28P01", "the EXT_JWT is not valid for this workgroup"},
+		{ErrBadToken, TokenAccess, "28P01", "the ACCESS_TOKEN is not a valid Identity Center token"},
 		{apierror.New(ErrScope, "the ACCESS_TOKEN lacks the scope redshift:connect"), TokenAccess, "28000", "the ACCESS_TOKEN lacks the scope redshift:connect"},
 		{apierror.New(ErrNotAdmitted, "not assigned"), TokenAccess, "28000", "not assigned"},
 		{apierror.New(ErrUnknownNamespace, "no such namespace"), TokenExtJWT, "28000", "no such namespace"},

@@ -47,10 +47,7 @@ func (a *IAMCredentials) AuthenticateIAM(ctx context.Context, sni, option, user,
 		return nil, err
 	}
 	wg, err := a.Serverless.GetWorkgroup(ctx, scope, name)
-	switch {
-	case errors.Is(err, serverless.ErrNotFound):
-		return nil, apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", name)
-	case err != nil:
+	if err := openError(name, err); err != nil {
 		return nil, err
 	}
 	claims, err := a.Sealer.Open(ctx, keyring.ID{Account: scope.Account, Region: scope.Region, WorkgroupID: wg.WorkgroupId}, password)

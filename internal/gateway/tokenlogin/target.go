@@ -3,6 +3,7 @@ package tokenlogin
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/gateway"
@@ -58,15 +59,13 @@ func (a *Authenticator) target(ctx context.Context, r gateway.AuthRequest) (targ
 		}
 		t.app = app
 	} else {
-		found := false
-		for _, app := range t.apps {
-			if ns.IdcApplicationArn != "" && app.Arn == ns.IdcApplicationArn {
-				t.app, found = app, true
-			}
-		}
-		if !found {
+		i := slices.IndexFunc(t.apps, func(app redshiftidc.Application) bool {
+			return ns.IdcApplicationArn != "" && app.Arn == ns.IdcApplicationArn
+		})
+		if i < 0 {
 			return t, apierror.New(gateway.ErrWrongWorkgroup, "workgroup %s does not have Identity Center integration enabled: its namespace %s has no Redshift IdC application", wg.WorkgroupName, ns.NamespaceName)
 		}
+		t.app = t.apps[i]
 	}
 	if dir == nil || t.app.IdcInstanceArn != dir.InstanceArn {
 		return t, apierror.New(gateway.ErrWrongWorkgroup, "the Redshift IdC application %s is integrated with Identity Center instance %s, not with this one", t.app.Name, t.app.IdcInstanceArn)
@@ -74,12 +73,20 @@ func (a *Authenticator) target(ctx context.Context, r gateway.AuthRequest) (targ
 	return t, nil
 }
 
-// byNamespace is the application of identity namespace ns among apps.
+// appOfNamespace is the (first) application of identity namespace ns
+// among apps.
+func appOfNamespace(apps []redshiftidc.Application, ns string) (redshiftidc.Application, bool) {
+	i := slices.IndexFunc(apps, func(app redshiftidc.Application) bool { return app.IdentityNamespace == ns })
+	if i < 0 {
+		return redshiftidc.Application{}, false
+	}
+	return apps[i], true
+}
+
+// byNamespace is appOfNamespace, refusing a namespace no application has.
 func byNamespace(apps []redshiftidc.Application, scope serverless.Scope, ns string) (redshiftidc.Application, error) {
-	for _, app := range apps {
-		if app.IdentityNamespace == ns {
-			return app, nil
-		}
+	if app, ok := appOfNamespace(apps, ns); ok {
+		return app, nil
 	}
 	return redshiftidc.Application{}, apierror.New(gateway.ErrUnknownNamespace, "no Redshift IdC application of account %s in %s has the identity namespace %q that the startup's identity_namespace names", scope.Account, scope.Region, apierror.Printable(ns))
 }

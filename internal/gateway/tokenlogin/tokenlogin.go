@@ -19,6 +19,7 @@ import (
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/oidc"
 	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // Authenticator opens tokens for the gateway. A SUBJECT_TOKEN (the
@@ -142,15 +143,17 @@ func sniWorkgroup(ctx context.Context, sl *serverless.Service, scope serverless.
 	return scope, ""
 }
 
-// openError maps the issuer's refusal of a token for workgroup name to the
-// gateway's sentinels (which the gateway turns into SQLSTATEs); any other
+// openError maps the issuer's refusal of a token for workgroup name (or
+// the lookup of that workgroup) to the gateway's sentinels (which the gateway turns into SQLSTATEs); any other
 // error is returned as it is (an internal error), nil as nil.
 func openError(name string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, serverless.ErrNotFound):
-		return apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", name)
+	case errors.Is(err, serverless.ErrNotFound), errors.Is(err, validation.ErrInvalid):
+		// The name may be the client's text (the startup option): one
+		// that is no workgroup name names no workgroup either.
+		return apierror.New(gateway.ErrNoWorkgroup, "workgroup %s does not exist", apierror.Printable(name))
 	case errors.Is(err, authtoken.ErrExpired):
 		return gateway.ErrTokenExpired
 	case errors.Is(err, authtoken.ErrForeignWorkgroup), errors.Is(err, authtoken.ErrWrongAccount):
@@ -194,13 +197,8 @@ func (a *Authenticator) subjectAdmitted(ctx context.Context, scope serverless.Sc
 		return err
 	}
 	t := target{scope: scope, wg: wg, apps: apps}
-	found := false
-	for _, app := range apps {
-		if app.IdentityNamespace == login.IdentityNamespace {
-			t.app, found = app, true
-		}
-	}
-	if !found {
+	var found bool
+	if t.app, found = appOfNamespace(apps, login.IdentityNamespace); !found {
 		return apierror.New(gateway.ErrWrongWorkgroup, "workgroup %s does not have Identity Center integration enabled: the Redshift IdC application of identity namespace %s the SUBJECT_TOKEN was issued under no longer exists", wg.WorkgroupName, login.IdentityNamespace)
 	}
 	return a.admitted(ctx, t, user, gateway.TokenSubject)

@@ -250,6 +250,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 		{"another account's workgroup", serverless.EndpointAddress(other, "wg-00"), "", tok, gateway.ErrWrongWorkgroup},
 		{"unknown workgroup", "", "", w.issue(t, "wg-00", "wg-01"), gateway.ErrNoWorkgroup},
 		{"named workgroup does not exist", "", "wg-09", w.issue(t, "wg-00", "wg-01"), gateway.ErrNoWorkgroup},
+		{"named workgroup is no workgroup name", "", "Not a\nname!", w.issue(t, "wg-00", "wg-01"), gateway.ErrNoWorkgroup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			login, err := a.Authenticate(ctx, gateway.AuthRequest{SNI: tc.sni, Workgroup: tc.option, Token: tc.token})
