@@ -148,6 +148,10 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 			return fmt.Errorf("-only: %q is neither one nor twenty", only)
 		}
 		closedLoop(t, 8, time.Second)
+		if !sdk { // the wrk run of this target alone (for its profile)
+			_, err := wrkRounds(dir, []*target{t}, wrkLevels, dur, rounds)
+			return err
+		}
 		if rate > 0 {
 			printRow(t.name+" (open)", fmt.Sprintf("%.0f", rate), openLoop(t, rate, dur, 256))
 			return nil

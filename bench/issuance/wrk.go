@@ -28,6 +28,7 @@ type wrkResult struct {
 	non2xx     int
 	socketErrs string
 	serverCPU  time.Duration // server-process CPU per request
+	allocs     float64       // server-process heap allocations per request
 	cores      float64       // server-process CPU seconds per second of the run
 }
 
@@ -130,6 +131,7 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 	cpu := after.CPUSeconds - before.CPUSeconds
 	if n := r.rps * d.Seconds(); n > 0 {
 		r.serverCPU = time.Duration(cpu / n * float64(time.Second))
+		r.allocs = float64(after.Mallocs-before.Mallocs) / n
 	}
 	r.cores = cpu / d.Seconds()
 	return r, nil
@@ -139,7 +141,7 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 // interleaved (each round rotates the order), prints each run and the
 // median, and returns the median requests/s per target and level.
 func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, rounds int) (map[*target]map[int]wrkResult, error) {
-	fmt.Printf("\n%-30s %5s %9s %9s %9s %11s %7s\n", "wrk (one pre-signed request)", "conns", "req/s", "p50", "p99", "srv CPU/req", "cores")
+	fmt.Printf("\n%-30s %5s %9s %9s %9s %11s %7s %10s\n", "wrk (one pre-signed request)", "conns", "req/s", "p50", "p99", "srv CPU/req", "cores", "allocs/req")
 	runs := map[*target]map[int][]wrkResult{}
 	for _, t := range targets {
 		runs[t] = map[int][]wrkResult{}
@@ -179,8 +181,8 @@ func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, roun
 }
 
 func printWrkRow(name string, conns int, r wrkResult) {
-	fmt.Printf("%-30s %5d %9.0f %9s %9s %11s %7.2f", name, conns, r.rps,
-		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.serverCPU.Round(time.Microsecond), r.cores)
+	fmt.Printf("%-30s %5d %9.0f %9s %9s %11s %7.2f %10.0f", name, conns, r.rps,
+		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.serverCPU.Round(time.Microsecond), r.cores, r.allocs)
 	if r.socketErrs != "" {
 		fmt.Printf("  (socket errors: %s)", r.socketErrs)
 	}
