@@ -155,6 +155,9 @@ func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, roun
 		runs[t] = map[int][]wrkResult{}
 	}
 	for round := 0; round < rounds; round++ {
+		if waitQuietRounds {
+			waitQuiet()
+		}
 		for _, c := range conns {
 			for k := range targets {
 				t := targets[(k+round)%len(targets)]
@@ -232,3 +235,31 @@ func parseBusy(cpuLine string) (float64, error) {
 // clockTicks is USER_HZ, which is 100 on every Linux architecture Go runs
 // on (the kernel fixes the ABI's unit; sysconf(_SC_CLK_TCK) reports it).
 const clockTicks = 100
+
+// waitQuietRounds (-quiet) makes every wrk round wait for a quiet machine.
+var waitQuietRounds bool
+
+// waitQuiet waits, up to ten minutes, until the machine is quiet: under
+// 0.35 cores busy over 3 s (the servers idle between runs) and no go build
+// or test running, so that no round measures someone else's work. The
+// 1-minute load average would count this tool's own previous round.
+func waitQuiet() {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		b0, err := machineBusy()
+		time.Sleep(3 * time.Second)
+		b1, err1 := machineBusy()
+		busy := (b1 - b0) / 3
+		out, _ := exec.Command("pgrep", "-fa", `go (test|build)|\.test `).Output()
+		others := strings.TrimSpace(string(out))
+		if err == nil && err1 == nil && busy < 0.35 && others == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("(the machine did not become quiet in 10 minutes: %.2f cores busy; measuring anyway)\n", busy)
+			return
+		}
+		fmt.Printf("(waiting for a quiet machine: %.2f cores busy; go builds/tests: %q)\n", busy, others)
+		time.Sleep(10 * time.Second)
+	}
+}
