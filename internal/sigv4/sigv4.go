@@ -327,28 +327,36 @@ func errKind(err error) error {
 	return ErrInvalidClientToken
 }
 
-// checkCoverage is step 5.
+// checkCoverage is step 5. Every signed request passes here, so it folds
+// case while comparing rather than lower-casing each header name (a
+// request's header names are HTTP tokens, ASCII, so folding and
+// lower-casing agree), and finds signed names in the short sorted list.
 func checkCoverage(r *http.Request, ai authInfo) error {
-	signed := map[string]bool{}
 	for i, h := range ai.signedHeaders {
 		if h == "" || h != strings.ToLower(h) || (i > 0 && ai.signedHeaders[i-1] >= h) {
 			return fail(ErrIncompleteSignature, "SignedHeaders must be lower-case header names, sorted and separated by ';'.")
 		}
-		signed[h] = true
 	}
-	if !signed["host"] {
+	signed := func(name string) bool {
+		for _, h := range ai.signedHeaders {
+			if strings.EqualFold(h, name) {
+				return true
+			}
+		}
+		return false
+	}
+	if !signed("host") {
 		return fail(ErrIncompleteSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	for name := range r.Header {
-		lower := strings.ToLower(name)
-		mustSign := strings.HasPrefix(lower, "x-amz-") || lower == "content-type"
-		if ai.presigned && (lower == "x-amz-content-sha256") {
+		mustSign := len(name) >= len("x-amz-") && strings.EqualFold(name[:len("x-amz-")], "x-amz-") || strings.EqualFold(name, "content-type")
+		if ai.presigned && strings.EqualFold(name, "x-amz-content-sha256") {
 			mustSign = false
 		}
-		if !ai.presigned && lower == "x-amz-security-token" {
+		if !ai.presigned && strings.EqualFold(name, "x-amz-security-token") {
 			mustSign = true
 		}
-		if mustSign && !signed[lower] {
+		if mustSign && !signed(name) {
 			return fail(ErrIncompleteSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization.", printable(canonicalName(name)))
 		}
 	}
