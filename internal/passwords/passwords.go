@@ -73,8 +73,8 @@ type Service struct {
 	initOnce  sync.Once
 	dummyOnce sync.Once
 	dummy     phc.PHC // hashed at the first check that needs it: unknown users are checked against it
-	byName   *failureTable
-	byIP     *failureTable
+	byName    *failureTable
+	byIP      *failureTable
 	// hashes counts Check's argon2id runs, so a test can hold that every
 	// answer cost one.
 	hashes atomic.Int64
