@@ -493,7 +493,7 @@ func TestIdleTimeoutCountsOnlyIdleTime(t *testing.T) {
 	// certificate): on Linux the event loop relays it too (relayConn), so
 	// this is its idle handling over TLS; relay_test.go has it over plain
 	// TCP, and with goroutines.
-	if runtime.GOOS == "linux" && (w.gw.loop == nil || w.gw.loop.taken() == 0) {
+	if loop := w.gw.relayLoop(); runtime.GOOS == "linux" && (loop == nil || loop.taken() == 0) {
 		t.Fatal("a session with a TLS upstream was not handed to the event loop")
 	}
 }

@@ -106,7 +106,7 @@ func TestLoopRelaysTLS(t *testing.T) {
 		if _, err := io.ReadFull(upstream, got); err != nil || string(got) != "pipelined" {
 			t.Fatalf("upstream got %q %v, want the bytes held before the loop took over", got, err)
 		}
-		if g.loop == nil || g.loop.taken() == 0 {
+		if loop := g.relayLoop(); loop == nil || loop.taken() == 0 {
 			t.Fatal("the event loop did not take the TLS session")
 		}
 		return g, client, upstream, ended
