@@ -567,6 +567,7 @@ func TestAssembledStoreVouchesForItsReads(t *testing.T) {
 	}{
 		{"serverless", iss.Serverless.Versions, "rs"},
 		{"redshiftidc", iss.IdcApps.Versions, "redshift"},
+		{"identitystore", iss.Dir.Users.Versions, "ids"},
 	} {
 		if c.versions == nil {
 			t.Fatalf("%s: the assembled server gives it no version source (%T cannot vouch for its reads)", c.service, srv.Instance.Store)

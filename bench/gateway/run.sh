@@ -18,7 +18,9 @@
 # BENCH_ROUNDS (1): runs every select-only path that many times per transport,
 # interleaved, and judges their medians (this kind of VM drifts by tens of
 # percent minute to minute); BENCH_TRANSPORTS ("tls plain"): which transports;
-# BENCH_PROFILE=FILE writes idcgate's CPU profile of its (first) TLS select-only run there.
+# BENCH_PROFILE=FILE writes idcgate's CPU profile of its (first) TLS select-only run there;
+# BENCH_QUIET=1 makes every round wait (up to 10 minutes) for a quiet machine: under 0.35
+# cores busy over 3 s with the servers idle, and no go build or test running.
 set -euo pipefail
 
 secs=${BENCH_SECONDS:-30}
@@ -194,7 +196,29 @@ echo "== pgbench -S -c $clients -j $threads -T $secs (scale $scale), $(nproc) co
 median() { local col=$1; shift; printf '%s\n' "$@" | python3 -c "import statistics,sys; print(statistics.median(float(l.split()[$col]) for l in sys.stdin if l.strip()))"; }
 declare -A rows  # "<transport> <path>" -> newline-separated run rows
 paths=(direct idcgate pgbouncer pgbouncer-tls)
+# wait_quiet: until the machine is quiet (BENCH_QUIET), so that no round
+# measures someone else's work. The 1-minute load average would count this
+# script's own previous round, so it samples /proc/stat over 3 s.
+wait_quiet() {
+  [ -n "${BENCH_QUIET:-}" ] || return 0
+  local deadline=$((SECONDS + 600)) busy others
+  while :; do
+    busy=$(python3 -c '
+import time
+def busy():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]) - v[3] - v[4]
+b = busy(); time.sleep(3); print(f"{(busy() - b) / 100 / 3:.2f}")')
+    others=$(pgrep -fa 'go (test|build)|\.test ' || true)
+    if python3 -c "import sys; sys.exit(0 if $busy < 0.35 else 1)" && [ -z "$others" ]; then return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then echo "(the machine did not become quiet in 10 minutes: $busy cores busy; measuring anyway)" >&2; return 0; fi
+    echo "(waiting for a quiet machine: $busy cores busy; go builds/tests: ${others:-none})" >&2
+    sleep 10
+  done
+}
 for round in $(seq "$rounds"); do
+  wait_quiet
   for tr in $transports; do
     [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds, $tr" >&2
     case $tr in tls) ssl=require;; plain) ssl=disable;; *) echo "BENCH_TRANSPORTS: $tr is neither tls nor plain" >&2; exit 2;; esac
@@ -243,6 +267,7 @@ for tr in $transports; do
     python3 -c "print(f'$path spends {$px:.0f} µs/tx itself: at most {$dm/($dm+$px):.2f} × direct on $(nproc) shared cores')"
   done
 done
+wait_quiet
 echo "== connect rate over TLS: pgbench -S -C (a new connection per transaction)"
 cdirect=$(run "tls: direct, password login" require "$pgport" reader benchpw 0 -C | cut -d' ' -f1)
 cidc=$(run "tls: idcgate, token login" require "$gwport" alice "$token" 2 -C | cut -d' ' -f1)

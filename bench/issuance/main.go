@@ -59,6 +59,7 @@ func main() {
 	wrkConns := flag.String("wrk", "16,64", "connection counts of the wrk run (one pre-signed request replayed; empty: no wrk run)")
 	sdk := flag.Bool("sdk", true, "run the SDK-signing closed and open loops (false: the wrk run alone)")
 	only := flag.String("only", "", "run only this target (one or twenty): closed loops at each -concurrency, or with -rate the open loop alone; no ratios (for a profile of that path alone)")
+	flag.BoolVar(&waitQuietRounds, "quiet", false, "before each wrk round, wait (up to 10 minutes) until the machine is quiet: under 0.35 cores busy over 3 s and no go build or test running")
 	flag.DurationVar(&auditRetention, "audit-retention", 0, "the idcgate child's audit.retention (0: the default, 90 days); a soak at full load reaches its steady state only with a short one")
 	child := flag.String("child", "", "internal: run as the server child of this kind (idcgate or bare)")
 	childDir := flag.String("child-dir", "", "internal")
@@ -148,6 +149,10 @@ func bench(dur time.Duration, levels []int, rounds int, rate float64, soak time.
 			return fmt.Errorf("-only: %q is neither one nor twenty", only)
 		}
 		closedLoop(t, 8, time.Second)
+		if !sdk { // the wrk run of this target alone (for its profile)
+			_, err := wrkRounds(dir, []*target{t}, wrkLevels, dur, rounds)
+			return err
+		}
 		if rate > 0 {
 			printRow(t.name+" (open)", fmt.Sprintf("%.0f", rate), openLoop(t, rate, dur, 256))
 			return nil

@@ -28,6 +28,9 @@ type wrkResult struct {
 	non2xx     int
 	socketErrs string
 	serverCPU  time.Duration // server-process CPU per request
+	allocs     float64       // server-process heap allocations per request
+	clientCPU  time.Duration // wrk's own CPU per request
+	machine    float64       // cores busy on the whole machine (/proc/stat), of runtime.NumCPU()
 	cores      float64       // server-process CPU seconds per second of the run
 }
 
@@ -110,12 +113,16 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 	if err != nil {
 		return wrkResult{}, err
 	}
+	busyBefore, _ := machineBusy()
+	started := time.Now()
 	var out bytes.Buffer
 	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(int(d.Seconds()))+"s", "--latency", "-s", script, t.url)
 	cmd.Stdout, cmd.Stderr = &out, io.Discard
 	if err := cmd.Run(); err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out.String())
 	}
+	busyAfter, _ := machineBusy()
+	elapsed := time.Since(started)
 	after, err := t.serverStats()
 	if err != nil {
 		return wrkResult{}, err
@@ -130,8 +137,11 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 	cpu := after.CPUSeconds - before.CPUSeconds
 	if n := r.rps * d.Seconds(); n > 0 {
 		r.serverCPU = time.Duration(cpu / n * float64(time.Second))
+		r.allocs = float64(after.Mallocs-before.Mallocs) / n
+		r.clientCPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()) / time.Duration(n)
 	}
 	r.cores = cpu / d.Seconds()
+	r.machine = (busyAfter - busyBefore) / elapsed.Seconds()
 	return r, nil
 }
 
@@ -139,12 +149,15 @@ func wrkRun(dir string, t *target, conns int, d time.Duration) (wrkResult, error
 // interleaved (each round rotates the order), prints each run and the
 // median, and returns the median requests/s per target and level.
 func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, rounds int) (map[*target]map[int]wrkResult, error) {
-	fmt.Printf("\n%-30s %5s %9s %9s %9s %11s %7s\n", "wrk (one pre-signed request)", "conns", "req/s", "p50", "p99", "srv CPU/req", "cores")
+	fmt.Printf("\n%-30s %5s %9s %9s %9s %11s %7s %10s %11s %8s\n", "wrk (one pre-signed request)", "conns", "req/s", "p50", "p99", "srv CPU/req", "cores", "allocs/req", "wrk CPU/req", "machine")
 	runs := map[*target]map[int][]wrkResult{}
 	for _, t := range targets {
 		runs[t] = map[int][]wrkResult{}
 	}
 	for round := 0; round < rounds; round++ {
+		if waitQuietRounds {
+			waitQuiet()
+		}
 		for _, c := range conns {
 			for k := range targets {
 				t := targets[(k+round)%len(targets)]
@@ -179,10 +192,74 @@ func wrkRounds(dir string, targets []*target, conns []int, d time.Duration, roun
 }
 
 func printWrkRow(name string, conns int, r wrkResult) {
-	fmt.Printf("%-30s %5d %9.0f %9s %9s %11s %7.2f", name, conns, r.rps,
-		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.serverCPU.Round(time.Microsecond), r.cores)
+	fmt.Printf("%-30s %5d %9.0f %9s %9s %11s %7.2f %10.0f %11s %8.2f", name, conns, r.rps,
+		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.serverCPU.Round(time.Microsecond), r.cores, r.allocs,
+		r.clientCPU.Round(time.Microsecond), r.machine)
 	if r.socketErrs != "" {
 		fmt.Printf("  (socket errors: %s)", r.socketErrs)
 	}
 	fmt.Println()
+}
+
+// machineBusy is the CPU seconds every core of the machine has been busy
+// since boot (/proc/stat's first line: all but idle and iowait, and not
+// guest time, which user time already holds), so a run
+// shows whether the machine, not only the server, was saturated.
+func machineBusy() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseBusy(line)
+}
+
+func parseBusy(cpuLine string) (float64, error) {
+	f := strings.Fields(cpuLine)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", cpuLine)
+	}
+	var busy float64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %q: %v", cpuLine, err)
+		}
+		if i != 3 && i != 4 && i < 8 { // not idle, iowait, guest, guest_nice
+			busy += n
+		}
+	}
+	return busy / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, which is 100 on every Linux architecture Go runs
+// on (the kernel fixes the ABI's unit; sysconf(_SC_CLK_TCK) reports it).
+const clockTicks = 100
+
+// waitQuietRounds (-quiet) makes every wrk round wait for a quiet machine.
+var waitQuietRounds bool
+
+// waitQuiet waits, up to ten minutes, until the machine is quiet: under
+// 0.35 cores busy over 3 s (the servers idle between runs) and no go build
+// or test running, so that no round measures someone else's work. The
+// 1-minute load average would count this tool's own previous round.
+func waitQuiet() {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		b0, err := machineBusy()
+		time.Sleep(3 * time.Second)
+		b1, err1 := machineBusy()
+		busy := (b1 - b0) / 3
+		out, _ := exec.Command("pgrep", "-fa", `go (test|build)|\.test `).Output()
+		others := strings.TrimSpace(string(out))
+		if err == nil && err1 == nil && busy < 0.35 && others == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("(the machine did not become quiet in 10 minutes: %.2f cores busy; measuring anyway)\n", busy)
+			return
+		}
+		fmt.Printf("(waiting for a quiet machine: %.2f cores busy; go builds/tests: %q)\n", busy, others)
+		time.Sleep(10 * time.Second)
+	}
 }

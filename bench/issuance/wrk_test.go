@@ -72,3 +72,16 @@ func TestLuaString(t *testing.T) {
 		t.Fatalf("%q reads back as %q", in, back)
 	}
 }
+
+func TestParseBusy(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	got, err := parseBusy("cpu  1000 20 300 5000 400 10 30 40 77 88")
+	if err != nil || got != 14 { // (1000+20+300+10+30+40) / 100
+		t.Fatalf("parseBusy = %v, %v; want 14", got, err)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6", "cpu 1 2 x 4 5 6"} {
+		if _, err := parseBusy(bad); err == nil {
+			t.Errorf("parseBusy(%q): no error", bad)
+		}
+	}
+}

@@ -241,7 +241,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	ids.oidc.Store, ids.oidc.Endpoint, ids.oidc.Region = st, strings.TrimSuffix(publicURL, "/"), cfg.Region
 	// The identity store first: sso-admin's config assignments name its
 	// groups, and CreateTokenWithIAM reads its users.
-	idStore, err := openIdentityStore(ctx, cfg, mk, st, ids.dir, opt)
+	idStore, err := openIdentityStore(ctx, cfg, mk, st, versions, ids.dir, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -16,12 +16,12 @@ import (
 
 // openIdentityStore attaches the identity store to the directory and
 // re-applies the config's users and groups to it (BEHAVIOUR 16.5).
-func openIdentityStore(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st store.Store, dir *identitycenter.Directory, opt Options) (*identitystore.Service, error) {
+func openIdentityStore(ctx context.Context, cfg *config.Config, mk *masterkey.Key, st store.Store, versions store.Versioned, dir *identitycenter.Directory, opt Options) (*identitystore.Service, error) {
 	if dir == nil {
 		return nil, nil
 	}
 	svc := &identitystore.Service{
-		Store: st, Rand: opt.Rand, Clock: opt.Clock,
+		Store: st, Versions: versions, Rand: opt.Rand, Clock: opt.Clock,
 		Pages: &pagetoken.Codec{Key: mk.Derive(32, "page-token"), Clock: opt.Clock, TTL: 24 * time.Hour},
 	}
 	if err := dir.OpenUsers(ctx, cfg, mk, svc); err != nil {

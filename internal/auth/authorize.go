@@ -21,35 +21,62 @@ type Request struct {
 // (region, time, transport, source address), whoever makes it: a signed
 // caller's (Conditions) or a web identity's, which has no principal.
 func (req Request) SetConditions(c iam.Context) {
-	c.Set("aws:RequestedRegion", req.Region)
-	c.Set("aws:CurrentTime", req.Now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(req.Now.Unix(), 10))
-	c.Set("aws:SecureTransport", strconv.FormatBool(req.SecureTransport))
+	req.setConditions(func(key, value string) { c[key] = []string{value} })
+}
+
+// setConditions hands each of the request's keys, already in the lower
+// case iam.Context keeps them by, to set.
+func (req Request) setConditions(set func(key, value string)) {
+	set("aws:requestedregion", req.Region)
+	set("aws:currenttime", req.Now.UTC().Format(time.RFC3339))
+	set("aws:epochtime", strconv.FormatInt(req.Now.Unix(), 10))
+	set("aws:securetransport", strconv.FormatBool(req.SecureTransport))
 	if req.SourceIP != "" {
-		c.Set("aws:SourceIp", req.SourceIP)
+		set("aws:sourceip", req.SourceIP)
 	}
 }
 
 // Conditions returns the condition keys for p making req (aws:… keys plus
 // the session's own keys), merged with extra service-specific keys.
 func Conditions(p *Principal, req Request, extra iam.Context) iam.Context {
-	c := iam.Context{}
-	c.Set("aws:PrincipalArn", principalArnForCondition(p))
-	c.Set("aws:PrincipalAccount", p.Account)
-	c.Set("aws:PrincipalType", principalTypeForCondition(p.Kind))
-	c.Set("aws:userid", p.UserID)
+	// Every authorized request builds these, so the keys are written in
+	// the lower case iam.Context.Set keeps them by (no ToLower per key) and
+	// the values share one backing array, each slice capped at its length.
+	n := len(p.Context) + len(extra)
+	c := make(iam.Context, 11+n)
+	vals := make([]string, 0, 11)
+	set := func(key, value string) {
+		vals = append(vals, value)
+		c[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set("aws:principalarn", principalArnForCondition(p))
+	set("aws:principalaccount", p.Account)
+	set("aws:principaltype", principalTypeForCondition(p.Kind))
+	set("aws:userid", p.UserID)
 	if p.Kind == KindUser {
-		c.Set("aws:username", p.Name)
+		set("aws:username", p.Name)
 	}
-	req.SetConditions(c)
+	req.setConditions(set)
 	if (p.Kind == KindAssumedRole || p.UserSession) && !p.IssuedAt.IsZero() {
-		c.Set("aws:TokenIssueTime", p.IssuedAt.UTC().Format(time.RFC3339))
+		set("aws:tokenissuetime", p.IssuedAt.UTC().Format(time.RFC3339))
 	}
-	for k, vs := range p.Context {
-		c[k] = append([]string(nil), vs...)
+	if n == 0 {
+		return c
 	}
-	for k, vs := range extra {
-		c[k] = append([]string(nil), vs...)
+	total := 0
+	for _, vs := range p.Context {
+		total += len(vs)
+	}
+	for _, vs := range extra {
+		total += len(vs)
+	}
+	copied := make([]string, 0, total)
+	for _, from := range []iam.Context{p.Context, extra} {
+		for k, vs := range from {
+			i := len(copied)
+			copied = append(copied, vs...)
+			c[k] = copied[i:len(copied):len(copied)]
+		}
 	}
 	return c
 }

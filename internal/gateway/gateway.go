@@ -626,7 +626,7 @@ func (g *Gateway) startup(raw net.Conn) (net.Conn, *pgproto3.StartupMessage, err
 			if _, err := conn.Write([]byte{'S'}); err != nil {
 				return conn, nil, err
 			}
-			tc := tls.Server(conn, g.cfg.TLS)
+			tc := tls.Server(&relayConn{Conn: conn}, g.cfg.TLS) // the event loop can take it (relayConn)
 			if err := tc.Handshake(); err != nil {
 				return conn, nil, fmt.Errorf("tls handshake: %w", err)
 			}
@@ -1033,6 +1033,15 @@ func (g *Gateway) connectUpstream(ctx context.Context, login *Login, clientParam
 		if forwardParam(k) && v != "" {
 			cfg.RuntimeParams[k] = v
 		}
+	}
+	// Under a relayConn, so that the event loop can take the TLS session.
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &relayConn{Conn: c}, nil
 	}
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -3,6 +3,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"runtime"
@@ -14,9 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// relayLoop relays plaintext sessions (both ends plain TCP) on one OS
-// thread with epoll, the way PgBouncer does, instead of two goroutines per
-// session. For the small messages of OLTP traffic the cost of relaying is
+// relayLoop relays sessions over TCP (each leg plain, or TLS over a
+// relayConn) on one OS thread with epoll, the way PgBouncer does, instead
+// of two goroutines per session. For the small messages of OLTP traffic the cost of relaying is
 // not the copying but the wake-ups: a goroutine relay pays the netpoller,
 // the scheduler and often a futex hand-off per message, which on two cores
 // cost about a third of the throughput (docs/PERFORMANCE.md, gateway).
@@ -25,6 +26,12 @@ import (
 // which takes them out of Go's netpoller) and is the only code that reads,
 // writes or closes them, so a descriptor number is never reused under it.
 // Other goroutines talk to it through a command queue and an eventfd.
+//
+// A TLS leg's tls.Conn is used on the loop thread only, once the loop has
+// the session: the loop reads the socket into the leg's relayConn, has
+// tls.Conn decrypt every whole record it holds, and tls.Conn's writes go
+// to the socket through the relayConn (loopSide.rawTo), queued when the
+// socket will not take them yet.
 //
 // Its read and write calls are raw system calls on non-blocking sockets:
 // they never block, so the runtime need not know of them. The wait itself
@@ -61,9 +68,11 @@ type loopSide struct {
 	peer     *loopSide
 	pair     *loopPair
 	upstream bool
-	pending  *[]byte // bytes owed to this side that it would not take yet
-	off      int     // how much of *pending was written
-	mask     uint32  // events registered with epoll
+	pending  *[]byte    // bytes owed to this side that it would not take yet
+	off      int        // how much of *pending was written
+	mask     uint32     // events registered with epoll
+	tc       *tls.Conn  // the leg's TLS session; nil for plain TCP
+	rc       *relayConn // tc's transport
 }
 
 // loopPair is a relayed session.
@@ -112,30 +121,42 @@ func newRelayLoop(idle time.Duration) (*relayLoop, error) {
 // (loopPair.draining), and once cut is closed at once. handled is false,
 // with both connections untouched, when the loop cannot take them: the
 // caller relays them itself.
-func (l *relayLoop) relay(client, upstream *net.TCPConn, drain, cut <-chan struct{}) (handled bool) {
-	cfd, err := dupFD(client)
+func (l *relayLoop) relay(client, upstream loopEnd, drain, cut <-chan struct{}) (handled bool) {
+	cfd, err := dupFD(client.tcp)
 	if err != nil {
 		return false
 	}
-	ufd, err := dupFD(upstream)
+	ufd, err := dupFD(upstream.tcp)
 	if err != nil {
 		unix.Close(cfd)
 		return false
 	}
 	p := &loopPair{ready: true, last: time.Now().UnixNano(), done: make(chan struct{})}
-	p.client = loopSide{fd: cfd, pair: p}
-	p.upstream = loopSide{fd: ufd, pair: p, upstream: true}
+	p.client = loopSide{fd: cfd, pair: p, tc: client.tls, rc: client.rc}
+	p.upstream = loopSide{fd: ufd, pair: p, upstream: true, tc: upstream.tls, rc: upstream.rc}
 	p.client.peer, p.upstream.peer = &p.upstream, &p.client
+	// From here on only the loop thread uses the TLS sessions.
+	for _, s := range []*loopSide{&p.client, &p.upstream} {
+		if s.rc != nil {
+			s.rc.looped, s.rc.write = true, func(b []byte) (int, error) { return l.rawTo(s, b) }
+		}
+	}
 	if !l.send(loopCmd{p: p}) {
+		for _, s := range []*loopSide{&p.client, &p.upstream} {
+			if s.rc != nil {
+				s.rc.looped, s.rc.write = false, nil
+			}
+		}
 		unix.Close(cfd)
 		unix.Close(ufd)
 		return false
 	}
 	l.started.Add(1)
 	// The duplicates keep the sockets open; closing these takes them out of
-	// Go's netpoller, which must not wake for bytes the loop reads.
-	client.Close()
-	upstream.Close()
+	// Go's netpoller, which must not wake for bytes the loop reads. (The
+	// sockets, not the TLS sessions: closing those would send close_notify.)
+	client.tcp.Close()
+	upstream.tcp.Close()
 	select {
 	case <-p.done:
 		return true
@@ -308,6 +329,14 @@ func (l *relayLoop) start(p *loopPair) {
 			return
 		}
 	}
+	// A TLS session may hold bytes it read before the loop took it (a
+	// query pipelined behind the startup): no event will tell of those.
+	now := time.Now().UnixNano()
+	for _, s := range []*loopSide{&p.client, &p.upstream} {
+		if s.tc != nil {
+			l.pump(s, now)
+		}
+	}
 }
 
 // event handles what epoll reported for s.
@@ -337,33 +366,85 @@ func (l *relayLoop) event(s *loopSide, ev uint32, now int64) {
 		l.cut(p) // end of stream or an error: the session is over
 		return
 	}
+	if s.tc != nil {
+		s.rc.feed(l.buf[:n])
+		l.pump(s, now)
+		return
+	}
+	l.forward(s, l.buf[:n], now)
+}
+
+// pump forwards what s's TLS session can decrypt from the bytes read so
+// far, record by record, until it needs more from the socket or s's peer
+// is owed bytes (flush resumes it then).
+func (l *relayLoop) pump(s *loopSide, now int64) {
+	p := s.pair
+	for !p.closed && s.peer.pending == nil {
+		n, err := s.tc.Read(l.buf)
+		if n > 0 {
+			l.forward(s, l.buf[:n], now)
+		}
+		if err != nil {
+			if err != errWouldBlock && !p.closed {
+				l.cut(p) // close_notify, an alert or a bad record: the session is over
+			}
+			return
+		}
+	}
+}
+
+// forward sends b, read from s, to s's peer.
+func (l *relayLoop) forward(s *loopSide, b []byte, now int64) {
+	p := s.pair
 	p.last = now
 	// Set before forwarding, as the goroutine relay does: the other side's
 	// reaction must find the state these bytes put the session in.
 	if s.upstream {
-		p.noteUpstream(l.buf[:n])
+		p.noteUpstream(b)
 	} else {
 		p.ready = false
 	}
-	w, err := rawWrite(s.peer.fd, l.buf[:n])
-	if err == unix.EAGAIN {
-		w, err = 0, nil
+	var err error
+	if d := s.peer; d.tc != nil {
+		_, err = d.tc.Write(b)
+	} else {
+		_, err = l.rawTo(d, b)
 	}
 	if err != nil {
 		l.cut(p)
 		return
 	}
-	if w == n && s.upstream && p.draining && p.ready {
+	if s.upstream && p.draining && p.ready && s.peer.pending == nil && !p.closed {
 		l.end(p)
-		return
 	}
-	if w < n {
+}
+
+// rawTo writes b to d's socket, and queues what it will not take yet
+// (after what is queued already) for EPOLLOUT; an error only when the
+// socket failed.
+func (l *relayLoop) rawTo(d *loopSide, b []byte) (int, error) {
+	if d.pair.closed {
+		return 0, net.ErrClosed
+	}
+	if d.pending != nil {
+		*d.pending = append(*d.pending, b...)
+		return len(b), nil
+	}
+	w, err := rawWrite(d.fd, b)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		w, err = 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if w < len(b) {
 		bp := bufPool.Get().(*[]byte)
-		*bp = append((*bp)[:0], l.buf[w:n]...)
-		s.peer.pending, s.peer.off = bp, 0
-		l.update(s)
-		l.update(s.peer)
+		*bp = append((*bp)[:0], b[w:]...)
+		d.pending, d.off = bp, 0
+		l.update(d)
+		l.update(d.peer)
 	}
+	return len(b), nil
 }
 
 // flush writes what s is owed; false if some is still owed or the session
@@ -391,7 +472,10 @@ func (l *relayLoop) flush(s *loopSide) bool {
 	}
 	l.update(s)
 	l.update(s.peer)
-	return true
+	if src := s.peer; src.tc != nil && !s.pair.closed {
+		l.pump(src, time.Now().UnixNano()) // what src's TLS session held back while s was owed bytes
+	}
+	return !s.pair.closed
 }
 
 func (l *relayLoop) putPending(s *loopSide) {
@@ -446,8 +530,16 @@ func (l *relayLoop) end(p *loopPair) {
 	if p.closed {
 		return
 	}
-	rawWrite(p.client.fd, shutdownError)
-	rawWrite(p.upstream.fd, terminateMessage)
+	for _, m := range []struct {
+		s *loopSide
+		b []byte
+	}{{&p.client, shutdownError}, {&p.upstream, terminateMessage}} {
+		if m.s.tc != nil {
+			m.s.tc.Write(m.b)
+		} else {
+			rawWrite(m.s.fd, m.b)
+		}
+	}
 	l.cut(p)
 }
 

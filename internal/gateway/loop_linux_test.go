@@ -26,7 +26,7 @@ func loopSession(t testing.TB, l *relayLoop, cut <-chan struct{}) (client, upstr
 	handled := make(chan bool, 1)
 	go func() {
 		defer close(ended)
-		handled <- l.relay(gwClient, gwUpstream, nil, cut)
+		handled <- l.relay(loopEnd{tcp: gwClient}, loopEnd{tcp: gwUpstream}, nil, cut)
 	}()
 	select {
 	case ok := <-handled:
@@ -169,7 +169,7 @@ func TestLoopCutAndStop(t *testing.T) {
 	}
 	a, b := tcpPair(t)
 	_, d := tcpPair(t)
-	if l.relay(b, d, nil, nil) {
+	if l.relay(loopEnd{tcp: b}, loopEnd{tcp: d}, nil, nil) {
 		t.Fatal("a stopped loop took a session")
 	}
 	if _, err := b.Write([]byte("x")); err != nil {

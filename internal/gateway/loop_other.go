@@ -4,7 +4,6 @@ package gateway
 
 import (
 	"errors"
-	"net"
 	"time"
 )
 
@@ -15,7 +14,7 @@ func newRelayLoop(time.Duration) (*relayLoop, error) {
 	return nil, errors.New("the event loop needs Linux")
 }
 
-func (*relayLoop) relay(_, _ *net.TCPConn, _, _ <-chan struct{}) bool { return false }
+func (*relayLoop) relay(_, _ loopEnd, _, _ <-chan struct{}) bool { return false }
 
 func (*relayLoop) stop() {}
 

@@ -12,8 +12,8 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // relay copies bytes both ways until either side closes, without parsing
-// messages: plaintext sessions on the event loop (loop_linux.go), others on
-// goroutines.
+// messages: sessions over TCP on the event loop (loop_linux.go; TLS legs
+// through relayConn), others on goroutines.
 //
 // The idle timeout means what PostgreSQL's idle_session_timeout means: time
 // spent waiting for the client's next query, never time spent waiting for
@@ -25,8 +25,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // second query behind a first one's ReadyForQuery looks idle in between;
 // the timeout is meant in minutes, which such a gap would have to outlast.)
 func (g *Gateway) relay(client, upstream net.Conn) {
-	if c, ok := client.(*net.TCPConn); ok && !g.cfg.GoroutineRelay {
-		if u, ok := upstream.(*net.TCPConn); ok {
+	if c, ok := loopable(client); ok && !g.cfg.GoroutineRelay {
+		if u, ok := loopable(upstream); ok {
 			if loop := g.relayLoop(); loop != nil && loop.relay(c, u, g.drain, g.cut) {
 				return
 			}

@@ -36,3 +36,16 @@ func (c *Context) ConditionKeys() map[string]string {
 		"identitycenter:CredentialId":    c.CredentialID,
 	}
 }
+
+// SetConditionKeys puts ConditionKeys into dst (an iam.Context) under the
+// lower-case names iam.Context.Set keeps keys by, with one allocation for
+// the five values: every request signed by an identity-enhanced session
+// builds them.
+func (c *Context) SetConditionKeys(dst map[string][]string) {
+	v := []string{c.UserID, c.IdentityStoreArn, c.InstanceArn, c.ApplicationArn, c.CredentialID}
+	dst["identitystore:userid"] = v[0:1:1]
+	dst["identitystore:identitystorearn"] = v[1:2:2]
+	dst["identitycenter:instancearn"] = v[2:3:3]
+	dst["identitycenter:applicationarn"] = v[3:4:4]
+	dst["identitycenter:credentialid"] = v[4:5:5]
+}

@@ -101,8 +101,21 @@ type Service struct {
 	// upstream makes the group's roles). It must not block.
 	AfterGroupNamed func(displayName string)
 
-	users  store.Decoded[User]
-	groups store.Decoded[Group]
+	// Versions, when set, is Store's version source (the embedded store
+	// itself; nil for a shared store): while nothing under "ids/" changed,
+	// UserWithGroups answers from what it read last (withGroups).
+	Versions store.Versioned
+
+	users      store.Decoded[User]
+	groups     store.Decoded[Group]
+	withGroups store.Kept[string, userWithGroups]
+}
+
+// userWithGroups is UserWithGroups' answer for a user, kept under the
+// store version it was read at; shared, so never modified.
+type userWithGroups struct {
+	u      User
+	groups []string
 }
 
 // segment is the first key segment of every record.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -190,7 +191,19 @@ func TestRevisionAndNotFound(t *testing.T) {
 
 func TestMembershipsBothWays(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	for _, versioned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("versioned=%v", versioned), func(t *testing.T) {
+			t.Parallel()
+			s := newService(t)
+			if versioned { // UserWithGroups keeps its answers
+				s.Versions = s.Store.(store.Versioned)
+			}
+			testMembershipsBothWays(t, s)
+		})
+	}
+}
+
+func testMembershipsBothWays(t *testing.T, s *Service) {
 	ctx := context.Background()
 	kate, _ := s.CreateUser(ctx, "by", Attributes{UserName: "kate"})
 	sam, _ := s.CreateUser(ctx, "by", Attributes{UserName: "sam"})
@@ -215,6 +228,11 @@ func TestMembershipsBothWays(t *testing.T) {
 	_, groups, err := s.UserWithGroups(ctx, kate.UserID)
 	if err != nil || !slices.Equal(groups, []string{"analysts", "engineers"}) {
 		t.Fatalf("kate's groups %v %v", groups, err)
+	}
+	// Each caller gets groups of its own (a kept answer included).
+	groups[0] = "changed by a caller"
+	if _, groups, _ = s.UserWithGroups(ctx, kate.UserID); !slices.Equal(groups, []string{"analysts", "engineers"}) {
+		t.Fatalf("kate's groups after a caller changed its copy: %v", groups)
 	}
 	in, err := s.IsMemberInGroups(ctx, sam.UserID, []string{a.GroupID, e.GroupID})
 	if err != nil || !slices.Equal(in, []bool{true, false}) {

@@ -418,7 +418,21 @@ func (s *Service) FindUser(ctx context.Context, attribute, value string) (User, 
 
 // UserWithGroups returns a user by id, and the display names of its
 // groups, sorted; ErrNoSuchUser when there is no such user.
+//
+// Every token, session and gateway login asks this, so on a store that
+// sees all its writes (Versions) the answer is kept until anything under
+// "ids/" changes: the version is read before the transaction, so a kept
+// answer is never older than the version it is kept under. Each caller
+// gets its own groups slice; the user is shared, as the decoded-record
+// cache shares it.
 func (s *Service) UserWithGroups(ctx context.Context, id string) (User, []string, error) {
+	var version uint64
+	if s.Versions != nil {
+		version = s.Versions.Version(segment)
+		if e, ok := s.withGroups.Get(id, version); ok {
+			return e.u, slices.Clone(e.groups), nil
+		}
+	}
 	var u User
 	var groups []string
 	err := s.view(ctx, func(r store.Reader) error {
@@ -433,6 +447,9 @@ func (s *Service) UserWithGroups(ctx context.Context, id string) (User, []string
 		groups, err = s.groupNames(r, id)
 		return err
 	})
+	if err == nil && s.Versions != nil {
+		s.withGroups.Put(id, version, userWithGroups{u: u, groups: slices.Clone(groups)})
+	}
 	return u, groups, err
 }
 

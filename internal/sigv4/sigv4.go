@@ -132,8 +132,9 @@ func (v *Verifier) VerifyIn(ctx context.Context, r *http.Request, body []byte, s
 	creq := canonicalRequest(r, ai, payload)
 	sts := stringToSign(ai, creq)
 	key := v.keys.get(cred.SecretAccessKey, ai.scopeDate, ai.scopeRegion, ai.scopeService)
-	want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(ai.signature))) {
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], hmacSHA256(key, sts))
+	if !hmac.Equal(want[:], []byte(strings.ToLower(ai.signature))) {
 		return Result{}, fail(ErrSignatureMismatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return Result{Credential: cred, Region: ai.scopeRegion, Service: ai.scopeService, SignedAt: signedAt, Presigned: ai.presigned}, nil
@@ -326,28 +327,36 @@ func errKind(err error) error {
 	return ErrInvalidClientToken
 }
 
-// checkCoverage is step 5.
+// checkCoverage is step 5. Every signed request passes here, so it folds
+// case while comparing rather than lower-casing each header name (a
+// request's header names are HTTP tokens, ASCII, so folding and
+// lower-casing agree), and finds signed names in the short sorted list.
 func checkCoverage(r *http.Request, ai authInfo) error {
-	signed := map[string]bool{}
 	for i, h := range ai.signedHeaders {
 		if h == "" || h != strings.ToLower(h) || (i > 0 && ai.signedHeaders[i-1] >= h) {
 			return fail(ErrIncompleteSignature, "SignedHeaders must be lower-case header names, sorted and separated by ';'.")
 		}
-		signed[h] = true
 	}
-	if !signed["host"] {
+	signed := func(name string) bool {
+		for _, h := range ai.signedHeaders {
+			if strings.EqualFold(h, name) {
+				return true
+			}
+		}
+		return false
+	}
+	if !signed("host") {
 		return fail(ErrIncompleteSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	for name := range r.Header {
-		lower := strings.ToLower(name)
-		mustSign := strings.HasPrefix(lower, "x-amz-") || lower == "content-type"
-		if ai.presigned && (lower == "x-amz-content-sha256") {
+		mustSign := len(name) >= len("x-amz-") && strings.EqualFold(name[:len("x-amz-")], "x-amz-") || strings.EqualFold(name, "content-type")
+		if ai.presigned && strings.EqualFold(name, "x-amz-content-sha256") {
 			mustSign = false
 		}
-		if !ai.presigned && lower == "x-amz-security-token" {
+		if !ai.presigned && strings.EqualFold(name, "x-amz-security-token") {
 			mustSign = true
 		}
-		if mustSign && !signed[lower] {
+		if mustSign && !signed(name) {
 			return fail(ErrIncompleteSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization.", printable(canonicalName(name)))
 		}
 	}
@@ -372,26 +381,38 @@ func payloadHash(r *http.Request, body []byte, presigned bool) (string, error) {
 	return "", fail(ErrSignatureMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 }
 
-// canonicalRequest is the first part of step 6.
-func canonicalRequest(r *http.Request, ai authInfo, payload string) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(canonicalURI(r.URL))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.Query()))
-	b.WriteByte('\n')
-	for _, h := range ai.signedHeaders {
-		b.WriteString(h)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, h))
-		b.WriteByte('\n')
+// canonicalRequest is the first part of step 6, in one buffer sized for
+// it (every signed request builds one).
+func canonicalRequest(r *http.Request, ai authInfo, payload string) []byte {
+	uri, query := canonicalURI(r.URL), canonicalQuery(r.URL.Query())
+	n := len(r.Method) + len(uri) + len(query) + len(payload) + 4
+	values := make([]string, len(ai.signedHeaders))
+	for i, h := range ai.signedHeaders {
+		values[i] = headerValue(r, h)
+		n += 2*len(h) + len(values[i]) + 3
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(ai.signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payload)
-	return b.String()
+	b := make([]byte, 0, n)
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, uri...)
+	b = append(b, '\n')
+	b = append(b, query...)
+	b = append(b, '\n')
+	for i, h := range ai.signedHeaders {
+		b = append(b, h...)
+		b = append(b, ':')
+		b = append(b, values[i]...)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	for i, h := range ai.signedHeaders {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, h...)
+	}
+	b = append(b, '\n')
+	return append(b, payload...)
 }
 
 // canonicalURI escapes the already-escaped path once more, as AWS does for
@@ -454,7 +475,7 @@ func headerValue(r *http.Request, name string) string {
 	var vals []string
 	switch name {
 	case "host":
-		vals = []string{r.Host}
+		return collapseSpaces(r.Host)
 	case "content-length":
 		vals = r.Header.Values("Content-Length")
 		if len(vals) == 0 {
@@ -490,9 +511,19 @@ func collapseSpaces(s string) string {
 	return b.String()
 }
 
-func stringToSign(ai authInfo, creq string) string {
-	sum := sha256.Sum256([]byte(creq))
-	return algorithm + "\n" + ai.amzDate + "\n" + ai.scopeDate + "/" + ai.scopeRegion + "/" + ai.scopeService + "/" + terminator + "\n" + hex.EncodeToString(sum[:])
+func stringToSign(ai authInfo, creq []byte) []byte {
+	sum := sha256.Sum256(creq)
+	b := make([]byte, 0, len(algorithm)+len(ai.amzDate)+len(ai.scopeDate)+len(ai.scopeRegion)+len(ai.scopeService)+len(terminator)+6+hex.EncodedLen(len(sum)))
+	b = append(b, algorithm+"\n"...)
+	b = append(b, ai.amzDate...)
+	b = append(b, '\n')
+	b = append(b, ai.scopeDate...)
+	b = append(b, '/')
+	b = append(b, ai.scopeRegion...)
+	b = append(b, '/')
+	b = append(b, ai.scopeService...)
+	b = append(b, "/"+terminator+"\n"...)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // SigningKey derives the SigV4 signing key.

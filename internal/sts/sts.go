@@ -120,7 +120,7 @@ func (s *Service) principal(ctx context.Context, ss *session) (*auth.Principal, 
 	}
 	p := role.Session(ss.SessionName)
 	p.AccessKeyID, p.IssuedAt, p.Expiration, p.IdentityContext = ss.AccessKeyID, ss.IssuedAt, ss.Expires, ss.Context
-	p.Context = iam.Context{}
+	p.Context = make(iam.Context, 5)
 	if ss.SessionPolicy != "" {
 		pol, err := iam.ParsePolicy([]byte(ss.SessionPolicy), iam.KindSession)
 		if err != nil {
@@ -129,9 +129,7 @@ func (s *Service) principal(ctx context.Context, ss *session) (*auth.Principal, 
 		p.Session, p.HasSession = []*iam.Policy{pol}, true
 	}
 	if ss.Context != nil {
-		for k, v := range ss.Context.ConditionKeys() {
-			p.Context.Set(k, v)
-		}
+		ss.Context.SetConditionKeys(p.Context)
 	}
 	return p, nil
 }
