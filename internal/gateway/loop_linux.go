@@ -505,10 +505,17 @@ func (l *relayLoop) update(s *loopSide) {
 	}
 }
 
-// cut ends p: both descriptors closed, its waiter told.
+// cut ends p: a TLS leg's peer told with close_notify (as closing the
+// tls.Conn does on the goroutine relay; best effort, never waiting on a
+// full socket), both descriptors closed, its waiter told.
 func (l *relayLoop) cut(p *loopPair) {
 	if p.closed {
 		return
+	}
+	for _, s := range []*loopSide{&p.client, &p.upstream} {
+		if s.tc != nil && s.pending == nil {
+			s.tc.CloseWrite()
+		}
 	}
 	p.closed = true
 	for _, s := range []*loopSide{&p.client, &p.upstream} {

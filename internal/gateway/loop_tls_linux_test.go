@@ -28,6 +28,13 @@ import (
 // the client find it full at once.
 func tlsLegs(t *testing.T, small bool) (client, gwClient, gwUpstream, upstream *tls.Conn) {
 	t.Helper()
+	return tlsLegsWith(t, small, nil)
+}
+
+// tlsLegsWith is tlsLegs with the test's end of the client leg made by
+// clientLeg (its transport and TLS settings) when that is not nil.
+func tlsLegsWith(t *testing.T, small bool, clientLeg func(net.Conn, *tls.Config) (net.Conn, *tls.Config)) (client, gwClient, gwUpstream, upstream *tls.Conn) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,12 @@ func tlsLegs(t *testing.T, small bool) (client, gwClient, gwUpstream, upstream *
 		o.SetReadBuffer(4096)
 		i.SetWriteBuffer(4096)
 	}
-	client, gwClient = tls.Client(o, clientCfg), tls.Server(&relayConn{Conn: i}, server)
+	var co net.Conn = o
+	cc := clientCfg
+	if clientLeg != nil {
+		co, cc = clientLeg(o, clientCfg.Clone())
+	}
+	client, gwClient = tls.Client(co, cc), tls.Server(&relayConn{Conn: i}, server)
 	handshake(client, gwClient)
 	o, i = tcpPair(t)
 	upstream, gwUpstream = tls.Server(o, server), tls.Client(&relayConn{Conn: i}, clientCfg)
@@ -202,4 +214,85 @@ func TestLoopRelaysTLS(t *testing.T) {
 		}
 		waitEnded(t, ended, "relay did not return")
 	})
+}
+
+// recordingConn keeps every byte read through it.
+type recordingConn struct {
+	net.Conn
+	mu  sync.Mutex
+	got []byte
+}
+
+func (c *recordingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.mu.Lock()
+	c.got = append(c.got, b[:n]...)
+	c.mu.Unlock()
+	return n, err
+}
+
+// lastRecordType walks b as TLS records and returns the last one's
+// content type (21: an alert).
+func lastRecordType(b []byte) (byte, bool) {
+	var typ byte
+	for len(b) >= 5 {
+		n := 5 + int(b[3])<<8 | int(b[4])
+		if n > len(b) {
+			return 0, false
+		}
+		typ, b = b[0], b[n:]
+	}
+	return typ, len(b) == 0 && typ != 0
+}
+
+// When the upstream leaves, both relays end the client's TLS session
+// with close_notify, not a bare TCP close (which libpq and OpenSSL report
+// as an unexpected EOF). TLS 1.2 on the client leg, where an alert record
+// shows its type.
+func TestRelaysSendCloseNotify(t *testing.T) {
+	t.Parallel()
+	for _, goroutines := range []bool{false, true} {
+		t.Run(map[bool]string{false: "event loop", true: "goroutines"}[goroutines], func(t *testing.T) {
+			t.Parallel()
+			g := newGateway(Config{GoroutineRelay: goroutines}, nil)
+			t.Cleanup(func() {
+				if g.loop != nil {
+					g.loop.stop()
+				}
+			})
+			var rec *recordingConn
+			client, gwClient, gwUpstream, upstream := tlsLegsWith(t, false, func(c net.Conn, cfg *tls.Config) (net.Conn, *tls.Config) {
+				rec = &recordingConn{Conn: c}
+				cfg.MaxVersion = tls.VersionTLS12
+				return rec, cfg
+			})
+			ended := make(chan struct{})
+			go func() { g.relay(gwClient, gwUpstream); close(ended) }()
+			if _, err := upstream.Write([]byte("Z\x00\x00\x00\x05I")); err != nil {
+				t.Fatal(err)
+			}
+			client.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got := make([]byte, 6)
+			if _, err := io.ReadFull(client, got); err != nil {
+				t.Fatal(err)
+			}
+			rec.mu.Lock()
+			rec.got = nil // the handshake and the first record
+			rec.mu.Unlock()
+			upstream.Close()
+			if rest, err := io.ReadAll(client); err != nil || len(rest) != 0 {
+				t.Fatalf("client after the upstream left: %q %v", rest, err)
+			}
+			waitEnded(t, ended, "relay did not end when the upstream left")
+			rec.mu.Lock()
+			typ, ok := lastRecordType(rec.got)
+			rec.mu.Unlock()
+			if !ok || typ != 21 {
+				t.Fatalf("the client's leg ended with record type %d (whole records: %v), want an alert (close_notify)", typ, ok)
+			}
+			if !goroutines && g.relayLoop().taken() == 0 {
+				t.Fatal("the event loop relayed nothing")
+			}
+		})
+	}
 }
