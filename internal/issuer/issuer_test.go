@@ -18,11 +18,10 @@ import (
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/keyring"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 var scope = serverless.Scope{Account: "123456789012", Region: "us-east-1"}
@@ -46,13 +45,8 @@ func newWorld(tb testing.TB, n int, delay time.Duration) *world {
 		tb.Fatal(err)
 	}
 	cfg.ApplyDefaults()
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "s.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	mk := testkit.MasterKey(tb)
+	st := testkit.Store(tb)
 	w := &world{st: st, now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.now }
 	keys, err := keyring.New(st, mk, clock, rand.Reader)

@@ -6,24 +6,18 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 func setup(t *testing.T) (*Keyring, store.Store, *masterkey.Key) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
+	st := testkit.Store(t)
+	mk := testkit.MasterKey(t)
 	k, err := New(st, mk, func() time.Time { return time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) }, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +87,7 @@ func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
 	ctx := context.Background()
 	id := ID{"123456789012", "us-east-1", "wg-1"}
 	create(t, k, id)
-	text, _ := masterkey.Generate(rand.Reader)
-	other, _ := masterkey.Parse(text)
+	other := testkit.MasterKey(t)
 	k2, _ := New(st, other, k.Clock, rand.Reader)
 	if _, err := k2.Key(ctx, id, 1); err == nil || !strings.Contains(err.Error(), "wrong master key") {
 		t.Fatalf("err = %v", err)

@@ -3,23 +3,18 @@ package oidc
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // interactive is the test service with a store for sign-in state.
 func interactive(t *testing.T, now *time.Time) *Service {
 	t.Helper()
 	s := service(t, now)
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "signin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Store(t)
 	s.Store, s.Endpoint, s.Region = db, "http://127.0.0.1:7439", "us-east-1"
 	return s
 }

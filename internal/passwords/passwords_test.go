@@ -3,7 +3,6 @@ package passwords
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/passwords/phc"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -30,11 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, users ...string) fixture {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.Store(t)
 	c := clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	dir := &identitystore.Service{Store: st, StoreID: "d-9067a1b2c3", Account: "123456789012", Clock: c.Now,
 		Pages: &pagetoken.Codec{Key: make([]byte, 32), Clock: c.Now}}

@@ -3,14 +3,13 @@ package redshiftidc
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/serverless"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/storetest"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -20,11 +19,7 @@ import (
 func TestListKeptWhileNothingChanged(t *testing.T) {
 	ctx := context.Background()
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		cs := &storetest.Counting{Store: db}
 		s := &Service{Store: cs}
 		if versioned {
@@ -91,16 +86,12 @@ func TestCreateValidates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testkit.Store(t)
 			s := &Service{Store: db, Versions: db}
 			sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 			app := ok
 			tc.edit(&app)
-			_, err = s.Create(context.Background(), sc, app)
+			_, err := s.Create(context.Background(), sc, app)
 			apps, lerr := s.List(context.Background(), sc)
 			if lerr != nil {
 				t.Fatal(lerr)
@@ -126,11 +117,7 @@ func TestCreateValidates(t *testing.T) {
 func TestListIsTheCallersCopy(t *testing.T) {
 	ctx := context.Background()
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		s := &Service{Store: db}
 		if versioned {
 			s.Versions = db

@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/storetest"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Two services on one store stand for two replicas: what one changes, the
@@ -94,11 +93,7 @@ func TestDecodedCacheSettlesTransitions(t *testing.T) {
 // is answered without a transaction until anything under "rs/" changes;
 // a set in a transition is read afresh, since the clock alone changes it.
 func TestSetCacheFollowsVersions(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	st := &storetest.Counting{Store: db}
 	a, c, _ := newService(time.Second)
 	a.Store, a.Versions = st, db
@@ -161,11 +156,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 // reads (the kept set) and without (the decoded records).
 func TestCachedRecordsAreTheCallersCopies(t *testing.T) {
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		s, _, _ := newService(0)
 		s.Store = db
 		if versioned {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,8 +14,8 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/postgres"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // onEachBackend runs test as a subtest on each store backend, with a
@@ -36,11 +35,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 	var seq atomic.Int64
 	return map[string]func(t *testing.T) store.Store{
 		"embedded": func(t *testing.T) store.Store {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st := testkit.Store(t)
 			return st
 		},
 		"postgres": func(t *testing.T) store.Store {

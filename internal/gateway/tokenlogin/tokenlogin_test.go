@@ -22,11 +22,10 @@ import (
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 var (
@@ -55,13 +54,8 @@ func newWorld(t *testing.T, n int) *world {
 		t.Fatal(err)
 	}
 	cfg.ApplyDefaults()
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	mk := testkit.MasterKey(t)
+	st := testkit.Store(t)
 	w := &world{cfg: cfg, clock: clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))}
 	keys, err := keyring.New(st, mk, w.clock.Now, rand.Reader)
 	if err != nil {
