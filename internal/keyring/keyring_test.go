@@ -25,6 +25,16 @@ func setup(t *testing.T) (*Keyring, store.Store, *masterkey.Key) {
 	return k, st, mk
 }
 
+// setupRing is setup with the ring of workgroup wg-1, whose id it
+// returns, created.
+func setupRing(t *testing.T) (*Keyring, store.Store, ID) {
+	t.Helper()
+	k, st, _ := setup(t)
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	return k, st, id
+}
+
 func create(t *testing.T, k *Keyring, id ID) {
 	t.Helper()
 	if err := k.Store.Update(context.Background(), func(tx store.Tx) error { return k.Create(tx, id) }); err != nil {
@@ -33,10 +43,8 @@ func create(t *testing.T, k *Keyring, id ID) {
 }
 
 func TestRotateRetireDestroy(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	v1, k1, err := k.Current(ctx, id)
 	if err != nil || v1 != 1 || len(k1) != KeySize {
 		t.Fatalf("current: %d %v", v1, err)
@@ -83,10 +91,8 @@ func TestRotateRetireDestroy(t *testing.T) {
 }
 
 func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	other := testkit.MasterKey(t)
 	k2, _ := New(st, other, k.Clock, rand.Reader)
 	if _, err := k2.Key(ctx, id, 1); err == nil || !strings.Contains(err.Error(), "wrong master key") {
@@ -164,10 +170,8 @@ func TestMissingRingIsNeverCreated(t *testing.T) {
 }
 
 func TestCreateIsIdempotent(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	_, k1, _ := k.Current(ctx, id)
 	if _, err := k.Rotate(ctx, id); err != nil {
 		t.Fatal(err)
@@ -214,11 +218,9 @@ func TestCacheUsesInjectedClock(t *testing.T) {
 // racing the workgroup's deletion) is returned to that reader but not
 // cached, so the next call sees the deletion.
 func TestForgetBeatsAnInFlightRead(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	k.CacheFor = time.Hour
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	gen := k.generation()
 	var ring Ring
 	st.View(ctx, func(r store.Reader) error { var err error; ring, err = k.load(r, id); return err })
@@ -236,10 +238,8 @@ func TestForgetBeatsAnInFlightRead(t *testing.T) {
 
 // TestAEADMatchesKey: the cached AEAD is the key's AES-256-GCM.
 func TestAEADMatchesKey(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	v, aead, err := k.CurrentAEAD(ctx, id)
 	if err != nil || v != 1 {
 		t.Fatal(v, err)
@@ -258,11 +258,9 @@ func TestAEADMatchesKey(t *testing.T) {
 // copies, so a caller that changes (or zeroes) them cannot change what the
 // cache seals and opens with.
 func TestKeysAreTheCallersCopies(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	k.CacheFor = time.Hour
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	_, first, err := k.Current(ctx, id)
 	if err != nil {
 		t.Fatal(err)
