@@ -122,10 +122,7 @@ func TestInteractiveTokens(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := interactive(t, &now)
 	ctx := context.Background()
-	alice, err := s.Dir.UserByName(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	for _, entitled := range []string{"", app} {
 		reg, err := s.RegisterClient(ctx, RegisterClientInput{ClientName: p("cli"), ClientType: p("public"),
 			Scopes: []string{"redshift:connect"}, EntitledApplicationArn: func() *string {
@@ -215,10 +212,7 @@ func TestDecidedUserCodeNamesNothing(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := interactive(t, &now)
 	ctx := context.Background()
-	alice, err := s.Dir.UserByName(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	reg, err := s.RegisterClient(ctx, RegisterClientInput{ClientName: p("cli"), ClientType: p("public")})
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func testDir(t testing.TB, cfg *config.Config, mk *masterkey.Key) *identitycente
 func TestRefreshGrant(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, _ := s.Dir.UserByName(context.Background(), "alice")
+	alice := user(t, s, "alice")
 	out, err := s.issue(mustApp(t, s), alice, []string{"openid"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +117,16 @@ func TestInputRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want %v", tc.in, err, tc.want)
 		}
 	}
+}
+
+// user is the directory's user of that name.
+func user(t *testing.T, s *Service, name string) *identitycenter.User {
+	t.Helper()
+	u, err := s.Dir.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func mustApp(t *testing.T, s *Service) *ssoadmin.Application {
@@ -288,10 +298,7 @@ func TestEnforcement(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, err := s.Dir.UserByName(context.Background(), "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	first, err := s.issue(mustApp(t, s), alice, nil, now)
 	if err != nil {
 		t.Fatal(err)
