@@ -13,6 +13,11 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
+// appNamed is a valid application of that name.
+func appNamed(name string) Application {
+	return Application{Name: name, IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}
+}
+
 // TestListKeptWhileNothingChanged: a versioned store's list is answered
 // without a transaction until an application is created or deleted in any
 // scope; a store that cannot vouch is read every time.
@@ -34,7 +39,7 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 				t.Fatalf("versioned %v: List = %d apps, %v; want %d", versioned, len(apps), err, want)
 			}
 		}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"})
+		a, err := s.Create(ctx, sc, appNamed("one"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,11 +50,11 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 		if kept := cs.Views == before; kept != versioned {
 			t.Fatalf("versioned %v: %d reads for two unchanged lists", versioned, cs.Views-before)
 		}
-		if _, err := s.Create(ctx, other, Application{Name: "two", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
+		if _, err := s.Create(ctx, other, appNamed("two")); err != nil {
 			t.Fatal(err)
 		}
 		list(other, 1)
-		if _, err := s.Create(ctx, sc, Application{Name: "three", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
+		if _, err := s.Create(ctx, sc, appNamed("three")); err != nil {
 			t.Fatal(err)
 		}
 		list(sc, 2)
@@ -123,9 +128,10 @@ func TestListIsTheCallersCopy(t *testing.T) {
 			s.Versions = db
 		}
 		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r",
-			ServiceIntegrations: []ServiceIntegration{{Service: ServiceRedshift, Authorizations: []string{"Enabled"}}},
-			Tags:                []Tag{{Key: "team", Value: "sales"}}, SsoTagKeys: []string{"team"}})
+		in := appNamed("one")
+		in.ServiceIntegrations = []ServiceIntegration{{Service: ServiceRedshift, Authorizations: []string{"Enabled"}}}
+		in.Tags, in.SsoTagKeys = []Tag{{Key: "team", Value: "sales"}}, []string{"team"}
+		a, err := s.Create(ctx, sc, in)
 		if err != nil {
 			t.Fatal(err)
 		}
