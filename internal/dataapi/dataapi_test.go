@@ -13,7 +13,6 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/postgres"
 	"github.com/idcgate/idcgate/internal/testkit"
 )
 
@@ -92,12 +91,7 @@ func TestOnEveryStore(t *testing.T) {
 		})
 		t.Run("postgres/"+scen.name, func(t *testing.T) {
 			name := fmt.Sprintf("s%d", i)
-			pg.CreateDatabase(t, name)
-			db, err := postgres.Open(context.Background(), pg.DSN(name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testkit.PostgresStore(t, pg, name)
 			now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			scen.run(t, newService(db, now), now)
 		})

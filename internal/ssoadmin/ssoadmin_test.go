@@ -13,7 +13,6 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/postgres"
 	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
@@ -268,12 +267,7 @@ func TestOnBothStores(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				dbName := fmt.Sprintf("ssoadmin_%d", seq.Add(1))
-				pg.CreateDatabase(t, dbName)
-				db, err := postgres.Open(context.Background(), pg.DSN(dbName))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
+				db := testkit.PostgresStore(t, pg, dbName)
 				test(t, db)
 			})
 		}

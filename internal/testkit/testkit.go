@@ -1,19 +1,24 @@
 // Package testkit holds the fixtures that many packages' tests build the
-// same way: an embedded store in a temporary directory, a fresh master key,
-// a log buffer safe for concurrent writers. It is imported by tests only;
-// the store and masterkey packages' own tests cannot use it (an import
-// cycle) and build theirs by hand.
+// same way: an embedded store in a temporary directory, a shared store on a
+// new database of a test PostgreSQL, a directory a managed PostgreSQL can
+// live in, a fresh master key, a log buffer safe for concurrent writers.
+// Only tests import it; the tests inside store, store/bolt, store/postgres,
+// masterkey and pgtest cannot (an import cycle) and build theirs by hand.
 package testkit
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store/postgres"
 )
 
 // Store is a new embedded store in the test's temporary directory, closed
@@ -33,6 +38,35 @@ func StoreAt(tb testing.TB, path string) *bolt.DB {
 	}
 	tb.Cleanup(func() { st.Close() })
 	return st
+}
+
+// PostgresStore is the shared store on a new database of pg named name,
+// closed when the test ends.
+func PostgresStore(tb testing.TB, pg *pgtest.Server, name string) *postgres.DB {
+	tb.Helper()
+	pg.CreateDatabase(tb, name)
+	st, err := postgres.Open(context.Background(), pg.DSN(name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// ReachableDir is a new directory (removed at cleanup) whose parents the
+// postgres OS user can search, for a managed PostgreSQL's directory:
+// t.TempDir's parents are private to the test's user.
+func ReachableDir(tb testing.TB) string {
+	tb.Helper()
+	base, err := os.MkdirTemp("", "idcgate-managed-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o711); err != nil {
+		tb.Fatal(err)
+	}
+	return base
 }
 
 // MasterKey is a new random master key.
