@@ -2,7 +2,7 @@
 // same way: an embedded store in a temporary directory, a shared store on a
 // new database of a test PostgreSQL, a directory a managed PostgreSQL can
 // live in, a fresh master key, a log buffer safe for concurrent writers.
-// Only tests import it; the tests inside store, store/bolt, store/postgres,
+// Only tests import it; the in-package tests of store/bolt, store/postgres,
 // masterkey and pgtest cannot (an import cycle) and build theirs by hand.
 package testkit
 
