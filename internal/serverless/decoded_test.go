@@ -19,13 +19,7 @@ func TestDecodedCacheFollowsTheStore(t *testing.T) {
 	a, c, st := newService(0)
 	b := &Service{Store: st, Clock: c.Now, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
-	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}); err != nil {
-		t.Fatal(err)
-	}
-	wg, err := a.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wg := createPair(t, a, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}, "sales")
 	read := func() (Workgroup, Namespace, error) {
 		wgs, nss, err := b.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
 		if err != nil {
@@ -99,13 +93,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 	a.Store, a.Versions = st, db
 	b := &Service{Store: db, Clock: c.Now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
-	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
-		t.Fatal(err)
-	}
-	wg, err := a.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wg := createPair(t, a, CreateNamespaceInput{NamespaceName: p("sales")}, "sales")
 	read := func() (Workgroup, int, error) {
 		before := st.Views
 		wgs, _, err := a.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
