@@ -8,12 +8,15 @@ package issuertest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
@@ -121,4 +124,16 @@ func (w *World) AddWorkgroups(tb testing.TB, sc serverless.Scope, wgs ...Workgro
 			tb.Fatal(err)
 		}
 	}
+}
+
+// Tampered is tok with one byte of its sealed claims flipped: the same
+// shape, but it must not open.
+func Tampered(tb testing.TB, tok string) string {
+	tb.Helper()
+	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, authtoken.Prefix))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	blob[len(blob)-30] ^= 0x01
+	return authtoken.Prefix + base64.RawURLEncoding.EncodeToString(blob)
 }
