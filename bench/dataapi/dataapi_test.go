@@ -52,6 +52,22 @@ func world(b *testing.B) (*testserver.Server, *pgtest.Server, *redshiftdata.Clie
 }
 
 // run executes sql and polls until it is final.
+// warmWorld is world's alice, her first statement run (the role sync and
+// the pool's first connection), and a direct pgx connection to the
+// upstream's dev database, closed when the benchmark ends.
+func warmWorld(b *testing.B) (*redshiftdata.Client, *pgx.Conn) {
+	b.Helper()
+	_, pg, alice := world(b)
+	ctx := context.Background()
+	direct, err := pgx.Connect(ctx, pg.DSN("dev"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { direct.Close(ctx) })
+	run(b, alice, "select 1", 0)
+	return alice, direct
+}
+
 func run(b *testing.B, c *redshiftdata.Client, sql string, poll time.Duration) string {
 	ctx := context.Background()
 	out, err := c.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: &sql, WorkgroupName: aws.String("demo"), Database: aws.String("dev")})
@@ -82,14 +98,8 @@ func percentile(d []time.Duration, p float64) time.Duration {
 }
 
 func BenchmarkRoundTrip(b *testing.B) {
-	_, pg, alice := world(b)
+	alice, direct := warmWorld(b)
 	ctx := context.Background()
-	direct, err := pgx.Connect(ctx, pg.DSN("dev"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer direct.Close(ctx)
-	run(b, alice, "select 1", 0) // the role sync and the pool's first connection
 	api := make([]time.Duration, 0, b.N)
 	viaPgx := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -167,14 +177,7 @@ func heapNow() uint64 {
 }
 
 func BenchmarkLargeResult(b *testing.B) {
-	_, pg, alice := world(b)
-	ctx := context.Background()
-	direct, err := pgx.Connect(ctx, pg.DSN("dev"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer direct.Close(ctx)
-	run(b, alice, "select 1", 0)
+	alice, direct := warmWorld(b)
 	// The same 100,000 rows, narrow and about four times as wide: the
 	// server's heap growth should not follow the result's size.
 	for _, tc := range []struct{ name, sql string }{

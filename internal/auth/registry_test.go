@@ -14,6 +14,7 @@ import (
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 const (
@@ -40,13 +41,8 @@ func newRegistryParts(t testing.TB) registryParts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, _ := masterkey.Generate(rand.Reader)
-	p.mk, _ = masterkey.Parse(text)
-	p.st, err = bolt.Open(filepath.Join(p.dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.st.Close() })
+	p.mk = testkit.MasterKey(t)
+	p.st = testkit.StoreAt(t, filepath.Join(p.dir, "s.db"))
 	p.svc, err = iamstore.New(p.st, p.mk, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -14,8 +13,7 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"github.com/idcgate/idcgate/internal/store/postgres"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 func TestRewriteParams(t *testing.T) {
@@ -87,22 +85,13 @@ func TestOnEveryStore(t *testing.T) {
 	pg := pgtest.Start(t)
 	for i, scen := range scenarios {
 		t.Run("bolt/"+scen.name, func(t *testing.T) {
-			db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testkit.Store(t)
 			now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			scen.run(t, newService(db, now), now)
 		})
 		t.Run("postgres/"+scen.name, func(t *testing.T) {
 			name := fmt.Sprintf("s%d", i)
-			pg.CreateDatabase(t, name)
-			db, err := postgres.Open(context.Background(), pg.DSN(name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testkit.PostgresStore(t, pg, name)
 			now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			scen.run(t, newService(db, now), now)
 		})

@@ -3,14 +3,13 @@ package dataapi
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // TestResultLimit: a result over MaxResultBytes fails with the limit in
@@ -18,11 +17,7 @@ import (
 // every page (BEHAVIOUR 14).
 func TestResultLimit(t *testing.T) {
 	t.Parallel()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	now := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	s := newService(db, now)
 	s.MaxResultBytes = 1 << 20

@@ -4,28 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/keyring"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // world is a real keyring on an embedded store with two workgroups' rings.
 func world(t *testing.T) (*Sealer, *keyring.Keyring, *clock.Fake, keyring.ID, keyring.ID) {
 	t.Helper()
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	mk := testkit.MasterKey(t)
+	st := testkit.Store(t)
 	fc := clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	keys, err := keyring.New(st, mk, fc.Now, rand.Reader)
 	if err != nil {

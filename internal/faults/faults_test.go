@@ -3,24 +3,19 @@ package faults
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/clock"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/throttle"
 )
 
 // Config rules are seeded only into a store that has no rule set: a set
 // (or cleared) through the API survives the next start.
 func TestSeedOnlyWhenMissing(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.Store(t)
 	ctx := context.Background()
 	cfgRules := []Rule{{Operation: "GetWorkgroup", Error: Internal, Rate: 1}}
 	in := &Injector{Store: st}
@@ -50,11 +45,7 @@ func TestSeedOnlyWhenMissing(t *testing.T) {
 }
 
 func TestApply(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.Store(t)
 	ctx := context.Background()
 	in := &Injector{Store: st}
 	if err := in.Set(ctx, []Rule{{Operation: "*", Error: Throttling, Rate: 1}}); err != nil {
@@ -92,11 +83,7 @@ func TestApply(t *testing.T) {
 // TestRulesCachedByClock: rules set on another replica show up once the
 // cached set is a second old on the injector's clock, with no waiting.
 func TestRulesCachedByClock(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.Store(t)
 	ctx := context.Background()
 	c := clock.NewFake(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC))
 	in, other := &Injector{Store: st, Clock: c.Now}, &Injector{Store: st}

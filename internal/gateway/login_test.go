@@ -22,6 +22,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/authtoken"
 	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // These tests run the gateway against a real PostgreSQL with a fixed
@@ -44,29 +45,11 @@ func (a *fixedAuth) Authenticate(_ context.Context, r AuthRequest) (*Login, erro
 		Claims: authtoken.Claims{UserName: user, UserID: "id-" + user, Groups: []string{"analysts"}}}, nil
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testWorld struct {
 	pg   *pgtest.Server
 	gw   *Gateway
 	auth *fixedAuth
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 }
 
 // startWorld starts PostgreSQL and a plaintext (Insecure) gateway before it.
@@ -76,7 +59,7 @@ func startWorld(t *testing.T, edit func(*Config)) *testWorld {
 	pg.Exec(t, "postgres", `CREATE ROLE "AWSIDC:analysts" NOLOGIN`)
 	// User sessions log in upstream with certificates of a CA the server
 	// trusts, over verified TLS, as README tells operators to set it up.
-	w := &testWorld{pg: pg, auth: &fixedAuth{upstream: pg.TLSDSN("postgres")}, logs: &syncBuffer{}}
+	w := &testWorld{pg: pg, auth: &fixedAuth{upstream: pg.TLSDSN("postgres")}, logs: &testkit.SyncBuffer{}}
 	cfg := Config{Listen: "127.0.0.1:0", Insecure: true, LoginTimeout: 20 * time.Second, Auth: w.auth,
 		Roles: &RoleSync{Certs: testCA(t, pg)}, Log: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {

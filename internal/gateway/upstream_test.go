@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,18 +13,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idcgate/idcgate/internal/pgtest"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/upstreamca"
 )
 
 // testCA is an upstream CA in a store of its own, trusted by pg.
 func testCA(t *testing.T, pg *pgtest.Server) *upstreamca.CA {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "ca.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.Store(t)
 	ca, err := upstreamca.Open(context.Background(), st, make([]byte, 32), nil)
 	if err != nil {
 		t.Fatal(err)

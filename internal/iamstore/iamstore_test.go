@@ -4,15 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/clock"
-	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -24,13 +22,8 @@ const (
 
 func newService(t *testing.T) (*Service, store.Store) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
+	st := testkit.Store(t)
+	mk := testkit.MasterKey(t)
 	c := clock.NewFake(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	s, err := New(st, mk, c.Now, rand.Reader)
 	if err != nil {

@@ -3,12 +3,11 @@ package identitycenter
 import (
 	"context"
 	"errors"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"path/filepath"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // directory builds a directory from users as given, without the config's
@@ -19,11 +18,7 @@ func directory(t *testing.T, users ...config.DirectoryUser) *Directory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.Store(t)
 	d, err := NewWithStore(context.Background(), &config.Config{IdentityCenter: &config.IdentityCenter{
 		InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", Account: "123456789012",
 		Users: users,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -17,7 +16,7 @@ import (
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -25,11 +24,7 @@ const testStore = "d-9067a1b2c3"
 
 func newService(tb testing.TB) *Service {
 	tb.Helper()
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "s.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := testkit.Store(tb)
 	c := clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	return &Service{Store: st, StoreID: testStore, Account: "123456789012", Clock: c.Now,
 		Pages: &pagetoken.Codec{Key: make([]byte, 32), Clock: c.Now}}

@@ -3,10 +3,8 @@ package issuer
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +12,10 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/authtoken"
-	"github.com/idcgate/idcgate/internal/config"
-	"github.com/idcgate/idcgate/internal/iam"
-	"github.com/idcgate/idcgate/internal/identitycenter"
+	"github.com/idcgate/idcgate/internal/issuer/issuertest"
 	"github.com/idcgate/idcgate/internal/keyring"
-	"github.com/idcgate/idcgate/internal/masterkey"
-	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
 var scope = serverless.Scope{Account: "123456789012", Region: "us-east-1"}
@@ -41,71 +34,18 @@ type world struct {
 
 func newWorld(tb testing.TB, n int, delay time.Duration) *world {
 	tb.Helper()
-	cfg, err := config.Load(filepath.Join("..", "..", "examples", "idcgate.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.ApplyDefaults()
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "s.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	w := &world{st: st, now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	w := &world{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.now }
-	keys, err := keyring.New(st, mk, clock, rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	keys.CacheFor = time.Second // as the app runs it
-	// The embedded store vouches for its reads, as the app wires it.
-	idc := &redshiftidc.Service{Store: st, Versions: st, Rand: rand.Reader, Clock: clock}
-	sl := &serverless.Service{Store: st, Versions: st, Clock: clock, Rand: rand.Reader, TransitionDelay: delay, IdcApplications: idc,
-		OnCreateWorkgroup: func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
-			return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
-		},
-		OnDeleteWorkgroup: func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
-			return keyring.Destroy(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
-		},
-		AfterDeleteWorkgroup: func(sc serverless.Scope, wg serverless.Workgroup) {
-			keys.Forget(keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
-		},
-	}
-	ctx := context.Background()
-	arns, err := idc.ApplyConfig(ctx, scope, []redshiftidc.Application{{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	appArn := arns["demo-idc"]
-	for i := 0; i < n; i++ {
+	parts := issuertest.New(tb, clock, delay)
+	parts.Keys.CacheFor = time.Second // as the app runs it
+	wgs := make([]issuertest.Workgroup, n)
+	for i := range wgs {
 		name := fmt.Sprintf("wg-%02d", i)
-		if _, err := sl.EnsureNamespace(ctx, scope, serverless.CreateNamespaceInput{NamespaceName: &name, RedshiftIdcApplicationArn: &appArn}); err != nil {
-			tb.Fatal(err)
-		}
-		base := int32(8)
-		if _, err := sl.EnsureWorkgroup(ctx, scope, serverless.CreateWorkgroupInput{WorkgroupName: &name, NamespaceName: &name, BaseCapacity: &base}); err != nil {
-			tb.Fatal(err)
-		}
+		wgs[i] = issuertest.Workgroup{Namespace: name, Name: name}
 	}
-	dir, err := identitycenter.NewWithStore(ctx, cfg, mk, st)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u, _ := dir.UserByName(ctx, "alice")
-	w.alice = &auth.Principal{
-		Kind: auth.KindAssumedRole, Account: scope.Account, Name: "analyst", SessionName: "alice",
-		ARN: "arn:aws:sts::123456789012:assumed-role/analyst/alice", RoleARN: "arn:aws:iam::123456789012:role/analyst",
-		Identity: []*iam.Policy{iam.MustParsePolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"redshift-serverless:*","Resource":"*"}]}`)},
-		IdentityContext: &identitycenter.Context{
-			InstanceArn: dir.InstanceArn, IdentityStoreID: dir.IdentityStoreID, IdentityStoreArn: dir.IdentityStoreArn,
-			UserID: u.UserID, UserName: u.UserName, ApplicationArn: "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b",
-		},
-		Expiration: w.now.Add(12 * time.Hour),
-	}
-	w.iss = &Issuer{Serverless: sl, Keys: keys, Dir: dir, IdcApps: idc, TTL: time.Hour, Clock: clock, Rand: rand.Reader}
-	w.sl, w.keys = sl, keys
+	parts.AddWorkgroups(tb, scope, wgs...)
+	w.iss = &Issuer{Serverless: parts.Serverless, Keys: parts.Keys, Dir: parts.Dir, IdcApps: parts.IdcApps, TTL: time.Hour, Clock: clock, Rand: rand.Reader}
+	w.sl, w.keys, w.st, w.alice = parts.Serverless, parts.Keys, parts.Store, parts.Alice
 	return w
 }
 
@@ -140,12 +80,7 @@ func TestOpenReasons(t *testing.T) {
 	if _, c, err := w.iss.Open(ctx, scope, "wg-01", tok); err != nil || c.UserName != "alice" || len(c.Workgroups) != 3 {
 		t.Fatalf("open: %v %+v", err, c)
 	}
-	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, authtoken.Prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob[len(blob)-30] ^= 0x01 // a byte of the sealed claims
-	flip := authtoken.Prefix + base64.RawURLEncoding.EncodeToString(blob)
+	flip := issuertest.Tampered(t, tok)
 	cases := []struct {
 		name, wg, token string
 		want            []error

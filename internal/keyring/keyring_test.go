@@ -6,29 +6,33 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 func setup(t *testing.T) (*Keyring, store.Store, *masterkey.Key) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
+	st := testkit.Store(t)
+	mk := testkit.MasterKey(t)
 	k, err := New(st, mk, func() time.Time { return time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) }, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k, st, mk
+}
+
+// setupRing is setup with the ring of workgroup wg-1, whose id it
+// returns, created.
+func setupRing(t *testing.T) (*Keyring, store.Store, ID) {
+	t.Helper()
+	k, st, _ := setup(t)
+	id := ID{"123456789012", "us-east-1", "wg-1"}
+	create(t, k, id)
+	return k, st, id
 }
 
 func create(t *testing.T, k *Keyring, id ID) {
@@ -39,10 +43,8 @@ func create(t *testing.T, k *Keyring, id ID) {
 }
 
 func TestRotateRetireDestroy(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	v1, k1, err := k.Current(ctx, id)
 	if err != nil || v1 != 1 || len(k1) != KeySize {
 		t.Fatalf("current: %d %v", v1, err)
@@ -89,12 +91,9 @@ func TestRotateRetireDestroy(t *testing.T) {
 }
 
 func TestWrongMasterKeyCannotUnwrap(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
-	text, _ := masterkey.Generate(rand.Reader)
-	other, _ := masterkey.Parse(text)
+	other := testkit.MasterKey(t)
 	k2, _ := New(st, other, k.Clock, rand.Reader)
 	if _, err := k2.Key(ctx, id, 1); err == nil || !strings.Contains(err.Error(), "wrong master key") {
 		t.Fatalf("err = %v", err)
@@ -171,10 +170,8 @@ func TestMissingRingIsNeverCreated(t *testing.T) {
 }
 
 func TestCreateIsIdempotent(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	_, k1, _ := k.Current(ctx, id)
 	if _, err := k.Rotate(ctx, id); err != nil {
 		t.Fatal(err)
@@ -221,11 +218,9 @@ func TestCacheUsesInjectedClock(t *testing.T) {
 // racing the workgroup's deletion) is returned to that reader but not
 // cached, so the next call sees the deletion.
 func TestForgetBeatsAnInFlightRead(t *testing.T) {
-	k, st, _ := setup(t)
+	k, st, id := setupRing(t)
 	k.CacheFor = time.Hour
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	gen := k.generation()
 	var ring Ring
 	st.View(ctx, func(r store.Reader) error { var err error; ring, err = k.load(r, id); return err })
@@ -243,10 +238,8 @@ func TestForgetBeatsAnInFlightRead(t *testing.T) {
 
 // TestAEADMatchesKey: the cached AEAD is the key's AES-256-GCM.
 func TestAEADMatchesKey(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	v, aead, err := k.CurrentAEAD(ctx, id)
 	if err != nil || v != 1 {
 		t.Fatal(v, err)
@@ -265,11 +258,9 @@ func TestAEADMatchesKey(t *testing.T) {
 // copies, so a caller that changes (or zeroes) them cannot change what the
 // cache seals and opens with.
 func TestKeysAreTheCallersCopies(t *testing.T) {
-	k, _, _ := setup(t)
+	k, _, id := setupRing(t)
 	k.CacheFor = time.Hour
 	ctx := context.Background()
-	id := ID{"123456789012", "us-east-1", "wg-1"}
-	create(t, k, id)
 	_, first, err := k.Current(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // TestFindBinDirMissing: without server binaries the error is the one line
@@ -53,21 +54,6 @@ func TestFindBinDirMissing(t *testing.T) {
 	}
 }
 
-// reachableDir is a fresh directory the postgres OS user can search to
-// (t.TempDir's parents are private to the test's user).
-func reachableDir(t *testing.T) string {
-	t.Helper()
-	base, err := os.MkdirTemp("", "managedpg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(base, "pg")
-}
-
 // binAndCA is what a test cluster starts from: the server binaries (as
 // pgtest.Missing says when there are none) and a client CA.
 func binAndCA(t *testing.T) (bin string, ca []byte) {
@@ -93,7 +79,7 @@ func TestClusterLifecycle(t *testing.T) {
 	t.Parallel()
 	bin, ca := binAndCA(t)
 	ctx := context.Background()
-	opt := Options{Dir: reachableDir(t), BinDir: bin, ClientCA: ca}
+	opt := Options{Dir: filepath.Join(testkit.ReachableDir(t), "pg"), BinDir: bin, ClientCA: ca}
 	c, err := Start(ctx, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 func TestRequestsAndStoreLatency(t *testing.T) {
@@ -25,11 +24,7 @@ func TestRequestsAndStoreLatency(t *testing.T) {
 	m.ObserveAuditCommit(300*time.Microsecond, 3)
 	m.ObserveAuditCommit(2*time.Millisecond, 1)
 
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	st := Store{Store: db, M: m}
 	sentinel := errors.New("refused")
 	if err := st.Update(context.Background(), func(tx store.Tx) error { return sentinel }); !errors.Is(err, sentinel) {

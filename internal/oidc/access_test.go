@@ -19,7 +19,7 @@ func TestOpenAccessToken(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
 	ctx := context.Background()
-	alice, _ := s.Dir.UserByName(ctx, "alice")
+	alice := user(t, s, "alice")
 	scoped, err := s.issue(mustApp(t, s), alice, []string{"redshift:connect"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +56,8 @@ func TestAdmits(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
 	ctx := context.Background()
-	alice, _ := s.Dir.UserByName(ctx, "alice")
-	bob, _ := s.Dir.UserByName(ctx, "bob")
+	alice := user(t, s, "alice")
+	bob := user(t, s, "bob")
 	const gated = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-2b3c4d5e6f7a8b9c"
 	s.Apps = storeApps(t, s, nil, []ssoadmin.ConfigApplication{
 		{Arn: app, Name: "open"},

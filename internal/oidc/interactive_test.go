@@ -3,23 +3,18 @@ package oidc
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // interactive is the test service with a store for sign-in state.
 func interactive(t *testing.T, now *time.Time) *Service {
 	t.Helper()
 	s := service(t, now)
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "signin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Store(t)
 	s.Store, s.Endpoint, s.Region = db, "http://127.0.0.1:7439", "us-east-1"
 	return s
 }
@@ -127,10 +122,7 @@ func TestInteractiveTokens(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := interactive(t, &now)
 	ctx := context.Background()
-	alice, err := s.Dir.UserByName(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	for _, entitled := range []string{"", app} {
 		reg, err := s.RegisterClient(ctx, RegisterClientInput{ClientName: p("cli"), ClientType: p("public"),
 			Scopes: []string{"redshift:connect"}, EntitledApplicationArn: func() *string {
@@ -220,10 +212,7 @@ func TestDecidedUserCodeNamesNothing(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := interactive(t, &now)
 	ctx := context.Background()
-	alice, err := s.Dir.UserByName(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	reg, err := s.RegisterClient(ctx, RegisterClientInput{ClientName: p("cli"), ClientType: p("public")})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 const app = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b"
@@ -32,8 +32,7 @@ func service(t *testing.T, now *time.Time) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
+	mk := testkit.MasterKey(t)
 	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
 	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
 	s := &Service{Dir: testDir(t, cfg, mk), Contexts: ctxBox, Tokens: tokBox, Clock: func() time.Time { return *now }}
@@ -49,11 +48,7 @@ const ttiArn = "arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-7223a1b2c3d4
 // storeApps keeps issuers and applications in an embedded store.
 func storeApps(t testing.TB, s *Service, issuers []ssoadmin.TrustedTokenIssuer, apps []ssoadmin.ConfigApplication) *ssoadmin.Service {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.Store(t)
 	svc := &ssoadmin.Service{Store: db, Clock: s.Clock, Region: "us-east-1",
 		Instance: ssoadmin.Instance{InstanceArn: "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6", IdentityStoreID: "d-9067a1b2c3", OwnerAccountID: "123456789012"}}
 	if err := svc.ApplyConfig(context.Background(), issuers, apps); err != nil {
@@ -67,11 +62,7 @@ func p(s string) *string { return &s }
 // testDir is the config's directory with its users in a store of the test's.
 func testDir(t testing.TB, cfg *config.Config, mk *masterkey.Key) *identitycenter.Directory {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.Store(t)
 	d, err := identitycenter.NewWithStore(context.Background(), cfg, mk, st)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +73,7 @@ func testDir(t testing.TB, cfg *config.Config, mk *masterkey.Key) *identitycente
 func TestRefreshGrant(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, _ := s.Dir.UserByName(context.Background(), "alice")
+	alice := user(t, s, "alice")
 	out, err := s.issue(mustApp(t, s), alice, []string{"openid"}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +117,16 @@ func TestInputRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want %v", tc.in, err, tc.want)
 		}
 	}
+}
+
+// user is the directory's user of that name.
+func user(t *testing.T, s *Service, name string) *identitycenter.User {
+	t.Helper()
+	u, err := s.Dir.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func mustApp(t *testing.T, s *Service) *ssoadmin.Application {
@@ -185,8 +186,7 @@ func matchingServiceGroups(t testing.TB, now time.Time, users []config.Directory
 		Users:  users,
 		Groups: groups,
 	}}
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
+	mk := testkit.MasterKey(t)
 	ctxBox, _ := seal.New(mk.Derive(32, "c"), "identity-context", "")
 	tokBox, _ := seal.New(mk.Derive(32, "t"), "oidc-token", "aoa")
 	keys, err := jwtverify.StaticKeys(string(set))
@@ -298,10 +298,7 @@ func TestEnforcement(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	s := service(t, &now)
-	alice, err := s.Dir.UserByName(context.Background(), "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := user(t, s, "alice")
 	first, err := s.issue(mustApp(t, s), alice, nil, now)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package passwords
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/passwords/phc"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -30,11 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, users ...string) fixture {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testkit.Store(t)
 	c := clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	dir := &identitystore.Service{Store: st, StoreID: "d-9067a1b2c3", Account: "123456789012", Clock: c.Now,
 		Pages: &pagetoken.Codec{Key: make([]byte, 32), Clock: c.Now}}
@@ -44,6 +39,30 @@ func newFixture(t *testing.T, users ...string) fixture {
 		}
 	}
 	return fixture{svc: &Service{Store: st, Directory: dir, Clock: c.Now, Params: fast}, dir: dir, clock: c}
+}
+
+// newAliceFixture is a fixture whose one user, alice, has the password
+// alice-demo-pass.
+func newAliceFixture(t *testing.T) fixture {
+	t.Helper()
+	f := newFixture(t, "alice")
+	if _, err := f.svc.Set(context.Background(), "alice", "alice-demo-pass"); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// failures makes n attempts with a wrong password, the i-th as the user
+// from the address that attempt names; each must be refused as a wrong
+// password, not yet slowed down.
+func (f fixture) failures(t *testing.T, n int, attempt func(i int) (user, addr string)) {
+	t.Helper()
+	for i := range n {
+		user, addr := attempt(i)
+		if _, err := f.svc.Check(context.Background(), user, "wrong", addr); err != ErrWrongPassword {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
 }
 
 func TestCheckSameAnswerForUnknownUserAndWrongPassword(t *testing.T) {
@@ -82,15 +101,10 @@ func TestCheckSameAnswerForUnknownUserAndWrongPassword(t *testing.T) {
 
 func TestSlowDownPerUserName(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "alice")
+	f := newAliceFixture(t)
 	ctx := context.Background()
-	f.svc.Set(ctx, "alice", "alice-demo-pass")
 	// Free failures, each from another address: never slowed.
-	for i := range UserSlowDown.Free {
-		if _, err := f.svc.Check(ctx, "alice", "wrong", "198.51.100."+string(rune('a'+i))); err != ErrWrongPassword {
-			t.Fatalf("failure %d: %v", i+1, err)
-		}
-	}
+	f.failures(t, UserSlowDown.Free, func(i int) (string, string) { return "alice", "198.51.100." + string(rune('a'+i)) })
 	// The next attempt, even with the right password, must wait 1 s.
 	_, err := f.svc.Check(ctx, "Alice", "alice-demo-pass", "203.0.113.9")
 	var sd *SlowedDown
@@ -137,15 +151,10 @@ func TestSlowDownCapped(t *testing.T) {
 
 func TestSlowDownPerSourceIP(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "alice")
+	f := newAliceFixture(t)
 	ctx := context.Background()
-	f.svc.Set(ctx, "alice", "alice-demo-pass")
 	// Many names from one address: slowed after IPSlowDown.Free.
-	for i := range IPSlowDown.Free {
-		if _, err := f.svc.Check(ctx, "user"+string(rune('a'+i)), "wrong", "192.0.2.7"); err != ErrWrongPassword {
-			t.Fatalf("failure %d: %v", i+1, err)
-		}
-	}
+	f.failures(t, IPSlowDown.Free, func(i int) (string, string) { return "user" + string(rune('a'+i)), "192.0.2.7" })
 	var sd *SlowedDown
 	if _, err := f.svc.Check(ctx, "alice", "alice-demo-pass", "192.0.2.7"); !errors.As(err, &sd) {
 		t.Fatalf("address after %d failures: %v", IPSlowDown.Free, err)

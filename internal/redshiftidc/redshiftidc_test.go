@@ -3,16 +3,20 @@ package redshiftidc
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/serverless"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/storetest"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
+
+// appNamed is a valid application of that name.
+func appNamed(name string) Application {
+	return Application{Name: name, IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}
+}
 
 // TestListKeptWhileNothingChanged: a versioned store's list is answered
 // without a transaction until an application is created or deleted in any
@@ -20,11 +24,7 @@ import (
 func TestListKeptWhileNothingChanged(t *testing.T) {
 	ctx := context.Background()
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		cs := &storetest.Counting{Store: db}
 		s := &Service{Store: cs}
 		if versioned {
@@ -39,7 +39,7 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 				t.Fatalf("versioned %v: List = %d apps, %v; want %d", versioned, len(apps), err, want)
 			}
 		}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"})
+		a, err := s.Create(ctx, sc, appNamed("one"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,11 +50,11 @@ func TestListKeptWhileNothingChanged(t *testing.T) {
 		if kept := cs.Views == before; kept != versioned {
 			t.Fatalf("versioned %v: %d reads for two unchanged lists", versioned, cs.Views-before)
 		}
-		if _, err := s.Create(ctx, other, Application{Name: "two", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
+		if _, err := s.Create(ctx, other, appNamed("two")); err != nil {
 			t.Fatal(err)
 		}
 		list(other, 1)
-		if _, err := s.Create(ctx, sc, Application{Name: "three", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r"}); err != nil {
+		if _, err := s.Create(ctx, sc, appNamed("three")); err != nil {
 			t.Fatal(err)
 		}
 		list(sc, 2)
@@ -91,16 +91,12 @@ func TestCreateValidates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testkit.Store(t)
 			s := &Service{Store: db, Versions: db}
 			sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
 			app := ok
 			tc.edit(&app)
-			_, err = s.Create(context.Background(), sc, app)
+			_, err := s.Create(context.Background(), sc, app)
 			apps, lerr := s.List(context.Background(), sc)
 			if lerr != nil {
 				t.Fatal(lerr)
@@ -126,19 +122,16 @@ func TestCreateValidates(t *testing.T) {
 func TestListIsTheCallersCopy(t *testing.T) {
 	ctx := context.Background()
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		s := &Service{Store: db}
 		if versioned {
 			s.Versions = db
 		}
 		sc := serverless.Scope{Account: "123456789012", Region: "us-east-1"}
-		a, err := s.Create(ctx, sc, Application{Name: "one", IdentityNamespace: "AWSIDC", IdcInstanceArn: "arn:aws:sso:::instance/ssoins-1", DisplayName: "App", IamRoleArn: "arn:aws:iam::123456789012:role/r",
-			ServiceIntegrations: []ServiceIntegration{{Service: ServiceRedshift, Authorizations: []string{"Enabled"}}},
-			Tags:                []Tag{{Key: "team", Value: "sales"}}, SsoTagKeys: []string{"team"}})
+		in := appNamed("one")
+		in.ServiceIntegrations = []ServiceIntegration{{Service: ServiceRedshift, Authorizations: []string{"Enabled"}}}
+		in.Tags, in.SsoTagKeys = []Tag{{Key: "team", Value: "sales"}}, []string{"team"}
+		a, err := s.Create(ctx, sc, in)
 		if err != nil {
 			t.Fatal(err)
 		}

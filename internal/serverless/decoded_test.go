@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 	"github.com/idcgate/idcgate/internal/store/storetest"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Two services on one store stand for two replicas: what one changes, the
@@ -20,13 +19,7 @@ func TestDecodedCacheFollowsTheStore(t *testing.T) {
 	a, c, st := newService(0)
 	b := &Service{Store: st, Clock: c.Now, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
-	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}); err != nil {
-		t.Fatal(err)
-	}
-	wg, err := a.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wg := createPair(t, a, CreateNamespaceInput{NamespaceName: p("sales"), RedshiftIdcApplicationArn: p(idcArn)}, "sales")
 	read := func() (Workgroup, Namespace, error) {
 		wgs, nss, err := b.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
 		if err != nil {
@@ -94,23 +87,13 @@ func TestDecodedCacheSettlesTransitions(t *testing.T) {
 // is answered without a transaction until anything under "rs/" changes;
 // a set in a transition is read afresh, since the clock alone changes it.
 func TestSetCacheFollowsVersions(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	st := &storetest.Counting{Store: db}
 	a, c, _ := newService(time.Second)
 	a.Store, a.Versions = st, db
 	b := &Service{Store: db, Clock: c.Now, TransitionDelay: time.Second, CapacityRPU: 256, Pages: a.Pages, IdcApplications: a.IdcApplications}
 	ctx := context.Background()
-	if _, err := a.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("sales")}); err != nil {
-		t.Fatal(err)
-	}
-	wg, err := a.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("sales"), NamespaceName: p("sales"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wg := createPair(t, a, CreateNamespaceInput{NamespaceName: p("sales")}, "sales")
 	read := func() (Workgroup, int, error) {
 		before := st.Views
 		wgs, _, err := a.WorkgroupsWithNamespaces(ctx, scope, []string{"sales"})
@@ -161,11 +144,7 @@ func TestSetCacheFollowsVersions(t *testing.T) {
 // reads (the kept set) and without (the decoded records).
 func TestCachedRecordsAreTheCallersCopies(t *testing.T) {
 	for _, versioned := range []bool{true, false} {
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testkit.Store(t)
 		s, _, _ := newService(0)
 		s.Store = db
 		if versioned {

@@ -37,6 +37,22 @@ func newService(delay time.Duration) (*Service, *clock.Fake, *memStore) {
 
 func p[T any](v T) *T { return &v }
 
+// createPair creates the namespace in of scope and, in it, the workgroup
+// named wg with base capacity 8.
+func createPair(t *testing.T, s *Service, in CreateNamespaceInput, wg string) (Namespace, Workgroup) {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := s.CreateNamespace(ctx, scope, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: &wg, NamespaceName: in.NamespaceName, BaseCapacity: p(int32(8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, w
+}
+
 func wantErr(t *testing.T, err, kind error, msg string) {
 	t.Helper()
 	if !errors.Is(err, kind) {
@@ -209,14 +225,7 @@ func TestEnsureIsIdempotent(t *testing.T) {
 func TestChangeBoundToAuthorizedID(t *testing.T) {
 	s, _, _ := newService(0)
 	ctx := context.Background()
-	oldNS, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("race")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldWG, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("race-wg"), NamespaceName: p("race"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldNS, oldWG := createPair(t, s, CreateNamespaceInput{NamespaceName: p("race")}, "race-wg")
 	// Deleted and recreated under the same names between authorize and act.
 	if _, err := s.DeleteWorkgroup(ctx, scope, oldWG.WorkgroupId, DeleteWorkgroupInput{WorkgroupName: p("race-wg")}); err != nil {
 		t.Fatal(err)
@@ -224,14 +233,7 @@ func TestChangeBoundToAuthorizedID(t *testing.T) {
 	if _, err := s.DeleteNamespace(ctx, scope, oldNS.NamespaceId, DeleteNamespaceInput{NamespaceName: p("race")}); err != nil {
 		t.Fatal(err)
 	}
-	newNS, err := s.CreateNamespace(ctx, scope, CreateNamespaceInput{NamespaceName: p("race")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	newWG, err := s.CreateWorkgroup(ctx, scope, CreateWorkgroupInput{WorkgroupName: p("race-wg"), NamespaceName: p("race"), BaseCapacity: p(int32(8))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	newNS, newWG := createPair(t, s, CreateNamespaceInput{NamespaceName: p("race")}, "race-wg")
 	if newNS.NamespaceId == oldNS.NamespaceId || newWG.WorkgroupId == oldWG.WorkgroupId {
 		t.Fatal("recreated resources reuse ids")
 	}

@@ -3,11 +3,10 @@ package ssoadmin
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // TestManagedApplication: made and deleted inside the caller's
@@ -17,17 +16,13 @@ import (
 func TestManagedApplication(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	s := newService(t, db)
 	if err := s.ApplyConfig(ctx, []TrustedTokenIssuer{configIssuer()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var app Application
-	err = db.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		var err error
 		app, err = s.CreateManagedApplication(tx, ManagedApplicationInput{ApplicationProviderArn: ProviderRedshift, Name: "lake",
 			Scopes: []string{"redshift:connect"}, Tags: []Tag{{Key: ptr("team"), Value: ptr("data")}}})

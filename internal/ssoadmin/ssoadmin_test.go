@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -14,8 +13,7 @@ import (
 	"github.com/idcgate/idcgate/internal/pagetoken"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"github.com/idcgate/idcgate/internal/store/postgres"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -256,11 +254,7 @@ func TestOnBothStores(t *testing.T) {
 		for name, test := range tests {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
+				db := testkit.Store(t)
 				test(t, db)
 			})
 		}
@@ -273,12 +267,7 @@ func TestOnBothStores(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				dbName := fmt.Sprintf("ssoadmin_%d", seq.Add(1))
-				pg.CreateDatabase(t, dbName)
-				db, err := postgres.Open(context.Background(), pg.DSN(dbName))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
+				db := testkit.PostgresStore(t, pg, dbName)
 				test(t, db)
 			})
 		}

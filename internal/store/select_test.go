@@ -2,26 +2,21 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // TestSelect: the records under the prefix that pick keeps, decoded, in key
 // order; a record that is not its type's JSON is an error naming its key.
 func TestSelect(t *testing.T) {
 	t.Parallel()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.Store(t)
 	type rec struct{ N int }
 	ctx := context.Background()
-	err = db.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		for k, n := range map[string]int{"p/a": 1, "p/b": 2, "p/c": 3, "q/d": 4} {
 			if err := store.PutJSON(tx, k, rec{n}); err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/idcgate/idcgate/internal/store"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +18,8 @@ import (
 	"github.com/idcgate/idcgate/internal/masterkey"
 	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/sigv4"
-	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -35,10 +35,8 @@ func setup(t *testing.T) (*Service, *clock.Fake, *auth.Principal) {
 		TrustPolicy: cfg.Accounts[0].Roles[0].TrustPolicy,
 		Policies:    []config.Policy{{Name: "p", Document: config.Document{JSON: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)}}},
 	})
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, _ := bolt.Open(filepath.Join(dir, "s.db"))
-	t.Cleanup(func() { st.Close() })
+	mk := testkit.MasterKey(t)
+	st := testkit.StoreAt(t, filepath.Join(dir, "s.db"))
 	c := clock.NewFake(time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC))
 	svc, err := iamstore.New(st, mk, c.Now, rand.Reader)
 	if err != nil {

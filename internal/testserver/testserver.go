@@ -32,6 +32,7 @@ import (
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/passwords/phc"
 	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Example-config facts (BEHAVIOUR 13) that tests rely on.
@@ -83,15 +84,7 @@ type Options struct {
 // lives beside it: t.TempDir's parents are private to the test's user.
 func ReachableDir(t testing.TB) string {
 	t.Helper()
-	base, err := os.MkdirTemp("", "idcgate-managed-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return base
+	return testkit.ReachableDir(t)
 }
 
 // RepoRoot finds the module root from this source file.

@@ -16,18 +16,14 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // OpenBolt opens an embedded store in a temporary directory, closed when
 // the test ends.
 func OpenBolt(t *testing.T) *bolt.DB {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return testkit.Store(t)
 }
 
 // OpenLog opens a Log over st writing a new file, closed when the test

@@ -20,6 +20,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 func openBehind(t *testing.T, path string, st store.Store) *trail.Log {
@@ -108,11 +109,7 @@ func TestStoreBehindFlush(t *testing.T) {
 // Recover does not write them twice), and cuts a partial last line off.
 func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.StoreAt(t, filepath.Join(dir, "db"))
 	path := filepath.Join(dir, "audit.log")
 	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})
 	if err != nil {

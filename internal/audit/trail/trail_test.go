@@ -17,17 +17,14 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/store/bolt"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Concurrent writers share commits; every Write that returned is in the
 // file and in the store, once each, and the file is private.
 func TestWriteConcurrentDurableInBoth(t *testing.T) {
 	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.StoreAt(t, filepath.Join(dir, "db"))
 	path := filepath.Join(dir, "audit", "audit.log")
 	var observed struct {
 		sync.Mutex

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,8 +14,7 @@ import (
 	"github.com/idcgate/idcgate/internal/gateway"
 	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"github.com/idcgate/idcgate/internal/store/postgres"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // onEachBackend runs test as a subtest on each store backend, with a
@@ -36,23 +34,12 @@ func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 	var seq atomic.Int64
 	return map[string]func(t *testing.T) store.Store{
 		"embedded": func(t *testing.T) store.Store {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
+			return testkit.Store(t)
 		},
 		"postgres": func(t *testing.T) store.Store {
 			pgOnce.Do(func() { pg = pgtest.Start(t) })
 			name := fmt.Sprintf("leases_%d", seq.Add(1))
-			pg.CreateDatabase(t, name)
-			st, err := postgres.Open(context.Background(), pg.DSN(name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
+			return testkit.PostgresStore(t, pg, name)
 		},
 	}
 }

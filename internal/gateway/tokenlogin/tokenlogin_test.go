@@ -3,10 +3,8 @@ package tokenlogin
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,16 +15,12 @@ import (
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/gateway"
-	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/identitycenter"
 	"github.com/idcgate/idcgate/internal/issuer"
+	"github.com/idcgate/idcgate/internal/issuer/issuertest"
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/masterkey"
-	"github.com/idcgate/idcgate/internal/redshiftidc"
 	"github.com/idcgate/idcgate/internal/serverless"
-	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
 var (
@@ -50,68 +44,22 @@ type world struct {
 
 func newWorld(t *testing.T, n int) *world {
 	t.Helper()
-	cfg, err := config.Load(filepath.Join("..", "..", "..", "examples", "idcgate.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ApplyDefaults()
-	text, _ := masterkey.Generate(rand.Reader)
-	mk, _ := masterkey.Parse(text)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	w := &world{cfg: cfg, clock: clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))}
-	keys, err := keyring.New(st, mk, w.clock.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idc := &redshiftidc.Service{Store: st, Versions: st, Rand: rand.Reader, Clock: w.clock.Now}
-	sl := &serverless.Service{Store: st, Versions: st, Clock: w.clock.Now, Rand: rand.Reader, IdcApplications: idc,
-		OnCreateWorkgroup: func(tx store.Tx, sc serverless.Scope, wg serverless.Workgroup) error {
-			return keys.Create(tx, keyring.ID{Account: sc.Account, Region: sc.Region, WorkgroupID: wg.WorkgroupId})
-		},
-	}
-	ctx := context.Background()
+	w := &world{clock: clock.NewFake(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))}
+	parts := issuertest.New(t, w.clock.Now, 0)
 	for _, sc := range []serverless.Scope{scope, other} {
-		arns, err := idc.ApplyConfig(ctx, sc, []redshiftidc.Application{{Name: "demo-idc", IdentityNamespace: "AWSIDC", IdcInstanceArn: cfg.IdentityCenter.InstanceArn}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		appArn := arns["demo-idc"]
 		count := n
 		if sc == other {
 			count = 1
 		}
-		for i := range count {
-			ns, wg, db := fmt.Sprintf("ns-%02d", i), fmt.Sprintf("wg-%02d", i), fmt.Sprintf("db_%02d", i)
-			if _, err := sl.EnsureNamespace(ctx, sc, serverless.CreateNamespaceInput{NamespaceName: &ns, DbName: &db, RedshiftIdcApplicationArn: &appArn}); err != nil {
-				t.Fatal(err)
-			}
-			base := int32(8)
-			if _, err := sl.EnsureWorkgroup(ctx, sc, serverless.CreateWorkgroupInput{WorkgroupName: &wg, NamespaceName: &ns, BaseCapacity: &base}); err != nil {
-				t.Fatal(err)
-			}
+		wgs := make([]issuertest.Workgroup, count)
+		for i := range wgs {
+			wgs[i] = issuertest.Workgroup{Namespace: fmt.Sprintf("ns-%02d", i), Database: fmt.Sprintf("db_%02d", i), Name: fmt.Sprintf("wg-%02d", i)}
 		}
+		parts.AddWorkgroups(t, sc, wgs...)
 	}
-	dir, err := identitycenter.NewWithStore(ctx, cfg, mk, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := dir.UserByName(ctx, "alice")
-	w.alice = &auth.Principal{
-		Kind: auth.KindAssumedRole, Account: scope.Account, Name: "analyst", SessionName: "alice",
-		ARN: "arn:aws:sts::123456789012:assumed-role/analyst/alice", RoleARN: "arn:aws:iam::123456789012:role/analyst",
-		Identity: []*iam.Policy{iam.MustParsePolicy(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"redshift-serverless:*","Resource":"*"}]}`)},
-		IdentityContext: &identitycenter.Context{
-			InstanceArn: dir.InstanceArn, IdentityStoreID: dir.IdentityStoreID, IdentityStoreArn: dir.IdentityStoreArn,
-			UserID: u.UserID, UserName: u.UserName, ApplicationArn: "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-1a2b3c4d5e6f7a8b",
-		},
-		Expiration: w.clock.Now().Add(12 * time.Hour),
-	}
-	w.iss = &issuer.Issuer{Serverless: sl, Keys: keys, Dir: dir, IdcApps: idc, TTL: time.Hour, Clock: w.clock.Now, Rand: rand.Reader}
-	w.sl, w.keys = sl, keys
+	w.cfg, w.alice = parts.Config, parts.Alice
+	w.iss = &issuer.Issuer{Serverless: parts.Serverless, Keys: parts.Keys, Dir: parts.Dir, IdcApps: parts.IdcApps, TTL: time.Hour, Clock: w.clock.Now, Rand: rand.Reader}
+	w.sl, w.keys = parts.Serverless, parts.Keys
 	return w
 }
 
@@ -233,12 +181,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 	ctx := context.Background()
 	a := w.authenticator()
 	tok := w.issue(t, "wg-00")
-	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, authtoken.Prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob[len(blob)-30] ^= 0x01 // a byte of the sealed claims
-	tampered := authtoken.Prefix + base64.RawURLEncoding.EncodeToString(blob)
+	tampered := issuertest.Tampered(t, tok)
 	for _, tc := range []struct {
 		name, sni, option, token string
 		want                     error

@@ -195,8 +195,18 @@ func seq(n int) []int {
 	return s
 }
 
+// checkEach checks that f, named name, maps each key of cases to its value.
+func checkEach(t *testing.T, name string, f func(string) string, cases map[string]string) {
+	t.Helper()
+	for in, want := range cases {
+		if got := f(in); got != want {
+			t.Errorf("%s(%q) = %q, want %q", name, in, got, want)
+		}
+	}
+}
+
 func TestSuccessor(t *testing.T) {
-	for in, want := range map[string]string{
+	checkEach(t, "successor", successor, map[string]string{
 		"":                     "",
 		"a/":                   "a0",
 		"ab":                   "ac",
@@ -205,24 +215,16 @@ func TestSuccessor(t *testing.T) {
 		"\ud7ff":               "\ue000",
 		"a\U0010ffff":          "b",
 		"\U0010ffff\U0010ffff": "",
-	} {
-		if got := successor(in); got != want {
-			t.Errorf("successor(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestTrimPartialRune(t *testing.T) {
-	for in, want := range map[string]string{
+	checkEach(t, "trimPartialRune", trimPartialRune, map[string]string{
 		"":              "",
 		"abc":           "abc",
 		"a\xc3":         "a",
 		"a\xc3\xa9":     "a\xc3\xa9",
 		"a\xe2\x82":     "a",
 		"a\xf0\x9f\x98": "a",
-	} {
-		if got := trimPartialRune(in); got != want {
-			t.Errorf("trimPartialRune(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
