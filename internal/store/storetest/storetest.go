@@ -69,14 +69,45 @@ func mustMiss(t *testing.T, s store.Store, key string) {
 // plainReader hides a reader's optional abilities.
 type plainReader struct{ store.Reader }
 
-// scanAll renders a Scan as "k=v k=v".
-func scanAll(r store.Reader, prefix, after string) (string, error) {
+// scanFunc is a walk of the keys under prefix from the key from on: a
+// Reader's Scan, or a ScanReverse.
+type scanFunc func(prefix, from string, fn func(k string, v []byte) (bool, error)) error
+
+// render renders a walk as "k=v k=v".
+func render(scan scanFunc, prefix, from string) (string, error) {
 	var parts []string
-	err := r.Scan(prefix, after, func(k string, v []byte) (bool, error) {
+	err := scan(prefix, from, func(k string, v []byte) (bool, error) {
 		parts = append(parts, k+"="+string(v))
 		return true, nil
 	})
 	return strings.Join(parts, " "), err
+}
+
+// scanAll renders a Scan as "k=v k=v".
+func scanAll(r store.Reader, prefix, after string) (string, error) {
+	return render(r.Scan, prefix, after)
+}
+
+// scanFixture is the key set the Scan and ScanReverse cases walk: siblings
+// that share a prefix byte by byte ("a/b", "a/b/", "a/bc"), a key deeper
+// than its neighbours, and keys on either side.
+var scanFixture = []string{
+	"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
+	"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8",
+}
+
+// putNumbered puts m/0000 … m/<n-1>, each with its number as the value:
+// enough keys to cross a backend's page boundaries.
+func putNumbered(t *testing.T, s store.Store, n int) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func viewScan(t *testing.T, s store.Store, prefix, after string) string {
@@ -210,9 +241,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Scan", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		putAll(t, s,
-			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
-			"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8")
+		putAll(t, s, scanFixture...)
 		cases := []struct{ prefix, after, want string }{
 			{"", "", "a=8 a/a=0 a/b=1 a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5 a/bc=2 b=6"},
 			{"a/b/", "", "a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5"},
@@ -240,9 +269,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ScanReverse", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		putAll(t, s,
-			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
-			"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8", "x/\u00bf", "9", "x/\u00bfa", "10", "x/\u00c0", "11")
+		putAll(t, s, append(scanFixture, "x/\u00bf", "9", "x/\u00bfa", "10", "x/\u00c0", "11")...)
 		err := s.View(ctx, func(r store.Reader) error {
 			if _, ok := r.(store.ReverseScanner); !ok {
 				return fmt.Errorf("%T does not implement store.ReverseScanner", r)
@@ -271,30 +298,24 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			// The backend's own reverse scan, and the fallback for readers
 			// without one, agree.
 			for _, hide := range []bool{false, true} {
-				var parts []string
+				var got string
 				err := s.View(ctx, func(r store.Reader) error {
 					if hide {
 						r = plainReader{r}
 					}
-					return store.ScanReverse(r, c.prefix, c.before, func(k string, v []byte) (bool, error) {
-						parts = append(parts, k+"="+string(v))
-						return true, nil
-					})
+					var err error
+					got, err = render(func(prefix, before string, fn func(string, []byte) (bool, error)) error {
+						return store.ScanReverse(r, prefix, before, fn)
+					}, c.prefix, c.before)
+					return err
 				})
-				if got := strings.Join(parts, " "); err != nil || got != c.want {
+				if err != nil || got != c.want {
 					t.Errorf("ScanReverse(%q, %q) (fallback %v) = %q, %v; want %q", c.prefix, c.before, hide, got, err, c.want)
 				}
 			}
 		}
 		// Many keys cross the backends' page boundaries; early stop works.
-		update(t, s, func(tx store.Tx) error {
-			for i := 0; i < 600; i++ {
-				if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		putNumbered(t, s, 600)
 		n := 0
 		err = s.View(ctx, func(r store.Reader) error {
 			return store.ScanReverse(r, "m/", "m/0500", func(k string, v []byte) (bool, error) {
@@ -405,14 +426,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ScanManyKeys", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
-		update(t, s, func(tx store.Tx) error {
-			for i := 0; i < 1000; i++ {
-				if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
-					return err
-				}
-			}
-			return tx.Put("n/0", nil)
-		})
+		putNumbered(t, s, 1000)
+		putAll(t, s, "n/0", "")
 		n, last := 0, ""
 		err := s.View(ctx, func(r store.Reader) error {
 			return r.Scan("m/", "m/0099", func(k string, v []byte) (bool, error) {
