@@ -53,3 +53,51 @@ func TestSelect(t *testing.T) {
 		t.Fatal("a record that is not JSON was selected")
 	}
 }
+
+// TestKeys: the first keys under the prefix, in order, at most limit of
+// them, none from the first that while refuses.
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	err = db.Update(ctx, func(tx store.Tx) error {
+		for _, k := range []string{"p/1", "p/2", "p/3", "p/4", "q/1"} {
+			if err := tx.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		limit int
+		while func(string) bool
+		want  []string
+	}{
+		{"all", 10, nil, []string{"p/1", "p/2", "p/3", "p/4"}},
+		{"limit", 2, nil, []string{"p/1", "p/2"}},
+		{"while", 10, func(k string) bool { return k < "p/3" }, []string{"p/1", "p/2"}},
+		{"while refuses the first", 10, func(string) bool { return false }, nil},
+		{"limit before while", 1, func(k string) bool { return k < "p/3" }, []string{"p/1"}},
+		// Only the first refusal ends it: a later key while would take is not reached.
+		{"stops at the first refusal", 10, func(k string) bool { return k != "p/2" }, []string{"p/1"}},
+	}
+	for _, c := range cases {
+		var got []string
+		err := db.View(ctx, func(r store.Reader) error {
+			var err error
+			got, err = store.Keys(r, "p/", c.limit, c.while)
+			return err
+		})
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s: Keys = %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+}
