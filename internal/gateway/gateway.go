@@ -796,9 +796,7 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrUpstreamTooOld):
 		return refuse(codeCannotConnect, "%s", public(err))
-	case errors.Is(err, ErrRoleNameTooLong):
-		return refuse(codeInvalidAuthorization, "%s", public(err))
-	case errors.Is(err, ErrUnknownUser), errors.Is(err, ErrRoleGone):
+	case errors.Is(err, ErrRoleNameTooLong), errors.Is(err, ErrUnknownUser), errors.Is(err, ErrRoleGone):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	}
 	return err
