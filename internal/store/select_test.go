@@ -10,20 +10,17 @@ import (
 	"github.com/idcgate/idcgate/internal/store/bolt"
 )
 
-// TestSelect: the records under the prefix that pick keeps, decoded, in key
-// order; a record that is not its type's JSON is an error naming its key.
-func TestSelect(t *testing.T) {
-	t.Parallel()
+// seeded is a new store holding the pairs kv (key, value, key, value, …).
+func seeded(t *testing.T, kv ...string) store.Store {
+	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	type rec struct{ N int }
-	ctx := context.Background()
-	err = db.Update(ctx, func(tx store.Tx) error {
-		for k, n := range map[string]int{"p/a": 1, "p/b": 2, "p/c": 3, "q/d": 4} {
-			if err := store.PutJSON(tx, k, rec{n}); err != nil {
+	t.Cleanup(func() { db.Close() })
+	err = db.Update(context.Background(), func(tx store.Tx) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := tx.Put(kv[i], []byte(kv[i+1])); err != nil {
 				return err
 			}
 		}
@@ -32,9 +29,19 @@ func TestSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// TestSelect: the records under the prefix that pick keeps, decoded, in key
+// order; a record that is not its type's JSON is an error naming its key.
+func TestSelect(t *testing.T) {
+	t.Parallel()
+	type rec struct{ N int }
+	ctx := context.Background()
+	db := seeded(t, "p/a", `{"N":1}`, "p/b", `{"N":2}`, "p/c", `{"N":3}`, "q/d", `{"N":4}`)
 	var keys []string
 	var vals []rec
-	err = db.View(ctx, func(r store.Reader) error {
+	err := db.View(ctx, func(r store.Reader) error {
 		var err error
 		keys, vals, err = store.Select(r, "p/", func(v rec) bool { return v.N != 2 })
 		return err
@@ -58,23 +65,8 @@ func TestSelect(t *testing.T) {
 // them, none from the first that while refuses.
 func TestKeys(t *testing.T) {
 	t.Parallel()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	err = db.Update(ctx, func(tx store.Tx) error {
-		for _, k := range []string{"p/1", "p/2", "p/3", "p/4", "q/1"} {
-			if err := tx.Put(k, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := seeded(t, "p/1", "", "p/2", "", "p/3", "", "p/4", "", "q/1", "")
 	cases := []struct {
 		name  string
 		limit int
