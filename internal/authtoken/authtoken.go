@@ -21,7 +21,6 @@
 package authtoken
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
 	"errors"
@@ -129,11 +128,7 @@ func NewAEAD(key []byte) (cipher.AEAD, error) {
 	if len(key) != 32 {
 		return nil, errors.New("authtoken: key must be 32 bytes")
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return seal.NewGCM(key)
 }
 
 // KeyFunc returns the AEAD of a workgroup's key of a version.

@@ -44,19 +44,15 @@ func wrapAADV1(tokenID, workgroupID string, version int) []byte {
 
 func openV1(p parsed, wk *WrappedKey, aead cipher.AEAD) (Claims, error) {
 	h := p.h
-	n := aead.NonceSize()
-	if len(wk.Wrapped) < n {
-		return Claims{}, ErrTampered
-	}
-	dek, err := aead.Open(nil, wk.Wrapped[:n], wk.Wrapped[n:], wrapAADV1(h.TokenID, wk.WorkgroupID, wk.KeyVersion))
+	dek, err := seal.OpenSealed(aead, wk.Wrapped, wrapAADV1(h.TokenID, wk.WorkgroupID, wk.KeyVersion))
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
 	daead, err := NewAEAD(dek)
-	if err != nil || len(p.body) < daead.NonceSize() {
+	if err != nil {
 		return Claims{}, ErrTampered
 	}
-	plain, err := daead.Open(nil, p.body[:daead.NonceSize()], p.body[daead.NonceSize():], p.aad)
+	plain, err := seal.OpenSealed(daead, p.body, p.aad)
 	if err != nil {
 		return Claims{}, ErrTampered
 	}

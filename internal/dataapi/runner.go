@@ -314,12 +314,7 @@ func (s *Service) tableColumns(ctx context.Context, pg *pgconn.PgConn, st string
 	}
 }
 
-func (s *Service) pageRows() int {
-	if s.PageRows > 0 {
-		return s.PageRows
-	}
-	return pageRows
-}
+func (s *Service) pageRows() int { return positiveOr(s.PageRows, pageRows) }
 
 // pageWriter streams a result into the store, one page per store value.
 type pageWriter struct {

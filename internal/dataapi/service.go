@@ -143,25 +143,16 @@ func (s *Service) init() {
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
 
-func (s *Service) maxResultBytes() int64 {
-	if s.MaxResultBytes > 0 {
-		return s.MaxResultBytes
-	}
-	return DefaultMaxResultBytes
-}
+// The limits: a Service field that is not positive is its default.
+func (s *Service) maxResultBytes() int64 { return positiveOr(s.MaxResultBytes, DefaultMaxResultBytes) }
+func (s *Service) maxActive() int        { return positiveOr(s.MaxActive, DefaultMaxActive) }
+func (s *Service) maxConns() int         { return positiveOr(s.MaxConns, DefaultMaxConns) }
 
-func (s *Service) maxActive() int {
-	if s.MaxActive > 0 {
-		return s.MaxActive
+func positiveOr[T int | int64](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	return DefaultMaxActive
-}
-
-func (s *Service) maxConns() int {
-	if s.MaxConns > 0 {
-		return s.MaxConns
-	}
-	return DefaultMaxConns
+	return def
 }
 
 // ExecuteRequest is one ExecuteStatement or BatchExecuteStatement.

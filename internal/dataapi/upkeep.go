@@ -122,10 +122,9 @@ func (s *Service) RecoverAll(ctx context.Context) (int, error) {
 func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 	var keys []string
 	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(prefix+"a/", "", func(k string, _ []byte) (bool, error) {
-			keys = append(keys, k)
-			return len(keys) < 1000, nil
-		})
+		var err error
+		keys, err = store.Keys(r, prefix+"a/", 1000, nil)
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -183,14 +182,12 @@ func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 	now := timeKey(s.now())
 	var due []string
 	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(prefix+"x/", "", func(k string, _ []byte) (bool, error) {
+		var err error
+		due, err = store.Keys(r, prefix+"x/", 100, func(k string) bool {
 			at, _, _ := strings.Cut(strings.TrimPrefix(k, prefix+"x/"), "/")
-			if at > now {
-				return false, nil
-			}
-			due = append(due, k)
-			return len(due) < 100, nil
+			return at <= now
 		})
+		return err
 	})
 	if err != nil {
 		return 0, err

@@ -18,7 +18,6 @@ package dbcreds
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
@@ -107,16 +106,13 @@ func (s *Sealer) Seal(ctx context.Context, wg keyring.ID, c Claims) (string, err
 	hdr := header(v, wg)
 	out := make([]byte, len(hdr), len(hdr)+aead.NonceSize()+len(plain)+aead.Overhead())
 	copy(out, hdr)
-	nonce := make([]byte, aead.NonceSize())
 	r := s.Rand
 	if r == nil {
 		r = rand.Reader
 	}
-	if _, err := io.ReadFull(r, nonce); err != nil {
+	if out, err = seal.AppendSealed(out, aead, r, plain, aad(hdr)); err != nil {
 		return "", err
 	}
-	out = append(out, nonce...)
-	out = aead.Seal(out, nonce, plain, aad(hdr))
 	return Prefix + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
@@ -181,8 +177,7 @@ func (s *Sealer) Open(ctx context.Context, wg keyring.ID, password string) (Clai
 	if err != nil {
 		return Claims{}, err
 	}
-	n := aead.NonceSize()
-	plain, err := aead.Open(nil, rest[:n], rest[n:], aad(hdr))
+	plain, err := seal.OpenSealed(aead, rest, aad(hdr))
 	if err != nil {
 		return Claims{}, ErrTampered
 	}
@@ -214,9 +209,5 @@ func derive(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return seal.NewGCM(k)
 }

@@ -796,9 +796,7 @@ func authRefusal(err error, tt string) error {
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	case errors.Is(err, ErrUpstreamTooOld):
 		return refuse(codeCannotConnect, "%s", public(err))
-	case errors.Is(err, ErrRoleNameTooLong):
-		return refuse(codeInvalidAuthorization, "%s", public(err))
-	case errors.Is(err, ErrUnknownUser), errors.Is(err, ErrRoleGone):
+	case errors.Is(err, ErrRoleNameTooLong), errors.Is(err, ErrUnknownUser), errors.Is(err, ErrRoleGone):
 		return refuse(codeInvalidAuthorization, "%s", public(err))
 	}
 	return err
@@ -890,15 +888,9 @@ func readMessage(conn net.Conn) (byte, []byte, error) {
 
 func (g *Gateway) readPassword(conn net.Conn) (string, error) {
 	b, _ := (&pgproto3.AuthenticationCleartextPassword{}).Encode(nil)
-	if _, err := conn.Write(b); err != nil {
-		return "", abandoned(err)
-	}
-	t, body, err := readMessage(conn)
+	body, err := ask(conn, b, 'p', "a password message")
 	if err != nil {
 		return "", err
-	}
-	if t != 'p' {
-		return "", refuse(codeProtocolViolation, "expected a password message, got %q", t)
 	}
 	if len(body) == 0 || body[len(body)-1] != 0 {
 		return "", refuse(codeProtocolViolation, "malformed password message")
@@ -910,20 +902,30 @@ func (g *Gateway) readPassword(conn net.Conn) (string, error) {
 // payload, answered by 'i' with the token (a trailing NUL is optional: JDBC
 // and ODBC send one, the Python driver does not).
 func (g *Gateway) readIdpToken(conn net.Conn) (string, error) {
-	if _, err := conn.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}); err != nil {
-		return "", abandoned(err)
-	}
-	t, body, err := readMessage(conn)
+	body, err := ask(conn, []byte{'R', 0, 0, 0, 8, 0, 0, 0, 14}, 'i', "an IdP token message ('i')")
 	if err != nil {
 		return "", err
-	}
-	if t != 'i' {
-		return "", refuse(codeProtocolViolation, "expected an IdP token message ('i'), got %q", t)
 	}
 	if n := len(body); n > 0 && body[n-1] == 0 {
 		body = body[:n-1]
 	}
 	return string(body), nil
+}
+
+// ask sends an authentication request and reads the client's answer, which
+// must be a message of type want (what names it for the refusal).
+func ask(conn net.Conn, request []byte, want byte, what string) ([]byte, error) {
+	if _, err := conn.Write(request); err != nil {
+		return nil, abandoned(err)
+	}
+	t, body, err := readMessage(conn)
+	if err != nil {
+		return nil, err
+	}
+	if t != want {
+		return nil, refuse(codeProtocolViolation, "expected %s, got %q", what, t)
+	}
+	return body, nil
 }
 
 // finishLogin sends AuthenticationOk, the upstream's parameters, our

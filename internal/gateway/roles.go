@@ -282,21 +282,13 @@ func (r *RoleSync) sync(ctx context.Context, p *pgxpool.Pool, ns, role, userID s
 				}
 			}
 		}
-		rows, err := tx.Query(ctx, `SELECT g.rolname FROM pg_auth_members m
+		have, err := column(ctx, tx, `SELECT g.rolname FROM pg_auth_members m
 			JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
 			WHERE u.rolname = $1 AND starts_with(g.rolname, $2) AND `+groupRole, role, ns+":")
 		if err != nil {
 			return err
 		}
-		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, "SELECT g.rolname FROM pg_roles g WHERE g.rolname = ANY($1) AND "+groupRole, groups)
-		if err != nil {
-			return err
-		}
-		want, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		want, err := column(ctx, tx, "SELECT g.rolname FROM pg_roles g WHERE g.rolname = ANY($1) AND "+groupRole, groups)
 		if err != nil {
 			return err
 		}
@@ -381,14 +373,10 @@ func adopt(ctx context.Context, tx pgx.Tx) error {
 	if err := ensureMemberRole(ctx, tx, member); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT r.rolname FROM pg_roles r
+	roles, err := column(ctx, tx, `SELECT r.rolname FROM pg_roles r
 		WHERE starts_with(coalesce(shobj_description(r.oid, 'pg_authid'), ''), $1)
 		AND NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid AND g.rolname = $2)`,
 		UserRoleMarker, MemberRole)
-	if err != nil {
-		return err
-	}
-	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return err
 	}
@@ -425,13 +413,9 @@ func ensureMemberRole(ctx context.Context, tx pgx.Tx, member string) error {
 
 // resetSettings removes the role's own settings, in every database.
 func resetSettings(ctx context.Context, tx pgx.Tx, role, id string) error {
-	rows, err := tx.Query(ctx, `SELECT coalesce(d.datname, '') FROM pg_db_role_setting s
+	dbs, err := column(ctx, tx, `SELECT coalesce(d.datname, '') FROM pg_db_role_setting s
 		JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
 		WHERE r.rolname = $1 AND (s.setdatabase = 0 OR d.datname IS NOT NULL)`, role)
-	if err != nil {
-		return err
-	}
-	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return err
 	}
@@ -445,4 +429,13 @@ func resetSettings(ctx context.Context, tx pgx.Tx, role, id string) error {
 		}
 	}
 	return nil
+}
+
+// column runs q in tx and collects its one text column.
+func column(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

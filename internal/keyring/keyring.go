@@ -19,7 +19,6 @@ package keyring
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
 )
 
@@ -89,7 +89,7 @@ const maxRings = 4096
 // New returns a Keyring whose wrapping key is derived from mk; the zero
 // Clock is the wall clock, a nil random crypto/rand.
 func New(st store.Store, mk *masterkey.Key, c clock.Clock, random io.Reader) (*Keyring, error) {
-	aead, err := newGCM(mk.Derive(32, "workgroup-key-wrap"))
+	aead, err := seal.NewGCM(mk.Derive(32, "workgroup-key-wrap"))
 	if err != nil {
 		return nil, err
 	}
@@ -159,31 +159,22 @@ func (k *Keyring) newVersion(id ID, v int) (Version, error) {
 	if _, err := io.ReadFull(k.Rand, key); err != nil {
 		return Version{}, err
 	}
-	nonce := make([]byte, k.wrap.NonceSize())
-	if _, err := io.ReadFull(k.Rand, nonce); err != nil {
+	wrapped, err := seal.AppendSealed(nil, k.wrap, k.Rand, key, id.aad(v))
+	if err != nil {
 		return Version{}, err
 	}
-	return Version{Version: v, Wrapped: k.wrap.Seal(nonce, nonce, key, id.aad(v)), CreatedAt: k.Clock.Now().UTC()}, nil
+	return Version{Version: v, Wrapped: wrapped, CreatedAt: k.Clock.Now().UTC()}, nil
 }
 
 func (k *Keyring) unwrap(id ID, v Version) ([]byte, error) {
-	n := k.wrap.NonceSize()
-	if len(v.Wrapped) < n {
+	if len(v.Wrapped) < k.wrap.NonceSize() {
 		return nil, errors.New("keyring: wrapped key too short")
 	}
-	key, err := k.wrap.Open(nil, v.Wrapped[:n], v.Wrapped[n:], id.aad(v.Version))
+	key, err := seal.OpenSealed(k.wrap, v.Wrapped, id.aad(v.Version))
 	if err != nil {
 		return nil, fmt.Errorf("keyring: cannot unwrap %s v%d (wrong master key?)", id.WorkgroupID, v.Version)
 	}
 	return key, nil
-}
-
-func newGCM(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // openRing is a Ring with every version unwrapped, as cached.
@@ -202,7 +193,7 @@ func (k *Keyring) open(id ID, ring Ring) (openRing, error) {
 		if err != nil {
 			return o, err
 		}
-		aead, err := newGCM(key)
+		aead, err := seal.NewGCM(key)
 		if err != nil {
 			return o, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/masterkey"
+	"github.com/idcgate/idcgate/internal/seal"
 	"github.com/idcgate/idcgate/internal/store"
 	"github.com/idcgate/idcgate/internal/testkit"
 )
@@ -284,7 +285,7 @@ func TestKeysAreTheCallersCopies(t *testing.T) {
 // wantAEADOf checks that what aead seals, key's AES-256-GCM opens.
 func wantAEADOf(t *testing.T, aead cipher.AEAD, key []byte, what string) {
 	t.Helper()
-	ref, err := newGCM(key)
+	ref, err := seal.NewGCM(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/idcgate/idcgate/internal/pgbin"
 )
 
 const (
@@ -277,7 +279,7 @@ func (c *Cluster) configure(clientCA []byte) error {
 	}
 	c.Port = c.rememberedPort()
 	if c.Port == 0 || !portFree(c.Port) {
-		if c.Port, err = freePort(); err != nil {
+		if c.Port, err = pgbin.FreePort(); err != nil {
 			return errorf("port", err)
 		}
 	}
@@ -358,7 +360,7 @@ func (c *Cluster) start() error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
-			if c.Port, err = freePort(); err != nil {
+			if c.Port, err = pgbin.FreePort(); err != nil {
 				return errorf("port", err)
 			}
 			if err := c.writeConf(); err != nil {
@@ -559,15 +561,7 @@ func (c *Cluster) stopServer() error {
 }
 
 func (c *Cluster) command(name string, args ...string) *exec.Cmd {
-	var cmd *exec.Cmd
-	if c.runAs != "" {
-		cmd = exec.Command("runuser", append([]string{"-u", c.runAs, "--", name}, args...)...)
-	} else {
-		cmd = exec.Command(name, args...)
-	}
-	cmd.Dir = "/" // the postgres OS user may not be able to read idcgate's working directory
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	return cmd
+	return pgbin.Command(c.runAs, name, args...)
 }
 
 func (c *Cluster) tool(name string, args ...string) ([]byte, error) {
@@ -635,15 +629,6 @@ func serverCert() (certPEM, keyPEM []byte, err error) {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func portFree(port int) bool {

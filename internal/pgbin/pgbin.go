@@ -1,9 +1,11 @@
-// Package pgbin finds PostgreSQL's server binaries (initdb, pg_ctl, postgres):
-// for the managed upstream and for the tests that start their own server.
+// Package pgbin finds PostgreSQL's server binaries (initdb, pg_ctl, postgres)
+// and runs them: for the managed upstream and for the tests that start their
+// own server.
 package pgbin
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +51,31 @@ func FindBinDir(search []string, lookPath func(string) (string, error)) (string,
 
 // Find is FindBinDir over DefaultSearch and PATH.
 func Find() (string, error) { return FindBinDir(DefaultSearch, exec.LookPath) }
+
+// Command is name run as the OS user runAs (by runuser; "": as this
+// process), from "/" (that user may not be able to read the caller's
+// working directory), in the C locale.
+func Command(runAs, name string, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	if runAs != "" {
+		cmd = exec.Command("runuser", append([]string{"-u", runAs, "--", name}, args...)...)
+	} else {
+		cmd = exec.Command(name, args...)
+	}
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	return cmd
+}
+
+// FreePort is a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
 
 // newer orders ".../<version>/bin" directories by version, highest first.
 func newer(a, b string) bool {

@@ -21,7 +21,6 @@ package pgtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -135,7 +134,7 @@ func Start(t testing.TB) *Server {
 
 	var startErr error
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken before postgres binds it
-		s.Port, err = freePort()
+		s.Port, err = pgbin.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,14 +216,8 @@ func ensureOSUser() (uid, gid int, err error) {
 }
 
 func (s *Server) command(name string, args ...string) *exec.Cmd {
-	var cmd *exec.Cmd
-	if s.runAs != "" {
-		cmd = exec.Command("runuser", append([]string{"-u", s.runAs, "--", name}, args...)...)
-	} else {
-		cmd = exec.Command(name, args...)
-	}
-	cmd.Dir = "/" // the postgres user may not be able to read the caller's cwd
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	cmd := pgbin.Command(s.runAs, name, args...)
+	cmd.Env = append(cmd.Env, "TZ=UTC")
 	return cmd
 }
 
@@ -242,15 +235,6 @@ func (s *Server) writeAsOwner(path, content string) ([]byte, error) {
 	cmd := s.command("sh", "-c", `umask 077; cat > "$1"`, "sh", path)
 	cmd.Stdin = strings.NewReader(content)
 	return cmd.CombinedOutput()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // DSN is a superuser connection string for database db.

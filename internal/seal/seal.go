@@ -37,11 +37,7 @@ type Box struct {
 // New returns a Box; key must be 32 bytes. prefix is prepended to tokens
 // so people can tell them apart (it is authenticated too).
 func New(key []byte, purpose, prefix string) (*Box, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := NewGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -56,12 +52,10 @@ func (b *Box) Seal(v any) (string, error) {
 	}
 	out := make([]byte, 1, 1+b.aead.NonceSize()+len(plain)+b.aead.Overhead())
 	out[0] = version
-	nonce := make([]byte, b.aead.NonceSize())
-	if _, err := io.ReadFull(b.rand, nonce); err != nil {
+	out, err = AppendSealed(out, b.aead, b.rand, plain, b.aad)
+	if err != nil {
 		return "", err
 	}
-	out = append(out, nonce...)
-	out = b.aead.Seal(out, nonce, plain, b.aad)
 	return b.prefix + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
@@ -74,8 +68,7 @@ func (b *Box) Open(tok string, v any) error {
 	if err != nil || len(raw) < 1+b.aead.NonceSize()+b.aead.Overhead() || raw[0] != version {
 		return ErrInvalid
 	}
-	n := b.aead.NonceSize()
-	plain, err := b.aead.Open(nil, raw[1:1+n], raw[1+n:], b.aad)
+	plain, err := OpenSealed(b.aead, raw[1:], b.aad)
 	if err != nil {
 		return ErrInvalid
 	}
@@ -83,6 +76,42 @@ func (b *Box) Open(tok string, v any) error {
 		return ErrInvalid
 	}
 	return nil
+}
+
+// NewGCM is AES-GCM under key: AES-256 for the 32-byte keys idcgate derives.
+func NewGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// AppendSealed appends to dst a fresh nonce from random and plain sealed
+// under it: the nonce-first layout every sealed value here uses.
+func AppendSealed(dst []byte, aead cipher.AEAD, random io.Reader, plain, aad []byte) ([]byte, error) {
+	n := len(dst)
+	dst = append(dst, make([]byte, aead.NonceSize())...)
+	nonce := dst[n:]
+	if _, err := io.ReadFull(random, nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(dst, nonce, plain, aad), nil
+}
+
+// OpenSealed opens what AppendSealed appended (nonce, then ciphertext).
+// Anything shorter than a nonce, or that does not authenticate, is
+// ErrInvalid.
+func OpenSealed(aead cipher.AEAD, sealed, aad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < n {
+		return nil, ErrInvalid
+	}
+	plain, err := aead.Open(nil, sealed[:n], sealed[n:], aad)
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	return plain, nil
 }
 
 // DecodeCanonical decodes unpadded base64url only when s is exactly the

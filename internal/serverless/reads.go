@@ -123,17 +123,37 @@ func (s *Service) paginationStart(tok *string, op string, sc Scope, prefix strin
 	return after, err
 }
 
-// emptyPage ends the checks of a list that is always empty: the input
-// errors collected in v first, then any nextToken (this endpoint never
-// gave one).
-func emptyPage(v *validation.Collector, tok *string, invalidPagination bool) error {
-	if err := v.Err(); err != nil {
+// emptyList collects the input checks of a list that is always empty.
+type emptyList struct {
+	validation.Collector
+	next *string
+	// paginated: the operation's model bounds nextToken as a
+	// PaginationToken and answers a bad one with
+	// InvalidPaginationException (otherwise: ValidationException).
+	paginated bool
+}
+
+// newEmptyList starts the checks with maxResults and, for a paginated
+// operation, nextToken's length.
+func newEmptyList(maxResults *int32, next *string, paginated bool) *emptyList {
+	l := &emptyList{next: next, paginated: paginated}
+	checkMaxResults(&l.Collector, maxResults)
+	if paginated {
+		checkPaginationToken(&l.Collector, next)
+	}
+	return l
+}
+
+// done ends the checks: the input errors collected first, then any
+// nextToken (this endpoint never gave one).
+func (l *emptyList) done() error {
+	if err := l.Err(); err != nil {
 		return err
 	}
-	if tok == nil {
+	if l.next == nil {
 		return nil
 	}
-	if invalidPagination {
+	if l.paginated {
 		return apierror.New(ErrInvalidPagination, "Invalid nextToken provided.")
 	}
 	return validation.Newf("Invalid nextToken provided.")
@@ -151,12 +171,11 @@ type ListEndpointAccessInput struct {
 // ListEndpointAccess lists VPC endpoints: none. A workgroupName filter must
 // name a workgroup.
 func (s *Service) ListEndpointAccess(ctx context.Context, sc Scope, in ListEndpointAccessInput) error {
-	var v validation.Collector
-	checkMaxResults(&v, in.MaxResults)
+	l := newEmptyList(in.MaxResults, in.NextToken, false)
 	if in.OwnerAccount != nil {
-		v.LengthAndPattern("ownerAccount", *in.OwnerAccount, 1, 12, accountRe, `(\d{12})`)
+		l.LengthAndPattern("ownerAccount", *in.OwnerAccount, 1, 12, accountRe, `(\d{12})`)
 	}
-	if err := emptyPage(&v, in.NextToken, false); err != nil {
+	if err := l.done(); err != nil {
 		return err
 	}
 	if in.WorkgroupName != nil {
@@ -190,13 +209,11 @@ type ListUsageLimitsInput struct {
 // ListUsageLimits lists usage limits: none. A resourceArn filter must name
 // a namespace or workgroup of the caller's.
 func (s *Service) ListUsageLimits(ctx context.Context, sc Scope, in ListUsageLimitsInput) error {
-	var v validation.Collector
-	checkMaxResults(&v, in.MaxResults)
-	checkPaginationToken(&v, in.NextToken)
+	l := newEmptyList(in.MaxResults, in.NextToken, true)
 	if in.UsageType != nil {
-		v.OneOf("usageType", *in.UsageType, "serverless-compute", "cross-region-datasharing")
+		l.OneOf("usageType", *in.UsageType, "serverless-compute", "cross-region-datasharing")
 	}
-	if err := emptyPage(&v, in.NextToken, true); err != nil {
+	if err := l.done(); err != nil {
 		return err
 	}
 	if in.ResourceArn != nil {
@@ -221,9 +238,7 @@ type SnapshotListInput struct {
 // ListSnapshots lists snapshots: none. Its namespace filters must name a
 // namespace of the caller's.
 func (s *Service) ListSnapshots(ctx context.Context, sc Scope, in SnapshotListInput) error {
-	var v validation.Collector
-	checkMaxResults(&v, in.MaxResults)
-	if err := emptyPage(&v, in.NextToken, false); err != nil {
+	if err := newEmptyList(in.MaxResults, in.NextToken, false).done(); err != nil {
 		return err
 	}
 	return s.namespaceFilters(ctx, sc, in.NamespaceName, in.NamespaceArn)
@@ -233,20 +248,17 @@ func (s *Service) ListSnapshots(ctx context.Context, sc Scope, in SnapshotListIn
 // ResourceNotFoundException, so a namespace filter that names nothing just
 // has no recovery points.
 func (s *Service) ListRecoveryPoints(in SnapshotListInput) error {
-	var v validation.Collector
-	checkMaxResults(&v, in.MaxResults)
-	checkOptName(&v, "namespaceName", in.NamespaceName)
-	return emptyPage(&v, in.NextToken, false)
+	l := newEmptyList(in.MaxResults, in.NextToken, false)
+	checkOptName(&l.Collector, "namespaceName", in.NamespaceName)
+	return l.done()
 }
 
 // ListScheduledActions lists scheduled actions: none. A namespaceName filter
 // must name a namespace.
 func (s *Service) ListScheduledActions(ctx context.Context, sc Scope, maxResults *int32, nextToken, namespaceName *string) error {
-	var v validation.Collector
-	checkMaxResults(&v, maxResults)
-	checkPaginationToken(&v, nextToken)
-	checkOptName(&v, "namespaceName", namespaceName)
-	if err := emptyPage(&v, nextToken, true); err != nil {
+	l := newEmptyList(maxResults, nextToken, true)
+	checkOptName(&l.Collector, "namespaceName", namespaceName)
+	if err := l.done(); err != nil {
 		return err
 	}
 	return s.namespaceFilters(ctx, sc, namespaceName, nil)

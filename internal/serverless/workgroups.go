@@ -45,9 +45,7 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 	if in.MaxCapacity != nil {
 		maxCap = *in.MaxCapacity
 		if maxCap < base {
-			var v validation.Collector
-			v.Add("maxCapacity", maxCap, "Member must be greater than or equal to baseCapacity")
-			return Workgroup{}, v.Err()
+			return Workgroup{}, maxBelowBase(maxCap)
 		}
 	}
 	port := int32(5439)
@@ -128,6 +126,13 @@ func (s *Service) createWorkgroup(ctx context.Context, sc Scope, in CreateWorkgr
 
 func (s *Service) insufficient(requested int32, used int) error {
 	return errorf(ErrInsufficientCapacity, "", "There is not enough capacity for %d RPUs: %d of the %d RPUs available to this account in this region are in use.", requested, used, s.capacity())
+}
+
+// maxBelowBase refuses a maxCapacity below the workgroup's baseCapacity.
+func maxBelowBase(maxCap int32) error {
+	var v validation.Collector
+	v.Add("maxCapacity", maxCap, "Member must be greater than or equal to baseCapacity")
+	return v.Err()
 }
 
 func mergeParameters(base, over []ConfigParameter) []ConfigParameter {
@@ -213,9 +218,7 @@ func (s *Service) UpdateWorkgroup(ctx context.Context, sc Scope, id string, in U
 			wg.MaxCapacity = *in.MaxCapacity
 		}
 		if wg.MaxCapacity != 0 && wg.MaxCapacity < wg.BaseCapacity {
-			var v validation.Collector
-			v.Add("maxCapacity", wg.MaxCapacity, "Member must be greater than or equal to baseCapacity")
-			return v.Err()
+			return maxBelowBase(wg.MaxCapacity)
 		}
 		if in.Port != nil {
 			wg.Port, wg.Endpoint.Port = *in.Port, *in.Port

@@ -26,6 +26,21 @@ func PutJSON(tx Tx, key string, v any) error {
 	return tx.Put(key, b)
 }
 
+// Keys lists in key order the first keys under prefix: at most limit of
+// them, and none from the first for which while is false (nil: no such
+// bound). A batch job collects its keys so before it changes any of them.
+func Keys(r Reader, prefix string, limit int, while func(key string) bool) ([]string, error) {
+	var keys []string
+	err := r.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
+		if while != nil && !while(k) {
+			return false, nil
+		}
+		keys = append(keys, k)
+		return len(keys) < limit, nil
+	})
+	return keys, err
+}
+
 // Select decodes every record under prefix into a T and returns, in key
 // order, the keys and values pick keeps. It reads the whole range before the
 // caller changes any of it: the config re-applies collect what a config no

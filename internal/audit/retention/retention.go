@@ -80,14 +80,7 @@ func (p *Pruner) Prune(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := p.Store.Update(ctx, func(tx store.Tx) error {
-			var keys []string
-			err := tx.Scan(audit.KeyPrefix, "", func(k string, _ []byte) (bool, error) {
-				if k >= before {
-					return false, nil
-				}
-				keys = append(keys, k)
-				return len(keys) < batch, nil
-			})
+			keys, err := store.Keys(tx, audit.KeyPrefix, batch, func(k string) bool { return k < before })
 			if err != nil {
 				return err
 			}

@@ -86,15 +86,10 @@ func (r *Replays) Claim(ctx context.Context, iss, jti string, until time.Time) e
 
 // prune deletes up to pruneBatch records whose until has passed.
 func prune(tx store.Tx, now int64) error {
-	var done []string
-	err := tx.Scan(expiryPrefix, "", func(k string, _ []byte) (bool, error) {
+	done, err := store.Keys(tx, expiryPrefix, pruneBatch, func(k string) bool {
 		ts, _, _ := strings.Cut(strings.TrimPrefix(k, expiryPrefix), "/")
 		until, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil || until >= now {
-			return false, nil
-		}
-		done = append(done, k)
-		return len(done) < pruneBatch, nil
+		return err == nil && until < now
 	})
 	if err != nil {
 		return err

@@ -29,16 +29,9 @@ type Provisioner struct {
 // Reconcile makes what exists match the config and the store at start:
 // the group roles, then every namespace's database (seeded once).
 func (m *Provisioner) Reconcile(ctx context.Context) error {
-	var namespaces []string
-	for _, a := range m.Config.Accounts {
-		sc := serverless.Scope{Account: a.ID, Region: m.Config.Region}
-		apps, err := m.IdcApps.List(ctx, sc)
-		if err != nil {
-			return err
-		}
-		for _, app := range apps {
-			namespaces = append(namespaces, app.IdentityNamespace)
-		}
+	namespaces, err := m.identityNamespaces(ctx)
+	if err != nil {
+		return err
 	}
 	roles, err := m.groupRoles(ctx, namespaces...)
 	if err != nil {
@@ -115,17 +108,27 @@ func GroupRoles(groups []string, namespaces ...string) []string {
 // Group makes the roles of a group the API created or renamed, in every
 // identity namespace of the Redshift IdC applications.
 func (m *Provisioner) Group(ctx context.Context, name string) error {
+	namespaces, err := m.identityNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	return m.Cluster.EnsureGroupRoles(ctx, GroupRoles([]string{name}, namespaces...))
+}
+
+// identityNamespaces lists the identity namespace of every Redshift IdC
+// application of every configured account.
+func (m *Provisioner) identityNamespaces(ctx context.Context) ([]string, error) {
 	var namespaces []string
 	for _, a := range m.Config.Accounts {
 		apps, err := m.IdcApps.List(ctx, serverless.Scope{Account: a.ID, Region: m.Config.Region})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, app := range apps {
 			namespaces = append(namespaces, app.IdentityNamespace)
 		}
 	}
-	return m.Cluster.EnsureGroupRoles(ctx, GroupRoles([]string{name}, namespaces...))
+	return namespaces, nil
 }
 
 // Seed is the config's seedSql of the namespace ("" for one made by API).

@@ -249,25 +249,34 @@ func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool
 	if after >= lo && validKey(after) {
 		from, inclusive = after, false
 	}
-	page := make([]kvPair, 0, scanBatch)
-	for {
+	keep := func(key string) bool { return key > after && strings.HasPrefix(key, prefix) }
+	return t.walk(" ORDER BY key", keep, fn, func() (string, []any) {
 		op := ">="
 		if !inclusive {
 			op = ">"
 		}
-		q := `SELECT key, value FROM kv WHERE key ` + op + ` $1`
-		args := []any{from}
-		if hi != "" {
-			q += ` AND key < $2`
-			args = append(args, hi)
+		if hi == "" {
+			return `SELECT key, value FROM kv WHERE key ` + op + ` $1`, []any{from}
 		}
-		q += fmt.Sprintf(` ORDER BY key LIMIT %d`, scanBatch)
+		return `SELECT key, value FROM kv WHERE key ` + op + ` $1 AND key < $2`, []any{from, hi}
+	}, func(last string) { from, inclusive = last, false })
+}
+
+// walk reads a key range in pages of scanBatch rows, in the order order
+// names: page is the query for the next page, and next moves the range
+// past the last key of a full page. The SQL range may be a superset of
+// the wanted keys, so fn sees only the rows keep admits; its stop or error
+// ends the walk, as does a short page.
+func (t *txn) walk(order string, keep func(key string) bool, fn func(key string, value []byte) (bool, error), page func() (string, []any), next func(last string)) error {
+	rows := make([]kvPair, 0, scanBatch)
+	for {
+		q, args := page()
 		var err error
-		if page, err = t.readPage(page[:0], q, args); err != nil {
+		if rows, err = t.readPage(rows[:0], q+fmt.Sprintf("%s LIMIT %d", order, scanBatch), args); err != nil {
 			return err
 		}
-		for _, p := range page {
-			if p.key <= after || !strings.HasPrefix(p.key, prefix) {
+		for _, p := range rows {
+			if !keep(p.key) {
 				continue
 			}
 			more, err := fn(p.key, p.value)
@@ -275,10 +284,10 @@ func (t *txn) Scan(prefix, after string, fn func(key string, value []byte) (bool
 				return err
 			}
 		}
-		if len(page) < scanBatch {
+		if len(rows) < scanBatch {
 			return nil
 		}
-		from, inclusive = page[len(page)-1].key, false
+		next(rows[len(rows)-1].key)
 	}
 }
 
@@ -292,7 +301,7 @@ func (t *txn) ScanReverse(prefix, before string, fn func(key string, value []byt
 	if !validKey(lo) {
 		return nil
 	}
-	upper, inclusive := successor(lo), false // "" means no upper bound
+	upper := successor(lo) // "" means no upper bound
 	if before != "" {
 		b := before
 		if !validKey(b) {
@@ -307,37 +316,13 @@ func (t *txn) ScanReverse(prefix, before string, fn func(key string, value []byt
 			upper = b
 		}
 	}
-	page := make([]kvPair, 0, scanBatch)
-	for {
-		q := `SELECT key, value FROM kv WHERE key >= $1`
-		args := []any{lo}
-		if upper != "" {
-			op := "<"
-			if inclusive {
-				op = "<="
-			}
-			q += ` AND key ` + op + ` $2`
-			args = append(args, upper)
+	keep := func(key string) bool { return (before == "" || key < before) && strings.HasPrefix(key, prefix) }
+	return t.walk(" ORDER BY key DESC", keep, fn, func() (string, []any) {
+		if upper == "" {
+			return `SELECT key, value FROM kv WHERE key >= $1`, []any{lo}
 		}
-		q += fmt.Sprintf(` ORDER BY key DESC LIMIT %d`, scanBatch)
-		var err error
-		if page, err = t.readPage(page[:0], q, args); err != nil {
-			return err
-		}
-		for _, p := range page {
-			if (before != "" && p.key >= before) || !strings.HasPrefix(p.key, prefix) {
-				continue
-			}
-			more, err := fn(p.key, p.value)
-			if err != nil || !more {
-				return err
-			}
-		}
-		if len(page) < scanBatch {
-			return nil
-		}
-		upper, inclusive = page[len(page)-1].key, false
-	}
+		return `SELECT key, value FROM kv WHERE key >= $1 AND key < $2`, []any{lo, upper}
+	}, func(last string) { upper = last })
 }
 
 // validKey reports whether s can be stored in a text column.

@@ -69,14 +69,45 @@ func mustMiss(t *testing.T, s store.Store, key string) {
 // plainReader hides a reader's optional abilities.
 type plainReader struct{ store.Reader }
 
-// scanAll renders a Scan as "k=v k=v".
-func scanAll(r store.Reader, prefix, after string) (string, error) {
+// scanFunc is a walk of the keys under prefix from the key from on: a
+// Reader's Scan, or a ScanReverse.
+type scanFunc func(prefix, from string, fn func(k string, v []byte) (bool, error)) error
+
+// render renders a walk as "k=v k=v".
+func render(scan scanFunc, prefix, from string) (string, error) {
 	var parts []string
-	err := r.Scan(prefix, after, func(k string, v []byte) (bool, error) {
+	err := scan(prefix, from, func(k string, v []byte) (bool, error) {
 		parts = append(parts, k+"="+string(v))
 		return true, nil
 	})
 	return strings.Join(parts, " "), err
+}
+
+// scanAll renders a Scan as "k=v k=v".
+func scanAll(r store.Reader, prefix, after string) (string, error) {
+	return render(r.Scan, prefix, after)
+}
+
+// scanFixture is the key set the Scan and ScanReverse cases walk: siblings
+// that share a prefix byte by byte ("a/b", "a/b/", "a/bc"), a key deeper
+// than its neighbours, and keys on either side.
+var scanFixture = []string{
+	"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
+	"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8",
+}
+
+// putNumbered puts m/0000 … m/<n-1>, each with its number as the value:
+// enough keys to cross a backend's page boundaries.
+func putNumbered(t *testing.T, s store.Store, n int) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func viewScan(t *testing.T, s store.Store, prefix, after string) string {
@@ -97,481 +128,430 @@ func viewScan(t *testing.T, s store.Store, prefix, after string) string {
 // suite closes it when it needs to, and open should also register cleanup.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
+	// Each step runs in parallel with the others, on a store of its own.
+	steps := []struct {
+		name  string
+		check func(t *testing.T, s store.Store)
+	}{
+		{"GetMissing", func(t *testing.T, s store.Store) {
+			mustMiss(t, s, "no/such/key")
+			mustMiss(t, s, "")
+		}},
 
-	t.Run("GetMissing", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		mustMiss(t, s, "no/such/key")
-		mustMiss(t, s, "")
-	})
-
-	t.Run("RoundTrip", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "acct/1/name", "alpha", "acct/1/empty", "")
-		mustGet(t, s, "acct/1/name", "alpha")
-		v, err := getOne(t, s, "acct/1/empty")
-		if err != nil || len(v) != 0 {
-			t.Fatalf("empty value: %q %v", v, err)
-		}
-	})
-
-	t.Run("Peek", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "p/k", "value")
-		err := s.View(ctx, func(r store.Reader) error {
-			v, err := store.Peek(r, "p/k")
-			if err != nil || string(v) != "value" {
-				return fmt.Errorf("Peek = %q, %v", v, err)
+		{"RoundTrip", func(t *testing.T, s store.Store) {
+			putAll(t, s, "acct/1/name", "alpha", "acct/1/empty", "")
+			mustGet(t, s, "acct/1/name", "alpha")
+			v, err := getOne(t, s, "acct/1/empty")
+			if err != nil || len(v) != 0 {
+				t.Fatalf("empty value: %q %v", v, err)
 			}
-			if _, err := store.Peek(r, "p/missing"); !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("Peek of a missing key: %v", err)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+		}},
 
-	t.Run("GetReturnsCallerOwnedSlice", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "k", "value")
-		err := s.View(ctx, func(r store.Reader) error {
-			v, err := r.Get("k")
+		{"Peek", func(t *testing.T, s store.Store) {
+			putAll(t, s, "p/k", "value")
+			err := s.View(ctx, func(r store.Reader) error {
+				v, err := store.Peek(r, "p/k")
+				if err != nil || string(v) != "value" {
+					return fmt.Errorf("Peek = %q, %v", v, err)
+				}
+				if _, err := store.Peek(r, "p/missing"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("Peek of a missing key: %v", err)
+				}
+				return nil
+			})
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			for i := range v {
-				v[i] = 'X'
-			}
-			if again, err := r.Get("k"); err != nil || string(again) != "value" {
-				return fmt.Errorf("same tx sees caller's edit: %q %v", again, err)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kept []byte
-		update(t, s, func(tx store.Tx) error {
-			var err error
-			kept, err = tx.Get("k")
-			return err
-		})
-		putAll(t, s, "k", "other")
-		if string(kept) != "value" {
-			t.Fatalf("slice from Update's Get changed after later writes: %q", kept)
-		}
-		mustGet(t, s, "k", "other")
-	})
+		}},
 
-	t.Run("PutCopiesValue", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		buf := []byte("orig")
-		update(t, s, func(tx store.Tx) error {
-			err := tx.Put("k", buf)
-			copy(buf, "XXXX")
-			return err
-		})
-		mustGet(t, s, "k", "orig")
-	})
-
-	t.Run("Overwrite", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "k", "one")
-		putAll(t, s, "k", "two-longer")
-		mustGet(t, s, "k", "two-longer")
-		putAll(t, s, "k", "3")
-		mustGet(t, s, "k", "3")
-	})
-
-	t.Run("Delete", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "a", "1", "b", "2")
-		update(t, s, func(tx store.Tx) error {
-			if err := tx.Delete("a"); err != nil {
-				return err
-			}
-			if _, err := tx.Get("a"); !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("deleted key visible in same tx: %v", err)
-			}
-			return tx.Delete("never-existed")
-		})
-		mustMiss(t, s, "a")
-		mustGet(t, s, "b", "2")
-	})
-
-	t.Run("Scan", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s,
-			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
-			"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8")
-		cases := []struct{ prefix, after, want string }{
-			{"", "", "a=8 a/a=0 a/b=1 a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5 a/bc=2 b=6"},
-			{"a/b/", "", "a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5"},
-			{"a/b", "", "a/b=1 a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5 a/bc=2"},
-			{"a/bc", "", "a/bc=2"},
-			{"a/b/", "a/b/x", "a/b/x/z=7 a/b/y=5"},
-			{"a/b/", "a/b/x/z", "a/b/y=5"},
-			{"a/b/", "a/b/w", "a/b/x=4 a/b/x/z=7 a/b/y=5"}, // after not a key
-			{"a/b/", "a/b/y", ""},
-			{"a/b/", "a/a", "a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5"}, // after before prefix
-			{"a/b/", "a/c", ""},                                 // after past prefix
-			{"a/b/", "zzz", ""},
-			{"", "a/bc", "b=6"},
-			{"", "b", ""},
-			{"c", "", ""},
-			{"a/b/q", "", ""},
-		}
-		for _, c := range cases {
-			if got := viewScan(t, s, c.prefix, c.after); got != c.want {
-				t.Errorf("Scan(%q, %q) = %q, want %q", c.prefix, c.after, got, c.want)
-			}
-		}
-	})
-
-	t.Run("ScanReverse", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s,
-			"a/b", "1", "a/bc", "2", "a/b/", "3", "a/b/x", "4", "a/b/y", "5",
-			"a/a", "0", "b", "6", "a/b/x/z", "7", "a", "8", "x/\u00bf", "9", "x/\u00bfa", "10", "x/\u00c0", "11")
-		err := s.View(ctx, func(r store.Reader) error {
-			if _, ok := r.(store.ReverseScanner); !ok {
-				return fmt.Errorf("%T does not implement store.ReverseScanner", r)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases := []struct{ prefix, before, want string }{
-			{"", "", "x/\u00c0=11 x/\u00bfa=10 x/\u00bf=9 b=6 a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1 a/a=0 a=8"},
-			{"a/b/", "", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"},
-			{"a/b", "", "a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1"},
-			{"a/b/", "a/b/y", "a/b/x/z=7 a/b/x=4 a/b/=3"},
-			{"a/b/", "a/b/x/z", "a/b/x=4 a/b/=3"},
-			{"a/b/", "a/b/w", "a/b/=3"}, // before not a key
-			{"a/b/", "a/b/", ""},
-			{"a/b/", "a/c", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"}, // before past prefix
-			{"a/b/", "a/a", ""},                                 // before below prefix
-			{"", "a/b", "a/a=0 a=8"},
-			{"c", "", ""},
-			{"x/\u00bf", "", "x/\u00bfa=10 x/\u00bf=9"},        // must not reach x/\u00c0
-			{"x/", "x/\u00bfa\xc3", "x/\u00bfa=10 x/\u00bf=9"}, // before ends inside a rune
-		}
-		for _, c := range cases {
-			// The backend's own reverse scan, and the fallback for readers
-			// without one, agree.
-			for _, hide := range []bool{false, true} {
-				var parts []string
-				err := s.View(ctx, func(r store.Reader) error {
-					if hide {
-						r = plainReader{r}
-					}
-					return store.ScanReverse(r, c.prefix, c.before, func(k string, v []byte) (bool, error) {
-						parts = append(parts, k+"="+string(v))
-						return true, nil
-					})
-				})
-				if got := strings.Join(parts, " "); err != nil || got != c.want {
-					t.Errorf("ScanReverse(%q, %q) (fallback %v) = %q, %v; want %q", c.prefix, c.before, hide, got, err, c.want)
-				}
-			}
-		}
-		// Many keys cross the backends' page boundaries; early stop works.
-		update(t, s, func(tx store.Tx) error {
-			for i := 0; i < 600; i++ {
-				if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		n := 0
-		err = s.View(ctx, func(r store.Reader) error {
-			return store.ScanReverse(r, "m/", "m/0500", func(k string, v []byte) (bool, error) {
-				if want := fmt.Sprintf("m/%04d", 499-n); k != want || string(v) != strconv.Itoa(499-n) {
-					return false, fmt.Errorf("key %q = %q, want %q", k, v, want)
-				}
-				n++
-				return n < 300, nil
-			})
-		})
-		if err != nil || n != 300 {
-			t.Fatalf("n=%d err=%v", n, err)
-		}
-	})
-
-	t.Run("ScanSiblings", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "a/b", "x", "a/bc", "y", "a/b/c", "z", "a/b0", "w")
-		// "a/b/" must not include the sibling "a/bc" or "a/b0" nor "a/b" itself.
-		if got := viewScan(t, s, "a/b/", ""); got != "a/b/c=z" {
-			t.Fatalf("Scan(a/b/) = %q", got)
-		}
-		if got := viewScan(t, s, "a/bc", ""); got != "a/bc=y" {
-			t.Fatalf("Scan(a/bc) = %q", got)
-		}
-	})
-
-	t.Run("ScanBinaryOrder", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		// Byte order, not a locale collation: uppercase before lowercase,
-		// '-' and '.' before digits, and multibyte UTF-8 after ASCII.
-		putAll(t, s, "k/b", "", "k/B", "", "k/a-b", "", "k/a.b", "", "k/a0", "", "k/é", "", "k/~", "", "k/A", "")
-		want := "k/A= k/B= k/a-b= k/a.b= k/a0= k/b= k/~= k/é="
-		if got := viewScan(t, s, "k/", ""); got != want {
-			t.Fatalf("Scan = %q, want %q", got, want)
-		}
-		// Keys are valid UTF-8 (a SQL backend stores text); a prefix ending in
-		// a rune whose last byte is 0xbf must not reach the next rune.
-		putAll(t, s, "x/\u00bfa", "1", "x/\u00c0", "2", "x/\u00bf", "0", "x/\U0010ffff", "3", "x/\U0010ffff\U0010ffff", "4", "y", "5")
-		if got := viewScan(t, s, "x/\u00bf", ""); got != "x/\u00bf=0 x/\u00bfa=1" {
-			t.Fatalf("Scan(x/\u00bf) = %q", got)
-		}
-		if got := viewScan(t, s, "x/\U0010ffff", ""); got != "x/\U0010ffff=3 x/\U0010ffff\U0010ffff=4" {
-			t.Fatalf("Scan(x/U+10FFFF) = %q", got)
-		}
-	})
-
-	t.Run("ScanEarlyStop", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "p/1", "", "p/2", "", "p/3", "", "p/4", "")
-		var seen []string
-		err := s.View(ctx, func(r store.Reader) error {
-			return r.Scan("p/", "", func(k string, _ []byte) (bool, error) {
-				seen = append(seen, k)
-				return len(seen) < 2, nil
-			})
-		})
-		if err != nil || strings.Join(seen, ",") != "p/1,p/2" {
-			t.Fatalf("seen %v, err %v", seen, err)
-		}
-	})
-
-	t.Run("ScanErrorPropagates", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "p/1", "", "p/2", "", "p/3", "")
-		calls := 0
-		err := s.View(ctx, func(r store.Reader) error {
-			return r.Scan("p/", "", func(k string, _ []byte) (bool, error) {
-				calls++
-				if k == "p/2" {
-					return true, fmt.Errorf("at %s: %w", k, errSentinel)
-				}
-				return true, nil
-			})
-		})
-		if !errors.Is(err, errSentinel) {
-			t.Fatalf("err = %v", err)
-		}
-		if calls != 2 {
-			t.Fatalf("fn called %d times after error, want 2", calls)
-		}
-	})
-
-	t.Run("ScanCallbackMayRead", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "idx/a", "obj/1", "idx/b", "obj/2", "obj/1", "one", "obj/2", "two")
-		var got []string
-		err := s.View(ctx, func(r store.Reader) error {
-			return r.Scan("idx/", "", func(_ string, v []byte) (bool, error) {
-				obj, err := r.Get(string(v))
+		{"GetReturnsCallerOwnedSlice", func(t *testing.T, s store.Store) {
+			putAll(t, s, "k", "value")
+			err := s.View(ctx, func(r store.Reader) error {
+				v, err := r.Get("k")
 				if err != nil {
-					return false, err
-				}
-				got = append(got, string(obj))
-				return true, nil
-			})
-		})
-		if err != nil || strings.Join(got, ",") != "one,two" {
-			t.Fatalf("got %v, err %v", got, err)
-		}
-	})
-
-	t.Run("ScanManyKeys", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		update(t, s, func(tx store.Tx) error {
-			for i := 0; i < 1000; i++ {
-				if err := tx.Put(fmt.Sprintf("m/%04d", i), []byte(strconv.Itoa(i))); err != nil {
 					return err
 				}
-			}
-			return tx.Put("n/0", nil)
-		})
-		n, last := 0, ""
-		err := s.View(ctx, func(r store.Reader) error {
-			return r.Scan("m/", "m/0099", func(k string, v []byte) (bool, error) {
-				want := fmt.Sprintf("m/%04d", 100+n)
-				if k != want || string(v) != strconv.Itoa(100+n) {
-					return false, fmt.Errorf("key %q = %q, want %q", k, v, want)
+				for i := range v {
+					v[i] = 'X'
 				}
-				n++
-				last = k
-				return true, nil
+				if again, err := r.Get("k"); err != nil || string(again) != "value" {
+					return fmt.Errorf("same tx sees caller's edit: %q %v", again, err)
+				}
+				return nil
 			})
-		})
-		if err != nil || n != 900 || last != "m/0999" {
-			t.Fatalf("n=%d last=%q err=%v", n, last, err)
-		}
-	})
-
-	t.Run("UpdateRollsBackOnError", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "keep", "1", "change", "old")
-		wrapped := fmt.Errorf("domain: %w", errSentinel)
-		err := s.Update(ctx, func(tx store.Tx) error {
-			if err := tx.Put("new", []byte("x")); err != nil {
-				return err
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := tx.Put("change", []byte("new")); err != nil {
+			var kept []byte
+			update(t, s, func(tx store.Tx) error {
+				var err error
+				kept, err = tx.Get("k")
 				return err
+			})
+			putAll(t, s, "k", "other")
+			if string(kept) != "value" {
+				t.Fatalf("slice from Update's Get changed after later writes: %q", kept)
 			}
-			if err := tx.Delete("keep"); err != nil {
+			mustGet(t, s, "k", "other")
+		}},
+
+		{"PutCopiesValue", func(t *testing.T, s store.Store) {
+			buf := []byte("orig")
+			update(t, s, func(tx store.Tx) error {
+				err := tx.Put("k", buf)
+				copy(buf, "XXXX")
 				return err
-			}
-			return wrapped
-		})
-		if err != wrapped { //nolint:errorlint // must be returned unchanged
-			t.Fatalf("Update returned %v, want fn's error unchanged", err)
-		}
-		if !errors.Is(err, errSentinel) {
-			t.Fatal("errors.Is lost the sentinel")
-		}
-		mustMiss(t, s, "new")
-		mustGet(t, s, "keep", "1")
-		mustGet(t, s, "change", "old")
-	})
+			})
+			mustGet(t, s, "k", "orig")
+		}},
 
-	t.Run("UpdateReturnsNotFoundUnchanged", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		err := s.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.Get("missing")
-			return err
-		})
-		if !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("err = %v", err)
-		}
-	})
+		{"Overwrite", func(t *testing.T, s store.Store) {
+			putAll(t, s, "k", "one")
+			putAll(t, s, "k", "two-longer")
+			mustGet(t, s, "k", "two-longer")
+			putAll(t, s, "k", "3")
+			mustGet(t, s, "k", "3")
+		}},
 
-	t.Run("ViewErrorReturned", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		if err := s.View(ctx, func(store.Reader) error { return errSentinel }); !errors.Is(err, errSentinel) {
-			t.Fatalf("err = %v", err)
-		}
-	})
-
-	t.Run("ReadsYourWrites", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "p/1", "a", "p/2", "b", "p/4", "d")
-		update(t, s, func(tx store.Tx) error {
-			for _, op := range []func() error{
-				func() error { return tx.Put("p/3", []byte("c")) },
-				func() error { return tx.Put("p/2", []byte("B")) },
-				func() error { return tx.Delete("p/1") },
-				func() error { return tx.Put("q/1", []byte("other")) },
-			} {
-				if err := op(); err != nil {
+		{"Delete", func(t *testing.T, s store.Store) {
+			putAll(t, s, "a", "1", "b", "2")
+			update(t, s, func(tx store.Tx) error {
+				if err := tx.Delete("a"); err != nil {
 					return err
 				}
+				if _, err := tx.Get("a"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("deleted key visible in same tx: %v", err)
+				}
+				return tx.Delete("never-existed")
+			})
+			mustMiss(t, s, "a")
+			mustGet(t, s, "b", "2")
+		}},
+
+		{"Scan", func(t *testing.T, s store.Store) {
+			putAll(t, s, scanFixture...)
+			cases := []struct{ prefix, after, want string }{
+				{"", "", "a=8 a/a=0 a/b=1 a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5 a/bc=2 b=6"},
+				{"a/b/", "", "a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5"},
+				{"a/b", "", "a/b=1 a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5 a/bc=2"},
+				{"a/bc", "", "a/bc=2"},
+				{"a/b/", "a/b/x", "a/b/x/z=7 a/b/y=5"},
+				{"a/b/", "a/b/x/z", "a/b/y=5"},
+				{"a/b/", "a/b/w", "a/b/x=4 a/b/x/z=7 a/b/y=5"}, // after not a key
+				{"a/b/", "a/b/y", ""},
+				{"a/b/", "a/a", "a/b/=3 a/b/x=4 a/b/x/z=7 a/b/y=5"}, // after before prefix
+				{"a/b/", "a/c", ""},                                 // after past prefix
+				{"a/b/", "zzz", ""},
+				{"", "a/bc", "b=6"},
+				{"", "b", ""},
+				{"c", "", ""},
+				{"a/b/q", "", ""},
 			}
-			if v, err := tx.Get("p/3"); err != nil || string(v) != "c" {
-				return fmt.Errorf("Get own insert: %q %v", v, err)
+			for _, c := range cases {
+				if got := viewScan(t, s, c.prefix, c.after); got != c.want {
+					t.Errorf("Scan(%q, %q) = %q, want %q", c.prefix, c.after, got, c.want)
+				}
 			}
-			if v, err := tx.Get("p/2"); err != nil || string(v) != "B" {
-				return fmt.Errorf("Get own overwrite: %q %v", v, err)
+		}},
+
+		{"ScanReverse", func(t *testing.T, s store.Store) {
+			putAll(t, s, append(scanFixture, "x/\u00bf", "9", "x/\u00bfa", "10", "x/\u00c0", "11")...)
+			err := s.View(ctx, func(r store.Reader) error {
+				if _, ok := r.(store.ReverseScanner); !ok {
+					return fmt.Errorf("%T does not implement store.ReverseScanner", r)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if _, err := tx.Get("p/1"); !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("Get own delete: %v", err)
+			cases := []struct{ prefix, before, want string }{
+				{"", "", "x/\u00c0=11 x/\u00bfa=10 x/\u00bf=9 b=6 a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1 a/a=0 a=8"},
+				{"a/b/", "", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"},
+				{"a/b", "", "a/bc=2 a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3 a/b=1"},
+				{"a/b/", "a/b/y", "a/b/x/z=7 a/b/x=4 a/b/=3"},
+				{"a/b/", "a/b/x/z", "a/b/x=4 a/b/=3"},
+				{"a/b/", "a/b/w", "a/b/=3"}, // before not a key
+				{"a/b/", "a/b/", ""},
+				{"a/b/", "a/c", "a/b/y=5 a/b/x/z=7 a/b/x=4 a/b/=3"}, // before past prefix
+				{"a/b/", "a/a", ""},                                 // before below prefix
+				{"", "a/b", "a/a=0 a=8"},
+				{"c", "", ""},
+				{"x/\u00bf", "", "x/\u00bfa=10 x/\u00bf=9"},        // must not reach x/\u00c0
+				{"x/", "x/\u00bfa\xc3", "x/\u00bfa=10 x/\u00bf=9"}, // before ends inside a rune
 			}
-			if got, err := scanAll(tx, "p/", ""); err != nil || got != "p/2=B p/3=c p/4=d" {
-				return fmt.Errorf("Scan own writes: %q %v", got, err)
+			for _, c := range cases {
+				// The backend's own reverse scan, and the fallback for readers
+				// without one, agree.
+				for _, hide := range []bool{false, true} {
+					var got string
+					err := s.View(ctx, func(r store.Reader) error {
+						if hide {
+							r = plainReader{r}
+						}
+						var err error
+						got, err = render(func(prefix, before string, fn func(string, []byte) (bool, error)) error {
+							return store.ScanReverse(r, prefix, before, fn)
+						}, c.prefix, c.before)
+						return err
+					})
+					if err != nil || got != c.want {
+						t.Errorf("ScanReverse(%q, %q) (fallback %v) = %q, %v; want %q", c.prefix, c.before, hide, got, err, c.want)
+					}
+				}
 			}
-			if got, err := scanAll(tx, "p/", "p/2"); err != nil || got != "p/3=c p/4=d" {
-				return fmt.Errorf("Scan own writes after: %q %v", got, err)
+			// Many keys cross the backends' page boundaries; early stop works.
+			putNumbered(t, s, 600)
+			n := 0
+			err = s.View(ctx, func(r store.Reader) error {
+				return store.ScanReverse(r, "m/", "m/0500", func(k string, v []byte) (bool, error) {
+					if want := fmt.Sprintf("m/%04d", 499-n); k != want || string(v) != strconv.Itoa(499-n) {
+						return false, fmt.Errorf("key %q = %q, want %q", k, v, want)
+					}
+					n++
+					return n < 300, nil
+				})
+			})
+			if err != nil || n != 300 {
+				t.Fatalf("n=%d err=%v", n, err)
 			}
-			return nil
+		}},
+
+		{"ScanSiblings", func(t *testing.T, s store.Store) {
+			putAll(t, s, "a/b", "x", "a/bc", "y", "a/b/c", "z", "a/b0", "w")
+			// "a/b/" must not include the sibling "a/bc" or "a/b0" nor "a/b" itself.
+			if got := viewScan(t, s, "a/b/", ""); got != "a/b/c=z" {
+				t.Fatalf("Scan(a/b/) = %q", got)
+			}
+			if got := viewScan(t, s, "a/bc", ""); got != "a/bc=y" {
+				t.Fatalf("Scan(a/bc) = %q", got)
+			}
+		}},
+
+		{"ScanBinaryOrder", func(t *testing.T, s store.Store) {
+			// Byte order, not a locale collation: uppercase before lowercase,
+			// '-' and '.' before digits, and multibyte UTF-8 after ASCII.
+			putAll(t, s, "k/b", "", "k/B", "", "k/a-b", "", "k/a.b", "", "k/a0", "", "k/é", "", "k/~", "", "k/A", "")
+			want := "k/A= k/B= k/a-b= k/a.b= k/a0= k/b= k/~= k/é="
+			if got := viewScan(t, s, "k/", ""); got != want {
+				t.Fatalf("Scan = %q, want %q", got, want)
+			}
+			// Keys are valid UTF-8 (a SQL backend stores text); a prefix ending in
+			// a rune whose last byte is 0xbf must not reach the next rune.
+			putAll(t, s, "x/\u00bfa", "1", "x/\u00c0", "2", "x/\u00bf", "0", "x/\U0010ffff", "3", "x/\U0010ffff\U0010ffff", "4", "y", "5")
+			if got := viewScan(t, s, "x/\u00bf", ""); got != "x/\u00bf=0 x/\u00bfa=1" {
+				t.Fatalf("Scan(x/\u00bf) = %q", got)
+			}
+			if got := viewScan(t, s, "x/\U0010ffff", ""); got != "x/\U0010ffff=3 x/\U0010ffff\U0010ffff=4" {
+				t.Fatalf("Scan(x/U+10FFFF) = %q", got)
+			}
+		}},
+
+		{"ScanEarlyStop", func(t *testing.T, s store.Store) {
+			putAll(t, s, "p/1", "", "p/2", "", "p/3", "", "p/4", "")
+			var seen []string
+			err := s.View(ctx, func(r store.Reader) error {
+				return r.Scan("p/", "", func(k string, _ []byte) (bool, error) {
+					seen = append(seen, k)
+					return len(seen) < 2, nil
+				})
+			})
+			if err != nil || strings.Join(seen, ",") != "p/1,p/2" {
+				t.Fatalf("seen %v, err %v", seen, err)
+			}
+		}},
+
+		{"ScanErrorPropagates", func(t *testing.T, s store.Store) {
+			putAll(t, s, "p/1", "", "p/2", "", "p/3", "")
+			calls := 0
+			err := s.View(ctx, func(r store.Reader) error {
+				return r.Scan("p/", "", func(k string, _ []byte) (bool, error) {
+					calls++
+					if k == "p/2" {
+						return true, fmt.Errorf("at %s: %w", k, errSentinel)
+					}
+					return true, nil
+				})
+			})
+			if !errors.Is(err, errSentinel) {
+				t.Fatalf("err = %v", err)
+			}
+			if calls != 2 {
+				t.Fatalf("fn called %d times after error, want 2", calls)
+			}
+		}},
+
+		{"ScanCallbackMayRead", func(t *testing.T, s store.Store) {
+			putAll(t, s, "idx/a", "obj/1", "idx/b", "obj/2", "obj/1", "one", "obj/2", "two")
+			var got []string
+			err := s.View(ctx, func(r store.Reader) error {
+				return r.Scan("idx/", "", func(_ string, v []byte) (bool, error) {
+					obj, err := r.Get(string(v))
+					if err != nil {
+						return false, err
+					}
+					got = append(got, string(obj))
+					return true, nil
+				})
+			})
+			if err != nil || strings.Join(got, ",") != "one,two" {
+				t.Fatalf("got %v, err %v", got, err)
+			}
+		}},
+
+		{"ScanManyKeys", func(t *testing.T, s store.Store) {
+			putNumbered(t, s, 1000)
+			putAll(t, s, "n/0", "")
+			n, last := 0, ""
+			err := s.View(ctx, func(r store.Reader) error {
+				return r.Scan("m/", "m/0099", func(k string, v []byte) (bool, error) {
+					want := fmt.Sprintf("m/%04d", 100+n)
+					if k != want || string(v) != strconv.Itoa(100+n) {
+						return false, fmt.Errorf("key %q = %q, want %q", k, v, want)
+					}
+					n++
+					last = k
+					return true, nil
+				})
+			})
+			if err != nil || n != 900 || last != "m/0999" {
+				t.Fatalf("n=%d last=%q err=%v", n, last, err)
+			}
+		}},
+
+		{"UpdateRollsBackOnError", func(t *testing.T, s store.Store) {
+			putAll(t, s, "keep", "1", "change", "old")
+			wrapped := fmt.Errorf("domain: %w", errSentinel)
+			err := s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.Put("new", []byte("x")); err != nil {
+					return err
+				}
+				if err := tx.Put("change", []byte("new")); err != nil {
+					return err
+				}
+				if err := tx.Delete("keep"); err != nil {
+					return err
+				}
+				return wrapped
+			})
+			if err != wrapped { //nolint:errorlint // must be returned unchanged
+				t.Fatalf("Update returned %v, want fn's error unchanged", err)
+			}
+			if !errors.Is(err, errSentinel) {
+				t.Fatal("errors.Is lost the sentinel")
+			}
+			mustMiss(t, s, "new")
+			mustGet(t, s, "keep", "1")
+			mustGet(t, s, "change", "old")
+		}},
+
+		{"UpdateReturnsNotFoundUnchanged", func(t *testing.T, s store.Store) {
+			err := s.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.Get("missing")
+				return err
+			})
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+
+		{"ViewErrorReturned", func(t *testing.T, s store.Store) {
+			if err := s.View(ctx, func(store.Reader) error { return errSentinel }); !errors.Is(err, errSentinel) {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+
+		{"ReadsYourWrites", func(t *testing.T, s store.Store) {
+			putAll(t, s, "p/1", "a", "p/2", "b", "p/4", "d")
+			update(t, s, func(tx store.Tx) error {
+				for _, op := range []func() error{
+					func() error { return tx.Put("p/3", []byte("c")) },
+					func() error { return tx.Put("p/2", []byte("B")) },
+					func() error { return tx.Delete("p/1") },
+					func() error { return tx.Put("q/1", []byte("other")) },
+				} {
+					if err := op(); err != nil {
+						return err
+					}
+				}
+				if v, err := tx.Get("p/3"); err != nil || string(v) != "c" {
+					return fmt.Errorf("Get own insert: %q %v", v, err)
+				}
+				if v, err := tx.Get("p/2"); err != nil || string(v) != "B" {
+					return fmt.Errorf("Get own overwrite: %q %v", v, err)
+				}
+				if _, err := tx.Get("p/1"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("Get own delete: %v", err)
+				}
+				if got, err := scanAll(tx, "p/", ""); err != nil || got != "p/2=B p/3=c p/4=d" {
+					return fmt.Errorf("Scan own writes: %q %v", got, err)
+				}
+				if got, err := scanAll(tx, "p/", "p/2"); err != nil || got != "p/3=c p/4=d" {
+					return fmt.Errorf("Scan own writes after: %q %v", got, err)
+				}
+				return nil
+			})
+			if got := viewScan(t, s, "", ""); got != "p/2=B p/3=c p/4=d q/1=other" {
+				t.Fatalf("after commit: %q", got)
+			}
+		}},
+
+		{"ConcurrentCounter", func(t *testing.T, s store.Store) {
+			putAll(t, s, "counter", "0")
+			const workers, each = 8, 25
+			IncrementConcurrently(ctx, t, "counter", workers, each, func(int) store.Store { return s })
+			mustGet(t, s, "counter", strconv.Itoa(workers*each))
+		}},
+
+		{"CanceledContext", func(t *testing.T, s store.Store) {
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			ran := false
+			if err := s.Update(cctx, func(tx store.Tx) error { ran = true; return tx.Put("x", []byte("y")) }); err == nil {
+				t.Fatal("Update with a canceled context succeeded")
+			} else if !errors.Is(err, context.Canceled) {
+				t.Logf("Update error (not context.Canceled): %v", err)
+			}
+			if ran {
+				t.Error("Update ran fn with a canceled context")
+			}
+			if err := s.View(cctx, func(store.Reader) error { return nil }); err == nil {
+				t.Fatal("View with a canceled context succeeded")
+			}
+			mustMiss(t, s, "x")
+		}},
+
+		{"LargeValue", func(t *testing.T, s store.Store) {
+			big := make([]byte, 1<<20)
+			for i := range big {
+				big[i] = byte(i*7 + i>>8)
+			}
+			update(t, s, func(tx store.Tx) error { return tx.Put("big", big) })
+			v, err := getOne(t, s, "big")
+			if err != nil || !bytes.Equal(v, big) {
+				t.Fatalf("1 MiB value: len %d, err %v", len(v), err)
+			}
+		}},
+
+		{"Closed", func(t *testing.T, s store.Store) {
+			putAll(t, s, "k", "v")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.View(ctx, func(store.Reader) error { return nil }); !errors.Is(err, store.ErrClosed) {
+				t.Fatalf("View after Close: %v", err)
+			}
+			if err := s.Update(ctx, func(store.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+				t.Fatalf("Update after Close: %v", err)
+			}
+		}},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			t.Parallel()
+			step.check(t, open(t))
 		})
-		if got := viewScan(t, s, "", ""); got != "p/2=B p/3=c p/4=d q/1=other" {
-			t.Fatalf("after commit: %q", got)
-		}
-	})
-
-	t.Run("ConcurrentCounter", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "counter", "0")
-		const workers, each = 8, 25
-		IncrementConcurrently(ctx, t, "counter", workers, each, func(int) store.Store { return s })
-		mustGet(t, s, "counter", strconv.Itoa(workers*each))
-	})
-
-	t.Run("CanceledContext", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		ran := false
-		if err := s.Update(cctx, func(tx store.Tx) error { ran = true; return tx.Put("x", []byte("y")) }); err == nil {
-			t.Fatal("Update with a canceled context succeeded")
-		} else if !errors.Is(err, context.Canceled) {
-			t.Logf("Update error (not context.Canceled): %v", err)
-		}
-		if ran {
-			t.Error("Update ran fn with a canceled context")
-		}
-		if err := s.View(cctx, func(store.Reader) error { return nil }); err == nil {
-			t.Fatal("View with a canceled context succeeded")
-		}
-		mustMiss(t, s, "x")
-	})
-
-	t.Run("LargeValue", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		big := make([]byte, 1<<20)
-		for i := range big {
-			big[i] = byte(i*7 + i>>8)
-		}
-		update(t, s, func(tx store.Tx) error { return tx.Put("big", big) })
-		v, err := getOne(t, s, "big")
-		if err != nil || !bytes.Equal(v, big) {
-			t.Fatalf("1 MiB value: len %d, err %v", len(v), err)
-		}
-	})
-
-	t.Run("Closed", func(t *testing.T) {
-		t.Parallel()
-		s := open(t)
-		putAll(t, s, "k", "v")
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.View(ctx, func(store.Reader) error { return nil }); !errors.Is(err, store.ErrClosed) {
-			t.Fatalf("View after Close: %v", err)
-		}
-		if err := s.Update(ctx, func(store.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
-			t.Fatalf("Update after Close: %v", err)
-		}
-	})
+	}
 }
 
 // Increment adds one to the decimal counter at key in its own Update.
