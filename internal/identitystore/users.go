@@ -512,71 +512,71 @@ type indexer[T any] struct {
 
 func (k kind[T, A]) key(s *Service, id string) string { return s.prefix() + k.segment + id }
 
-// index writes t's index entries; unindex removes them.
-func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
+// entries calls fn with each of t's unique-index keys in order: its
+// name's (name true), then, after more (the kind's own index, when not
+// nil), its external ids'. dup is what a conflict on the key duplicates.
+func (k kind[T, A]) entries(s *Service, t T, more func() error, fn func(ik, dup string, name bool) error) error {
 	p, f := s.prefix(), k.fields(&t)
-	if err := tx.Put(p+k.names+key(*f.name), []byte(*f.id)); err != nil {
+	if err := fn(p+k.names+key(*f.name), k.duplicateName, true); err != nil {
 		return err
 	}
-	if k.more.index != nil {
-		if err := k.more.index(s, tx, t); err != nil {
+	if more != nil {
+		if err := more(); err != nil {
 			return err
 		}
 	}
 	for _, x := range f.record.ExternalIds {
-		if err := tx.Put(p+k.externals+externalKey(x), []byte(*f.id)); err != nil {
+		if err := fn(p+k.externals+externalKey(x), "ExternalId", false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// hook binds one of the kind's own index funcs to t; nil when the kind
+// keeps no such index.
+func hook[T any, R any](fn func(*Service, R, T) error, s *Service, r R, t T) func() error {
+	if fn == nil {
+		return nil
+	}
+	return func() error { return fn(s, r, t) }
+}
+
+// index writes t's index entries; unindex removes them.
+func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.index, s, tx, t), func(ik, _ string, _ bool) error {
+		return tx.Put(ik, []byte(own))
+	})
+}
+
 func (k kind[T, A]) unindex(s *Service, tx store.Tx, t T) error {
-	p, f := s.prefix(), k.fields(&t)
-	// The name index is removed only when it still points at t (ApplyConfig
-	// may have given the name to another record in the same transaction).
-	if id, ok, err := getID(tx, p+k.names+key(*f.name)); err != nil {
-		return err
-	} else if ok && id == *f.id {
-		if err := tx.Delete(p + k.names + key(*f.name)); err != nil {
-			return err
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.unindex, s, tx, t), func(ik, _ string, name bool) error {
+		// The name index is removed only when it still points at t
+		// (ApplyConfig may have given the name to another record in the
+		// same transaction).
+		if name {
+			if id, ok, err := getID(tx, ik); err != nil || !ok || id != own {
+				return err
+			}
 		}
-	}
-	if k.more.unindex != nil {
-		if err := k.more.unindex(s, tx, t); err != nil {
-			return err
-		}
-	}
-	for _, x := range f.record.ExternalIds {
-		if err := tx.Delete(p + k.externals + externalKey(x)); err != nil {
-			return err
-		}
-	}
-	return nil
+		return tx.Delete(ik)
+	})
 }
 
 // checkUnique refuses a name, own index value or external id another
 // record of the kind has.
 func (k kind[T, A]) checkUnique(s *Service, r store.Reader, t T) error {
-	p, f := s.prefix(), k.fields(&t)
-	if id, ok, err := getID(r, p+k.names+key(*f.name)); err != nil {
-		return err
-	} else if ok && id != *f.id {
-		return conflict(ReasonUniqueness, "Duplicate %s", k.duplicateName)
-	}
-	if k.more.unique != nil {
-		if err := k.more.unique(s, r, t); err != nil {
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.unique, s, r, t), func(ik, dup string, _ bool) error {
+		if id, ok, err := getID(r, ik); err != nil {
 			return err
+		} else if ok && id != own {
+			return conflict(ReasonUniqueness, "Duplicate %s", dup)
 		}
-	}
-	for _, x := range f.record.ExternalIds {
-		if id, ok, err := getID(r, p+k.externals+externalKey(x)); err != nil {
-			return err
-		} else if ok && id != *f.id {
-			return conflict(ReasonUniqueness, "Duplicate ExternalId")
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // create adds a record made by API, under a random id; by is the caller's
