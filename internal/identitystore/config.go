@@ -71,7 +71,7 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 		}
 		u := cur
 		if !ok {
-			u = User{UserID: id, Record: Record{Revision: 0, CreatedAt: now}}
+			u = User{UserID: id, Record: Record{Revision: 0, Stamps: Stamps{CreatedAt: now}}}
 		}
 		u.FromConfig = true
 		u.UserName, u.DisplayName, u.Emails = cu.UserName, cu.DisplayName, emails
@@ -131,7 +131,7 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 					return err
 				}
 			} else {
-				g = Group{GroupID: id, Record: Record{CreatedAt: now}}
+				g = Group{GroupID: id, Record: Record{Stamps: Stamps{CreatedAt: now}}}
 			}
 			g.DisplayName, g.FromConfig = cg.Name, true
 			g.Revision++
@@ -161,7 +161,7 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 					return err
 				}
 			}
-			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, CreatedAt: now, UpdatedAt: now, FromConfig: true}); err != nil {
+			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, Stamps: Stamps{CreatedAt: now, UpdatedAt: now, FromConfig: true}}); err != nil {
 				return err
 			}
 		}

@@ -100,12 +100,25 @@ type User struct {
 type Record struct {
 	ExternalIds []ExternalID `json:"ExternalIds,omitempty"`
 	Revision    int64        `json:"Rev"`
-	CreatedAt   time.Time    `json:"CreatedAt"`
-	CreatedBy   string       `json:"CreatedBy,omitempty"`
-	UpdatedAt   time.Time    `json:"UpdatedAt"`
-	UpdatedBy   string       `json:"UpdatedBy,omitempty"`
+	Stamps
+}
+
+// Stamps are when and by whom a user, group or membership was made and
+// last changed, and whether the config declares it; they come last in
+// each one's stored JSON object.
+type Stamps struct {
+	CreatedAt time.Time `json:"CreatedAt"`
+	CreatedBy string    `json:"CreatedBy,omitempty"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
+	UpdatedBy string    `json:"UpdatedBy,omitempty"`
 	// FromConfig marks a record the config declares (ApplyConfig's).
 	FromConfig bool `json:"FromConfig,omitempty"`
+}
+
+// made stamps a record made now by by (a caller's ARN; empty for the
+// config's).
+func made(now time.Time, by string) Stamps {
+	return Stamps{CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
 }
 
 // RevisionString is the record's Revision as the API shows it.
@@ -593,7 +606,7 @@ func (k kind[T, A]) create(s *Service, ctx context.Context, by string, a A) (T, 
 	now := s.now()
 	f := k.fields(&t)
 	*f.id, *f.attributes = id, a
-	*f.record = Record{Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
+	*f.record = Record{Revision: 1, Stamps: made(now, by)}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := k.checkUnique(s, tx, t); err != nil {
 			return err
