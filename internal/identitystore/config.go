@@ -171,54 +171,39 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 
 // dropStaleConfig removes config-made objects the config no longer names.
 func (s *Service) dropStaleConfig(tx store.Tx, users, groups, members map[string]bool) error {
-	var staleM []string
-	err := tx.Scan(s.prefix()+"m/", "", func(k string, v []byte) (bool, error) {
+	decodeMembership := func(_ string, v []byte) (Membership, error) {
 		var m Membership
-		if err := decodeJSON(v, &m); err != nil {
-			return false, err
-		}
-		if m.FromConfig && !members[m.MembershipID] {
-			staleM = append(staleM, m.MembershipID)
-		}
-		return true, nil
-	})
-	if err != nil {
+		return m, decodeJSON(v, &m)
+	}
+	if err := dropScanned(tx, s.prefix()+"m/", decodeMembership,
+		func(m Membership) bool { return m.FromConfig && !members[m.MembershipID] },
+		func(tx store.Tx, m Membership) error { return s.deleteMembership(tx, m.MembershipID) }); err != nil {
 		return err
 	}
-	for _, id := range staleM {
-		if err := s.deleteMembership(tx, id); err != nil {
-			return err
-		}
+	if err := dropScanned(tx, s.prefix()+"u/", s.users.Decode,
+		func(u User) bool { return u.FromConfig && !users[u.UserID] }, s.deleteUser); err != nil {
+		return err
 	}
-	var staleU []User
-	err = tx.Scan(s.prefix()+"u/", "", func(k string, v []byte) (bool, error) {
-		u, err := s.users.Decode(k, v)
-		if err == nil && u.FromConfig && !users[u.UserID] {
-			staleU = append(staleU, u)
+	return dropScanned(tx, s.prefix()+"g/", s.groups.Decode,
+		func(g Group) bool { return g.FromConfig && !groups[g.GroupID] }, s.deleteGroup)
+}
+
+// dropScanned decodes each record under prefix and, once the scan is
+// done, drops those stale picks (every one when stale is nil).
+func dropScanned[T any](tx store.Tx, prefix string, decode func(k string, v []byte) (T, error), stale func(T) bool, drop func(store.Tx, T) error) error {
+	var gone []T
+	err := tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+		t, err := decode(k, v)
+		if err == nil && (stale == nil || stale(t)) {
+			gone = append(gone, t)
 		}
 		return err == nil, err
 	})
 	if err != nil {
 		return err
 	}
-	for _, u := range staleU {
-		if err := s.deleteUser(tx, u); err != nil {
-			return err
-		}
-	}
-	var staleG []Group
-	err = tx.Scan(s.prefix()+"g/", "", func(k string, v []byte) (bool, error) {
-		g, err := s.groups.Decode(k, v)
-		if err == nil && g.FromConfig && !groups[g.GroupID] {
-			staleG = append(staleG, g)
-		}
-		return err == nil, err
-	})
-	if err != nil {
-		return err
-	}
-	for _, g := range staleG {
-		if err := s.deleteGroup(tx, g); err != nil {
+	for _, t := range gone {
+		if err := drop(tx, t); err != nil {
 			return err
 		}
 	}

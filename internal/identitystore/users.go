@@ -713,18 +713,9 @@ func (k kind[T, A]) delete(s *Service, ctx context.Context, id string, rev *stri
 // remove deletes t, its memberships and its index entries.
 func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
 	id := *k.fields(&t).id
-	var ms []string
-	err := tx.Scan(s.prefix()+k.memberships+id+"/", "", func(_ string, v []byte) (bool, error) {
-		ms = append(ms, string(v))
-		return true, nil
-	})
-	if err != nil {
+	membershipID := func(_ string, v []byte) (string, error) { return string(v), nil }
+	if err := dropScanned(tx, s.prefix()+k.memberships+id+"/", membershipID, nil, s.deleteMembership); err != nil {
 		return err
-	}
-	for _, m := range ms {
-		if err := s.deleteMembership(tx, m); err != nil {
-			return err
-		}
 	}
 	if err := k.unindex(s, tx, t); err != nil {
 		return err
