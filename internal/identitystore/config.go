@@ -54,10 +54,10 @@ func (s *Service) ApplyConfig(ctx context.Context, mk *masterkey.Key, users []co
 	})
 }
 
-func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
+func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, declaredUsers []config.DirectoryUser, declaredGroups []config.DirectoryGroup) error {
 	wantUsers := map[string]bool{}
 	byName := map[string]string{}
-	for _, cu := range users {
+	for _, cu := range declaredUsers {
 		id := ConfigUserID(mk, s.StoreID, cu.UserName)
 		wantUsers[id] = true
 		byName[cu.UserName] = id
@@ -78,35 +78,13 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 		if ok && sameUser(cur, u) {
 			continue
 		}
-		// Another user (made by API) under this name gives way.
-		if other, found, err := getID(tx, s.prefix()+"un/"+key(u.UserName)); err != nil {
-			return err
-		} else if found && other != id {
-			if o, ok, err := s.readUser(tx, other); err != nil {
-				return err
-			} else if ok {
-				if err := s.deleteUser(tx, o); err != nil {
-					return err
-				}
-			}
-		}
-		if ok {
-			if err := s.unindexUser(tx, cur); err != nil {
-				return err
-			}
-		}
-		u.Revision++
-		u.UpdatedAt = now
-		if err := s.indexUser(tx, u); err != nil {
-			return err
-		}
-		if err := store.PutJSON(tx, s.userKey(id), u); err != nil {
+		if err := users.declare(s, tx, cur, ok, u, now); err != nil {
 			return err
 		}
 	}
 	wantGroups := map[string]bool{}
 	wantMembers := map[string]bool{}
-	for _, cg := range groups {
+	for _, cg := range declaredGroups {
 		id := configGroupID(mk, s.StoreID, cg.Name)
 		wantGroups[id] = true
 		cur, ok, err := s.readGroup(tx, id)
@@ -114,32 +92,12 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 			return err
 		}
 		if !ok || cur.DisplayName != cg.Name || !cur.FromConfig {
-			if other, found, err := getID(tx, s.prefix()+"gn/"+key(cg.Name)); err != nil {
-				return err
-			} else if found && other != id {
-				if o, ok, err := s.readGroup(tx, other); err != nil {
-					return err
-				} else if ok {
-					if err := s.deleteGroup(tx, o); err != nil {
-						return err
-					}
-				}
-			}
 			g := cur
-			if ok {
-				if err := s.unindexGroup(tx, cur); err != nil {
-					return err
-				}
-			} else {
+			if !ok {
 				g = Group{GroupID: id, Record: Record{Stamps: Stamps{CreatedAt: now}}}
 			}
 			g.DisplayName, g.FromConfig = cg.Name, true
-			g.Revision++
-			g.UpdatedAt = now
-			if err := s.indexGroup(tx, g); err != nil {
-				return err
-			}
-			if err := store.PutJSON(tx, s.groupKey(id), g); err != nil {
+			if err := groups.declare(s, tx, cur, ok, g, now); err != nil {
 				return err
 			}
 		}
@@ -167,6 +125,35 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 		}
 	}
 	return s.dropStaleConfig(tx, wantUsers, wantGroups, wantMembers)
+}
+
+// declare writes t, a record the config declares, over cur, what was
+// stored under its id (when had): another record (made by API) under its
+// name gives way, and its revision and UpdatedAt move on.
+func (k kind[T, A]) declare(s *Service, tx store.Tx, cur T, had bool, t T, now time.Time) error {
+	f := k.fields(&t)
+	if other, found, err := getID(tx, s.prefix()+k.names+key(*f.name)); err != nil {
+		return err
+	} else if found && other != *f.id {
+		if o, ok, err := k.read(s, tx, other); err != nil {
+			return err
+		} else if ok {
+			if err := k.remove(s, tx, o); err != nil {
+				return err
+			}
+		}
+	}
+	if had {
+		if err := k.unindex(s, tx, cur); err != nil {
+			return err
+		}
+	}
+	f.record.Revision++
+	f.record.UpdatedAt = now
+	if err := k.index(s, tx, t); err != nil {
+		return err
+	}
+	return store.PutJSON(tx, k.key(s, *f.id), t)
 }
 
 // dropStaleConfig removes config-made objects the config no longer names.

@@ -21,8 +21,6 @@ type Group struct {
 	Record
 }
 
-func (s *Service) groupKey(id string) string { return s.prefix() + "g/" + id }
-
 func validateGroup(a GroupAttributes) error {
 	var v validation.Collector
 	if v.Required("displayName", a.DisplayName != "") && v.Length("displayName", a.DisplayName, 1, 1024) &&
@@ -46,9 +44,6 @@ var groups = kind[Group, GroupAttributes]{
 		return fields[GroupAttributes]{id: &g.GroupID, attributes: &g.GroupAttributes, name: &g.DisplayName, record: &g.Record}
 	},
 }
-
-func (s *Service) indexGroup(tx store.Tx, g Group) error   { return groups.index(s, tx, g) }
-func (s *Service) unindexGroup(tx store.Tx, g Group) error { return groups.unindex(s, tx, g) }
 
 func (s *Service) readGroup(r store.Reader, id string) (Group, bool, error) {
 	return groups.read(s, r, id)

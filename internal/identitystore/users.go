@@ -281,10 +281,6 @@ func checkEmailsUnique(s *Service, r store.Reader, u User) error {
 	return nil
 }
 
-// indexUser writes u's index entries; unindexUser removes them.
-func (s *Service) indexUser(tx store.Tx, u User) error   { return users.index(s, tx, u) }
-func (s *Service) unindexUser(tx store.Tx, u User) error { return users.unindex(s, tx, u) }
-
 // readUser reads a user; ok false when there is none.
 func (s *Service) readUser(r store.Reader, id string) (User, bool, error) {
 	return users.read(s, r, id)
