@@ -415,27 +415,11 @@ func (s *Service) ListApplications(ctx context.Context, in ListApplicationsInput
 	if err := s.CheckInstance(*in.InstanceArn); err != nil {
 		return nil, nil, err
 	}
-	out := []Application{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		next, err = s.scanPage(r, "ListApplications", s.appPrefix(), Page{in.MaxResults, in.NextToken}, func(k string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
-			if f := in.Filter; f != nil {
-				if f.ApplicationAccount != nil && *f.ApplicationAccount != a.ApplicationAccount ||
-					f.ApplicationProvider != nil && *f.ApplicationProvider != a.ApplicationProviderArn {
-					return false, nil
-				}
-			}
-			out = append(out, a)
-			return true, nil
-		})
-		return err
+	return pageOf(ctx, s, "ListApplications", s.appPrefix(), Page{in.MaxResults, in.NextToken}, nil, func(a Application) bool {
+		f := in.Filter
+		return f == nil || !(f.ApplicationAccount != nil && *f.ApplicationAccount != a.ApplicationAccount ||
+			f.ApplicationProvider != nil && *f.ApplicationProvider != a.ApplicationProviderArn)
 	})
-	return out, next, err
 }
 
 // UpdateApplicationInput is UpdateApplication's input.
@@ -509,14 +493,10 @@ func (s *Service) DeleteApplication(ctx context.Context, arn string) error {
 func (s *Service) deleteApp(tx store.Tx, app Application) error {
 	arn := app.ApplicationArn
 	var keys []string
-	err := tx.Scan(s.asgAppPrefix(arn), "", func(k string, b []byte) (bool, error) {
-		var a Assignment
-		if err := json.Unmarshal(b, &a); err != nil {
-			return false, err
-		}
+	err := tx.Scan(s.asgAppPrefix(arn), "", decoded(func(k string, a Assignment) (bool, error) {
 		keys = append(keys, k, s.asgpKey(a.PrincipalType, a.PrincipalId, arn))
 		return true, nil
-	})
+	}))
 	if err != nil {
 		return err
 	}

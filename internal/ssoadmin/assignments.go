@@ -2,7 +2,6 @@ package ssoadmin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -169,24 +168,11 @@ func (s *Service) ListApplicationAssignments(ctx context.Context, arn *string, p
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
-	out := []Assignment{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		if _, err := s.getApp(r, *arn); err != nil {
-			return err
-		}
-		var err error
-		next, err = s.scanPage(r, "ListApplicationAssignments", s.asgAppPrefix(*arn), p, func(_ string, b []byte) (bool, error) {
-			var a Assignment
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
-			out = append(out, a)
-			return true, nil
-		})
+	appExists := func(r store.Reader) error {
+		_, err := s.getApp(r, *arn)
 		return err
-	})
-	return out, next, err
+	}
+	return pageOf[Assignment](ctx, s, "ListApplicationAssignments", s.asgAppPrefix(*arn), p, appExists, nil)
 }
 
 // ListForPrincipalInput is ListApplicationAssignmentsForPrincipal's input.

@@ -140,14 +140,10 @@ func sameIssuer(a, b TrustedTokenIssuer) bool {
 func (s *Service) Applications(ctx context.Context) ([]Application, error) {
 	var out []Application
 	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(s.appPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
+		return r.Scan(s.appPrefix(), "", decoded(func(_ string, a Application) (bool, error) {
 			out = append(out, a)
 			return true, nil
-		})
+		}))
 	})
 	return out, err
 }

@@ -2,7 +2,6 @@ package ssoadmin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -246,11 +245,7 @@ func (s *Service) CreateTrustedTokenIssuer(ctx context.Context, in CreateTrusted
 			}
 		}
 		n := 0
-		err := tx.Scan(s.ttiPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var o TrustedTokenIssuer
-			if err := json.Unmarshal(b, &o); err != nil {
-				return false, err
-			}
+		err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
 			n++
 			switch {
 			case o.Name == t.Name:
@@ -259,7 +254,7 @@ func (s *Service) CreateTrustedTokenIssuer(ctx context.Context, in CreateTrusted
 				return false, errorf(ErrConflict, "A trusted token issuer with the issuer URL %s already exists.", printable(t.IssuerUrl))
 			}
 			return true, nil
-		})
+		}))
 		if err != nil {
 			return err
 		}
@@ -301,21 +296,7 @@ func (s *Service) ListTrustedTokenIssuers(ctx context.Context, instanceArn *stri
 }
 
 func (s *Service) listTTIs(ctx context.Context, p Page) ([]TrustedTokenIssuer, *string, error) {
-	out := []TrustedTokenIssuer{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		next, err = s.scanPage(r, "ListTrustedTokenIssuers", s.ttiPrefix(), p, func(_ string, b []byte) (bool, error) {
-			var t TrustedTokenIssuer
-			if err := json.Unmarshal(b, &t); err != nil {
-				return false, err
-			}
-			out = append(out, t)
-			return true, nil
-		})
-		return err
-	})
-	return out, next, err
+	return pageOf[TrustedTokenIssuer](ctx, s, "ListTrustedTokenIssuers", s.ttiPrefix(), p, nil, nil)
 }
 
 // UpdateTrustedTokenIssuerInput is UpdateTrustedTokenIssuer's input.
@@ -355,16 +336,12 @@ func (s *Service) UpdateTrustedTokenIssuer(ctx context.Context, in UpdateTrusted
 			return err
 		}
 		if in.Name != nil && *in.Name != t.Name {
-			err := tx.Scan(s.ttiPrefix(), "", func(_ string, b []byte) (bool, error) {
-				var o TrustedTokenIssuer
-				if err := json.Unmarshal(b, &o); err != nil {
-					return false, err
-				}
+			err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
 				if o.Name == *in.Name {
 					return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", *in.Name)
 				}
 				return true, nil
-			})
+			}))
 			if err != nil {
 				return err
 			}
@@ -398,18 +375,14 @@ func (s *Service) DeleteTrustedTokenIssuer(ctx context.Context, arn *string) err
 		if _, err := s.getTTI(tx, *arn); err != nil {
 			return err
 		}
-		err := tx.Scan(s.appPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
+		err := tx.Scan(s.appPrefix(), "", decoded(func(_ string, a Application) (bool, error) {
 			for _, t := range a.Grants[GrantJWTBearer].AuthorizedTokenIssuers {
 				if str(t.TrustedTokenIssuerArn) == *arn {
 					return false, errorf(ErrConflict, "Trusted token issuer %s is used by the jwt-bearer grant of application %s.", *arn, a.ApplicationArn)
 				}
 			}
 			return true, nil
-		})
+		}))
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ package ssoadmin
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -212,6 +213,45 @@ func (s *Service) scanPage(r store.Reader, op, prefix string, p Page, fn func(ke
 		return nil, err
 	}
 	return &tok, nil
+}
+
+// decoded adapts fn, over records T, to a scan's callback: each value is
+// decoded from its JSON first (a value that does not decode ends the scan
+// with the decoder's error).
+func decoded[T any](fn func(key string, t T) (bool, error)) func(string, []byte) (bool, error) {
+	return func(k string, b []byte) (bool, error) {
+		var t T
+		if err := json.Unmarshal(b, &t); err != nil {
+			return false, err
+		}
+		return fn(k, t)
+	}
+}
+
+// pageOf lists a page of the records T under prefix, in key order, for
+// op's page tokens: those keep admits (every one when keep is nil), after
+// check (when not nil) passes in the same view. The list is empty, not
+// nil, when none is kept.
+func pageOf[T any](ctx context.Context, s *Service, op, prefix string, p Page, check func(store.Reader) error, keep func(T) bool) ([]T, *string, error) {
+	out := []T{}
+	var next *string
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		if check != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+		var err error
+		next, err = s.scanPage(r, op, prefix, p, decoded(func(_ string, t T) (bool, error) {
+			if keep != nil && !keep(t) {
+				return false, nil
+			}
+			out = append(out, t)
+			return true, nil
+		}))
+		return err
+	})
+	return out, next, err
 }
 
 func errorf(kind error, format string, args ...any) error { return fail(kind, format, args...) }
