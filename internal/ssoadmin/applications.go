@@ -256,30 +256,45 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 		app.Status = *in.Status
 	}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if in.ClientToken != nil {
-			arn, err := s.idempotent(tx, "CreateApplication", *in.ClientToken, in)
-			if err != nil || arn != "" {
-				if err == nil {
-					err = store.GetJSON(tx, s.appKey(arn), &app)
-				}
+		again := func(arn string) error { return store.GetJSON(tx, s.appKey(arn), &app) }
+		admit := func() error {
+			n := 0
+			if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
 				return err
 			}
-		}
-		n := 0
-		if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
-			return err
-		}
-		if n >= MaxApplications {
-			return errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
-		}
-		if in.ClientToken != nil {
-			if err := s.remember(tx, "CreateApplication", *in.ClientToken, in, app.ApplicationArn); err != nil {
-				return err
+			if n >= MaxApplications {
+				return errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
 			}
+			return nil
 		}
-		return store.PutJSON(tx, s.appKey(app.ApplicationArn), app)
+		return s.createOnce(tx, "CreateApplication", in.ClientToken, in, app.ApplicationArn, s.appKey(app.ApplicationArn), app, again, admit)
 	})
 	return app, err
+}
+
+// createOnce is a Create's transaction under its ClientToken, when given:
+// a token met before with the same input answers with what it made (again
+// reads that into the answer); otherwise admit checks the instance's quota
+// and names, the token is remembered with arn, and rec is put under key.
+func (s *Service) createOnce(tx store.Tx, op string, token *string, in any, arn, key string, rec any, again func(arn string) error, admit func() error) error {
+	if token != nil {
+		prev, err := s.idempotent(tx, op, *token, in)
+		if err != nil || prev != "" {
+			if err == nil {
+				err = again(prev)
+			}
+			return err
+		}
+	}
+	if err := admit(); err != nil {
+		return err
+	}
+	if token != nil {
+		if err := s.remember(tx, op, *token, in, arn); err != nil {
+			return err
+		}
+	}
+	return store.PutJSON(tx, key, rec)
 }
 
 // clientTokenRecord remembers what a ClientToken created, for 8 hours.

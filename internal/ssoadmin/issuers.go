@@ -235,38 +235,31 @@ func (s *Service) CreateTrustedTokenIssuer(ctx context.Context, in CreateTrusted
 	}
 	t.Builtin = s.BuiltinIssuerURL != "" && t.IssuerUrl == s.BuiltinIssuerURL
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if in.ClientToken != nil {
-			arn, err := s.idempotent(tx, "CreateTrustedTokenIssuer", *in.ClientToken, in)
-			if err != nil || arn != "" {
-				if err == nil {
-					t, err = s.getTTI(tx, arn)
-				}
-				return err
-			}
-		}
-		n := 0
-		err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
-			n++
-			switch {
-			case o.Name == t.Name:
-				return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", t.Name)
-			case o.IssuerUrl == t.IssuerUrl:
-				return false, errorf(ErrConflict, "A trusted token issuer with the issuer URL %s already exists.", printable(t.IssuerUrl))
-			}
-			return true, nil
-		}))
-		if err != nil {
+		again := func(arn string) (err error) {
+			t, err = s.getTTI(tx, arn)
 			return err
 		}
-		if n >= MaxTrustedTokenIssuers {
-			return errorf(ErrQuota, "The instance already has %d trusted token issuers, the most it may have.", MaxTrustedTokenIssuers)
-		}
-		if in.ClientToken != nil {
-			if err := s.remember(tx, "CreateTrustedTokenIssuer", *in.ClientToken, in, t.TrustedTokenIssuerArn); err != nil {
+		admit := func() error {
+			n := 0
+			err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
+				n++
+				switch {
+				case o.Name == t.Name:
+					return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", t.Name)
+				case o.IssuerUrl == t.IssuerUrl:
+					return false, errorf(ErrConflict, "A trusted token issuer with the issuer URL %s already exists.", printable(t.IssuerUrl))
+				}
+				return true, nil
+			}))
+			if err != nil {
 				return err
 			}
+			if n >= MaxTrustedTokenIssuers {
+				return errorf(ErrQuota, "The instance already has %d trusted token issuers, the most it may have.", MaxTrustedTokenIssuers)
+			}
+			return nil
 		}
-		return store.PutJSON(tx, s.ttiKey(t.TrustedTokenIssuerArn), t)
+		return s.createOnce(tx, "CreateTrustedTokenIssuer", in.ClientToken, in, t.TrustedTokenIssuerArn, s.ttiKey(t.TrustedTokenIssuerArn), t, again, admit)
 	})
 	return t, err
 }
