@@ -373,13 +373,7 @@ func (s *Service) ownApplication(arn string) bool {
 
 // Application reads an application (ErrNotFound when there is none).
 func (s *Service) Application(ctx context.Context, arn string) (Application, error) {
-	var app Application
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		app, err = s.getApp(r, arn)
-		return err
-	})
-	return app, err
+	return viewed(ctx, s, func(r store.Reader) (Application, error) { return s.getApp(r, arn) })
 }
 
 func (s *Service) getApp(r store.Reader, arn string) (Application, error) {
@@ -421,13 +415,7 @@ type ListApplicationsInput struct {
 
 // ListApplications lists the instance's applications in id order.
 func (s *Service) ListApplications(ctx context.Context, in ListApplicationsInput) ([]Application, *string, error) {
-	var v validation.Collector
-	CheckInstanceArn(&v, "instanceArn", in.InstanceArn)
-	checkPage(&v, Page{in.MaxResults, in.NextToken})
-	if err := v.Err(); err != nil {
-		return nil, nil, err
-	}
-	if err := s.CheckInstance(*in.InstanceArn); err != nil {
+	if err := s.checkInstancePage(in.InstanceArn, Page{in.MaxResults, in.NextToken}); err != nil {
 		return nil, nil, err
 	}
 	return pageOf(ctx, s, "ListApplications", s.appPrefix(), Page{in.MaxResults, in.NextToken}, nil, func(a Application) bool {

@@ -130,13 +130,7 @@ func (s *Service) DescribeApplicationAssignment(ctx context.Context, in Assignme
 	if err := in.check(); err != nil {
 		return Assignment{}, err
 	}
-	var a Assignment
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		a, err = s.getAssignment(r, in)
-		return err
-	})
-	return a, err
+	return viewed(ctx, s, func(r store.Reader) (Assignment, error) { return s.getAssignment(r, in) })
 }
 
 // DeleteApplicationAssignment removes an assignment; the next
@@ -162,10 +156,7 @@ func (s *Service) deleteAssignment(tx store.Tx, appArn, typ, id string) error {
 
 // ListApplicationAssignments lists an application's assignments, paged.
 func (s *Service) ListApplicationAssignments(ctx context.Context, arn *string, p Page) ([]Assignment, *string, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, p)
-	if err := v.Err(); err != nil {
+	if err := checkAppPage(arn, p); err != nil {
 		return nil, nil, err
 	}
 	appExists := func(r store.Reader) error {

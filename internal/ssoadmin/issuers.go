@@ -183,13 +183,7 @@ func (s *Service) getTTI(r store.Reader, arn string) (TrustedTokenIssuer, error)
 
 // TrustedTokenIssuer reads an issuer (ErrNotFound when there is none).
 func (s *Service) TrustedTokenIssuer(ctx context.Context, arn string) (TrustedTokenIssuer, error) {
-	var t TrustedTokenIssuer
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		t, err = s.getTTI(r, arn)
-		return err
-	})
-	return t, err
+	return viewed(ctx, s, func(r store.Reader) (TrustedTokenIssuer, error) { return s.getTTI(r, arn) })
 }
 
 // CreateTrustedTokenIssuer adds an issuer; names and issuer URLs are
@@ -276,13 +270,7 @@ func (s *Service) DescribeTrustedTokenIssuer(ctx context.Context, arn *string) (
 
 // ListTrustedTokenIssuers lists the instance's issuers, paged.
 func (s *Service) ListTrustedTokenIssuers(ctx context.Context, instanceArn *string, p Page) ([]TrustedTokenIssuer, *string, error) {
-	var v validation.Collector
-	CheckInstanceArn(&v, "instanceArn", instanceArn)
-	checkPage(&v, p)
-	if err := v.Err(); err != nil {
-		return nil, nil, err
-	}
-	if err := s.CheckInstance(*instanceArn); err != nil {
+	if err := s.checkInstancePage(instanceArn, p); err != nil {
 		return nil, nil, err
 	}
 	return s.listTTIs(ctx, p)

@@ -215,6 +215,37 @@ func (s *Service) scanPage(r store.Reader, op, prefix string, p Page, fn func(ke
 	return &tok, nil
 }
 
+// viewed runs read in a read transaction and returns what it read.
+func viewed[T any](ctx context.Context, s *Service, read func(store.Reader) (T, error)) (T, error) {
+	var t T
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		t, err = read(r)
+		return err
+	})
+	return t, err
+}
+
+// checkAppPage holds a paged list of an application's to the model.
+func checkAppPage(arn *string, p Page) error {
+	var v validation.Collector
+	CheckApplicationArn(&v, "applicationArn", arn)
+	checkPage(&v, p)
+	return v.Err()
+}
+
+// checkInstancePage holds a paged list of the instance's to the model, and
+// its instance ARN to this instance's.
+func (s *Service) checkInstancePage(arn *string, p Page) error {
+	var v validation.Collector
+	CheckInstanceArn(&v, "instanceArn", arn)
+	checkPage(&v, p)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.CheckInstance(*arn)
+}
+
 // decoded adapts fn, over records T, to a scan's callback: each value is
 // decoded from its JSON first (a value that does not decode ends the scan
 // with the decoder's error).
