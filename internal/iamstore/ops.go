@@ -113,13 +113,13 @@ func checkPrincipals(r store.Reader, account string, trust *iam.Policy) error {
 		var arn string
 		switch kind {
 		case "user":
-			if u, err := getUser(r, account, name); err == nil {
+			if u, err := userEntity.get(r, account, name); err == nil {
 				arn = u.ARN()
 			} else if !errors.Is(err, ErrNoSuchEntity) {
 				return err
 			}
 		case "role":
-			if role, err := getRole(r, account, name); err == nil {
+			if role, err := roleEntity.get(r, account, name); err == nil {
 				arn = role.ARN()
 			} else if !errors.Is(err, ErrNoSuchEntity) {
 				return err
