@@ -119,11 +119,7 @@ func (c *Config) Override(getenv func(string) string, flags map[string]string) e
 // ApplyDefaults fills every unset value with its default. Relative paths in
 // the file stay relative to the working directory, as with every flag.
 func (c *Config) ApplyDefaults() {
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
+	def := unset[string]
 	def(&c.DataDir, DefaultDataDir)
 	def(&c.Listen, DefaultListen)
 	def(&c.PGListen, DefaultPGListen)
@@ -131,44 +127,20 @@ func (c *Config) ApplyDefaults() {
 	def(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
 	def(&c.LogFormat, "text")
 	def(&c.LogLevel, "info")
-	if c.HTTP.PublicMetrics == nil {
-		on := true
-		c.HTTP.PublicMetrics = &on
-	}
-	if c.Serverless.TransitionDelay == nil {
-		c.Serverless.TransitionDelay = &Duration{DefaultTransitionDelay}
-	}
-	if c.Tokens.TTL == nil {
-		c.Tokens.TTL = &Duration{DefaultTokenTTL}
-	}
-	if c.Gateway.LoginTimeout == nil {
-		c.Gateway.LoginTimeout = &Duration{30 * time.Second}
-	}
-	if c.Gateway.IdleTimeout == nil {
-		c.Gateway.IdleTimeout = &Duration{}
-	}
-	if c.Gateway.ShutdownGrace == nil {
-		c.Gateway.ShutdownGrace = &Duration{DefaultShutdownGrace}
-	}
-	if c.Gateway.MaxConnsPerWorkgroup == 0 {
-		c.Gateway.MaxConnsPerWorkgroup = 500
-	}
-	if c.Gateway.MaxSessionsPerUser == 0 {
-		// One user must not be able to take every upstream connection.
-		c.Gateway.MaxSessionsPerUser = DefaultMaxSessionsPerUser
-	}
-	if c.Throttle.Global == nil {
-		c.Throttle.Global = &RateLimit{}
-	}
-	if c.Throttle.PerPrincipal == nil {
-		c.Throttle.PerPrincipal = &RateLimit{Rate: 500, Burst: 1000}
-	}
-	if c.Tokens.KeyRotation == nil {
-		c.Tokens.KeyRotation = &Duration{DefaultKeyRotation}
-	}
-	if c.Audit.Retention == nil {
-		c.Audit.Retention = &Duration{DefaultAuditRetention}
-	}
+	on := true
+	unset(&c.HTTP.PublicMetrics, &on)
+	unset(&c.Serverless.TransitionDelay, &Duration{DefaultTransitionDelay})
+	unset(&c.Tokens.TTL, &Duration{DefaultTokenTTL})
+	unset(&c.Gateway.LoginTimeout, &Duration{30 * time.Second})
+	unset(&c.Gateway.IdleTimeout, &Duration{})
+	unset(&c.Gateway.ShutdownGrace, &Duration{DefaultShutdownGrace})
+	unset(&c.Gateway.MaxConnsPerWorkgroup, 500)
+	// One user must not be able to take every upstream connection.
+	unset(&c.Gateway.MaxSessionsPerUser, DefaultMaxSessionsPerUser)
+	unset(&c.Throttle.Global, &RateLimit{})
+	unset(&c.Throttle.PerPrincipal, &RateLimit{Rate: 500, Burst: 1000})
+	unset(&c.Tokens.KeyRotation, &Duration{DefaultKeyRotation})
+	unset(&c.Audit.Retention, &Duration{DefaultAuditRetention})
 	if len(c.Accounts) == 0 {
 		c.Accounts = []Account{{ID: "123456789012"}}
 	}
@@ -178,9 +150,7 @@ func (c *Config) ApplyDefaults() {
 			def(&a.RedshiftIdcApplications[j].IdentityNamespace, "AWSIDC")
 		}
 		for j := range a.Roles {
-			if a.Roles[j].MaxSessionDuration == nil {
-				a.Roles[j].MaxSessionDuration = &Duration{time.Hour}
-			}
+			unset(&a.Roles[j].MaxSessionDuration, &Duration{time.Hour})
 		}
 	}
 	if ic := c.IdentityCenter; ic != nil {
@@ -190,6 +160,15 @@ func (c *Config) ApplyDefaults() {
 			def(&t.ClaimAttributePath, "email")
 			def(&t.IdentityStoreAttributePath, "emails.value")
 		}
+	}
+}
+
+// unset gives *p the value v when it holds its zero value (a setting the
+// file, the environment and the flags left out).
+func unset[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
 	}
 }
 
