@@ -29,65 +29,58 @@ const (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// Setting names a server setting that a flag or IDCGATE_<NAME> can set.
-// The flag is --<name>; the variable is IDCGATE_<NAME> with '-' as '_'.
-var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level", "pprof-listen",
-	"pg-max-sessions-per-user", "pg-max-sessions-per-workgroup"}
-
-// intField returns a pointer to the Config field behind an integer setting.
-func (c *Config) intField(name string) *int {
-	switch name {
-	case "pg-max-sessions-per-user":
-		return &c.Gateway.MaxSessionsPerUser
-	case "pg-max-sessions-per-workgroup":
-		return &c.Gateway.MaxConnsPerWorkgroup
-	}
-	return nil
+// setting is a server setting a flag or IDCGATE_<NAME> can set, with the
+// Config field behind it: text, or a positive whole number.
+type setting struct {
+	name string
+	text func(*Config) *string
+	num  func(*Config) *int
 }
+
+// settings are the server settings, in the order they are applied.
+var settings = []setting{
+	{name: "data-dir", text: func(c *Config) *string { return &c.DataDir }},
+	{name: "listen", text: func(c *Config) *string { return &c.Listen }},
+	{name: "pg-listen", text: func(c *Config) *string { return &c.PGListen }},
+	{name: "pg-upstream", text: func(c *Config) *string { return &c.PGUpstream }},
+	{name: "region", text: func(c *Config) *string { return &c.Region }},
+	{name: "store", text: func(c *Config) *string { return &c.Store }},
+	{name: "audit-log", text: func(c *Config) *string { return &c.AuditLog }},
+	{name: "log-format", text: func(c *Config) *string { return &c.LogFormat }},
+	{name: "log-level", text: func(c *Config) *string { return &c.LogLevel }},
+	{name: "pprof-listen", text: func(c *Config) *string { return &c.PprofListen }},
+	{name: "pg-max-sessions-per-user", num: func(c *Config) *int { return &c.Gateway.MaxSessionsPerUser }},
+	{name: "pg-max-sessions-per-workgroup", num: func(c *Config) *int { return &c.Gateway.MaxConnsPerWorkgroup }},
+}
+
+// Settings names the server settings. The flag is --<name>; the variable
+// is IDCGATE_<NAME> with '-' as '_'.
+var Settings = func() []string {
+	names := make([]string, len(settings))
+	for i, st := range settings {
+		names[i] = st.name
+	}
+	return names
+}()
 
 // set sets a setting from its text.
 func (c *Config) set(name, v string) error {
-	if p := c.intField(name); p != nil {
+	for _, st := range settings {
+		if st.name != name {
+			continue
+		}
+		if st.num == nil {
+			*st.text(c) = v
+			return nil
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return fmt.Errorf("config: %s must be a positive whole number, not %q", name, v)
 		}
-		*p = n
+		*st.num(c) = n
 		return nil
 	}
-	f := c.field(name)
-	if f == nil {
-		return fmt.Errorf("config: unknown setting %q", name)
-	}
-	*f = v
-	return nil
-}
-
-// field returns a pointer to the Config field behind a setting.
-func (c *Config) field(name string) *string {
-	switch name {
-	case "data-dir":
-		return &c.DataDir
-	case "listen":
-		return &c.Listen
-	case "pg-listen":
-		return &c.PGListen
-	case "pg-upstream":
-		return &c.PGUpstream
-	case "region":
-		return &c.Region
-	case "store":
-		return &c.Store
-	case "audit-log":
-		return &c.AuditLog
-	case "log-format":
-		return &c.LogFormat
-	case "log-level":
-		return &c.LogLevel
-	case "pprof-listen":
-		return &c.PprofListen
-	}
-	return nil
+	return fmt.Errorf("config: unknown setting %q", name)
 }
 
 // EnvName is the environment variable for a setting.
