@@ -250,13 +250,7 @@ func (c *Config) Validate() error {
 		names := map[string]bool{}
 		for j, u := range a.Users {
 			uw := fmt.Sprintf("%s.users[%d]", where, j)
-			if !iamNameRe.MatchString(u.Name) {
-				bad("%s.name %q: not a valid IAM user name", uw, u.Name)
-			}
-			if names["user/"+strings.ToLower(u.Name)] {
-				bad("%s.name %q: duplicate user (IAM names are unique ignoring case)", uw, u.Name)
-			}
-			names["user/"+strings.ToLower(u.Name)] = true
+			checkIAMName(bad, names, uw, "user", u.Name)
 			for k, key := range u.AccessKeys {
 				kw := fmt.Sprintf("%s.accessKeys[%d]", uw, k)
 				if !accessKeyRe.MatchString(key.AccessKeyID) {
@@ -274,13 +268,7 @@ func (c *Config) Validate() error {
 		}
 		for j, r := range a.Roles {
 			rw := fmt.Sprintf("%s.roles[%d]", where, j)
-			if !iamNameRe.MatchString(r.Name) {
-				bad("%s.name %q: not a valid IAM role name", rw, r.Name)
-			}
-			if names["role/"+strings.ToLower(r.Name)] {
-				bad("%s.name %q: duplicate role (IAM names are unique ignoring case)", rw, r.Name)
-			}
-			names["role/"+strings.ToLower(r.Name)] = true
+			checkIAMName(bad, names, rw, "role", r.Name)
 			if d := r.MaxSessionDuration.Duration; d < time.Hour || d > 12*time.Hour {
 				bad("%s.maxSessionDuration %s: want 1h to 12h", rw, d)
 			}
@@ -503,6 +491,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %d problem(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// checkIAMName checks the name of an IAM user or role (kind): IAM's
+// pattern, and unique among the account's names (by kind, lower-cased).
+func checkIAMName(bad func(string, ...any), names map[string]bool, where, kind, name string) {
+	if !iamNameRe.MatchString(name) {
+		bad("%s.name %q: not a valid IAM %s name", where, name, kind)
+	}
+	key := kind + "/" + strings.ToLower(name)
+	if names[key] {
+		bad("%s.name %q: duplicate %s (IAM names are unique ignoring case)", where, name, kind)
+	}
+	names[key] = true
 }
 
 // checkVPC checks ids have EC2's forms and IPv6 blocks are IPv6 prefixes.
