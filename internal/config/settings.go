@@ -334,10 +334,7 @@ func (c *Config) Validate() error {
 		nss := map[string]bool{}
 		for j, ns := range a.Namespaces {
 			nw := fmt.Sprintf("%s.namespaces[%d]", where, j)
-			if !resourceRe.MatchString(ns.Name) || nss[ns.Name] {
-				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", nw, ns.Name)
-			}
-			nss[ns.Name] = true
+			checkUnique(bad, nss, nw, ns.Name, resourceRe.MatchString(ns.Name), "want 3-64 of [a-z0-9-], unique")
 			if ns.RedshiftIdcApplication != "" && !apps[ns.RedshiftIdcApplication] {
 				bad("%s.redshiftIdcApplication %q: no such application in this account", nw, ns.RedshiftIdcApplication)
 			}
@@ -346,10 +343,7 @@ func (c *Config) Validate() error {
 		used := map[string]bool{}
 		for j, wg := range a.Workgroups {
 			ww := fmt.Sprintf("%s.workgroups[%d]", where, j)
-			if !resourceRe.MatchString(wg.Name) || wgs[wg.Name] {
-				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", ww, wg.Name)
-			}
-			wgs[wg.Name] = true
+			checkUnique(bad, wgs, ww, wg.Name, resourceRe.MatchString(wg.Name), "want 3-64 of [a-z0-9-], unique")
 			if !nss[wg.Namespace] {
 				bad("%s.namespace %q: no such namespace in this account", ww, wg.Namespace)
 			}
@@ -414,10 +408,7 @@ func (c *Config) Validate() error {
 		}
 		groups := map[string]bool{}
 		for i, g := range ic.Groups {
-			if g.Name == "" || groups[g.Name] {
-				bad("identityCenter.groups[%d].name %q: required and unique", i, g.Name)
-			}
-			groups[g.Name] = true
+			checkUnique(bad, groups, fmt.Sprintf("identityCenter.groups[%d]", i), g.Name, g.Name != "", "required and unique")
 			for _, m := range g.Members {
 				if !users[m] {
 					bad("identityCenter.groups[%d].members: %q is not a directory user", i, m)
@@ -427,10 +418,7 @@ func (c *Config) Validate() error {
 		issuers := map[string]bool{}
 		for i, t := range ic.TrustedTokenIssuers {
 			tw := fmt.Sprintf("identityCenter.trustedTokenIssuers[%d]", i)
-			if t.Name == "" || issuers[t.Name] {
-				bad("%s.name %q: required and unique", tw, t.Name)
-			}
-			issuers[t.Name] = true
+			checkUnique(bad, issuers, tw, t.Name, t.Name != "", "required and unique")
 			if !t.Builtin && t.IssuerURL == "" {
 				bad("%s: issuerUrl required unless builtin", tw)
 			}
@@ -493,6 +481,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// checkUnique checks the name of one of a list's items (at where): of
+// its form (ok) and not one seen before; want is what the message asks.
+func checkUnique(bad func(string, ...any), seen map[string]bool, where, name string, ok bool, want string) {
+	if !ok || seen[name] {
+		bad("%s.name %q: %s", where, name, want)
+	}
+	seen[name] = true
+}
+
 // checkIAMName checks the name of an IAM user or role (kind): IAM's
 // pattern, and unique among the account's names (by kind, lower-cased).
 func checkIAMName(bad func(string, ...any), names map[string]bool, where, kind, name string) {
@@ -551,10 +548,7 @@ func checkPolicies(bad func(string, ...any), where string, ps []Policy, owner st
 	seen := map[string]bool{}
 	size := 0
 	for i, p := range ps {
-		if p.Name == "" || seen[p.Name] {
-			bad("%s.policies[%d].name %q: required and unique", where, i, p.Name)
-		}
-		seen[p.Name] = true
+		checkUnique(bad, seen, fmt.Sprintf("%s.policies[%d]", where, i), p.Name, p.Name != "", "required and unique")
 		if len(p.Document.JSON) == 0 {
 			bad("%s.policies[%d].document: required", where, i)
 			continue
