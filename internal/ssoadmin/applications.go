@@ -252,9 +252,7 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 		AssignmentRequired:     true,
 		Tags:                   in.Tags,
 	}
-	if in.Status != nil {
-		app.Status = *in.Status
-	}
+	given(&app.Status, in.Status)
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		again := func(arn string) error { return store.GetJSON(tx, s.appKey(arn), &app) }
 		admit := func() error {
@@ -456,15 +454,9 @@ func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInp
 		return err
 	}
 	return s.updateApp(ctx, *in.ApplicationArn, func(_ store.Tx, app *Application) error {
-		if in.Name != nil {
-			app.Name = *in.Name
-		}
-		if in.Description != nil {
-			app.Description = *in.Description
-		}
-		if in.Status != nil {
-			app.Status = *in.Status
-		}
+		given(&app.Name, in.Name)
+		given(&app.Description, in.Description)
+		given(&app.Status, in.Status)
 		if in.PortalOptions != nil && in.PortalOptions.SignInOptions != nil {
 			if app.PortalOptions == nil {
 				app.PortalOptions = &PortalOptions{}

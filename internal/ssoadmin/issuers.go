@@ -329,15 +329,9 @@ func (s *Service) UpdateTrustedTokenIssuer(ctx context.Context, in UpdateTrusted
 			t.Name = *in.Name
 		}
 		if c != nil {
-			if c.ClaimAttributePath != nil {
-				t.ClaimAttributePath = *c.ClaimAttributePath
-			}
-			if c.IdentityStoreAttributePath != nil {
-				t.IdentityStoreAttributePath = *c.IdentityStoreAttributePath
-			}
-			if c.JwksRetrievalOption != nil {
-				t.JwksRetrievalOption = *c.JwksRetrievalOption
-			}
+			given(&t.ClaimAttributePath, c.ClaimAttributePath)
+			given(&t.IdentityStoreAttributePath, c.IdentityStoreAttributePath)
+			given(&t.JwksRetrievalOption, c.JwksRetrievalOption)
 		}
 		t.Version++
 		return store.PutJSON(tx, s.ttiKey(arn), t)

@@ -299,3 +299,10 @@ func str(p *string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// given sets *dst to an update's member v when the update gives it.
+func given[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
