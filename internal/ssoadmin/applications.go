@@ -255,19 +255,19 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 	given(&app.Status, in.Status)
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		again := func(arn string) error { return store.GetJSON(tx, s.appKey(arn), &app) }
-		admit := func() error {
-			n := 0
-			if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
-				return err
-			}
-			if n >= MaxApplications {
-				return errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
-			}
-			return nil
-		}
+		admit := func() error { return s.checkAppQuota(tx) }
 		return s.createOnce(tx, "CreateApplication", in.ClientToken, in, app.ApplicationArn, s.appKey(app.ApplicationArn), app, again, admit)
 	})
 	return app, err
+}
+
+// checkAppQuota refuses another application past MaxApplications.
+func (s *Service) checkAppQuota(r store.Reader) error {
+	n := 0
+	if err := r.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
+		return err
+	}
+	return quota(n, MaxApplications, "applications")
 }
 
 // createOnce is a Create's transaction under its ClientToken, when given:

@@ -248,10 +248,7 @@ func (s *Service) CreateTrustedTokenIssuer(ctx context.Context, in CreateTrusted
 			if err != nil {
 				return err
 			}
-			if n >= MaxTrustedTokenIssuers {
-				return errorf(ErrQuota, "The instance already has %d trusted token issuers, the most it may have.", MaxTrustedTokenIssuers)
-			}
-			return nil
+			return quota(n, MaxTrustedTokenIssuers, "trusted token issuers")
 		}
 		return s.createOnce(tx, "CreateTrustedTokenIssuer", in.ClientToken, in, t.TrustedTokenIssuerArn, s.ttiKey(t.TrustedTokenIssuerArn), t, again, admit)
 	})

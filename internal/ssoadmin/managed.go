@@ -45,12 +45,8 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 	if err != nil {
 		return Application{}, err
 	}
-	n := 0
-	if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
+	if err := s.checkAppQuota(tx); err != nil {
 		return Application{}, err
-	}
-	if n >= MaxApplications {
-		return Application{}, errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
 	}
 	app := Application{
 		ApplicationArn:         s.ApplicationArn("apl-" + id),

@@ -300,6 +300,14 @@ func str(p *string) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// quota refuses another of what the instance has n of, past max.
+func quota(n, max int, what string) error {
+	if n >= max {
+		return errorf(ErrQuota, "The instance already has %d %s, the most it may have.", max, what)
+	}
+	return nil
+}
+
 // given sets *dst to an update's member v when the update gives it.
 func given[T any](dst *T, v *T) {
 	if v != nil {
