@@ -375,15 +375,7 @@ func (s *Service) Application(ctx context.Context, arn string) (Application, err
 }
 
 func (s *Service) getApp(r store.Reader, arn string) (Application, error) {
-	var app Application
-	if !s.ownApplication(arn) {
-		return app, notFoundApp(arn)
-	}
-	err := store.GetJSON(r, s.appKey(arn), &app)
-	if errors.Is(err, store.ErrNotFound) || err == nil && app.ApplicationArn != arn {
-		return Application{}, notFoundApp(arn)
-	}
-	return app, err
+	return readOwn(r, arn, s.ownApplication(arn), s.appKey, func(a *Application) string { return a.ApplicationArn }, notFoundApp)
 }
 
 // updateApp reads, changes and writes one application in a transaction.

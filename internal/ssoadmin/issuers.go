@@ -2,7 +2,6 @@ package ssoadmin
 
 import (
 	"context"
-	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -170,15 +169,7 @@ func notFoundTTI(arn string) error {
 }
 
 func (s *Service) getTTI(r store.Reader, arn string) (TrustedTokenIssuer, error) {
-	var t TrustedTokenIssuer
-	if !s.ownTTI(arn) {
-		return t, notFoundTTI(arn)
-	}
-	err := store.GetJSON(r, s.ttiKey(arn), &t)
-	if errors.Is(err, store.ErrNotFound) || err == nil && t.TrustedTokenIssuerArn != arn {
-		return TrustedTokenIssuer{}, notFoundTTI(arn)
-	}
-	return t, err
+	return readOwn(r, arn, s.ownTTI(arn), s.ttiKey, func(t *TrustedTokenIssuer) string { return t.TrustedTokenIssuerArn }, notFoundTTI)
 }
 
 // TrustedTokenIssuer reads an issuer (ErrNotFound when there is none).

@@ -215,6 +215,22 @@ func (s *Service) scanPage(r store.Reader, op, prefix string, p Page, fn func(ke
 	return &tok, nil
 }
 
+// readOwn reads the record of arn (an application's or an issuer's):
+// missing's error when arn is none of this instance's (own false), when
+// there is no record, or when the record under its key has another ARN.
+func readOwn[T any](r store.Reader, arn string, own bool, key func(string) string, arnOf func(*T) string, missing func(string) error) (T, error) {
+	var t T
+	if !own {
+		return t, missing(arn)
+	}
+	err := store.GetJSON(r, key(arn), &t)
+	if errors.Is(err, store.ErrNotFound) || err == nil && arnOf(&t) != arn {
+		var zero T
+		return zero, missing(arn)
+	}
+	return t, err
+}
+
 // viewed runs read in a read transaction and returns what it read.
 func viewed[T any](ctx context.Context, s *Service, read func(store.Reader) (T, error)) (T, error) {
 	var t T
