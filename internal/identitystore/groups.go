@@ -87,11 +87,11 @@ func (s *Service) ListGroups(ctx context.Context, displayName *string, p Page) (
 
 // GroupIDByName and GroupIDByExternalID are GetGroupId's look-ups.
 func (s *Service) GroupIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gn/"+key(name), TypeGroup)
+	return groups.idByName(s, ctx, name)
 }
 
 func (s *Service) GroupIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gx/"+externalKey(x), TypeGroup)
+	return groups.idByExternalID(s, ctx, x)
 }
 
 // GroupNames lists the display names of every group, sorted.

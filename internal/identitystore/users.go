@@ -319,11 +319,11 @@ func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]Us
 // UserIDByName, UserIDByEmail and UserIDByExternalID are GetUserId's
 // look-ups; an address that more than one user has names none.
 func (s *Service) UserIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"un/"+key(name), TypeUser)
+	return users.idByName(s, ctx, name)
 }
 
 func (s *Service) UserIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"ux/"+externalKey(x), TypeUser)
+	return users.idByExternalID(s, ctx, x)
 }
 
 func (s *Service) UserIDByEmail(ctx context.Context, email string) (string, error) {
@@ -722,6 +722,16 @@ func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
 		}
 	}
 	return tx.Delete(k.key(s, id))
+}
+
+// idByName and idByExternalID are a Get…Id's look-ups: the id of the
+// record with the name (ignoring ASCII case) or the external id.
+func (k kind[T, A]) idByName(s *Service, ctx context.Context, name string) (string, error) {
+	return s.lookup(ctx, s.prefix()+k.names+key(name), k.typ)
+}
+
+func (k kind[T, A]) idByExternalID(s *Service, ctx context.Context, x ExternalID) (string, error) {
+	return s.lookup(ctx, s.prefix()+k.externals+externalKey(x), k.typ)
 }
 
 // page lists records in id order, or the one whose name is name (ignoring
