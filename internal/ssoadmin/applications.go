@@ -211,15 +211,7 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 	if v.Required("applicationProviderArn", in.ApplicationProviderArn != nil) && v.Length("applicationProviderArn", *in.ApplicationProviderArn, 10, 1224) {
 		v.Pattern("applicationProviderArn", *in.ApplicationProviderArn, providerArnRe, providerArnPattern)
 	}
-	if v.Required("name", in.Name != nil) {
-		v.Length("name", *in.Name, 1, 100)
-	}
-	if in.Description != nil {
-		v.Length("description", *in.Description, 1, 128)
-	}
-	if in.Status != nil {
-		v.OneOf("status", *in.Status, StatusEnabled, StatusDisabled)
-	}
+	checkAppMembers(&v, v.Required("name", in.Name != nil), in.Name, in.Description, in.Status)
 	if in.ClientToken != nil && v.Length("clientToken", *in.ClientToken, 1, 64) {
 		v.Pattern("clientToken", *in.ClientToken, clientTokenRe, clientTokenPattern)
 	}
@@ -426,19 +418,25 @@ type UpdateApplicationInput struct {
 	}
 }
 
+// checkAppMembers checks the name (when named), description and status a
+// CreateApplication or UpdateApplication gives.
+func checkAppMembers(v *validation.Collector, named bool, name, description, status *string) {
+	if named {
+		v.Length("name", *name, 1, 100)
+	}
+	if description != nil {
+		v.Length("description", *description, 1, 128)
+	}
+	if status != nil {
+		v.OneOf("status", *status, StatusEnabled, StatusDisabled)
+	}
+}
+
 // UpdateApplication changes what is given.
 func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInput) error {
 	var v validation.Collector
 	CheckApplicationArn(&v, "applicationArn", in.ApplicationArn)
-	if in.Name != nil {
-		v.Length("name", *in.Name, 1, 100)
-	}
-	if in.Description != nil {
-		v.Length("description", *in.Description, 1, 128)
-	}
-	if in.Status != nil {
-		v.OneOf("status", *in.Status, StatusEnabled, StatusDisabled)
-	}
+	checkAppMembers(&v, in.Name != nil, in.Name, in.Description, in.Status)
 	if in.PortalOptions != nil {
 		checkPortal(&v, "portalOptions", &PortalOptions{SignInOptions: in.PortalOptions.SignInOptions})
 	}

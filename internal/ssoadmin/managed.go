@@ -73,24 +73,26 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 // DeleteManagedApplication deletes a managed application with its
 // assignments in tx; one already gone is no error.
 func (s *Service) DeleteManagedApplication(tx store.Tx, arn string) error {
+	return s.ifApp(tx, arn, func(app Application) error { return s.deleteApp(tx, app) })
+}
+
+// ifApp runs fn on application arn, read in tx; one already gone is no
+// error.
+func (s *Service) ifApp(tx store.Tx, arn string, fn func(Application) error) error {
 	app, err := s.getApp(tx, arn)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	return s.deleteApp(tx, app)
+	return fn(app)
 }
 
 // RenameManagedApplication gives a managed application its owner's new
 // display name in tx; one already gone is no error.
 func (s *Service) RenameManagedApplication(tx store.Tx, arn, name string) error {
-	app, err := s.getApp(tx, arn)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	app.Name = name
-	return store.PutJSON(tx, s.appKey(arn), app)
+	return s.ifApp(tx, arn, func(app Application) error {
+		app.Name = name
+		return store.PutJSON(tx, s.appKey(arn), app)
+	})
 }
