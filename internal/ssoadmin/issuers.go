@@ -75,49 +75,36 @@ func CheckTTIArn(v *validation.Collector, arn *string) bool {
 }
 
 func checkTTIName(v *validation.Collector, name *string, required bool) {
-	if name == nil {
-		if required {
-			v.Required("name", false)
-		}
-		return
-	}
-	if v.Length("name", *name, 1, 255) {
+	if present(v, "name", name, required) && v.Length("name", *name, 1, 255) {
 		v.Pattern("name", *name, ttiNameRe, ttiNamePattern)
 	}
 }
 
-func checkClaimPath(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
+// present reports whether member p, at path, is there to be checked; a
+// required one that is absent is refused.
+func present(v *validation.Collector, path string, p *string, required bool) bool {
+	if p == nil && required {
+		v.Required(path, false)
 	}
-	if v.Length(path, *p, 1, 255) {
+	return p != nil
+}
+
+func checkClaimPath(v *validation.Collector, path string, p *string, required bool) {
+	if present(v, path, p, required) && v.Length(path, *p, 1, 255) {
 		v.Pattern(path, *p, claimPathRe, claimPathPattern)
 	}
 }
 
 func checkStorePath(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
-	}
-	if v.Length(path, *p, 1, 255) && v.Pattern(path, *p, storePathRe, storeAttrPathPatten) {
+	if present(v, path, p, required) && v.Length(path, *p, 1, 255) && v.Pattern(path, *p, storePathRe, storeAttrPathPatten) {
 		v.OneOf(path, *p, StoreAttributes...)
 	}
 }
 
 func checkJwks(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
+	if present(v, path, p, required) {
+		v.OneOf(path, *p, JwksOpenIDDiscovery)
 	}
-	v.OneOf(path, *p, JwksOpenIDDiscovery)
 }
 
 // OidcJwtConfiguration is the OIDC_JWT configuration on the wire.
