@@ -26,6 +26,7 @@ type entity[T any] struct {
 	policies func(account, name string) string // its inline policies' prefix
 	notFound func(name string) error
 	fields   func(*T) fields
+	arn      func(*T) string
 }
 
 // fields point into one record at what the shared steps read and set.
@@ -36,7 +37,7 @@ type fields struct {
 }
 
 var userEntity = entity[User]{
-	kind: "user", noun: "User", list: "ListUsers",
+	kind: "user", noun: "User", list: "ListUsers", arn: (*User).ARN,
 	prefix: usersPrefix, key: userKey, policies: userPoliciesPrefix, notFound: noSuchUser,
 	fields: func(u *User) fields {
 		return fields{account: &u.Account, name: &u.Name, id: &u.UserID, path: &u.Path, created: &u.CreateDate, fromConfig: &u.FromConfig}
@@ -44,7 +45,7 @@ var userEntity = entity[User]{
 }
 
 var roleEntity = entity[Role]{
-	kind: "role", noun: "Role", list: "ListRoles",
+	kind: "role", noun: "Role", list: "ListRoles", arn: (*Role).ARN,
 	prefix: rolesPrefix, key: roleKey, policies: rolePoliciesPrefix, notFound: noSuchRole,
 	fields: func(r *Role) fields {
 		return fields{account: &r.Account, name: &r.Name, id: &r.RoleID, path: &r.Path, created: &r.CreateDate, fromConfig: &r.FromConfig}
@@ -83,6 +84,19 @@ func (e entity[T]) check(r store.Reader, account, name, id string) error {
 	}
 	_, err := e.authorized(r, account, name, id)
 	return err
+}
+
+// arnOf is the ARN of the account's record named name; empty when there
+// is none.
+func (e entity[T]) arnOf(r store.Reader, account, name string) (string, error) {
+	t, err := e.get(r, account, name)
+	switch {
+	case errors.Is(err, ErrNoSuchEntity):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return e.arn(&t), nil
 }
 
 // describe finds a record by name (ignoring case, as IAM).
