@@ -29,65 +29,58 @@ const (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// Setting names a server setting that a flag or IDCGATE_<NAME> can set.
-// The flag is --<name>; the variable is IDCGATE_<NAME> with '-' as '_'.
-var Settings = []string{"data-dir", "listen", "pg-listen", "pg-upstream", "region", "store", "audit-log", "log-format", "log-level", "pprof-listen",
-	"pg-max-sessions-per-user", "pg-max-sessions-per-workgroup"}
-
-// intField returns a pointer to the Config field behind an integer setting.
-func (c *Config) intField(name string) *int {
-	switch name {
-	case "pg-max-sessions-per-user":
-		return &c.Gateway.MaxSessionsPerUser
-	case "pg-max-sessions-per-workgroup":
-		return &c.Gateway.MaxConnsPerWorkgroup
-	}
-	return nil
+// setting is a server setting a flag or IDCGATE_<NAME> can set, with the
+// Config field behind it: text, or a positive whole number.
+type setting struct {
+	name string
+	text func(*Config) *string
+	num  func(*Config) *int
 }
+
+// settings are the server settings, in the order they are applied.
+var settings = []setting{
+	{name: "data-dir", text: func(c *Config) *string { return &c.DataDir }},
+	{name: "listen", text: func(c *Config) *string { return &c.Listen }},
+	{name: "pg-listen", text: func(c *Config) *string { return &c.PGListen }},
+	{name: "pg-upstream", text: func(c *Config) *string { return &c.PGUpstream }},
+	{name: "region", text: func(c *Config) *string { return &c.Region }},
+	{name: "store", text: func(c *Config) *string { return &c.Store }},
+	{name: "audit-log", text: func(c *Config) *string { return &c.AuditLog }},
+	{name: "log-format", text: func(c *Config) *string { return &c.LogFormat }},
+	{name: "log-level", text: func(c *Config) *string { return &c.LogLevel }},
+	{name: "pprof-listen", text: func(c *Config) *string { return &c.PprofListen }},
+	{name: "pg-max-sessions-per-user", num: func(c *Config) *int { return &c.Gateway.MaxSessionsPerUser }},
+	{name: "pg-max-sessions-per-workgroup", num: func(c *Config) *int { return &c.Gateway.MaxConnsPerWorkgroup }},
+}
+
+// Settings names the server settings. The flag is --<name>; the variable
+// is IDCGATE_<NAME> with '-' as '_'.
+var Settings = func() []string {
+	names := make([]string, len(settings))
+	for i, st := range settings {
+		names[i] = st.name
+	}
+	return names
+}()
 
 // set sets a setting from its text.
 func (c *Config) set(name, v string) error {
-	if p := c.intField(name); p != nil {
+	for _, st := range settings {
+		if st.name != name {
+			continue
+		}
+		if st.num == nil {
+			*st.text(c) = v
+			return nil
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return fmt.Errorf("config: %s must be a positive whole number, not %q", name, v)
 		}
-		*p = n
+		*st.num(c) = n
 		return nil
 	}
-	f := c.field(name)
-	if f == nil {
-		return fmt.Errorf("config: unknown setting %q", name)
-	}
-	*f = v
-	return nil
-}
-
-// field returns a pointer to the Config field behind a setting.
-func (c *Config) field(name string) *string {
-	switch name {
-	case "data-dir":
-		return &c.DataDir
-	case "listen":
-		return &c.Listen
-	case "pg-listen":
-		return &c.PGListen
-	case "pg-upstream":
-		return &c.PGUpstream
-	case "region":
-		return &c.Region
-	case "store":
-		return &c.Store
-	case "audit-log":
-		return &c.AuditLog
-	case "log-format":
-		return &c.LogFormat
-	case "log-level":
-		return &c.LogLevel
-	case "pprof-listen":
-		return &c.PprofListen
-	}
-	return nil
+	return fmt.Errorf("config: unknown setting %q", name)
 }
 
 // EnvName is the environment variable for a setting.
@@ -119,11 +112,7 @@ func (c *Config) Override(getenv func(string) string, flags map[string]string) e
 // ApplyDefaults fills every unset value with its default. Relative paths in
 // the file stay relative to the working directory, as with every flag.
 func (c *Config) ApplyDefaults() {
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
+	def := unset[string]
 	def(&c.DataDir, DefaultDataDir)
 	def(&c.Listen, DefaultListen)
 	def(&c.PGListen, DefaultPGListen)
@@ -131,44 +120,20 @@ func (c *Config) ApplyDefaults() {
 	def(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
 	def(&c.LogFormat, "text")
 	def(&c.LogLevel, "info")
-	if c.HTTP.PublicMetrics == nil {
-		on := true
-		c.HTTP.PublicMetrics = &on
-	}
-	if c.Serverless.TransitionDelay == nil {
-		c.Serverless.TransitionDelay = &Duration{DefaultTransitionDelay}
-	}
-	if c.Tokens.TTL == nil {
-		c.Tokens.TTL = &Duration{DefaultTokenTTL}
-	}
-	if c.Gateway.LoginTimeout == nil {
-		c.Gateway.LoginTimeout = &Duration{30 * time.Second}
-	}
-	if c.Gateway.IdleTimeout == nil {
-		c.Gateway.IdleTimeout = &Duration{}
-	}
-	if c.Gateway.ShutdownGrace == nil {
-		c.Gateway.ShutdownGrace = &Duration{DefaultShutdownGrace}
-	}
-	if c.Gateway.MaxConnsPerWorkgroup == 0 {
-		c.Gateway.MaxConnsPerWorkgroup = 500
-	}
-	if c.Gateway.MaxSessionsPerUser == 0 {
-		// One user must not be able to take every upstream connection.
-		c.Gateway.MaxSessionsPerUser = DefaultMaxSessionsPerUser
-	}
-	if c.Throttle.Global == nil {
-		c.Throttle.Global = &RateLimit{}
-	}
-	if c.Throttle.PerPrincipal == nil {
-		c.Throttle.PerPrincipal = &RateLimit{Rate: 500, Burst: 1000}
-	}
-	if c.Tokens.KeyRotation == nil {
-		c.Tokens.KeyRotation = &Duration{DefaultKeyRotation}
-	}
-	if c.Audit.Retention == nil {
-		c.Audit.Retention = &Duration{DefaultAuditRetention}
-	}
+	on := true
+	unset(&c.HTTP.PublicMetrics, &on)
+	unset(&c.Serverless.TransitionDelay, &Duration{DefaultTransitionDelay})
+	unset(&c.Tokens.TTL, &Duration{DefaultTokenTTL})
+	unset(&c.Gateway.LoginTimeout, &Duration{30 * time.Second})
+	unset(&c.Gateway.IdleTimeout, &Duration{})
+	unset(&c.Gateway.ShutdownGrace, &Duration{DefaultShutdownGrace})
+	unset(&c.Gateway.MaxConnsPerWorkgroup, 500)
+	// One user must not be able to take every upstream connection.
+	unset(&c.Gateway.MaxSessionsPerUser, DefaultMaxSessionsPerUser)
+	unset(&c.Throttle.Global, &RateLimit{})
+	unset(&c.Throttle.PerPrincipal, &RateLimit{Rate: 500, Burst: 1000})
+	unset(&c.Tokens.KeyRotation, &Duration{DefaultKeyRotation})
+	unset(&c.Audit.Retention, &Duration{DefaultAuditRetention})
 	if len(c.Accounts) == 0 {
 		c.Accounts = []Account{{ID: "123456789012"}}
 	}
@@ -178,9 +143,7 @@ func (c *Config) ApplyDefaults() {
 			def(&a.RedshiftIdcApplications[j].IdentityNamespace, "AWSIDC")
 		}
 		for j := range a.Roles {
-			if a.Roles[j].MaxSessionDuration == nil {
-				a.Roles[j].MaxSessionDuration = &Duration{time.Hour}
-			}
+			unset(&a.Roles[j].MaxSessionDuration, &Duration{time.Hour})
 		}
 	}
 	if ic := c.IdentityCenter; ic != nil {
@@ -190,6 +153,15 @@ func (c *Config) ApplyDefaults() {
 			def(&t.ClaimAttributePath, "email")
 			def(&t.IdentityStoreAttributePath, "emails.value")
 		}
+	}
+}
+
+// unset gives *p the value v when it holds its zero value (a setting the
+// file, the environment and the flags left out).
+func unset[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
 	}
 }
 
@@ -278,13 +250,7 @@ func (c *Config) Validate() error {
 		names := map[string]bool{}
 		for j, u := range a.Users {
 			uw := fmt.Sprintf("%s.users[%d]", where, j)
-			if !iamNameRe.MatchString(u.Name) {
-				bad("%s.name %q: not a valid IAM user name", uw, u.Name)
-			}
-			if names["user/"+strings.ToLower(u.Name)] {
-				bad("%s.name %q: duplicate user (IAM names are unique ignoring case)", uw, u.Name)
-			}
-			names["user/"+strings.ToLower(u.Name)] = true
+			checkIAMName(bad, names, uw, "user", u.Name)
 			for k, key := range u.AccessKeys {
 				kw := fmt.Sprintf("%s.accessKeys[%d]", uw, k)
 				if !accessKeyRe.MatchString(key.AccessKeyID) {
@@ -302,13 +268,7 @@ func (c *Config) Validate() error {
 		}
 		for j, r := range a.Roles {
 			rw := fmt.Sprintf("%s.roles[%d]", where, j)
-			if !iamNameRe.MatchString(r.Name) {
-				bad("%s.name %q: not a valid IAM role name", rw, r.Name)
-			}
-			if names["role/"+strings.ToLower(r.Name)] {
-				bad("%s.name %q: duplicate role (IAM names are unique ignoring case)", rw, r.Name)
-			}
-			names["role/"+strings.ToLower(r.Name)] = true
+			checkIAMName(bad, names, rw, "role", r.Name)
 			if d := r.MaxSessionDuration.Duration; d < time.Hour || d > 12*time.Hour {
 				bad("%s.maxSessionDuration %s: want 1h to 12h", rw, d)
 			}
@@ -374,10 +334,7 @@ func (c *Config) Validate() error {
 		nss := map[string]bool{}
 		for j, ns := range a.Namespaces {
 			nw := fmt.Sprintf("%s.namespaces[%d]", where, j)
-			if !resourceRe.MatchString(ns.Name) || nss[ns.Name] {
-				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", nw, ns.Name)
-			}
-			nss[ns.Name] = true
+			checkUnique(bad, nss, nw, ns.Name, resourceRe.MatchString(ns.Name), "want 3-64 of [a-z0-9-], unique")
 			if ns.RedshiftIdcApplication != "" && !apps[ns.RedshiftIdcApplication] {
 				bad("%s.redshiftIdcApplication %q: no such application in this account", nw, ns.RedshiftIdcApplication)
 			}
@@ -386,10 +343,7 @@ func (c *Config) Validate() error {
 		used := map[string]bool{}
 		for j, wg := range a.Workgroups {
 			ww := fmt.Sprintf("%s.workgroups[%d]", where, j)
-			if !resourceRe.MatchString(wg.Name) || wgs[wg.Name] {
-				bad("%s.name %q: want 3-64 of [a-z0-9-], unique", ww, wg.Name)
-			}
-			wgs[wg.Name] = true
+			checkUnique(bad, wgs, ww, wg.Name, resourceRe.MatchString(wg.Name), "want 3-64 of [a-z0-9-], unique")
 			if !nss[wg.Namespace] {
 				bad("%s.namespace %q: no such namespace in this account", ww, wg.Namespace)
 			}
@@ -454,10 +408,7 @@ func (c *Config) Validate() error {
 		}
 		groups := map[string]bool{}
 		for i, g := range ic.Groups {
-			if g.Name == "" || groups[g.Name] {
-				bad("identityCenter.groups[%d].name %q: required and unique", i, g.Name)
-			}
-			groups[g.Name] = true
+			checkUnique(bad, groups, fmt.Sprintf("identityCenter.groups[%d]", i), g.Name, g.Name != "", "required and unique")
 			for _, m := range g.Members {
 				if !users[m] {
 					bad("identityCenter.groups[%d].members: %q is not a directory user", i, m)
@@ -467,10 +418,7 @@ func (c *Config) Validate() error {
 		issuers := map[string]bool{}
 		for i, t := range ic.TrustedTokenIssuers {
 			tw := fmt.Sprintf("identityCenter.trustedTokenIssuers[%d]", i)
-			if t.Name == "" || issuers[t.Name] {
-				bad("%s.name %q: required and unique", tw, t.Name)
-			}
-			issuers[t.Name] = true
+			checkUnique(bad, issuers, tw, t.Name, t.Name != "", "required and unique")
 			if !t.Builtin && t.IssuerURL == "" {
 				bad("%s: issuerUrl required unless builtin", tw)
 			}
@@ -533,6 +481,28 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// checkUnique checks the name of one of a list's items (at where): of
+// its form (ok) and not one seen before; want is what the message asks.
+func checkUnique(bad func(string, ...any), seen map[string]bool, where, name string, ok bool, want string) {
+	if !ok || seen[name] {
+		bad("%s.name %q: %s", where, name, want)
+	}
+	seen[name] = true
+}
+
+// checkIAMName checks the name of an IAM user or role (kind): IAM's
+// pattern, and unique among the account's names (by kind, lower-cased).
+func checkIAMName(bad func(string, ...any), names map[string]bool, where, kind, name string) {
+	if !iamNameRe.MatchString(name) {
+		bad("%s.name %q: not a valid IAM %s name", where, name, kind)
+	}
+	key := kind + "/" + strings.ToLower(name)
+	if names[key] {
+		bad("%s.name %q: duplicate %s (IAM names are unique ignoring case)", where, name, kind)
+	}
+	names[key] = true
+}
+
 // checkVPC checks ids have EC2's forms and IPv6 blocks are IPv6 prefixes.
 func checkVPC(bad func(string, ...any), where, region string, v *VPC) {
 	if !vpcIDRe.MatchString(v.ID) {
@@ -578,10 +548,7 @@ func checkPolicies(bad func(string, ...any), where string, ps []Policy, owner st
 	seen := map[string]bool{}
 	size := 0
 	for i, p := range ps {
-		if p.Name == "" || seen[p.Name] {
-			bad("%s.policies[%d].name %q: required and unique", where, i, p.Name)
-		}
-		seen[p.Name] = true
+		checkUnique(bad, seen, fmt.Sprintf("%s.policies[%d]", where, i), p.Name, p.Name != "", "required and unique")
 		if len(p.Document.JSON) == 0 {
 			bad("%s.policies[%d].document: required", where, i)
 			continue

@@ -2,7 +2,6 @@ package iamstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -48,17 +47,7 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 				return err
 			}
 		}
-		var gone []string
-		err := tx.Scan(usersPrefix(account), "", func(k string, b []byte) (bool, error) {
-			var u User
-			if err := json.Unmarshal(b, &u); err != nil {
-				return false, err
-			}
-			if u.FromConfig && !declaredUsers[strings.ToLower(u.Name)] {
-				gone = append(gone, u.Name)
-			}
-			return true, nil
-		})
+		gone, err := userEntity.undeclared(tx, account, declaredUsers)
 		if err != nil {
 			return err
 		}
@@ -67,18 +56,7 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 				return err
 			}
 		}
-		gone = gone[:0]
-		err = tx.Scan(rolesPrefix(account), "", func(k string, b []byte) (bool, error) {
-			var r Role
-			if err := json.Unmarshal(b, &r); err != nil {
-				return false, err
-			}
-			if r.FromConfig && !declaredRoles[strings.ToLower(r.Name)] {
-				gone = append(gone, r.Name)
-			}
-			return true, nil
-		})
-		if err != nil {
+		if gone, err = roleEntity.undeclared(tx, account, declaredRoles); err != nil {
 			return err
 		}
 		for _, name := range gone {
@@ -95,19 +73,7 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 
 func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 	u := d.User
-	u.Account, u.FromConfig, u.Path = account, true, NormalizePath(u.Path)
-	var old User
-	if err := store.GetJSON(tx, userKey(account, u.Name), &old); err == nil {
-		u.CreateDate = old.CreateDate
-	} else if errors.Is(err, store.ErrNotFound) {
-		u.CreateDate = s.now()
-	} else {
-		return err
-	}
-	if err := store.PutJSON(tx, userKey(account, u.Name), u); err != nil {
-		return err
-	}
-	if err := applyPolicies(tx, userPoliciesPrefix(account, u.Name), d.Policies); err != nil {
+	if err := userEntity.declare(s, tx, account, d.User, d.Policies); err != nil {
 		return err
 	}
 	// Keys: the config's replace the config's; API-made keys stay.
@@ -164,20 +130,7 @@ func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 }
 
 func (s *Service) applyRole(tx store.Tx, account string, d DeclaredRole) error {
-	r := d.Role
-	r.Account, r.FromConfig, r.Path = account, true, NormalizePath(r.Path)
-	var old Role
-	if err := store.GetJSON(tx, roleKey(account, r.Name), &old); err == nil {
-		r.CreateDate = old.CreateDate
-	} else if errors.Is(err, store.ErrNotFound) {
-		r.CreateDate = s.now()
-	} else {
-		return err
-	}
-	if err := store.PutJSON(tx, roleKey(account, r.Name), r); err != nil {
-		return err
-	}
-	return applyPolicies(tx, rolePoliciesPrefix(account, r.Name), d.Policies)
+	return roleEntity.declare(s, tx, account, d.Role, d.Policies)
 }
 
 // applyPolicies writes the declared policies under prefix and removes

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/store"
@@ -40,7 +39,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID str
 	}
 	k := AccessKey{AccessKeyID: id, Account: account, Status: "Active", CreateDate: s.now(), Secret: encodeSecret(secret[:])}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		u, err := authorizedUser(tx, account, user, userID)
+		u, err := userEntity.authorized(tx, account, user, userID)
 		if err != nil {
 			return err
 		}
@@ -57,39 +56,12 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user, userID str
 
 // ListAccessKeys lists a user's keys (without secrets), by key id.
 func (s *Service) ListAccessKeys(ctx context.Context, account, user string, page ListInput) ([]AccessKey, string, error) {
-	var v validation.Collector
-	checkName(&v, "userName", user, 64)
-	max := page.check(&v)
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	scope := account + "/" + strings.ToLower(user)
-	after, err := s.after("ListAccessKeys", scope, page.Marker)
-	if err != nil {
-		return nil, "", err
-	}
-	var out []AccessKey
-	var next string
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		out = nil
-		if _, err := getUser(r, account, user); err != nil {
-			return err
-		}
-		prefix := userKeysPrefix(account, user)
-		next, err = s.scanPage(r, "ListAccessKeys", scope, prefix, after, max, func(k string, _ []byte, peek bool) (bool, error) {
-			if peek {
-				return true, nil
-			}
+	return listOwned(ctx, s, owner{"user", account, user, ""}, "ListAccessKeys", userKeysPrefix(account, user), page,
+		func(r store.Reader, id string) (AccessKey, error) {
 			var rec keyRecord
-			if err := store.GetJSON(r, accessKeyKey(strings.TrimPrefix(k, prefix)), &rec); err != nil {
-				return false, err
-			}
-			out = append(out, rec.AccessKey)
-			return true, nil
+			err := store.GetJSON(r, accessKeyKey(id), &rec)
+			return rec.AccessKey, err
 		})
-		return err
-	})
-	return out, next, err
 }
 
 // DeleteAccessKey deletes one of the user's keys.
@@ -103,7 +75,7 @@ func (s *Service) DeleteAccessKey(ctx context.Context, account, user, keyID stri
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := getUser(tx, account, user); err != nil {
+		if _, err := userEntity.get(tx, account, user); err != nil {
 			return err
 		}
 		if _, err := tx.Get(userKeysPrefix(account, user) + keyID); errors.Is(err, store.ErrNotFound) {

@@ -2,7 +2,6 @@ package iamstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -35,7 +34,7 @@ func (s *Service) LookupKey(ctx context.Context, keyID string) (Credential, erro
 		}
 		c.Key = rec.AccessKey
 		c.Key.Secret = sec.Secret
-		u, err := getUser(r, rec.Account, rec.UserName)
+		u, err := userEntity.get(r, rec.Account, rec.UserName)
 		if err != nil {
 			return err
 		}
@@ -47,15 +46,7 @@ func (s *Service) LookupKey(ctx context.Context, keyID string) (Credential, erro
 }
 
 func policies(r store.Reader, prefix string) ([]Policy, error) {
-	var out []Policy
-	err := r.Scan(prefix, "", func(_ string, b []byte) (bool, error) {
-		var p Policy
-		if err := json.Unmarshal(b, &p); err != nil {
-			return false, err
-		}
-		out = append(out, p)
-		return true, nil
-	})
+	_, out, err := store.Select(r, prefix, func(Policy) bool { return true })
 	return out, err
 }
 
@@ -68,14 +59,8 @@ type UserWithPolicies struct {
 // LookupUser reads a user and its inline policies by name.
 func (s *Service) LookupUser(ctx context.Context, account, name string) (UserWithPolicies, error) {
 	var out UserWithPolicies
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		if out.User, err = getUser(r, account, name); err != nil {
-			return err
-		}
-		out.Policies, err = policies(r, userPoliciesPrefix(account, name))
-		return err
-	})
+	var err error
+	out.User, out.Policies, err = userEntity.lookup(ctx, s, account, name)
 	return out, err
 }
 
@@ -88,14 +73,8 @@ type RoleWithPolicies struct {
 // LookupRole reads a role and its inline policies by name.
 func (s *Service) LookupRole(ctx context.Context, account, name string) (RoleWithPolicies, error) {
 	var out RoleWithPolicies
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		if out.Role, err = getRole(r, account, name); err != nil {
-			return err
-		}
-		out.Policies, err = policies(r, rolePoliciesPrefix(account, name))
-		return err
-	})
+	var err error
+	out.Role, out.Policies, err = roleEntity.lookup(ctx, s, account, name)
 	return out, err
 }
 
@@ -105,15 +84,7 @@ func (s *Service) AllRoles(ctx context.Context, accounts []string) ([]RoleWithPo
 	err := s.Store.View(ctx, func(r store.Reader) error {
 		out = nil
 		for _, a := range accounts {
-			var roles []Role
-			err := r.Scan(rolesPrefix(a), "", func(_ string, b []byte) (bool, error) {
-				var role Role
-				if err := json.Unmarshal(b, &role); err != nil {
-					return false, err
-				}
-				roles = append(roles, role)
-				return true, nil
-			})
+			_, roles, err := store.Select(r, rolesPrefix(a), func(Role) bool { return true })
 			if err != nil {
 				return err
 			}

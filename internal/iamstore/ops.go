@@ -111,21 +111,17 @@ func checkPrincipals(r store.Reader, account string, trust *iam.Policy) error {
 		kind, path, _ := strings.Cut(rest, "/")
 		name := path[strings.LastIndexByte(path, '/')+1:]
 		var arn string
+		var err error
 		switch kind {
 		case "user":
-			if u, err := getUser(r, account, name); err == nil {
-				arn = u.ARN()
-			} else if !errors.Is(err, ErrNoSuchEntity) {
-				return err
-			}
+			arn, err = userEntity.arnOf(r, account, name)
 		case "role":
-			if role, err := getRole(r, account, name); err == nil {
-				arn = role.ARN()
-			} else if !errors.Is(err, ErrNoSuchEntity) {
-				return err
-			}
+			arn, err = roleEntity.arnOf(r, account, name)
 		default:
 			continue
+		}
+		if err != nil {
+			return err
 		}
 		if arn != v {
 			return &Error{Kind: ErrMalformedPolicy, Message: fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", apierror.Printable(v))}

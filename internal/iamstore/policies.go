@@ -39,17 +39,9 @@ func (o owner) max() int {
 // authorized.
 func (o owner) check(r store.Reader) error {
 	if o.kind == "role" {
-		role, err := getRole(r, o.account, o.name)
-		if err == nil && o.id != "" && role.RoleID != o.id {
-			err = noSuchRole(o.name)
-		}
-		return err
+		return roleEntity.check(r, o.account, o.name, o.id)
 	}
-	u, err := getUser(r, o.account, o.name)
-	if err == nil && o.id != "" && u.UserID != o.id {
-		err = noSuchUser(o.name)
-	}
-	return err
+	return userEntity.check(r, o.account, o.name, o.id)
 }
 
 func (o owner) noSuchPolicy(policy string) error {
@@ -114,33 +106,45 @@ func (s *Service) getPolicy(ctx context.Context, o owner, name string) (Policy, 
 }
 
 func (s *Service) listPolicies(ctx context.Context, o owner, op string, page ListInput) ([]string, string, error) {
+	return listOwned(ctx, s, o, op, o.prefix(), page, func(_ store.Reader, name string) (string, error) { return name, nil })
+}
+
+// listOwned lists a page of what the user or role o has under prefix (its
+// inline policies or access keys), for op's markers: item gives what an
+// entry's name (its key past prefix) lists as.
+func listOwned[T any](ctx context.Context, s *Service, o owner, op, prefix string, page ListInput, item func(r store.Reader, name string) (T, error)) ([]T, string, error) {
 	var v validation.Collector
 	checkName(&v, o.kind+"Name", o.name, 64)
 	max := page.check(&v)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	after, err := s.after(op, o.account+"/"+strings.ToLower(o.name), page.Marker)
+	scope := o.account + "/" + strings.ToLower(o.name)
+	after, err := s.after(op, scope, page.Marker)
 	if err != nil {
 		return nil, "", err
 	}
-	var names []string
+	var out []T
 	var next string
 	err = s.Store.View(ctx, func(r store.Reader) error {
-		names = nil
+		out = nil
 		if err := o.check(r); err != nil {
 			return err
 		}
-		next, err = s.scanPage(r, op, o.account+"/"+strings.ToLower(o.name), o.prefix(), after, max, func(k string, _ []byte, peek bool) (bool, error) {
+		next, err = s.scanPage(r, op, scope, prefix, after, max, func(k string, _ []byte, peek bool) (bool, error) {
 			if peek {
 				return true, nil
 			}
-			names = append(names, strings.TrimPrefix(k, o.prefix()))
+			t, err := item(r, strings.TrimPrefix(k, prefix))
+			if err != nil {
+				return false, err
+			}
+			out = append(out, t)
 			return true, nil
 		})
 		return err
 	})
-	return names, next, err
+	return out, next, err
 }
 
 func (s *Service) deletePolicy(ctx context.Context, o owner, name string) error {

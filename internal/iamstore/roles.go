@@ -2,9 +2,6 @@ package iamstore
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"strings"
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/iam"
@@ -70,51 +67,14 @@ func (s *Service) CreateRole(ctx context.Context, account string, in CreateRoleI
 		role.MaxSessionDuration = in.MaxSessionDuration
 	}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.Get(roleKey(account, in.RoleName)); err == nil {
-			return apierror.New(ErrEntityExists, "Role with name %s already exists.", in.RoleName)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := checkPrincipals(tx, account, trust); err != nil {
-			return err
-		}
-		return store.PutJSON(tx, roleKey(account, in.RoleName), role)
+		return roleEntity.insert(tx, account, in.RoleName, role, func() error { return checkPrincipals(tx, account, trust) })
 	})
-	return role, err
-}
-
-func getRole(r store.Reader, account, name string) (Role, error) {
-	var role Role
-	err := store.GetJSON(r, roleKey(account, name), &role)
-	if errors.Is(err, store.ErrNotFound) {
-		return Role{}, noSuchRole(name)
-	}
-	return role, err
-}
-
-// authorizedRole reads a role, which must be the one whose id is roleID
-// (the one authorized: a role deleted and made again under its name is
-// another).
-func authorizedRole(r store.Reader, account, name, roleID string) (Role, error) {
-	role, err := getRole(r, account, name)
-	if err == nil && role.RoleID != roleID {
-		return Role{}, noSuchRole(name)
-	}
 	return role, err
 }
 
 // GetRole finds a role by name (ignoring case, as IAM).
 func (s *Service) GetRole(ctx context.Context, account, name string) (Role, error) {
-	if err := checkEntityName("roleName", name); err != nil {
-		return Role{}, err
-	}
-	var role Role
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		role, err = getRole(r, account, name)
-		return err
-	})
-	return role, err
+	return roleEntity.describe(ctx, s, account, name)
 }
 
 func checkEntityName(path, name string) error {
@@ -126,35 +86,7 @@ func checkEntityName(path, name string) error {
 // ListRoles lists the account's roles whose path starts with pathPrefix,
 // in name order.
 func (s *Service) ListRoles(ctx context.Context, account, pathPrefix string, page ListInput) ([]Role, string, error) {
-	var v validation.Collector
-	checkPathPrefix(&v, pathPrefix)
-	max := page.check(&v)
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	after, err := s.after("ListRoles", account, page.Marker)
-	if err != nil {
-		return nil, "", err
-	}
-	pathPrefix = NormalizePath(pathPrefix)
-	var out []Role
-	var next string
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		out = nil
-		next, err = s.scanPage(r, "ListRoles", account, rolesPrefix(account), after, max, func(k string, b []byte, peek bool) (bool, error) {
-			var role Role
-			if err := json.Unmarshal(b, &role); err != nil {
-				return false, err
-			}
-			if !strings.HasPrefix(role.Path, pathPrefix) || peek {
-				return strings.HasPrefix(role.Path, pathPrefix), nil
-			}
-			out = append(out, role)
-			return true, nil
-		})
-		return err
-	})
-	return out, next, err
+	return roleEntity.page(ctx, s, account, pathPrefix, page)
 }
 
 // UpdateAssumeRolePolicy replaces the trust policy of the role whose id
@@ -171,7 +103,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		role, err := authorizedRole(tx, account, name, roleID)
+		role, err := roleEntity.authorized(tx, account, name, roleID)
 		if err != nil {
 			return err
 		}
@@ -185,17 +117,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, rol
 
 // DeleteRole deletes a role that has no inline policies left.
 func (s *Service) DeleteRole(ctx context.Context, account, name, roleID string) error {
-	return s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := authorizedRole(tx, account, name, roleID); err != nil {
-			return err
-		}
-		if has, err := hasAny(tx, rolePoliciesPrefix(account, name)); err != nil {
-			return err
-		} else if has {
-			return apierror.New(ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
-		}
-		return tx.Delete(roleKey(account, name))
-	})
+	return roleEntity.remove(ctx, s, account, name, roleID, nil)
 }
 
 func hasAny(r store.Reader, prefix string) (bool, error) {

@@ -54,10 +54,10 @@ func (s *Service) ApplyConfig(ctx context.Context, mk *masterkey.Key, users []co
 	})
 }
 
-func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, users []config.DirectoryUser, groups []config.DirectoryGroup) error {
+func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, declaredUsers []config.DirectoryUser, declaredGroups []config.DirectoryGroup) error {
 	wantUsers := map[string]bool{}
 	byName := map[string]string{}
-	for _, cu := range users {
+	for _, cu := range declaredUsers {
 		id := ConfigUserID(mk, s.StoreID, cu.UserName)
 		wantUsers[id] = true
 		byName[cu.UserName] = id
@@ -71,42 +71,20 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 		}
 		u := cur
 		if !ok {
-			u = User{UserID: id, Record: Record{Revision: 0, CreatedAt: now}}
+			u = User{UserID: id, Record: Record{Revision: 0, Stamps: Stamps{CreatedAt: now}}}
 		}
 		u.FromConfig = true
 		u.UserName, u.DisplayName, u.Emails = cu.UserName, cu.DisplayName, emails
 		if ok && sameUser(cur, u) {
 			continue
 		}
-		// Another user (made by API) under this name gives way.
-		if other, found, err := getID(tx, s.prefix()+"un/"+key(u.UserName)); err != nil {
-			return err
-		} else if found && other != id {
-			if o, ok, err := s.readUser(tx, other); err != nil {
-				return err
-			} else if ok {
-				if err := s.deleteUser(tx, o); err != nil {
-					return err
-				}
-			}
-		}
-		if ok {
-			if err := s.unindexUser(tx, cur); err != nil {
-				return err
-			}
-		}
-		u.Revision++
-		u.UpdatedAt = now
-		if err := s.indexUser(tx, u); err != nil {
-			return err
-		}
-		if err := store.PutJSON(tx, s.userKey(id), u); err != nil {
+		if err := users.declare(s, tx, cur, ok, u, now); err != nil {
 			return err
 		}
 	}
 	wantGroups := map[string]bool{}
 	wantMembers := map[string]bool{}
-	for _, cg := range groups {
+	for _, cg := range declaredGroups {
 		id := configGroupID(mk, s.StoreID, cg.Name)
 		wantGroups[id] = true
 		cur, ok, err := s.readGroup(tx, id)
@@ -114,32 +92,12 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 			return err
 		}
 		if !ok || cur.DisplayName != cg.Name || !cur.FromConfig {
-			if other, found, err := getID(tx, s.prefix()+"gn/"+key(cg.Name)); err != nil {
-				return err
-			} else if found && other != id {
-				if o, ok, err := s.readGroup(tx, other); err != nil {
-					return err
-				} else if ok {
-					if err := s.deleteGroup(tx, o); err != nil {
-						return err
-					}
-				}
-			}
 			g := cur
-			if ok {
-				if err := s.unindexGroup(tx, cur); err != nil {
-					return err
-				}
-			} else {
-				g = Group{GroupID: id, Record: Record{CreatedAt: now}}
+			if !ok {
+				g = Group{GroupID: id, Record: Record{Stamps: Stamps{CreatedAt: now}}}
 			}
 			g.DisplayName, g.FromConfig = cg.Name, true
-			g.Revision++
-			g.UpdatedAt = now
-			if err := s.indexGroup(tx, g); err != nil {
-				return err
-			}
-			if err := store.PutJSON(tx, s.groupKey(id), g); err != nil {
+			if err := groups.declare(s, tx, cur, ok, g, now); err != nil {
 				return err
 			}
 		}
@@ -161,7 +119,7 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 					return err
 				}
 			}
-			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, CreatedAt: now, UpdatedAt: now, FromConfig: true}); err != nil {
+			if err := s.putMembership(tx, Membership{MembershipID: mid, GroupID: id, UserID: uid, Stamps: Stamps{CreatedAt: now, UpdatedAt: now, FromConfig: true}}); err != nil {
 				return err
 			}
 		}
@@ -169,56 +127,70 @@ func (s *Service) applyConfig(tx store.Tx, mk *masterkey.Key, now time.Time, use
 	return s.dropStaleConfig(tx, wantUsers, wantGroups, wantMembers)
 }
 
+// declare writes t, a record the config declares, over cur, what was
+// stored under its id (when had): another record (made by API) under its
+// name gives way, and its revision and UpdatedAt move on.
+func (k kind[T, A]) declare(s *Service, tx store.Tx, cur T, had bool, t T, now time.Time) error {
+	f := k.fields(&t)
+	if other, found, err := getID(tx, s.prefix()+k.names+key(*f.name)); err != nil {
+		return err
+	} else if found && other != *f.id {
+		if o, ok, err := k.read(s, tx, other); err != nil {
+			return err
+		} else if ok {
+			if err := k.remove(s, tx, o); err != nil {
+				return err
+			}
+		}
+	}
+	if had {
+		if err := k.unindex(s, tx, cur); err != nil {
+			return err
+		}
+	}
+	f.record.Revision++
+	f.record.UpdatedAt = now
+	if err := k.index(s, tx, t); err != nil {
+		return err
+	}
+	return store.PutJSON(tx, k.key(s, *f.id), t)
+}
+
 // dropStaleConfig removes config-made objects the config no longer names.
 func (s *Service) dropStaleConfig(tx store.Tx, users, groups, members map[string]bool) error {
-	var staleM []string
-	err := tx.Scan(s.prefix()+"m/", "", func(k string, v []byte) (bool, error) {
+	decodeMembership := func(_ string, v []byte) (Membership, error) {
 		var m Membership
-		if err := decodeJSON(v, &m); err != nil {
-			return false, err
-		}
-		if m.FromConfig && !members[m.MembershipID] {
-			staleM = append(staleM, m.MembershipID)
-		}
-		return true, nil
-	})
-	if err != nil {
+		return m, decodeJSON(v, &m)
+	}
+	if err := dropScanned(tx, s.prefix()+"m/", decodeMembership,
+		func(m Membership) bool { return m.FromConfig && !members[m.MembershipID] },
+		func(tx store.Tx, m Membership) error { return s.deleteMembership(tx, m.MembershipID) }); err != nil {
 		return err
 	}
-	for _, id := range staleM {
-		if err := s.deleteMembership(tx, id); err != nil {
-			return err
-		}
+	if err := dropScanned(tx, s.prefix()+"u/", s.users.Decode,
+		func(u User) bool { return u.FromConfig && !users[u.UserID] }, s.deleteUser); err != nil {
+		return err
 	}
-	var staleU []User
-	err = tx.Scan(s.prefix()+"u/", "", func(k string, v []byte) (bool, error) {
-		u, err := s.users.Decode(k, v)
-		if err == nil && u.FromConfig && !users[u.UserID] {
-			staleU = append(staleU, u)
+	return dropScanned(tx, s.prefix()+"g/", s.groups.Decode,
+		func(g Group) bool { return g.FromConfig && !groups[g.GroupID] }, s.deleteGroup)
+}
+
+// dropScanned decodes each record under prefix and, once the scan is
+// done, drops those stale picks (every one when stale is nil).
+func dropScanned[T any](tx store.Tx, prefix string, decode func(k string, v []byte) (T, error), stale func(T) bool, drop func(store.Tx, T) error) error {
+	var gone []T
+	err := tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+		t, err := decode(k, v)
+		if err == nil && (stale == nil || stale(t)) {
+			gone = append(gone, t)
 		}
 		return err == nil, err
 	})
 	if err != nil {
 		return err
 	}
-	for _, u := range staleU {
-		if err := s.deleteUser(tx, u); err != nil {
-			return err
-		}
-	}
-	var staleG []Group
-	err = tx.Scan(s.prefix()+"g/", "", func(k string, v []byte) (bool, error) {
-		g, err := s.groups.Decode(k, v)
-		if err == nil && g.FromConfig && !groups[g.GroupID] {
-			staleG = append(staleG, g)
-		}
-		return err == nil, err
-	})
-	if err != nil {
-		return err
-	}
-	for _, g := range staleG {
-		if err := s.deleteGroup(tx, g); err != nil {
+	for _, t := range gone {
+		if err := drop(tx, t); err != nil {
 			return err
 		}
 	}

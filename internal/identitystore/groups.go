@@ -21,8 +21,6 @@ type Group struct {
 	Record
 }
 
-func (s *Service) groupKey(id string) string { return s.prefix() + "g/" + id }
-
 func validateGroup(a GroupAttributes) error {
 	var v validation.Collector
 	if v.Required("displayName", a.DisplayName != "") && v.Length("displayName", a.DisplayName, 1, 1024) &&
@@ -46,9 +44,6 @@ var groups = kind[Group, GroupAttributes]{
 		return fields[GroupAttributes]{id: &g.GroupID, attributes: &g.GroupAttributes, name: &g.DisplayName, record: &g.Record}
 	},
 }
-
-func (s *Service) indexGroup(tx store.Tx, g Group) error   { return groups.index(s, tx, g) }
-func (s *Service) unindexGroup(tx store.Tx, g Group) error { return groups.unindex(s, tx, g) }
 
 func (s *Service) readGroup(r store.Reader, id string) (Group, bool, error) {
 	return groups.read(s, r, id)
@@ -92,11 +87,11 @@ func (s *Service) ListGroups(ctx context.Context, displayName *string, p Page) (
 
 // GroupIDByName and GroupIDByExternalID are GetGroupId's look-ups.
 func (s *Service) GroupIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gn/"+key(name), TypeGroup)
+	return groups.idByName(s, ctx, name)
 }
 
 func (s *Service) GroupIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"gx/"+externalKey(x), TypeGroup)
+	return groups.idByExternalID(s, ctx, x)
 }
 
 // GroupNames lists the display names of every group, sorted.

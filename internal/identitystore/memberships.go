@@ -3,21 +3,16 @@ package identitystore
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/idcgate/idcgate/internal/store"
 )
 
 // Membership is a user's membership of a group.
 type Membership struct {
-	MembershipID string    `json:"MembershipId"`
-	GroupID      string    `json:"GroupId"`
-	UserID       string    `json:"UserId"`
-	CreatedAt    time.Time `json:"CreatedAt"`
-	CreatedBy    string    `json:"CreatedBy,omitempty"`
-	UpdatedAt    time.Time `json:"UpdatedAt"`
-	UpdatedBy    string    `json:"UpdatedBy,omitempty"`
-	FromConfig   bool      `json:"FromConfig,omitempty"`
+	MembershipID string `json:"MembershipId"`
+	GroupID      string `json:"GroupId"`
+	UserID       string `json:"UserId"`
+	Stamps
 }
 
 func (s *Service) membershipKey(id string) string { return s.prefix() + "m/" + id }
@@ -30,7 +25,7 @@ func (s *Service) CreateMembership(ctx context.Context, by, groupID, userID stri
 		return Membership{}, err
 	}
 	now := s.now()
-	m := Membership{MembershipID: id, GroupID: groupID, UserID: userID, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
+	m := Membership{MembershipID: id, GroupID: groupID, UserID: userID, Stamps: made(now, by)}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustGroup(tx, groupID); err != nil {
 			return err

@@ -100,12 +100,25 @@ type User struct {
 type Record struct {
 	ExternalIds []ExternalID `json:"ExternalIds,omitempty"`
 	Revision    int64        `json:"Rev"`
-	CreatedAt   time.Time    `json:"CreatedAt"`
-	CreatedBy   string       `json:"CreatedBy,omitempty"`
-	UpdatedAt   time.Time    `json:"UpdatedAt"`
-	UpdatedBy   string       `json:"UpdatedBy,omitempty"`
+	Stamps
+}
+
+// Stamps are when and by whom a user, group or membership was made and
+// last changed, and whether the config declares it; they come last in
+// each one's stored JSON object.
+type Stamps struct {
+	CreatedAt time.Time `json:"CreatedAt"`
+	CreatedBy string    `json:"CreatedBy,omitempty"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
+	UpdatedBy string    `json:"UpdatedBy,omitempty"`
 	// FromConfig marks a record the config declares (ApplyConfig's).
 	FromConfig bool `json:"FromConfig,omitempty"`
+}
+
+// made stamps a record made now by by (a caller's ARN; empty for the
+// config's).
+func made(now time.Time, by string) Stamps {
+	return Stamps{CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
 }
 
 // RevisionString is the record's Revision as the API shows it.
@@ -268,10 +281,6 @@ func checkEmailsUnique(s *Service, r store.Reader, u User) error {
 	return nil
 }
 
-// indexUser writes u's index entries; unindexUser removes them.
-func (s *Service) indexUser(tx store.Tx, u User) error   { return users.index(s, tx, u) }
-func (s *Service) unindexUser(tx store.Tx, u User) error { return users.unindex(s, tx, u) }
-
 // readUser reads a user; ok false when there is none.
 func (s *Service) readUser(r store.Reader, id string) (User, bool, error) {
 	return users.read(s, r, id)
@@ -310,11 +319,11 @@ func (s *Service) ListUsers(ctx context.Context, userName *string, p Page) ([]Us
 // UserIDByName, UserIDByEmail and UserIDByExternalID are GetUserId's
 // look-ups; an address that more than one user has names none.
 func (s *Service) UserIDByName(ctx context.Context, name string) (string, error) {
-	return s.lookup(ctx, s.prefix()+"un/"+key(name), TypeUser)
+	return users.idByName(s, ctx, name)
 }
 
 func (s *Service) UserIDByExternalID(ctx context.Context, x ExternalID) (string, error) {
-	return s.lookup(ctx, s.prefix()+"ux/"+externalKey(x), TypeUser)
+	return users.idByExternalID(s, ctx, x)
 }
 
 func (s *Service) UserIDByEmail(ctx context.Context, email string) (string, error) {
@@ -512,71 +521,71 @@ type indexer[T any] struct {
 
 func (k kind[T, A]) key(s *Service, id string) string { return s.prefix() + k.segment + id }
 
-// index writes t's index entries; unindex removes them.
-func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
+// entries calls fn with each of t's unique-index keys in order: its
+// name's (name true), then, after more (the kind's own index, when not
+// nil), its external ids'. dup is what a conflict on the key duplicates.
+func (k kind[T, A]) entries(s *Service, t T, more func() error, fn func(ik, dup string, name bool) error) error {
 	p, f := s.prefix(), k.fields(&t)
-	if err := tx.Put(p+k.names+key(*f.name), []byte(*f.id)); err != nil {
+	if err := fn(p+k.names+key(*f.name), k.duplicateName, true); err != nil {
 		return err
 	}
-	if k.more.index != nil {
-		if err := k.more.index(s, tx, t); err != nil {
+	if more != nil {
+		if err := more(); err != nil {
 			return err
 		}
 	}
 	for _, x := range f.record.ExternalIds {
-		if err := tx.Put(p+k.externals+externalKey(x), []byte(*f.id)); err != nil {
+		if err := fn(p+k.externals+externalKey(x), "ExternalId", false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// hook binds one of the kind's own index funcs to t; nil when the kind
+// keeps no such index.
+func hook[T any, R any](fn func(*Service, R, T) error, s *Service, r R, t T) func() error {
+	if fn == nil {
+		return nil
+	}
+	return func() error { return fn(s, r, t) }
+}
+
+// index writes t's index entries; unindex removes them.
+func (k kind[T, A]) index(s *Service, tx store.Tx, t T) error {
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.index, s, tx, t), func(ik, _ string, _ bool) error {
+		return tx.Put(ik, []byte(own))
+	})
+}
+
 func (k kind[T, A]) unindex(s *Service, tx store.Tx, t T) error {
-	p, f := s.prefix(), k.fields(&t)
-	// The name index is removed only when it still points at t (ApplyConfig
-	// may have given the name to another record in the same transaction).
-	if id, ok, err := getID(tx, p+k.names+key(*f.name)); err != nil {
-		return err
-	} else if ok && id == *f.id {
-		if err := tx.Delete(p + k.names + key(*f.name)); err != nil {
-			return err
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.unindex, s, tx, t), func(ik, _ string, name bool) error {
+		// The name index is removed only when it still points at t
+		// (ApplyConfig may have given the name to another record in the
+		// same transaction).
+		if name {
+			if id, ok, err := getID(tx, ik); err != nil || !ok || id != own {
+				return err
+			}
 		}
-	}
-	if k.more.unindex != nil {
-		if err := k.more.unindex(s, tx, t); err != nil {
-			return err
-		}
-	}
-	for _, x := range f.record.ExternalIds {
-		if err := tx.Delete(p + k.externals + externalKey(x)); err != nil {
-			return err
-		}
-	}
-	return nil
+		return tx.Delete(ik)
+	})
 }
 
 // checkUnique refuses a name, own index value or external id another
 // record of the kind has.
 func (k kind[T, A]) checkUnique(s *Service, r store.Reader, t T) error {
-	p, f := s.prefix(), k.fields(&t)
-	if id, ok, err := getID(r, p+k.names+key(*f.name)); err != nil {
-		return err
-	} else if ok && id != *f.id {
-		return conflict(ReasonUniqueness, "Duplicate %s", k.duplicateName)
-	}
-	if k.more.unique != nil {
-		if err := k.more.unique(s, r, t); err != nil {
+	own := *k.fields(&t).id
+	return k.entries(s, t, hook(k.more.unique, s, r, t), func(ik, dup string, _ bool) error {
+		if id, ok, err := getID(r, ik); err != nil {
 			return err
+		} else if ok && id != own {
+			return conflict(ReasonUniqueness, "Duplicate %s", dup)
 		}
-	}
-	for _, x := range f.record.ExternalIds {
-		if id, ok, err := getID(r, p+k.externals+externalKey(x)); err != nil {
-			return err
-		} else if ok && id != *f.id {
-			return conflict(ReasonUniqueness, "Duplicate ExternalId")
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // create adds a record made by API, under a random id; by is the caller's
@@ -593,7 +602,7 @@ func (k kind[T, A]) create(s *Service, ctx context.Context, by string, a A) (T, 
 	now := s.now()
 	f := k.fields(&t)
 	*f.id, *f.attributes = id, a
-	*f.record = Record{Revision: 1, CreatedAt: now, CreatedBy: by, UpdatedAt: now, UpdatedBy: by}
+	*f.record = Record{Revision: 1, Stamps: made(now, by)}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := k.checkUnique(s, tx, t); err != nil {
 			return err
@@ -700,18 +709,9 @@ func (k kind[T, A]) delete(s *Service, ctx context.Context, id string, rev *stri
 // remove deletes t, its memberships and its index entries.
 func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
 	id := *k.fields(&t).id
-	var ms []string
-	err := tx.Scan(s.prefix()+k.memberships+id+"/", "", func(_ string, v []byte) (bool, error) {
-		ms = append(ms, string(v))
-		return true, nil
-	})
-	if err != nil {
+	membershipID := func(_ string, v []byte) (string, error) { return string(v), nil }
+	if err := dropScanned(tx, s.prefix()+k.memberships+id+"/", membershipID, nil, s.deleteMembership); err != nil {
 		return err
-	}
-	for _, m := range ms {
-		if err := s.deleteMembership(tx, m); err != nil {
-			return err
-		}
 	}
 	if err := k.unindex(s, tx, t); err != nil {
 		return err
@@ -722,6 +722,16 @@ func (k kind[T, A]) remove(s *Service, tx store.Tx, t T) error {
 		}
 	}
 	return tx.Delete(k.key(s, id))
+}
+
+// idByName and idByExternalID are a Get…Id's look-ups: the id of the
+// record with the name (ignoring ASCII case) or the external id.
+func (k kind[T, A]) idByName(s *Service, ctx context.Context, name string) (string, error) {
+	return s.lookup(ctx, s.prefix()+k.names+key(name), k.typ)
+}
+
+func (k kind[T, A]) idByExternalID(s *Service, ctx context.Context, x ExternalID) (string, error) {
+	return s.lookup(ctx, s.prefix()+k.externals+externalKey(x), k.typ)
 }
 
 // page lists records in id order, or the one whose name is name (ignoring

@@ -211,15 +211,7 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 	if v.Required("applicationProviderArn", in.ApplicationProviderArn != nil) && v.Length("applicationProviderArn", *in.ApplicationProviderArn, 10, 1224) {
 		v.Pattern("applicationProviderArn", *in.ApplicationProviderArn, providerArnRe, providerArnPattern)
 	}
-	if v.Required("name", in.Name != nil) {
-		v.Length("name", *in.Name, 1, 100)
-	}
-	if in.Description != nil {
-		v.Length("description", *in.Description, 1, 128)
-	}
-	if in.Status != nil {
-		v.OneOf("status", *in.Status, StatusEnabled, StatusDisabled)
-	}
+	checkAppMembers(&v, v.Required("name", in.Name != nil), in.Name, in.Description, in.Status)
 	if in.ClientToken != nil && v.Length("clientToken", *in.ClientToken, 1, 64) {
 		v.Pattern("clientToken", *in.ClientToken, clientTokenRe, clientTokenPattern)
 	}
@@ -252,34 +244,47 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 		AssignmentRequired:     true,
 		Tags:                   in.Tags,
 	}
-	if in.Status != nil {
-		app.Status = *in.Status
-	}
+	given(&app.Status, in.Status)
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if in.ClientToken != nil {
-			arn, err := s.idempotent(tx, "CreateApplication", *in.ClientToken, in)
-			if err != nil || arn != "" {
-				if err == nil {
-					err = store.GetJSON(tx, s.appKey(arn), &app)
-				}
-				return err
-			}
-		}
-		n := 0
-		if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
-			return err
-		}
-		if n >= MaxApplications {
-			return errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
-		}
-		if in.ClientToken != nil {
-			if err := s.remember(tx, "CreateApplication", *in.ClientToken, in, app.ApplicationArn); err != nil {
-				return err
-			}
-		}
-		return store.PutJSON(tx, s.appKey(app.ApplicationArn), app)
+		again := func(arn string) error { return store.GetJSON(tx, s.appKey(arn), &app) }
+		admit := func() error { return s.checkAppQuota(tx) }
+		return s.createOnce(tx, "CreateApplication", in.ClientToken, in, app.ApplicationArn, s.appKey(app.ApplicationArn), app, again, admit)
 	})
 	return app, err
+}
+
+// checkAppQuota refuses another application past MaxApplications.
+func (s *Service) checkAppQuota(r store.Reader) error {
+	n := 0
+	if err := r.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
+		return err
+	}
+	return quota(n, MaxApplications, "applications")
+}
+
+// createOnce is a Create's transaction under its ClientToken, when given:
+// a token met before with the same input answers with what it made (again
+// reads that into the answer); otherwise admit checks the instance's quota
+// and names, the token is remembered with arn, and rec is put under key.
+func (s *Service) createOnce(tx store.Tx, op string, token *string, in any, arn, key string, rec any, again func(arn string) error, admit func() error) error {
+	if token != nil {
+		prev, err := s.idempotent(tx, op, *token, in)
+		if err != nil || prev != "" {
+			if err == nil {
+				err = again(prev)
+			}
+			return err
+		}
+	}
+	if err := admit(); err != nil {
+		return err
+	}
+	if token != nil {
+		if err := s.remember(tx, op, *token, in, arn); err != nil {
+			return err
+		}
+	}
+	return store.PutJSON(tx, key, rec)
 }
 
 // clientTokenRecord remembers what a ClientToken created, for 8 hours.
@@ -358,25 +363,11 @@ func (s *Service) ownApplication(arn string) bool {
 
 // Application reads an application (ErrNotFound when there is none).
 func (s *Service) Application(ctx context.Context, arn string) (Application, error) {
-	var app Application
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		app, err = s.getApp(r, arn)
-		return err
-	})
-	return app, err
+	return viewed(ctx, s, func(r store.Reader) (Application, error) { return s.getApp(r, arn) })
 }
 
 func (s *Service) getApp(r store.Reader, arn string) (Application, error) {
-	var app Application
-	if !s.ownApplication(arn) {
-		return app, notFoundApp(arn)
-	}
-	err := store.GetJSON(r, s.appKey(arn), &app)
-	if errors.Is(err, store.ErrNotFound) || err == nil && app.ApplicationArn != arn {
-		return Application{}, notFoundApp(arn)
-	}
-	return app, err
+	return readOwn(r, arn, s.ownApplication(arn), s.appKey, func(a *Application) string { return a.ApplicationArn }, notFoundApp)
 }
 
 // updateApp reads, changes and writes one application in a transaction.
@@ -406,36 +397,14 @@ type ListApplicationsInput struct {
 
 // ListApplications lists the instance's applications in id order.
 func (s *Service) ListApplications(ctx context.Context, in ListApplicationsInput) ([]Application, *string, error) {
-	var v validation.Collector
-	CheckInstanceArn(&v, "instanceArn", in.InstanceArn)
-	checkPage(&v, Page{in.MaxResults, in.NextToken})
-	if err := v.Err(); err != nil {
+	if err := s.checkInstancePage(in.InstanceArn, Page{in.MaxResults, in.NextToken}); err != nil {
 		return nil, nil, err
 	}
-	if err := s.CheckInstance(*in.InstanceArn); err != nil {
-		return nil, nil, err
-	}
-	out := []Application{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		next, err = s.scanPage(r, "ListApplications", s.appPrefix(), Page{in.MaxResults, in.NextToken}, func(k string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
-			if f := in.Filter; f != nil {
-				if f.ApplicationAccount != nil && *f.ApplicationAccount != a.ApplicationAccount ||
-					f.ApplicationProvider != nil && *f.ApplicationProvider != a.ApplicationProviderArn {
-					return false, nil
-				}
-			}
-			out = append(out, a)
-			return true, nil
-		})
-		return err
+	return pageOf(ctx, s, "ListApplications", s.appPrefix(), Page{in.MaxResults, in.NextToken}, nil, func(a Application) bool {
+		f := in.Filter
+		return f == nil || !(f.ApplicationAccount != nil && *f.ApplicationAccount != a.ApplicationAccount ||
+			f.ApplicationProvider != nil && *f.ApplicationProvider != a.ApplicationProviderArn)
 	})
-	return out, next, err
 }
 
 // UpdateApplicationInput is UpdateApplication's input.
@@ -449,19 +418,25 @@ type UpdateApplicationInput struct {
 	}
 }
 
+// checkAppMembers checks the name (when named), description and status a
+// CreateApplication or UpdateApplication gives.
+func checkAppMembers(v *validation.Collector, named bool, name, description, status *string) {
+	if named {
+		v.Length("name", *name, 1, 100)
+	}
+	if description != nil {
+		v.Length("description", *description, 1, 128)
+	}
+	if status != nil {
+		v.OneOf("status", *status, StatusEnabled, StatusDisabled)
+	}
+}
+
 // UpdateApplication changes what is given.
 func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInput) error {
 	var v validation.Collector
 	CheckApplicationArn(&v, "applicationArn", in.ApplicationArn)
-	if in.Name != nil {
-		v.Length("name", *in.Name, 1, 100)
-	}
-	if in.Description != nil {
-		v.Length("description", *in.Description, 1, 128)
-	}
-	if in.Status != nil {
-		v.OneOf("status", *in.Status, StatusEnabled, StatusDisabled)
-	}
+	checkAppMembers(&v, in.Name != nil, in.Name, in.Description, in.Status)
 	if in.PortalOptions != nil {
 		checkPortal(&v, "portalOptions", &PortalOptions{SignInOptions: in.PortalOptions.SignInOptions})
 	}
@@ -469,15 +444,9 @@ func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInp
 		return err
 	}
 	return s.updateApp(ctx, *in.ApplicationArn, func(_ store.Tx, app *Application) error {
-		if in.Name != nil {
-			app.Name = *in.Name
-		}
-		if in.Description != nil {
-			app.Description = *in.Description
-		}
-		if in.Status != nil {
-			app.Status = *in.Status
-		}
+		given(&app.Name, in.Name)
+		given(&app.Description, in.Description)
+		given(&app.Status, in.Status)
 		if in.PortalOptions != nil && in.PortalOptions.SignInOptions != nil {
 			if app.PortalOptions == nil {
 				app.PortalOptions = &PortalOptions{}
@@ -509,14 +478,10 @@ func (s *Service) DeleteApplication(ctx context.Context, arn string) error {
 func (s *Service) deleteApp(tx store.Tx, app Application) error {
 	arn := app.ApplicationArn
 	var keys []string
-	err := tx.Scan(s.asgAppPrefix(arn), "", func(k string, b []byte) (bool, error) {
-		var a Assignment
-		if err := json.Unmarshal(b, &a); err != nil {
-			return false, err
-		}
+	err := tx.Scan(s.asgAppPrefix(arn), "", decoded(func(k string, a Assignment) (bool, error) {
 		keys = append(keys, k, s.asgpKey(a.PrincipalType, a.PrincipalId, arn))
 		return true, nil
-	})
+	}))
 	if err != nil {
 		return err
 	}

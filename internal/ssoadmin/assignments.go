@@ -2,7 +2,6 @@ package ssoadmin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -131,13 +130,7 @@ func (s *Service) DescribeApplicationAssignment(ctx context.Context, in Assignme
 	if err := in.check(); err != nil {
 		return Assignment{}, err
 	}
-	var a Assignment
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		a, err = s.getAssignment(r, in)
-		return err
-	})
-	return a, err
+	return viewed(ctx, s, func(r store.Reader) (Assignment, error) { return s.getAssignment(r, in) })
 }
 
 // DeleteApplicationAssignment removes an assignment; the next
@@ -163,30 +156,14 @@ func (s *Service) deleteAssignment(tx store.Tx, appArn, typ, id string) error {
 
 // ListApplicationAssignments lists an application's assignments, paged.
 func (s *Service) ListApplicationAssignments(ctx context.Context, arn *string, p Page) ([]Assignment, *string, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, p)
-	if err := v.Err(); err != nil {
+	if err := checkAppPage(arn, p); err != nil {
 		return nil, nil, err
 	}
-	out := []Assignment{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		if _, err := s.getApp(r, *arn); err != nil {
-			return err
-		}
-		var err error
-		next, err = s.scanPage(r, "ListApplicationAssignments", s.asgAppPrefix(*arn), p, func(_ string, b []byte) (bool, error) {
-			var a Assignment
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
-			out = append(out, a)
-			return true, nil
-		})
+	appExists := func(r store.Reader) error {
+		_, err := s.getApp(r, *arn)
 		return err
-	})
-	return out, next, err
+	}
+	return pageOf[Assignment](ctx, s, "ListApplicationAssignments", s.asgAppPrefix(*arn), p, appExists, nil)
 }
 
 // ListForPrincipalInput is ListApplicationAssignmentsForPrincipal's input.

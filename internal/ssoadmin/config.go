@@ -54,14 +54,10 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		stale, _, err := store.Select(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] })
+		err := dropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] },
+			func(k string, _ TrustedTokenIssuer) error { return tx.Delete(k) })
 		if err != nil {
 			return err
-		}
-		for _, k := range stale {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
 		}
 
 		for _, c := range apps {
@@ -104,27 +100,32 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 					return err
 				}
 			}
-			_, gone, err := store.Select(tx, s.asgAppPrefix(c.Arn), func(a Assignment) bool { return a.FromConfig && !want[a] })
+			err = dropSelected(tx, s.asgAppPrefix(c.Arn), func(a Assignment) bool { return a.FromConfig && !want[a] },
+				func(_ string, a Assignment) error {
+					return s.deleteAssignment(tx, a.ApplicationArn, a.PrincipalType, a.PrincipalId)
+				})
 			if err != nil {
 				return err
 			}
-			for _, a := range gone {
-				if err := s.deleteAssignment(tx, a.ApplicationArn, a.PrincipalType, a.PrincipalId); err != nil {
-					return err
-				}
-			}
 		}
-		_, staleApps, err := store.Select(tx, s.appPrefix(), func(a Application) bool { return a.FromConfig && !named[a.ApplicationArn] })
-		if err != nil {
+		return dropSelected(tx, s.appPrefix(), func(a Application) bool { return a.FromConfig && !named[a.ApplicationArn] },
+			func(_ string, a Application) error { return s.deleteApp(tx, a) })
+	})
+}
+
+// dropSelected removes, by drop, the records under prefix that pick
+// picks, once they are all read.
+func dropSelected[T any](tx store.Tx, prefix string, pick func(T) bool, drop func(key string, t T) error) error {
+	keys, vals, err := store.Select(tx, prefix, pick)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := drop(k, vals[i]); err != nil {
 			return err
 		}
-		for _, a := range staleApps {
-			if err := s.deleteApp(tx, a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // sameIssuer compares what a verifier is built from.
@@ -140,14 +141,10 @@ func sameIssuer(a, b TrustedTokenIssuer) bool {
 func (s *Service) Applications(ctx context.Context) ([]Application, error) {
 	var out []Application
 	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(s.appPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
+		return r.Scan(s.appPrefix(), "", decoded(func(_ string, a Application) (bool, error) {
 			out = append(out, a)
 			return true, nil
-		})
+		}))
 	})
 	return out, err
 }

@@ -140,10 +140,7 @@ func (m appMap[V]) delete(ctx context.Context, s *Service, arn, key *string) err
 // onePageApp validates a one-page list's input (any next token is
 // invalid: the list never has a second page) and loads the application.
 func (s *Service) onePageApp(ctx context.Context, arn, next *string) (Application, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, Page{NextToken: next})
-	if err := v.Err(); err != nil {
+	if err := checkAppPage(arn, Page{NextToken: next}); err != nil {
 		return Application{}, err
 	}
 	if next != nil && *next != "" {
@@ -313,10 +310,7 @@ func (s *Service) GetApplicationAccessScope(ctx context.Context, arn, scope *str
 
 // ListApplicationAccessScopes lists the scopes in name order, paged.
 func (s *Service) ListApplicationAccessScopes(ctx context.Context, arn *string, p Page) ([]ScopeDetails, *string, error) {
-	var v validation.Collector
-	CheckApplicationArn(&v, "applicationArn", arn)
-	checkPage(&v, p)
-	if err := v.Err(); err != nil {
+	if err := checkAppPage(arn, p); err != nil {
 		return nil, nil, err
 	}
 	app, err := s.Application(ctx, *arn)

@@ -2,8 +2,6 @@ package ssoadmin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -77,49 +75,36 @@ func CheckTTIArn(v *validation.Collector, arn *string) bool {
 }
 
 func checkTTIName(v *validation.Collector, name *string, required bool) {
-	if name == nil {
-		if required {
-			v.Required("name", false)
-		}
-		return
-	}
-	if v.Length("name", *name, 1, 255) {
+	if present(v, "name", name, required) && v.Length("name", *name, 1, 255) {
 		v.Pattern("name", *name, ttiNameRe, ttiNamePattern)
 	}
 }
 
-func checkClaimPath(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
+// present reports whether member p, at path, is there to be checked; a
+// required one that is absent is refused.
+func present(v *validation.Collector, path string, p *string, required bool) bool {
+	if p == nil && required {
+		v.Required(path, false)
 	}
-	if v.Length(path, *p, 1, 255) {
+	return p != nil
+}
+
+func checkClaimPath(v *validation.Collector, path string, p *string, required bool) {
+	if present(v, path, p, required) && v.Length(path, *p, 1, 255) {
 		v.Pattern(path, *p, claimPathRe, claimPathPattern)
 	}
 }
 
 func checkStorePath(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
-	}
-	if v.Length(path, *p, 1, 255) && v.Pattern(path, *p, storePathRe, storeAttrPathPatten) {
+	if present(v, path, p, required) && v.Length(path, *p, 1, 255) && v.Pattern(path, *p, storePathRe, storeAttrPathPatten) {
 		v.OneOf(path, *p, StoreAttributes...)
 	}
 }
 
 func checkJwks(v *validation.Collector, path string, p *string, required bool) {
-	if p == nil {
-		if required {
-			v.Required(path, false)
-		}
-		return
+	if present(v, path, p, required) {
+		v.OneOf(path, *p, JwksOpenIDDiscovery)
 	}
-	v.OneOf(path, *p, JwksOpenIDDiscovery)
 }
 
 // OidcJwtConfiguration is the OIDC_JWT configuration on the wire.
@@ -171,26 +156,12 @@ func notFoundTTI(arn string) error {
 }
 
 func (s *Service) getTTI(r store.Reader, arn string) (TrustedTokenIssuer, error) {
-	var t TrustedTokenIssuer
-	if !s.ownTTI(arn) {
-		return t, notFoundTTI(arn)
-	}
-	err := store.GetJSON(r, s.ttiKey(arn), &t)
-	if errors.Is(err, store.ErrNotFound) || err == nil && t.TrustedTokenIssuerArn != arn {
-		return TrustedTokenIssuer{}, notFoundTTI(arn)
-	}
-	return t, err
+	return readOwn(r, arn, s.ownTTI(arn), s.ttiKey, func(t *TrustedTokenIssuer) string { return t.TrustedTokenIssuerArn }, notFoundTTI)
 }
 
 // TrustedTokenIssuer reads an issuer (ErrNotFound when there is none).
 func (s *Service) TrustedTokenIssuer(ctx context.Context, arn string) (TrustedTokenIssuer, error) {
-	var t TrustedTokenIssuer
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		t, err = s.getTTI(r, arn)
-		return err
-	})
-	return t, err
+	return viewed(ctx, s, func(r store.Reader) (TrustedTokenIssuer, error) { return s.getTTI(r, arn) })
 }
 
 // CreateTrustedTokenIssuer adds an issuer; names and issuer URLs are
@@ -236,42 +207,28 @@ func (s *Service) CreateTrustedTokenIssuer(ctx context.Context, in CreateTrusted
 	}
 	t.Builtin = s.BuiltinIssuerURL != "" && t.IssuerUrl == s.BuiltinIssuerURL
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if in.ClientToken != nil {
-			arn, err := s.idempotent(tx, "CreateTrustedTokenIssuer", *in.ClientToken, in)
-			if err != nil || arn != "" {
-				if err == nil {
-					t, err = s.getTTI(tx, arn)
-				}
-				return err
-			}
-		}
-		n := 0
-		err := tx.Scan(s.ttiPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var o TrustedTokenIssuer
-			if err := json.Unmarshal(b, &o); err != nil {
-				return false, err
-			}
-			n++
-			switch {
-			case o.Name == t.Name:
-				return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", t.Name)
-			case o.IssuerUrl == t.IssuerUrl:
-				return false, errorf(ErrConflict, "A trusted token issuer with the issuer URL %s already exists.", printable(t.IssuerUrl))
-			}
-			return true, nil
-		})
-		if err != nil {
+		again := func(arn string) (err error) {
+			t, err = s.getTTI(tx, arn)
 			return err
 		}
-		if n >= MaxTrustedTokenIssuers {
-			return errorf(ErrQuota, "The instance already has %d trusted token issuers, the most it may have.", MaxTrustedTokenIssuers)
-		}
-		if in.ClientToken != nil {
-			if err := s.remember(tx, "CreateTrustedTokenIssuer", *in.ClientToken, in, t.TrustedTokenIssuerArn); err != nil {
+		admit := func() error {
+			n := 0
+			err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
+				n++
+				switch {
+				case o.Name == t.Name:
+					return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", t.Name)
+				case o.IssuerUrl == t.IssuerUrl:
+					return false, errorf(ErrConflict, "A trusted token issuer with the issuer URL %s already exists.", printable(t.IssuerUrl))
+				}
+				return true, nil
+			}))
+			if err != nil {
 				return err
 			}
+			return quota(n, MaxTrustedTokenIssuers, "trusted token issuers")
 		}
-		return store.PutJSON(tx, s.ttiKey(t.TrustedTokenIssuerArn), t)
+		return s.createOnce(tx, "CreateTrustedTokenIssuer", in.ClientToken, in, t.TrustedTokenIssuerArn, s.ttiKey(t.TrustedTokenIssuerArn), t, again, admit)
 	})
 	return t, err
 }
@@ -288,34 +245,14 @@ func (s *Service) DescribeTrustedTokenIssuer(ctx context.Context, arn *string) (
 
 // ListTrustedTokenIssuers lists the instance's issuers, paged.
 func (s *Service) ListTrustedTokenIssuers(ctx context.Context, instanceArn *string, p Page) ([]TrustedTokenIssuer, *string, error) {
-	var v validation.Collector
-	CheckInstanceArn(&v, "instanceArn", instanceArn)
-	checkPage(&v, p)
-	if err := v.Err(); err != nil {
-		return nil, nil, err
-	}
-	if err := s.CheckInstance(*instanceArn); err != nil {
+	if err := s.checkInstancePage(instanceArn, p); err != nil {
 		return nil, nil, err
 	}
 	return s.listTTIs(ctx, p)
 }
 
 func (s *Service) listTTIs(ctx context.Context, p Page) ([]TrustedTokenIssuer, *string, error) {
-	out := []TrustedTokenIssuer{}
-	var next *string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		next, err = s.scanPage(r, "ListTrustedTokenIssuers", s.ttiPrefix(), p, func(_ string, b []byte) (bool, error) {
-			var t TrustedTokenIssuer
-			if err := json.Unmarshal(b, &t); err != nil {
-				return false, err
-			}
-			out = append(out, t)
-			return true, nil
-		})
-		return err
-	})
-	return out, next, err
+	return pageOf[TrustedTokenIssuer](ctx, s, "ListTrustedTokenIssuers", s.ttiPrefix(), p, nil, nil)
 }
 
 // UpdateTrustedTokenIssuerInput is UpdateTrustedTokenIssuer's input.
@@ -355,31 +292,21 @@ func (s *Service) UpdateTrustedTokenIssuer(ctx context.Context, in UpdateTrusted
 			return err
 		}
 		if in.Name != nil && *in.Name != t.Name {
-			err := tx.Scan(s.ttiPrefix(), "", func(_ string, b []byte) (bool, error) {
-				var o TrustedTokenIssuer
-				if err := json.Unmarshal(b, &o); err != nil {
-					return false, err
-				}
+			err := tx.Scan(s.ttiPrefix(), "", decoded(func(_ string, o TrustedTokenIssuer) (bool, error) {
 				if o.Name == *in.Name {
 					return false, errorf(ErrConflict, "A trusted token issuer named %s already exists.", *in.Name)
 				}
 				return true, nil
-			})
+			}))
 			if err != nil {
 				return err
 			}
 			t.Name = *in.Name
 		}
 		if c != nil {
-			if c.ClaimAttributePath != nil {
-				t.ClaimAttributePath = *c.ClaimAttributePath
-			}
-			if c.IdentityStoreAttributePath != nil {
-				t.IdentityStoreAttributePath = *c.IdentityStoreAttributePath
-			}
-			if c.JwksRetrievalOption != nil {
-				t.JwksRetrievalOption = *c.JwksRetrievalOption
-			}
+			given(&t.ClaimAttributePath, c.ClaimAttributePath)
+			given(&t.IdentityStoreAttributePath, c.IdentityStoreAttributePath)
+			given(&t.JwksRetrievalOption, c.JwksRetrievalOption)
 		}
 		t.Version++
 		return store.PutJSON(tx, s.ttiKey(arn), t)
@@ -398,18 +325,14 @@ func (s *Service) DeleteTrustedTokenIssuer(ctx context.Context, arn *string) err
 		if _, err := s.getTTI(tx, *arn); err != nil {
 			return err
 		}
-		err := tx.Scan(s.appPrefix(), "", func(_ string, b []byte) (bool, error) {
-			var a Application
-			if err := json.Unmarshal(b, &a); err != nil {
-				return false, err
-			}
+		err := tx.Scan(s.appPrefix(), "", decoded(func(_ string, a Application) (bool, error) {
 			for _, t := range a.Grants[GrantJWTBearer].AuthorizedTokenIssuers {
 				if str(t.TrustedTokenIssuerArn) == *arn {
 					return false, errorf(ErrConflict, "Trusted token issuer %s is used by the jwt-bearer grant of application %s.", *arn, a.ApplicationArn)
 				}
 			}
 			return true, nil
-		})
+		}))
 		if err != nil {
 			return err
 		}

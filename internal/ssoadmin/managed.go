@@ -45,12 +45,8 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 	if err != nil {
 		return Application{}, err
 	}
-	n := 0
-	if err := tx.Scan(s.appPrefix(), "", func(string, []byte) (bool, error) { n++; return n < MaxApplications, nil }); err != nil {
+	if err := s.checkAppQuota(tx); err != nil {
 		return Application{}, err
-	}
-	if n >= MaxApplications {
-		return Application{}, errorf(ErrQuota, "The instance already has %d applications, the most it may have.", MaxApplications)
 	}
 	app := Application{
 		ApplicationArn:         s.ApplicationArn("apl-" + id),
@@ -77,24 +73,26 @@ func (s *Service) CreateManagedApplication(tx store.Tx, in ManagedApplicationInp
 // DeleteManagedApplication deletes a managed application with its
 // assignments in tx; one already gone is no error.
 func (s *Service) DeleteManagedApplication(tx store.Tx, arn string) error {
+	return s.ifApp(tx, arn, func(app Application) error { return s.deleteApp(tx, app) })
+}
+
+// ifApp runs fn on application arn, read in tx; one already gone is no
+// error.
+func (s *Service) ifApp(tx store.Tx, arn string, fn func(Application) error) error {
 	app, err := s.getApp(tx, arn)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	return s.deleteApp(tx, app)
+	return fn(app)
 }
 
 // RenameManagedApplication gives a managed application its owner's new
 // display name in tx; one already gone is no error.
 func (s *Service) RenameManagedApplication(tx store.Tx, arn, name string) error {
-	app, err := s.getApp(tx, arn)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	app.Name = name
-	return store.PutJSON(tx, s.appKey(arn), app)
+	return s.ifApp(tx, arn, func(app Application) error {
+		app.Name = name
+		return store.PutJSON(tx, s.appKey(arn), app)
+	})
 }

@@ -15,6 +15,7 @@ package ssoadmin
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -214,6 +215,92 @@ func (s *Service) scanPage(r store.Reader, op, prefix string, p Page, fn func(ke
 	return &tok, nil
 }
 
+// readOwn reads the record of arn (an application's or an issuer's):
+// missing's error when arn is none of this instance's (own false), when
+// there is no record, or when the record under its key has another ARN.
+func readOwn[T any](r store.Reader, arn string, own bool, key func(string) string, arnOf func(*T) string, missing func(string) error) (T, error) {
+	var t T
+	if !own {
+		return t, missing(arn)
+	}
+	err := store.GetJSON(r, key(arn), &t)
+	if errors.Is(err, store.ErrNotFound) || err == nil && arnOf(&t) != arn {
+		var zero T
+		return zero, missing(arn)
+	}
+	return t, err
+}
+
+// viewed runs read in a read transaction and returns what it read.
+func viewed[T any](ctx context.Context, s *Service, read func(store.Reader) (T, error)) (T, error) {
+	var t T
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		var err error
+		t, err = read(r)
+		return err
+	})
+	return t, err
+}
+
+// checkAppPage holds a paged list of an application's to the model.
+func checkAppPage(arn *string, p Page) error {
+	var v validation.Collector
+	CheckApplicationArn(&v, "applicationArn", arn)
+	checkPage(&v, p)
+	return v.Err()
+}
+
+// checkInstancePage holds a paged list of the instance's to the model, and
+// its instance ARN to this instance's.
+func (s *Service) checkInstancePage(arn *string, p Page) error {
+	var v validation.Collector
+	CheckInstanceArn(&v, "instanceArn", arn)
+	checkPage(&v, p)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.CheckInstance(*arn)
+}
+
+// decoded adapts fn, over records T, to a scan's callback: each value is
+// decoded from its JSON first (a value that does not decode ends the scan
+// with the decoder's error).
+func decoded[T any](fn func(key string, t T) (bool, error)) func(string, []byte) (bool, error) {
+	return func(k string, b []byte) (bool, error) {
+		var t T
+		if err := json.Unmarshal(b, &t); err != nil {
+			return false, err
+		}
+		return fn(k, t)
+	}
+}
+
+// pageOf lists a page of the records T under prefix, in key order, for
+// op's page tokens: those keep admits (every one when keep is nil), after
+// check (when not nil) passes in the same view. The list is empty, not
+// nil, when none is kept.
+func pageOf[T any](ctx context.Context, s *Service, op, prefix string, p Page, check func(store.Reader) error, keep func(T) bool) ([]T, *string, error) {
+	out := []T{}
+	var next *string
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		if check != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+		var err error
+		next, err = s.scanPage(r, op, prefix, p, decoded(func(_ string, t T) (bool, error) {
+			if keep != nil && !keep(t) {
+				return false, nil
+			}
+			out = append(out, t)
+			return true, nil
+		}))
+		return err
+	})
+	return out, next, err
+}
+
 func errorf(kind error, format string, args ...any) error { return fail(kind, format, args...) }
 
 func notFoundApp(arn string) error {
@@ -228,3 +315,18 @@ func str(p *string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// quota refuses another of what the instance has n of, past max.
+func quota(n, max int, what string) error {
+	if n >= max {
+		return errorf(ErrQuota, "The instance already has %d %s, the most it may have.", max, what)
+	}
+	return nil
+}
+
+// given sets *dst to an update's member v when the update gives it.
+func given[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
