@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -9,7 +10,6 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/dataapi"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -19,7 +19,7 @@ import (
 const serviceDataAPI = "redshift-data"
 
 // dataAPIOps are the RedshiftData.* operations served (BEHAVIOUR 14).
-var dataAPIOps = map[string]func(*Server, *call) (any, error){
+var dataAPIOps = opTable[handler]{unknown: notServedBy("the Redshift Data API"), ops: map[string]handler{
 	"ExecuteStatement":      (*Server).executeStatement,
 	"BatchExecuteStatement": (*Server).batchExecuteStatement,
 	"DescribeStatement":     (*Server).describeStatement,
@@ -27,17 +27,20 @@ var dataAPIOps = map[string]func(*Server, *call) (any, error){
 	"GetStatementResultV2":  (*Server).getStatementResultV2,
 	"CancelStatement":       (*Server).cancelStatement,
 	"ListStatements":        (*Server).listStatements,
-	"ListDatabases":         (*Server).listDatabases,
-	"ListSchemas":           (*Server).listSchemas,
-	"ListTables":            (*Server).listTables,
-	"DescribeTable":         (*Server).describeTable,
-}
+	"ListDatabases": metaOp((*dataapi.Service).ListDatabases, func(_ dataapi.MetaRequest, list []string, next *string) any {
+		return listDatabasesOutput{Databases: list, NextToken: next}
+	}),
+	"ListSchemas": metaOp((*dataapi.Service).ListSchemas, func(_ dataapi.MetaRequest, list []string, next *string) any {
+		return listSchemasOutput{Schemas: list, NextToken: next}
+	}),
+	"ListTables":    metaOp((*dataapi.Service).ListTables, wireTables),
+	"DescribeTable": metaOp((*dataapi.Service).DescribeTable, wireTableColumns),
+}}
 
 func (s *Server) serveDataAPI(c *call) (any, error) {
-	op, ok := dataAPIOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by the Redshift Data API on this endpoint.")
+	op, err := dataAPIOps.find(c.op)
+	if err != nil {
+		return nil, err
 	}
 	if s.d.DataAPI == nil {
 		// The Data API runs statements through the gateway's upstream
@@ -595,38 +598,30 @@ func (s *Server) metaRequest(c *call) (dataapi.MetaRequest, error) {
 	return req, nil
 }
 
+// metaOp is a catalog operation: the request read and its caller resolved
+// (metaRequest), one page of the catalog, and that page's wire form.
+func metaOp[T any](page func(*dataapi.Service, context.Context, dataapi.MetaRequest) ([]T, string, error), wire func(req dataapi.MetaRequest, items []T, next *string) any) handler {
+	return func(s *Server, c *call) (any, error) {
+		req, err := s.metaRequest(c)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := page(s.d.DataAPI, c.ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return wire(req, items, str(next)), nil
+	}
+}
+
 type listDatabasesOutput struct {
 	Databases []string `json:"Databases"`
 	NextToken *string  `json:"NextToken,omitempty"`
 }
 
-func (s *Server) listDatabases(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListDatabases(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return listDatabasesOutput{Databases: list, NextToken: str(next)}, nil
-}
-
 type listSchemasOutput struct {
 	Schemas   []string `json:"Schemas"`
 	NextToken *string  `json:"NextToken,omitempty"`
-}
-
-func (s *Server) listSchemas(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListSchemas(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return listSchemasOutput{Schemas: list, NextToken: str(next)}, nil
 }
 
 type tableMemberWire struct {
@@ -640,20 +635,12 @@ type listTablesOutput struct {
 	NextToken *string           `json:"NextToken,omitempty"`
 }
 
-func (s *Server) listTables(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListTables(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: str(next)}
+func wireTables(_ dataapi.MetaRequest, list []dataapi.Table, next *string) any {
+	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: next}
 	for i, t := range list {
 		out.Tables[i] = tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
 	}
-	return out, nil
+	return out
 }
 
 type describeTableOutput struct {
@@ -662,19 +649,11 @@ type describeTableOutput struct {
 	NextToken  *string      `json:"NextToken,omitempty"`
 }
 
-func (s *Server) describeTable(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.DescribeTable(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: str(next), TableName: str(req.Table)}
+func wireTableColumns(req dataapi.MetaRequest, list []dataapi.TableColumn, next *string) any {
+	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: next, TableName: str(req.Table)}
 	for i, col := range list {
 		out.ColumnList[i] = wireColumn(col.Column)
 		out.ColumnList[i].ColumnDefault = col.Default
 	}
-	return out, nil
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,15 +22,49 @@ import (
 // IAM is global: its requests are signed for us-east-1 (BEHAVIOUR 8.1).
 const iamRegion = "us-east-1"
 
-// iamOps are the IAM actions served (awsQuery, Version 2010-05-08).
-var iamOps = []string{
-	"CreateRole", "GetRole", "ListRoles", "UpdateAssumeRolePolicy", "DeleteRole",
-	"PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy",
-	"PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy",
-	"CreateUser", "GetUser", "ListUsers", "DeleteUser",
-	"CreateAccessKey", "ListAccessKeys", "DeleteAccessKey",
-	"ListAttachedRolePolicies", "ListInstanceProfilesForRole", "ListRoleTags", "ListUserTags",
-}
+// iamOps are the IAM actions served (awsQuery, Version 2010-05-08): the
+// operations roles and users share are their kind's, told apart by name
+// (iamKind.serve); the OpenID Connect provider actions are iam_oidc_api.go's.
+var iamOps = opTable[queryHandler]{unknown: notInVersion(iamVersion), ops: map[string]queryHandler{
+	"CreateRole":                  (*Server).iamCreateRole,
+	"GetRole":                     (*Server).iamGetRole,
+	"ListRoles":                   (*Server).iamListRoles,
+	"UpdateAssumeRolePolicy":      (*Server).iamUpdateAssumeRolePolicy,
+	"DeleteRole":                  iamRoles.serve,
+	"PutRolePolicy":               iamRoles.serve,
+	"GetRolePolicy":               iamRoles.serve,
+	"ListRolePolicies":            iamRoles.serve,
+	"DeleteRolePolicy":            iamRoles.serve,
+	"ListRoleTags":                iamRoles.serve,
+	"ListAttachedRolePolicies":    (*Server).iamRoleEmptyList,
+	"ListInstanceProfilesForRole": (*Server).iamRoleEmptyList,
+	"CreateUser":                  (*Server).iamCreateUser,
+	"GetUser":                     (*Server).iamGetUser,
+	"ListUsers":                   (*Server).iamListUsers,
+	"DeleteUser":                  iamUsers.serve,
+	"PutUserPolicy":               iamUsers.serve,
+	"GetUserPolicy":               iamUsers.serve,
+	"ListUserPolicies":            iamUsers.serve,
+	"DeleteUserPolicy":            iamUsers.serve,
+	"ListUserTags":                iamUsers.serve,
+	"CreateAccessKey":             (*Server).serveAccessKeys,
+	"DeleteAccessKey":             (*Server).serveAccessKeys,
+	"ListAccessKeys":              (*Server).serveAccessKeys,
+
+	"CreateOpenIDConnectProvider":             (*Server).serveIAMOIDC,
+	"GetOpenIDConnectProvider":                (*Server).serveIAMOIDC,
+	"ListOpenIDConnectProviders":              (*Server).serveIAMOIDC,
+	"DeleteOpenIDConnectProvider":             (*Server).serveIAMOIDC,
+	"AddClientIDToOpenIDConnectProvider":      (*Server).serveIAMOIDC,
+	"RemoveClientIDFromOpenIDConnectProvider": (*Server).serveIAMOIDC,
+	"UpdateOpenIDConnectProviderThumbprint":   (*Server).serveIAMOIDC,
+	"TagOpenIDConnectProvider":                (*Server).serveIAMOIDC,
+	"UntagOpenIDConnectProvider":              (*Server).serveIAMOIDC,
+	"ListOpenIDConnectProviderTags":           (*Server).serveIAMOIDC,
+}}
+
+// iamVersion is IAM's API version.
+const iamVersion = "2010-05-08"
 
 type iamTagXML struct {
 	Key   string `xml:"Key"`
@@ -393,8 +426,6 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		// idcgate has not: AWS answers InvalidClientTokenId (BEHAVIOUR 5.5).
 		return nil, fmt.Errorf("iam call with GetSessionToken credentials: %w", sigv4.ErrInvalidClientToken)
 	}
-	account := c.principal.Account
-	result := func(name string) xml.Name { return xml.Name{Local: name} }
 	// A permissions boundary would narrow what the user or role may do;
 	// idcgate has no managed policies, so one ignored would leave it
 	// broader than asked. Refused, never ignored (as STS's PolicyArns).
@@ -402,111 +433,126 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		return nil, validation.Newf("PermissionsBoundary: idcgate has no managed policies, so %s cannot be a permissions boundary; create the %s without one.",
 			apierror.Printable(params.Get("PermissionsBoundary")), strings.ToLower(strings.TrimPrefix(c.op, "Create")))
 	}
-	switch c.op {
-	case "CreateRole":
-		in := iamstore.CreateRoleInput{RoleName: params.Get("RoleName"), Path: params.Get("Path"),
-			AssumeRolePolicyDocument: params.Get("AssumeRolePolicyDocument"), Description: params.Get("Description"), Tags: iamTags(params)}
-		if params.Has("MaxSessionDuration") {
-			n, err := strconv.ParseInt(params.Get("MaxSessionDuration"), 10, 64)
-			if err != nil {
-				var v validation.Collector
-				v.Add("maxSessionDuration", apierror.Printable(params.Get("MaxSessionDuration")), "Member must be an integer")
-				return nil, v.Err()
-			}
-			in.MaxSessionDuration, in.MaxSessionSet = n, true
-		}
-		if err := iamstore.ValidateRole(in); err != nil {
-			return nil, err
-		}
-		if err := s.authorizeIAM(c, iamARN(c, "role", in.Path, in.RoleName)); err != nil {
-			return nil, err
-		}
-		role, err := s.d.IAM.CreateRole(c.ctx, account, in)
-		if err != nil {
-			return nil, err
-		}
-		return iamRoleResult{XMLName: result("CreateRoleResult"), Role: wireRole(role, true)}, nil
-	case "GetRole":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return iamRoleResult{XMLName: result("GetRoleResult"), Role: wireRole(role, true)}, nil
-	case "ListRoles":
-		return iamList(s, c, params, (*iamstore.Service).ListRoles, func(r iamstore.Role) iamRoleXML {
-			x := wireRole(r, true)
-			x.Tags = nil // ListRoles does not return tags (IAM's)
-			return x
-		}, func(roles []iamRoleXML, next string) any {
-			return listRolesResult{Roles: roles, iamMore: iamPageEnd(next)}
-		})
-	case "UpdateAssumeRolePolicy":
-		role, err := s.iamRole(c, params.Get("RoleName"))
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IAM.UpdateAssumeRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyDocument"))
-	case "DeleteRole", "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "ListRoleTags":
-		return iamRoles.serve(s, c, params)
-	case "ListAttachedRolePolicies", "ListInstanceProfilesForRole":
-		// idcgate has no managed policies or instance profiles: a role has
-		// none, truthfully (what IaC tools read back after a create).
-		if _, err := iamPage(params); err != nil {
-			return nil, err
-		}
-		if _, err := s.iamRole(c, params.Get("RoleName")); err != nil {
-			return nil, err
-		}
-		member := "AttachedPolicies"
-		if c.op == "ListInstanceProfilesForRole" {
-			member = "InstanceProfiles"
-		}
-		return emptyList(c.op+"Result", member), nil
-	case "CreateUser":
-		in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
-		if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {
-			return nil, err
-		}
-		u, err := s.d.IAM.CreateUser(c.ctx, account, in)
-		if err != nil {
-			return nil, err
-		}
-		return iamUserResult{XMLName: result("CreateUserResult"), User: wireUser(u)}, nil
-	case "GetUser":
-		name, err := s.iamUserName(c, params)
-		if err != nil {
-			return nil, err
-		}
-		if name == "" {
-			// The account root, as IAM shows it: no user name or path of its own.
-			return iamUserResult{XMLName: result("GetUserResult"), User: iamUserXML{Path: "/", UserId: account, Arn: c.principal.ARN}}, nil
-		}
-		u, err := s.iamUser(c, name)
-		if err != nil {
-			return nil, err
-		}
-		return iamUserResult{XMLName: result("GetUserResult"), User: wireUser(u)}, nil
-	case "ListUsers":
-		return iamList(s, c, params, (*iamstore.Service).ListUsers, func(u iamstore.User) iamUserXML {
-			x := wireUser(u)
-			x.Tags = nil // ListUsers does not return tags (IAM's)
-			return x
-		}, func(users []iamUserXML, next string) any {
-			return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
-		})
-	case "DeleteUser", "PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy", "ListUserTags":
-		return iamUsers.serve(s, c, params)
-	case "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
-		return s.serveAccessKeys(c, params)
+	op, err := iamOps.find(c.op)
+	if err != nil {
+		return nil, err
 	}
-	if slices.Contains(iamOIDCOps, c.op) {
-		return s.serveIAMOIDC(c, params)
-	}
-	return nil, iamUnknownOp(c.op)
+	return op(s, c, params)
 }
 
+func (s *Server) iamCreateRole(c *call, params awsquery.Params) (any, error) {
+	account := c.principal.Account
+	in := iamstore.CreateRoleInput{RoleName: params.Get("RoleName"), Path: params.Get("Path"),
+		AssumeRolePolicyDocument: params.Get("AssumeRolePolicyDocument"), Description: params.Get("Description"), Tags: iamTags(params)}
+	if params.Has("MaxSessionDuration") {
+		n, err := strconv.ParseInt(params.Get("MaxSessionDuration"), 10, 64)
+		if err != nil {
+			var v validation.Collector
+			v.Add("maxSessionDuration", apierror.Printable(params.Get("MaxSessionDuration")), "Member must be an integer")
+			return nil, v.Err()
+		}
+		in.MaxSessionDuration, in.MaxSessionSet = n, true
+	}
+	if err := iamstore.ValidateRole(in); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeIAM(c, iamARN(c, "role", in.Path, in.RoleName)); err != nil {
+		return nil, err
+	}
+	role, err := s.d.IAM.CreateRole(c.ctx, account, in)
+	if err != nil {
+		return nil, err
+	}
+	return iamRoleResult{XMLName: xml.Name{Local: "CreateRoleResult"}, Role: wireRole(role, true)}, nil
+}
+
+func (s *Server) iamGetRole(c *call, params awsquery.Params) (any, error) {
+	role, err := s.iamRole(c, params.Get("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	return iamRoleResult{XMLName: xml.Name{Local: "GetRoleResult"}, Role: wireRole(role, true)}, nil
+}
+
+func (s *Server) iamListRoles(c *call, params awsquery.Params) (any, error) {
+	return iamList(s, c, params, (*iamstore.Service).ListRoles, func(r iamstore.Role) iamRoleXML {
+		x := wireRole(r, true)
+		x.Tags = nil // ListRoles does not return tags (IAM's)
+		return x
+	}, func(roles []iamRoleXML, next string) any {
+		return listRolesResult{Roles: roles, iamMore: iamPageEnd(next)}
+	})
+}
+
+func (s *Server) iamUpdateAssumeRolePolicy(c *call, params awsquery.Params) (any, error) {
+	account := c.principal.Account
+	role, err := s.iamRole(c, params.Get("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.d.IAM.UpdateAssumeRolePolicy(c.ctx, account, role.Name, role.RoleID, params.Get("PolicyDocument"))
+}
+
+func (s *Server) iamRoleEmptyList(c *call, params awsquery.Params) (any, error) {
+	// idcgate has no managed policies or instance profiles: a role has
+	// none, truthfully (what IaC tools read back after a create).
+	if _, err := iamPage(params); err != nil {
+		return nil, err
+	}
+	if _, err := s.iamRole(c, params.Get("RoleName")); err != nil {
+		return nil, err
+	}
+	member := "AttachedPolicies"
+	if c.op == "ListInstanceProfilesForRole" {
+		member = "InstanceProfiles"
+	}
+	return emptyList(c.op+"Result", member), nil
+}
+
+func (s *Server) iamCreateUser(c *call, params awsquery.Params) (any, error) {
+	account := c.principal.Account
+	in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
+	if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {
+		return nil, err
+	}
+	u, err := s.d.IAM.CreateUser(c.ctx, account, in)
+	if err != nil {
+		return nil, err
+	}
+	return iamUserResult{XMLName: xml.Name{Local: "CreateUserResult"}, User: wireUser(u)}, nil
+}
+
+func (s *Server) iamGetUser(c *call, params awsquery.Params) (any, error) {
+	account := c.principal.Account
+	name, err := s.iamUserName(c, params)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		// The account root, as IAM shows it: no user name or path of its own.
+		return iamUserResult{XMLName: xml.Name{Local: "GetUserResult"}, User: iamUserXML{Path: "/", UserId: account, Arn: c.principal.ARN}}, nil
+	}
+	u, err := s.iamUser(c, name)
+	if err != nil {
+		return nil, err
+	}
+	return iamUserResult{XMLName: xml.Name{Local: "GetUserResult"}, User: wireUser(u)}, nil
+}
+
+func (s *Server) iamListUsers(c *call, params awsquery.Params) (any, error) {
+	return iamList(s, c, params, (*iamstore.Service).ListUsers, func(u iamstore.User) iamUserXML {
+		x := wireUser(u)
+		x.Tags = nil // ListUsers does not return tags (IAM's)
+		return x
+	}, func(users []iamUserXML, next string) any {
+		return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
+	})
+}
+
+// iamUnknownOp is iamOps' refusal, for the handlers the table names (it
+// cannot name the table they are in).
 func iamUnknownOp(op string) error {
-	return protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(op)+" for version 2010-05-08.")
+	return protocol.Errorf(protocol.ErrUnknownOperation, notInVersion(iamVersion)(op))
 }
 
 func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {

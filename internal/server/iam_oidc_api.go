@@ -10,13 +10,6 @@ import (
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
-// iamOIDCOps are IAM's OpenID Connect provider actions (BEHAVIOUR 8.2).
-var iamOIDCOps = []string{
-	"CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
-	"AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
-	"TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
-}
-
 type createOIDCProviderResult struct {
 	XMLName                  xml.Name    `xml:"CreateOpenIDConnectProviderResult"`
 	OpenIDConnectProviderArn string      `xml:"OpenIDConnectProviderArn"`
@@ -66,6 +59,7 @@ func (s *Server) iamOIDCProvider(c *call, arn string) (iamstore.OIDCProvider, er
 	return p, err
 }
 
+// serveIAMOIDC serves IAM's OpenID Connect provider actions (BEHAVIOUR 8.2).
 func (s *Server) serveIAMOIDC(c *call, params awsquery.Params) (any, error) {
 	account := c.principal.Account
 	arn := params.Get("OpenIDConnectProviderArn")

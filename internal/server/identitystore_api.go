@@ -9,7 +9,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/identitystore"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/validation"
 )
@@ -22,7 +21,7 @@ import (
 
 const serviceIdentityStore = "identitystore"
 
-var identityStoreOps = map[string]handler{
+var identityStoreOps = opTable[handler]{unknown: notServedBy("the Identity Store"), ops: map[string]handler{
 	"CreateUser":                    (*Server).isCreateUser,
 	"DescribeUser":                  isDescribe(isUsers),
 	"UpdateUser":                    isUpdate(isUsers),
@@ -42,16 +41,9 @@ var identityStoreOps = map[string]handler{
 	"ListGroupMembershipsForMember": (*Server).isListMembershipsForMember,
 	"GetGroupMembershipId":          (*Server).isGetMembershipID,
 	"IsMemberInGroups":              (*Server).isIsMemberInGroups,
-}
+}}
 
-func (s *Server) serveIdentityStore(c *call) (any, error) {
-	op, ok := identityStoreOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by the Identity Store on this endpoint.")
-	}
-	return op(s, c)
-}
+func (s *Server) serveIdentityStore(c *call) (any, error) { return serveOp(s, c, identityStoreOps) }
 
 // epoch is a timestamp as the Identity Store sends it: epoch seconds.
 type epoch time.Time

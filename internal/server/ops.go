@@ -3,6 +3,9 @@ package server
 import (
 	"maps"
 	"slices"
+
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 )
 
 // unknownOp is the one metric label and audit eventName of every operation
@@ -13,17 +16,74 @@ const unknownOp = "unknown"
 // knownOps are the operations served, by service. An operation outside
 // these sets is answered as unknown, and counted and recorded as unknownOp.
 // TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
+// They are read off the services' operation tables, so a table entry is
+// always known.
 var knownOps = map[string]map[string]bool{
-	serviceServerless:    setOf(slices.Collect(maps.Keys(serverlessOps))...),
-	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetAccessKeyInfo"),
-	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
-	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
-	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
-	serviceIAM:           setOf(append(iamOps, iamOIDCOps...)...),
-	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
-	serviceOIDC:          setOf("CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"),
-	serviceAdmin: setOf("IssueTestToken", "SetUserPassword", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
-		"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"),
+	serviceServerless:    setOf(serverlessOps.names()...),
+	serviceSTS:           setOf(stsOps.names()...),
+	serviceDataAPI:       setOf(dataAPIOps.names()...),
+	serviceSSOAdmin:      setOf(ssoAdminOps.names()...),
+	serviceRedshift:      setOf(redshiftOps.names()...),
+	serviceIAM:           setOf(iamOps.names()...),
+	serviceIdentityStore: setOf(identityStoreOps.names()...),
+	serviceOIDC:          setOf(oidcOps.names()...),
+	serviceAdmin:         setOf(adminOps.names()...),
+}
+
+// handler serves one operation of an API whose input is the request body
+// (awsJson, restJson).
+type handler = func(*Server, *call) (any, error)
+
+// queryHandler serves one operation of an awsQuery API, given the
+// request's parameters.
+type queryHandler = func(*Server, *call, awsquery.Params) (any, error)
+
+// opTable is one API's operations by name, and how the API words its
+// answer to a name it does not serve (ErrUnknownOperation, each API's own
+// message). Every service's dispatcher finds its operation here.
+type opTable[H any] struct {
+	ops     map[string]H
+	unknown func(op string) string
+}
+
+// find is the operation named op, or the API's unknown-operation error.
+func (t opTable[H]) find(op string) (H, error) {
+	h, ok := t.ops[op]
+	if !ok {
+		return h, t.refuse(op)
+	}
+	return h, nil
+}
+
+// refuse is the API's answer to an operation it does not serve.
+func (t opTable[H]) refuse(op string) error {
+	return protocol.Errorf(protocol.ErrUnknownOperation, t.unknown(op))
+}
+
+// names are the operations served.
+func (t opTable[H]) names() []string { return slices.Collect(maps.Keys(t.ops)) }
+
+// serveOp runs the operation of t that c names.
+func serveOp(s *Server, c *call, t opTable[handler]) (any, error) {
+	h, err := t.find(c.op)
+	if err != nil {
+		return nil, err
+	}
+	return h(s, c)
+}
+
+// notServedBy is the unknown-operation message of the awsJson APIs.
+func notServedBy(api string) func(string) string {
+	return func(op string) string {
+		return "The operation " + quoteOp(op) + " is not supported by " + api + " on this endpoint."
+	}
+}
+
+// notInVersion is the unknown-operation message of the awsQuery APIs.
+func notInVersion(version string) func(string) string {
+	return func(op string) string {
+		return "Could not find operation " + quoteOp(op) + " for version " + version + "."
+	}
 }
 
 // unsignedOps are the operations served without a SigV4 signature: the

@@ -8,7 +8,6 @@ import (
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
-	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -251,117 +250,146 @@ func (s *Server) idcApplicationArn(c *call, params awsquery.Params) (string, err
 	return arn, s.authorize(c, serviceRedshift, arn)
 }
 
+// redshiftOps are the Redshift actions served (awsQuery, Version
+// 2012-12-01): the Redshift IdC applications.
+var redshiftOps = opTable[queryHandler]{unknown: notInVersion("2012-12-01"), ops: map[string]queryHandler{
+	"CreateRedshiftIdcApplication":    (*Server).createIdcApplication,
+	"ModifyRedshiftIdcApplication":    (*Server).modifyIdcApplication,
+	"DescribeRedshiftIdcApplications": (*Server).describeIdcApplications,
+	"DeleteRedshiftIdcApplication":    (*Server).deleteIdcApplication,
+}}
+
 func (s *Server) serveRedshift(c *call) (any, error) {
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
 		return nil, err
 	}
-	scope := serverless.Scope{Account: c.principal.Account, Region: s.d.Region}
-	wildcard := "arn:aws:redshift:" + s.d.Region + ":" + c.principal.Account + ":redshiftidcapplication:*"
-	switch c.op {
-	case "CreateRedshiftIdcApplication":
-		if err := s.authorize(c, serviceRedshift, wildcard); err != nil {
-			return nil, err
-		}
-		app := redshiftidc.Application{
-			Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
-			IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
-			ApplicationType: params.Get("ApplicationType"),
-		}
-		if app.IdentityNamespace == "" {
-			app.IdentityNamespace = "AWSIDC"
-		}
-		form := newQueryForm(params)
-		var v validation.Collector
-		if form.present("AuthorizedTokenIssuerList") {
-			app.AuthorizedTokenIssuers = form.issuers(&v)
-		}
-		if form.present("ServiceIntegrations") {
-			app.ServiceIntegrations = form.integrations(&v)
-		}
-		for _, pre := range form.items(&v, "Tags", "Tag") {
-			app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
-		}
-		for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
-			app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		if err := redshiftidc.Validate(app); err != nil {
-			return nil, err
-		}
-		if s.d.Directory == nil || app.IdcInstanceArn != s.d.Directory.InstanceArn {
-			return nil, validation.Newf("IdcInstanceArn %s is not an Identity Center instance of this deployment.", app.IdcInstanceArn)
-		}
-		created, err := s.d.IdcApps.Create(c.ctx, scope, app)
-		if err != nil {
-			return nil, err
-		}
-		return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
-	case "ModifyRedshiftIdcApplication":
-		arn, err := s.idcApplicationArn(c, params)
-		if err != nil {
-			return nil, err
-		}
-		in := redshiftidc.ModifyInput{
-			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
-			DisplayName: queryOptional(params, "IdcDisplayName"),
-		}
-		var v validation.Collector
-		form := newQueryForm(params)
-		if form.present("AuthorizedTokenIssuerList") {
-			l := form.issuers(&v)
-			in.AuthorizedTokenIssuers = &l
-		}
-		if form.present("ServiceIntegrations") {
-			l := form.integrations(&v)
-			in.ServiceIntegrations = &l
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
-		if err != nil {
-			return nil, err
-		}
-		return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
-	case "DescribeRedshiftIdcApplications":
-		arn := params.Get("RedshiftIdcApplicationArn")
-		resource := wildcard
-		if arn != "" {
-			resource = arn
-		}
-		if err := s.authorize(c, serviceRedshift, resource); err != nil {
-			return nil, err
-		}
-		maxRecords := 0
-		if params.Has("MaxRecords") {
-			n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
-			if err != nil {
-				return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
-			}
-			// Outside 20-100 (0, or an int32 far outside) is refused alike.
-			maxRecords = int(max(min(n, 1000), -1))
-			if maxRecords == 0 {
-				maxRecords = -1
-			}
-		}
-		apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
-		if err != nil {
-			return nil, err
-		}
-		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
-		for _, a := range apps {
-			out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
-		}
-		return out, nil
-	case "DeleteRedshiftIdcApplication":
-		arn, err := s.idcApplicationArn(c, params)
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IdcApps.Delete(c.ctx, scope, arn)
+	op, err := redshiftOps.find(c.op)
+	if err != nil {
+		return nil, err
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2012-12-01.")
+	return op(s, c, params)
+}
+
+// idcApplicationsARN names every Redshift IdC application of the caller's
+// account, for the actions on none in particular.
+func (s *Server) idcApplicationsARN(c *call) string {
+	return "arn:aws:redshift:" + s.d.Region + ":" + c.principal.Account + ":redshiftidcapplication:*"
+}
+
+func (s *Server) createIdcApplication(c *call, params awsquery.Params) (any, error) {
+	wildcard := s.idcApplicationsARN(c)
+	scope := s.scope(c)
+	if err := s.authorize(c, serviceRedshift, wildcard); err != nil {
+		return nil, err
+	}
+	app := redshiftidc.Application{
+		Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
+		IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
+		ApplicationType: params.Get("ApplicationType"),
+	}
+	if app.IdentityNamespace == "" {
+		app.IdentityNamespace = "AWSIDC"
+	}
+	form := newQueryForm(params)
+	var v validation.Collector
+	if form.present("AuthorizedTokenIssuerList") {
+		app.AuthorizedTokenIssuers = form.issuers(&v)
+	}
+	if form.present("ServiceIntegrations") {
+		app.ServiceIntegrations = form.integrations(&v)
+	}
+	for _, pre := range form.items(&v, "Tags", "Tag") {
+		app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
+	}
+	for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
+		app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := redshiftidc.Validate(app); err != nil {
+		return nil, err
+	}
+	if s.d.Directory == nil || app.IdcInstanceArn != s.d.Directory.InstanceArn {
+		return nil, validation.Newf("IdcInstanceArn %s is not an Identity Center instance of this deployment.", app.IdcInstanceArn)
+	}
+	created, err := s.d.IdcApps.Create(c.ctx, scope, app)
+	if err != nil {
+		return nil, err
+	}
+	return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
+}
+
+func (s *Server) modifyIdcApplication(c *call, params awsquery.Params) (any, error) {
+	scope := s.scope(c)
+	arn, err := s.idcApplicationArn(c, params)
+	if err != nil {
+		return nil, err
+	}
+	in := redshiftidc.ModifyInput{
+		Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
+		DisplayName: queryOptional(params, "IdcDisplayName"),
+	}
+	var v validation.Collector
+	form := newQueryForm(params)
+	if form.present("AuthorizedTokenIssuerList") {
+		l := form.issuers(&v)
+		in.AuthorizedTokenIssuers = &l
+	}
+	if form.present("ServiceIntegrations") {
+		l := form.integrations(&v)
+		in.ServiceIntegrations = &l
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
+	if err != nil {
+		return nil, err
+	}
+	return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
+}
+
+func (s *Server) describeIdcApplications(c *call, params awsquery.Params) (any, error) {
+	wildcard := s.idcApplicationsARN(c)
+	scope := s.scope(c)
+	arn := params.Get("RedshiftIdcApplicationArn")
+	resource := wildcard
+	if arn != "" {
+		resource = arn
+	}
+	if err := s.authorize(c, serviceRedshift, resource); err != nil {
+		return nil, err
+	}
+	maxRecords := 0
+	if params.Has("MaxRecords") {
+		n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
+		}
+		// Outside 20-100 (0, or an int32 far outside) is refused alike.
+		maxRecords = int(max(min(n, 1000), -1))
+		if maxRecords == 0 {
+			maxRecords = -1
+		}
+	}
+	apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
+	if err != nil {
+		return nil, err
+	}
+	out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
+	for _, a := range apps {
+		out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
+	}
+	return out, nil
+}
+
+func (s *Server) deleteIdcApplication(c *call, params awsquery.Params) (any, error) {
+	scope := s.scope(c)
+	arn, err := s.idcApplicationArn(c, params)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.d.IdcApps.Delete(c.ctx, scope, arn)
 }

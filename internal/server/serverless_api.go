@@ -12,7 +12,6 @@ import (
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/jsonenc"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -21,7 +20,7 @@ import (
 // serverlessOps are the RedshiftServerless.* operations served, by name.
 // Each decodes its input, authorizes the IAM action on the resource ARN of
 // the service authorization reference, and calls the domain.
-var serverlessOps = map[string]handler{
+var serverlessOps = opTable[handler]{unknown: notServedBy("Redshift Serverless"), ops: map[string]handler{
 	"CreateNamespace": create(namespaces, func(in *serverless.CreateNamespaceInput) []serverless.Tag { return in.Tags }, (*serverless.Service).CreateNamespace),
 	"GetNamespace":    get(namespaces),
 	"ListNamespaces": list((*serverless.Service).ListNamespaces, wireNamespace, func(ns []namespaceWire, next *string) any {
@@ -61,7 +60,7 @@ var serverlessOps = map[string]handler{
 	}),
 	"GetTrack":   (*Server).getTrack,
 	"ListTracks": (*Server).listTracks,
-}
+}}
 
 const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"
 
@@ -106,14 +105,7 @@ func (s *Server) getIdentityCenterAuthToken(c *call) (any, error) {
 	return identityCenterAuthTokenOutput{Token: res.Token, ExpirationTime: awsjson.Timestamp(res.Expires)}, nil
 }
 
-func (s *Server) serveServerless(c *call) (any, error) {
-	op, ok := serverlessOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by Redshift Serverless on this endpoint.")
-	}
-	return op(s, c)
-}
+func (s *Server) serveServerless(c *call) (any, error) { return serveOp(s, c, serverlessOps) }
 
 func (s *Server) scope(c *call) serverless.Scope {
 	return serverless.Scope{Account: c.principal.Account, Region: s.d.Region}
@@ -209,8 +201,6 @@ var workgroups = resource[serverless.Workgroup]{
 	},
 	wire: func(wg serverless.Workgroup) any { return workgroupOutput{Workgroup: wireWorkgroup(wg)} },
 }
-
-type handler = func(*Server, *call) (any, error)
 
 // create authorizes the create with the request's tags, then creates.
 func create[In, R any](k resource[R], tags func(*In) []serverless.Tag, do func(*serverless.Service, context.Context, serverless.Scope, In) (R, error)) handler {

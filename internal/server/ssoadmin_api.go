@@ -9,7 +9,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -23,7 +22,7 @@ const serviceSSOAdmin = "sso"
 // trusted-identity-propagation subset of sso-admin (BEHAVIOUR 15). Each
 // decodes its input, authorizes sso:<Op> on the resources the service
 // authorization reference names, and calls the domain.
-var ssoAdminOps = map[string]handler{
+var ssoAdminOps = opTable[handler]{unknown: notServedBy("SSO Admin"), ops: map[string]handler{
 	"ListInstances":            (*Server).listInstances,
 	"DescribeInstance":         (*Server).describeInstance,
 	"ListApplicationProviders": (*Server).listApplicationProviders,
@@ -137,17 +136,14 @@ var ssoAdminOps = map[string]handler{
 		func(sso *ssoadmin.Service, ctx context.Context, in ttiArnInput) (any, error) {
 			return struct{}{}, sso.DeleteTrustedTokenIssuer(ctx, in.TrustedTokenIssuerArn)
 		}),
-}
-
-func ssoAdminOpNames() []string { return slices.Collect(maps.Keys(ssoAdminOps)) }
+}}
 
 func (s *Server) serveSSOAdmin(c *call) (any, error) {
-	op, ok := ssoAdminOps[c.op]
-	if !ok || s.d.SSOAdmin == nil {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by SSO Admin on this endpoint.")
+	if s.d.SSOAdmin == nil {
+		// Without an instance no operation is served.
+		return nil, ssoAdminOps.refuse(c.op)
 	}
-	return op(s, c)
+	return serveOp(s, c, ssoAdminOps)
 }
 
 // authorizeSSO authorizes sso:<Op> on every resource. The instance

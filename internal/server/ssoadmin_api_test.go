@@ -14,7 +14,7 @@ import (
 // sso), and every operation served is one knownOps counts and records.
 func TestSSOAdminRouted(t *testing.T) {
 	t.Parallel()
-	for op := range ssoAdminOps {
+	for op := range ssoAdminOps.ops {
 		r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
 		r.Header.Set("X-Amz-Target", "SWBExternalService."+op)
 		rt, err := route(r, []byte("{}"))
@@ -22,7 +22,7 @@ func TestSSOAdminRouted(t *testing.T) {
 			t.Errorf("%s: %+v %v", op, rt, err)
 		}
 	}
-	if n := len(ssoAdminOps); n != 32 {
+	if n := len(ssoAdminOps.ops); n != 32 {
 		t.Errorf("%d operations served, want the 32 of the subset", n)
 	}
 	r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
