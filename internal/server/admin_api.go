@@ -37,19 +37,16 @@ type issueTestTokenOutput struct {
 // adminOps are the Idcgate.* operations.
 var adminOps = opTable[handler]{
 	unknown: func(op string) string { return "Unknown idcgate operation " + quoteOp(op) + "." },
-	ops: map[string]handler{
-		"IssueTestToken":        (*Server).issueTestToken,
-		"SetUserPassword":       (*Server).setUserPassword,
-		"SetFaults":             (*Server).setFaults,
-		"GetFaults":             (*Server).getFaults,
-		"LookupEvents":          (*Server).lookupEvents,
-		"GetLoginCandidates":    (*Server).getLoginCandidates,
-		"GetUpstreamCA":         (*Server).getUpstreamCA,
-		"InspectToken":          (*Server).inspectToken,
-		"RotateWorkgroupKey":    (*Server).workgroupKeys,
-		"RetireWorkgroupKeys":   (*Server).workgroupKeys,
-		"DescribeWorkgroupKeys": (*Server).workgroupKeys,
-	},
+	ops: joinOps(map[string]handler{
+		"IssueTestToken":     (*Server).issueTestToken,
+		"SetUserPassword":    (*Server).setUserPassword,
+		"SetFaults":          (*Server).setFaults,
+		"GetFaults":          (*Server).getFaults,
+		"LookupEvents":       (*Server).lookupEvents,
+		"GetLoginCandidates": (*Server).getLoginCandidates,
+		"GetUpstreamCA":      (*Server).getUpstreamCA,
+		"InspectToken":       (*Server).inspectToken,
+	}, servedBy((*Server).workgroupKeys, "RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys")),
 }
 
 func (s *Server) serveAdmin(c *call) (any, error) {

@@ -25,43 +25,24 @@ const iamRegion = "us-east-1"
 // iamOps are the IAM actions served (awsQuery, Version 2010-05-08): the
 // operations roles and users share are their kind's, told apart by name
 // (iamKind.serve); the OpenID Connect provider actions are iam_oidc_api.go's.
-var iamOps = opTable[queryHandler]{unknown: notInVersion(iamVersion), ops: map[string]queryHandler{
-	"CreateRole":                  (*Server).iamCreateRole,
-	"GetRole":                     (*Server).iamGetRole,
-	"ListRoles":                   (*Server).iamListRoles,
-	"UpdateAssumeRolePolicy":      (*Server).iamUpdateAssumeRolePolicy,
-	"DeleteRole":                  iamRoles.serve,
-	"PutRolePolicy":               iamRoles.serve,
-	"GetRolePolicy":               iamRoles.serve,
-	"ListRolePolicies":            iamRoles.serve,
-	"DeleteRolePolicy":            iamRoles.serve,
-	"ListRoleTags":                iamRoles.serve,
-	"ListAttachedRolePolicies":    (*Server).iamRoleEmptyList,
-	"ListInstanceProfilesForRole": (*Server).iamRoleEmptyList,
-	"CreateUser":                  (*Server).iamCreateUser,
-	"GetUser":                     (*Server).iamGetUser,
-	"ListUsers":                   (*Server).iamListUsers,
-	"DeleteUser":                  iamUsers.serve,
-	"PutUserPolicy":               iamUsers.serve,
-	"GetUserPolicy":               iamUsers.serve,
-	"ListUserPolicies":            iamUsers.serve,
-	"DeleteUserPolicy":            iamUsers.serve,
-	"ListUserTags":                iamUsers.serve,
-	"CreateAccessKey":             (*Server).serveAccessKeys,
-	"DeleteAccessKey":             (*Server).serveAccessKeys,
-	"ListAccessKeys":              (*Server).serveAccessKeys,
-
-	"CreateOpenIDConnectProvider":             (*Server).serveIAMOIDC,
-	"GetOpenIDConnectProvider":                (*Server).serveIAMOIDC,
-	"ListOpenIDConnectProviders":              (*Server).serveIAMOIDC,
-	"DeleteOpenIDConnectProvider":             (*Server).serveIAMOIDC,
-	"AddClientIDToOpenIDConnectProvider":      (*Server).serveIAMOIDC,
-	"RemoveClientIDFromOpenIDConnectProvider": (*Server).serveIAMOIDC,
-	"UpdateOpenIDConnectProviderThumbprint":   (*Server).serveIAMOIDC,
-	"TagOpenIDConnectProvider":                (*Server).serveIAMOIDC,
-	"UntagOpenIDConnectProvider":              (*Server).serveIAMOIDC,
-	"ListOpenIDConnectProviderTags":           (*Server).serveIAMOIDC,
-}}
+var iamOps = opTable[queryHandler]{unknown: notInVersion(iamVersion), ops: joinOps(
+	map[string]queryHandler{
+		"CreateRole":             (*Server).iamCreateRole,
+		"GetRole":                (*Server).iamGetRole,
+		"ListRoles":              (*Server).iamListRoles,
+		"UpdateAssumeRolePolicy": (*Server).iamUpdateAssumeRolePolicy,
+		"CreateUser":             (*Server).iamCreateUser,
+		"GetUser":                (*Server).iamGetUser,
+		"ListUsers":              (*Server).iamListUsers,
+	},
+	iamRoles.ops(),
+	iamUsers.ops(),
+	servedBy((*Server).iamRoleEmptyList, "ListAttachedRolePolicies", "ListInstanceProfilesForRole"),
+	servedBy((*Server).serveAccessKeys, "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys"),
+	servedBy((*Server).serveIAMOIDC, "CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders",
+		"DeleteOpenIDConnectProvider", "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+		"UpdateOpenIDConnectProviderThumbprint", "TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags"),
+)}
 
 // iamVersion is IAM's API version.
 const iamVersion = "2010-05-08"
@@ -328,6 +309,20 @@ var iamUsers = iamKind{
 	getPolicy:    (*iamstore.Service).GetUserPolicy,
 	listPolicies: (*iamstore.Service).ListUserPolicies,
 	deletePolicy: (*iamstore.Service).DeleteUserPolicy,
+}
+
+// iamKindOps are the operations roles and users share, each named by a
+// verb before the kind's name and what follows it ("Put", "Policy":
+// PutRolePolicy, PutUserPolicy).
+var iamKindOps = [][2]string{{"Delete", ""}, {"Put", "Policy"}, {"Get", "Policy"}, {"List", "Policies"}, {"Delete", "Policy"}, {"List", "Tags"}}
+
+// ops are the kind's entries of iamOps.
+func (k iamKind) ops() map[string]queryHandler {
+	m := map[string]queryHandler{}
+	for _, op := range iamKindOps {
+		m[op[0]+strings.TrimSuffix(k.member, "Name")+op[1]] = k.serve
+	}
+	return m
 }
 
 // serve is the operations roles and users share, told apart by what

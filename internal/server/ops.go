@@ -72,6 +72,35 @@ func serveOp(s *Server, c *call, t opTable[handler]) (any, error) {
 	return h(s, c)
 }
 
+// queryOp reads an awsQuery request's parameters and finds its operation
+// in t (a request that does not parse is refused first).
+func queryOp(c *call, t opTable[queryHandler]) (queryHandler, awsquery.Params, error) {
+	params, err := awsquery.Parse(c.http, c.body)
+	if err != nil {
+		return nil, params, err
+	}
+	op, err := t.find(c.op)
+	return op, params, err
+}
+
+// servedBy is a table's entries: each of names served by h.
+func servedBy[H any](h H, names ...string) map[string]H {
+	m := make(map[string]H, len(names))
+	for _, n := range names {
+		m[n] = h
+	}
+	return m
+}
+
+// joinOps is the entries of several groups in one table.
+func joinOps[H any](groups ...map[string]H) map[string]H {
+	m := map[string]H{}
+	for _, g := range groups {
+		maps.Copy(m, g)
+	}
+	return m
+}
+
 // notServedBy is the unknown-operation message of the awsJson APIs.
 func notServedBy(api string) func(string) string {
 	return func(op string) string {
@@ -102,13 +131,7 @@ var unsignedOps = map[string]map[string]bool{
 // unsigned reports whether the routed operation takes no signature.
 func (rt routed) unsigned() bool { return unsignedOps[rt.service][rt.op] }
 
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
+func setOf(names ...string) map[string]bool { return servedBy(true, names...) }
 
 // validOpName reports whether op can be an AWS operation name: an ASCII
 // letter, then letters and digits, at most 128 bytes. Anything else

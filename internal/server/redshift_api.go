@@ -260,11 +260,7 @@ var redshiftOps = opTable[queryHandler]{unknown: notInVersion("2012-12-01"), ops
 }}
 
 func (s *Server) serveRedshift(c *call) (any, error) {
-	params, err := awsquery.Parse(c.http, c.body)
-	if err != nil {
-		return nil, err
-	}
-	op, err := redshiftOps.find(c.op)
+	op, params, err := queryOp(c, redshiftOps)
 	if err != nil {
 		return nil, err
 	}

@@ -86,11 +86,7 @@ var stsOps = opTable[queryHandler]{unknown: notInVersion("2011-06-15"), ops: map
 }}
 
 func (s *Server) serveSTS(c *call) (any, error) {
-	params, err := awsquery.Parse(c.http, c.body)
-	if err != nil {
-		return nil, err
-	}
-	op, err := stsOps.find(c.op)
+	op, params, err := queryOp(c, stsOps)
 	if err != nil {
 		return nil, err
 	}
