@@ -58,17 +58,14 @@ func (s *Server) serveAdmin(c *call) (any, error) {
 
 func (s *Server) issueTestToken(c *call) (any, error) {
 	var in issueTestTokenInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("userName", in.UserName != nil)
 	ttl := int64(3600)
-	if in.TTLSeconds != nil {
-		ttl = *in.TTLSeconds
-		v.Range("ttlSeconds", ttl, 1, 86400)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("userName", in.UserName != nil)
+		if in.TTLSeconds != nil {
+			ttl = *in.TTLSeconds
+			v.Range("ttlSeconds", ttl, 1, 86400)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if s.d.IdP == nil || s.d.Directory == nil {
@@ -99,13 +96,10 @@ func (s *Server) setUserPassword(c *call) (any, error) {
 		UserName *string `json:"userName"`
 		Password *string `json:"password"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("userName", in.UserName != nil)
-	v.Required("password", in.Password != nil)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("userName", in.UserName != nil)
+		v.Required("password", in.Password != nil)
+	}); err != nil {
 		return nil, err
 	}
 	if s.d.Passwords == nil {
@@ -153,12 +147,9 @@ func (s *Server) lookupEvents(c *call) (any, error) {
 		MaxResults int    `json:"maxResults"`
 		Latest     bool   `json:"latest"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Range("maxResults", int64(in.MaxResults), 0, query.MaxLookup)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Range("maxResults", int64(in.MaxResults), 0, query.MaxLookup)
+	}); err != nil {
 		return nil, err
 	}
 	// Read this process's own writes (the embedded store's copy of the
@@ -184,10 +175,7 @@ func (s *Server) getLoginCandidates(c *call) (any, error) {
 	var in struct {
 		CallerArn *string `json:"callerArn"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := required("callerArn", in.CallerArn); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required("callerArn", in.CallerArn != nil) }); err != nil {
 		return nil, err
 	}
 	caller, ok, err := s.d.STS.Registry.PrincipalByARN(c.ctx, *in.CallerArn)
@@ -238,10 +226,7 @@ func (s *Server) inspectToken(c *call) (any, error) {
 	var in struct {
 		Token *string `json:"token"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := required("token", in.Token); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required("token", in.Token != nil) }); err != nil {
 		return nil, err
 	}
 	h, claims, err := s.d.Issuer.Inspect(c.ctx, s.scope(c), *in.Token)
@@ -264,10 +249,7 @@ func (s *Server) workgroupKeys(c *call) (any, error) {
 		WorkgroupName *string `json:"workgroupName"`
 		MinVersion    *int    `json:"minVersion"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := required("workgroupName", in.WorkgroupName); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required("workgroupName", in.WorkgroupName != nil) }); err != nil {
 		return nil, err
 	}
 	wg, err := s.d.Serverless.GetWorkgroup(c.ctx, s.scope(c), *in.WorkgroupName)

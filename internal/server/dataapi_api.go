@@ -276,49 +276,46 @@ func (s *Server) batchExecuteStatement(c *call) (any, error) { return s.execute(
 
 func (s *Server) execute(c *call, batch bool) (any, error) {
 	var in executeInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
 	var sqls []string
-	if batch {
-		if v.Required("Sqls", in.Sqls != nil) && v.Items("Sqls", in.Sqls, 1, 40) {
-			for i, q := range in.Sqls {
-				v.Length("Sqls."+strconv.Itoa(i+1)+".member", q, 1, 100000)
-			}
-		}
-		sqls = in.Sqls
-	} else {
-		if v.Required("Sql", in.Sql != nil) {
-			v.Length("Sql", *in.Sql, 1, 100000)
-			sqls = []string{*in.Sql}
-		}
-	}
-	if in.StatementName != nil {
-		v.Length("StatementName", *in.StatementName, 0, 500)
-	}
-	if in.ResultFormat != nil {
-		v.OneOf("ResultFormat", *in.ResultFormat, dataapi.FormatJSON, dataapi.FormatCSV)
-	}
-	if in.ClientToken != nil {
-		v.Length("ClientToken", *in.ClientToken, 1, 64)
-	}
 	var params []dataapi.Param
-	if in.Parameters != nil && v.Range("Parameters", int64(len(in.Parameters)), 1, 10000) {
-		for i, p := range in.Parameters {
-			path := "Parameters." + strconv.Itoa(i+1) + ".member."
-			if v.Required(path+"name", p.Name != nil) {
-				v.Pattern(path+"name", *p.Name, parameterNameRe, parameterNamePattern)
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if batch {
+			if v.Required("Sqls", in.Sqls != nil) && v.Items("Sqls", in.Sqls, 1, 40) {
+				for i, q := range in.Sqls {
+					v.Length("Sqls."+strconv.Itoa(i+1)+".member", q, 1, 100000)
+				}
 			}
-			if v.Required(path+"value", p.Value != nil) {
-				v.Length(path+"value", *p.Value, 1, 1<<20)
-			}
-			if p.Name != nil && p.Value != nil {
-				params = append(params, dataapi.Param{Name: *p.Name, Value: *p.Value})
+			sqls = in.Sqls
+		} else {
+			if v.Required("Sql", in.Sql != nil) {
+				v.Length("Sql", *in.Sql, 1, 100000)
+				sqls = []string{*in.Sql}
 			}
 		}
-	}
-	if err := v.Err(); err != nil {
+		if in.StatementName != nil {
+			v.Length("StatementName", *in.StatementName, 0, 500)
+		}
+		if in.ResultFormat != nil {
+			v.OneOf("ResultFormat", *in.ResultFormat, dataapi.FormatJSON, dataapi.FormatCSV)
+		}
+		if in.ClientToken != nil {
+			v.Length("ClientToken", *in.ClientToken, 1, 64)
+		}
+		if in.Parameters != nil && v.Range("Parameters", int64(len(in.Parameters)), 1, 10000) {
+			for i, p := range in.Parameters {
+				path := "Parameters." + strconv.Itoa(i+1) + ".member."
+				if v.Required(path+"name", p.Name != nil) {
+					v.Pattern(path+"name", *p.Name, parameterNameRe, parameterNamePattern)
+				}
+				if v.Required(path+"value", p.Value != nil) {
+					v.Length(path+"value", *p.Value, 1, 1<<20)
+				}
+				if p.Name != nil && p.Value != nil {
+					params = append(params, dataapi.Param{Name: *p.Name, Value: *p.Value})
+				}
+			}
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if in.SessionId != nil || in.SessionKeepAliveSeconds != nil {
@@ -363,14 +360,11 @@ type idInput struct {
 // operation: statements are no IAM resource ("*"), ownership decides.
 func (s *Server) statementCall(c *call) (idInput, error) {
 	var in idInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	if v.Required("Id", in.Id != nil) {
-		v.Pattern("Id", *in.Id, statementIDRe, statementIDPattern)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if v.Required("Id", in.Id != nil) {
+			v.Pattern("Id", *in.Id, statementIDRe, statementIDPattern)
+		}
+	}); err != nil {
 		return in, err
 	}
 	return in, s.authorize(c, serviceDataAPI, "*")
@@ -483,20 +477,17 @@ type listStatementsOutput struct {
 
 func (s *Server) listStatements(c *call) (any, error) {
 	var in listStatementsInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("MaxResults", *in.MaxResults, 0, 100)
-	}
-	if in.Status != nil {
-		v.OneOf("Status", *in.Status, "SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED", "ALL")
-	}
-	if in.StatementName != nil {
-		v.Length("StatementName", *in.StatementName, 0, 500)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.MaxResults != nil {
+			v.Range("MaxResults", *in.MaxResults, 0, 100)
+		}
+		if in.Status != nil {
+			v.OneOf("Status", *in.Status, "SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED", "ALL")
+		}
+		if in.StatementName != nil {
+			v.Length("StatementName", *in.StatementName, 0, 500)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if in.ClusterIdentifier != nil {
@@ -559,15 +550,12 @@ type metaInput struct {
 // metaRequest decodes and checks a catalog call, and resolves its caller.
 func (s *Server) metaRequest(c *call) (dataapi.MetaRequest, error) {
 	var in metaInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return dataapi.MetaRequest{}, err
-	}
-	var v validation.Collector
-	v.Required("Database", in.Database != nil)
-	if in.MaxResults != nil {
-		v.Range("MaxResults", *in.MaxResults, 0, 1000)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("Database", in.Database != nil)
+		if in.MaxResults != nil {
+			v.Range("MaxResults", *in.MaxResults, 0, 1000)
+		}
+	}); err != nil {
 		return dataapi.MetaRequest{}, err
 	}
 	wg, err := s.dataTarget(c, in.WorkgroupName, in.ClusterIdentifier, in.DbUser, in.SecretArn)

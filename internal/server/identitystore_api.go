@@ -9,7 +9,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/identitystore"
-	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -121,15 +120,12 @@ func (in *isInput) validate(v *validation.Collector) {
 // (read only once it is valid). Every operation but CreateUser, whose
 // attributes are an input of their own, reads its input so.
 func (s *Server) isCall(c *call, in *isInput, check func(*validation.Collector), resources func() []string) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	if check != nil {
-		check(&v)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, in, func(v *validation.Collector) {
+		in.validate(v)
+		if check != nil {
+			check(v)
+		}
+	}); err != nil {
 		return err
 	}
 	var res []string
@@ -343,12 +339,9 @@ func (s *Server) isCreateUser(c *call) (any, error) {
 		IdentityStoreId *string `json:"IdentityStoreId"`
 		identitystore.Attributes
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	identitystore.ValidateStoreID(&v, "identityStoreId", in.IdentityStoreId)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		identitystore.ValidateStoreID(v, "identityStoreId", in.IdentityStoreId)
+	}); err != nil {
 		return nil, err
 	}
 	if err := s.isAuthorize(c, *in.IdentityStoreId); err != nil {

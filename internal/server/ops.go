@@ -5,7 +5,9 @@ import (
 	"slices"
 
 	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // unknownOp is the one metric label and audit eventName of every operation
@@ -170,4 +172,16 @@ func (rt routed) serviceLabel() string {
 		return rt.service
 	}
 	return unknownOp
+}
+
+// decodeValid decodes an awsJson or restJson input into in and checks it:
+// check adds every problem it finds, and an input with any is refused
+// with all of them, before anything is authorized or changed.
+func decodeValid(c *call, in any, check func(v *validation.Collector)) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	check(&v)
+	return v.Err()
 }

@@ -225,10 +225,7 @@ func create[In, R any](k resource[R], tags func(*In) []serverless.Tag, do func(*
 func lookup[R any](s *Server, c *call, k resource[R]) (R, error) {
 	var in nameInput
 	var r R
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return r, err
-	}
-	if err := required(k.member, k.name(in)); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required(k.member, k.name(in) != nil) }); err != nil {
 		return r, err
 	}
 	r, err := k.get(s.d.Serverless, c.ctx, s.scope(c), *k.name(in))

@@ -63,13 +63,10 @@ type tagWire struct {
 
 func (s *Server) tagResource(c *call) (any, error) {
 	var in tagResourceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("resourceArn", in.ResourceArn != nil)
-	v.Required("tags", in.Tags != nil)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("resourceArn", in.ResourceArn != nil)
+		v.Required("tags", in.Tags != nil)
+	}); err != nil {
 		return nil, err
 	}
 	// The tags are validated before anything is authorized, as at create
@@ -95,13 +92,10 @@ type untagResourceInput struct {
 
 func (s *Server) untagResource(c *call) (any, error) {
 	var in untagResourceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("resourceArn", in.ResourceArn != nil)
-	v.Required("tagKeys", in.TagKeys != nil)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("resourceArn", in.ResourceArn != nil)
+		v.Required("tagKeys", in.TagKeys != nil)
+	}); err != nil {
 		return nil, err
 	}
 	if err := serverless.CheckUntagResource(in.TagKeys); err != nil {
@@ -174,25 +168,22 @@ type getCredentialsOutput struct {
 // stored, never logged.
 func (s *Server) getCredentials(c *call) (any, error) {
 	var in getCredentialsInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.WorkgroupName != nil {
-		v.LengthAndPattern("workgroupName", *in.WorkgroupName, 3, 64, workgroupNameRe, workgroupNameRe.String())
-	}
-	if in.CustomDomainName != nil {
-		v.LengthAndPattern("customDomainName", *in.CustomDomainName, 1, 253, customDomainRe, customDomainRe.String())
-	}
-	if in.DbName != nil {
-		v.LengthAndPattern("dbName", *in.DbName, 1, 64, credentialsDbNameRe, credentialsDbNameRe.String())
-	}
 	seconds := int64(defaultCredentialSeconds)
-	if in.DurationSeconds != nil {
-		seconds = int64(*in.DurationSeconds)
-		v.Range("durationSeconds", seconds, minCredentialSeconds, maxCredentialSeconds)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.WorkgroupName != nil {
+			v.LengthAndPattern("workgroupName", *in.WorkgroupName, 3, 64, workgroupNameRe, workgroupNameRe.String())
+		}
+		if in.CustomDomainName != nil {
+			v.LengthAndPattern("customDomainName", *in.CustomDomainName, 1, 253, customDomainRe, customDomainRe.String())
+		}
+		if in.DbName != nil {
+			v.LengthAndPattern("dbName", *in.DbName, 1, 64, credentialsDbNameRe, credentialsDbNameRe.String())
+		}
+		if in.DurationSeconds != nil {
+			seconds = int64(*in.DurationSeconds)
+			v.Range("durationSeconds", seconds, minCredentialSeconds, maxCredentialSeconds)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	switch {
@@ -281,10 +272,7 @@ func (s *Server) getEndpointAccess(c *call) (any, error) {
 	var in struct {
 		EndpointName *string `json:"endpointName"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := required("endpointName", in.EndpointName); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required("endpointName", in.EndpointName != nil) }); err != nil {
 		return nil, err
 	}
 	if err := s.authorize(c, serviceServerless, s.wildcardARN(c, "managedvpcendpoint")); err != nil {

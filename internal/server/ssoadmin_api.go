@@ -163,12 +163,6 @@ func (s *Server) authorizeSSO(c *call, resources ...string) error {
 	return err
 }
 
-func decodeSSO[T any](c *call) (T, error) {
-	var in T
-	err := awsjson.Decode(c.body, &in)
-	return in, err
-}
-
 // ssoOp is an operation's work once its input is decoded and authorized:
 // the domain call and the wire form of its answer.
 type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any, error)
@@ -179,16 +173,13 @@ type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any,
 // authorized on it when given, then do runs.
 func onSSOResource[In any](check func(*validation.Collector, *string) bool, arn func(*In) *string, do ssoOp[In]) handler {
 	return func(s *Server, c *call) (any, error) {
-		in, err := decodeSSO[In](c)
-		if err != nil {
-			return nil, err
-		}
-		if check != nil {
-			var v validation.Collector
-			check(&v, arn(&in))
-			if err := v.Err(); err != nil {
-				return nil, err
+		var in In
+		if err := decodeValid(c, &in, func(v *validation.Collector) {
+			if check != nil {
+				check(v, arn(&in))
 			}
+		}); err != nil {
+			return nil, err
 		}
 		// A checked ARN is present, so a checked operation always authorizes.
 		if a := arn(&in); a != nil {
@@ -251,15 +242,12 @@ type onePageInput struct {
 // decodeOnePage decodes and checks a one-page list's input and authorizes
 // sso:<Op> on "*" (no resource scopes these lists).
 func (s *Server) decodeOnePage(c *call) (onePageInput, error) {
-	in, err := decodeSSO[onePageInput](c)
-	if err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("maxResults", int64(*in.MaxResults), 1, 100)
-	}
-	if err := v.Err(); err != nil {
+	var in onePageInput
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.MaxResults != nil {
+			v.Range("maxResults", int64(*in.MaxResults), 1, 100)
+		}
+	}); err != nil {
 		return in, err
 	}
 	if in.NextToken != nil && *in.NextToken != "" {
@@ -299,13 +287,8 @@ func (s *Server) listInstances(c *call) (any, error) {
 }
 
 func (s *Server) describeInstance(c *call) (any, error) {
-	in, err := decodeSSO[struct{ InstanceArn *string }](c)
-	if err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	ssoadmin.CheckInstanceArn(&v, "instanceArn", in.InstanceArn)
-	if err := v.Err(); err != nil {
+	var in struct{ InstanceArn *string }
+	if err := decodeValid(c, &in, func(v *validation.Collector) { ssoadmin.CheckInstanceArn(v, "instanceArn", in.InstanceArn) }); err != nil {
 		return nil, err
 	}
 	if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
