@@ -503,14 +503,7 @@ func (s *Server) listStatements(c *call) (any, error) {
 	if in.MaxResults != nil {
 		req.MaxResults = int(*in.MaxResults)
 	}
-	for _, f := range []struct {
-		dst *string
-		src *string
-	}{{&req.NextToken, in.NextToken}, {&req.Status, in.Status}, {&req.Name, in.StatementName}, {&req.Workgroup, in.WorkgroupName}, {&req.Database, in.Database}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	setGiven(map[*string]*string{&req.NextToken: in.NextToken, &req.Status: in.Status, &req.Name: in.StatementName, &req.Workgroup: in.WorkgroupName, &req.Database: in.Database})
 	list, next, err := s.d.DataAPI.List(c.ctx, req)
 	if err != nil {
 		return nil, err
@@ -530,6 +523,15 @@ func (s *Server) listStatements(c *call) (any, error) {
 		out.Statements = append(out.Statements, w)
 	}
 	return out, nil
+}
+
+// setGiven copies each optional member given into its request field.
+func setGiven(members map[*string]*string) {
+	for field, member := range members {
+		if member != nil {
+			*field = *member
+		}
+	}
 }
 
 type metaInput struct {
@@ -575,14 +577,7 @@ func (s *Server) metaRequest(c *call) (dataapi.MetaRequest, error) {
 	if in.MaxResults != nil {
 		req.MaxResults = int(*in.MaxResults)
 	}
-	for _, f := range []struct {
-		dst *string
-		src *string
-	}{{&req.NextToken, in.NextToken}, {&req.Schema, in.Schema}, {&req.SchemaPattern, in.SchemaPattern}, {&req.Table, in.Table}, {&req.TablePattern, in.TablePattern}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	setGiven(map[*string]*string{&req.NextToken: in.NextToken, &req.Schema: in.Schema, &req.SchemaPattern: in.SchemaPattern, &req.Table: in.Table, &req.TablePattern: in.TablePattern})
 	return req, nil
 }
 

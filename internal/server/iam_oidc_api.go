@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 
 	"github.com/idcgate/idcgate/internal/iamstore"
@@ -43,20 +42,9 @@ func listMembers(params awsquery.Params, name string) []string {
 	return out
 }
 
-// iamOIDCProvider looks the provider up and authorizes the call on it:
-// on its ARN when it exists, else on every provider of the account, so a
-// caller without permission learns nothing of which exist.
+// iamOIDCProvider is iamLookup for OpenID Connect providers.
 func (s *Server) iamOIDCProvider(c *call, arn string) (iamstore.OIDCProvider, error) {
-	p, err := s.d.IAM.GetOIDCProvider(c.ctx, c.principal.Account, arn)
-	switch {
-	case err == nil:
-		return p, s.authorizeIAM(c, p.ARN())
-	case errors.Is(err, iamstore.ErrNoSuchEntity):
-		if aerr := s.authorizeIAM(c, "arn:aws:iam::"+c.principal.Account+":oidc-provider/*"); aerr != nil {
-			return p, aerr
-		}
-	}
-	return p, err
+	return iamLookup(s, c, "oidc-provider", arn, (*iamstore.Service).GetOIDCProvider, (*iamstore.OIDCProvider).ARN)
 }
 
 // serveIAMOIDC serves IAM's OpenID Connect provider actions (BEHAVIOUR 8.2).

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"time"
@@ -75,11 +76,18 @@ func (s *Server) tagResource(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.taggedResource(c, in.ResourceArn, extra)
+	return retag(s, c, in.ResourceArn, extra, (*serverless.Service).TagResource, in.Tags)
+}
+
+// retag is TagResource's and UntagResource's change: authorized on the
+// resource with the request's condition keys (extra), then made.
+func retag[T any](s *Server, c *call, arn *string, extra iam.Context,
+	change func(*serverless.Service, context.Context, serverless.Scope, serverless.TaggedResource, T) ([]serverless.Tag, error), items T) (any, error) {
+	res, err := s.taggedResource(c, arn, extra)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.d.Serverless.TagResource(c.ctx, s.scope(c), res, in.Tags); err != nil {
+	if _, err := change(s.d.Serverless, c.ctx, s.scope(c), res, items); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -105,14 +113,7 @@ func (s *Server) untagResource(c *call) (any, error) {
 	if len(in.TagKeys) > 0 {
 		extra.Set("aws:TagKeys", in.TagKeys...)
 	}
-	res, err := s.taggedResource(c, in.ResourceArn, extra)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.d.Serverless.UntagResource(c.ctx, s.scope(c), res, in.TagKeys); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return retag(s, c, in.ResourceArn, extra, (*serverless.Service).UntagResource, in.TagKeys)
 }
 
 type listTagsOutput struct {
