@@ -110,11 +110,7 @@ func wireColumn(c dataapi.Column) columnWire {
 }
 
 func wireColumns(cols []dataapi.Column) []columnWire {
-	out := make([]columnWire, len(cols))
-	for i, c := range cols {
-		out[i] = wireColumn(c)
-	}
-	return out
+	return wireAll(cols, wireColumn)
 }
 
 type subStatementWire struct {
@@ -619,11 +615,9 @@ type listTablesOutput struct {
 }
 
 func wireTables(_ dataapi.MetaRequest, list []dataapi.Table, next *string) any {
-	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: next}
-	for i, t := range list {
-		out.Tables[i] = tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
-	}
-	return out
+	return listTablesOutput{Tables: wireAll(list, func(t dataapi.Table) tableMemberWire {
+		return tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
+	}), NextToken: next}
 }
 
 type describeTableOutput struct {
@@ -633,10 +627,9 @@ type describeTableOutput struct {
 }
 
 func wireTableColumns(req dataapi.MetaRequest, list []dataapi.TableColumn, next *string) any {
-	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: next, TableName: str(req.Table)}
-	for i, col := range list {
-		out.ColumnList[i] = wireColumn(col.Column)
-		out.ColumnList[i].ColumnDefault = col.Default
-	}
-	return out
+	return describeTableOutput{ColumnList: wireAll(list, func(col dataapi.TableColumn) columnWire {
+		w := wireColumn(col.Column)
+		w.ColumnDefault = col.Default
+		return w
+	}), NextToken: next, TableName: str(req.Table)}
 }

@@ -180,11 +180,7 @@ func policyEscape(s string) string {
 }
 
 func wireTags(tags []iamstore.Tag) []iamTagXML {
-	out := make([]iamTagXML, 0, len(tags))
-	for _, t := range tags {
-		out = append(out, iamTagXML{Key: t.Key, Value: t.Value})
-	}
-	return out
+	return wireAll(tags, func(t iamstore.Tag) iamTagXML { return iamTagXML{Key: t.Key, Value: t.Value} })
 }
 
 func wireRole(r iamstore.Role, withDoc bool) iamRoleXML {
@@ -389,11 +385,7 @@ func iamList[E, W any](s *Server, c *call, params awsquery.Params, list func(*ia
 	if err != nil {
 		return nil, err
 	}
-	ws := []W{}
-	for _, e := range es {
-		ws = append(ws, wire(e))
-	}
-	return out(ws, next), nil
+	return out(wireAll(es, wire), next), nil
 }
 
 // iamUserName is the UserName member, or, when absent, the calling user
@@ -602,12 +594,9 @@ func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := listAccessKeysResult{AccessKeyMetadata: []iamAccessKeyXML{}, iamMore: iamPageEnd(next)}
-		for _, k := range keys {
-			out.AccessKeyMetadata = append(out.AccessKeyMetadata, iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID,
-				Status: k.Status, CreateDate: iamTime(k.CreateDate)})
-		}
-		return out, nil
+		return listAccessKeysResult{AccessKeyMetadata: wireAll(keys, func(k iamstore.AccessKey) iamAccessKeyXML {
+			return iamAccessKeyXML{UserName: k.UserName, AccessKeyId: k.AccessKeyID, Status: k.Status, CreateDate: iamTime(k.CreateDate)}
+		}), iamMore: iamPageEnd(next)}, nil
 	}
 }
 

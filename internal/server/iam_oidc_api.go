@@ -81,11 +81,9 @@ func (s *Server) serveIAMOIDC(c *call, params awsquery.Params) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := listOIDCProvidersResult{OpenIDConnectProviderList: []oidcProviderEntryXML{}}
-		for _, p := range ps {
-			out.OpenIDConnectProviderList = append(out.OpenIDConnectProviderList, oidcProviderEntryXML{Arn: p.ARN()})
-		}
-		return out, nil
+		return listOIDCProvidersResult{OpenIDConnectProviderList: wireAll(ps, func(p iamstore.OIDCProvider) oidcProviderEntryXML {
+			return oidcProviderEntryXML{Arn: p.ARN()}
+		})}, nil
 	case "ListOpenIDConnectProviderTags":
 		page, err := iamPage(params)
 		if err != nil {

@@ -245,11 +245,7 @@ func isList[R, W any](k isKind[R, W]) handler {
 		if err != nil {
 			return nil, err
 		}
-		ws := make([]W, 0, len(rs))
-		for _, r := range rs {
-			ws = append(ws, k.wire(s, r, &in))
-		}
-		return k.list(ws, str(next)), nil
+		return k.list(wireAll(rs, func(r R) W { return k.wire(s, r, &in) }), str(next)), nil
 	}
 }
 
@@ -633,11 +629,7 @@ type listMembershipsOutput struct {
 }
 
 func (s *Server) membershipsOutput(ms []identitystore.Membership, next string) listMembershipsOutput {
-	out := listMembershipsOutput{GroupMemberships: make([]wireMembership, 0, len(ms)), NextToken: str(next)}
-	for _, m := range ms {
-		out.GroupMemberships = append(out.GroupMemberships, s.toWireMembership(m))
-	}
-	return out
+	return listMembershipsOutput{GroupMemberships: wireAll(ms, s.toWireMembership), NextToken: str(next)}
 }
 
 func (s *Server) isListMemberships(c *call) (any, error) {

@@ -174,6 +174,15 @@ func (rt routed) serviceLabel() string {
 	return unknownOp
 }
 
+// wireAll is items in their wire form: an empty list is [], never null.
+func wireAll[R, W any](items []R, wire func(R) W) []W {
+	out := make([]W, 0, len(items))
+	for _, r := range items {
+		out = append(out, wire(r))
+	}
+	return out
+}
+
 // decodeValid decodes an awsJson or restJson input into in and checks it:
 // check adds every problem it finds, and an input with any is refused
 // with all of them, before anything is authorized or changed.

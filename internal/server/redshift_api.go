@@ -374,11 +374,7 @@ func (s *Server) describeIdcApplications(c *call, params awsquery.Params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
-	for _, a := range apps {
-		out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
-	}
-	return out, nil
+	return describeIdcApplicationsResult{RedshiftIdcApplications: wireAll(apps, wireIdcApplication), Marker: marker}, nil
 }
 
 func (s *Server) deleteIdcApplication(c *call, params awsquery.Params) (any, error) {

@@ -281,11 +281,7 @@ func list[In, R, W any](do func(*serverless.Service, context.Context, serverless
 		if err != nil {
 			return nil, err
 		}
-		ws := make([]W, 0, len(rs))
-		for _, r := range rs {
-			ws = append(ws, wire(r))
-		}
-		return out(ws, next), nil
+		return out(wireAll(rs, wire), next), nil
 	}
 }
 

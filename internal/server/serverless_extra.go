@@ -129,11 +129,7 @@ func (s *Server) listTagsForResource(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listTagsOutput{Tags: make([]tagWire, 0, len(res.Tags))}
-	for _, t := range res.Tags {
-		out.Tags = append(out.Tags, tagWire(t))
-	}
-	return out, nil
+	return listTagsOutput{Tags: wireAll(res.Tags, func(t serverless.Tag) tagWire { return tagWire(t) })}, nil
 }
 
 // GetCredentials' limits (the API reference): 900 to 3600 seconds, 900 by
@@ -342,9 +338,5 @@ func (s *Server) listTracks(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listTracksOutput{Tracks: make([]trackWire, 0, len(ts)), NextToken: next}
-	for _, t := range ts {
-		out.Tracks = append(out.Tracks, wireTrack(t))
-	}
-	return out, nil
+	return listTracksOutput{Tracks: wireAll(ts, wireTrack), NextToken: next}, nil
 }

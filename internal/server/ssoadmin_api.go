@@ -106,9 +106,7 @@ var ssoAdminOps = opTable[handler]{unknown: notServedBy("SSO Admin"), ops: map[s
 	"DescribeApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn },
 		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.AssignmentInput) (any, error) {
 			a, err := sso.DescribeApplicationAssignment(ctx, in)
-			return ssoAnswer(a, err, func(a ssoadmin.Assignment) any {
-				return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}
-			})
+			return ssoAnswer(a, err, wireAssignment)
 		}),
 	"DeleteApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).DeleteApplicationAssignment)),
 	"ListApplicationAssignments": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
@@ -364,14 +362,10 @@ func createApplication(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.C
 func listApplications(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListApplicationsInput) (any, error) {
 	apps, next, err := sso.ListApplications(ctx, in)
 	return ssoPage(apps, next, err, func(apps []ssoadmin.Application, next *string) any {
-		out := make([]applicationOut, 0, len(apps))
-		for _, a := range apps {
-			out = append(out, appOut(a))
-		}
 		return struct {
 			Applications []applicationOut
 			NextToken    *string `json:",omitempty"`
-		}{out, next}
+		}{wireAll(apps, appOut), next}
 	})
 }
 
@@ -408,11 +402,9 @@ func listApplicationGrants(sso *ssoadmin.Service, ctx context.Context, in grants
 		GrantType string
 		Grant     ssoadmin.GrantUnion
 	}
-	out := make([]item, 0, len(items))
-	for _, it := range items {
-		out = append(out, item{GrantType: it.GrantType, Grant: it.Grant.Union(it.GrantType)})
-	}
-	return map[string]any{"Grants": out}, nil
+	return map[string]any{"Grants": wireAll(items, func(it ssoadmin.GrantItem) item {
+		return item{GrantType: it.GrantType, Grant: it.Grant.Union(it.GrantType)}
+	})}, nil
 }
 
 type scopeInput struct {
@@ -455,14 +447,14 @@ type assignmentOut struct {
 }
 
 func assignmentsPage(as []ssoadmin.Assignment, next *string) any {
-	out := make([]assignmentOut, 0, len(as))
-	for _, a := range as {
-		out = append(out, assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType})
-	}
 	return struct {
 		ApplicationAssignments []assignmentOut
 		NextToken              *string `json:",omitempty"`
-	}{out, next}
+	}{wireAll(as, wireAssignment), next}
+}
+
+func wireAssignment(a ssoadmin.Assignment) assignmentOut {
+	return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}
 }
 
 type ttiArnInput struct{ TrustedTokenIssuerArn *string }
@@ -494,13 +486,11 @@ func listTrustedTokenIssuers(sso *ssoadmin.Service, ctx context.Context, in page
 			TrustedTokenIssuerArn  string
 			TrustedTokenIssuerType string
 		}
-		out := make([]meta, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType})
-		}
 		return struct {
 			TrustedTokenIssuers []meta
 			NextToken           *string `json:",omitempty"`
-		}{out, next}
+		}{wireAll(ts, func(t ssoadmin.TrustedTokenIssuer) meta {
+			return meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType}
+		}), next}
 	})
 }
