@@ -19,7 +19,7 @@ import (
 const serviceDataAPI = "redshift-data"
 
 // dataAPIOps are the RedshiftData.* operations served (BEHAVIOUR 14).
-var dataAPIOps = opTable[handler]{unknown: notServedBy("the Redshift Data API"), ops: map[string]handler{
+var dataAPIOps = opTable[handler]{unknown: notServedBy("the Redshift Data API"), before: dataAPIRuns, ops: map[string]handler{
 	"ExecuteStatement":      (*Server).executeStatement,
 	"BatchExecuteStatement": (*Server).batchExecuteStatement,
 	"DescribeStatement":     (*Server).describeStatement,
@@ -38,16 +38,17 @@ var dataAPIOps = opTable[handler]{unknown: notServedBy("the Redshift Data API"),
 }}
 
 func (s *Server) serveDataAPI(c *call) (any, error) {
-	op, err := dataAPIOps.find(c.op)
-	if err != nil {
-		return nil, err
-	}
+	return serveOp(s, c, dataAPIOps)
+}
+
+// dataAPIRuns refuses every operation when there is no Data API: it runs
+// statements through the gateway's upstream plumbing, which
+// gateway.disabled turns off.
+func dataAPIRuns(s *Server, _ *call) error {
 	if s.d.DataAPI == nil {
-		// The Data API runs statements through the gateway's upstream
-		// plumbing, which gateway.disabled turns off.
-		return nil, apierror.New(dataapi.ErrDatabaseConnection, "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set).")
+		return apierror.New(dataapi.ErrDatabaseConnection, "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set).")
 	}
-	return op(s, c)
+	return nil
 }
 
 // Wire shapes of the redshift-data model (2019-12-20): UpperCamel members

@@ -46,6 +46,18 @@ type queryHandler = func(*Server, *call, awsquery.Params) (any, error)
 type opTable[H any] struct {
 	ops     map[string]H
 	unknown func(op string) string
+	// before, when set, is what every operation of the API checks first,
+	// once its name is found.
+	before func(*Server, *call) error
+}
+
+// admit finds the operation c names and runs the API's own first checks.
+func (t opTable[H]) admit(s *Server, c *call) (H, error) {
+	h, err := t.find(c.op)
+	if err == nil && t.before != nil {
+		err = t.before(s, c)
+	}
+	return h, err
 }
 
 // find is the operation named op, or the API's unknown-operation error.
@@ -67,22 +79,25 @@ func (t opTable[H]) names() []string { return slices.Collect(maps.Keys(t.ops)) }
 
 // serveOp runs the operation of t that c names.
 func serveOp(s *Server, c *call, t opTable[handler]) (any, error) {
-	h, err := t.find(c.op)
+	h, err := t.admit(s, c)
 	if err != nil {
 		return nil, err
 	}
 	return h(s, c)
 }
 
-// queryOp reads an awsQuery request's parameters and finds its operation
-// in t (a request that does not parse is refused first).
-func queryOp(c *call, t opTable[queryHandler]) (queryHandler, awsquery.Params, error) {
+// serveQuery reads an awsQuery request's parameters (a request that does
+// not parse is refused first) and runs the operation of t it names.
+func serveQuery(s *Server, c *call, t opTable[queryHandler]) (any, error) {
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
-		return nil, params, err
+		return nil, err
 	}
-	op, err := t.find(c.op)
-	return op, params, err
+	op, err := t.admit(s, c)
+	if err != nil {
+		return nil, err
+	}
+	return op(s, c, params)
 }
 
 // servedBy is a table's entries: each of names served by h.

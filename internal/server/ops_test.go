@@ -19,6 +19,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/metrics"
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/sigv4"
@@ -294,5 +295,46 @@ func TestUnsignedOps(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("unsigned operations %v, want %v", got, want)
+	}
+}
+
+// TestTableFirstChecks: an API's own first checks run once the operation
+// is found, so an unknown name is still UnknownOperation: the Data API
+// without its gateway, SSO Admin without an instance, STS for a
+// GetSessionToken session.
+func TestTableFirstChecks(t *testing.T) {
+	t.Parallel()
+	s := &Server{}
+	if _, err := dataAPIOps.admit(s, &call{op: "Nope"}); !errors.Is(err, protocol.ErrUnknownOperation) {
+		t.Errorf("Data API, unknown operation: %v", err)
+	}
+	_, err := dataAPIOps.admit(s, &call{op: "ExecuteStatement"})
+	var ae *apierror.Error
+	if !errors.Is(err, dataapi.ErrDatabaseConnection) || !errors.As(err, &ae) ||
+		ae.Message != "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set)." {
+		t.Errorf("Data API without the gateway: %v", err)
+	}
+	_, err = ssoAdminOps.admit(s, &call{op: "ListInstances"})
+	if !errors.Is(err, protocol.ErrUnknownOperation) || !errors.As(err, &ae) ||
+		ae.Message != "The operation 'ListInstances' is not supported by SSO Admin on this endpoint." {
+		t.Errorf("SSO Admin without an instance: %v", err)
+	}
+	session := &auth.Principal{UserSession: true}
+	for _, tc := range []struct {
+		op      string
+		p       *auth.Principal
+		refused bool
+	}{
+		{"GetCallerIdentity", session, false},
+		{"AssumeRole", session, false},
+		{"GetSessionToken", session, true},
+		{"GetAccessKeyInfo", session, true},
+		{"AssumeRoleWithWebIdentity", nil, false},
+		{"GetSessionToken", &auth.Principal{}, false},
+	} {
+		_, err := stsOps.admit(s, &call{op: tc.op, principal: tc.p})
+		if refused := errors.Is(err, auth.ErrAccessDenied); refused != tc.refused || (!tc.refused && err != nil) {
+			t.Errorf("STS %s (session %v): %v", tc.op, tc.p != nil && tc.p.UserSession, err)
+		}
 	}
 }

@@ -191,6 +191,22 @@ func (f queryForm) items(v *validation.Collector, name, member string) []string 
 	}
 }
 
+// applicationLists reads an application's two optional lists, each nil
+// when the request leaves it out (a modify then keeps it).
+func (f queryForm) applicationLists(v *validation.Collector) (*[]redshiftidc.AuthorizedTokenIssuer, *[]redshiftidc.ServiceIntegration) {
+	var issuers *[]redshiftidc.AuthorizedTokenIssuer
+	var integrations *[]redshiftidc.ServiceIntegration
+	if f.present("AuthorizedTokenIssuerList") {
+		l := f.issuers(v)
+		issuers = &l
+	}
+	if f.present("ServiceIntegrations") {
+		l := f.integrations(v)
+		integrations = &l
+	}
+	return issuers, integrations
+}
+
 func (f queryForm) issuers(v *validation.Collector) []redshiftidc.AuthorizedTokenIssuer {
 	out := []redshiftidc.AuthorizedTokenIssuer{}
 	for _, pre := range f.items(v, "AuthorizedTokenIssuerList", "member") {
@@ -260,11 +276,7 @@ var redshiftOps = opTable[queryHandler]{unknown: notInVersion("2012-12-01"), ops
 }}
 
 func (s *Server) serveRedshift(c *call) (any, error) {
-	op, params, err := queryOp(c, redshiftOps)
-	if err != nil {
-		return nil, err
-	}
-	return op(s, c, params)
+	return serveQuery(s, c, redshiftOps)
 }
 
 // idcApplicationsARN names every Redshift IdC application of the caller's
@@ -289,12 +301,8 @@ func (s *Server) createIdcApplication(c *call, params awsquery.Params) (any, err
 	}
 	form := newQueryForm(params)
 	var v validation.Collector
-	if form.present("AuthorizedTokenIssuerList") {
-		app.AuthorizedTokenIssuers = form.issuers(&v)
-	}
-	if form.present("ServiceIntegrations") {
-		app.ServiceIntegrations = form.integrations(&v)
-	}
+	issuers, integrations := form.applicationLists(&v)
+	app.AuthorizedTokenIssuers, app.ServiceIntegrations = deref(issuers), deref(integrations)
 	for _, pre := range form.items(&v, "Tags", "Tag") {
 		app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
 	}
@@ -328,15 +336,7 @@ func (s *Server) modifyIdcApplication(c *call, params awsquery.Params) (any, err
 		DisplayName: queryOptional(params, "IdcDisplayName"),
 	}
 	var v validation.Collector
-	form := newQueryForm(params)
-	if form.present("AuthorizedTokenIssuerList") {
-		l := form.issuers(&v)
-		in.AuthorizedTokenIssuers = &l
-	}
-	if form.present("ServiceIntegrations") {
-		l := form.integrations(&v)
-		in.ServiceIntegrations = &l
-	}
+	in.AuthorizedTokenIssuers, in.ServiceIntegrations = newQueryForm(params).applicationLists(&v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -225,9 +225,11 @@ func (s *Server) getCredentials(c *call) (any, error) {
 
 var workgroupNameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
 
-func deref(p *string) string {
+// deref is what p points to, or the zero value.
+func deref[T any](p *T) T {
 	if p == nil {
-		return ""
+		var zero T
+		return zero
 	}
 	return *p
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -22,7 +23,7 @@ const serviceSSOAdmin = "sso"
 // trusted-identity-propagation subset of sso-admin (BEHAVIOUR 15). Each
 // decodes its input, authorizes sso:<Op> on the resources the service
 // authorization reference names, and calls the domain.
-var ssoAdminOps = opTable[handler]{unknown: notServedBy("SSO Admin"), ops: map[string]handler{
+var ssoAdminOps = opTable[handler]{unknown: ssoAdminUnknown, before: ssoAdminServed, ops: map[string]handler{
 	"ListInstances":            (*Server).listInstances,
 	"DescribeInstance":         (*Server).describeInstance,
 	"ListApplicationProviders": (*Server).listApplicationProviders,
@@ -136,12 +137,16 @@ var ssoAdminOps = opTable[handler]{unknown: notServedBy("SSO Admin"), ops: map[s
 		}),
 }}
 
-func (s *Server) serveSSOAdmin(c *call) (any, error) {
+func (s *Server) serveSSOAdmin(c *call) (any, error) { return serveOp(s, c, ssoAdminOps) }
+
+var ssoAdminUnknown = notServedBy("SSO Admin")
+
+// ssoAdminServed: without an instance no operation is served.
+func ssoAdminServed(s *Server, c *call) error {
 	if s.d.SSOAdmin == nil {
-		// Without an instance no operation is served.
-		return nil, ssoAdminOps.refuse(c.op)
+		return protocol.Errorf(protocol.ErrUnknownOperation, ssoAdminUnknown(c.op))
 	}
-	return serveOp(s, c, ssoAdminOps)
+	return nil
 }
 
 // authorizeSSO authorizes sso:<Op> on every resource. The instance

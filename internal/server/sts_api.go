@@ -77,7 +77,7 @@ func policyArns(params awsquery.Params) []string {
 }
 
 // stsOps are the STS actions (awsQuery, Version 2011-06-15).
-var stsOps = opTable[queryHandler]{unknown: notInVersion("2011-06-15"), ops: map[string]queryHandler{
+var stsOps = opTable[queryHandler]{unknown: notInVersion("2011-06-15"), before: stsSessionMayCall, ops: map[string]queryHandler{
 	"AssumeRole":                (*Server).assumeRole,
 	"AssumeRoleWithWebIdentity": (*Server).assumeRoleWithWebIdentity,
 	"GetCallerIdentity":         (*Server).getCallerIdentity,
@@ -86,17 +86,16 @@ var stsOps = opTable[queryHandler]{unknown: notInVersion("2011-06-15"), ops: map
 }}
 
 func (s *Server) serveSTS(c *call) (any, error) {
-	op, params, err := queryOp(c, stsOps)
-	if err != nil {
-		return nil, err
+	return serveQuery(s, c, stsOps)
+}
+
+// stsSessionMayCall refuses an operation the calling session may not
+// call; an unsigned call (unsignedOps) has no principal.
+func stsSessionMayCall(_ *Server, c *call) error {
+	if c.principal == nil {
+		return nil
 	}
-	// Unsigned (unsignedOps): no principal.
-	if c.principal != nil {
-		if err := sts.SessionMayCall(c.principal, c.op); err != nil {
-			return nil, err
-		}
-	}
-	return op(s, c, params)
+	return sts.SessionMayCall(c.principal, c.op)
 }
 
 func (s *Server) getSessionToken(c *call, params awsquery.Params) (any, error) {
