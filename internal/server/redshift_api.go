@@ -82,14 +82,20 @@ type tagXML struct {
 	Value string `xml:"Value"`
 }
 
-type createIdcApplicationResult struct {
-	XMLName                xml.Name          `xml:"CreateRedshiftIdcApplicationResult"`
+// idcApplicationResult is the answer of CreateRedshiftIdcApplication and
+// ModifyRedshiftIdcApplication (<Op>Result).
+type idcApplicationResult struct {
+	XMLName                xml.Name
 	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
 }
 
-type modifyIdcApplicationResult struct {
-	XMLName                xml.Name          `xml:"ModifyRedshiftIdcApplicationResult"`
-	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
+// idcApplicationAnswer is the application a create or modify made, or its
+// error.
+func idcApplicationAnswer(c *call, app redshiftidc.Application, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return idcApplicationResult{XMLName: xml.Name{Local: c.op + "Result"}, RedshiftIdcApplication: wireIdcApplication(app)}, nil
 }
 
 type describeIdcApplicationsResult struct {
@@ -319,10 +325,7 @@ func (s *Server) createIdcApplication(c *call, params awsquery.Params) (any, err
 		return nil, validation.Newf("IdcInstanceArn %s is not an Identity Center instance of this deployment.", app.IdcInstanceArn)
 	}
 	created, err := s.d.IdcApps.Create(c.ctx, scope, app)
-	if err != nil {
-		return nil, err
-	}
-	return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
+	return idcApplicationAnswer(c, created, err)
 }
 
 func (s *Server) modifyIdcApplication(c *call, params awsquery.Params) (any, error) {
@@ -341,10 +344,7 @@ func (s *Server) modifyIdcApplication(c *call, params awsquery.Params) (any, err
 		return nil, err
 	}
 	app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
-	if err != nil {
-		return nil, err
-	}
-	return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
+	return idcApplicationAnswer(c, app, err)
 }
 
 func (s *Server) describeIdcApplications(c *call, params awsquery.Params) (any, error) {
