@@ -29,79 +29,66 @@ var ssoAdminOps = opTable[handler]{unknown: ssoAdminUnknown, before: ssoAdminSer
 	"ListApplicationProviders": (*Server).listApplicationProviders,
 
 	"CreateApplication": onInstance(func(in *ssoadmin.CreateApplicationInput) *string { return in.InstanceArn }, createApplication),
-	"DescribeApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
-			app, err := sso.Application(ctx, *in.ApplicationArn)
-			return ssoAnswer(app, err, appOut)
-		}),
+	"DescribeApplication": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+		app, err := sso.Application(ctx, *in.ApplicationArn)
+		return ssoAnswer(app, err, appOut)
+	}),
 	"ListApplications":  onInstance(func(in *ssoadmin.ListApplicationsInput) *string { return in.InstanceArn }, listApplications),
 	"UpdateApplication": onApp(func(in *ssoadmin.UpdateApplicationInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).UpdateApplication)),
-	"DeleteApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
-			return struct{}{}, sso.DeleteApplication(ctx, *in.ApplicationArn)
-		}),
+	"DeleteApplication": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+		return struct{}{}, sso.DeleteApplication(ctx, *in.ApplicationArn)
+	}),
 
 	"PutApplicationGrant": onApp(func(in *ssoadmin.PutApplicationGrantInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).PutApplicationGrant)),
-	"GetApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
-			g, err := sso.GetApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
-			return ssoAnswer(g, err, func(g ssoadmin.Grant) any { return map[string]any{"Grant": g.Union(*in.GrantType)} })
-		}),
-	"ListApplicationGrants": onApp(func(in *grantsPageInput) *string { return in.ApplicationArn }, listApplicationGrants),
-	"DeleteApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
-		}),
+	"GetApplicationGrant": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+		g, err := sso.GetApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+		return ssoAnswer(g, err, func(g ssoadmin.Grant) any { return map[string]any{"Grant": g.Union(*in.GrantType)} })
+	}),
+	"ListApplicationGrants": onAppInput(listApplicationGrants),
+	"DeleteApplicationGrant": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+	}),
 
-	"PutApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAccessScope(ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
-		}),
-	"GetApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return sso.GetApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
-		}),
-	"ListApplicationAccessScopes": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
-			scopes, next, err := sso.ListApplicationAccessScopes(ctx, in.ApplicationArn, in.page())
-			return ssoPage(scopes, next, err, func(scopes []ssoadmin.ScopeDetails, next *string) any {
-				return struct {
-					Scopes    []ssoadmin.ScopeDetails
-					NextToken *string `json:",omitempty"`
-				}{scopes, next}
-			})
-		}),
-	"DeleteApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
-		}),
+	"PutApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAccessScope(ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
+	}),
+	"GetApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return sso.GetApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+	}),
+	"ListApplicationAccessScopes": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+		scopes, next, err := sso.ListApplicationAccessScopes(ctx, in.ApplicationArn, in.page())
+		return ssoPage(scopes, next, err, func(scopes []ssoadmin.ScopeDetails, next *string) any {
+			return struct {
+				Scopes    []ssoadmin.ScopeDetails
+				NextToken *string `json:",omitempty"`
+			}{scopes, next}
+		})
+	}),
+	"DeleteApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+	}),
 
-	"PutApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
-		}),
-	"GetApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			m, err := sso.GetApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
-			return ssoAnswer(m, err, func(m ssoadmin.AuthenticationMethod) any {
-				return map[string]any{"AuthenticationMethod": methodUnion(m)}
-			})
-		}),
-	"ListApplicationAuthenticationMethods": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn }, listApplicationAuthenticationMethods),
-	"DeleteApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
-		}),
+	"PutApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
+	}),
+	"GetApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		m, err := sso.GetApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+		return ssoAnswer(m, err, func(m ssoadmin.AuthenticationMethod) any {
+			return map[string]any{"AuthenticationMethod": methodUnion(m)}
+		})
+	}),
+	"ListApplicationAuthenticationMethods": onAppInput(listApplicationAuthenticationMethods),
+	"DeleteApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+	}),
 
-	"PutApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAssignmentConfiguration(ctx, in.ApplicationArn, in.AssignmentRequired)
-		}),
-	"GetApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
-			required, err := sso.GetApplicationAssignmentConfiguration(ctx, in.ApplicationArn)
-			return ssoAnswer(required, err, func(required bool) any { return map[string]bool{"AssignmentRequired": required} })
-		}),
+	"PutApplicationAssignmentConfiguration": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAssignmentConfiguration(ctx, in.ApplicationArn, in.AssignmentRequired)
+	}),
+	"GetApplicationAssignmentConfiguration": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+		required, err := sso.GetApplicationAssignmentConfiguration(ctx, in.ApplicationArn)
+		return ssoAnswer(required, err, func(required bool) any { return map[string]bool{"AssignmentRequired": required} })
+	}),
 
 	"CreateApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).CreateApplicationAssignment)),
 	"DescribeApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn },
@@ -110,11 +97,10 @@ var ssoAdminOps = opTable[handler]{unknown: ssoAdminUnknown, before: ssoAdminSer
 			return ssoAnswer(a, err, wireAssignment)
 		}),
 	"DeleteApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).DeleteApplicationAssignment)),
-	"ListApplicationAssignments": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
-			as, next, err := sso.ListApplicationAssignments(ctx, in.ApplicationArn, in.page())
-			return ssoPage(as, next, err, assignmentsPage)
-		}),
+	"ListApplicationAssignments": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+		as, next, err := sso.ListApplicationAssignments(ctx, in.ApplicationArn, in.page())
+		return ssoPage(as, next, err, assignmentsPage)
+	}),
 	"ListApplicationAssignmentsForPrincipal": onInstance(func(in *ssoadmin.ListForPrincipalInput) *string { return in.InstanceArn },
 		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListForPrincipalInput) (any, error) {
 			as, next, err := sso.ListApplicationAssignmentsForPrincipal(ctx, in)
@@ -199,6 +185,14 @@ func onApp[In any](arn func(*In) *string, do ssoOp[In]) handler {
 	return onSSOResource(func(v *validation.Collector, arn *string) bool {
 		return ssoadmin.CheckApplicationArn(v, "applicationArn", arn)
 	}, arn, do)
+}
+
+// onAppInput is onApp for an input with an appArn method.
+func onAppInput[In any, P interface {
+	*In
+	appArn() *string
+}](do ssoOp[In]) handler {
+	return onApp(func(in *In) *string { return P(in).appArn() }, do)
 }
 
 // onTTI is an operation on one trusted token issuer.
@@ -375,6 +369,17 @@ func listApplications(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.Li
 }
 
 type appArnInput struct{ ApplicationArn *string }
+
+// appArn is the ApplicationArn member of an input about one application,
+// which onAppInput reads. (Each input has the member of its own: one
+// embedded would be named by its type in a decoding error's path.)
+func (in *appArnInput) appArn() *string           { return in.ApplicationArn }
+func (in *grantTypeInput) appArn() *string        { return in.ApplicationArn }
+func (in *grantsPageInput) appArn() *string       { return in.ApplicationArn }
+func (in *scopeInput) appArn() *string            { return in.ApplicationArn }
+func (in *pagedAppInput) appArn() *string         { return in.ApplicationArn }
+func (in *methodInput) appArn() *string           { return in.ApplicationArn }
+func (in *assignmentConfigInput) appArn() *string { return in.ApplicationArn }
 
 // pagedAppInput is a paged list's input about one application.
 type pagedAppInput struct {

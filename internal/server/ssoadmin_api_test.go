@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 )
 
@@ -55,5 +56,19 @@ func TestSSOAdminWireShapes(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("%s: %s, want %s", typ, got, want)
 		}
+	}
+}
+
+// TestSSOAppInputsReadTheArn: an input about one application reads
+// ApplicationArn as its own member, in values and in type errors alike.
+func TestSSOAppInputsReadTheArn(t *testing.T) {
+	t.Parallel()
+	var in scopeInput
+	if err := awsjson.Decode([]byte(`{"ApplicationArn":"arn:a","Scope":"s"}`), &in); err != nil || *in.appArn() != "arn:a" || *in.Scope != "s" {
+		t.Fatalf("%v %+v", err, in)
+	}
+	err := awsjson.Decode([]byte(`{"ApplicationArn":5}`), &in)
+	if err == nil || !strings.Contains(err.Error(), "Unexpected value type for member 'ApplicationArn': expected a string.") {
+		t.Errorf("a number for the ARN: %v", err)
 	}
 }
