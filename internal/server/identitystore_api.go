@@ -26,13 +26,13 @@ var identityStoreOps = opTable[handler]{unknown: notServedBy("the Identity Store
 	"UpdateUser":                    isUpdate(isUsers),
 	"DeleteUser":                    isDelete(isUsers),
 	"ListUsers":                     isList(isUsers),
-	"GetUserId":                     (*Server).isGetUserID,
+	"GetUserId":                     isGetID(isUsers),
 	"CreateGroup":                   (*Server).isCreateGroup,
 	"DescribeGroup":                 isDescribe(isGroups),
 	"UpdateGroup":                   isUpdate(isGroups),
 	"DeleteGroup":                   isDelete(isGroups),
 	"ListGroups":                    isList(isGroups),
-	"GetGroupId":                    (*Server).isGetGroupID,
+	"GetGroupId":                    isGetID(isGroups),
 	"CreateGroupMembership":         (*Server).isCreateMembership,
 	"DeleteGroupMembership":         (*Server).isDeleteMembership,
 	"DescribeGroupMembership":       (*Server).isDescribeMembership,
@@ -150,6 +150,14 @@ type isKind[R, W any] struct {
 	ref    func(*Server, R) any         // the answer of a create or update
 	list   func([]W, *string) any       // the answer of a List
 
+	// GetXId: the unique attributes an AlternateIdentifier may name (in
+	// the order the error message lists them), the look-up by each, the
+	// look-up by external id, and the answer.
+	idPaths      []string
+	idBy         map[string]func(*identitystore.Service, context.Context, string) (string, error)
+	idByExternal func(*identitystore.Service, context.Context, identitystore.ExternalID) (string, error)
+	idAnswer     func(s *Server, id string) any
+
 	describe func(*identitystore.Service, context.Context, string) (R, error)
 	update   func(*identitystore.Service, context.Context, string, string, *string, []identitystore.Operation) (R, error)
 	delete   func(*identitystore.Service, context.Context, string, *string) error
@@ -163,6 +171,15 @@ var isUsers = isKind[identitystore.User, isUserWire]{
 	ref:  (*Server).userRef,
 	list: func(us []isUserWire, next *string) any { return listUsersOutput{Users: us, NextToken: next} },
 
+	idPaths: []string{"userName", "emails.value"},
+	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
+		"userName": (*identitystore.Service).UserIDByName, "emails.value": (*identitystore.Service).UserIDByEmail,
+	},
+	idByExternal: (*identitystore.Service).UserIDByExternalID,
+	idAnswer: func(s *Server, id string) any {
+		return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}
+	},
+
 	describe: (*identitystore.Service).DescribeUser, update: (*identitystore.Service).UpdateUser,
 	delete: (*identitystore.Service).DeleteUser, page: (*identitystore.Service).ListUsers,
 }
@@ -173,6 +190,15 @@ var isGroups = isKind[identitystore.Group, wireGroup]{
 	wire: func(s *Server, g identitystore.Group, _ *isInput) wireGroup { return s.toWireGroup(g) },
 	ref:  (*Server).groupRef,
 	list: func(gs []wireGroup, next *string) any { return listGroupsOutput{Groups: gs, NextToken: next} },
+
+	idPaths: []string{"displayName"},
+	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
+		"displayName": (*identitystore.Service).GroupIDByName,
+	},
+	idByExternal: (*identitystore.Service).GroupIDByExternalID,
+	idAnswer: func(s *Server, id string) any {
+		return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}
+	},
 
 	describe: (*identitystore.Service).DescribeGroup, update: (*identitystore.Service).UpdateGroup,
 	delete: (*identitystore.Service).DeleteGroup, page: (*identitystore.Service).ListGroups,
@@ -246,6 +272,33 @@ func isList[R, W any](k isKind[R, W]) handler {
 			return nil, err
 		}
 		return k.list(wireAll(rs, func(r R) W { return k.wire(s, r, &in) }), str(next)), nil
+	}
+}
+
+// isGetID is GetUserId and GetGroupId: authorized on every resource of
+// the kind, the id the AlternateIdentifier names (an external id, or a
+// unique attribute's value).
+func isGetID[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		var path, value string
+		var x *identitystore.ExternalID
+		if err := s.isCall(c, &in, func(v *validation.Collector) {
+			path, value, x = alternate(v, in.Alternate, k.idPaths...)
+		}, constantARNs(k.all)); err != nil {
+			return nil, err
+		}
+		var id string
+		var err error
+		if x != nil {
+			id, err = k.idByExternal(s.d.IdStore, c.ctx, *x)
+		} else {
+			id, err = k.idBy[path](s.d.IdStore, c.ctx, value)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return k.idAnswer(s, id), nil
 	}
 }
 
@@ -419,31 +472,6 @@ type userIDOutput struct {
 	UserArn         string `json:"UserArn"`
 }
 
-func (s *Server) isGetUserID(c *call) (any, error) {
-	var in isInput
-	var path, value string
-	var x *identitystore.ExternalID
-	if err := s.isCall(c, &in, func(v *validation.Collector) {
-		path, value, x = alternate(v, in.Alternate, "userName", "emails.value")
-	}, constantARNs(isUsers.all)); err != nil {
-		return nil, err
-	}
-	var id string
-	var err error
-	switch {
-	case x != nil:
-		id, err = s.d.IdStore.UserIDByExternalID(c.ctx, *x)
-	case path == "userName":
-		id, err = s.d.IdStore.UserIDByName(c.ctx, value)
-	default:
-		id, err = s.d.IdStore.UserIDByEmail(c.ctx, value)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}, nil
-}
-
 // ---- groups
 
 type wireGroup struct {
@@ -506,28 +534,6 @@ type groupIDOutput struct {
 	IdentityStoreId string `json:"IdentityStoreId"`
 	GroupId         string `json:"GroupId"`
 	GroupArn        string `json:"GroupArn"`
-}
-
-func (s *Server) isGetGroupID(c *call) (any, error) {
-	var in isInput
-	var value string
-	var x *identitystore.ExternalID
-	if err := s.isCall(c, &in, func(v *validation.Collector) {
-		_, value, x = alternate(v, in.Alternate, "displayName")
-	}, constantARNs(isGroups.all)); err != nil {
-		return nil, err
-	}
-	var id string
-	var err error
-	if x != nil {
-		id, err = s.d.IdStore.GroupIDByExternalID(c.ctx, *x)
-	} else {
-		id, err = s.d.IdStore.GroupIDByName(c.ctx, value)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}, nil
 }
 
 // ---- memberships
