@@ -39,9 +39,7 @@ var iamOps = opTable[queryHandler]{unknown: notInVersion(iamVersion), ops: joinO
 	iamUsers.ops(),
 	servedBy((*Server).iamRoleEmptyList, "ListAttachedRolePolicies", "ListInstanceProfilesForRole"),
 	servedBy((*Server).serveAccessKeys, "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys"),
-	servedBy((*Server).serveIAMOIDC, "CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders",
-		"DeleteOpenIDConnectProvider", "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
-		"UpdateOpenIDConnectProviderThumbprint", "TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags"),
+	iamOIDCOps,
 )}
 
 // iamVersion is IAM's API version.
