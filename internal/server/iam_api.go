@@ -13,7 +13,6 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/iamstore"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -23,8 +22,8 @@ import (
 const iamRegion = "us-east-1"
 
 // iamOps are the IAM actions served (awsQuery, Version 2010-05-08): the
-// operations roles and users share are their kind's, told apart by name
-// (iamKind.serve); the OpenID Connect provider actions are iam_oidc_api.go's.
+// operations roles and users share are their kind's (iamKind.ops); the
+// OpenID Connect provider actions are iam_oidc_api.go's.
 var iamOps = opTable[queryHandler]{unknown: notInVersion(iamVersion), ops: joinOps(
 	map[string]queryHandler{
 		"CreateRole":             (*Server).iamCreateRole,
@@ -305,67 +304,64 @@ var iamUsers = iamKind{
 	deletePolicy: (*iamstore.Service).DeleteUserPolicy,
 }
 
-// iamKindOps are the operations roles and users share, each named by a
-// verb before the kind's name and what follows it ("Put", "Policy":
-// PutRolePolicy, PutUserPolicy).
-var iamKindOps = [][2]string{{"Delete", ""}, {"Put", "Policy"}, {"Get", "Policy"}, {"List", "Policies"}, {"Delete", "Policy"}, {"List", "Tags"}}
-
-// ops are the kind's entries of iamOps.
+// ops are the kind's entries of iamOps: the operations roles and users
+// share, named by the kind ("DeleteRole", "DeleteUser").
 func (k iamKind) ops() map[string]queryHandler {
-	m := map[string]queryHandler{}
-	for _, op := range iamKindOps {
-		m[op[0]+strings.TrimSuffix(k.member, "Name")+op[1]] = k.serve
+	kind := strings.TrimSuffix(k.member, "Name")
+	return map[string]queryHandler{
+		"Delete" + kind: k.on(false, func(s *Server, c *call, _ awsquery.Params, id iamIdentity, _ iamstore.ListInput) (any, error) {
+			return nil, k.remove(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id)
+		}),
+		"Put" + kind + "Policy": k.on(false, func(s *Server, c *call, params awsquery.Params, id iamIdentity, _ iamstore.ListInput) (any, error) {
+			return nil, k.putPolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id, params.Get("PolicyName"), params.Get("PolicyDocument"))
+		}),
+		"Get" + kind + "Policy": k.on(false, func(s *Server, c *call, params awsquery.Params, id iamIdentity, _ iamstore.ListInput) (any, error) {
+			p, err := k.getPolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, params.Get("PolicyName"))
+			if err != nil {
+				return nil, err
+			}
+			out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
+			if k.member == "RoleName" {
+				out.RoleName = id.name
+			} else {
+				out.UserName = id.name
+			}
+			return out, nil
+		}),
+		"List" + kind + "Policies": k.on(true, func(s *Server, c *call, _ awsquery.Params, id iamIdentity, page iamstore.ListInput) (any, error) {
+			names, next, err := k.listPolicies(s.d.IAM, c.ctx, c.principal.Account, id.name, page)
+			if err != nil {
+				return nil, err
+			}
+			return listPoliciesResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyNames: append([]string{}, names...), iamMore: iamPageEnd(next)}, nil
+		}),
+		"Delete" + kind + "Policy": k.on(false, func(s *Server, c *call, params awsquery.Params, id iamIdentity, _ iamstore.ListInput) (any, error) {
+			return nil, k.deletePolicy(s.d.IAM, c.ctx, c.principal.Account, id.name, id.id, params.Get("PolicyName"))
+		}),
+		"List" + kind + "Tags": k.on(true, func(_ *Server, c *call, _ awsquery.Params, id iamIdentity, page iamstore.ListInput) (any, error) {
+			return tagsPage(c.op, id.tags, page)
+		}),
 	}
-	return m
 }
 
-// serve is the operations roles and users share, told apart by what
-// remains of the operation's name without the kind's ("DeleteRole" and
-// "DeleteUser" are "Delete"). Paging is read before the look-up, as each list
-// operation did: a bad Marker is refused whether or not the owner exists.
-func (k iamKind) serve(s *Server, c *call, params awsquery.Params) (any, error) {
-	verb := strings.Replace(c.op, strings.TrimSuffix(k.member, "Name"), "", 1)
-	var page iamstore.ListInput
-	if verb == "ListPolicies" || verb == "ListTags" {
-		var err error
-		if page, err = iamPage(params); err != nil {
-			return nil, err
+// on is an operation on the role or user the request names, looked up
+// and authorized; a list (paged) reads its Marker and MaxItems first, so a
+// bad Marker is refused whether or not the owner exists.
+func (k iamKind) on(paged bool, do func(*Server, *call, awsquery.Params, iamIdentity, iamstore.ListInput) (any, error)) queryHandler {
+	return func(s *Server, c *call, params awsquery.Params) (any, error) {
+		var page iamstore.ListInput
+		if paged {
+			var err error
+			if page, err = iamPage(params); err != nil {
+				return nil, err
+			}
 		}
-	}
-	id, err := k.lookup(s, c, params.Get(k.member))
-	if err != nil {
-		return nil, err
-	}
-	account := c.principal.Account
-	switch verb {
-	case "Delete":
-		return nil, k.remove(s.d.IAM, c.ctx, account, id.name, id.id)
-	case "PutPolicy":
-		return nil, k.putPolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"), params.Get("PolicyDocument"))
-	case "GetPolicy":
-		p, err := k.getPolicy(s.d.IAM, c.ctx, account, id.name, params.Get("PolicyName"))
+		id, err := k.lookup(s, c, params.Get(k.member))
 		if err != nil {
 			return nil, err
 		}
-		out := getPolicyResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyName: p.Name, PolicyDocument: policyEscape(p.Document)}
-		if k.member == "RoleName" {
-			out.RoleName = id.name
-		} else {
-			out.UserName = id.name
-		}
-		return out, nil
-	case "ListPolicies":
-		names, next, err := k.listPolicies(s.d.IAM, c.ctx, account, id.name, page)
-		if err != nil {
-			return nil, err
-		}
-		return listPoliciesResult{XMLName: xml.Name{Local: c.op + "Result"}, PolicyNames: append([]string{}, names...), iamMore: iamPageEnd(next)}, nil
-	case "DeletePolicy":
-		return nil, k.deletePolicy(s.d.IAM, c.ctx, account, id.name, id.id, params.Get("PolicyName"))
-	case "ListTags":
-		return tagsPage(c.op, id.tags, page)
+		return do(s, c, params, id, page)
 	}
-	return nil, iamUnknownOp(c.op)
 }
 
 // iamList is ListRoles and ListUsers: authorized on every resource (as
@@ -532,12 +528,6 @@ func (s *Server) iamListUsers(c *call, params awsquery.Params) (any, error) {
 	}, func(users []iamUserXML, next string) any {
 		return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
 	})
-}
-
-// iamUnknownOp is iamOps' refusal, for the handlers the table names (it
-// cannot name the table they are in).
-func iamUnknownOp(op string) error {
-	return protocol.Errorf(protocol.ErrUnknownOperation, notInVersion(iamVersion)(op))
 }
 
 func (s *Server) serveAccessKeys(c *call, params awsquery.Params) (any, error) {
