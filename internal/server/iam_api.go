@@ -180,17 +180,25 @@ func wireTags(tags []iamstore.Tag) []iamTagXML {
 	return wireAll(tags, func(t iamstore.Tag) iamTagXML { return iamTagXML{Key: t.Key, Value: t.Value} })
 }
 
-func wireRole(r iamstore.Role, withDoc bool) iamRoleXML {
+// wireRole is a role as IAM shows it; ListRoles shows none of its tags
+// (withTags false), as IAM's does.
+func wireRole(r iamstore.Role, withTags bool) iamRoleXML {
 	x := iamRoleXML{Path: r.Path, RoleName: r.Name, RoleId: r.RoleID, Arn: r.ARN(), CreateDate: iamTime(r.CreateDate),
-		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: entityTags(r.Tags)}
-	if withDoc {
-		x.AssumeRolePolicyDocument = policyEscape(r.AssumeRolePolicyDocument)
+		AssumeRolePolicyDocument: policyEscape(r.AssumeRolePolicyDocument), Description: r.Description, MaxSessionDuration: r.MaxSessionDuration}
+	if withTags {
+		x.Tags = entityTags(r.Tags)
 	}
 	return x
 }
 
-func wireUser(u iamstore.User) iamUserXML {
-	return iamUserXML{Path: u.Path, UserName: u.Name, UserId: u.UserID, Arn: u.ARN(), CreateDate: iamTime(u.CreateDate), Tags: entityTags(u.Tags)}
+// wireUser is a user as IAM shows it; ListUsers shows none of its tags
+// (withTags false), as IAM's does.
+func wireUser(u iamstore.User, withTags bool) iamUserXML {
+	x := iamUserXML{Path: u.Path, UserName: u.Name, UserId: u.UserID, Arn: u.ARN(), CreateDate: iamTime(u.CreateDate)}
+	if withTags {
+		x.Tags = entityTags(u.Tags)
+	}
+	return x
 }
 
 // iamPage reads Marker and MaxItems.
@@ -365,9 +373,10 @@ func (k iamKind) on(paged bool, do func(*Server, *call, awsquery.Params, iamIden
 }
 
 // iamList is ListRoles and ListUsers: authorized on every resource (as
-// IAM's), a page of the account's roles or users under PathPrefix.
+// IAM's), a page of the account's roles or users under PathPrefix, each
+// without its tags.
 func iamList[E, W any](s *Server, c *call, params awsquery.Params, list func(*iamstore.Service, context.Context, string, string, iamstore.ListInput) ([]E, string, error),
-	wire func(E) W, out func([]W, string) any) (any, error) {
+	wire func(E, bool) W, out func([]W, string) any) (any, error) {
 	page, err := iamPage(params)
 	if err != nil {
 		return nil, err
@@ -379,7 +388,7 @@ func iamList[E, W any](s *Server, c *call, params awsquery.Params, list func(*ia
 	if err != nil {
 		return nil, err
 	}
-	return out(wireAll(es, wire), next), nil
+	return out(wireAll(es, func(e E) W { return wire(e, false) }), next), nil
 }
 
 // iamUserName is the UserName member, or, when absent, the calling user
@@ -456,11 +465,7 @@ func (s *Server) iamGetRole(c *call, params awsquery.Params) (any, error) {
 }
 
 func (s *Server) iamListRoles(c *call, params awsquery.Params) (any, error) {
-	return iamList(s, c, params, (*iamstore.Service).ListRoles, func(r iamstore.Role) iamRoleXML {
-		x := wireRole(r, true)
-		x.Tags = nil // ListRoles does not return tags (IAM's)
-		return x
-	}, func(roles []iamRoleXML, next string) any {
+	return iamList(s, c, params, (*iamstore.Service).ListRoles, wireRole, func(roles []iamRoleXML, next string) any {
 		return listRolesResult{Roles: roles, iamMore: iamPageEnd(next)}
 	})
 }
@@ -500,7 +505,7 @@ func (s *Server) iamCreateUser(c *call, params awsquery.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return iamUserResult{XMLName: xml.Name{Local: "CreateUserResult"}, User: wireUser(u)}, nil
+	return iamUserResult{XMLName: xml.Name{Local: "CreateUserResult"}, User: wireUser(u, true)}, nil
 }
 
 func (s *Server) iamGetUser(c *call, params awsquery.Params) (any, error) {
@@ -517,15 +522,11 @@ func (s *Server) iamGetUser(c *call, params awsquery.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return iamUserResult{XMLName: xml.Name{Local: "GetUserResult"}, User: wireUser(u)}, nil
+	return iamUserResult{XMLName: xml.Name{Local: "GetUserResult"}, User: wireUser(u, true)}, nil
 }
 
 func (s *Server) iamListUsers(c *call, params awsquery.Params) (any, error) {
-	return iamList(s, c, params, (*iamstore.Service).ListUsers, func(u iamstore.User) iamUserXML {
-		x := wireUser(u)
-		x.Tags = nil // ListUsers does not return tags (IAM's)
-		return x
-	}, func(users []iamUserXML, next string) any {
+	return iamList(s, c, params, (*iamstore.Service).ListUsers, wireUser, func(users []iamUserXML, next string) any {
 		return listUsersResult{Users: users, iamMore: iamPageEnd(next)}
 	})
 }
