@@ -75,11 +75,8 @@ func runKeys(ctx context.Context, env Env, args []string) error {
 	fs, cf := newClientFlagSet("keys "+args[0], env)
 	wg := fs.String("workgroup", "", "workgroup name (required)")
 	min := fs.Int("min-version", 0, "retire: the lowest key version that may still open tokens")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], "workgroup"); err != nil {
 		return err
-	}
-	if *wg == "" {
-		return usageError{"--workgroup is required"}
 	}
 	in := map[string]any{"workgroupName": *wg}
 	if args[0] == "retire" {
@@ -159,11 +156,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func runTokenGet(ctx context.Context, env Env, args []string) error {
 	fs, cf := newClientFlagSet("token get", env)
 	wgs := fs.String("workgroup", "", "workgroup name(s), comma-separated (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "workgroup"); err != nil {
 		return err
-	}
-	if *wgs == "" {
-		return usageError{"--workgroup is required"}
 	}
 	c, err := cf.client(ctx)
 	if err != nil {

@@ -124,10 +124,11 @@ func newFlagSet(name string, env Env) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and turns flag errors into usage errors. The flag
+// parseFlags parses and turns flag errors into usage errors, a required
+// flag (by name) left empty among them. The flag
 // package is kept from printing an error and the whole usage itself: Run
 // prints the error on one line; -h still prints the flags.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
@@ -142,6 +143,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	for _, name := range required {
+		if fs.Lookup(name).Value.String() == "" {
+			return usageError{"--" + name + " is required"}
+		}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"serve", "extra-arg"}, ExitUsage, `unexpected argument "extra-arg"`},
 		{[]string{"serve", "--config", "/does/not/exist.yaml"}, ExitError, "no such file"},
 		{[]string{"serve", "--region", "mars", "--data-dir", "DATA"}, ExitError, `region "mars" is not an AWS region name`},
+		{[]string{"keys", "rotate"}, ExitUsage, "--workgroup is required"},
+		{[]string{"token", "get"}, ExitUsage, "--workgroup is required"},
+		{[]string{"idp", "token", "--audience", "a"}, ExitUsage, "--user is required"},
+		{[]string{"users", "set-password"}, ExitUsage, "--user is required"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

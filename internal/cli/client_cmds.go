@@ -69,11 +69,8 @@ func runIdp(ctx context.Context, env Env, args []string) error {
 	audience := fs.String("audience", "idcgate-demo", "JWT audience")
 	ttl := ttlFlag{time.Hour}
 	fs.Var(&ttl, "ttl", "token lifetime, 1s to 24h")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], "user"); err != nil {
 		return err
-	}
-	if *user == "" {
-		return usageError{"--user is required"}
 	}
 	c, err := cf.client(ctx)
 	if err != nil {

@@ -23,11 +23,8 @@ func runUsers(ctx context.Context, env Env, args []string) error {
 	}
 	fs, cf := newClientFlagSet("users set-password", env)
 	user := fs.String("user", "", "the directory user's userName (required)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], "user"); err != nil {
 		return err
-	}
-	if *user == "" {
-		return usageError{"--user is required"}
 	}
 	password, err := readNewPassword(env)
 	if err != nil {

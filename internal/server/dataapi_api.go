@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -9,7 +10,6 @@ import (
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/dataapi"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -19,7 +19,7 @@ import (
 const serviceDataAPI = "redshift-data"
 
 // dataAPIOps are the RedshiftData.* operations served (BEHAVIOUR 14).
-var dataAPIOps = map[string]func(*Server, *call) (any, error){
+var dataAPIOps = opTable[handler]{unknown: notServedBy("the Redshift Data API"), before: dataAPIRuns, ops: map[string]handler{
 	"ExecuteStatement":      (*Server).executeStatement,
 	"BatchExecuteStatement": (*Server).batchExecuteStatement,
 	"DescribeStatement":     (*Server).describeStatement,
@@ -27,24 +27,28 @@ var dataAPIOps = map[string]func(*Server, *call) (any, error){
 	"GetStatementResultV2":  (*Server).getStatementResultV2,
 	"CancelStatement":       (*Server).cancelStatement,
 	"ListStatements":        (*Server).listStatements,
-	"ListDatabases":         (*Server).listDatabases,
-	"ListSchemas":           (*Server).listSchemas,
-	"ListTables":            (*Server).listTables,
-	"DescribeTable":         (*Server).describeTable,
-}
+	"ListDatabases": metaOp((*dataapi.Service).ListDatabases, func(_ dataapi.MetaRequest, list []string, next *string) any {
+		return listDatabasesOutput{Databases: list, NextToken: next}
+	}),
+	"ListSchemas": metaOp((*dataapi.Service).ListSchemas, func(_ dataapi.MetaRequest, list []string, next *string) any {
+		return listSchemasOutput{Schemas: list, NextToken: next}
+	}),
+	"ListTables":    metaOp((*dataapi.Service).ListTables, wireTables),
+	"DescribeTable": metaOp((*dataapi.Service).DescribeTable, wireTableColumns),
+}}
 
 func (s *Server) serveDataAPI(c *call) (any, error) {
-	op, ok := dataAPIOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by the Redshift Data API on this endpoint.")
-	}
+	return serveOp(s, c, dataAPIOps)
+}
+
+// dataAPIRuns refuses every operation when there is no Data API: it runs
+// statements through the gateway's upstream plumbing, which
+// gateway.disabled turns off.
+func dataAPIRuns(s *Server, _ *call) error {
 	if s.d.DataAPI == nil {
-		// The Data API runs statements through the gateway's upstream
-		// plumbing, which gateway.disabled turns off.
-		return nil, apierror.New(dataapi.ErrDatabaseConnection, "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set).")
+		return apierror.New(dataapi.ErrDatabaseConnection, "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set).")
 	}
-	return op(s, c)
+	return nil
 }
 
 // Wire shapes of the redshift-data model (2019-12-20): UpperCamel members
@@ -107,11 +111,7 @@ func wireColumn(c dataapi.Column) columnWire {
 }
 
 func wireColumns(cols []dataapi.Column) []columnWire {
-	out := make([]columnWire, len(cols))
-	for i, c := range cols {
-		out[i] = wireColumn(c)
-	}
-	return out
+	return wireAll(cols, wireColumn)
 }
 
 type subStatementWire struct {
@@ -273,49 +273,46 @@ func (s *Server) batchExecuteStatement(c *call) (any, error) { return s.execute(
 
 func (s *Server) execute(c *call, batch bool) (any, error) {
 	var in executeInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
 	var sqls []string
-	if batch {
-		if v.Required("Sqls", in.Sqls != nil) && v.Items("Sqls", in.Sqls, 1, 40) {
-			for i, q := range in.Sqls {
-				v.Length("Sqls."+strconv.Itoa(i+1)+".member", q, 1, 100000)
-			}
-		}
-		sqls = in.Sqls
-	} else {
-		if v.Required("Sql", in.Sql != nil) {
-			v.Length("Sql", *in.Sql, 1, 100000)
-			sqls = []string{*in.Sql}
-		}
-	}
-	if in.StatementName != nil {
-		v.Length("StatementName", *in.StatementName, 0, 500)
-	}
-	if in.ResultFormat != nil {
-		v.OneOf("ResultFormat", *in.ResultFormat, dataapi.FormatJSON, dataapi.FormatCSV)
-	}
-	if in.ClientToken != nil {
-		v.Length("ClientToken", *in.ClientToken, 1, 64)
-	}
 	var params []dataapi.Param
-	if in.Parameters != nil && v.Range("Parameters", int64(len(in.Parameters)), 1, 10000) {
-		for i, p := range in.Parameters {
-			path := "Parameters." + strconv.Itoa(i+1) + ".member."
-			if v.Required(path+"name", p.Name != nil) {
-				v.Pattern(path+"name", *p.Name, parameterNameRe, parameterNamePattern)
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if batch {
+			if v.Required("Sqls", in.Sqls != nil) && v.Items("Sqls", in.Sqls, 1, 40) {
+				for i, q := range in.Sqls {
+					v.Length("Sqls."+strconv.Itoa(i+1)+".member", q, 1, 100000)
+				}
 			}
-			if v.Required(path+"value", p.Value != nil) {
-				v.Length(path+"value", *p.Value, 1, 1<<20)
-			}
-			if p.Name != nil && p.Value != nil {
-				params = append(params, dataapi.Param{Name: *p.Name, Value: *p.Value})
+			sqls = in.Sqls
+		} else {
+			if v.Required("Sql", in.Sql != nil) {
+				v.Length("Sql", *in.Sql, 1, 100000)
+				sqls = []string{*in.Sql}
 			}
 		}
-	}
-	if err := v.Err(); err != nil {
+		if in.StatementName != nil {
+			v.Length("StatementName", *in.StatementName, 0, 500)
+		}
+		if in.ResultFormat != nil {
+			v.OneOf("ResultFormat", *in.ResultFormat, dataapi.FormatJSON, dataapi.FormatCSV)
+		}
+		if in.ClientToken != nil {
+			v.Length("ClientToken", *in.ClientToken, 1, 64)
+		}
+		if in.Parameters != nil && v.Range("Parameters", int64(len(in.Parameters)), 1, 10000) {
+			for i, p := range in.Parameters {
+				path := "Parameters." + strconv.Itoa(i+1) + ".member."
+				if v.Required(path+"name", p.Name != nil) {
+					v.Pattern(path+"name", *p.Name, parameterNameRe, parameterNamePattern)
+				}
+				if v.Required(path+"value", p.Value != nil) {
+					v.Length(path+"value", *p.Value, 1, 1<<20)
+				}
+				if p.Name != nil && p.Value != nil {
+					params = append(params, dataapi.Param{Name: *p.Name, Value: *p.Value})
+				}
+			}
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if in.SessionId != nil || in.SessionKeepAliveSeconds != nil {
@@ -360,14 +357,11 @@ type idInput struct {
 // operation: statements are no IAM resource ("*"), ownership decides.
 func (s *Server) statementCall(c *call) (idInput, error) {
 	var in idInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	if v.Required("Id", in.Id != nil) {
-		v.Pattern("Id", *in.Id, statementIDRe, statementIDPattern)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if v.Required("Id", in.Id != nil) {
+			v.Pattern("Id", *in.Id, statementIDRe, statementIDPattern)
+		}
+	}); err != nil {
 		return in, err
 	}
 	return in, s.authorize(c, serviceDataAPI, "*")
@@ -480,20 +474,17 @@ type listStatementsOutput struct {
 
 func (s *Server) listStatements(c *call) (any, error) {
 	var in listStatementsInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("MaxResults", *in.MaxResults, 0, 100)
-	}
-	if in.Status != nil {
-		v.OneOf("Status", *in.Status, "SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED", "ALL")
-	}
-	if in.StatementName != nil {
-		v.Length("StatementName", *in.StatementName, 0, 500)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.MaxResults != nil {
+			v.Range("MaxResults", *in.MaxResults, 0, 100)
+		}
+		if in.Status != nil {
+			v.OneOf("Status", *in.Status, "SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED", "ALL")
+		}
+		if in.StatementName != nil {
+			v.Length("StatementName", *in.StatementName, 0, 500)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if in.ClusterIdentifier != nil {
@@ -509,14 +500,7 @@ func (s *Server) listStatements(c *call) (any, error) {
 	if in.MaxResults != nil {
 		req.MaxResults = int(*in.MaxResults)
 	}
-	for _, f := range []struct {
-		dst *string
-		src *string
-	}{{&req.NextToken, in.NextToken}, {&req.Status, in.Status}, {&req.Name, in.StatementName}, {&req.Workgroup, in.WorkgroupName}, {&req.Database, in.Database}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	setGiven(map[*string]*string{&req.NextToken: in.NextToken, &req.Status: in.Status, &req.Name: in.StatementName, &req.Workgroup: in.WorkgroupName, &req.Database: in.Database})
 	list, next, err := s.d.DataAPI.List(c.ctx, req)
 	if err != nil {
 		return nil, err
@@ -538,6 +522,15 @@ func (s *Server) listStatements(c *call) (any, error) {
 	return out, nil
 }
 
+// setGiven copies each optional member given into its request field.
+func setGiven(members map[*string]*string) {
+	for field, member := range members {
+		if member != nil {
+			*field = *member
+		}
+	}
+}
+
 type metaInput struct {
 	ClusterIdentifier *string `json:"ClusterIdentifier"`
 	ConnectedDatabase *string `json:"ConnectedDatabase"`
@@ -556,15 +549,12 @@ type metaInput struct {
 // metaRequest decodes and checks a catalog call, and resolves its caller.
 func (s *Server) metaRequest(c *call) (dataapi.MetaRequest, error) {
 	var in metaInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return dataapi.MetaRequest{}, err
-	}
-	var v validation.Collector
-	v.Required("Database", in.Database != nil)
-	if in.MaxResults != nil {
-		v.Range("MaxResults", *in.MaxResults, 0, 1000)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("Database", in.Database != nil)
+		if in.MaxResults != nil {
+			v.Range("MaxResults", *in.MaxResults, 0, 1000)
+		}
+	}); err != nil {
 		return dataapi.MetaRequest{}, err
 	}
 	wg, err := s.dataTarget(c, in.WorkgroupName, in.ClusterIdentifier, in.DbUser, in.SecretArn)
@@ -584,15 +574,24 @@ func (s *Server) metaRequest(c *call) (dataapi.MetaRequest, error) {
 	if in.MaxResults != nil {
 		req.MaxResults = int(*in.MaxResults)
 	}
-	for _, f := range []struct {
-		dst *string
-		src *string
-	}{{&req.NextToken, in.NextToken}, {&req.Schema, in.Schema}, {&req.SchemaPattern, in.SchemaPattern}, {&req.Table, in.Table}, {&req.TablePattern, in.TablePattern}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	setGiven(map[*string]*string{&req.NextToken: in.NextToken, &req.Schema: in.Schema, &req.SchemaPattern: in.SchemaPattern, &req.Table: in.Table, &req.TablePattern: in.TablePattern})
 	return req, nil
+}
+
+// metaOp is a catalog operation: the request read and its caller resolved
+// (metaRequest), one page of the catalog, and that page's wire form.
+func metaOp[T any](page func(*dataapi.Service, context.Context, dataapi.MetaRequest) ([]T, string, error), wire func(req dataapi.MetaRequest, items []T, next *string) any) handler {
+	return func(s *Server, c *call) (any, error) {
+		req, err := s.metaRequest(c)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := page(s.d.DataAPI, c.ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return wire(req, items, str(next)), nil
+	}
 }
 
 type listDatabasesOutput struct {
@@ -600,33 +599,9 @@ type listDatabasesOutput struct {
 	NextToken *string  `json:"NextToken,omitempty"`
 }
 
-func (s *Server) listDatabases(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListDatabases(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return listDatabasesOutput{Databases: list, NextToken: str(next)}, nil
-}
-
 type listSchemasOutput struct {
 	Schemas   []string `json:"Schemas"`
 	NextToken *string  `json:"NextToken,omitempty"`
-}
-
-func (s *Server) listSchemas(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListSchemas(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return listSchemasOutput{Schemas: list, NextToken: str(next)}, nil
 }
 
 type tableMemberWire struct {
@@ -640,20 +615,10 @@ type listTablesOutput struct {
 	NextToken *string           `json:"NextToken,omitempty"`
 }
 
-func (s *Server) listTables(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.ListTables(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := listTablesOutput{Tables: make([]tableMemberWire, len(list)), NextToken: str(next)}
-	for i, t := range list {
-		out.Tables[i] = tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
-	}
-	return out, nil
+func wireTables(_ dataapi.MetaRequest, list []dataapi.Table, next *string) any {
+	return listTablesOutput{Tables: wireAll(list, func(t dataapi.Table) tableMemberWire {
+		return tableMemberWire{Name: t.Name, Schema: t.Schema, Type: t.Type}
+	}), NextToken: next}
 }
 
 type describeTableOutput struct {
@@ -662,19 +627,10 @@ type describeTableOutput struct {
 	NextToken  *string      `json:"NextToken,omitempty"`
 }
 
-func (s *Server) describeTable(c *call) (any, error) {
-	req, err := s.metaRequest(c)
-	if err != nil {
-		return nil, err
-	}
-	list, next, err := s.d.DataAPI.DescribeTable(c.ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	out := describeTableOutput{ColumnList: make([]columnWire, len(list)), NextToken: str(next), TableName: str(req.Table)}
-	for i, col := range list {
-		out.ColumnList[i] = wireColumn(col.Column)
-		out.ColumnList[i].ColumnDefault = col.Default
-	}
-	return out, nil
+func wireTableColumns(req dataapi.MetaRequest, list []dataapi.TableColumn, next *string) any {
+	return describeTableOutput{ColumnList: wireAll(list, func(col dataapi.TableColumn) columnWire {
+		w := wireColumn(col.Column)
+		w.ColumnDefault = col.Default
+		return w
+	}), NextToken: next, TableName: str(req.Table)}
 }

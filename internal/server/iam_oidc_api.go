@@ -2,20 +2,12 @@ package server
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 
 	"github.com/idcgate/idcgate/internal/iamstore"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/validation"
 )
-
-// iamOIDCOps are IAM's OpenID Connect provider actions (BEHAVIOUR 8.2).
-var iamOIDCOps = []string{
-	"CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
-	"AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
-	"TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
-}
 
 type createOIDCProviderResult struct {
 	XMLName                  xml.Name    `xml:"CreateOpenIDConnectProviderResult"`
@@ -50,110 +42,133 @@ func listMembers(params awsquery.Params, name string) []string {
 	return out
 }
 
-// iamOIDCProvider looks the provider up and authorizes the call on it:
-// on its ARN when it exists, else on every provider of the account, so a
-// caller without permission learns nothing of which exist.
+// iamOIDCProvider is iamLookup for OpenID Connect providers.
 func (s *Server) iamOIDCProvider(c *call, arn string) (iamstore.OIDCProvider, error) {
-	p, err := s.d.IAM.GetOIDCProvider(c.ctx, c.principal.Account, arn)
-	switch {
-	case err == nil:
-		return p, s.authorizeIAM(c, p.ARN())
-	case errors.Is(err, iamstore.ErrNoSuchEntity):
-		if aerr := s.authorizeIAM(c, "arn:aws:iam::"+c.principal.Account+":oidc-provider/*"); aerr != nil {
-			return p, aerr
-		}
-	}
-	return p, err
+	return iamLookup(s, c, "oidc-provider", arn, (*iamstore.Service).GetOIDCProvider, (*iamstore.OIDCProvider).ARN)
 }
 
-func (s *Server) serveIAMOIDC(c *call, params awsquery.Params) (any, error) {
+// iamOIDCOps are IAM's OpenID Connect provider actions (BEHAVIOUR 8.2),
+// iamOps' entries.
+var iamOIDCOps = map[string]queryHandler{
+	"CreateOpenIDConnectProvider":   (*Server).createOIDCProvider,
+	"GetOpenIDConnectProvider":      (*Server).getOIDCProvider,
+	"ListOpenIDConnectProviders":    (*Server).listOIDCProviders,
+	"ListOpenIDConnectProviderTags": (*Server).listOIDCProviderTags,
+	"DeleteOpenIDConnectProvider":   (*Server).deleteOIDCProvider,
+	"AddClientIDToOpenIDConnectProvider": changeOIDCProvider(func(params awsquery.Params) (iamstore.OIDCChange, error) {
+		id, err := oidcClientID(params)
+		return iamstore.OIDCChange{AddClientID: id}, err
+	}),
+	"RemoveClientIDFromOpenIDConnectProvider": changeOIDCProvider(func(params awsquery.Params) (iamstore.OIDCChange, error) {
+		id, err := oidcClientID(params)
+		return iamstore.OIDCChange{RemoveClientID: id}, err
+	}),
+	"UpdateOpenIDConnectProviderThumbprint": changeOIDCProvider(func(params awsquery.Params) (iamstore.OIDCChange, error) {
+		return iamstore.OIDCChange{Thumbprints: orEmpty(listMembers(params, "ThumbprintList")), SetThumbprints: true}, nil
+	}),
+	"TagOpenIDConnectProvider": changeOIDCProvider(func(params awsquery.Params) (iamstore.OIDCChange, error) {
+		return iamstore.OIDCChange{AddTags: orEmpty(iamTags(params))}, nil
+	}),
+	"UntagOpenIDConnectProvider": changeOIDCProvider(func(params awsquery.Params) (iamstore.OIDCChange, error) {
+		return iamstore.OIDCChange{RemoveTagKeys: listMembers(params, "TagKeys")}, nil
+	}),
+}
+
+func (s *Server) createOIDCProvider(c *call, params awsquery.Params) (any, error) {
 	account := c.principal.Account
+	in := iamstore.CreateOIDCProviderInput{URL: params.Get("Url"), ClientIDs: listMembers(params, "ClientIDList"),
+		Thumbprints: listMembers(params, "ThumbprintList"), Tags: iamTags(params)}
+	if err := iamstore.ValidateOIDCProvider(in); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeIAM(c, iamstore.OIDCProviderARN(account, in.URL)); err != nil {
+		return nil, err
+	}
+	p, err := s.d.IAM.CreateOIDCProvider(c.ctx, account, in)
+	if err != nil {
+		return nil, err
+	}
+	return createOIDCProviderResult{OpenIDConnectProviderArn: p.ARN(), Tags: entityTags(p.Tags)}, nil
+}
+
+func (s *Server) getOIDCProvider(c *call, params awsquery.Params) (any, error) {
+	p, err := s.iamOIDCProvider(c, params.Get("OpenIDConnectProviderArn"))
+	if err != nil {
+		return nil, err
+	}
+	return getOIDCProviderResult{Url: p.Resource(), ClientIDList: append([]string{}, p.ClientIDs...),
+		ThumbprintList: append([]string{}, p.Thumbprints...), CreateDate: iamTime(p.CreateDate), Tags: entityTags(p.Tags)}, nil
+}
+
+func (s *Server) listOIDCProviders(c *call, _ awsquery.Params) (any, error) {
+	if err := s.authorizeIAM(c, "*"); err != nil {
+		return nil, err
+	}
+	ps, err := s.d.IAM.ListOIDCProviders(c.ctx, c.principal.Account)
+	if err != nil {
+		return nil, err
+	}
+	return listOIDCProvidersResult{OpenIDConnectProviderList: wireAll(ps, func(p iamstore.OIDCProvider) oidcProviderEntryXML {
+		return oidcProviderEntryXML{Arn: p.ARN()}
+	})}, nil
+}
+
+func (s *Server) listOIDCProviderTags(c *call, params awsquery.Params) (any, error) {
+	page, err := iamPage(params)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.iamOIDCProvider(c, params.Get("OpenIDConnectProviderArn"))
+	if err != nil {
+		return nil, err
+	}
+	return tagsPage(c.op, p.Tags, page)
+}
+
+func (s *Server) deleteOIDCProvider(c *call, params awsquery.Params) (any, error) {
 	arn := params.Get("OpenIDConnectProviderArn")
-	switch c.op {
-	case "CreateOpenIDConnectProvider":
-		in := iamstore.CreateOIDCProviderInput{URL: params.Get("Url"), ClientIDs: listMembers(params, "ClientIDList"),
-			Thumbprints: listMembers(params, "ThumbprintList"), Tags: iamTags(params)}
-		if err := iamstore.ValidateOIDCProvider(in); err != nil {
-			return nil, err
-		}
-		if err := s.authorizeIAM(c, iamstore.OIDCProviderARN(account, in.URL)); err != nil {
-			return nil, err
-		}
-		p, err := s.d.IAM.CreateOIDCProvider(c.ctx, account, in)
-		if err != nil {
-			return nil, err
-		}
-		return createOIDCProviderResult{OpenIDConnectProviderArn: p.ARN(), Tags: entityTags(p.Tags)}, nil
-	case "GetOpenIDConnectProvider":
-		p, err := s.iamOIDCProvider(c, arn)
-		if err != nil {
-			return nil, err
-		}
-		return getOIDCProviderResult{Url: p.Resource(), ClientIDList: append([]string{}, p.ClientIDs...),
-			ThumbprintList: append([]string{}, p.Thumbprints...), CreateDate: iamTime(p.CreateDate), Tags: entityTags(p.Tags)}, nil
-	case "ListOpenIDConnectProviders":
-		if err := s.authorizeIAM(c, "*"); err != nil {
-			return nil, err
-		}
-		ps, err := s.d.IAM.ListOIDCProviders(c.ctx, account)
-		if err != nil {
-			return nil, err
-		}
-		out := listOIDCProvidersResult{OpenIDConnectProviderList: []oidcProviderEntryXML{}}
-		for _, p := range ps {
-			out.OpenIDConnectProviderList = append(out.OpenIDConnectProviderList, oidcProviderEntryXML{Arn: p.ARN()})
-		}
-		return out, nil
-	case "ListOpenIDConnectProviderTags":
-		page, err := iamPage(params)
-		if err != nil {
-			return nil, err
-		}
-		p, err := s.iamOIDCProvider(c, arn)
-		if err != nil {
-			return nil, err
-		}
-		return tagsPage(c.op, p.Tags, page)
-	}
-	var ch iamstore.OIDCChange
-	switch c.op {
-	case "DeleteOpenIDConnectProvider":
-	case "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider":
-		id := params.Get("ClientID")
-		if !params.Has("ClientID") || id == "" {
-			var v validation.Collector
-			if v.Required("clientID", params.Has("ClientID")) {
-				v.Length("clientID", id, 1, 255)
-			}
-			return nil, v.Err()
-		}
-		if c.op == "AddClientIDToOpenIDConnectProvider" {
-			ch.AddClientID = id
-		} else {
-			ch.RemoveClientID = id
-		}
-	case "UpdateOpenIDConnectProviderThumbprint":
-		ch.Thumbprints, ch.SetThumbprints = listMembers(params, "ThumbprintList"), true
-		if ch.Thumbprints == nil {
-			ch.Thumbprints = []string{}
-		}
-	case "TagOpenIDConnectProvider":
-		ch.AddTags = iamTags(params)
-		if ch.AddTags == nil {
-			ch.AddTags = []iamstore.Tag{}
-		}
-	case "UntagOpenIDConnectProvider":
-		ch.RemoveTagKeys = listMembers(params, "TagKeys")
-	default:
-		return nil, iamUnknownOp(c.op)
-	}
 	p, err := s.iamOIDCProvider(c, arn)
 	if err != nil {
 		return nil, err
 	}
-	if c.op == "DeleteOpenIDConnectProvider" {
-		c.log.Info("oidc provider deleted", "provider", p.ARN())
-		return nil, s.d.IAM.DeleteOIDCProvider(c.ctx, account, arn)
+	c.log.Info("oidc provider deleted", "provider", p.ARN())
+	return nil, s.d.IAM.DeleteOIDCProvider(c.ctx, c.principal.Account, arn)
+}
+
+// changeOIDCProvider is an action that changes one provider: the change
+// read from the request (a bad one refused first), then the provider
+// looked up and authorized, then changed.
+func changeOIDCProvider(read func(awsquery.Params) (iamstore.OIDCChange, error)) queryHandler {
+	return func(s *Server, c *call, params awsquery.Params) (any, error) {
+		ch, err := read(params)
+		if err != nil {
+			return nil, err
+		}
+		arn := params.Get("OpenIDConnectProviderArn")
+		if _, err := s.iamOIDCProvider(c, arn); err != nil {
+			return nil, err
+		}
+		return nil, s.d.IAM.UpdateOIDCProvider(c.ctx, c.principal.Account, arn, ch)
 	}
-	return nil, s.d.IAM.UpdateOIDCProvider(c.ctx, account, arn, ch)
+}
+
+// oidcClientID is the ClientID member: required, 1 to 255 characters.
+func oidcClientID(params awsquery.Params) (string, error) {
+	id := params.Get("ClientID")
+	if !params.Has("ClientID") || id == "" {
+		var v validation.Collector
+		if v.Required("clientID", params.Has("ClientID")) {
+			v.Length("clientID", id, 1, 255)
+		}
+		return "", v.Err()
+	}
+	return id, nil
+}
+
+// orEmpty is items, or an empty list for none (a change to no items).
+func orEmpty[T any](items []T) []T {
+	if items == nil {
+		return []T{}
+	}
+	return items
 }

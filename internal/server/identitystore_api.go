@@ -9,8 +9,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/auth"
 	"github.com/idcgate/idcgate/internal/identitystore"
-	"github.com/idcgate/idcgate/internal/protocol"
-	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -22,19 +20,19 @@ import (
 
 const serviceIdentityStore = "identitystore"
 
-var identityStoreOps = map[string]handler{
+var identityStoreOps = opTable[handler]{unknown: notServedBy("the Identity Store"), ops: map[string]handler{
 	"CreateUser":                    (*Server).isCreateUser,
 	"DescribeUser":                  isDescribe(isUsers),
 	"UpdateUser":                    isUpdate(isUsers),
 	"DeleteUser":                    isDelete(isUsers),
 	"ListUsers":                     isList(isUsers),
-	"GetUserId":                     (*Server).isGetUserID,
+	"GetUserId":                     isGetID(isUsers),
 	"CreateGroup":                   (*Server).isCreateGroup,
 	"DescribeGroup":                 isDescribe(isGroups),
 	"UpdateGroup":                   isUpdate(isGroups),
 	"DeleteGroup":                   isDelete(isGroups),
 	"ListGroups":                    isList(isGroups),
-	"GetGroupId":                    (*Server).isGetGroupID,
+	"GetGroupId":                    isGetID(isGroups),
 	"CreateGroupMembership":         (*Server).isCreateMembership,
 	"DeleteGroupMembership":         (*Server).isDeleteMembership,
 	"DescribeGroupMembership":       (*Server).isDescribeMembership,
@@ -42,16 +40,9 @@ var identityStoreOps = map[string]handler{
 	"ListGroupMembershipsForMember": (*Server).isListMembershipsForMember,
 	"GetGroupMembershipId":          (*Server).isGetMembershipID,
 	"IsMemberInGroups":              (*Server).isIsMemberInGroups,
-}
+}}
 
-func (s *Server) serveIdentityStore(c *call) (any, error) {
-	op, ok := identityStoreOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by the Identity Store on this endpoint.")
-	}
-	return op(s, c)
-}
+func (s *Server) serveIdentityStore(c *call) (any, error) { return serveOp(s, c, identityStoreOps) }
 
 // epoch is a timestamp as the Identity Store sends it: epoch seconds.
 type epoch time.Time
@@ -129,15 +120,12 @@ func (in *isInput) validate(v *validation.Collector) {
 // (read only once it is valid). Every operation but CreateUser, whose
 // attributes are an input of their own, reads its input so.
 func (s *Server) isCall(c *call, in *isInput, check func(*validation.Collector), resources func() []string) error {
-	if err := awsjson.Decode(c.body, in); err != nil {
-		return err
-	}
-	var v validation.Collector
-	in.validate(&v)
-	if check != nil {
-		check(&v)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, in, func(v *validation.Collector) {
+		in.validate(v)
+		if check != nil {
+			check(v)
+		}
+	}); err != nil {
 		return err
 	}
 	var res []string
@@ -162,6 +150,14 @@ type isKind[R, W any] struct {
 	ref    func(*Server, R) any         // the answer of a create or update
 	list   func([]W, *string) any       // the answer of a List
 
+	// GetXId: the unique attributes an AlternateIdentifier may name (in
+	// the order the error message lists them), the look-up by each, the
+	// look-up by external id, and the answer.
+	idPaths      []string
+	idBy         map[string]func(*identitystore.Service, context.Context, string) (string, error)
+	idByExternal func(*identitystore.Service, context.Context, identitystore.ExternalID) (string, error)
+	idAnswer     func(s *Server, id string) any
+
 	describe func(*identitystore.Service, context.Context, string) (R, error)
 	update   func(*identitystore.Service, context.Context, string, string, *string, []identitystore.Operation) (R, error)
 	delete   func(*identitystore.Service, context.Context, string, *string) error
@@ -175,6 +171,15 @@ var isUsers = isKind[identitystore.User, isUserWire]{
 	ref:  (*Server).userRef,
 	list: func(us []isUserWire, next *string) any { return listUsersOutput{Users: us, NextToken: next} },
 
+	idPaths: []string{"userName", "emails.value"},
+	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
+		"userName": (*identitystore.Service).UserIDByName, "emails.value": (*identitystore.Service).UserIDByEmail,
+	},
+	idByExternal: (*identitystore.Service).UserIDByExternalID,
+	idAnswer: func(s *Server, id string) any {
+		return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}
+	},
+
 	describe: (*identitystore.Service).DescribeUser, update: (*identitystore.Service).UpdateUser,
 	delete: (*identitystore.Service).DeleteUser, page: (*identitystore.Service).ListUsers,
 }
@@ -185,6 +190,15 @@ var isGroups = isKind[identitystore.Group, wireGroup]{
 	wire: func(s *Server, g identitystore.Group, _ *isInput) wireGroup { return s.toWireGroup(g) },
 	ref:  (*Server).groupRef,
 	list: func(gs []wireGroup, next *string) any { return listGroupsOutput{Groups: gs, NextToken: next} },
+
+	idPaths: []string{"displayName"},
+	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
+		"displayName": (*identitystore.Service).GroupIDByName,
+	},
+	idByExternal: (*identitystore.Service).GroupIDByExternalID,
+	idAnswer: func(s *Server, id string) any {
+		return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}
+	},
 
 	describe: (*identitystore.Service).DescribeGroup, update: (*identitystore.Service).UpdateGroup,
 	delete: (*identitystore.Service).DeleteGroup, page: (*identitystore.Service).ListGroups,
@@ -257,11 +271,34 @@ func isList[R, W any](k isKind[R, W]) handler {
 		if err != nil {
 			return nil, err
 		}
-		ws := make([]W, 0, len(rs))
-		for _, r := range rs {
-			ws = append(ws, k.wire(s, r, &in))
+		return k.list(wireAll(rs, func(r R) W { return k.wire(s, r, &in) }), str(next)), nil
+	}
+}
+
+// isGetID is GetUserId and GetGroupId: authorized on every resource of
+// the kind, the id the AlternateIdentifier names (an external id, or a
+// unique attribute's value).
+func isGetID[R, W any](k isKind[R, W]) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in isInput
+		var path, value string
+		var x *identitystore.ExternalID
+		if err := s.isCall(c, &in, func(v *validation.Collector) {
+			path, value, x = alternate(v, in.Alternate, k.idPaths...)
+		}, constantARNs(k.all)); err != nil {
+			return nil, err
 		}
-		return k.list(ws, str(next)), nil
+		var id string
+		var err error
+		if x != nil {
+			id, err = k.idByExternal(s.d.IdStore, c.ctx, *x)
+		} else {
+			id, err = k.idBy[path](s.d.IdStore, c.ctx, value)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return k.idAnswer(s, id), nil
 	}
 }
 
@@ -351,12 +388,9 @@ func (s *Server) isCreateUser(c *call) (any, error) {
 		IdentityStoreId *string `json:"IdentityStoreId"`
 		identitystore.Attributes
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	identitystore.ValidateStoreID(&v, "identityStoreId", in.IdentityStoreId)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		identitystore.ValidateStoreID(v, "identityStoreId", in.IdentityStoreId)
+	}); err != nil {
 		return nil, err
 	}
 	if err := s.isAuthorize(c, *in.IdentityStoreId); err != nil {
@@ -438,31 +472,6 @@ type userIDOutput struct {
 	UserArn         string `json:"UserArn"`
 }
 
-func (s *Server) isGetUserID(c *call) (any, error) {
-	var in isInput
-	var path, value string
-	var x *identitystore.ExternalID
-	if err := s.isCall(c, &in, func(v *validation.Collector) {
-		path, value, x = alternate(v, in.Alternate, "userName", "emails.value")
-	}, constantARNs(isUsers.all)); err != nil {
-		return nil, err
-	}
-	var id string
-	var err error
-	switch {
-	case x != nil:
-		id, err = s.d.IdStore.UserIDByExternalID(c.ctx, *x)
-	case path == "userName":
-		id, err = s.d.IdStore.UserIDByName(c.ctx, value)
-	default:
-		id, err = s.d.IdStore.UserIDByEmail(c.ctx, value)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}, nil
-}
-
 // ---- groups
 
 type wireGroup struct {
@@ -525,28 +534,6 @@ type groupIDOutput struct {
 	IdentityStoreId string `json:"IdentityStoreId"`
 	GroupId         string `json:"GroupId"`
 	GroupArn        string `json:"GroupArn"`
-}
-
-func (s *Server) isGetGroupID(c *call) (any, error) {
-	var in isInput
-	var value string
-	var x *identitystore.ExternalID
-	if err := s.isCall(c, &in, func(v *validation.Collector) {
-		_, value, x = alternate(v, in.Alternate, "displayName")
-	}, constantARNs(isGroups.all)); err != nil {
-		return nil, err
-	}
-	var id string
-	var err error
-	if x != nil {
-		id, err = s.d.IdStore.GroupIDByExternalID(c.ctx, *x)
-	} else {
-		id, err = s.d.IdStore.GroupIDByName(c.ctx, value)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}, nil
 }
 
 // ---- memberships
@@ -648,11 +635,7 @@ type listMembershipsOutput struct {
 }
 
 func (s *Server) membershipsOutput(ms []identitystore.Membership, next string) listMembershipsOutput {
-	out := listMembershipsOutput{GroupMemberships: make([]wireMembership, 0, len(ms)), NextToken: str(next)}
-	for _, m := range ms {
-		out.GroupMemberships = append(out.GroupMemberships, s.toWireMembership(m))
-	}
-	return out
+	return listMembershipsOutput{GroupMemberships: wireAll(ms, s.toWireMembership), NextToken: str(next)}
 }
 
 func (s *Server) isListMemberships(c *call) (any, error) {

@@ -1,10 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 
 	"github.com/idcgate/idcgate/internal/oidc"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 )
 
@@ -49,45 +49,44 @@ type createTokenOutput struct {
 	RefreshToken string `json:"refreshToken,omitempty"`
 }
 
-func (s *Server) serveOIDC(c *call) (any, error) {
-	switch c.op {
-	case "CreateTokenWithIAM":
-		return s.createTokenWithIAM(c)
-	case "RegisterClient":
-		var in oidc.RegisterClientInput
+// oidcOps are the SSO OIDC operations (restJson, by path). But for
+// CreateTokenWithIAM, signed and authorized on the application, each is
+// its input decoded, one domain call (which checks the proof the input
+// carries) and the answer's wire form.
+var oidcOps = opTable[handler]{
+	unknown: func(string) string { return "Unsupported operation." },
+	ops: map[string]handler{
+		"CreateTokenWithIAM": (*Server).createTokenWithIAM,
+		"RegisterClient": oidcOp((*oidc.Service).RegisterClient, func(out oidc.RegisterClientOutput) any {
+			return registerClientOutput{ClientID: out.ClientID, ClientSecret: out.ClientSecret,
+				ClientIDIssuedAt: out.IssuedAt.Unix(), ClientSecretExpiresAt: out.SecretExpires.Unix()}
+		}),
+		"StartDeviceAuthorization": oidcOp((*oidc.Service).StartDeviceAuthorization, func(out oidc.StartDeviceAuthorizationOutput) any {
+			return startDeviceAuthorizationOutput{DeviceCode: out.DeviceCode, UserCode: out.UserCode,
+				VerificationURI: out.VerificationURI, VerificationURIComplete: out.VerificationURIComplete,
+				ExpiresIn: out.ExpiresIn, Interval: out.Interval}
+		}),
+		"CreateToken": oidcOp((*oidc.Service).CreateToken, func(out oidc.CreateTokenOutput) any {
+			return createTokenOutput{AccessToken: out.AccessToken, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn, RefreshToken: out.RefreshToken}
+		}),
+	},
+}
+
+func (s *Server) serveOIDC(c *call) (any, error) { return serveOp(s, c, oidcOps) }
+
+// oidcOp is an unsigned OIDC operation: decode, call, answer.
+func oidcOp[In, Out any](do func(*oidc.Service, context.Context, In) (Out, error), wire func(Out) any) handler {
+	return func(s *Server, c *call) (any, error) {
+		var in In
 		if err := awsjson.Decode(c.body, &in); err != nil {
 			return nil, err
 		}
-		out, err := s.d.OIDC.RegisterClient(c.ctx, in)
+		out, err := do(s.d.OIDC, c.ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		return registerClientOutput{ClientID: out.ClientID, ClientSecret: out.ClientSecret,
-			ClientIDIssuedAt: out.IssuedAt.Unix(), ClientSecretExpiresAt: out.SecretExpires.Unix()}, nil
-	case "StartDeviceAuthorization":
-		var in oidc.StartDeviceAuthorizationInput
-		if err := awsjson.Decode(c.body, &in); err != nil {
-			return nil, err
-		}
-		out, err := s.d.OIDC.StartDeviceAuthorization(c.ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return startDeviceAuthorizationOutput{DeviceCode: out.DeviceCode, UserCode: out.UserCode,
-			VerificationURI: out.VerificationURI, VerificationURIComplete: out.VerificationURIComplete,
-			ExpiresIn: out.ExpiresIn, Interval: out.Interval}, nil
-	case "CreateToken":
-		var in oidc.CreateTokenInput
-		if err := awsjson.Decode(c.body, &in); err != nil {
-			return nil, err
-		}
-		out, err := s.d.OIDC.CreateToken(c.ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return createTokenOutput{AccessToken: out.AccessToken, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn, RefreshToken: out.RefreshToken}, nil
+		return wire(out), nil
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported operation.")
 }
 
 func (s *Server) createTokenWithIAM(c *call) (any, error) {

@@ -3,6 +3,11 @@ package server
 import (
 	"maps"
 	"slices"
+
+	"github.com/idcgate/idcgate/internal/protocol"
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 // unknownOp is the one metric label and audit eventName of every operation
@@ -13,17 +18,118 @@ const unknownOp = "unknown"
 // knownOps are the operations served, by service. An operation outside
 // these sets is answered as unknown, and counted and recorded as unknownOp.
 // TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
+// They are read off the services' operation tables, so a table entry is
+// always known.
 var knownOps = map[string]map[string]bool{
-	serviceServerless:    setOf(slices.Collect(maps.Keys(serverlessOps))...),
-	serviceSTS:           setOf("AssumeRole", "GetCallerIdentity", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetAccessKeyInfo"),
-	serviceDataAPI:       setOf(slices.Collect(maps.Keys(dataAPIOps))...),
-	serviceSSOAdmin:      setOf(ssoAdminOpNames()...),
-	serviceRedshift:      setOf("CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"),
-	serviceIAM:           setOf(append(iamOps, iamOIDCOps...)...),
-	serviceIdentityStore: setOf(slices.Collect(maps.Keys(identityStoreOps))...),
-	serviceOIDC:          setOf("CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"),
-	serviceAdmin: setOf("IssueTestToken", "SetUserPassword", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
-		"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"),
+	serviceServerless:    setOf(serverlessOps.names()...),
+	serviceSTS:           setOf(stsOps.names()...),
+	serviceDataAPI:       setOf(dataAPIOps.names()...),
+	serviceSSOAdmin:      setOf(ssoAdminOps.names()...),
+	serviceRedshift:      setOf(redshiftOps.names()...),
+	serviceIAM:           setOf(iamOps.names()...),
+	serviceIdentityStore: setOf(identityStoreOps.names()...),
+	serviceOIDC:          setOf(oidcOps.names()...),
+	serviceAdmin:         setOf(adminOps.names()...),
+}
+
+// handler serves one operation of an API whose input is the request body
+// (awsJson, restJson).
+type handler = func(*Server, *call) (any, error)
+
+// queryHandler serves one operation of an awsQuery API, given the
+// request's parameters.
+type queryHandler = func(*Server, *call, awsquery.Params) (any, error)
+
+// opTable is one API's operations by name, and how the API words its
+// answer to a name it does not serve (ErrUnknownOperation, each API's own
+// message). Every service's dispatcher finds its operation here.
+type opTable[H any] struct {
+	ops     map[string]H
+	unknown func(op string) string
+	// before, when set, is what every operation of the API checks first,
+	// once its name is found.
+	before func(*Server, *call) error
+}
+
+// admit finds the operation c names and runs the API's own first checks.
+func (t opTable[H]) admit(s *Server, c *call) (H, error) {
+	h, err := t.find(c.op)
+	if err == nil && t.before != nil {
+		err = t.before(s, c)
+	}
+	return h, err
+}
+
+// find is the operation named op, or the API's unknown-operation error.
+func (t opTable[H]) find(op string) (H, error) {
+	h, ok := t.ops[op]
+	if !ok {
+		return h, t.refuse(op)
+	}
+	return h, nil
+}
+
+// refuse is the API's answer to an operation it does not serve.
+func (t opTable[H]) refuse(op string) error {
+	return protocol.Errorf(protocol.ErrUnknownOperation, t.unknown(op))
+}
+
+// names are the operations served.
+func (t opTable[H]) names() []string { return slices.Collect(maps.Keys(t.ops)) }
+
+// serveOp runs the operation of t that c names.
+func serveOp(s *Server, c *call, t opTable[handler]) (any, error) {
+	h, err := t.admit(s, c)
+	if err != nil {
+		return nil, err
+	}
+	return h(s, c)
+}
+
+// serveQuery reads an awsQuery request's parameters (a request that does
+// not parse is refused first) and runs the operation of t it names.
+func serveQuery(s *Server, c *call, t opTable[queryHandler]) (any, error) {
+	params, err := awsquery.Parse(c.http, c.body)
+	if err != nil {
+		return nil, err
+	}
+	op, err := t.admit(s, c)
+	if err != nil {
+		return nil, err
+	}
+	return op(s, c, params)
+}
+
+// servedBy is a table's entries: each of names served by h.
+func servedBy[H any](h H, names ...string) map[string]H {
+	m := make(map[string]H, len(names))
+	for _, n := range names {
+		m[n] = h
+	}
+	return m
+}
+
+// joinOps is the entries of several groups in one table.
+func joinOps[H any](groups ...map[string]H) map[string]H {
+	m := map[string]H{}
+	for _, g := range groups {
+		maps.Copy(m, g)
+	}
+	return m
+}
+
+// notServedBy is the unknown-operation message of the awsJson APIs.
+func notServedBy(api string) func(string) string {
+	return func(op string) string {
+		return "The operation " + quoteOp(op) + " is not supported by " + api + " on this endpoint."
+	}
+}
+
+// notInVersion is the unknown-operation message of the awsQuery APIs.
+func notInVersion(version string) func(string) string {
+	return func(op string) string {
+		return "Could not find operation " + quoteOp(op) + " for version " + version + "."
+	}
 }
 
 // unsignedOps are the operations served without a SigV4 signature: the
@@ -42,13 +148,7 @@ var unsignedOps = map[string]map[string]bool{
 // unsigned reports whether the routed operation takes no signature.
 func (rt routed) unsigned() bool { return unsignedOps[rt.service][rt.op] }
 
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
+func setOf(names ...string) map[string]bool { return servedBy(true, names...) }
 
 // validOpName reports whether op can be an AWS operation name: an ASCII
 // letter, then letters and digits, at most 128 bytes. Anything else
@@ -87,4 +187,25 @@ func (rt routed) serviceLabel() string {
 		return rt.service
 	}
 	return unknownOp
+}
+
+// wireAll is items in their wire form: an empty list is [], never null.
+func wireAll[R, W any](items []R, wire func(R) W) []W {
+	out := make([]W, 0, len(items))
+	for _, r := range items {
+		out = append(out, wire(r))
+	}
+	return out
+}
+
+// decodeValid decodes an awsJson or restJson input into in and checks it:
+// check adds every problem it finds, and an input with any is refused
+// with all of them, before anything is authorized or changed.
+func decodeValid(c *call, in any, check func(v *validation.Collector)) error {
+	if err := awsjson.Decode(c.body, in); err != nil {
+		return err
+	}
+	var v validation.Collector
+	check(&v)
+	return v.Err()
 }

@@ -1,15 +1,12 @@
 package server
 
 import (
+	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,73 +15,106 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/auth"
+	"github.com/idcgate/idcgate/internal/dataapi"
 	"github.com/idcgate/idcgate/internal/metrics"
+	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/sigv4"
 	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/throttle"
 )
 
-// TestKnownOpsCoverEverySwitch: every operation name a handler switches on
-// is in knownOps, so no served operation is counted or recorded as
-// "unknown" (a new case without its knownOps entry fails here).
-func TestKnownOpsCoverEverySwitch(t *testing.T) {
+// TestKnownOpsCoverEveryTable: every operation a service's table serves
+// is in knownOps and nothing else is, so no served operation is counted or
+// recorded as "unknown"; the services whose operations were once listed by
+// hand serve exactly those.
+func TestKnownOpsCoverEveryTable(t *testing.T) {
 	t.Parallel()
-	handlers := map[string]struct{ file, fn string }{
-		serviceSTS:      {"sts_api.go", "serveSTS"},
-		serviceRedshift: {"redshift_api.go", "serveRedshift"},
-		serviceAdmin:    {"admin_api.go", "serveAdmin"},
-		serviceOIDC:     {"oidc_api.go", "serveOIDC"},
+	tables := map[string][]string{
+		serviceServerless:    serverlessOps.names(),
+		serviceSTS:           stsOps.names(),
+		serviceDataAPI:       dataAPIOps.names(),
+		serviceSSOAdmin:      ssoAdminOps.names(),
+		serviceRedshift:      redshiftOps.names(),
+		serviceIAM:           iamOps.names(),
+		serviceIdentityStore: identityStoreOps.names(),
+		serviceOIDC:          oidcOps.names(),
+		serviceAdmin:         adminOps.names(),
 	}
-	for service, h := range handlers {
-		f, err := parser.ParseFile(token.NewFileSet(), h.file, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cases []string
-		for _, d := range f.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Name.Name != h.fn {
-				continue
-			}
-			ast.Inspect(fd, func(n ast.Node) bool {
-				sw, ok := n.(*ast.SwitchStmt)
-				if !ok || !isOpSelector(sw.Tag) {
-					return true
-				}
-				for _, st := range sw.Body.List {
-					for _, e := range st.(*ast.CaseClause).List {
-						if lit, ok := e.(*ast.BasicLit); ok {
-							name, _ := strconv.Unquote(lit.Value)
-							cases = append(cases, name)
-						}
-					}
-				}
-				return true
-			})
-		}
-		if len(cases) == 0 {
-			t.Fatalf("%s: no switch on c.op found in %s", service, h.file)
-		}
-		for _, name := range cases {
+	if len(tables) != len(knownOps) {
+		t.Errorf("%d tables, knownOps has %d services", len(tables), len(knownOps))
+	}
+	for service, names := range tables {
+		for _, name := range names {
 			if !knownOps[service][name] {
-				t.Errorf("%s handles %s, which knownOps does not list", service, name)
+				t.Errorf("%s serves %s, which knownOps does not list", service, name)
 			}
 		}
-		if len(knownOps[service]) != len(setOf(cases...)) {
-			t.Errorf("%s: knownOps lists %d operations, the handler serves %d (%v)", service, len(knownOps[service]), len(setOf(cases...)), cases)
+		if len(knownOps[service]) != len(names) {
+			t.Errorf("%s: knownOps lists %d operations, the table serves %d", service, len(knownOps[service]), len(names))
 		}
 	}
-	for name := range serverlessOps {
-		if !knownOps[serviceServerless][name] {
-			t.Errorf("redshift-serverless serves %s, which knownOps does not list", name)
+	want := map[string][]string{
+		serviceSTS:      {"AssumeRole", "GetCallerIdentity", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetAccessKeyInfo"},
+		serviceRedshift: {"CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication", "DescribeRedshiftIdcApplications", "DeleteRedshiftIdcApplication"},
+		serviceOIDC:     {"CreateToken", "CreateTokenWithIAM", "RegisterClient", "StartDeviceAuthorization"},
+		serviceAdmin: {"IssueTestToken", "SetUserPassword", "SetFaults", "GetFaults", "LookupEvents", "GetUpstreamCA", "GetLoginCandidates", "InspectToken",
+			"RotateWorkgroupKey", "RetireWorkgroupKeys", "DescribeWorkgroupKeys"},
+		serviceIAM: {"CreateRole", "GetRole", "ListRoles", "UpdateAssumeRolePolicy", "DeleteRole",
+			"PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy",
+			"PutUserPolicy", "GetUserPolicy", "ListUserPolicies", "DeleteUserPolicy",
+			"CreateUser", "GetUser", "ListUsers", "DeleteUser",
+			"CreateAccessKey", "ListAccessKeys", "DeleteAccessKey",
+			"ListAttachedRolePolicies", "ListInstanceProfilesForRole", "ListRoleTags", "ListUserTags",
+			"CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
+			"AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
+			"TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags"},
+	}
+	for service, names := range want {
+		got := tables[service]
+		slices.Sort(got)
+		slices.Sort(names)
+		if !slices.Equal(got, names) {
+			t.Errorf("%s serves %v, want %v", service, got, names)
 		}
 	}
 }
 
-func isOpSelector(e ast.Expr) bool {
-	sel, ok := e.(*ast.SelectorExpr)
-	return ok && sel.Sel.Name == "op"
+// TestUnknownOperationMessages: each API answers an operation it does not
+// serve with its own UnknownOperation message, the client's name quoted
+// printable.
+func TestUnknownOperationMessages(t *testing.T) {
+	t.Parallel()
+	refuse := map[string]func(string) error{
+		serviceServerless:    serverlessOps.refuse,
+		serviceSTS:           stsOps.refuse,
+		serviceDataAPI:       dataAPIOps.refuse,
+		serviceSSOAdmin:      ssoAdminOps.refuse,
+		serviceRedshift:      redshiftOps.refuse,
+		serviceIAM:           iamOps.refuse,
+		serviceIdentityStore: identityStoreOps.refuse,
+		serviceOIDC:          oidcOps.refuse,
+		serviceAdmin:         adminOps.refuse,
+	}
+	want := map[string]string{
+		serviceServerless:    "The operation 'Nope?' is not supported by Redshift Serverless on this endpoint.",
+		serviceSTS:           "Could not find operation 'Nope?' for version 2011-06-15.",
+		serviceDataAPI:       "The operation 'Nope?' is not supported by the Redshift Data API on this endpoint.",
+		serviceSSOAdmin:      "The operation 'Nope?' is not supported by SSO Admin on this endpoint.",
+		serviceRedshift:      "Could not find operation 'Nope?' for version 2012-12-01.",
+		serviceIAM:           "Could not find operation 'Nope?' for version 2010-05-08.",
+		serviceIdentityStore: "The operation 'Nope?' is not supported by the Identity Store on this endpoint.",
+		serviceOIDC:          "Unsupported operation.",
+		serviceAdmin:         "Unknown idcgate operation 'Nope?'.",
+	}
+	for service, f := range refuse {
+		err := f("Nope\x01")
+		var ae *apierror.Error
+		if !errors.As(err, &ae) || !errors.Is(err, protocol.ErrUnknownOperation) || ae.Message != want[service] {
+			t.Errorf("%s: %v, want UnknownOperation %q", service, err, want[service])
+		}
+	}
 }
 
 func TestValidOpName(t *testing.T) {
@@ -243,5 +273,46 @@ func TestUnsignedOps(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("unsigned operations %v, want %v", got, want)
+	}
+}
+
+// TestTableFirstChecks: an API's own first checks run once the operation
+// is found, so an unknown name is still UnknownOperation: the Data API
+// without its gateway, SSO Admin without an instance, STS for a
+// GetSessionToken session.
+func TestTableFirstChecks(t *testing.T) {
+	t.Parallel()
+	s := &Server{}
+	if _, err := dataAPIOps.admit(s, &call{op: "Nope"}); !errors.Is(err, protocol.ErrUnknownOperation) {
+		t.Errorf("Data API, unknown operation: %v", err)
+	}
+	_, err := dataAPIOps.admit(s, &call{op: "ExecuteStatement"})
+	var ae *apierror.Error
+	if !errors.Is(err, dataapi.ErrDatabaseConnection) || !errors.As(err, &ae) ||
+		ae.Message != "The Redshift Data API needs idcgate's gateway and its upstream PostgreSQL (gateway.disabled is set)." {
+		t.Errorf("Data API without the gateway: %v", err)
+	}
+	_, err = ssoAdminOps.admit(s, &call{op: "ListInstances"})
+	if !errors.Is(err, protocol.ErrUnknownOperation) || !errors.As(err, &ae) ||
+		ae.Message != "The operation 'ListInstances' is not supported by SSO Admin on this endpoint." {
+		t.Errorf("SSO Admin without an instance: %v", err)
+	}
+	session := &auth.Principal{UserSession: true}
+	for _, tc := range []struct {
+		op      string
+		p       *auth.Principal
+		refused bool
+	}{
+		{"GetCallerIdentity", session, false},
+		{"AssumeRole", session, false},
+		{"GetSessionToken", session, true},
+		{"GetAccessKeyInfo", session, true},
+		{"AssumeRoleWithWebIdentity", nil, false},
+		{"GetSessionToken", &auth.Principal{}, false},
+	} {
+		_, err := stsOps.admit(s, &call{op: tc.op, principal: tc.p})
+		if refused := errors.Is(err, auth.ErrAccessDenied); refused != tc.refused || (!tc.refused && err != nil) {
+			t.Errorf("STS %s (session %v): %v", tc.op, tc.p != nil && tc.p.UserSession, err)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/redshiftidc"
-	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
 )
 
@@ -83,14 +82,20 @@ type tagXML struct {
 	Value string `xml:"Value"`
 }
 
-type createIdcApplicationResult struct {
-	XMLName                xml.Name          `xml:"CreateRedshiftIdcApplicationResult"`
+// idcApplicationResult is the answer of CreateRedshiftIdcApplication and
+// ModifyRedshiftIdcApplication (<Op>Result).
+type idcApplicationResult struct {
+	XMLName                xml.Name
 	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
 }
 
-type modifyIdcApplicationResult struct {
-	XMLName                xml.Name          `xml:"ModifyRedshiftIdcApplicationResult"`
-	RedshiftIdcApplication idcApplicationXML `xml:"RedshiftIdcApplication"`
+// idcApplicationAnswer is the application a create or modify made, or its
+// error.
+func idcApplicationAnswer(c *call, app redshiftidc.Application, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return idcApplicationResult{XMLName: xml.Name{Local: c.op + "Result"}, RedshiftIdcApplication: wireIdcApplication(app)}, nil
 }
 
 type describeIdcApplicationsResult struct {
@@ -192,6 +197,22 @@ func (f queryForm) items(v *validation.Collector, name, member string) []string 
 	}
 }
 
+// applicationLists reads an application's two optional lists, each nil
+// when the request leaves it out (a modify then keeps it).
+func (f queryForm) applicationLists(v *validation.Collector) (*[]redshiftidc.AuthorizedTokenIssuer, *[]redshiftidc.ServiceIntegration) {
+	var issuers *[]redshiftidc.AuthorizedTokenIssuer
+	var integrations *[]redshiftidc.ServiceIntegration
+	if f.present("AuthorizedTokenIssuerList") {
+		l := f.issuers(v)
+		issuers = &l
+	}
+	if f.present("ServiceIntegrations") {
+		l := f.integrations(v)
+		integrations = &l
+	}
+	return issuers, integrations
+}
+
 func (f queryForm) issuers(v *validation.Collector) []redshiftidc.AuthorizedTokenIssuer {
 	out := []redshiftidc.AuthorizedTokenIssuer{}
 	for _, pre := range f.items(v, "AuthorizedTokenIssuerList", "member") {
@@ -251,117 +272,116 @@ func (s *Server) idcApplicationArn(c *call, params awsquery.Params) (string, err
 	return arn, s.authorize(c, serviceRedshift, arn)
 }
 
+// redshiftOps are the Redshift actions served (awsQuery, Version
+// 2012-12-01): the Redshift IdC applications.
+var redshiftOps = opTable[queryHandler]{unknown: notInVersion("2012-12-01"), ops: map[string]queryHandler{
+	"CreateRedshiftIdcApplication":    (*Server).createIdcApplication,
+	"ModifyRedshiftIdcApplication":    (*Server).modifyIdcApplication,
+	"DescribeRedshiftIdcApplications": (*Server).describeIdcApplications,
+	"DeleteRedshiftIdcApplication":    (*Server).deleteIdcApplication,
+}}
+
 func (s *Server) serveRedshift(c *call) (any, error) {
-	params, err := awsquery.Parse(c.http, c.body)
+	return serveQuery(s, c, redshiftOps)
+}
+
+// idcApplicationsARN names every Redshift IdC application of the caller's
+// account, for the actions on none in particular.
+func (s *Server) idcApplicationsARN(c *call) string {
+	return "arn:aws:redshift:" + s.d.Region + ":" + c.principal.Account + ":redshiftidcapplication:*"
+}
+
+func (s *Server) createIdcApplication(c *call, params awsquery.Params) (any, error) {
+	wildcard := s.idcApplicationsARN(c)
+	scope := s.scope(c)
+	if err := s.authorize(c, serviceRedshift, wildcard); err != nil {
+		return nil, err
+	}
+	app := redshiftidc.Application{
+		Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
+		IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
+		ApplicationType: params.Get("ApplicationType"),
+	}
+	if app.IdentityNamespace == "" {
+		app.IdentityNamespace = "AWSIDC"
+	}
+	form := newQueryForm(params)
+	var v validation.Collector
+	issuers, integrations := form.applicationLists(&v)
+	app.AuthorizedTokenIssuers, app.ServiceIntegrations = deref(issuers), deref(integrations)
+	for _, pre := range form.items(&v, "Tags", "Tag") {
+		app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
+	}
+	for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
+		app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := redshiftidc.Validate(app); err != nil {
+		return nil, err
+	}
+	if s.d.Directory == nil || app.IdcInstanceArn != s.d.Directory.InstanceArn {
+		return nil, validation.Newf("IdcInstanceArn %s is not an Identity Center instance of this deployment.", app.IdcInstanceArn)
+	}
+	created, err := s.d.IdcApps.Create(c.ctx, scope, app)
+	return idcApplicationAnswer(c, created, err)
+}
+
+func (s *Server) modifyIdcApplication(c *call, params awsquery.Params) (any, error) {
+	scope := s.scope(c)
+	arn, err := s.idcApplicationArn(c, params)
 	if err != nil {
 		return nil, err
 	}
-	scope := serverless.Scope{Account: c.principal.Account, Region: s.d.Region}
-	wildcard := "arn:aws:redshift:" + s.d.Region + ":" + c.principal.Account + ":redshiftidcapplication:*"
-	switch c.op {
-	case "CreateRedshiftIdcApplication":
-		if err := s.authorize(c, serviceRedshift, wildcard); err != nil {
-			return nil, err
-		}
-		app := redshiftidc.Application{
-			Name: params.Get("RedshiftIdcApplicationName"), IdcInstanceArn: params.Get("IdcInstanceArn"),
-			IdentityNamespace: params.Get("IdentityNamespace"), DisplayName: params.Get("IdcDisplayName"), IamRoleArn: params.Get("IamRoleArn"),
-			ApplicationType: params.Get("ApplicationType"),
-		}
-		if app.IdentityNamespace == "" {
-			app.IdentityNamespace = "AWSIDC"
-		}
-		form := newQueryForm(params)
-		var v validation.Collector
-		if form.present("AuthorizedTokenIssuerList") {
-			app.AuthorizedTokenIssuers = form.issuers(&v)
-		}
-		if form.present("ServiceIntegrations") {
-			app.ServiceIntegrations = form.integrations(&v)
-		}
-		for _, pre := range form.items(&v, "Tags", "Tag") {
-			app.Tags = append(app.Tags, redshiftidc.Tag{Key: params.Get(pre + ".Key"), Value: params.Get(pre + ".Value")})
-		}
-		for _, pre := range form.items(&v, "SsoTagKeys", "TagKey") {
-			app.SsoTagKeys = append(app.SsoTagKeys, params.Get(pre))
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		if err := redshiftidc.Validate(app); err != nil {
-			return nil, err
-		}
-		if s.d.Directory == nil || app.IdcInstanceArn != s.d.Directory.InstanceArn {
-			return nil, validation.Newf("IdcInstanceArn %s is not an Identity Center instance of this deployment.", app.IdcInstanceArn)
-		}
-		created, err := s.d.IdcApps.Create(c.ctx, scope, app)
-		if err != nil {
-			return nil, err
-		}
-		return createIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(created)}, nil
-	case "ModifyRedshiftIdcApplication":
-		arn, err := s.idcApplicationArn(c, params)
-		if err != nil {
-			return nil, err
-		}
-		in := redshiftidc.ModifyInput{
-			Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
-			DisplayName: queryOptional(params, "IdcDisplayName"),
-		}
-		var v validation.Collector
-		form := newQueryForm(params)
-		if form.present("AuthorizedTokenIssuerList") {
-			l := form.issuers(&v)
-			in.AuthorizedTokenIssuers = &l
-		}
-		if form.present("ServiceIntegrations") {
-			l := form.integrations(&v)
-			in.ServiceIntegrations = &l
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
-		if err != nil {
-			return nil, err
-		}
-		return modifyIdcApplicationResult{RedshiftIdcApplication: wireIdcApplication(app)}, nil
-	case "DescribeRedshiftIdcApplications":
-		arn := params.Get("RedshiftIdcApplicationArn")
-		resource := wildcard
-		if arn != "" {
-			resource = arn
-		}
-		if err := s.authorize(c, serviceRedshift, resource); err != nil {
-			return nil, err
-		}
-		maxRecords := 0
-		if params.Has("MaxRecords") {
-			n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
-			if err != nil {
-				return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
-			}
-			// Outside 20-100 (0, or an int32 far outside) is refused alike.
-			maxRecords = int(max(min(n, 1000), -1))
-			if maxRecords == 0 {
-				maxRecords = -1
-			}
-		}
-		apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
-		if err != nil {
-			return nil, err
-		}
-		out := describeIdcApplicationsResult{RedshiftIdcApplications: []idcApplicationXML{}, Marker: marker}
-		for _, a := range apps {
-			out.RedshiftIdcApplications = append(out.RedshiftIdcApplications, wireIdcApplication(a))
-		}
-		return out, nil
-	case "DeleteRedshiftIdcApplication":
-		arn, err := s.idcApplicationArn(c, params)
-		if err != nil {
-			return nil, err
-		}
-		return nil, s.d.IdcApps.Delete(c.ctx, scope, arn)
+	in := redshiftidc.ModifyInput{
+		Arn: arn, IdentityNamespace: queryOptional(params, "IdentityNamespace"), IamRoleArn: queryOptional(params, "IamRoleArn"),
+		DisplayName: queryOptional(params, "IdcDisplayName"),
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2012-12-01.")
+	var v validation.Collector
+	in.AuthorizedTokenIssuers, in.ServiceIntegrations = newQueryForm(params).applicationLists(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	app, err := s.d.IdcApps.Modify(c.ctx, scope, in)
+	return idcApplicationAnswer(c, app, err)
+}
+
+func (s *Server) describeIdcApplications(c *call, params awsquery.Params) (any, error) {
+	wildcard := s.idcApplicationsARN(c)
+	scope := s.scope(c)
+	arn := params.Get("RedshiftIdcApplicationArn")
+	resource := wildcard
+	if arn != "" {
+		resource = arn
+	}
+	if err := s.authorize(c, serviceRedshift, resource); err != nil {
+		return nil, err
+	}
+	maxRecords := 0
+	if params.Has("MaxRecords") {
+		n, err := strconv.ParseInt(params.Get("MaxRecords"), 10, 32)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.ErrSerialization, "MaxRecords must be an integer.")
+		}
+		// Outside 20-100 (0, or an int32 far outside) is refused alike.
+		maxRecords = int(max(min(n, 1000), -1))
+		if maxRecords == 0 {
+			maxRecords = -1
+		}
+	}
+	apps, marker, err := s.d.IdcApps.Describe(c.ctx, scope, arn, maxRecords, params.Get("Marker"))
+	if err != nil {
+		return nil, err
+	}
+	return describeIdcApplicationsResult{RedshiftIdcApplications: wireAll(apps, wireIdcApplication), Marker: marker}, nil
+}
+
+func (s *Server) deleteIdcApplication(c *call, params awsquery.Params) (any, error) {
+	scope := s.scope(c)
+	arn, err := s.idcApplicationArn(c, params)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.d.IdcApps.Delete(c.ctx, scope, arn)
 }

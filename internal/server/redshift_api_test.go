@@ -87,3 +87,26 @@ func TestIdcApplicationXML(t *testing.T) {
 		}
 	}
 }
+
+// TestIdcApplicationResultNames: a create's and a modify's answer is
+// wrapped in <Op>Result, as the SDKs read it; an error answers nothing.
+func TestIdcApplicationResultNames(t *testing.T) {
+	t.Parallel()
+	for _, op := range []string{"CreateRedshiftIdcApplication", "ModifyRedshiftIdcApplication"} {
+		out, err := idcApplicationAnswer(&call{op: op}, redshiftidc.Application{Name: "app"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := xml.Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "<" + op + "Result><RedshiftIdcApplication><IdcInstanceArn></IdcInstanceArn><RedshiftIdcApplicationName>app</RedshiftIdcApplicationName>"
+		if !strings.HasPrefix(string(b), want) || !strings.HasSuffix(string(b), "</"+op+"Result>") {
+			t.Errorf("%s: %s", op, b)
+		}
+	}
+	if out, err := idcApplicationAnswer(&call{op: "CreateRedshiftIdcApplication"}, redshiftidc.Application{}, redshiftidc.ErrNotFound); out != nil || err == nil {
+		t.Errorf("an error: %v %v", out, err)
+	}
+}

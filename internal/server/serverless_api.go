@@ -12,7 +12,6 @@ import (
 	"github.com/idcgate/idcgate/internal/iam"
 	"github.com/idcgate/idcgate/internal/issuer"
 	"github.com/idcgate/idcgate/internal/jsonenc"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -21,7 +20,7 @@ import (
 // serverlessOps are the RedshiftServerless.* operations served, by name.
 // Each decodes its input, authorizes the IAM action on the resource ARN of
 // the service authorization reference, and calls the domain.
-var serverlessOps = map[string]handler{
+var serverlessOps = opTable[handler]{unknown: notServedBy("Redshift Serverless"), ops: map[string]handler{
 	"CreateNamespace": create(namespaces, func(in *serverless.CreateNamespaceInput) []serverless.Tag { return in.Tags }, (*serverless.Service).CreateNamespace),
 	"GetNamespace":    get(namespaces),
 	"ListNamespaces": list((*serverless.Service).ListNamespaces, wireNamespace, func(ns []namespaceWire, next *string) any {
@@ -61,7 +60,7 @@ var serverlessOps = map[string]handler{
 	}),
 	"GetTrack":   (*Server).getTrack,
 	"ListTracks": (*Server).listTracks,
-}
+}}
 
 const opGetIdentityCenterAuthToken = "GetIdentityCenterAuthToken"
 
@@ -106,14 +105,7 @@ func (s *Server) getIdentityCenterAuthToken(c *call) (any, error) {
 	return identityCenterAuthTokenOutput{Token: res.Token, ExpirationTime: awsjson.Timestamp(res.Expires)}, nil
 }
 
-func (s *Server) serveServerless(c *call) (any, error) {
-	op, ok := serverlessOps[c.op]
-	if !ok {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by Redshift Serverless on this endpoint.")
-	}
-	return op(s, c)
-}
+func (s *Server) serveServerless(c *call) (any, error) { return serveOp(s, c, serverlessOps) }
 
 func (s *Server) scope(c *call) serverless.Scope {
 	return serverless.Scope{Account: c.principal.Account, Region: s.d.Region}
@@ -210,8 +202,6 @@ var workgroups = resource[serverless.Workgroup]{
 	wire: func(wg serverless.Workgroup) any { return workgroupOutput{Workgroup: wireWorkgroup(wg)} },
 }
 
-type handler = func(*Server, *call) (any, error)
-
 // create authorizes the create with the request's tags, then creates.
 func create[In, R any](k resource[R], tags func(*In) []serverless.Tag, do func(*serverless.Service, context.Context, serverless.Scope, In) (R, error)) handler {
 	return func(s *Server, c *call) (any, error) {
@@ -235,10 +225,7 @@ func create[In, R any](k resource[R], tags func(*In) []serverless.Tag, do func(*
 func lookup[R any](s *Server, c *call, k resource[R]) (R, error) {
 	var in nameInput
 	var r R
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return r, err
-	}
-	if err := required(k.member, k.name(in)); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required(k.member, k.name(in) != nil) }); err != nil {
 		return r, err
 	}
 	r, err := k.get(s.d.Serverless, c.ctx, s.scope(c), *k.name(in))
@@ -294,11 +281,7 @@ func list[In, R, W any](do func(*serverless.Service, context.Context, serverless
 		if err != nil {
 			return nil, err
 		}
-		ws := make([]W, 0, len(rs))
-		for _, r := range rs {
-			ws = append(ws, wire(r))
-		}
-		return out(ws, next), nil
+		return out(wireAll(rs, wire), next), nil
 	}
 }
 

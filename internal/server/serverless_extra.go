@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"time"
@@ -63,13 +64,10 @@ type tagWire struct {
 
 func (s *Server) tagResource(c *call) (any, error) {
 	var in tagResourceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("resourceArn", in.ResourceArn != nil)
-	v.Required("tags", in.Tags != nil)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("resourceArn", in.ResourceArn != nil)
+		v.Required("tags", in.Tags != nil)
+	}); err != nil {
 		return nil, err
 	}
 	// The tags are validated before anything is authorized, as at create
@@ -78,11 +76,18 @@ func (s *Server) tagResource(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.taggedResource(c, in.ResourceArn, extra)
+	return retag(s, c, in.ResourceArn, extra, (*serverless.Service).TagResource, in.Tags)
+}
+
+// retag is TagResource's and UntagResource's change: authorized on the
+// resource with the request's condition keys (extra), then made.
+func retag[T any](s *Server, c *call, arn *string, extra iam.Context,
+	change func(*serverless.Service, context.Context, serverless.Scope, serverless.TaggedResource, T) ([]serverless.Tag, error), items T) (any, error) {
+	res, err := s.taggedResource(c, arn, extra)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.d.Serverless.TagResource(c.ctx, s.scope(c), res, in.Tags); err != nil {
+	if _, err := change(s.d.Serverless, c.ctx, s.scope(c), res, items); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -95,13 +100,10 @@ type untagResourceInput struct {
 
 func (s *Server) untagResource(c *call) (any, error) {
 	var in untagResourceInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	v.Required("resourceArn", in.ResourceArn != nil)
-	v.Required("tagKeys", in.TagKeys != nil)
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		v.Required("resourceArn", in.ResourceArn != nil)
+		v.Required("tagKeys", in.TagKeys != nil)
+	}); err != nil {
 		return nil, err
 	}
 	if err := serverless.CheckUntagResource(in.TagKeys); err != nil {
@@ -111,14 +113,7 @@ func (s *Server) untagResource(c *call) (any, error) {
 	if len(in.TagKeys) > 0 {
 		extra.Set("aws:TagKeys", in.TagKeys...)
 	}
-	res, err := s.taggedResource(c, in.ResourceArn, extra)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.d.Serverless.UntagResource(c.ctx, s.scope(c), res, in.TagKeys); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return retag(s, c, in.ResourceArn, extra, (*serverless.Service).UntagResource, in.TagKeys)
 }
 
 type listTagsOutput struct {
@@ -134,11 +129,7 @@ func (s *Server) listTagsForResource(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listTagsOutput{Tags: make([]tagWire, 0, len(res.Tags))}
-	for _, t := range res.Tags {
-		out.Tags = append(out.Tags, tagWire(t))
-	}
-	return out, nil
+	return listTagsOutput{Tags: wireAll(res.Tags, func(t serverless.Tag) tagWire { return tagWire(t) })}, nil
 }
 
 // GetCredentials' limits (the API reference): 900 to 3600 seconds, 900 by
@@ -174,25 +165,22 @@ type getCredentialsOutput struct {
 // stored, never logged.
 func (s *Server) getCredentials(c *call) (any, error) {
 	var in getCredentialsInput
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	if in.WorkgroupName != nil {
-		v.LengthAndPattern("workgroupName", *in.WorkgroupName, 3, 64, workgroupNameRe, workgroupNameRe.String())
-	}
-	if in.CustomDomainName != nil {
-		v.LengthAndPattern("customDomainName", *in.CustomDomainName, 1, 253, customDomainRe, customDomainRe.String())
-	}
-	if in.DbName != nil {
-		v.LengthAndPattern("dbName", *in.DbName, 1, 64, credentialsDbNameRe, credentialsDbNameRe.String())
-	}
 	seconds := int64(defaultCredentialSeconds)
-	if in.DurationSeconds != nil {
-		seconds = int64(*in.DurationSeconds)
-		v.Range("durationSeconds", seconds, minCredentialSeconds, maxCredentialSeconds)
-	}
-	if err := v.Err(); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.WorkgroupName != nil {
+			v.LengthAndPattern("workgroupName", *in.WorkgroupName, 3, 64, workgroupNameRe, workgroupNameRe.String())
+		}
+		if in.CustomDomainName != nil {
+			v.LengthAndPattern("customDomainName", *in.CustomDomainName, 1, 253, customDomainRe, customDomainRe.String())
+		}
+		if in.DbName != nil {
+			v.LengthAndPattern("dbName", *in.DbName, 1, 64, credentialsDbNameRe, credentialsDbNameRe.String())
+		}
+		if in.DurationSeconds != nil {
+			seconds = int64(*in.DurationSeconds)
+			v.Range("durationSeconds", seconds, minCredentialSeconds, maxCredentialSeconds)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	switch {
@@ -237,9 +225,11 @@ func (s *Server) getCredentials(c *call) (any, error) {
 
 var workgroupNameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
 
-func deref(p *string) string {
+// deref is what p points to, or the zero value.
+func deref[T any](p *T) T {
 	if p == nil {
-		return ""
+		var zero T
+		return zero
 	}
 	return *p
 }
@@ -281,10 +271,7 @@ func (s *Server) getEndpointAccess(c *call) (any, error) {
 	var in struct {
 		EndpointName *string `json:"endpointName"`
 	}
-	if err := awsjson.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	if err := required("endpointName", in.EndpointName); err != nil {
+	if err := decodeValid(c, &in, func(v *validation.Collector) { v.Required("endpointName", in.EndpointName != nil) }); err != nil {
 		return nil, err
 	}
 	if err := s.authorize(c, serviceServerless, s.wildcardARN(c, "managedvpcendpoint")); err != nil {
@@ -353,9 +340,5 @@ func (s *Server) listTracks(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listTracksOutput{Tracks: make([]trackWire, 0, len(ts)), NextToken: next}
-	for _, t := range ts {
-		out.Tracks = append(out.Tracks, wireTrack(t))
-	}
-	return out, nil
+	return listTracksOutput{Tracks: wireAll(ts, wireTrack), NextToken: next}, nil
 }

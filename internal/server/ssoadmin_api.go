@@ -23,100 +23,84 @@ const serviceSSOAdmin = "sso"
 // trusted-identity-propagation subset of sso-admin (BEHAVIOUR 15). Each
 // decodes its input, authorizes sso:<Op> on the resources the service
 // authorization reference names, and calls the domain.
-var ssoAdminOps = map[string]handler{
+var ssoAdminOps = opTable[handler]{unknown: ssoAdminUnknown, before: ssoAdminServed, ops: map[string]handler{
 	"ListInstances":            (*Server).listInstances,
 	"DescribeInstance":         (*Server).describeInstance,
 	"ListApplicationProviders": (*Server).listApplicationProviders,
 
 	"CreateApplication": onInstance(func(in *ssoadmin.CreateApplicationInput) *string { return in.InstanceArn }, createApplication),
-	"DescribeApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
-			app, err := sso.Application(ctx, *in.ApplicationArn)
-			return ssoAnswer(app, err, appOut)
-		}),
+	"DescribeApplication": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+		app, err := sso.Application(ctx, *in.ApplicationArn)
+		return ssoAnswer(app, err, appOut)
+	}),
 	"ListApplications":  onInstance(func(in *ssoadmin.ListApplicationsInput) *string { return in.InstanceArn }, listApplications),
 	"UpdateApplication": onApp(func(in *ssoadmin.UpdateApplicationInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).UpdateApplication)),
-	"DeleteApplication": onApp(func(in *appArnInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
-			return struct{}{}, sso.DeleteApplication(ctx, *in.ApplicationArn)
-		}),
+	"DeleteApplication": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in appArnInput) (any, error) {
+		return struct{}{}, sso.DeleteApplication(ctx, *in.ApplicationArn)
+	}),
 
 	"PutApplicationGrant": onApp(func(in *ssoadmin.PutApplicationGrantInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).PutApplicationGrant)),
-	"GetApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
-			g, err := sso.GetApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
-			return ssoAnswer(g, err, func(g ssoadmin.Grant) any { return map[string]any{"Grant": g.Union(*in.GrantType)} })
-		}),
-	"ListApplicationGrants": onApp(func(in *grantsPageInput) *string { return in.ApplicationArn }, listApplicationGrants),
-	"DeleteApplicationGrant": onApp(func(in *grantTypeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
-		}),
+	"GetApplicationGrant": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+		g, err := sso.GetApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+		return ssoAnswer(g, err, func(g ssoadmin.Grant) any { return map[string]any{"Grant": g.Union(*in.GrantType)} })
+	}),
+	"ListApplicationGrants": onAppInput(listApplicationGrants),
+	"DeleteApplicationGrant": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in grantTypeInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationGrant(ctx, in.ApplicationArn, in.GrantType)
+	}),
 
-	"PutApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAccessScope(ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
-		}),
-	"GetApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return sso.GetApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
-		}),
-	"ListApplicationAccessScopes": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
-			scopes, next, err := sso.ListApplicationAccessScopes(ctx, in.ApplicationArn, in.page())
-			return ssoPage(scopes, next, err, func(scopes []ssoadmin.ScopeDetails, next *string) any {
-				return struct {
-					Scopes    []ssoadmin.ScopeDetails
-					NextToken *string `json:",omitempty"`
-				}{scopes, next}
-			})
-		}),
-	"DeleteApplicationAccessScope": onApp(func(in *scopeInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
-		}),
+	"PutApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAccessScope(ctx, in.ApplicationArn, in.Scope, in.AuthorizedTargets)
+	}),
+	"GetApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return sso.GetApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+	}),
+	"ListApplicationAccessScopes": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+		scopes, next, err := sso.ListApplicationAccessScopes(ctx, in.ApplicationArn, in.page())
+		return ssoPage(scopes, next, err, func(scopes []ssoadmin.ScopeDetails, next *string) any {
+			return struct {
+				Scopes    []ssoadmin.ScopeDetails
+				NextToken *string `json:",omitempty"`
+			}{scopes, next}
+		})
+	}),
+	"DeleteApplicationAccessScope": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in scopeInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationAccessScope(ctx, in.ApplicationArn, in.Scope)
+	}),
 
-	"PutApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
-		}),
-	"GetApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			m, err := sso.GetApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
-			return ssoAnswer(m, err, func(m ssoadmin.AuthenticationMethod) any {
-				return map[string]any{"AuthenticationMethod": methodUnion(m)}
-			})
-		}),
-	"ListApplicationAuthenticationMethods": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn }, listApplicationAuthenticationMethods),
-	"DeleteApplicationAuthenticationMethod": onApp(func(in *methodInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
-			return struct{}{}, sso.DeleteApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
-		}),
+	"PutApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType, in.AuthenticationMethod)
+	}),
+	"GetApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		m, err := sso.GetApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+		return ssoAnswer(m, err, func(m ssoadmin.AuthenticationMethod) any {
+			return map[string]any{"AuthenticationMethod": methodUnion(m)}
+		})
+	}),
+	"ListApplicationAuthenticationMethods": onAppInput(listApplicationAuthenticationMethods),
+	"DeleteApplicationAuthenticationMethod": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in methodInput) (any, error) {
+		return struct{}{}, sso.DeleteApplicationAuthenticationMethod(ctx, in.ApplicationArn, in.AuthenticationMethodType)
+	}),
 
-	"PutApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
-			return struct{}{}, sso.PutApplicationAssignmentConfiguration(ctx, in.ApplicationArn, in.AssignmentRequired)
-		}),
-	"GetApplicationAssignmentConfiguration": onApp(func(in *assignmentConfigInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
-			required, err := sso.GetApplicationAssignmentConfiguration(ctx, in.ApplicationArn)
-			return ssoAnswer(required, err, func(required bool) any { return map[string]bool{"AssignmentRequired": required} })
-		}),
+	"PutApplicationAssignmentConfiguration": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+		return struct{}{}, sso.PutApplicationAssignmentConfiguration(ctx, in.ApplicationArn, in.AssignmentRequired)
+	}),
+	"GetApplicationAssignmentConfiguration": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in assignmentConfigInput) (any, error) {
+		required, err := sso.GetApplicationAssignmentConfiguration(ctx, in.ApplicationArn)
+		return ssoAnswer(required, err, func(required bool) any { return map[string]bool{"AssignmentRequired": required} })
+	}),
 
 	"CreateApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).CreateApplicationAssignment)),
 	"DescribeApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn },
 		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.AssignmentInput) (any, error) {
 			a, err := sso.DescribeApplicationAssignment(ctx, in)
-			return ssoAnswer(a, err, func(a ssoadmin.Assignment) any {
-				return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}
-			})
+			return ssoAnswer(a, err, wireAssignment)
 		}),
 	"DeleteApplicationAssignment": onApp(func(in *ssoadmin.AssignmentInput) *string { return in.ApplicationArn }, ssoDone((*ssoadmin.Service).DeleteApplicationAssignment)),
-	"ListApplicationAssignments": onApp(func(in *pagedAppInput) *string { return in.ApplicationArn },
-		func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
-			as, next, err := sso.ListApplicationAssignments(ctx, in.ApplicationArn, in.page())
-			return ssoPage(as, next, err, assignmentsPage)
-		}),
+	"ListApplicationAssignments": onAppInput(func(sso *ssoadmin.Service, ctx context.Context, in pagedAppInput) (any, error) {
+		as, next, err := sso.ListApplicationAssignments(ctx, in.ApplicationArn, in.page())
+		return ssoPage(as, next, err, assignmentsPage)
+	}),
 	"ListApplicationAssignmentsForPrincipal": onInstance(func(in *ssoadmin.ListForPrincipalInput) *string { return in.InstanceArn },
 		func(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListForPrincipalInput) (any, error) {
 			as, next, err := sso.ListApplicationAssignmentsForPrincipal(ctx, in)
@@ -137,17 +121,18 @@ var ssoAdminOps = map[string]handler{
 		func(sso *ssoadmin.Service, ctx context.Context, in ttiArnInput) (any, error) {
 			return struct{}{}, sso.DeleteTrustedTokenIssuer(ctx, in.TrustedTokenIssuerArn)
 		}),
-}
+}}
 
-func ssoAdminOpNames() []string { return slices.Collect(maps.Keys(ssoAdminOps)) }
+func (s *Server) serveSSOAdmin(c *call) (any, error) { return serveOp(s, c, ssoAdminOps) }
 
-func (s *Server) serveSSOAdmin(c *call) (any, error) {
-	op, ok := ssoAdminOps[c.op]
-	if !ok || s.d.SSOAdmin == nil {
-		return nil, protocol.Errorf(protocol.ErrUnknownOperation,
-			"The operation "+quoteOp(c.op)+" is not supported by SSO Admin on this endpoint.")
+var ssoAdminUnknown = notServedBy("SSO Admin")
+
+// ssoAdminServed: without an instance no operation is served.
+func ssoAdminServed(s *Server, c *call) error {
+	if s.d.SSOAdmin == nil {
+		return protocol.Errorf(protocol.ErrUnknownOperation, ssoAdminUnknown(c.op))
 	}
-	return op(s, c)
+	return nil
 }
 
 // authorizeSSO authorizes sso:<Op> on every resource. The instance
@@ -167,12 +152,6 @@ func (s *Server) authorizeSSO(c *call, resources ...string) error {
 	return err
 }
 
-func decodeSSO[T any](c *call) (T, error) {
-	var in T
-	err := awsjson.Decode(c.body, &in)
-	return in, err
-}
-
 // ssoOp is an operation's work once its input is decoded and authorized:
 // the domain call and the wire form of its answer.
 type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any, error)
@@ -183,16 +162,13 @@ type ssoOp[In any] func(sso *ssoadmin.Service, ctx context.Context, in In) (any,
 // authorized on it when given, then do runs.
 func onSSOResource[In any](check func(*validation.Collector, *string) bool, arn func(*In) *string, do ssoOp[In]) handler {
 	return func(s *Server, c *call) (any, error) {
-		in, err := decodeSSO[In](c)
-		if err != nil {
-			return nil, err
-		}
-		if check != nil {
-			var v validation.Collector
-			check(&v, arn(&in))
-			if err := v.Err(); err != nil {
-				return nil, err
+		var in In
+		if err := decodeValid(c, &in, func(v *validation.Collector) {
+			if check != nil {
+				check(v, arn(&in))
 			}
+		}); err != nil {
+			return nil, err
 		}
 		// A checked ARN is present, so a checked operation always authorizes.
 		if a := arn(&in); a != nil {
@@ -209,6 +185,14 @@ func onApp[In any](arn func(*In) *string, do ssoOp[In]) handler {
 	return onSSOResource(func(v *validation.Collector, arn *string) bool {
 		return ssoadmin.CheckApplicationArn(v, "applicationArn", arn)
 	}, arn, do)
+}
+
+// onAppInput is onApp for an input with an appArn method.
+func onAppInput[In any, P interface {
+	*In
+	appArn() *string
+}](do ssoOp[In]) handler {
+	return onApp(func(in *In) *string { return P(in).appArn() }, do)
 }
 
 // onTTI is an operation on one trusted token issuer.
@@ -255,15 +239,12 @@ type onePageInput struct {
 // decodeOnePage decodes and checks a one-page list's input and authorizes
 // sso:<Op> on "*" (no resource scopes these lists).
 func (s *Server) decodeOnePage(c *call) (onePageInput, error) {
-	in, err := decodeSSO[onePageInput](c)
-	if err != nil {
-		return in, err
-	}
-	var v validation.Collector
-	if in.MaxResults != nil {
-		v.Range("maxResults", int64(*in.MaxResults), 1, 100)
-	}
-	if err := v.Err(); err != nil {
+	var in onePageInput
+	if err := decodeValid(c, &in, func(v *validation.Collector) {
+		if in.MaxResults != nil {
+			v.Range("maxResults", int64(*in.MaxResults), 1, 100)
+		}
+	}); err != nil {
 		return in, err
 	}
 	if in.NextToken != nil && *in.NextToken != "" {
@@ -303,13 +284,8 @@ func (s *Server) listInstances(c *call) (any, error) {
 }
 
 func (s *Server) describeInstance(c *call) (any, error) {
-	in, err := decodeSSO[struct{ InstanceArn *string }](c)
-	if err != nil {
-		return nil, err
-	}
-	var v validation.Collector
-	ssoadmin.CheckInstanceArn(&v, "instanceArn", in.InstanceArn)
-	if err := v.Err(); err != nil {
+	var in struct{ InstanceArn *string }
+	if err := decodeValid(c, &in, func(v *validation.Collector) { ssoadmin.CheckInstanceArn(v, "instanceArn", in.InstanceArn) }); err != nil {
 		return nil, err
 	}
 	if err := s.authorizeSSO(c, *in.InstanceArn); err != nil {
@@ -385,18 +361,25 @@ func createApplication(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.C
 func listApplications(sso *ssoadmin.Service, ctx context.Context, in ssoadmin.ListApplicationsInput) (any, error) {
 	apps, next, err := sso.ListApplications(ctx, in)
 	return ssoPage(apps, next, err, func(apps []ssoadmin.Application, next *string) any {
-		out := make([]applicationOut, 0, len(apps))
-		for _, a := range apps {
-			out = append(out, appOut(a))
-		}
 		return struct {
 			Applications []applicationOut
 			NextToken    *string `json:",omitempty"`
-		}{out, next}
+		}{wireAll(apps, appOut), next}
 	})
 }
 
 type appArnInput struct{ ApplicationArn *string }
+
+// appArn is the ApplicationArn member of an input about one application,
+// which onAppInput reads. (Each input has the member of its own: one
+// embedded would be named by its type in a decoding error's path.)
+func (in *appArnInput) appArn() *string           { return in.ApplicationArn }
+func (in *grantTypeInput) appArn() *string        { return in.ApplicationArn }
+func (in *grantsPageInput) appArn() *string       { return in.ApplicationArn }
+func (in *scopeInput) appArn() *string            { return in.ApplicationArn }
+func (in *pagedAppInput) appArn() *string         { return in.ApplicationArn }
+func (in *methodInput) appArn() *string           { return in.ApplicationArn }
+func (in *assignmentConfigInput) appArn() *string { return in.ApplicationArn }
 
 // pagedAppInput is a paged list's input about one application.
 type pagedAppInput struct {
@@ -429,11 +412,9 @@ func listApplicationGrants(sso *ssoadmin.Service, ctx context.Context, in grants
 		GrantType string
 		Grant     ssoadmin.GrantUnion
 	}
-	out := make([]item, 0, len(items))
-	for _, it := range items {
-		out = append(out, item{GrantType: it.GrantType, Grant: it.Grant.Union(it.GrantType)})
-	}
-	return map[string]any{"Grants": out}, nil
+	return map[string]any{"Grants": wireAll(items, func(it ssoadmin.GrantItem) item {
+		return item{GrantType: it.GrantType, Grant: it.Grant.Union(it.GrantType)}
+	})}, nil
 }
 
 type scopeInput struct {
@@ -476,14 +457,14 @@ type assignmentOut struct {
 }
 
 func assignmentsPage(as []ssoadmin.Assignment, next *string) any {
-	out := make([]assignmentOut, 0, len(as))
-	for _, a := range as {
-		out = append(out, assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType})
-	}
 	return struct {
 		ApplicationAssignments []assignmentOut
 		NextToken              *string `json:",omitempty"`
-	}{out, next}
+	}{wireAll(as, wireAssignment), next}
+}
+
+func wireAssignment(a ssoadmin.Assignment) assignmentOut {
+	return assignmentOut{a.ApplicationArn, a.PrincipalId, a.PrincipalType}
 }
 
 type ttiArnInput struct{ TrustedTokenIssuerArn *string }
@@ -515,13 +496,11 @@ func listTrustedTokenIssuers(sso *ssoadmin.Service, ctx context.Context, in page
 			TrustedTokenIssuerArn  string
 			TrustedTokenIssuerType string
 		}
-		out := make([]meta, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType})
-		}
 		return struct {
 			TrustedTokenIssuers []meta
 			NextToken           *string `json:",omitempty"`
-		}{out, next}
+		}{wireAll(ts, func(t ssoadmin.TrustedTokenIssuer) meta {
+			return meta{t.Name, t.TrustedTokenIssuerArn, t.TrustedTokenIssuerType}
+		}), next}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/ssoadmin"
 )
 
@@ -14,7 +15,7 @@ import (
 // sso), and every operation served is one knownOps counts and records.
 func TestSSOAdminRouted(t *testing.T) {
 	t.Parallel()
-	for op := range ssoAdminOps {
+	for op := range ssoAdminOps.ops {
 		r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
 		r.Header.Set("X-Amz-Target", "SWBExternalService."+op)
 		rt, err := route(r, []byte("{}"))
@@ -22,7 +23,7 @@ func TestSSOAdminRouted(t *testing.T) {
 			t.Errorf("%s: %+v %v", op, rt, err)
 		}
 	}
-	if n := len(ssoAdminOps); n != 32 {
+	if n := len(ssoAdminOps.ops); n != 32 {
 		t.Errorf("%d operations served, want the 32 of the subset", n)
 	}
 	r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
@@ -55,5 +56,19 @@ func TestSSOAdminWireShapes(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("%s: %s, want %s", typ, got, want)
 		}
+	}
+}
+
+// TestSSOAppInputsReadTheArn: an input about one application reads
+// ApplicationArn as its own member, in values and in type errors alike.
+func TestSSOAppInputsReadTheArn(t *testing.T) {
+	t.Parallel()
+	var in scopeInput
+	if err := awsjson.Decode([]byte(`{"ApplicationArn":"arn:a","Scope":"s"}`), &in); err != nil || *in.appArn() != "arn:a" || *in.Scope != "s" {
+		t.Fatalf("%v %+v", err, in)
+	}
+	err := awsjson.Decode([]byte(`{"ApplicationArn":5}`), &in)
+	if err == nil || !strings.Contains(err.Error(), "Unexpected value type for member 'ApplicationArn': expected a string.") {
+		t.Errorf("a number for the ARN: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/apierror"
 	"github.com/idcgate/idcgate/internal/audit"
-	"github.com/idcgate/idcgate/internal/protocol"
 	"github.com/idcgate/idcgate/internal/protocol/awsquery"
 	"github.com/idcgate/idcgate/internal/sts"
 	"github.com/idcgate/idcgate/internal/validation"
@@ -77,86 +76,100 @@ func policyArns(params awsquery.Params) []string {
 	return arns
 }
 
+// stsOps are the STS actions (awsQuery, Version 2011-06-15).
+var stsOps = opTable[queryHandler]{unknown: notInVersion("2011-06-15"), before: stsSessionMayCall, ops: map[string]queryHandler{
+	"AssumeRole":                (*Server).assumeRole,
+	"AssumeRoleWithWebIdentity": (*Server).assumeRoleWithWebIdentity,
+	"GetCallerIdentity":         (*Server).getCallerIdentity,
+	"GetSessionToken":           (*Server).getSessionToken,
+	"GetAccessKeyInfo":          (*Server).getAccessKeyInfo,
+}}
+
 func (s *Server) serveSTS(c *call) (any, error) {
-	params, err := awsquery.Parse(c.http, c.body)
+	return serveQuery(s, c, stsOps)
+}
+
+// stsSessionMayCall refuses an operation the calling session may not
+// call; an unsigned call (unsignedOps) has no principal.
+func stsSessionMayCall(_ *Server, c *call) error {
+	if c.principal == nil {
+		return nil
+	}
+	return sts.SessionMayCall(c.principal, c.op)
+}
+
+func (s *Server) getSessionToken(c *call, params awsquery.Params) (any, error) {
+	var err error
+	in := sts.GetSessionTokenInput{SerialNumber: queryOptional(params, "SerialNumber"), TokenCode: queryOptional(params, "TokenCode")}
+	if in.DurationSeconds, err = durationSecondsUpTo(params, sts.MaxUserSession); err != nil {
+		return nil, err
+	}
+	creds, err := s.d.STS.GetSessionToken(c.ctx, c.principal, in)
 	if err != nil {
 		return nil, err
 	}
-	// Unsigned (unsignedOps): no principal.
-	if c.principal != nil && knownOps[serviceSTS][c.op] {
-		if err := sts.SessionMayCall(c.principal, c.op); err != nil {
-			return nil, err
-		}
+	c.log.Info("user session created", "user", c.principal.ARN, "expires", creds.Expiration)
+	return getSessionTokenResult{Credentials: wireCredentials(creds)}, nil
+}
+
+func (s *Server) getAccessKeyInfo(c *call, params awsquery.Params) (any, error) {
+	account, err := s.d.STS.GetAccessKeyInfo(c.ctx, c.principal, params.Get("AccessKeyId"), c.authReq)
+	if err != nil {
+		return nil, err
 	}
-	switch c.op {
-	case "AssumeRoleWithWebIdentity":
-		return s.assumeRoleWithWebIdentity(c, params)
-	case "GetSessionToken":
-		in := sts.GetSessionTokenInput{SerialNumber: queryOptional(params, "SerialNumber"), TokenCode: queryOptional(params, "TokenCode")}
-		if in.DurationSeconds, err = durationSecondsUpTo(params, sts.MaxUserSession); err != nil {
-			return nil, err
-		}
-		creds, err := s.d.STS.GetSessionToken(c.ctx, c.principal, in)
-		if err != nil {
-			return nil, err
-		}
-		c.log.Info("user session created", "user", c.principal.ARN, "expires", creds.Expiration)
-		return getSessionTokenResult{Credentials: wireCredentials(creds)}, nil
-	case "GetAccessKeyInfo":
-		account, err := s.d.STS.GetAccessKeyInfo(c.ctx, c.principal, params.Get("AccessKeyId"), c.authReq)
-		if err != nil {
-			return nil, err
-		}
-		return getAccessKeyInfoResult{Account: account}, nil
-	case "GetCallerIdentity":
-		id := sts.GetCallerIdentity(c.principal)
-		return getCallerIdentityResult{Arn: id.Arn, UserId: id.UserId, Account: id.Account}, nil
-	case "AssumeRole":
-		in := sts.AssumeRoleInput{
-			RoleArn:         params.Get("RoleArn"),
-			RoleSessionName: params.Get("RoleSessionName"),
-			Policy:          params.Get("Policy"),
-		}
-		if in.DurationSeconds, err = durationSeconds(params); err != nil {
-			return nil, err
-		}
-		for _, m := range params.Members("ProvidedContexts", "ProviderArn", "ContextAssertion") {
-			in.ProvidedContexts = append(in.ProvidedContexts, sts.ProvidedContext{ProviderArn: m["ProviderArn"], ContextAssertion: m["ContextAssertion"]})
-		}
-		// Members idcgate does not act on, read so STS can hold them to AWS's bounds.
-		opt := func(name string) *string { return queryOptional(params, name) }
-		in.ExternalId, in.SourceIdentity, in.SerialNumber, in.TokenCode = opt("ExternalId"), opt("SourceIdentity"), opt("SerialNumber"), opt("TokenCode")
-		in.PolicyArns = policyArns(params)
-		for _, m := range params.Members("Tags", "Key", "Value") {
-			var tag sts.Tag
-			if k, ok := m["Key"]; ok {
-				tag.Key = &k
-			}
-			if v, ok := m["Value"]; ok {
-				tag.Value = &v
-			}
-			in.Tags = append(in.Tags, tag)
-		}
-		for i := 1; params.Has(fmt.Sprintf("TransitiveTagKeys.member.%d", i)); i++ {
-			in.TransitiveTagKeys = append(in.TransitiveTagKeys, params.Get(fmt.Sprintf("TransitiveTagKeys.member.%d", i)))
-		}
-		out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
-		if err != nil {
-			return nil, err
-		}
-		res := assumeRoleResult{Credentials: credentialsXML{
-			AccessKeyId: out.Credentials.AccessKeyId, SecretAccessKey: out.Credentials.SecretAccessKey,
-			SessionToken: out.Credentials.SessionToken, Expiration: out.Credentials.Expiration.UTC().Format(time.RFC3339),
-		}}
-		res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
-		if in.Policy != "" {
-			res.PackedPolicySize = &out.PackedPolicySize
-		}
-		c.log.Info("role session created", "role_session", out.Arn, "expires", out.Credentials.Expiration,
-			"identity_enhanced", len(in.ProvidedContexts) > 0 || c.principal.IdentityContext != nil)
-		return res, nil
+	return getAccessKeyInfoResult{Account: account}, nil
+}
+
+func (s *Server) getCallerIdentity(c *call, _ awsquery.Params) (any, error) {
+	id := sts.GetCallerIdentity(c.principal)
+	return getCallerIdentityResult{Arn: id.Arn, UserId: id.UserId, Account: id.Account}, nil
+}
+
+func (s *Server) assumeRole(c *call, params awsquery.Params) (any, error) {
+	var err error
+	in := sts.AssumeRoleInput{
+		RoleArn:         params.Get("RoleArn"),
+		RoleSessionName: params.Get("RoleSessionName"),
+		Policy:          params.Get("Policy"),
 	}
-	return nil, protocol.Errorf(protocol.ErrUnknownOperation, "Could not find operation "+quoteOp(c.op)+" for version 2011-06-15.")
+	if in.DurationSeconds, err = durationSeconds(params); err != nil {
+		return nil, err
+	}
+	for _, m := range params.Members("ProvidedContexts", "ProviderArn", "ContextAssertion") {
+		in.ProvidedContexts = append(in.ProvidedContexts, sts.ProvidedContext{ProviderArn: m["ProviderArn"], ContextAssertion: m["ContextAssertion"]})
+	}
+	// Members idcgate does not act on, read so STS can hold them to AWS's bounds.
+	opt := func(name string) *string { return queryOptional(params, name) }
+	in.ExternalId, in.SourceIdentity, in.SerialNumber, in.TokenCode = opt("ExternalId"), opt("SourceIdentity"), opt("SerialNumber"), opt("TokenCode")
+	in.PolicyArns = policyArns(params)
+	for _, m := range params.Members("Tags", "Key", "Value") {
+		var tag sts.Tag
+		if k, ok := m["Key"]; ok {
+			tag.Key = &k
+		}
+		if v, ok := m["Value"]; ok {
+			tag.Value = &v
+		}
+		in.Tags = append(in.Tags, tag)
+	}
+	for i := 1; params.Has(fmt.Sprintf("TransitiveTagKeys.member.%d", i)); i++ {
+		in.TransitiveTagKeys = append(in.TransitiveTagKeys, params.Get(fmt.Sprintf("TransitiveTagKeys.member.%d", i)))
+	}
+	out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
+	if err != nil {
+		return nil, err
+	}
+	res := assumeRoleResult{Credentials: credentialsXML{
+		AccessKeyId: out.Credentials.AccessKeyId, SecretAccessKey: out.Credentials.SecretAccessKey,
+		SessionToken: out.Credentials.SessionToken, Expiration: out.Credentials.Expiration.UTC().Format(time.RFC3339),
+	}}
+	res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
+	if in.Policy != "" {
+		res.PackedPolicySize = &out.PackedPolicySize
+	}
+	c.log.Info("role session created", "role_session", out.Arn, "expires", out.Credentials.Expiration,
+		"identity_enhanced", len(in.ProvidedContexts) > 0 || c.principal.IdentityContext != nil)
+	return res, nil
 }
 
 // assumeRoleWithWebIdentity serves the one unsigned STS operation: the
