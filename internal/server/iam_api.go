@@ -407,6 +407,7 @@ func (s *Server) iamUserName(c *call, params awsquery.Params) (string, error) {
 }
 
 func (s *Server) serveIAM(c *call) (any, error) {
+	c.authReq.Region = iamRegion // a global service: aws:RequestedRegion is us-east-1
 	params, err := awsquery.Parse(c.http, c.body)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,19 @@ var knownOps = map[string]map[string]bool{
 	serviceAdmin:         setOf(adminOps.names()...),
 }
 
+// serviceHandlers serves each service's requests, by its signing name.
+var serviceHandlers = map[string]handler{
+	serviceServerless:    (*Server).serveServerless,
+	serviceSTS:           (*Server).serveSTS,
+	serviceRedshift:      (*Server).serveRedshift,
+	serviceOIDC:          (*Server).serveOIDC,
+	serviceAdmin:         (*Server).serveAdmin,
+	serviceDataAPI:       (*Server).serveDataAPI,
+	serviceSSOAdmin:      (*Server).serveSSOAdmin,
+	serviceIAM:           (*Server).serveIAM,
+	serviceIdentityStore: (*Server).serveIdentityStore,
+}
+
 // handler serves one operation of an API whose input is the request body
 // (awsJson, restJson).
 type handler = func(*Server, *call) (any, error)

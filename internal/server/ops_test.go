@@ -45,7 +45,13 @@ func TestKnownOpsCoverEveryTable(t *testing.T) {
 	if len(tables) != len(knownOps) {
 		t.Errorf("%d tables, knownOps has %d services", len(tables), len(knownOps))
 	}
+	if len(serviceHandlers) != len(knownOps) {
+		t.Errorf("%d services have a handler, knownOps has %d", len(serviceHandlers), len(knownOps))
+	}
 	for service, names := range tables {
+		if serviceHandlers[service] == nil {
+			t.Errorf("%s has operations and no handler", service)
+		}
 		for _, name := range names {
 			if !knownOps[service][name] {
 				t.Errorf("%s serves %s, which knownOps does not list", service, name)

@@ -274,27 +274,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http:  r,
 	}
 	var out any
-	switch rt.service {
-	case serviceServerless:
-		out, err = s.serveServerless(c)
-	case serviceSTS:
-		out, err = s.serveSTS(c)
-	case serviceRedshift:
-		out, err = s.serveRedshift(c)
-	case serviceOIDC:
-		out, err = s.serveOIDC(c)
-	case serviceAdmin:
-		out, err = s.serveAdmin(c)
-	case serviceDataAPI:
-		out, err = s.serveDataAPI(c)
-	case serviceSSOAdmin:
-		out, err = s.serveSSOAdmin(c)
-	case serviceIAM:
-		c.authReq.Region = iamRegion
-		out, err = s.serveIAM(c)
-	case serviceIdentityStore:
-		out, err = s.serveIdentityStore(c)
-	default:
+	if serve, ok := serviceHandlers[rt.service]; ok {
+		out, err = serve(s, c)
+	} else {
 		err = protocol.Errorf(protocol.ErrUnknownOperation, "Unsupported service.")
 	}
 	s.finish(rw, log, r, rt, reqID, body, p, out, err)
