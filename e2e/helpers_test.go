@@ -151,3 +151,37 @@ func adminCmd(t *testing.T, p *testserver.Process, args ...string) *exec.Cmd {
 		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
 	return cmd
 }
+
+// pager is what every SDK v2 paginator is.
+type pager[O, F any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...F) (O, error)
+}
+
+// pagedItems walks p to its end and returns the items of every page, in
+// order, and how many pages there were; a failed page ends the test.
+func pagedItems[O, F, I any](t *testing.T, p pager[O, F], items func(O) []I) ([]I, int) {
+	t.Helper()
+	var all []I
+	pages := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		all = append(all, items(page)...)
+	}
+	return all, pages
+}
+
+// pagedNames is pagedItems with each item told by name.
+func pagedNames[O, F, I any](t *testing.T, p pager[O, F], items func(O) []I, name func(I) string) ([]string, int) {
+	t.Helper()
+	all, pages := pagedItems(t, p, items)
+	names := make([]string, 0, len(all))
+	for _, it := range all {
+		names = append(names, name(it))
+	}
+	return names, pages
+}

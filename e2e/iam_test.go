@@ -188,17 +188,10 @@ func TestIAMListRolesPages(t *testing.T) {
 		t.Fatalf("paged roles %v in %d pages", names, pages)
 	}
 	// The paginator the SDK generates walks every role (the config's two too).
-	p := iam.NewListRolesPaginator(admin, &iam.ListRolesInput{MaxItems: aws.Int32(1)})
-	all := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all += len(out.Roles)
-	}
-	if all != 5 {
-		t.Fatalf("paginator saw %d roles, want 5", all)
+	roles, _ := pagedItems(t, iam.NewListRolesPaginator(admin, &iam.ListRolesInput{MaxItems: aws.Int32(1)}),
+		func(o *iam.ListRolesOutput) []iamtypes.Role { return o.Roles })
+	if len(roles) != 5 {
+		t.Fatalf("paginator saw %d roles, want 5", len(roles))
 	}
 	_, err := admin.ListRoles(ctx, &iam.ListRolesInput{Marker: aws.String("not-a-marker")})
 	wantAPIError(t, err, "ValidationError", 400, "")
@@ -270,17 +263,9 @@ func TestIAMUsersAndKeys(t *testing.T) {
 	}
 	_, err = admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bob")})
 	wantAPIError(t, err, "LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2")
-	var seen []string
-	p := iam.NewListAccessKeysPaginator(iamClient(srv, bob), &iam.ListAccessKeysInput{MaxItems: aws.Int32(1)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.AccessKeyMetadata {
-			seen = append(seen, aws.ToString(m.AccessKeyId))
-		}
-	}
+	seen, _ := pagedNames(t, iam.NewListAccessKeysPaginator(iamClient(srv, bob), &iam.ListAccessKeysInput{MaxItems: aws.Int32(1)}),
+		func(o *iam.ListAccessKeysOutput) []iamtypes.AccessKeyMetadata { return o.AccessKeyMetadata },
+		func(m iamtypes.AccessKeyMetadata) string { return aws.ToString(m.AccessKeyId) })
 	if len(seen) != 2 {
 		t.Fatalf("ListAccessKeys pages: %v", seen)
 	}

@@ -282,18 +282,13 @@ func TestRedshiftIdcApplicationsPaging(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	var got []string
 	var sizes []int
-	for p := redshift.NewDescribeRedshiftIdcApplicationsPaginator(rs, &redshift.DescribeRedshiftIdcApplicationsInput{MaxRecords: aws.Int32(20)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(page.RedshiftIdcApplications))
-		for _, a := range page.RedshiftIdcApplications {
-			got = append(got, aws.ToString(a.RedshiftIdcApplicationName))
-		}
-	}
+	got, _ := pagedNames(t, redshift.NewDescribeRedshiftIdcApplicationsPaginator(rs, &redshift.DescribeRedshiftIdcApplicationsInput{MaxRecords: aws.Int32(20)}),
+		func(o *redshift.DescribeRedshiftIdcApplicationsOutput) []rstypes.RedshiftIdcApplication {
+			sizes = append(sizes, len(o.RedshiftIdcApplications))
+			return o.RedshiftIdcApplications
+		},
+		func(a rstypes.RedshiftIdcApplication) string { return aws.ToString(a.RedshiftIdcApplicationName) })
 	if !slices.Equal(got, want) || !slices.Equal(sizes, []int{20, 20, 5}) {
 		t.Fatalf("pages %v: %v\nwant %v", sizes, got, want)
 	}
