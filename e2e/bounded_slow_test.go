@@ -86,7 +86,7 @@ func bdState(t *testing.T, p *testserver.Process, pprof string) bdProcState {
 		fmt.Sscanf(strings.TrimSpace(bdAfter(string(status), "\nVmRSS:")), "%d", &kb)
 		s.rss = kb << 10
 	}
-	m := bdMetrics(t, p.URL)
+	m := metricsText(t, p.URL)
 	s.metricsBytes, s.series = len(m), bdSeries(m)
 	for _, f := range []struct {
 		name  string

@@ -14,7 +14,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -518,31 +517,10 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	if n := len(logins()); n != 3 {
 		t.Fatalf("%d records after the audit log closed", n)
 	}
-	body := gmMetrics(t, srv)
+	body := metricsText(t, srv.URL)
 	if !strings.Contains(body, `idcgate_gateway_logins_total{result="ok"} 2`) || !strings.Contains(body, `idcgate_gateway_logins_total{result="refused"} 2`) {
-		t.Fatalf("login metrics:\n%s", gmGrep(body, "gateway_logins"))
+		t.Fatalf("login metrics:\n%s", grepLines(body, "gateway_logins"))
 	}
-}
-
-func gmMetrics(t *testing.T, srv *testserver.Server) string {
-	t.Helper()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-func gmGrep(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestGatewayAbandonedLogin: psql's first probe without a password leaves
@@ -566,11 +544,11 @@ func TestGatewayAbandonedLogin(t *testing.T) {
 		t.Fatalf("psql without a password: %v %s", err, out)
 	}
 	eventually(t, 10*time.Second, "abandoned login counted", func() (bool, error) {
-		return strings.Contains(gmMetrics(t, srv), `idcgate_gateway_logins_total{result="abandoned"} 1`), nil
+		return strings.Contains(metricsText(t, srv.URL), `idcgate_gateway_logins_total{result="abandoned"} 1`), nil
 	})
-	body := gmMetrics(t, srv)
+	body := metricsText(t, srv.URL)
 	if strings.Contains(body, `idcgate_gateway_logins_total{result="refused"}`) {
-		t.Fatalf("abandoned login counted as refused:\n%s", gmGrep(body, "gateway_logins"))
+		t.Fatalf("abandoned login counted as refused:\n%s", grepLines(body, "gateway_logins"))
 	}
 	after, _ := audit.ReadFile(logPath)
 	for _, r := range after[len(before):] {

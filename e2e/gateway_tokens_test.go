@@ -557,10 +557,10 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 		if ok != 1 || refused == 0 || bytes.Contains(raw, []byte(good)) || bytes.Contains(raw, []byte(strings.Split(good, ".")[2])) {
 			t.Fatalf("%d ok and %d refused login records (or the token text is in the audit log)", ok, refused)
 		}
-		m := gmMetrics(t, srv)
+		m := metricsText(t, srv.URL)
 		if !strings.Contains(m, `idcgate_gateway_token_logins_total{result="ok",token_type="EXT_JWT"} 1`) ||
 			!strings.Contains(m, `idcgate_gateway_token_logins_total{result="refused",token_type="EXT_JWT"}`) {
-			t.Fatalf("metrics:\n%s", gmGrep(m, "token_logins"))
+			t.Fatalf("metrics:\n%s", grepLines(m, "token_logins"))
 		}
 	})
 }

@@ -77,23 +77,32 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 // waiter for Redshift Serverless, so this polls GetWorkgroup as one would.
 func waitWorkgroup(t *testing.T, c *redshiftserverless.Client, name string, want types.WorkgroupStatus) {
 	t.Helper()
-	eventually(t, 10*time.Second, "workgroup "+name+" "+string(want), func() (bool, error) {
+	waitResourceStatus(t, "workgroup "+name, want, func() (types.WorkgroupStatus, error) {
 		out, err := c.GetWorkgroup(context.Background(), &redshiftserverless.GetWorkgroupInput{WorkgroupName: &name})
 		if err != nil {
-			return false, err
+			return "", err
 		}
-		return out.Workgroup.Status == want, nil
+		return out.Workgroup.Status, nil
 	})
 }
 
 func waitNamespace(t *testing.T, c *redshiftserverless.Client, name string, want types.NamespaceStatus) {
 	t.Helper()
-	eventually(t, 10*time.Second, "namespace "+name+" "+string(want), func() (bool, error) {
+	waitResourceStatus(t, "namespace "+name, want, func() (types.NamespaceStatus, error) {
 		out, err := c.GetNamespace(context.Background(), &redshiftserverless.GetNamespaceInput{NamespaceName: &name})
 		if err != nil {
-			return false, err
+			return "", err
 		}
-		return out.Namespace.Status == want, nil
+		return out.Namespace.Status, nil
+	})
+}
+
+// waitResourceStatus waits until status answers want (an error ends the test).
+func waitResourceStatus[S ~string](t *testing.T, what string, want S, status func() (S, error)) {
+	t.Helper()
+	eventually(t, 10*time.Second, what+" "+string(want), func() (bool, error) {
+		got, err := status()
+		return err == nil && got == want, err
 	})
 }
 
@@ -179,9 +188,14 @@ func pagedItems[O, F, I any](t *testing.T, p pager[O, F], items func(O) []I) ([]
 func pagedNames[O, F, I any](t *testing.T, p pager[O, F], items func(O) []I, name func(I) string) ([]string, int) {
 	t.Helper()
 	all, pages := pagedItems(t, p, items)
-	names := make([]string, 0, len(all))
-	for _, it := range all {
+	return namesOf(all, name), pages
+}
+
+// namesOf is each item told by name, in order.
+func namesOf[I any](items []I, name func(I) string) []string {
+	names := make([]string, 0, len(items))
+	for _, it := range items {
 		names = append(names, name(it))
 	}
-	return names, pages
+	return names
 }

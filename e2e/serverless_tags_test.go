@@ -43,10 +43,7 @@ func tagMap(t *testing.T, c *redshiftserverless.Client, arn string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kv []string
-	for _, tg := range out.Tags {
-		kv = append(kv, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
-	}
+	kv := namesOf(out.Tags, func(tg types.Tag) string { return aws.ToString(tg.Key) + "=" + aws.ToString(tg.Value) })
 	slices.Sort(kv)
 	return kv
 }

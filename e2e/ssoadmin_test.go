@@ -672,10 +672,9 @@ func TestSSOAdminRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var arns []string
-		for _, t := range out.TrustedTokenIssuers {
-			arns = append(arns, aws.ToString(t.Name)+"="+aws.ToString(t.TrustedTokenIssuerArn))
-		}
+		arns := namesOf(out.TrustedTokenIssuers, func(ti ssotypes.TrustedTokenIssuerMetadata) string {
+			return aws.ToString(ti.Name) + "=" + aws.ToString(ti.TrustedTokenIssuerArn)
+		})
 		slices.Sort(arns)
 		return arns
 	}
