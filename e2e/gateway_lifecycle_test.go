@@ -443,12 +443,7 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 	if err := a.PgConn().CancelRequest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errA:
-		wantPgError(t, err, "57014", "canceling statement due to user request")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the cancel did not reach a's backend")
-	}
+	wantPgError(t, receiveWithin(t, errA, 10*time.Second, "the cancel did not reach a's backend"), "57014", "canceling statement due to user request")
 	if n := gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(3), ''b'''`); n != 1 {
 		select {
 		case err := <-errB:
@@ -457,13 +452,8 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 			t.Fatalf("b's query not running after a's cancel (%d)", n)
 		}
 	}
-	select {
-	case err := <-errB:
-		if err != nil {
-			t.Fatalf("b's query: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("b's query did not finish")
+	if err := receiveWithin(t, errB, 15*time.Second, "b's query did not finish"); err != nil {
+		t.Fatalf("b's query: %v", err)
 	}
 }
 
@@ -592,11 +582,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 	}
 	start := time.Now()
 	c.Close(ctx)
-	select {
-	case <-stopped:
-	case <-time.After(8 * time.Second):
-		t.Fatal("shutdown did not finish once the last session ended")
-	}
+	receiveWithin(t, stopped, 8*time.Second, "shutdown did not finish once the last session ended")
 	t.Logf("shutdown finished %v after the last session ended", time.Since(start))
 	eventually(t, 5*time.Second, "no gateway connection left upstream", func() (bool, error) {
 		n := gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idcgate role sync' OR usename = 'AWSIDC:alice'`)

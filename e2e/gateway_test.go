@@ -380,15 +380,7 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 		if err := c.PgConn().CancelRequest(ctx); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case err := <-errc:
-			var pe *pgconn.PgError
-			if !errors.As(err, &pe) || pe.Code != "57014" {
-				t.Fatalf("cancelled query: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("cancel did not reach the backend")
-		}
+		wantPgError(t, receiveWithin(t, errc, 10*time.Second, "cancel did not reach the backend"), "57014", "")
 	})
 	t.Run("connection limit per workgroup", func(t *testing.T) {
 		gatewaySession(t, srv, tok) // held to the end, as b is not

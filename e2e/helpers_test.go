@@ -199,3 +199,16 @@ func namesOf[I any](items []I, name func(I) string) []string {
 	}
 	return names
 }
+
+// receiveWithin is the next value on ch; if none comes within d the test
+// ends with what went missing.
+func receiveWithin[T any](t *testing.T, ch <-chan T, d time.Duration, missing string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatal(missing)
+		panic("unreachable")
+	}
+}

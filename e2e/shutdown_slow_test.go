@@ -167,13 +167,8 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	}
 	sess.Close(ctx)
 	closed := time.Now()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit after the last session ended")
+	if err := receiveWithin(t, exited, 20*time.Second, "no exit after the last session ended"); err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 	if d := time.Since(closed); d > 5*time.Second {
 		t.Fatalf("exit %v after the last session ended: it waited out the grace instead", d)

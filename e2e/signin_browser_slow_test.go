@@ -143,13 +143,7 @@ func authorizeLink(srv *testserver.Server, reg *ssooidc.RegisterClientOutput, re
 
 func waitCallback(t *testing.T, got <-chan url.Values) url.Values {
 	t.Helper()
-	select {
-	case q := <-got:
-		return q
-	case <-time.After(20 * time.Second):
-		t.Fatal("the redirect never reached the loopback listener")
-		return nil
-	}
+	return receiveWithin(t, got, 20*time.Second, "the redirect never reached the loopback listener")
 }
 
 // TestSignInBrowserAuthorizationCode: the authorization code flow with
