@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/app"
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -98,10 +97,7 @@ func bdState(t *testing.T, p *testserver.Process, pprof string) bdProcState {
 		}
 		*f.bytes = fi.Size()
 	}
-	recs, err := audit.ReadFile(filepath.Join(p.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, p.DataDir)
 	s.auditRecords = int64(len(recs))
 	return s
 }

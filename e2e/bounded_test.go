@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,10 +26,7 @@ import (
 // bdRecords is srv's audit file by request id.
 func bdRecords(t *testing.T, srv *testserver.Server) map[string][]audit.Record {
 	t.Helper()
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	out := map[string][]audit.Record{}
 	for _, r := range recs {
 		out[r.RequestID] = append(out[r.RequestID], r)

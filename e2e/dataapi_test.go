@@ -250,10 +250,7 @@ func TestDataAPI(t *testing.T) {
 	if strings.Contains(string(raw), "param-7f3a9c") || strings.Contains(string(raw), "amount * 1.5") {
 		t.Fatal("the audit log holds a statement's SQL text or parameter value")
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	var execs, describes int
 	aliceID := ""
 	for _, r := range recs {

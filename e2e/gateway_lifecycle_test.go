@@ -296,10 +296,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	})
 
 	t.Run("the refusal is audited with its SQLSTATE", func(t *testing.T) {
-		recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := auditRecords(t, srv.DataDir)
 		found := false
 		for _, r := range recs {
 			if r.EventName == "Login" && r.UserIdentity.UserName == "dave" {

@@ -30,7 +30,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/pgtest"
@@ -532,10 +531,7 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 	})
 
 	t.Run("audit and metrics", func(t *testing.T) {
-		recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := auditRecords(t, srv.DataDir)
 		var ok, refused int
 		for _, r := range recs {
 			if r.EventSource != "gateway.idcgate" {

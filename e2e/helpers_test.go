@@ -17,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -211,4 +212,14 @@ func receiveWithin[T any](t *testing.T, ch <-chan T, d time.Duration, missing st
 		t.Fatal(missing)
 		panic("unreachable")
 	}
+}
+
+// auditRecords is every record of the audit log in dataDir.
+func auditRecords(t *testing.T, dataDir string) []audit.Record {
+	t.Helper()
+	recs, err := audit.ReadFile(filepath.Join(dataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

@@ -351,10 +351,7 @@ func TestIdentityStoreAuthorization(t *testing.T) {
 	if _, err := srv.IdentityStore(srv.Admin).CreateUser(context.Background(), &identitystore.CreateUserInput{IdentityStoreId: aws.String(storeID), UserName: aws.String("audited")}); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	var refused, created bool
 	for _, r := range recs {
 		if r.EventSource != "identitystore.amazonaws.com" {

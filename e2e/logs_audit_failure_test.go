@@ -302,10 +302,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 	srv.Stop()
 
 	srv2 := testserver.Start(t, testserver.Options{DataDir: dir, Edit: edit})
-	recs, err = audit.ReadFile(filepath.Join(dir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs = auditRecords(t, dir)
 	if len(recs) != 1 || recs[0].RequestID != createID || recs[0].EventName != "CreateNamespace" || recs[0].ErrorCode != "" ||
 		recs[0].RequestParameters["namespaceName"] != "journaled" || recs[0].AdditionalEventData["recoveredFromJournal"] != true {
 		t.Fatalf("recovered records %+v", recs)

@@ -4,13 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -60,10 +58,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	// Every record in the audit file was made durable by a group commit
 	// that the sync metrics saw (none is written while /metrics answers).
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	if got := seriesIn(t, body, "idcgate_audit_group_records_sum"); got != float64(len(recs)) {
 		t.Errorf("audit_group_records_sum %v, the file holds %d records", got, len(recs))
 	}

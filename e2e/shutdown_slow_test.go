@@ -181,10 +181,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	}
 
 	// The in-flight request's record was drained to the file.
-	recs, err := audit.ReadFile(filepath.Join(dir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, dir)
 	found := false
 	for _, r := range recs {
 		found = found || r.RequestID == inflightID
@@ -306,10 +303,7 @@ func sigkillUnderLoad(t *testing.T, env map[string]string) {
 			t.Fatalf("%s %s acknowledged before SIGKILL is gone: %v", a.op, a.name, err)
 		}
 	}
-	recs, err := audit.ReadFile(dir + "/audit.log")
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, dir)
 	inFile := map[string][]audit.Record{}
 	for _, r := range recs {
 		inFile[r.RequestID] = append(inFile[r.RequestID], r)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -626,10 +624,7 @@ func TestSSOAdminZeroConfig(t *testing.T) {
 		t.Fatalf("create: %+v %v", created, err)
 	}
 	// Audited like every call, as CloudTrail names sso-admin's events.
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if r.EventSource == "sso.amazonaws.com" && r.ErrorCode == "" {
