@@ -22,6 +22,21 @@ func iamClient(srv *testserver.Server, creds aws.Credentials) *iam.Client {
 	return iam.NewFromConfig(srv.Config(creds))
 }
 
+// iamUserWithKey makes the IAM user name through c and an access key of
+// hers, and returns that key as credentials.
+func iamUserWithKey(t *testing.T, c *iam.Client, name string) aws.Credentials {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
+}
+
 func decodePolicy(t *testing.T, s *string) string {
 	t.Helper()
 	doc, err := url.QueryUnescape(aws.ToString(s))
