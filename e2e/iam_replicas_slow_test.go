@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idcgate/idcgate/internal/config"
@@ -96,8 +95,7 @@ func TestBuiltinIdPAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	a, b := twoReplicas(t)
 	jwtFromA := a.IdPToken(t, "alice", "idcgate-demo", 600)
-	out, err := b.OIDC(b.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtFromA)})
+	out, err := ssoExchange(b, testserver.ApplicationArn, jwtFromA)
 	if err != nil {
 		t.Fatalf("replica b refused replica a's built-in IdP JWT: %v", err)
 	}

@@ -55,9 +55,7 @@ func TestIdentityChain(t *testing.T) {
 	ctx := context.Background()
 
 	jwtText := srv.IdPToken(t, "alice", "idcgate-demo", 600)
-	tok, err := srv.OIDC(srv.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtText),
-	})
+	tok, err := ssoExchange(srv, testserver.ApplicationArn, jwtText)
 	if err != nil {
 		t.Fatal(err)
 	}

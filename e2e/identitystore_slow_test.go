@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
 	"github.com/idcgate/idcgate/internal/managedpg"
@@ -38,15 +37,13 @@ func TestIdentityStoreReplicas(t *testing.T) {
 	assignToExampleApp(t, a, aws.ToString(dave.UserId))
 	// b signs dave's JWT, and exchanges it.
 	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once
-	if _, err := b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)}); err != nil {
+	if _, err := ssoExchange(b, testserver.ApplicationArn, jwt); err != nil {
 		t.Fatalf("dave, made on a, on b: %v", err)
 	}
 	if _, err := a.IdentityStore(a.Admin).DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: sid, UserId: dave.UserId}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)})
+	_, err = ssoExchange(b, testserver.ApplicationArn, jwt)
 	var ig *ssotypes.InvalidGrantException
 	if !errors.As(err, &ig) {
 		t.Fatalf("dave, deleted on a, on b: %v; want InvalidGrantException", err)

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/document"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idcgate/idcgate/internal/clock"
@@ -37,11 +36,6 @@ func ssoUserID(t *testing.T, srv *testserver.Server, user string) string {
 		t.Fatalf("token for %s: %v", user, err)
 	}
 	return imUserOf(t, out)
-}
-
-func ssoExchange(srv *testserver.Server, app, assertion string, scope ...string) (*ssooidc.CreateTokenWithIAMOutput, error) {
-	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(app), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion), Scope: scope})
 }
 
 func accountActorPolicy() document.Interface {

@@ -198,8 +198,7 @@ func imClaims(clk *clock.Offset, iss string, mod func(map[string]any)) map[strin
 
 // imExchange runs CreateTokenWithIAM for the corp application as "app".
 func imExchange(srv *testserver.Server, assertion string) (*ssooidc.CreateTokenWithIAMOutput, error) {
-	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(imCorpApp), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion)})
+	return ssoExchange(srv, imCorpApp, assertion)
 }
 
 // imWantOAuth asserts an SSO-OIDC error: wire code, status, the OAuth
