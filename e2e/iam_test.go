@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -326,19 +324,8 @@ func TestIAMWire(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	call := func(body, region string) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		testserver.Sign(t, req, []byte(body), srv.Admin, "iam", region, time.Now())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp := signedQuery(t, srv, srv.Admin, "iam", region, time.Now(), body)
+		return resp.Status, string(resp.Body)
 	}
 	status, body := call("Action=GetRole&Version=2010-05-08&RoleName=missing", "us-east-1")
 	if status != 404 || !strings.HasPrefix(body, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name missing cannot be found.</Message></Error><RequestId>`) {

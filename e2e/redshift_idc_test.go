@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -327,14 +326,7 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	arn := aws.ToString(list.RedshiftIdcApplications[0].RedshiftIdcApplicationArn)
 	call := func(creds aws.Credentials, form url.Values) *testserver.RawResponse {
 		t.Helper()
-		body := []byte(form.Encode())
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		testserver.Sign(t, req, body, creds, "redshift", testserver.Region, time.Now())
-		return testserver.Do(t, req)
+		return signedQuery(t, srv, creds, "redshift", testserver.Region, time.Now(), form.Encode())
 	}
 	res := call(srv.Admin, url.Values{"Action": {"ModifyRedshiftIdcApplication"}, "Version": {"2012-12-01"},
 		"RedshiftIdcApplicationArn": {arn + "0"}, "IdcDisplayName": {"X"}})

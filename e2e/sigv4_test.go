@@ -178,10 +178,7 @@ func TestQuerySignatureRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-			testserver.Sign(t, req, []byte(tc.body), tc.creds, tc.service, "us-east-1", now)
-			resp := testserver.Do(t, req)
+			resp := signedQuery(t, srv, tc.creds, tc.service, "us-east-1", now, tc.body)
 			var e queryError
 			if err := xml.Unmarshal(resp.Body, &e); err != nil {
 				t.Fatalf("not an awsQuery error document: %v: %s", err, resp.Body)

@@ -497,14 +497,7 @@ func (s imSkewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *
 // imRawSTS signs an awsQuery STS form body as the app user and sends it.
 func imRawSTS(t *testing.T, srv *testserver.Server, form url.Values) (int, imQueryError) {
 	t.Helper()
-	body := []byte(form.Encode())
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	testserver.Sign(t, req, body, srv.App, "sts", testserver.Region, time.Now())
-	resp := testserver.Do(t, req)
+	resp := signedQuery(t, srv, srv.App, "sts", testserver.Region, time.Now(), form.Encode())
 	var e imQueryError
 	if resp.Status != 200 {
 		if err := xml.Unmarshal(resp.Body, &e); err != nil {
