@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -232,17 +231,4 @@ func auditRecords(t *testing.T, dataDir string) []audit.Record {
 func ssoExchange(srv *testserver.Server, app, assertion string, scope ...string) (*ssooidc.CreateTokenWithIAMOutput, error) {
 	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(app), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion), Scope: scope})
-}
-
-// signedQuery sends an awsQuery form body to srv as the SDK would (form
-// content type with charset), signed with creds for service in region at.
-func signedQuery(t *testing.T, srv *testserver.Server, creds aws.Credentials, service, region string, at time.Time, body string) *testserver.RawResponse {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	testserver.Sign(t, req, []byte(body), creds, service, region, at)
-	return testserver.Do(t, req)
 }

@@ -145,15 +145,6 @@ func TestSignatureRefusals(t *testing.T) {
 }
 
 // queryError is an awsQuery error document.
-type queryError struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Error   struct {
-		Type, Code, Message string
-	}
-	RequestID string `xml:"RequestId"`
-}
-
 // TestQuerySignatureRefusals: STS and Redshift (awsQuery) refuse bad
 // signatures in their own XML shape, as AWS: Type Sender, HTTP 403.
 func TestQuerySignatureRefusals(t *testing.T) {

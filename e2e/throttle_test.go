@@ -183,12 +183,7 @@ func TestThrottlingSTS(t *testing.T) {
 
 	// The wire form, as an awsQuery client parses it.
 	resp := signedQuery(t, srv, srv.App, "sts", testserver.Region, time.Now(), "Action=GetCallerIdentity&Version=2011-06-15")
-	var e struct {
-		Error struct {
-			Type, Code, Message string
-		}
-		RequestID string `xml:"RequestId"`
-	}
+	var e queryError
 	if err := xml.Unmarshal(resp.Body, &e); err != nil || resp.Status != 400 || e.Error.Type != "Sender" || e.Error.Code != "Throttling" ||
 		e.Error.Message != "Rate exceeded" || e.RequestID == "" || e.RequestID != resp.Header.Get("X-Amzn-Requestid") {
 		t.Fatalf("throttled awsQuery response %d %s (%v)", resp.Status, resp.Body, err)
