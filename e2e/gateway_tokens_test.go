@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -485,15 +484,12 @@ func issuerArn(t testing.TB, srv *testserver.Server, name string) string {
 func TestGatewayExtJWTClaims(t *testing.T) {
 	t.Parallel()
 	key := imNewKey(t, "corp-1", jose.ES256)
-	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inlineSet := key.inlineJWKS(t)
 	down := imNewJWKS(t)
 	down.serve(http.StatusServiceUnavailable)
 	srv, _ := gatewayWorld(t, func(c *config.Config) {
 		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
-			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: inlineSet, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
 			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"})
 	})
 	addr := srv.PGAddr()

@@ -109,6 +109,16 @@ func (k imKey) jwk() jose.JSONWebKey {
 	return jose.JSONWebKey{Key: k.pub, KeyID: k.kid, Algorithm: string(k.alg), Use: "sig"}
 }
 
+// inlineJWKS is the key set of k alone, as a config's inline jwks.
+func (k imKey) inlineJWKS(t *testing.T) string {
+	t.Helper()
+	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k.jwk()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(set)
+}
+
 func (k imKey) sign(t *testing.T, claims map[string]any) string {
 	t.Helper()
 	return signJWT(t, jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, (&jose.SignerOptions{}).WithType("JWT"), claims)
@@ -165,17 +175,14 @@ const (
 // (preferred_username → userName) and one whose JWKS URL is down.
 func imExternalWorld(t *testing.T, clk *clock.Offset, jwks *imJWKS, inline imKey) *testserver.Server {
 	t.Helper()
-	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{inline.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inlineSet := inline.inlineJWKS(t)
 	down := imNewJWKS(t)
 	down.serve(http.StatusServiceUnavailable)
 	return testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
 		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
 			config.TrustedTokenIssuer{Name: "corp-url", IssuerURL: imURLIssuer, JWKSURL: jwks.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
-			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: inlineSet, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
 			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
 		)
 		ic.Applications = append(ic.Applications, config.Application{Arn: imCorpApp, Name: "corp", Grants: []config.Grant{
