@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -116,12 +115,7 @@ func bdAfter(s, marker string) string {
 // token bucket lets through (100 at once, 5 a second).
 func TestBoundedResourcesUnderFlood(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pprof := ln.Addr().String()
-	ln.Close()
+	pprof := freeLoopbackAddr(t)
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{"IDCGATE_PPROF_LISTEN": pprof}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	send := func(from, to int) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -154,11 +155,7 @@ func signJWT(t *testing.T, key jose.SigningKey, opts *jose.SignerOptions, claims
 // environment's AWS keys.
 func adminCmd(t *testing.T, p *testserver.Process, args ...string) *exec.Cmd {
 	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append(args, "--endpoint", p.URL)...)
+	cmd := exec.Command(idcgateBinary(t), append(args, "--endpoint", p.URL)...)
 	cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.DataDir, "credentials"), "AWS_PROFILE=default",
 		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
 	return cmd
@@ -231,4 +228,66 @@ func auditRecords(t *testing.T, dataDir string) []audit.Record {
 func ssoExchange(srv *testserver.Server, app, assertion string, scope ...string) (*ssooidc.CreateTokenWithIAMOutput, error) {
 	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(app), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion), Scope: scope})
+}
+
+// idcgateBinary is the path of the idcgate binary the tests run (built once).
+func idcgateBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := testserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// loopbackListener listens on a free loopback port until the test ends.
+func loopbackListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// freeLoopbackAddr is a loopback address that was free a moment ago, for a
+// listener the server under test opens itself.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// serveFails runs `idcgate serve` of the example config with no upstream,
+// args and env, which must refuse to start (exit code 1 within a minute),
+// and returns its output.
+func serveFails(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(idcgateBinary(t), append([]string{"serve", "--config", testserver.ExampleConfig(), "--pg-upstream", "none"}, args...)...)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("idcgate serve did not exit\n%s", out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("idcgate serve: %v (want exit code 1)\n%s", err, out)
+	}
+	return string(out)
 }

@@ -139,10 +139,7 @@ func TestDirectoryDuplicatesRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	cases := []struct {
 		name string
 		user config.DirectoryUser

@@ -46,10 +46,7 @@ var opsTextAddrRe = regexp.MustCompile(`msg="serving AWS APIs" addr=(127\.0\.0\.
 
 func opsStartBinary(t *testing.T, env map[string]string) *opsBinary {
 	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	cmd.Env = os.Environ()

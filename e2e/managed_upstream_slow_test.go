@@ -187,15 +187,8 @@ func TestManagedUpstreamFailedFirstStart(t *testing.T) {
 	if _, err := managedpg.Find(); err != nil {
 		pgtest.Missing(t, err)
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
+	bin := idcgateBinary(t)
+	busy := loopbackListener(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	fallback, err := managedpg.FallbackDir(dataDir)
 	if err != nil {

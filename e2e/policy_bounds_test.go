@@ -138,10 +138,7 @@ func TestWildcardAttackBounded(t *testing.T) {
 // in any account) stops idcgate at start with IAM's message, and exit 1.
 func TestTrustPolicyNotPrincipalRefusedAtStart(t *testing.T) {
 	t.Parallel()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	example, err := os.ReadFile(testserver.ExampleConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"image/png"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -104,10 +103,7 @@ func signInAs(t *testing.T, ctx context.Context, user, password string) {
 // listens on: it hands the query it receives to the test.
 func callback(t *testing.T) (string, <-chan url.Values) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopbackListener(t)
 	got := make(chan url.Values, 1)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

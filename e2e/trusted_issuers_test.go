@@ -476,10 +476,7 @@ func TestTrustedIssuerPathValidation(t *testing.T) {
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
