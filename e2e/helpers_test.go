@@ -21,6 +21,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idcgate/idcgate/internal/audit"
+	"github.com/idcgate/idcgate/internal/managedpg"
+	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -290,4 +292,13 @@ func serveFails(t *testing.T, env map[string]string, args ...string) string {
 		t.Fatalf("idcgate serve: %v (want exit code 1)\n%s", err, out)
 	}
 	return string(out)
+}
+
+// needManagedPostgres skips the test (or fails it, as pgtest.Missing
+// decides) where the PostgreSQL binaries a managed upstream runs are absent.
+func needManagedPostgres(t *testing.T) {
+	t.Helper()
+	if _, err := managedpg.Find(); err != nil {
+		pgtest.Missing(t, err)
+	}
 }

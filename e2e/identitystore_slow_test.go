@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,8 +13,6 @@ import (
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
-	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -55,12 +52,8 @@ func TestIdentityStoreReplicas(t *testing.T) {
 // member added by API has it at her next gateway login.
 func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	p, dataDir := startManagedFresh(t)
 	ctx := context.Background()
-	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
-	p := startManaged(t, dataDir)
 	is := p.IdentityStore(p.Admin)
 	sid := aws.String(storeID)
 	g, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("auditors")})

@@ -23,7 +23,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -36,6 +35,15 @@ type managedProc struct {
 	*testserver.Process
 	pgAddr string
 	admin  func(t *testing.T, db string) *pgx.Conn
+}
+
+// startManagedFresh is startManaged on a new data dir (needManagedPostgres
+// first).
+func startManagedFresh(t *testing.T) (p *managedProc, dataDir string) {
+	t.Helper()
+	needManagedPostgres(t)
+	dataDir = filepath.Join(testserver.ReachableDir(t), "data")
+	return startManaged(t, dataDir), dataDir
 }
 
 func startManaged(t *testing.T, dataDir string) *managedProc {
@@ -106,12 +114,8 @@ func (p *managedProc) sigterm(t *testing.T, dataDir string) {
 // PostgreSQL left running) the next start still works.
 func TestManagedUpstream(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	p, dataDir := startManagedFresh(t)
 	ctx := context.Background()
-	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
-	p := startManaged(t, dataDir)
 	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir mode %v (%v), want 0700", fi.Mode().Perm(), err)
 	}
@@ -184,9 +188,7 @@ func TestManagedUpstream(t *testing.T) {
 // home (FallbackDir), which must go too.
 func TestManagedUpstreamFailedFirstStart(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	needManagedPostgres(t)
 	bin := idcgateBinary(t)
 	busy := loopbackListener(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
