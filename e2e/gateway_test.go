@@ -46,10 +46,7 @@ func gatewayWorld(t *testing.T, edit func(*config.Config)) (*testserver.Server, 
 
 func tokenFor(t *testing.T, srv *testserver.Server, user string, workgroups ...string) string {
 	t.Helper()
-	out, err := getToken(t, srv, srv.IdentitySession(t, user, testserver.AnalystRoleArn), workgroups...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, srv.IdentitySession(t, user, testserver.AnalystRoleArn), workgroups...)
 	tokenUsers.Store(aws.ToString(out.Token), user)
 	return aws.ToString(out.Token)
 }

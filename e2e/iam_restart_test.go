@@ -56,10 +56,7 @@ func TestIAMGatewayRoleDeleted(t *testing.T) {
 	if _, err := admin.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("bi"), PolicyName: aws.String("tok"), PolicyDocument: aws.String(allowToken)}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := getToken(t, srv, srv.IdentitySession(t, "alice", arn), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, srv.IdentitySession(t, "alice", arn), "demo")
 	tok := aws.ToString(out.Token)
 	tokenUsers.Store(tok, "alice")
 	c, err := connectGateway(t, srv, tok, "")

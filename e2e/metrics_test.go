@@ -17,10 +17,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	tok, err := getToken(t, srv, alice, "demo", "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := mustToken(t, srv, alice, "demo", "wg-two")
 	getToken(t, srv, srv.Admin, "demo") // refused: not identity-enhanced
 	c, err := connectGateway(t, srv, aws.ToString(tok.Token), "options='-c workgroup=demo'")
 	if err != nil {

@@ -119,9 +119,7 @@ func TestMasterKeyCheckEmbedded(t *testing.T) {
 	if _, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("keyed-wg"), NamespaceName: aws.String("keyed"), BaseCapacity: aws.Int32(8)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := getToken(t, p.Server, alice, "demo"); err != nil {
-		t.Fatal(err)
-	}
+	mustToken(t, p.Server, alice, "demo")
 	if r := p.CallAdmin(t, p.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"demo"}`)); r.Status != 200 {
 		t.Fatalf("rotate: %s", r.Body)
 	}

@@ -71,10 +71,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 
 	// A gateway session, open across the signal.
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, p.Server, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, p.Server, alice, "demo")
 	sess, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", pgHost, pgPort, aws.ToString(out.Token)))
 	if err != nil {
 		t.Fatal(err)

@@ -115,9 +115,7 @@ func TestThrottling(t *testing.T) {
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	keys := opsKeys(t, srv)
 	for i := 0; i < 3; i++ {
-		if _, err := getToken(t, srv, alice, "demo"); err != nil {
-			t.Fatal(err)
-		}
+		mustToken(t, srv, alice, "demo")
 	}
 	_, err := getToken(t, srv, alice, "demo")
 	wantAPIError(t, err, "ThrottlingException", 400, "Rate exceeded")
