@@ -139,20 +139,8 @@ func driverWho(t *testing.T, conn net.Conn) string {
 	fe.Send(&pgproto3.Query{String: "SELECT current_user"})
 	fe.Flush()
 	who := ""
-	for {
-		m, err := fe.Receive()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m := m.(type) {
-		case *pgproto3.DataRow:
-			who = string(m.Values[0])
-		case *pgproto3.ErrorResponse:
-			t.Fatalf("SELECT current_user: %s %s", m.Code, m.Message)
-		case *pgproto3.ReadyForQuery:
-			return who
-		}
-	}
+	gmUntilReady(t, fe, func(d *pgproto3.DataRow) { who = string(d.Values[0]) })
+	return who
 }
 
 // wantDriverLogin logs in and checks the session's role.
