@@ -188,17 +188,24 @@ func accessTokenFor(t *testing.T, srv *testserver.Server, user string, scopes ..
 // idcAppArn is the ARN of the Redshift IdC application named name.
 func idcAppArn(t testing.TB, srv *testserver.Server, name string) (arn, managed string) {
 	t.Helper()
-	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range out.RedshiftIdcApplications {
+	for _, a := range idcApplications(t, srv) {
 		if aws.ToString(a.RedshiftIdcApplicationName) == name {
 			return aws.ToString(a.RedshiftIdcApplicationArn), aws.ToString(a.IdcManagedApplicationArn)
 		}
 	}
 	t.Fatalf("no Redshift IdC application %s", name)
 	return "", ""
+}
+
+// idcApplications are srv's Redshift IdC applications, as its
+// administrator's DescribeRedshiftIdcApplications lists them.
+func idcApplications(t testing.TB, srv *testserver.Server) []rstypes.RedshiftIdcApplication {
+	t.Helper()
+	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.RedshiftIdcApplications
 }
 
 // trustIssuers makes the Redshift IdC application arn accept the JWTs

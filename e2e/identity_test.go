@@ -348,12 +348,8 @@ func TestRedshiftIdcApplications(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
 	rs := srv.Redshift(srv.Admin)
-	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list.RedshiftIdcApplications) != 1 || aws.ToString(list.RedshiftIdcApplications[0].IdentityNamespace) != "AWSIDC" {
-		t.Fatalf("seeded applications %+v", list.RedshiftIdcApplications)
+	if list := idcApplications(t, srv); len(list) != 1 || aws.ToString(list[0].IdentityNamespace) != "AWSIDC" {
+		t.Fatalf("seeded applications %+v", list)
 	}
 	created, err := rs.CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
 		IdcInstanceArn: aws.String("arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"), RedshiftIdcApplicationName: aws.String("second"),

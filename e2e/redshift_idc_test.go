@@ -318,12 +318,11 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := srv.Redshift(srv.Admin)
-	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil || len(list.RedshiftIdcApplications) != 1 {
-		t.Fatalf("%+v %v", list, err)
+	list := idcApplications(t, srv)
+	if len(list) != 1 {
+		t.Fatalf("%+v", list)
 	}
-	arn := aws.ToString(list.RedshiftIdcApplications[0].RedshiftIdcApplicationArn)
+	arn := aws.ToString(list[0].RedshiftIdcApplicationArn)
 	call := func(creds aws.Credentials, form url.Values) *testserver.RawResponse {
 		t.Helper()
 		return signedQuery(t, srv, creds, "redshift", testserver.Region, time.Now(), form.Encode())
@@ -354,7 +353,7 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	}
 
 	// The IAM user "app" has no redshift:ModifyRedshiftIdcApplication.
-	_, err = srv.Redshift(srv.App).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
+	_, err := srv.Redshift(srv.App).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(arn), IdcDisplayName: aws.String("X")})
 	wantAPIError(t, err, "AccessDenied", 403, "User: arn:aws:iam::123456789012:user/app is not authorized to perform: redshift:ModifyRedshiftIdcApplication on resource: "+arn+" because no identity-based policy allows the redshift:ModifyRedshiftIdcApplication action")
 }
@@ -367,11 +366,11 @@ func TestRedshiftIdcManagedApplicationRestart(t *testing.T) {
 	ctx := context.Background()
 	managedOf := func(srv *testserver.Server) string {
 		t.Helper()
-		out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-		if err != nil || len(out.RedshiftIdcApplications) != 1 {
-			t.Fatalf("%+v %v", out, err)
+		list := idcApplications(t, srv)
+		if len(list) != 1 {
+			t.Fatalf("%+v", list)
 		}
-		arn := aws.ToString(out.RedshiftIdcApplications[0].IdcManagedApplicationArn)
+		arn := aws.ToString(list[0].IdcManagedApplicationArn)
 		da, err := srv.SSOAdmin(srv.Admin).DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: aws.String(arn)})
 		if err != nil || aws.ToString(da.ApplicationProviderArn) != "arn:aws:sso::aws:applicationProvider/redshift" {
 			t.Fatalf("managed application %s: %+v %v", arn, da, err)
