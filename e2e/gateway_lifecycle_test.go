@@ -78,6 +78,17 @@ func gmScan[T any](t *testing.T, c *pgx.Conn, q string, args ...any) T {
 	return v
 }
 
+// eventuallyCount waits until query, a count on c, answers want (a failed
+// query ends the test).
+func eventuallyCount(t *testing.T, timeout time.Duration, c *pgx.Conn, what string, want int, query string) {
+	t.Helper()
+	eventually(t, timeout, what, func() (bool, error) {
+		var n int
+		err := c.QueryRow(context.Background(), query).Scan(&n)
+		return n == want, err
+	})
+}
+
 // TestGatewayGSSENCThenLogin: like PostgreSQL without GSSAPI, the gateway
 // answers a GSSENCRequest 'N' and the client goes on, on the same
 // connection, with SSLRequest and a normal login.
@@ -432,11 +443,7 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 	go func() { _, err := a.Exec(ctx, "SELECT pg_sleep(30), 'a'"); errA <- err }()
 	go func() { _, err := b.Exec(ctx, "SELECT pg_sleep(3), 'b'"); errB <- err }()
 	admin := gmAdmin(t, pg)
-	eventually(t, 10*time.Second, "both queries running upstream", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'`).Scan(&n)
-		return n == 2, err
-	})
+	eventuallyCount(t, 10*time.Second, admin, "both queries running upstream", 2, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'`)
 	if err := a.PgConn().CancelRequest(ctx); err != nil {
 		t.Fatal(err)
 	}

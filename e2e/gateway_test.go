@@ -369,11 +369,7 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer admin.Close(ctx)
-		eventually(t, 10*time.Second, "query running upstream", func() (bool, error) {
-			var n int
-			err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'`).Scan(&n)
-			return n == 1, err
-		})
+		eventuallyCount(t, 10*time.Second, admin, "query running upstream", 1, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'`)
 		if err := c.PgConn().CancelRequest(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -61,11 +61,7 @@ func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := p.admin(t, "postgres")
-	eventually(t, 30*time.Second, "role AWSIDC:auditors", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin").Scan(&n)
-		return n == 1, err
-	})
+	eventuallyCount(t, 30*time.Second, admin, "role AWSIDC:auditors", 1, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin")
 	alice, err := is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("alice")})
 	if err != nil {
 		t.Fatal(err)

@@ -141,11 +141,7 @@ func TestManagedUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := p.admin(t, "postgres")
-	eventually(t, 30*time.Second, "database ledger", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = 'ledger'").Scan(&n)
-		return n == 1, err
-	})
+	eventuallyCount(t, 30*time.Second, admin, "database ledger", 1, "SELECT count(*) FROM pg_database WHERE datname = 'ledger'")
 	if _, err := p.admin(t, "dev").Exec(ctx, "INSERT INTO public.sales VALUES (5, 'us-east', 'widget', 99.99, '2026-04-01')"); err != nil {
 		t.Fatal(err)
 	}
