@@ -434,10 +434,8 @@ func gmWriteCA(t *testing.T, dir, name string) (caFile, certFile, keyFile string
 // names; the other session's query runs to completion.
 func TestGatewayCancelOneOfTwo(t *testing.T) {
 	t.Parallel()
-	srv, pg := gatewayWorld(t, nil)
+	srv, pg, tok, a := aliceAtGateway(t)
 	ctx := context.Background()
-	tok := tokenFor(t, srv, "alice", "demo")
-	a := gatewaySession(t, srv, tok)
 	b := gatewaySession(t, srv, tok)
 	errA, errB := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := a.Exec(ctx, "SELECT pg_sleep(30), 'a'"); errA <- err }()

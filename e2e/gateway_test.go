@@ -82,13 +82,19 @@ func gatewaySession(t *testing.T, srv *testserver.Server, token string) *pgx.Con
 	return c
 }
 
+// aliceAtGateway is a gatewayWorld without edits, alice's token for
+// demo and a gateway session of hers.
+func aliceAtGateway(t *testing.T) (srv *testserver.Server, pg *pgtest.Server, tok string, c *pgx.Conn) {
+	t.Helper()
+	srv, pg = gatewayWorld(t, nil)
+	tok = tokenFor(t, srv, "alice", "demo")
+	return srv, pg, tok, gatewaySession(t, srv, tok)
+}
+
 func TestGatewayLogin(t *testing.T) {
 	t.Parallel()
-	srv, _ := gatewayWorld(t, nil)
+	srv, _, aliceTok, c := aliceAtGateway(t)
 	ctx := context.Background()
-	aliceTok := tokenFor(t, srv, "alice", "demo")
-
-	c := gatewaySession(t, srv, aliceTok)
 	var who string
 	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
 		t.Fatalf("current_user %q %v", who, err)
@@ -222,10 +228,8 @@ func refusal(t *testing.T, conn net.Conn) *pgproto3.ErrorResponse {
 
 func TestGatewayRefusals(t *testing.T) {
 	t.Parallel()
-	srv, _ := gatewayWorld(t, nil)
+	srv, _, aliceTok, good := aliceAtGateway(t)
 	ctx := context.Background()
-	aliceTok := tokenFor(t, srv, "alice", "demo")
-	good := gatewaySession(t, srv, aliceTok)
 	// The good session queries without pause while every refusal happens.
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	type loopResult struct {
