@@ -296,33 +296,28 @@ func TestGatewayRefusals(t *testing.T) {
 		_, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=disable password=%s", host, port, aliceTok))
 		wantPgError(t, err, "28000", "only over TLS")
 	})
-	t.Run("not a PostgreSQL client", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
-	t.Run("garbage startup packet", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4})
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "invalid startup packet: request code 3735928559 is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
-	t.Run("startup packet of impossible length", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte{0x7f, 0, 0, 0, 0, 3, 0, 0})
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "invalid startup packet: length 2130706432 is not between 8 and 10000: is this a PostgreSQL client?" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
+	// First bytes no PostgreSQL client sends are refused 08P01.
+	for _, tc := range []struct {
+		name string
+		sent []byte
+		msg  string
+	}{
+		{"not a PostgreSQL client", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+			"this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here"},
+		{"garbage startup packet", []byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4},
+			"invalid startup packet: request code 3735928559 is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest"},
+		{"startup packet of impossible length", []byte{0x7f, 0, 0, 0, 0, 3, 0, 0},
+			"invalid startup packet: length 2130706432 is not between 8 and 10000: is this a PostgreSQL client?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := net.Dial("tcp", srv.PGAddr())
+			defer c.Close()
+			c.Write(tc.sent)
+			if e := refusal(t, c); e.Code != "08P01" || e.Message != tc.msg {
+				t.Fatalf("%s %s", e.Code, e.Message)
+			}
+		})
+	}
 	t.Run("oversize message", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
