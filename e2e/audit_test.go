@@ -531,13 +531,8 @@ func TestAuditTailCLI(t *testing.T) {
 		}
 		close(lines)
 	}()
-	select {
-	case l := <-lines:
-		if !strings.Contains(l, firstID) {
-			t.Fatalf("first line %q, want the latest ListWorkgroups %s", l, firstID)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("audit tail --follow printed nothing")
+	if l := receiveWithin(t, lines, 20*time.Second, "audit tail --follow printed nothing"); !strings.Contains(l, firstID) {
+		t.Fatalf("first line %q, want the latest ListWorkgroups %s", l, firstID)
 	}
 	want := map[string]bool{}
 	for i := 0; i < 3; i++ {

@@ -51,6 +51,16 @@ func getToken(t *testing.T, srv *testserver.Server, creds aws.Credentials, names
 	return srv.Serverless(creds).GetIdentityCenterAuthToken(context.Background(), &redshiftserverless.GetIdentityCenterAuthTokenInput{WorkgroupNames: names})
 }
 
+// mustToken is getToken for a call the test needs to succeed.
+func mustToken(t *testing.T, srv *testserver.Server, creds aws.Credentials, names ...string) *redshiftserverless.GetIdentityCenterAuthTokenOutput {
+	t.Helper()
+	out, err := getToken(t, srv, creds, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestGetIdentityCenterAuthToken(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
@@ -58,10 +68,7 @@ func TestGetIdentityCenterAuthToken(t *testing.T) {
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	iss := srv.Instance.Issuer
 
-	out, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, alice, "demo")
 	tok := aws.ToString(out.Token)
 	_, c, err := iss.Open(ctx, scope, "demo", tok)
 	if err != nil {
@@ -87,10 +94,7 @@ func TestGetIdentityCenterAuthToken(t *testing.T) {
 		}
 	}
 
-	many, err := getToken(t, srv, alice, "demo", "wg-two", "wg-three", "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	many := mustToken(t, srv, alice, "demo", "wg-two", "wg-three", "demo")
 	for _, wg := range []string{"demo", "wg-two", "wg-three"} {
 		_, c, err := iss.Open(ctx, scope, wg, aws.ToString(many.Token))
 		if err != nil || len(c.Workgroups) != 3 {
@@ -208,9 +212,7 @@ func TestUserRemovedAfterLogin(t *testing.T) {
 	dir := t.TempDir() + "/data"
 	srv := testserver.Start(t, testserver.Options{Env: env, DataDir: dir})
 	carol := srv.IdentitySession(t, "carol", testserver.AnalystRoleArn)
-	if _, err := getToken(t, srv, carol, "demo"); err != nil {
-		t.Fatal(err)
-	}
+	mustToken(t, srv, carol, "demo")
 	srv.Stop()
 	srv = testserver.Start(t, testserver.Options{Env: env, DataDir: dir, Edit: withoutCarol})
 	_, err := getToken(t, srv, carol, "demo")
@@ -243,10 +245,7 @@ func TestKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	iss := srv.Instance.Issuer
-	old, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := mustToken(t, srv, alice, "demo")
 	rot := srv.CallAdmin(t, srv.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"demo"}`))
 	if rot.Status != 200 || rot.JSON(t)["latestVersion"].(float64) != 2 {
 		t.Fatalf("rotate %d %s", rot.Status, rot.Body)
@@ -254,10 +253,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, _, err := iss.Open(ctx, scope, "demo", aws.ToString(old.Token)); err != nil {
 		t.Fatalf("old token after rotation: %v", err)
 	}
-	fresh, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh := mustToken(t, srv, alice, "demo")
 	h, _, _, _ := authtoken.ParseHeader(aws.ToString(fresh.Token))
 	if h.Keys[0].KeyVersion != 2 {
 		t.Fatalf("new token key version %d", h.Keys[0].KeyVersion)
@@ -278,10 +274,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	// Deleting a workgroup destroys its keys.
-	two, err := getToken(t, srv, alice, "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
+	two := mustToken(t, srv, alice, "wg-two")
 	wg, _ := srv.Instance.Issuer.Serverless.GetWorkgroup(ctx, scope, "wg-two")
 	if _, err := srv.Serverless(srv.Admin).DeleteWorkgroup(ctx, &redshiftserverless.DeleteWorkgroupInput{WorkgroupName: aws.String("wg-two")}); err != nil {
 		t.Fatal(err)
@@ -307,10 +300,7 @@ func TestTokenExpiry(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) { c.Tokens.TTL = &config.Duration{Duration: 5 * time.Minute} }})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, alice, "demo")
 	if d := time.Until(aws.ToTime(out.ExpirationTime)); d < 4*time.Minute || d > 5*time.Minute+time.Second {
 		t.Fatalf("TTL 5m: expires in %s", d)
 	}
@@ -325,10 +315,7 @@ func TestTokenExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	short := aws.Credentials{AccessKeyID: aws.ToString(ar.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(ar.Credentials.SecretAccessKey), SessionToken: aws.ToString(ar.Credentials.SessionToken)}
-	out, err = getToken(t, srv2, short, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out = mustToken(t, srv2, short, "demo")
 	if !aws.ToTime(out.ExpirationTime).Equal(aws.ToTime(ar.Credentials.Expiration)) {
 		t.Fatalf("token expires %v, session %v", out.ExpirationTime, ar.Credentials.Expiration)
 	}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/idcgate/idcgate/internal/app"
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -86,7 +84,7 @@ func bdState(t *testing.T, p *testserver.Process, pprof string) bdProcState {
 		fmt.Sscanf(strings.TrimSpace(bdAfter(string(status), "\nVmRSS:")), "%d", &kb)
 		s.rss = kb << 10
 	}
-	m := bdMetrics(t, p.URL)
+	m := metricsText(t, p.URL)
 	s.metricsBytes, s.series = len(m), bdSeries(m)
 	for _, f := range []struct {
 		name  string
@@ -98,10 +96,7 @@ func bdState(t *testing.T, p *testserver.Process, pprof string) bdProcState {
 		}
 		*f.bytes = fi.Size()
 	}
-	recs, err := audit.ReadFile(filepath.Join(p.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, p.DataDir)
 	s.auditRecords = int64(len(recs))
 	return s
 }
@@ -120,12 +115,7 @@ func bdAfter(s, marker string) string {
 // token bucket lets through (100 at once, 5 a second).
 func TestBoundedResourcesUnderFlood(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pprof := ln.Addr().String()
-	ln.Close()
+	pprof := freeLoopbackAddr(t)
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{"IDCGATE_PPROF_LISTEN": pprof}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	send := func(from, to int) {

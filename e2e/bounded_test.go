@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,10 +26,7 @@ import (
 // bdRecords is srv's audit file by request id.
 func bdRecords(t *testing.T, srv *testserver.Server) map[string][]audit.Record {
 	t.Helper()
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	out := map[string][]audit.Record{}
 	for _, r := range recs {
 		out[r.RequestID] = append(out[r.RequestID], r)
@@ -235,7 +231,7 @@ func TestInvalidOperationNamesRefused(t *testing.T) {
 			}
 		}
 	}
-	body := bdMetrics(t, srv.URL)
+	body := metricsText(t, srv.URL)
 	if !utf8.ValidString(body) {
 		t.Error("/metrics is not valid UTF-8")
 	}
@@ -249,33 +245,8 @@ func TestInvalidOperationNamesRefused(t *testing.T) {
 		}
 	}
 	if counted != float64(len(ids)) {
-		t.Errorf("%v refusals counted under operation=\"unknown\", want %d:\n%s", counted, len(ids), bdGrep(body, "idcgate_api_requests_total"))
+		t.Errorf("%v refusals counted under operation=\"unknown\", want %d:\n%s", counted, len(ids), grepLines(body, "idcgate_api_requests_total"))
 	}
-}
-
-// bdMetrics is the /metrics text of the server at base.
-func bdMetrics(t *testing.T, base string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := testserver.Do(t, req)
-	if r.Status != 200 {
-		t.Fatalf("/metrics: %d", r.Status)
-	}
-	return string(r.Body)
-}
-
-// bdGrep is the lines of s that start with prefix.
-func bdGrep(s, prefix string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // bdSeries counts the samples of the idcgate_ families in a /metrics text.
@@ -369,15 +340,15 @@ func TestUnknownOperationsBounded(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 
-	body := bdMetrics(t, srv.URL)
+	body := metricsText(t, srv.URL)
 	if strings.Contains(body, "MadeUp") {
-		t.Errorf("/metrics names a made-up operation:\n%s", bdGrep(body, "idcgate_api_requests_total"))
+		t.Errorf("/metrics names a made-up operation:\n%s", grepLines(body, "idcgate_api_requests_total"))
 	}
-	if n := strings.Count(bdGrep(body, "idcgate_api_requests_total{"), "\n") + 1; n > 12 {
-		t.Errorf("%d request series after %d made-up names:\n%s", n, names, bdGrep(body, "idcgate_api_requests_total{"))
+	if n := strings.Count(grepLines(body, "idcgate_api_requests_total{"), "\n") + 1; n > 12 {
+		t.Errorf("%d request series after %d made-up names:\n%s", n, names, grepLines(body, "idcgate_api_requests_total{"))
 	}
 	if !strings.Contains(body, `operation="unknown"`) {
-		t.Errorf("/metrics has no operation=\"unknown\" series:\n%s", bdGrep(body, "idcgate_api_requests_total"))
+		t.Errorf("/metrics has no operation=\"unknown\" series:\n%s", grepLines(body, "idcgate_api_requests_total"))
 	}
 
 	recs := bdRecords(t, srv)
@@ -444,7 +415,7 @@ func TestGatewayRefusalsBounded(t *testing.T) {
 			refused++
 		}
 	}
-	body := bdMetrics(t, srv.URL)
+	body := metricsText(t, srv.URL)
 	if got := seriesIn(t, body, `idcgate_gateway_logins_total{result="refused"}`); got != attempts {
 		t.Errorf("%v refused logins counted, want %d", got, attempts)
 	}

@@ -19,10 +19,7 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, p.Server, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, p.Server, alice, "demo")
 	// runExit runs the CLI, expects exit code want, and returns its JSON
 	// (standard output) and standard error.
 	runExit := func(want int, args ...string) (map[string]any, string) {
@@ -84,10 +81,7 @@ func TestTokenInspectAndKeysCLI(t *testing.T) {
 			t.Errorf("%s: not as issued in %v", what, ins)
 		}
 	}
-	again, err := getToken(t, p.Server, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustToken(t, p.Server, alice, "demo")
 	if id := run("token", "inspect", aws.ToString(again.Token))["claims"].(map[string]any)["tokenId"]; id == claims["tokenId"] {
 		t.Fatalf("two tokens share the token id %v", id)
 	}

@@ -21,32 +21,29 @@ import (
 func TestDataAPILargeResult(t *testing.T) {
 	t.Parallel()
 	srv, _ := dataWorld(t, nil)
-	ctx := context.Background()
 	alice := dataClient(srv, srv.IdentitySession(t, "alice", testserver.AnalystRoleArn))
 	id := execute(t, alice, "select id, label, half from big order by id")
 	d := waitFinal(t, alice, id)
 	if d.Status != types.StatusStringFinished || d.ResultRows != 100000 || d.ResultSize <= 0 {
 		t.Fatalf("describe: %s %q %d", d.Status, aws.ToString(d.Error), d.ResultRows)
 	}
-	rows, pages, sum := 0, 0, int64(0)
-	p := redshiftdata.NewGetStatementResultPaginator(alice, &redshiftdata.GetStatementResultInput{Id: &id})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		if page.TotalNumRows != 100000 || len(page.ColumnMetadata) != 3 {
-			t.Fatalf("page %d: total %d, %d columns", pages, page.TotalNumRows, len(page.ColumnMetadata))
-		}
-		for _, r := range page.Records {
-			rows++
-			id := r[0].(*types.FieldMemberLongValue).Value
-			if id != int64(rows) || str(r[1]) != fmt.Sprintf("row %d", id) {
-				t.Fatalf("row %d: %s %s", rows, str(r[0]), str(r[1]))
+	rows, sum := 0, int64(0)
+	seen := 0
+	records, pages := pagedItems(t, redshiftdata.NewGetStatementResultPaginator(alice, &redshiftdata.GetStatementResultInput{Id: &id}),
+		func(page *redshiftdata.GetStatementResultOutput) [][]types.Field {
+			seen++
+			if page.TotalNumRows != 100000 || len(page.ColumnMetadata) != 3 {
+				t.Fatalf("page %d: total %d, %d columns", seen, page.TotalNumRows, len(page.ColumnMetadata))
 			}
-			sum += id
+			return page.Records
+		})
+	for _, r := range records {
+		rows++
+		id := r[0].(*types.FieldMemberLongValue).Value
+		if id != int64(rows) || str(r[1]) != fmt.Sprintf("row %d", id) {
+			t.Fatalf("row %d: %s %s", rows, str(r[0]), str(r[1]))
 		}
+		sum += id
 	}
 	if rows != 100000 || sum != 100000*100001/2 || pages < 2 {
 		t.Fatalf("%d rows in %d pages, sum %d", rows, pages, sum)

@@ -202,15 +202,8 @@ func TestDataAPI(t *testing.T) {
 	// ListStatements: alice's own, newest first, with WorkgroupName.
 	_, err = alice.ListStatements(ctx, &redshiftdata.ListStatementsInput{})
 	wantAPIError(t, err, "ValidationException", 400, "WorkgroupName is required to list statements with trusted identity propagation.")
-	var listed []types.StatementData
-	pg := redshiftdata.NewListStatementsPaginator(alice, &redshiftdata.ListStatementsInput{WorkgroupName: aws.String("demo"), MaxResults: 2})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed = append(listed, page.Statements...)
-	}
+	listed, _ := pagedItems(t, redshiftdata.NewListStatementsPaginator(alice, &redshiftdata.ListStatementsInput{WorkgroupName: aws.String("demo"), MaxResults: 2}),
+		func(o *redshiftdata.ListStatementsOutput) []types.StatementData { return o.Statements })
 	if len(listed) != 5 || aws.ToString(listed[0].Id) != aws.ToString(cout.Id) || !aws.ToBool(listed[2].IsBatchStatement) || aws.ToString(listed[2].StatementName) != "batch-one" {
 		t.Fatalf("alice's list: %d %+v", len(listed), listed)
 	}
@@ -257,10 +250,7 @@ func TestDataAPI(t *testing.T) {
 	if strings.Contains(string(raw), "param-7f3a9c") || strings.Contains(string(raw), "amount * 1.5") {
 		t.Fatal("the audit log holds a statement's SQL text or parameter value")
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	var execs, describes int
 	aliceID := ""
 	for _, r := range recs {

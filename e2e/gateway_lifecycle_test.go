@@ -14,7 +14,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +76,17 @@ func gmScan[T any](t *testing.T, c *pgx.Conn, q string, args ...any) T {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return v
+}
+
+// eventuallyCount waits until query, a count on c, answers want (a failed
+// query ends the test).
+func eventuallyCount(t *testing.T, timeout time.Duration, c *pgx.Conn, what string, want int, query string) {
+	t.Helper()
+	eventually(t, timeout, what, func() (bool, error) {
+		var n int
+		err := c.QueryRow(context.Background(), query).Scan(&n)
+		return n == want, err
+	})
 }
 
 // TestGatewayGSSENCThenLogin: like PostgreSQL without GSSAPI, the gateway
@@ -297,10 +307,7 @@ func TestGatewayRoleCollisions(t *testing.T) {
 	})
 
 	t.Run("the refusal is audited with its SQLSTATE", func(t *testing.T) {
-		recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := auditRecords(t, srv.DataDir)
 		found := false
 		for _, r := range recs {
 			if r.EventName == "Login" && r.UserIdentity.UserName == "dave" {
@@ -427,29 +434,18 @@ func gmWriteCA(t *testing.T, dir, name string) (caFile, certFile, keyFile string
 // names; the other session's query runs to completion.
 func TestGatewayCancelOneOfTwo(t *testing.T) {
 	t.Parallel()
-	srv, pg := gatewayWorld(t, nil)
+	srv, pg, tok, a := aliceAtGateway(t)
 	ctx := context.Background()
-	tok := tokenFor(t, srv, "alice", "demo")
-	a := gatewaySession(t, srv, tok)
 	b := gatewaySession(t, srv, tok)
 	errA, errB := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := a.Exec(ctx, "SELECT pg_sleep(30), 'a'"); errA <- err }()
 	go func() { _, err := b.Exec(ctx, "SELECT pg_sleep(3), 'b'"); errB <- err }()
 	admin := gmAdmin(t, pg)
-	eventually(t, 10*time.Second, "both queries running upstream", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'`).Scan(&n)
-		return n == 2, err
-	})
+	eventuallyCount(t, 10*time.Second, admin, "both queries running upstream", 2, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'`)
 	if err := a.PgConn().CancelRequest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errA:
-		wantPgError(t, err, "57014", "canceling statement due to user request")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the cancel did not reach a's backend")
-	}
+	wantPgError(t, receiveWithin(t, errA, 10*time.Second, "the cancel did not reach a's backend"), "57014", "canceling statement due to user request")
 	if n := gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(3), ''b'''`); n != 1 {
 		select {
 		case err := <-errB:
@@ -458,13 +454,8 @@ func TestGatewayCancelOneOfTwo(t *testing.T) {
 			t.Fatalf("b's query not running after a's cancel (%d)", n)
 		}
 	}
-	select {
-	case err := <-errB:
-		if err != nil {
-			t.Fatalf("b's query: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("b's query did not finish")
+	if err := receiveWithin(t, errB, 15*time.Second, "b's query did not finish"); err != nil {
+		t.Fatalf("b's query: %v", err)
 	}
 }
 
@@ -518,31 +509,10 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	if n := len(logins()); n != 3 {
 		t.Fatalf("%d records after the audit log closed", n)
 	}
-	body := gmMetrics(t, srv)
+	body := metricsText(t, srv.URL)
 	if !strings.Contains(body, `idcgate_gateway_logins_total{result="ok"} 2`) || !strings.Contains(body, `idcgate_gateway_logins_total{result="refused"} 2`) {
-		t.Fatalf("login metrics:\n%s", gmGrep(body, "gateway_logins"))
+		t.Fatalf("login metrics:\n%s", grepLines(body, "gateway_logins"))
 	}
-}
-
-func gmMetrics(t *testing.T, srv *testserver.Server) string {
-	t.Helper()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-func gmGrep(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestGatewayAbandonedLogin: psql's first probe without a password leaves
@@ -566,11 +536,11 @@ func TestGatewayAbandonedLogin(t *testing.T) {
 		t.Fatalf("psql without a password: %v %s", err, out)
 	}
 	eventually(t, 10*time.Second, "abandoned login counted", func() (bool, error) {
-		return strings.Contains(gmMetrics(t, srv), `idcgate_gateway_logins_total{result="abandoned"} 1`), nil
+		return strings.Contains(metricsText(t, srv.URL), `idcgate_gateway_logins_total{result="abandoned"} 1`), nil
 	})
-	body := gmMetrics(t, srv)
+	body := metricsText(t, srv.URL)
 	if strings.Contains(body, `idcgate_gateway_logins_total{result="refused"}`) {
-		t.Fatalf("abandoned login counted as refused:\n%s", gmGrep(body, "gateway_logins"))
+		t.Fatalf("abandoned login counted as refused:\n%s", grepLines(body, "gateway_logins"))
 	}
 	after, _ := audit.ReadFile(logPath)
 	for _, r := range after[len(before):] {
@@ -614,11 +584,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 	}
 	start := time.Now()
 	c.Close(ctx)
-	select {
-	case <-stopped:
-	case <-time.After(8 * time.Second):
-		t.Fatal("shutdown did not finish once the last session ended")
-	}
+	receiveWithin(t, stopped, 8*time.Second, "shutdown did not finish once the last session ended")
 	t.Logf("shutdown finished %v after the last session ended", time.Since(start))
 	eventually(t, 5*time.Second, "no gateway connection left upstream", func() (bool, error) {
 		n := gmScan[int](t, admin, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idcgate role sync' OR usename = 'AWSIDC:alice'`)

@@ -2,12 +2,10 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"github.com/idcgate/idcgate/internal/config"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/idcgate/idcgate/internal/config"
 )
 
 // TestShutdownLeavesNoQueryRunning: a gateway session still running a
@@ -44,13 +42,5 @@ func TestShutdownLeavesNoQueryRunning(t *testing.T) {
 	if n, err := running(); err != nil || n != 0 {
 		t.Fatalf("%d backends of alice still upstream after the server stopped (%v)", n, err)
 	}
-	select {
-	case err := <-queryErr:
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != "57P01" {
-			t.Fatalf("the running query ended with %v, want SQLSTATE 57P01", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the client's query did not end with the server")
-	}
+	wantPgError(t, receiveWithin(t, queryErr, 5*time.Second, "the client's query did not end with the server"), "57P01", "")
 }

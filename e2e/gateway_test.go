@@ -46,10 +46,7 @@ func gatewayWorld(t *testing.T, edit func(*config.Config)) (*testserver.Server, 
 
 func tokenFor(t *testing.T, srv *testserver.Server, user string, workgroups ...string) string {
 	t.Helper()
-	out, err := getToken(t, srv, srv.IdentitySession(t, user, testserver.AnalystRoleArn), workgroups...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, srv.IdentitySession(t, user, testserver.AnalystRoleArn), workgroups...)
 	tokenUsers.Store(aws.ToString(out.Token), user)
 	return aws.ToString(out.Token)
 }
@@ -85,13 +82,19 @@ func gatewaySession(t *testing.T, srv *testserver.Server, token string) *pgx.Con
 	return c
 }
 
+// aliceAtGateway is a gatewayWorld without edits, alice's token for
+// demo and a gateway session of hers.
+func aliceAtGateway(t *testing.T) (srv *testserver.Server, pg *pgtest.Server, tok string, c *pgx.Conn) {
+	t.Helper()
+	srv, pg = gatewayWorld(t, nil)
+	tok = tokenFor(t, srv, "alice", "demo")
+	return srv, pg, tok, gatewaySession(t, srv, tok)
+}
+
 func TestGatewayLogin(t *testing.T) {
 	t.Parallel()
-	srv, _ := gatewayWorld(t, nil)
+	srv, _, aliceTok, c := aliceAtGateway(t)
 	ctx := context.Background()
-	aliceTok := tokenFor(t, srv, "alice", "demo")
-
-	c := gatewaySession(t, srv, aliceTok)
 	var who string
 	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "AWSIDC:alice" {
 		t.Fatalf("current_user %q %v", who, err)
@@ -225,10 +228,8 @@ func refusal(t *testing.T, conn net.Conn) *pgproto3.ErrorResponse {
 
 func TestGatewayRefusals(t *testing.T) {
 	t.Parallel()
-	srv, _ := gatewayWorld(t, nil)
+	srv, _, aliceTok, good := aliceAtGateway(t)
 	ctx := context.Background()
-	aliceTok := tokenFor(t, srv, "alice", "demo")
-	good := gatewaySession(t, srv, aliceTok)
 	// The good session queries without pause while every refusal happens.
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	type loopResult struct {
@@ -295,33 +296,28 @@ func TestGatewayRefusals(t *testing.T) {
 		_, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=disable password=%s", host, port, aliceTok))
 		wantPgError(t, err, "28000", "only over TLS")
 	})
-	t.Run("not a PostgreSQL client", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
-	t.Run("garbage startup packet", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4})
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "invalid startup packet: request code 3735928559 is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
-	t.Run("startup packet of impossible length", func(t *testing.T) {
-		c, _ := net.Dial("tcp", srv.PGAddr())
-		defer c.Close()
-		c.Write([]byte{0x7f, 0, 0, 0, 0, 3, 0, 0})
-		e := refusal(t, c)
-		if e.Code != "08P01" || e.Message != "invalid startup packet: length 2130706432 is not between 8 and 10000: is this a PostgreSQL client?" {
-			t.Fatalf("%s %s", e.Code, e.Message)
-		}
-	})
+	// First bytes no PostgreSQL client sends are refused 08P01.
+	for _, tc := range []struct {
+		name string
+		sent []byte
+		msg  string
+	}{
+		{"not a PostgreSQL client", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+			"this is idcgate's PostgreSQL gateway, and the client spoke HTTP: send AWS API calls to the API address (--listen), and PostgreSQL clients here"},
+		{"garbage startup packet", []byte{0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4},
+			"invalid startup packet: request code 3735928559 is not PostgreSQL protocol 3.0, SSLRequest, GSSENCRequest or CancelRequest"},
+		{"startup packet of impossible length", []byte{0x7f, 0, 0, 0, 0, 3, 0, 0},
+			"invalid startup packet: length 2130706432 is not between 8 and 10000: is this a PostgreSQL client?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := net.Dial("tcp", srv.PGAddr())
+			defer c.Close()
+			c.Write(tc.sent)
+			if e := refusal(t, c); e.Code != "08P01" || e.Message != tc.msg {
+				t.Fatalf("%s %s", e.Code, e.Message)
+			}
+		})
+	}
 	t.Run("oversize message", func(t *testing.T) {
 		c, _ := net.Dial("tcp", srv.PGAddr())
 		defer c.Close()
@@ -372,23 +368,11 @@ func TestGatewayCancelTimeoutsAndLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer admin.Close(ctx)
-		eventually(t, 10*time.Second, "query running upstream", func() (bool, error) {
-			var n int
-			err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'`).Scan(&n)
-			return n == 1, err
-		})
+		eventuallyCount(t, 10*time.Second, admin, "query running upstream", 1, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'`)
 		if err := c.PgConn().CancelRequest(ctx); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case err := <-errc:
-			var pe *pgconn.PgError
-			if !errors.As(err, &pe) || pe.Code != "57014" {
-				t.Fatalf("cancelled query: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("cancel did not reach the backend")
-		}
+		wantPgError(t, receiveWithin(t, errc, 10*time.Second, "cancel did not reach the backend"), "57014", "")
 	})
 	t.Run("connection limit per workgroup", func(t *testing.T) {
 		gatewaySession(t, srv, tok) // held to the end, as b is not

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -18,13 +17,10 @@ import (
 func TestGatewayExtJWTReplayAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	key := imNewKey(t, "corp-1", jose.ES256)
-	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inlineSet := key.inlineJWKS(t)
 	a, b := gatewayReplicas(t, func(c *config.Config) {
 		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
-			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"})
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: inlineSet, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"})
 	})
 	demo, _ := idcAppArn(t, a, "demo-idc")
 	trustIssuers(t, a, demo, "redshift", "corp-inline")

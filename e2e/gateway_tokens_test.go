@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +29,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/pgtest"
@@ -141,20 +139,8 @@ func driverWho(t *testing.T, conn net.Conn) string {
 	fe.Send(&pgproto3.Query{String: "SELECT current_user"})
 	fe.Flush()
 	who := ""
-	for {
-		m, err := fe.Receive()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m := m.(type) {
-		case *pgproto3.DataRow:
-			who = string(m.Values[0])
-		case *pgproto3.ErrorResponse:
-			t.Fatalf("SELECT current_user: %s %s", m.Code, m.Message)
-		case *pgproto3.ReadyForQuery:
-			return who
-		}
-	}
+	gmUntilReady(t, fe, func(d *pgproto3.DataRow) { who = string(d.Values[0]) })
+	return who
 }
 
 // wantDriverLogin logs in and checks the session's role.
@@ -202,17 +188,24 @@ func accessTokenFor(t *testing.T, srv *testserver.Server, user string, scopes ..
 // idcAppArn is the ARN of the Redshift IdC application named name.
 func idcAppArn(t testing.TB, srv *testserver.Server, name string) (arn, managed string) {
 	t.Helper()
-	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range out.RedshiftIdcApplications {
+	for _, a := range idcApplications(t, srv) {
 		if aws.ToString(a.RedshiftIdcApplicationName) == name {
 			return aws.ToString(a.RedshiftIdcApplicationArn), aws.ToString(a.IdcManagedApplicationArn)
 		}
 	}
 	t.Fatalf("no Redshift IdC application %s", name)
 	return "", ""
+}
+
+// idcApplications are srv's Redshift IdC applications, as its
+// administrator's DescribeRedshiftIdcApplications lists them.
+func idcApplications(t testing.TB, srv *testserver.Server) []rstypes.RedshiftIdcApplication {
+	t.Helper()
+	out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(context.Background(), &redshift.DescribeRedshiftIdcApplicationsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.RedshiftIdcApplications
 }
 
 // trustIssuers makes the Redshift IdC application arn accept the JWTs
@@ -486,15 +479,12 @@ func issuerArn(t testing.TB, srv *testserver.Server, name string) string {
 func TestGatewayExtJWTClaims(t *testing.T) {
 	t.Parallel()
 	key := imNewKey(t, "corp-1", jose.ES256)
-	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inlineSet := key.inlineJWKS(t)
 	down := imNewJWKS(t)
 	down.serve(http.StatusServiceUnavailable)
 	srv, _ := gatewayWorld(t, func(c *config.Config) {
 		c.IdentityCenter.TrustedTokenIssuers = append(c.IdentityCenter.TrustedTokenIssuers,
-			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: inlineSet, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
 			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"})
 	})
 	addr := srv.PGAddr()
@@ -532,10 +522,7 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 	})
 
 	t.Run("audit and metrics", func(t *testing.T) {
-		recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := auditRecords(t, srv.DataDir)
 		var ok, refused int
 		for _, r := range recs {
 			if r.EventSource != "gateway.idcgate" {
@@ -557,10 +544,10 @@ func TestGatewayExtJWTClaims(t *testing.T) {
 		if ok != 1 || refused == 0 || bytes.Contains(raw, []byte(good)) || bytes.Contains(raw, []byte(strings.Split(good, ".")[2])) {
 			t.Fatalf("%d ok and %d refused login records (or the token text is in the audit log)", ok, refused)
 		}
-		m := gmMetrics(t, srv)
+		m := metricsText(t, srv.URL)
 		if !strings.Contains(m, `idcgate_gateway_token_logins_total{result="ok",token_type="EXT_JWT"} 1`) ||
 			!strings.Contains(m, `idcgate_gateway_token_logins_total{result="refused",token_type="EXT_JWT"}`) {
-			t.Fatalf("metrics:\n%s", gmGrep(m, "token_logins"))
+			t.Fatalf("metrics:\n%s", grepLines(m, "token_logins"))
 		}
 	})
 }

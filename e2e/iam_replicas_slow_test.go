@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idcgate/idcgate/internal/config"
@@ -25,19 +24,12 @@ func TestIAMReplicas(t *testing.T) {
 	ctx := context.Background()
 	ia, ib := iamClient(a, a.Admin), iamClient(b, b.Admin)
 
-	if _, err := ia.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); err != nil {
-		t.Fatal(err)
-	}
-	k, err := ia.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	carol := aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
+	carol := iamUserWithKey(t, ia, "carol")
 	if _, err := b.STS(carol).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("replica B with a key made on A: %v", err)
 	}
 	// A policy put on B decides the next call on A.
-	_, err = iamClient(a, carol).ListRoles(ctx, &iam.ListRolesInput{})
+	_, err := iamClient(a, carol).ListRoles(ctx, &iam.ListRolesInput{})
 	wantAPIError(t, err, "AccessDenied", 403, "")
 	if _, err := ib.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("carol"), PolicyName: aws.String("list"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}`)}); err != nil {
@@ -47,7 +39,7 @@ func TestIAMReplicas(t *testing.T) {
 		t.Fatalf("replica A after B put the policy: %v", err)
 	}
 	// A key deleted on B is refused by A.
-	if _, err := ib.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: k.AccessKey.AccessKeyId}); err != nil {
+	if _, err := ib.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(carol.AccessKeyID)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = a.STS(carol).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -103,8 +95,7 @@ func TestBuiltinIdPAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	a, b := twoReplicas(t)
 	jwtFromA := a.IdPToken(t, "alice", "idcgate-demo", 600)
-	out, err := b.OIDC(b.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtFromA)})
+	out, err := ssoExchange(b, testserver.ApplicationArn, jwtFromA)
 	if err != nil {
 		t.Fatalf("replica b refused replica a's built-in IdP JWT: %v", err)
 	}

@@ -21,13 +21,7 @@ func TestIAMRestart(t *testing.T) {
 	ctx := context.Background()
 	a := testserver.Start(t, testserver.Options{DataDir: dir})
 	ia := iamClient(a, a.Admin)
-	if _, err := ia.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dave")}); err != nil {
-		t.Fatal(err)
-	}
-	k, err := ia.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dave")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dave := iamUserWithKey(t, ia, "dave")
 	if _, err := ia.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("analyst"), PolicyName: aws.String("redshift-serverless")}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,14 +31,13 @@ func TestIAMRestart(t *testing.T) {
 		c.Accounts[0].Roles = c.Accounts[0].Roles[:1] // no-redshift is no longer declared
 	}})
 	ib := iamClient(b, b.Admin)
-	dave := aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
 	if _, err := b.STS(dave).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("API-made key after a restart: %v", err)
 	}
 	if _, err := ib.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("analyst"), PolicyName: aws.String("redshift-serverless")}); err != nil {
 		t.Fatalf("the config's policy is not re-applied: %v", err)
 	}
-	_, err = ib.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("no-redshift")})
+	_, err := ib.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("no-redshift")})
 	wantAPIError(t, err, "NoSuchEntity", 404, "")
 }
 
@@ -63,10 +56,7 @@ func TestIAMGatewayRoleDeleted(t *testing.T) {
 	if _, err := admin.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("bi"), PolicyName: aws.String("tok"), PolicyDocument: aws.String(allowToken)}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := getToken(t, srv, srv.IdentitySession(t, "alice", arn), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, srv.IdentitySession(t, "alice", arn), "demo")
 	tok := aws.ToString(out.Token)
 	tokenUsers.Store(tok, "alice")
 	c, err := connectGateway(t, srv, tok, "")

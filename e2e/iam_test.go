@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -20,6 +18,21 @@ import (
 
 func iamClient(srv *testserver.Server, creds aws.Credentials) *iam.Client {
 	return iam.NewFromConfig(srv.Config(creds))
+}
+
+// iamUserWithKey makes the IAM user name through c and an access key of
+// hers, and returns that key as credentials.
+func iamUserWithKey(t *testing.T, c *iam.Client, name string) aws.Credentials {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
 }
 
 func decodePolicy(t *testing.T, s *string) string {
@@ -188,17 +201,10 @@ func TestIAMListRolesPages(t *testing.T) {
 		t.Fatalf("paged roles %v in %d pages", names, pages)
 	}
 	// The paginator the SDK generates walks every role (the config's two too).
-	p := iam.NewListRolesPaginator(admin, &iam.ListRolesInput{MaxItems: aws.Int32(1)})
-	all := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all += len(out.Roles)
-	}
-	if all != 5 {
-		t.Fatalf("paginator saw %d roles, want 5", all)
+	roles, _ := pagedItems(t, iam.NewListRolesPaginator(admin, &iam.ListRolesInput{MaxItems: aws.Int32(1)}),
+		func(o *iam.ListRolesOutput) []iamtypes.Role { return o.Roles })
+	if len(roles) != 5 {
+		t.Fatalf("paginator saw %d roles, want 5", len(roles))
 	}
 	_, err := admin.ListRoles(ctx, &iam.ListRolesInput{Marker: aws.String("not-a-marker")})
 	wantAPIError(t, err, "ValidationError", 400, "")
@@ -270,17 +276,9 @@ func TestIAMUsersAndKeys(t *testing.T) {
 	}
 	_, err = admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bob")})
 	wantAPIError(t, err, "LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2")
-	var seen []string
-	p := iam.NewListAccessKeysPaginator(iamClient(srv, bob), &iam.ListAccessKeysInput{MaxItems: aws.Int32(1)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.AccessKeyMetadata {
-			seen = append(seen, aws.ToString(m.AccessKeyId))
-		}
-	}
+	seen, _ := pagedNames(t, iam.NewListAccessKeysPaginator(iamClient(srv, bob), &iam.ListAccessKeysInput{MaxItems: aws.Int32(1)}),
+		func(o *iam.ListAccessKeysOutput) []iamtypes.AccessKeyMetadata { return o.AccessKeyMetadata },
+		func(m iamtypes.AccessKeyMetadata) string { return aws.ToString(m.AccessKeyId) })
 	if len(seen) != 2 {
 		t.Fatalf("ListAccessKeys pages: %v", seen)
 	}
@@ -326,19 +324,8 @@ func TestIAMWire(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	call := func(body, region string) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		testserver.Sign(t, req, []byte(body), srv.Admin, "iam", region, time.Now())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp := signedQuery(t, srv, srv.Admin, "iam", region, time.Now(), body)
+		return resp.Status, string(resp.Body)
 	}
 	status, body := call("Action=GetRole&Version=2010-05-08&RoleName=missing", "us-east-1")
 	if status != 404 || !strings.HasPrefix(body, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name missing cannot be found.</Message></Error><RequestId>`) {

@@ -78,10 +78,7 @@ func TestTrustedIssuerClaimMatching(t *testing.T) {
 	t.Parallel()
 	clk := &clock.Offset{}
 	key := imNewKey(t, "inline-1", jose.ES256)
-	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := key.inlineJWKS(t)
 	const emailIssuer, nameIssuer = "https://email.corp.example", "https://name.corp.example"
 	srv := testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
@@ -90,8 +87,8 @@ func TestTrustedIssuerClaimMatching(t *testing.T) {
 			config.DirectoryUser{UserName: "\u212Aelvin", Emails: []string{"\u212Aelvin@example.com"}},
 		)
 		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
-			config.TrustedTokenIssuer{Name: "corp-email", IssuerURL: emailIssuer, JWKS: string(set), ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
-			config.TrustedTokenIssuer{Name: "corp-name", IssuerURL: nameIssuer, JWKS: string(set), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-email", IssuerURL: emailIssuer, JWKS: set, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
+			config.TrustedTokenIssuer{Name: "corp-name", IssuerURL: nameIssuer, JWKS: set, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
 		)
 		ic.Applications = append(ic.Applications, config.Application{Arn: imCorpApp, Name: "corp", Grants: []config.Grant{
 			{Issuer: "corp-email", Audiences: []string{imCorpAudience}},
@@ -142,10 +139,7 @@ func TestDirectoryDuplicatesRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	cases := []struct {
 		name string
 		user config.DirectoryUser

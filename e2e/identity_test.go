@@ -55,9 +55,7 @@ func TestIdentityChain(t *testing.T) {
 	ctx := context.Background()
 
 	jwtText := srv.IdPToken(t, "alice", "idcgate-demo", 600)
-	tok, err := srv.OIDC(srv.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtText),
-	})
+	tok, err := ssoExchange(srv, testserver.ApplicationArn, jwtText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,12 +348,8 @@ func TestRedshiftIdcApplications(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
 	rs := srv.Redshift(srv.Admin)
-	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list.RedshiftIdcApplications) != 1 || aws.ToString(list.RedshiftIdcApplications[0].IdentityNamespace) != "AWSIDC" {
-		t.Fatalf("seeded applications %+v", list.RedshiftIdcApplications)
+	if list := idcApplications(t, srv); len(list) != 1 || aws.ToString(list[0].IdentityNamespace) != "AWSIDC" {
+		t.Fatalf("seeded applications %+v", list)
 	}
 	created, err := rs.CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
 		IdcInstanceArn: aws.String("arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"), RedshiftIdcApplicationName: aws.String("second"),

@@ -13,7 +13,6 @@ import (
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	admintypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -97,8 +96,7 @@ func TestIdentityStoreEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		_, err = srv.OIDC(srv.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-			ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)})
+		_, err = ssoExchange(srv, testserver.ApplicationArn, jwt)
 		var ig *ssotypes.InvalidGrantException
 		if !errors.As(err, &ig) {
 			t.Fatalf("CreateTokenWithIAM for a deleted user: %v, want InvalidGrantException", err)

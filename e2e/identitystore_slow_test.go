@@ -5,18 +5,14 @@ package e2e
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
-	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -38,15 +34,13 @@ func TestIdentityStoreReplicas(t *testing.T) {
 	assignToExampleApp(t, a, aws.ToString(dave.UserId))
 	// b signs dave's JWT, and exchanges it.
 	jwt := b.IdPToken(t, "dave", "idcgate-demo", 600) // b knows dave at once
-	if _, err := b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)}); err != nil {
+	if _, err := ssoExchange(b, testserver.ApplicationArn, jwt); err != nil {
 		t.Fatalf("dave, made on a, on b: %v", err)
 	}
 	if _, err := a.IdentityStore(a.Admin).DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: sid, UserId: dave.UserId}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.OIDC(b.App).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(testserver.ApplicationArn), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwt)})
+	_, err = ssoExchange(b, testserver.ApplicationArn, jwt)
 	var ig *ssotypes.InvalidGrantException
 	if !errors.As(err, &ig) {
 		t.Fatalf("dave, deleted on a, on b: %v; want InvalidGrantException", err)
@@ -58,12 +52,8 @@ func TestIdentityStoreReplicas(t *testing.T) {
 // member added by API has it at her next gateway login.
 func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	p, dataDir := startManagedFresh(t)
 	ctx := context.Background()
-	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
-	p := startManaged(t, dataDir)
 	is := p.IdentityStore(p.Admin)
 	sid := aws.String(storeID)
 	g, err := is.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: sid, DisplayName: aws.String("auditors")})
@@ -71,11 +61,7 @@ func TestIdentityStoreGroupOnManagedUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := p.admin(t, "postgres")
-	eventually(t, 30*time.Second, "role AWSIDC:auditors", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin").Scan(&n)
-		return n == 1, err
-	})
+	eventuallyCount(t, 30*time.Second, admin, "role AWSIDC:auditors", 1, "SELECT count(*) FROM pg_roles WHERE rolname = 'AWSIDC:auditors' AND NOT rolcanlogin")
 	alice, err := is.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: sid, AlternateIdentifier: userName("alice")})
 	if err != nil {
 		t.Fatal(err)

@@ -185,19 +185,9 @@ func TestIdentityStoreUsers(t *testing.T) {
 	if err != nil || len(l.Users) != 1 || aws.ToString(l.Users[0].UserId) != id || l.NextToken != nil {
 		t.Fatalf("filtered: %+v %v", l, err)
 	}
-	var names []string
-	pages := 0
-	p := identitystore.NewListUsersPaginator(c, &identitystore.ListUsersInput{IdentityStoreId: aws.String(storeID), MaxResults: aws.Int32(2)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		for _, u := range out.Users {
-			names = append(names, aws.ToString(u.UserName))
-		}
-	}
+	names, pages := pagedNames(t, identitystore.NewListUsersPaginator(c, &identitystore.ListUsersInput{IdentityStoreId: aws.String(storeID), MaxResults: aws.Int32(2)}),
+		func(o *identitystore.ListUsersOutput) []istypes.User { return o.Users },
+		func(u istypes.User) string { return aws.ToString(u.UserName) })
 	slices.Sort(names)
 	if want := []string{"alice", "bob", "carol", "dave", "page-0", "page-1", "page-2", "page-3", "page-4"}; !slices.Equal(names, want) || pages != 5 {
 		t.Fatalf("paged %d: %v, want %v", pages, names, want)
@@ -304,17 +294,11 @@ func TestIdentityStoreGroupsAndMemberships(t *testing.T) {
 		t.Fatalf("ListGroupMemberships %+v %v", lm, err)
 	}
 	// alice: analysts (from the config) and Data Team, one per page.
-	var groups []string
-	p := identitystore.NewListGroupMembershipsForMemberPaginator(c, &identitystore.ListGroupMembershipsForMemberInput{IdentityStoreId: sid, MemberId: member(aid), MaxResults: aws.Int32(1)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.GroupMemberships {
-			groups = append(groups, aws.ToString(m.GroupId))
-		}
-	}
+	groups, _ := pagedNames(t, identitystore.NewListGroupMembershipsForMemberPaginator(c, &identitystore.ListGroupMembershipsForMemberInput{IdentityStoreId: sid, MemberId: member(aid), MaxResults: aws.Int32(1)}),
+		func(o *identitystore.ListGroupMembershipsForMemberOutput) []istypes.GroupMembership {
+			return o.GroupMemberships
+		},
+		func(m istypes.GroupMembership) string { return aws.ToString(m.GroupId) })
 	if len(groups) != 2 || !slices.Contains(groups, gid) || !slices.Contains(groups, aws.ToString(analysts.GroupId)) {
 		t.Fatalf("alice's memberships %v", groups)
 	}
@@ -367,10 +351,7 @@ func TestIdentityStoreAuthorization(t *testing.T) {
 	if _, err := srv.IdentityStore(srv.Admin).CreateUser(context.Background(), &identitystore.CreateUserInput{IdentityStoreId: aws.String(storeID), UserName: aws.String("audited")}); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	var refused, created bool
 	for _, r := range recs {
 		if r.EventSource != "identitystore.amazonaws.com" {

@@ -27,7 +27,7 @@ import (
 // credential_process, signed as the example IAM user "app".
 func TestLoginCredentialProcess(t *testing.T) {
 	p := testserver.StartProcess(t, testserver.Options{})
-	bin, _ := testserver.Binary()
+	bin := idcgateBinary(t)
 	dir := t.TempDir()
 	credFile := filepath.Join(dir, "credentials")
 	os.WriteFile(credFile, []byte(fmt.Sprintf("[app]\naws_access_key_id = %s\naws_secret_access_key = %s\n", testserver.AppKeyID, testserver.AppSecretKey)), 0o600)
@@ -119,17 +119,14 @@ func loginRun(t *testing.T, env []string, args ...string) (string, string, int) 
 // loginRunIn is loginRun in the working directory dir.
 func loginRunIn(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "IDCGATE_CONFIG=", "IDCGATE_DATA_DIR=")
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -247,10 +244,7 @@ func TestLoginCredentialProcessElsewhere(t *testing.T) {
 	}
 	dataDir := filepath.Join(deploy, "idcgate-data") // the example's default dataDir, relative to deploy
 	srv := testserver.Start(t, testserver.Options{DataDir: dataDir})
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 
 	awsDir := t.TempDir()
 	credFile := filepath.Join(awsDir, "credentials")

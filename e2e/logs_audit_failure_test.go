@@ -46,10 +46,7 @@ var opsTextAddrRe = regexp.MustCompile(`msg="serving AWS APIs" addr=(127\.0\.0\.
 
 func opsStartBinary(t *testing.T, env map[string]string) *opsBinary {
 	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	cmd.Env = os.Environ()
@@ -302,10 +299,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 	srv.Stop()
 
 	srv2 := testserver.Start(t, testserver.Options{DataDir: dir, Edit: edit})
-	recs, err = audit.ReadFile(filepath.Join(dir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs = auditRecords(t, dir)
 	if len(recs) != 1 || recs[0].RequestID != createID || recs[0].EventName != "CreateNamespace" || recs[0].ErrorCode != "" ||
 		recs[0].RequestParameters["namespaceName"] != "journaled" || recs[0].AdditionalEventData["recoveredFromJournal"] != true {
 		t.Fatalf("recovered records %+v", recs)

@@ -23,7 +23,6 @@ import (
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/managedpg"
-	"github.com/idcgate/idcgate/internal/pgtest"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -36,6 +35,15 @@ type managedProc struct {
 	*testserver.Process
 	pgAddr string
 	admin  func(t *testing.T, db string) *pgx.Conn
+}
+
+// startManagedFresh is startManaged on a new data dir (needManagedPostgres
+// first).
+func startManagedFresh(t *testing.T) (p *managedProc, dataDir string) {
+	t.Helper()
+	needManagedPostgres(t)
+	dataDir = filepath.Join(testserver.ReachableDir(t), "data")
+	return startManaged(t, dataDir), dataDir
 }
 
 func startManaged(t *testing.T, dataDir string) *managedProc {
@@ -106,12 +114,8 @@ func (p *managedProc) sigterm(t *testing.T, dataDir string) {
 // PostgreSQL left running) the next start still works.
 func TestManagedUpstream(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	p, dataDir := startManagedFresh(t)
 	ctx := context.Background()
-	dataDir := filepath.Join(testserver.ReachableDir(t), "data")
-	p := startManaged(t, dataDir)
 	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir mode %v (%v), want 0700", fi.Mode().Perm(), err)
 	}
@@ -137,11 +141,7 @@ func TestManagedUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := p.admin(t, "postgres")
-	eventually(t, 30*time.Second, "database ledger", func() (bool, error) {
-		var n int
-		err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = 'ledger'").Scan(&n)
-		return n == 1, err
-	})
+	eventuallyCount(t, 30*time.Second, admin, "database ledger", 1, "SELECT count(*) FROM pg_database WHERE datname = 'ledger'")
 	if _, err := p.admin(t, "dev").Exec(ctx, "INSERT INTO public.sales VALUES (5, 'us-east', 'widget', 99.99, '2026-04-01')"); err != nil {
 		t.Fatal(err)
 	}
@@ -184,18 +184,9 @@ func TestManagedUpstream(t *testing.T) {
 // home (FallbackDir), which must go too.
 func TestManagedUpstreamFailedFirstStart(t *testing.T) {
 	t.Parallel()
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
+	needManagedPostgres(t)
+	bin := idcgateBinary(t)
+	busy := loopbackListener(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	fallback, err := managedpg.FallbackDir(dataDir)
 	if err != nil {

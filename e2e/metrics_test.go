@@ -4,13 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -19,10 +17,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	tok, err := getToken(t, srv, alice, "demo", "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := mustToken(t, srv, alice, "demo", "wg-two")
 	getToken(t, srv, srv.Admin, "demo") // refused: not identity-enhanced
 	c, err := connectGateway(t, srv, aws.ToString(tok.Token), "options='-c workgroup=demo'")
 	if err != nil {
@@ -60,10 +55,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	// Every record in the audit file was made durable by a group commit
 	// that the sync metrics saw (none is written while /metrics answers).
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	if got := seriesIn(t, body, "idcgate_audit_group_records_sum"); got != float64(len(recs)) {
 		t.Errorf("audit_group_records_sum %v, the file holds %d records", got, len(recs))
 	}

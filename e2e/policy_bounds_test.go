@@ -138,10 +138,7 @@ func TestWildcardAttackBounded(t *testing.T) {
 // in any account) stops idcgate at start with IAM's message, and exit 1.
 func TestTrustPolicyNotPrincipalRefusedAtStart(t *testing.T) {
 	t.Parallel()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	example, err := os.ReadFile(testserver.ExampleConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -216,10 +213,7 @@ func TestStoredFieldsRefuseControlCharacters(t *testing.T) {
 	t.Run("IdC application display name", func(t *testing.T) {
 		t.Parallel()
 		rs := srv.Redshift(srv.Admin)
-		before, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := idcApplications(t, srv)
 		for _, name := range []string{"Sales\r\nAdmin", "\x1b[2J", "app\xff"} {
 			_, err := rs.CreateRedshiftIdcApplication(ctx, &redshift.CreateRedshiftIdcApplicationInput{
 				IdcInstanceArn: aws.String("arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"), RedshiftIdcApplicationName: aws.String("ctl-app"),
@@ -230,12 +224,8 @@ func TestStoredFieldsRefuseControlCharacters(t *testing.T) {
 				t.Fatalf("%q: %v", name, err)
 			}
 		}
-		after, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(after.RedshiftIdcApplications) != len(before.RedshiftIdcApplications) {
-			t.Fatalf("%d applications after refused creates, %d before", len(after.RedshiftIdcApplications), len(before.RedshiftIdcApplications))
+		if after := idcApplications(t, srv); len(after) != len(before) {
+			t.Fatalf("%d applications after refused creates, %d before", len(after), len(before))
 		}
 	})
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,12 +14,7 @@ import (
 // the API listener still refuses /debug/pprof/ without a signature.
 func TestPprofListen(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeLoopbackAddr(t)
 	s := testserver.Start(t, testserver.Options{Edit: func(c *config.Config) { c.PprofListen = addr }})
 
 	resp, err := http.Get("http://" + addr + "/debug/pprof/")

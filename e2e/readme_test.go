@@ -81,9 +81,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 			pgtest.Missing(t, err)
 		}
 	}
-	if _, err := managedpg.Find(); err != nil {
-		pgtest.Missing(t, err)
-	}
+	needManagedPostgres(t)
 	for _, addr := range []string{"127.0.0.1:7439", "127.0.0.1:5439"} {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

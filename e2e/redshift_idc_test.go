@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -282,18 +281,13 @@ func TestRedshiftIdcApplicationsPaging(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	var got []string
 	var sizes []int
-	for p := redshift.NewDescribeRedshiftIdcApplicationsPaginator(rs, &redshift.DescribeRedshiftIdcApplicationsInput{MaxRecords: aws.Int32(20)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(page.RedshiftIdcApplications))
-		for _, a := range page.RedshiftIdcApplications {
-			got = append(got, aws.ToString(a.RedshiftIdcApplicationName))
-		}
-	}
+	got, _ := pagedNames(t, redshift.NewDescribeRedshiftIdcApplicationsPaginator(rs, &redshift.DescribeRedshiftIdcApplicationsInput{MaxRecords: aws.Int32(20)}),
+		func(o *redshift.DescribeRedshiftIdcApplicationsOutput) []rstypes.RedshiftIdcApplication {
+			sizes = append(sizes, len(o.RedshiftIdcApplications))
+			return o.RedshiftIdcApplications
+		},
+		func(a rstypes.RedshiftIdcApplication) string { return aws.ToString(a.RedshiftIdcApplicationName) })
 	if !slices.Equal(got, want) || !slices.Equal(sizes, []int{20, 20, 5}) {
 		t.Fatalf("pages %v: %v\nwant %v", sizes, got, want)
 	}
@@ -324,22 +318,14 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	rs := srv.Redshift(srv.Admin)
-	list, err := rs.DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-	if err != nil || len(list.RedshiftIdcApplications) != 1 {
-		t.Fatalf("%+v %v", list, err)
+	list := idcApplications(t, srv)
+	if len(list) != 1 {
+		t.Fatalf("%+v", list)
 	}
-	arn := aws.ToString(list.RedshiftIdcApplications[0].RedshiftIdcApplicationArn)
+	arn := aws.ToString(list[0].RedshiftIdcApplicationArn)
 	call := func(creds aws.Credentials, form url.Values) *testserver.RawResponse {
 		t.Helper()
-		body := []byte(form.Encode())
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		testserver.Sign(t, req, body, creds, "redshift", testserver.Region, time.Now())
-		return testserver.Do(t, req)
+		return signedQuery(t, srv, creds, "redshift", testserver.Region, time.Now(), form.Encode())
 	}
 	res := call(srv.Admin, url.Values{"Action": {"ModifyRedshiftIdcApplication"}, "Version": {"2012-12-01"},
 		"RedshiftIdcApplicationArn": {arn + "0"}, "IdcDisplayName": {"X"}})
@@ -367,7 +353,7 @@ func TestRedshiftIdcApplicationRawErrors(t *testing.T) {
 	}
 
 	// The IAM user "app" has no redshift:ModifyRedshiftIdcApplication.
-	_, err = srv.Redshift(srv.App).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
+	_, err := srv.Redshift(srv.App).ModifyRedshiftIdcApplication(ctx, &redshift.ModifyRedshiftIdcApplicationInput{
 		RedshiftIdcApplicationArn: aws.String(arn), IdcDisplayName: aws.String("X")})
 	wantAPIError(t, err, "AccessDenied", 403, "User: arn:aws:iam::123456789012:user/app is not authorized to perform: redshift:ModifyRedshiftIdcApplication on resource: "+arn+" because no identity-based policy allows the redshift:ModifyRedshiftIdcApplication action")
 }
@@ -380,11 +366,11 @@ func TestRedshiftIdcManagedApplicationRestart(t *testing.T) {
 	ctx := context.Background()
 	managedOf := func(srv *testserver.Server) string {
 		t.Helper()
-		out, err := srv.Redshift(srv.Admin).DescribeRedshiftIdcApplications(ctx, &redshift.DescribeRedshiftIdcApplicationsInput{})
-		if err != nil || len(out.RedshiftIdcApplications) != 1 {
-			t.Fatalf("%+v %v", out, err)
+		list := idcApplications(t, srv)
+		if len(list) != 1 {
+			t.Fatalf("%+v", list)
 		}
-		arn := aws.ToString(out.RedshiftIdcApplications[0].IdcManagedApplicationArn)
+		arn := aws.ToString(list[0].IdcManagedApplicationArn)
 		da, err := srv.SSOAdmin(srv.Admin).DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: aws.String(arn)})
 		if err != nil || aws.ToString(da.ApplicationProviderArn) != "arn:aws:sso::aws:applicationProvider/redshift" {
 			t.Fatalf("managed application %s: %+v %v", arn, da, err)

@@ -79,10 +79,7 @@ func TestTwoReplicasOnePostgresStore(t *testing.T) {
 
 	// A token issued by A opens on B's gateway.
 	alice := a.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, a, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, a, alice, "demo")
 	if _, _, err := b.Instance.Issuer.Open(ctx, scope, "demo", aws.ToString(out.Token)); err != nil {
 		t.Fatalf("B cannot open A's token: %v", err)
 	}
@@ -228,9 +225,7 @@ func TestReplicasSharedStoreSafety(t *testing.T) {
 	if _, err := ca.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("safe-wg"), NamespaceName: aws.String("safe"), BaseCapacity: aws.Int32(8)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := getToken(t, b, alice, "demo"); err != nil {
-		t.Fatal(err)
-	}
+	mustToken(t, b, alice, "demo")
 	if r := b.CallAdmin(t, b.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"demo"}`)); r.Status != 200 {
 		t.Fatalf("rotate: %s", r.Body)
 	}

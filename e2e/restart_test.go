@@ -6,14 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
@@ -76,29 +73,7 @@ func TestSIGKILLKeepsResources(t *testing.T) {
 // returns its output (exit code 1 checked).
 func opsServeFails(t *testing.T, dataDir string, env map[string]string) string {
 	t.Helper()
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", testserver.ExampleConfig(), "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("idcgate serve did not exit")
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("idcgate serve: %v (want exit code 1)\n%s", err, out)
-	}
-	return string(out)
+	return serveFails(t, env, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0")
 }
 
 // opsWantMismatch checks the refusal is one clear line.
@@ -144,9 +119,7 @@ func TestMasterKeyCheckEmbedded(t *testing.T) {
 	if _, err := c.CreateWorkgroup(ctx, &redshiftserverless.CreateWorkgroupInput{WorkgroupName: aws.String("keyed-wg"), NamespaceName: aws.String("keyed"), BaseCapacity: aws.Int32(8)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := getToken(t, p.Server, alice, "demo"); err != nil {
-		t.Fatal(err)
-	}
+	mustToken(t, p.Server, alice, "demo")
 	if r := p.CallAdmin(t, p.Admin, "RotateWorkgroupKey", []byte(`{"workgroupName":"demo"}`)); r.Status != 200 {
 		t.Fatalf("rotate: %s", r.Body)
 	}

@@ -277,10 +277,7 @@ func TestSecretsStayPrivate(t *testing.T) {
 	t.Parallel()
 	p := testserver.StartProcess(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}})
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	tok, err := getToken(t, p.Server, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := mustToken(t, p.Server, alice, "demo")
 	p.Serverless(p.Admin).CreateNamespace(context.Background(), &redshiftserverless.CreateNamespaceInput{
 		NamespaceName: aws.String("secretive"), AdminUsername: aws.String("admin"), AdminUserPassword: aws.String("Sup3rSecretPassw0rd")})
 	if fi, _ := os.Stat(p.DataDir); fi.Mode().Perm() != 0o700 {

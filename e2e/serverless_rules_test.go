@@ -183,14 +183,7 @@ func TestAccessDeniedEveryOperation(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Edit: fmWithNobody})
 	ctx := context.Background()
 	admin := srv.Serverless(srv.Admin)
-	ns, err := admin.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg, err := admin.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns, wg := demoNamespaceAndWorkgroup(t, admin)
 	role, err := srv.STS(srv.App).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(testserver.NoRedshiftRole), RoleSessionName: aws.String("fm-denied")})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +192,7 @@ func TestAccessDeniedEveryOperation(t *testing.T) {
 	before := snapshot(t, admin)
 
 	const region = "arn:aws:redshift-serverless:us-east-1:123456789012:"
-	nsArn, wgArn := aws.ToString(ns.Namespace.NamespaceArn), aws.ToString(wg.Workgroup.WorkgroupArn)
+	nsArn, wgArn := aws.ToString(ns.NamespaceArn), aws.ToString(wg.WorkgroupArn)
 	ops := []struct {
 		op, resource string
 		call         func(c *redshiftserverless.Client) error

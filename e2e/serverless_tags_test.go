@@ -36,6 +36,22 @@ func tags(kv ...string) []types.Tag {
 	return out
 }
 
+// demoNamespaceAndWorkgroup are the example config's namespace and
+// workgroup "demo", as GetNamespace and GetWorkgroup answer them.
+func demoNamespaceAndWorkgroup(t *testing.T, c *redshiftserverless.Client) (*types.Namespace, *types.Workgroup) {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns.Namespace, wg.Workgroup
+}
+
 // tagMap is ListTagsForResource's answer as key=value strings, sorted.
 func tagMap(t *testing.T, c *redshiftserverless.Client, arn string) []string {
 	t.Helper()
@@ -43,10 +59,7 @@ func tagMap(t *testing.T, c *redshiftserverless.Client, arn string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kv []string
-	for _, tg := range out.Tags {
-		kv = append(kv, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
-	}
+	kv := namesOf(out.Tags, func(tg types.Tag) string { return aws.ToString(tg.Key) + "=" + aws.ToString(tg.Value) })
 	slices.Sort(kv)
 	return kv
 }
@@ -67,15 +80,8 @@ func TestTagging(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Edit: withTagger})
 	ctx := context.Background()
 	c := srv.Serverless(srv.Admin)
-	ns, err := c.GetNamespace(ctx, &redshiftserverless.GetNamespaceInput{NamespaceName: aws.String("demo")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg, err := c.GetWorkgroup(ctx, &redshiftserverless.GetWorkgroupInput{WorkgroupName: aws.String("demo")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nsArn, wgArn := aws.ToString(ns.Namespace.NamespaceArn), aws.ToString(wg.Workgroup.WorkgroupArn)
+	ns, wg := demoNamespaceAndWorkgroup(t, c)
+	nsArn, wgArn := aws.ToString(ns.NamespaceArn), aws.ToString(wg.WorkgroupArn)
 
 	if got := tagMap(t, c, wgArn); len(got) != 0 {
 		t.Fatalf("untagged workgroup: %v", got)
@@ -106,7 +112,7 @@ func TestTagging(t *testing.T) {
 		_, err := c.ListTagsForResource(ctx, &redshiftserverless.ListTagsForResourceInput{ResourceArn: &missing})
 		wantAPIError(t, err, "ResourceNotFoundException", 400, "Resource "+missing+" not found.")
 		wantResourceName(t, err, missing)
-		other := "arn:aws:redshift-serverless:us-east-1:210987654321:namespace/" + aws.ToString(ns.Namespace.NamespaceId)
+		other := "arn:aws:redshift-serverless:us-east-1:210987654321:namespace/" + aws.ToString(ns.NamespaceId)
 		// Another account's resource: its root has no say here, as in AWS.
 		_, err = c.TagResource(ctx, &redshiftserverless.TagResourceInput{ResourceArn: &other, Tags: tags("a", "b")})
 		wantAPIError(t, err, "AccessDeniedException", 400, "")

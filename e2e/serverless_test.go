@@ -145,37 +145,21 @@ func TestListAcrossPages(t *testing.T) {
 	sort.Strings(want)
 	sort.Strings(wantWG)
 
-	var got []string
-	pages := 0
-	p := redshiftserverless.NewListNamespacesPaginator(c, &redshiftserverless.ListNamespacesInput{MaxResults: aws.Int32(2)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		if len(out.Namespaces) > 2 {
-			t.Fatalf("page of %d > maxResults", len(out.Namespaces))
-		}
-		for _, n := range out.Namespaces {
-			got = append(got, aws.ToString(n.NamespaceName))
-		}
-	}
+	got, pages := pagedNames(t, redshiftserverless.NewListNamespacesPaginator(c, &redshiftserverless.ListNamespacesInput{MaxResults: aws.Int32(2)}),
+		func(o *redshiftserverless.ListNamespacesOutput) []types.Namespace {
+			if len(o.Namespaces) > 2 {
+				t.Fatalf("page of %d > maxResults", len(o.Namespaces))
+			}
+			return o.Namespaces
+		},
+		func(n types.Namespace) string { return aws.ToString(n.NamespaceName) })
 	if fmt.Sprint(got) != fmt.Sprint(want) || pages != 4 {
 		t.Fatalf("namespaces over %d pages = %v, want %v", pages, got, want)
 	}
 
-	got = nil
-	pw := redshiftserverless.NewListWorkgroupsPaginator(c, &redshiftserverless.ListWorkgroupsInput{MaxResults: aws.Int32(3)})
-	for pw.HasMorePages() {
-		out, err := pw.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, w := range out.Workgroups {
-			got = append(got, aws.ToString(w.WorkgroupName))
-		}
-	}
+	got, _ = pagedNames(t, redshiftserverless.NewListWorkgroupsPaginator(c, &redshiftserverless.ListWorkgroupsInput{MaxResults: aws.Int32(3)}),
+		func(o *redshiftserverless.ListWorkgroupsOutput) []types.Workgroup { return o.Workgroups },
+		func(w types.Workgroup) string { return aws.ToString(w.WorkgroupName) })
 	if fmt.Sprint(got) != fmt.Sprint(wantWG) {
 		t.Fatalf("workgroups = %v, want %v", got, wantWG)
 	}

@@ -22,11 +22,7 @@ import (
 // ("" on success).
 func smCallerIdentity(t *testing.T, srv *testserver.Server, creds aws.Credentials) (int, string) {
 	t.Helper()
-	const body = "Action=GetCallerIdentity&Version=2011-06-15"
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	testserver.Sign(t, req, []byte(body), creds, "sts", testserver.Region, time.Now())
-	resp := testserver.Do(t, req)
+	resp := signedQuery(t, srv, creds, "sts", testserver.Region, time.Now(), "Action=GetCallerIdentity&Version=2011-06-15")
 	if resp.Status == 200 {
 		return 200, ""
 	}

@@ -71,10 +71,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 
 	// A gateway session, open across the signal.
 	alice := p.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, p.Server, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, p.Server, alice, "demo")
 	sess, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=alice dbname=dev sslmode=require password=%s", pgHost, pgPort, aws.ToString(out.Token)))
 	if err != nil {
 		t.Fatal(err)
@@ -167,13 +164,8 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	}
 	sess.Close(ctx)
 	closed := time.Now()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit after the last session ended")
+	if err := receiveWithin(t, exited, 20*time.Second, "no exit after the last session ended"); err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 	if d := time.Since(closed); d > 5*time.Second {
 		t.Fatalf("exit %v after the last session ended: it waited out the grace instead", d)
@@ -186,10 +178,7 @@ func sigtermDrains(t *testing.T, pg *pgtest.Server, env map[string]string) {
 	}
 
 	// The in-flight request's record was drained to the file.
-	recs, err := audit.ReadFile(filepath.Join(dir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, dir)
 	found := false
 	for _, r := range recs {
 		found = found || r.RequestID == inflightID
@@ -311,10 +300,7 @@ func sigkillUnderLoad(t *testing.T, env map[string]string) {
 			t.Fatalf("%s %s acknowledged before SIGKILL is gone: %v", a.op, a.name, err)
 		}
 	}
-	recs, err := audit.ReadFile(dir + "/audit.log")
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, dir)
 	inFile := map[string][]audit.Record{}
 	for _, r := range recs {
 		inFile[r.RequestID] = append(inFile[r.RequestID], r)

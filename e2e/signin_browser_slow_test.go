@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"image/png"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -104,10 +103,7 @@ func signInAs(t *testing.T, ctx context.Context, user, password string) {
 // listens on: it hands the query it receives to the test.
 func callback(t *testing.T) (string, <-chan url.Values) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopbackListener(t)
 	got := make(chan url.Values, 1)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -122,34 +118,44 @@ func callback(t *testing.T) (string, <-chan url.Values) {
 	return "http://" + ln.Addr().String() + "/redshift/", got
 }
 
-// registerPlugin registers a client as the Redshift browser plugin does.
-func registerPlugin(t *testing.T, srv *testserver.Server, c *ssooidc.Client, redirect string) *ssooidc.RegisterClientOutput {
+// browserPlugin is the Redshift browser plugin's side of a sign-in on srv:
+// its loopback redirect target, its PKCE pair, and the client it
+// registered through c.
+type browserPlugin struct {
+	srv                 *testserver.Server
+	redirect            string
+	callbacks           <-chan url.Values
+	verifier, challenge string
+	reg                 *ssooidc.RegisterClientOutput
+}
+
+// newBrowserPlugin listens and registers a client as the plugin does.
+func newBrowserPlugin(t *testing.T, srv *testserver.Server, c *ssooidc.Client) *browserPlugin {
 	t.Helper()
+	p := &browserPlugin{srv: srv}
+	p.redirect, p.callbacks = callback(t)
+	p.verifier, p.challenge = slPKCE()
 	reg, err := c.RegisterClient(context.Background(), &ssooidc.RegisterClientInput{
 		ClientName: aws.String("Amazon Redshift JDBC driver"), ClientType: aws.String("public"),
-		Scopes: []string{"redshift:connect"}, RedirectUris: []string{redirect},
+		Scopes: []string{"redshift:connect"}, RedirectUris: []string{p.redirect},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, IssuerUrl: aws.String(srv.URL)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reg
+	p.reg = reg
+	return p
 }
 
-func authorizeLink(srv *testserver.Server, reg *ssooidc.RegisterClientOutput, redirect, challenge, state string) string {
-	q := url.Values{"response_type": {"code"}, "client_id": {aws.ToString(reg.ClientId)}, "redirect_uri": {redirect},
-		"state": {state}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}, "scopes": {"redshift:connect"}}
-	return srv.URL + "/authorize?" + q.Encode()
+// authorizeLink is the /authorize address the plugin opens in the browser.
+func (p *browserPlugin) authorizeLink(state string) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {aws.ToString(p.reg.ClientId)}, "redirect_uri": {p.redirect},
+		"state": {state}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}, "scopes": {"redshift:connect"}}
+	return p.srv.URL + "/authorize?" + q.Encode()
 }
 
 func waitCallback(t *testing.T, got <-chan url.Values) url.Values {
 	t.Helper()
-	select {
-	case q := <-got:
-		return q
-	case <-time.After(20 * time.Second):
-		t.Fatal("the redirect never reached the loopback listener")
-		return nil
-	}
+	return receiveWithin(t, got, 20*time.Second, "the redirect never reached the loopback listener")
 }
 
 // TestSignInBrowserAuthorizationCode: the authorization code flow with
@@ -159,11 +165,9 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
-	redirect, got := callback(t)
-	verifier, challenge := slPKCE()
-	reg := registerPlugin(t, srv, c, redirect)
+	p := newBrowserPlugin(t, srv, c)
 
-	steps(t, ctx, "open /authorize", chromedp.Navigate(authorizeLink(srv, reg, redirect, challenge, "s1")))
+	steps(t, ctx, "open /authorize", chromedp.Navigate(p.authorizeLink("s1")))
 	signInAs(t, ctx, "alice", "alice-demo-pass")
 	steps(t, ctx, "consent", chromedp.WaitVisible(chromedp.ID("allow")))
 	if who := text(t, ctx, "signed-in-as"); who != "alice" {
@@ -173,13 +177,13 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 		t.Errorf("consent page names the client %q", name)
 	}
 	steps(t, ctx, "allow", chromedp.Click(chromedp.ID("allow")))
-	q := waitCallback(t, got)
+	q := waitCallback(t, p.callbacks)
 	if q.Get("state") != "s1" || q.Get("code") == "" || q.Has("error") {
 		t.Fatalf("callback query %v", q)
 	}
 	tok, err := c.CreateToken(context.Background(), &ssooidc.CreateTokenInput{
-		ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, GrantType: aws.String("authorization_code"),
-		Code: aws.String(q.Get("code")), CodeVerifier: aws.String(verifier), RedirectUri: aws.String(redirect)})
+		ClientId: p.reg.ClientId, ClientSecret: p.reg.ClientSecret, GrantType: aws.String("authorization_code"),
+		Code: aws.String(q.Get("code")), CodeVerifier: aws.String(p.verifier), RedirectUri: aws.String(p.redirect)})
 	if err != nil {
 		t.Fatalf("CreateToken with the code: %v", err)
 	}
@@ -188,9 +192,9 @@ func TestSignInBrowserAuthorizationCode(t *testing.T) {
 	}
 
 	// Deny: still signed in, the consent page comes at once.
-	steps(t, ctx, "open /authorize again", chromedp.Navigate(authorizeLink(srv, reg, redirect, challenge, "s2")),
+	steps(t, ctx, "open /authorize again", chromedp.Navigate(p.authorizeLink("s2")),
 		chromedp.WaitVisible(chromedp.ID("deny")), chromedp.Click(chromedp.ID("deny")))
-	q = waitCallback(t, got)
+	q = waitCallback(t, p.callbacks)
 	if q.Get("error") != "access_denied" || q.Get("state") != "s2" || q.Has("code") {
 		t.Fatalf("deny: callback query %v", q)
 	}
@@ -260,10 +264,7 @@ func TestSignInBrowserWrongPassword(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := srv.UnsignedOIDC()
 	ctx := browserContext(t)
-	redirect, _ := callback(t)
-	_, challenge := slPKCE()
-	reg := registerPlugin(t, srv, c, redirect)
-	link := authorizeLink(srv, reg, redirect, challenge, "s")
+	link := newBrowserPlugin(t, srv, c).authorizeLink("s")
 
 	refusal := func(user string) string {
 		steps(t, ctx, "open /authorize", chromedp.Navigate(link))

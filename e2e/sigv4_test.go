@@ -31,6 +31,14 @@ func TestSignatureRefusals(t *testing.T) {
 	unknown := srv.Admin
 	unknown.AccessKeyID = "AKIAZZZZZZZZZZZZZZZZ"
 
+	// signed builds CreateNamespace of body, signed as given.
+	signed := func(creds aws.Credentials, service, region string, at time.Time) func(t *testing.T) *http.Request {
+		return func(t *testing.T) *http.Request {
+			r := srv.ServerlessRequest(t, "CreateNamespace", body)
+			testserver.Sign(t, r, body, creds, service, region, at)
+			return r
+		}
+	}
 	cases := []struct {
 		name   string
 		build  func(t *testing.T) *http.Request
@@ -38,11 +46,7 @@ func TestSignatureRefusals(t *testing.T) {
 		status int
 		msg    string // prefix
 	}{
-		{"wrong secret", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, wrongSecret, "redshift-serverless", "us-east-1", now)
-			return r
-		}, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided."},
+		{"wrong secret", signed(wrongSecret, "redshift-serverless", "us-east-1", now), "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided."},
 		{"changed body", func(t *testing.T) *http.Request {
 			r := srv.ServerlessRequest(t, "CreateNamespace", []byte(`{"namespaceName":"sigtesu"}`))
 			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
@@ -54,47 +58,25 @@ func TestSignatureRefusals(t *testing.T) {
 			r.Header.Set("X-Amz-Target", "RedshiftServerless.CreateNamespace")
 			return r
 		}, "InvalidSignatureException", 400, "The request signature we calculated does not match"},
-		{"expired date", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(-20*time.Minute))
-			return r
-		}, "InvalidSignatureException", 400, "Signature expired: "},
-		{"date in the future", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(20*time.Minute))
-			return r
-		}, "InvalidSignatureException", 400, "Signature not yet current: "},
-		{"wrong region", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "eu-west-1", now)
-			return r
-		}, "InvalidSignatureException", 400, "Credential should be scoped to a valid region"},
-		{"wrong service", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift", "us-east-1", now)
-			return r
-		}, "InvalidSignatureException", 400, "Credential should be scoped to correct service: 'redshift-serverless'"},
+		{"expired date", signed(srv.Admin, "redshift-serverless", "us-east-1", now.Add(-20*time.Minute)), "InvalidSignatureException", 400, "Signature expired: "},
+		{"date in the future", signed(srv.Admin, "redshift-serverless", "us-east-1", now.Add(20*time.Minute)), "InvalidSignatureException", 400, "Signature not yet current: "},
+		{"wrong region", signed(srv.Admin, "redshift-serverless", "eu-west-1", now), "InvalidSignatureException", 400, "Credential should be scoped to a valid region"},
+		{"wrong service", signed(srv.Admin, "redshift", "us-east-1", now), "InvalidSignatureException", 400, "Credential should be scoped to correct service: 'redshift-serverless'"},
 		{"no authorization", func(t *testing.T) *http.Request {
 			return srv.ServerlessRequest(t, "CreateNamespace", body)
 		}, "MissingAuthenticationTokenException", 400, ""},
 		{"authorization without signature", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			r := signed(srv.Admin, "redshift-serverless", "us-east-1", now)(t)
 			a := r.Header.Get("Authorization")
 			r.Header.Set("Authorization", a[:strings.Index(a, ", Signature=")])
 			return r
 		}, "IncompleteSignatureException", 400, ""},
 		{"missing x-amz-date", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now)
+			r := signed(srv.Admin, "redshift-serverless", "us-east-1", now)(t)
 			r.Header.Del("X-Amz-Date")
 			return r
 		}, "IncompleteSignatureException", 400, ""},
-		{"unknown access key", func(t *testing.T) *http.Request {
-			r := srv.ServerlessRequest(t, "CreateNamespace", body)
-			testserver.Sign(t, r, body, unknown, "redshift-serverless", "us-east-1", now)
-			return r
-		}, "UnrecognizedClientException", 400, "The security token included in the request is invalid."},
+		{"unknown access key", signed(unknown, "redshift-serverless", "us-east-1", now), "UnrecognizedClientException", 400, "The security token included in the request is invalid."},
 		{"presigned past expiry", func(t *testing.T) *http.Request {
 			r := srv.ServerlessRequest(t, "CreateNamespace", body)
 			u, h := testserver.Presign(t, r, body, srv.Admin, "redshift-serverless", "us-east-1", now.Add(-10*time.Minute), 5*time.Minute)
@@ -145,15 +127,6 @@ func TestSignatureRefusals(t *testing.T) {
 }
 
 // queryError is an awsQuery error document.
-type queryError struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Error   struct {
-		Type, Code, Message string
-	}
-	RequestID string `xml:"RequestId"`
-}
-
 // TestQuerySignatureRefusals: STS and Redshift (awsQuery) refuse bad
 // signatures in their own XML shape, as AWS: Type Sender, HTTP 403.
 func TestQuerySignatureRefusals(t *testing.T) {
@@ -178,10 +151,7 @@ func TestQuerySignatureRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-			testserver.Sign(t, req, []byte(tc.body), tc.creds, tc.service, "us-east-1", now)
-			resp := testserver.Do(t, req)
+			resp := signedQuery(t, srv, tc.creds, tc.service, "us-east-1", now, tc.body)
 			var e queryError
 			if err := xml.Unmarshal(resp.Body, &e); err != nil {
 				t.Fatalf("not an awsQuery error document: %v: %s", err, resp.Body)

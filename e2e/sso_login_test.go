@@ -473,10 +473,7 @@ func TestSSOLoginAuditHidesSecrets(t *testing.T) {
 			t.Errorf("the audit log holds the %s", name)
 		}
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	seen := map[string]int{}
 	for _, r := range recs {
 		if r.EventSource != "sso-oauth.amazonaws.com" {
@@ -508,10 +505,7 @@ func TestSSOLoginUnsignedAuditBounded(t *testing.T) {
 	for range calls {
 		slRegister(t, c, nil)
 	}
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	n := 0
 	for _, r := range recs {
 		if r.EventName == "RegisterClient" {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,10 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/document"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/clock"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -39,11 +36,6 @@ func ssoUserID(t *testing.T, srv *testserver.Server, user string) string {
 		t.Fatalf("token for %s: %v", user, err)
 	}
 	return imUserOf(t, out)
-}
-
-func ssoExchange(srv *testserver.Server, app, assertion string, scope ...string) (*ssooidc.CreateTokenWithIAMOutput, error) {
-	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(app), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion), Scope: scope})
 }
 
 func accountActorPolicy() document.Interface {
@@ -164,18 +156,9 @@ func TestSSOAdminAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var names []string
-	pages := 0
-	for p := ssoadmin.NewListApplicationsPaginator(sso, &ssoadmin.ListApplicationsInput{InstanceArn: aws.String(testserver.InstanceArn), MaxResults: aws.Int32(2)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		for _, a := range page.Applications {
-			names = append(names, aws.ToString(a.Name))
-		}
-	}
+	names, pages := pagedNames(t, ssoadmin.NewListApplicationsPaginator(sso, &ssoadmin.ListApplicationsInput{InstanceArn: aws.String(testserver.InstanceArn), MaxResults: aws.Int32(2)}),
+		func(o *ssoadmin.ListApplicationsOutput) []ssotypes.Application { return o.Applications },
+		func(a ssotypes.Application) string { return aws.ToString(a.Name) })
 	slices.Sort(names)
 	// demo-idc is the seeded Redshift IdC application's managed application.
 	if pages != 3 || !slices.Equal(names, []string{"a1", "a2", "a3", "demo-idc", "idcgate-demo-app", "reports"}) {
@@ -299,16 +282,9 @@ func TestSSOAdminAPI(t *testing.T) {
 	if err != nil || aws.ToString(gs.Scope) != "redshift:connect" || !slices.Equal(gs.AuthorizedTargets, []string{testserver.ApplicationArn}) {
 		t.Fatalf("scope: %+v %v", gs, err)
 	}
-	var scopes []string
-	for p := ssoadmin.NewListApplicationAccessScopesPaginator(sso, &ssoadmin.ListApplicationAccessScopesInput{ApplicationArn: arn, MaxResults: aws.Int32(1)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range page.Scopes {
-			scopes = append(scopes, aws.ToString(s.Scope))
-		}
-	}
+	scopes, _ := pagedNames(t, ssoadmin.NewListApplicationAccessScopesPaginator(sso, &ssoadmin.ListApplicationAccessScopesInput{ApplicationArn: arn, MaxResults: aws.Int32(1)}),
+		func(o *ssoadmin.ListApplicationAccessScopesOutput) []ssotypes.ScopeDetails { return o.Scopes },
+		func(s ssotypes.ScopeDetails) string { return aws.ToString(s.Scope) })
 	if !slices.Equal(scopes, []string{"analytics_read", "redshift:connect", "sso:account:access"}) {
 		t.Fatalf("scopes %v", scopes)
 	}
@@ -382,16 +358,13 @@ func TestSSOAdminAPI(t *testing.T) {
 	if err != nil || aws.ToString(da2.PrincipalId) != alice || aws.ToString(da2.ApplicationArn) != app {
 		t.Fatalf("describe assignment: %+v %v", da2, err)
 	}
-	var assigned []string
-	for p := ssoadmin.NewListApplicationAssignmentsPaginator(sso, &ssoadmin.ListApplicationAssignmentsInput{ApplicationArn: arn, MaxResults: aws.Int32(1)}); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range page.ApplicationAssignments {
-			assigned = append(assigned, string(a.PrincipalType)+":"+aws.ToString(a.PrincipalId))
-		}
-	}
+	assigned, _ := pagedNames(t, ssoadmin.NewListApplicationAssignmentsPaginator(sso, &ssoadmin.ListApplicationAssignmentsInput{ApplicationArn: arn, MaxResults: aws.Int32(1)}),
+		func(o *ssoadmin.ListApplicationAssignmentsOutput) []ssotypes.ApplicationAssignment {
+			return o.ApplicationAssignments
+		},
+		func(a ssotypes.ApplicationAssignment) string {
+			return string(a.PrincipalType) + ":" + aws.ToString(a.PrincipalId)
+		})
 	if !slices.Equal(assigned, []string{"GROUP:" + groupID, "USER:" + alice}) {
 		t.Fatalf("assignments %v", assigned)
 	}
@@ -645,10 +618,7 @@ func TestSSOAdminZeroConfig(t *testing.T) {
 		t.Fatalf("create: %+v %v", created, err)
 	}
 	// Audited like every call, as CloudTrail names sso-admin's events.
-	recs, err := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := auditRecords(t, srv.DataDir)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if r.EventSource == "sso.amazonaws.com" && r.ErrorCode == "" {
@@ -691,10 +661,9 @@ func TestSSOAdminRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var arns []string
-		for _, t := range out.TrustedTokenIssuers {
-			arns = append(arns, aws.ToString(t.Name)+"="+aws.ToString(t.TrustedTokenIssuerArn))
-		}
+		arns := namesOf(out.TrustedTokenIssuers, func(ti ssotypes.TrustedTokenIssuerMetadata) string {
+			return aws.ToString(ti.Name) + "=" + aws.ToString(ti.TrustedTokenIssuerArn)
+		})
 		slices.Sort(arns)
 		return arns
 	}

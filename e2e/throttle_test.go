@@ -115,9 +115,7 @@ func TestThrottling(t *testing.T) {
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	keys := opsKeys(t, srv)
 	for i := 0; i < 3; i++ {
-		if _, err := getToken(t, srv, alice, "demo"); err != nil {
-			t.Fatal(err)
-		}
+		mustToken(t, srv, alice, "demo")
 	}
 	_, err := getToken(t, srv, alice, "demo")
 	wantAPIError(t, err, "ThrottlingException", 400, "Rate exceeded")
@@ -182,25 +180,11 @@ func TestThrottlingSTS(t *testing.T) {
 	wantAPIError(t, err, "Throttling", 400, "Rate exceeded")
 
 	// The wire form, as an awsQuery client parses it.
-	body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	testserver.Sign(t, req, body, srv.App, "sts", testserver.Region, time.Now())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var e struct {
-		Error struct {
-			Type, Code, Message string
-		}
-		RequestID string `xml:"RequestId"`
-	}
-	if err := xml.Unmarshal(raw, &e); err != nil || resp.StatusCode != 400 || e.Error.Type != "Sender" || e.Error.Code != "Throttling" ||
+	resp := signedQuery(t, srv, srv.App, "sts", testserver.Region, time.Now(), "Action=GetCallerIdentity&Version=2011-06-15")
+	var e queryError
+	if err := xml.Unmarshal(resp.Body, &e); err != nil || resp.Status != 400 || e.Error.Type != "Sender" || e.Error.Code != "Throttling" ||
 		e.Error.Message != "Rate exceeded" || e.RequestID == "" || e.RequestID != resp.Header.Get("X-Amzn-Requestid") {
-		t.Fatalf("throttled awsQuery response %d %s (%v)", resp.StatusCode, raw, err)
+		t.Fatalf("throttled awsQuery response %d %s (%v)", resp.Status, resp.Body, err)
 	}
 
 	retrying := sts.NewFromConfig(opsRetrying(srv, srv.App, clk))

@@ -203,9 +203,7 @@ func TestTokenCheckOrder(t *testing.T) {
 		t.Fatalf("a refused request waited out the injected latency (%s)", d)
 	}
 	start = time.Now()
-	if _, err := getToken(t, srv, alice, "demo"); err != nil {
-		t.Fatal(err)
-	}
+	mustToken(t, srv, alice, "demo")
 	if d := time.Since(start); d < 2*time.Second {
 		t.Fatalf("latency not injected on a call that passed every check (%s)", d)
 	}
@@ -290,14 +288,8 @@ func TestDeletedWorkgroupKeys(t *testing.T) {
 	ctx := context.Background()
 	iss := srv.Instance.Issuer
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	two, err := getToken(t, srv, alice, "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
-	both, err := getToken(t, srv, alice, "demo", "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
+	two := mustToken(t, srv, alice, "wg-two")
+	both := mustToken(t, srv, alice, "demo", "wg-two")
 	c, err := connectGateway(t, srv, aws.ToString(two.Token), "")
 	if err != nil {
 		t.Fatalf("before the delete: %v", err)
@@ -393,10 +385,7 @@ func TestKeyringMigration(t *testing.T) {
 		t.Fatalf("DELETING workgroup's ring came back at start: %v", err)
 	}
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	out, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, alice, "demo")
 	if _, _, err := srv.Instance.Issuer.Open(ctx, scope, "demo", aws.ToString(out.Token)); err != nil {
 		t.Fatal(err)
 	}
@@ -433,10 +422,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 		}
 	}
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
-	first, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustToken(t, srv, alice, "demo")
 
 	clk.Set(9 * time.Minute)
 	tick(0, 1, 1)
@@ -449,10 +435,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 	}
 	// Within SigV4's 15 minutes of skew, so the SDK still signs with the
 	// real clock: a new token uses the new version.
-	second, err := getToken(t, srv, alice, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := mustToken(t, srv, alice, "demo")
 	if h, _, _, _ := authtoken.ParseHeader(aws.ToString(second.Token)); h.Keys[0].KeyVersion != 2 {
 		t.Fatalf("new token sealed with version %d", h.Keys[0].KeyVersion)
 	}
@@ -483,14 +466,8 @@ func TestTokenClaimsComplete(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Env: map[string]string{masterkey.EnvVar: fixedMasterKey}, Edit: tokenWorld(nil)})
 	alice := srv.IdentitySession(t, "alice", testserver.AnalystRoleArn)
 	before := time.Now().Truncate(time.Second)
-	out, err := getToken(t, srv, alice, "demo", "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := getToken(t, srv, alice, "demo", "wg-two")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustToken(t, srv, alice, "demo", "wg-two")
+	other := mustToken(t, srv, alice, "demo", "wg-two")
 	h1, c1 := atmInspect(t, srv, aws.ToString(out.Token))
 	h2, c2 := atmInspect(t, srv, aws.ToString(other.Token))
 	wantWorkgroups := []authtoken.Workgroup{

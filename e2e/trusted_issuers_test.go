@@ -109,6 +109,16 @@ func (k imKey) jwk() jose.JSONWebKey {
 	return jose.JSONWebKey{Key: k.pub, KeyID: k.kid, Algorithm: string(k.alg), Use: "sig"}
 }
 
+// inlineJWKS is the key set of k alone, as a config's inline jwks.
+func (k imKey) inlineJWKS(t *testing.T) string {
+	t.Helper()
+	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k.jwk()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(set)
+}
+
 func (k imKey) sign(t *testing.T, claims map[string]any) string {
 	t.Helper()
 	return signJWT(t, jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, (&jose.SignerOptions{}).WithType("JWT"), claims)
@@ -165,17 +175,14 @@ const (
 // (preferred_username → userName) and one whose JWKS URL is down.
 func imExternalWorld(t *testing.T, clk *clock.Offset, jwks *imJWKS, inline imKey) *testserver.Server {
 	t.Helper()
-	inlineSet, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{inline.jwk()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inlineSet := inline.inlineJWKS(t)
 	down := imNewJWKS(t)
 	down.serve(http.StatusServiceUnavailable)
 	return testserver.Start(t, testserver.Options{Clock: clk.Now, Edit: func(c *config.Config) {
 		ic := c.IdentityCenter
 		ic.TrustedTokenIssuers = append(ic.TrustedTokenIssuers,
 			config.TrustedTokenIssuer{Name: "corp-url", IssuerURL: imURLIssuer, JWKSURL: jwks.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
-			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: string(inlineSet), ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
+			config.TrustedTokenIssuer{Name: "corp-inline", IssuerURL: imInlineIssuer, JWKS: inlineSet, ClaimAttributePath: "preferred_username", IdentityStoreAttributePath: "userName"},
 			config.TrustedTokenIssuer{Name: "corp-down", IssuerURL: imDownIssuer, JWKSURL: down.URL, ClaimAttributePath: "email", IdentityStoreAttributePath: "emails.value"},
 		)
 		ic.Applications = append(ic.Applications, config.Application{Arn: imCorpApp, Name: "corp", Grants: []config.Grant{
@@ -198,8 +205,7 @@ func imClaims(clk *clock.Offset, iss string, mod func(map[string]any)) map[strin
 
 // imExchange runs CreateTokenWithIAM for the corp application as "app".
 func imExchange(srv *testserver.Server, assertion string) (*ssooidc.CreateTokenWithIAMOutput, error) {
-	return srv.OIDC(srv.App).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
-		ClientId: aws.String(imCorpApp), GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(assertion)})
+	return ssoExchange(srv, imCorpApp, assertion)
 }
 
 // imWantOAuth asserts an SSO-OIDC error: wire code, status, the OAuth
@@ -470,10 +476,7 @@ func TestTrustedIssuerPathValidation(t *testing.T) {
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0", "--pg-upstream", "none")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -498,14 +501,7 @@ func (s imSkewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *
 // imRawSTS signs an awsQuery STS form body as the app user and sends it.
 func imRawSTS(t *testing.T, srv *testserver.Server, form url.Values) (int, imQueryError) {
 	t.Helper()
-	body := []byte(form.Encode())
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	testserver.Sign(t, req, body, srv.App, "sts", testserver.Region, time.Now())
-	resp := testserver.Do(t, req)
+	resp := signedQuery(t, srv, srv.App, "sts", testserver.Region, time.Now(), form.Encode())
 	var e imQueryError
 	if resp.Status != 200 {
 		if err := xml.Unmarshal(resp.Body, &e); err != nil {

@@ -41,7 +41,7 @@ func TestGatewayUpstreamCA(t *testing.T) {
 		t.Fatalf("not a CA certificate: %v", err)
 	}
 
-	bin, _ := testserver.Binary()
+	bin := idcgateBinary(t)
 	cli := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"), "AWS_PROFILE=default",

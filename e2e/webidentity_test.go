@@ -404,20 +404,13 @@ func TestGetSessionToken(t *testing.T) {
 
 	// A user deleted (and made again) loses its sessions.
 	admin := iamClient(srv, srv.Admin)
-	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("temp")}); err != nil {
-		t.Fatal(err)
-	}
-	key, err := admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("temp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	long := aws.Credentials{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+	long := iamUserWithKey(t, admin, "temp")
 	tmp, err := srv.STS(long).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpCreds := toCreds(tmp.Credentials.AccessKeyId, tmp.Credentials.SecretAccessKey, tmp.Credentials.SessionToken)
-	if _, err := admin.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("temp"), AccessKeyId: key.AccessKey.AccessKeyId}); err != nil {
+	if _, err := admin.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("temp"), AccessKeyId: aws.String(long.AccessKeyID)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("temp")}); err != nil {

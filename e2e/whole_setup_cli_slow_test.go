@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/idcgate/idcgate/internal/pgtest"
-	"github.com/idcgate/idcgate/internal/testserver"
 )
 
 // TestWholeSetupWithTheCLI runs testdata/whole_setup.sh: the setup
@@ -26,10 +25,7 @@ func TestWholeSetupWithTheCLI(t *testing.T) {
 			pgtest.Missing(t, fmt.Errorf("%s not on PATH: %w", tool, err))
 		}
 	}
-	bin, err := testserver.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := idcgateBinary(t)
 	srv := configLessWorld(t)
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	home := t.TempDir() // no profile, cache or config of the machine's user
