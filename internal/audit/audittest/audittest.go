@@ -63,6 +63,21 @@ func ReqIDs(t *testing.T, events []json.RawMessage) []string {
 	return out
 }
 
+// FileReqIDs is the requestID of each record in the trail file at path,
+// in file order.
+func FileReqIDs(t *testing.T, path string) []string {
+	t.Helper()
+	recs, err := audit.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.RequestID)
+	}
+	return out
+}
+
 // MustLookup is query.Lookup's records, failing the test on an error.
 func MustLookup(t *testing.T, st store.Store, f query.Filter) []json.RawMessage {
 	t.Helper()

@@ -79,14 +79,7 @@ func TestStoreBehindFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := audittest.MustLookup(t, st, query.Filter{})
-	recs, err := audit.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fileIDs []string
-	for _, r := range recs {
-		fileIDs = append(fileIDs, r.RequestID)
-	}
+	fileIDs := audittest.FileReqIDs(t, path)
 	if got := audittest.ReqIDs(t, stored); len(got) != writers*each || !slices.Equal(got, fileIDs) {
 		t.Fatalf("store holds %d records, file %d; same order: %v", len(got), len(fileIDs), slices.Equal(got, fileIDs))
 	}

@@ -142,14 +142,7 @@ func TestKeysInCommitOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	recs, err := audit.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fileOrder []string
-	for _, r := range recs {
-		fileOrder = append(fileOrder, r.RequestID)
-	}
+	fileOrder := audittest.FileReqIDs(t, path)
 	stored, _, err := query.Lookup(context.Background(), st, query.Filter{})
 	if err != nil {
 		t.Fatal(err)
