@@ -104,6 +104,16 @@ func (w *testWorld) connect(t *testing.T, token string) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user='%s' dbname=postgres sslmode=disable password=%s", host, port, user, token))
 }
 
+// mustConnect is connect, failing the test on an error.
+func (w *testWorld) mustConnect(t *testing.T, token string) *pgx.Conn {
+	t.Helper()
+	c, err := w.connect(t, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // startLogin opens a raw connection, sends a startup message and reads the
 // cleartext password request.
 func startLogin(t *testing.T, addr string) net.Conn {
@@ -344,15 +354,9 @@ func TestShutdown(t *testing.T) {
 		return n
 	}
 
-	s1, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1 := w.mustConnect(t, "good-alice")
 	defer s1.Close(ctx)
-	s2, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := w.mustConnect(t, "good-alice")
 	defer s2.Close(ctx)
 	if count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'idcgate role sync'`) == 0 {
 		t.Fatal("no role-sync connection to watch")
@@ -406,10 +410,7 @@ func TestShutdownWaitsForSessions(t *testing.T) {
 	t.Parallel()
 	w := startWorld(t, nil)
 	ctx := context.Background()
-	s, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := w.mustConnect(t, "good-alice")
 	shut := make(chan error, 1)
 	go func() { shut <- w.gw.Shutdown(ctx) }() // no deadline: waits for the session
 	waitFor(t, 5*time.Second, "listener closed", func() bool {
@@ -444,10 +445,7 @@ func TestIdleTimeoutCountsOnlyIdleTime(t *testing.T) {
 	const idle = time.Second
 	w := startWorld(t, func(c *Config) { c.IdleTimeout = idle })
 	ctx := context.Background()
-	s, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := w.mustConnect(t, "good-alice")
 	defer s.Close(ctx)
 	// Silent for longer than the idle timeout, but busy.
 	if _, err := s.Exec(ctx, "SELECT pg_sleep(2.5)"); err != nil {

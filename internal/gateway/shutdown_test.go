@@ -140,10 +140,7 @@ func TestShutdownEndsRunningQueries(t *testing.T) {
 				return pid, err == nil
 			}
 
-			c, err := w.connect(t, "good-alice")
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := w.mustConnect(t, "good-alice")
 			defer c.Close(context.Background())
 			queryErr := make(chan error, 1)
 			go func() {

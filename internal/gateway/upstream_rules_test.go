@@ -23,15 +23,9 @@ func TestSelfGrantRefusedUpstream(t *testing.T) {
 	t.Parallel()
 	w := startWorld(t, nil)
 	ctx := context.Background()
-	bob, err := w.connect(t, "good-bob")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := w.mustConnect(t, "good-bob")
 	bob.Close(ctx)
-	alice, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := w.mustConnect(t, "good-alice")
 	defer alice.Close(ctx)
 	for _, grantee := range []string{`"AWSIDC:bob"`, `"AWSIDC:analysts"`, `idcgate_users`, `PUBLIC`} {
 		_, err := alice.Exec(ctx, `GRANT "AWSIDC:alice" TO `+grantee)

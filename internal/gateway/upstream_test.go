@@ -102,10 +102,7 @@ func TestUserCannotOpenAWayAround(t *testing.T) {
 				}
 			})
 			ctx := context.Background()
-			s, err := w.connect(t, "good-alice")
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := w.mustConnect(t, "good-alice")
 			defaults := map[string]string{}
 			for _, name := range []string{"work_mem", "search_path", "statement_timeout"} {
 				var v string
@@ -144,10 +141,7 @@ func TestUserCannotOpenAWayAround(t *testing.T) {
 					t.Fatalf("the password she set logs her in past idcgate (sslmode=%s)", mode)
 				}
 			}
-			s2, err := w.connect(t, "good-alice")
-			if err != nil {
-				t.Fatal(err)
-			}
+			s2 := w.mustConnect(t, "good-alice")
 			defer s2.Close(ctx)
 			for name, want := range defaults {
 				var v string
@@ -239,10 +233,7 @@ func TestOlderUserRolesAdopted(t *testing.T) {
 	if err := directLogin(w, "AWSIDC:olduser", "leaked-1", "require"); err != nil {
 		t.Fatalf("premise: the old role logs in with its password: %v", err)
 	}
-	c, err := w.connect(t, "good-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := w.mustConnect(t, "good-alice")
 	c.Close(context.Background())
 	for _, mode := range []string{"disable", "require"} {
 		if directLogin(w, "AWSIDC:olduser", "leaked-1", mode) == nil {
