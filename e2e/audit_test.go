@@ -117,10 +117,7 @@ func TestAuditEveryOperation(t *testing.T) {
 	srv.TrustUpstreamCA(t, pg)
 	ctx := context.Background()
 	logPath := filepath.Join(srv.DataDir, "audit.log")
-	before, err := audit.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := auditRecords(t, srv.DataDir)
 	tr := &auditTracker{t: t}
 	root := func(t *testing.T, r audit.Record) {
 		u := r.UserIdentity
@@ -166,7 +163,7 @@ func TestAuditEveryOperation(t *testing.T) {
 		both(root, params(map[string]any{"userName": "alice", "audience": "idcgate-demo"})))
 	jwtText := jwtOut["token"].(string)
 	oidcApp := ssooidc.NewFromConfig(appCfg)
-	_, err = oidcApp.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(testserver.ApplicationArn),
+	_, err := oidcApp.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(testserver.ApplicationArn),
 		GrantType: aws.String(testserver.JWTBearer), Assertion: aws.String(jwtText[:len(jwtText)-4] + "AAAA")})
 	tr.add("CreateTokenWithIAM refused", srcOIDC, "CreateTokenWithIAM", "InvalidGrantException", err, both(appUser, hidden("assertion")))
 	tokOut, err := oidcApp.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(testserver.ApplicationArn),
@@ -307,10 +304,7 @@ func TestAuditEveryOperation(t *testing.T) {
 	tr.admin(srv, srv.App, "GetFaults", `{}`, "AccessDeniedException", appUser)
 
 	// Every call has exactly one record, in the file and in the store.
-	all, err := audit.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := auditRecords(t, srv.DataDir)
 	recs := all[len(before):]
 	byReq := map[string][]audit.Record{}
 	var logins []audit.Record

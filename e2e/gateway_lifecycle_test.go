@@ -466,13 +466,9 @@ func TestGatewayLoginAuditedBeforeAuthenticationOk(t *testing.T) {
 	t.Parallel()
 	srv, _ := gatewayWorld(t, nil)
 	ctx := context.Background()
-	logPath := filepath.Join(srv.DataDir, "audit.log")
 	tok := tokenFor(t, srv, "alice", "demo")
 	logins := func() []audit.Record {
-		recs, err := audit.ReadFile(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := auditRecords(t, srv.DataDir)
 		var out []audit.Record
 		for _, r := range recs {
 			if r.EventSource == "gateway.idcgate" {
