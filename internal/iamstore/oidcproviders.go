@@ -229,37 +229,25 @@ func (s *Service) GetOIDCProvider(ctx context.Context, account, arn string) (OID
 	if err != nil {
 		return OIDCProvider{}, err
 	}
-	var p OIDCProvider
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		p, err = getOIDCProvider(r, account, res, arn)
-		return err
-	})
-	return p, err
+	return store.Read(ctx, s.Store, func(r store.Reader) (OIDCProvider, error) { return getOIDCProvider(r, account, res, arn) })
 }
 
 // OIDCProviderFor finds account's provider for a token's iss (its URL
 // without the scheme, the host in any case); ErrNoSuchEntity when none.
 func (s *Service) OIDCProviderFor(ctx context.Context, account, issuer string) (OIDCProvider, error) {
-	var p OIDCProvider
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		err := store.GetJSON(r, oidcKey(account, OIDCResource(issuer)), &p)
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSuchEntity
-		}
-		return err
-	})
+	p, err := store.ViewJSON[OIDCProvider](ctx, s.Store, oidcKey(account, OIDCResource(issuer)))
+	if errors.Is(err, store.ErrNotFound) {
+		return p, ErrNoSuchEntity
+	}
 	return p, err
 }
 
 // ListOIDCProviders lists account's providers, by resource.
 func (s *Service) ListOIDCProviders(ctx context.Context, account string) ([]OIDCProvider, error) {
-	var out []OIDCProvider
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		_, out, err = store.Select(r, oidcProvidersPrefix(account), func(OIDCProvider) bool { return true })
-		return err
+	return store.Read(ctx, s.Store, func(r store.Reader) ([]OIDCProvider, error) {
+		_, out, err := store.Select(r, oidcProvidersPrefix(account), func(OIDCProvider) bool { return true })
+		return out, err
 	})
-	return out, err
 }
 
 // DeleteOIDCProvider deletes the provider with this ARN. Roles that trust

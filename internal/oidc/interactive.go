@@ -181,7 +181,7 @@ func (s *Service) client(ctx context.Context, id string) (clientRecord, error) {
 	if id == "" || len(id) > maxClientIDLen {
 		return c, fail(ErrInvalidClient, "Invalid client: the clientId is not a registered client.")
 	}
-	err = st.View(ctx, func(r store.Reader) error { return store.GetJSON(r, keyClients+id, &c) })
+	c, err = store.ViewJSON[clientRecord](ctx, st, keyClients+id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return c, fail(ErrInvalidClient, "Invalid client: the clientId is not a registered client.")

@@ -261,9 +261,8 @@ func (s *Service) ApplyConfig(ctx context.Context, users []config.DirectoryUser)
 			return fmt.Errorf("user %s: %w", u.UserName, err)
 		}
 		key := s.Directory.PasswordKey(id)
-		var cur record
 		found := true
-		err = s.Store.View(ctx, func(r store.Reader) error { return store.GetJSON(r, key, &cur) })
+		cur, err := store.ViewJSON[record](ctx, s.Store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			found = false
 		} else if err != nil {
