@@ -363,11 +363,9 @@ func (s *Service) PendingDevice(ctx context.Context, userCode string) (DeviceReq
 	if err != nil {
 		return DeviceRequest{}, err
 	}
-	var d deviceRecord
-	err = st.View(ctx, func(r store.Reader) error {
-		var err error
-		_, d, err = deviceByUserCode(r, userCode)
-		return err
+	d, err := store.Read(ctx, st, func(r store.Reader) (deviceRecord, error) {
+		_, d, err := deviceByUserCode(r, userCode)
+		return d, err
 	})
 	if err != nil {
 		return DeviceRequest{}, err

@@ -179,19 +179,14 @@ func (s *Service) lookup(ctx context.Context, userName string) (string, *record,
 	if err != nil {
 		return "", nil, err
 	}
-	var rec *record
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		var x record
-		err := store.GetJSON(r, s.Directory.PasswordKey(id), &x)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err == nil {
-			rec = &x
-		}
-		return err
-	})
-	return id, rec, err
+	rec, err := store.ViewJSON[record](ctx, s.Store, s.Directory.PasswordKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return id, nil, nil
+	}
+	if err != nil {
+		return id, nil, err
+	}
+	return id, &rec, nil
 }
 
 // ValidatePassword holds a new password to the length rule. The message
