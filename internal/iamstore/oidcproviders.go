@@ -356,16 +356,15 @@ func (s *Service) applyOIDCProviders(tx store.Tx, account string, declared []OID
 	for _, p := range declared {
 		names[oidcKey(account, p.Resource())] = true
 	}
-	stale, _, err := store.Select(tx, oidcProvidersPrefix(account), func(p OIDCProvider) bool { return p.FromConfig })
+	err := store.DropSelected(tx, oidcProvidersPrefix(account), func(p OIDCProvider) bool { return p.FromConfig },
+		func(k string, _ OIDCProvider) error {
+			if names[k] {
+				return nil
+			}
+			return tx.Delete(k)
+		})
 	if err != nil {
 		return err
-	}
-	for _, k := range stale {
-		if !names[k] {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
 	}
 	for _, p := range declared {
 		p.Account, p.FromConfig, p.URL = account, true, strings.TrimSuffix(p.URL, "/")
