@@ -255,11 +255,8 @@ func (s *Service) Execute(ctx context.Context, req ExecuteRequest) (*Statement, 
 
 // byClientToken is the statement req's client token already made, if any.
 func (s *Service) byClientToken(ctx context.Context, req ExecuteRequest) (*Statement, error) {
-	var id []byte
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		id, err = r.Get(clientTokenKey(req.Scope, req.Caller.Owner, req.ClientToken))
-		return err
+	id, err := store.Read(ctx, s.Store, func(r store.Reader) ([]byte, error) {
+		return r.Get(clientTokenKey(req.Scope, req.Caller.Owner, req.ClientToken))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -284,8 +281,7 @@ func (s *Service) finishLocal(id string, w *workgroupState) {
 // get reads a statement for its owner: another owner's, or an expired
 // one, is not found.
 func (s *Service) get(ctx context.Context, sc Scope, o Owner, id string) (*Statement, error) {
-	var st Statement
-	err := s.Store.View(ctx, func(r store.Reader) error { return store.GetJSON(r, statementKey(sc, id), &st) })
+	st, err := store.ViewJSON[Statement](ctx, s.Store, statementKey(sc, id))
 	if errors.Is(err, store.ErrNotFound) || err == nil && (!st.Owner.Same(o) || !s.now().Before(st.CreatedAt.Add(Retention))) {
 		return nil, notFound(id)
 	}
@@ -593,11 +589,7 @@ func (s *Service) Result(ctx context.Context, sc Scope, o Owner, id, format, nex
 		}
 		return out, nil
 	}
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		b, err := r.Get(pageKey(base, sub, page))
-		out.Records = b
-		return err
-	})
+	out.Records, err = store.Read(ctx, s.Store, func(r store.Reader) ([]byte, error) { return r.Get(pageKey(base, sub, page)) })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(id)
 	}

@@ -120,12 +120,7 @@ func (s *Service) RecoverAll(ctx context.Context) (int, error) {
 }
 
 func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
-	var keys []string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		keys, err = store.Keys(r, prefix+"a/", 1000, nil)
-		return err
-	})
+	keys, err := store.Read(ctx, s.Store, func(r store.Reader) ([]string, error) { return store.Keys(r, prefix+"a/", 1000, nil) })
 	if err != nil {
 		return 0, err
 	}
@@ -180,14 +175,11 @@ func (s *Service) sweepOrphans(ctx context.Context, all bool) (int, error) {
 // whose retention ended, a bounded batch at a time.
 func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 	now := timeKey(s.now())
-	var due []string
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		due, err = store.Keys(r, prefix+"x/", 100, func(k string) bool {
+	due, err := store.Read(ctx, s.Store, func(r store.Reader) ([]string, error) {
+		return store.Keys(r, prefix+"x/", 100, func(k string) bool {
 			at, _, _ := strings.Cut(strings.TrimPrefix(k, prefix+"x/"), "/")
 			return at <= now
 		})
-		return err
 	})
 	if err != nil {
 		return 0, err

@@ -140,14 +140,8 @@ func applyPolicies(tx store.Tx, prefix string, declared []Policy) error {
 	for _, p := range declared {
 		names[p.Name] = true
 	}
-	stale, _, err := store.Select(tx, prefix, func(p Policy) bool { return p.FromConfig && !names[p.Name] })
-	if err != nil {
+	if err := store.DropSelected(tx, prefix, func(p Policy) bool { return p.FromConfig && !names[p.Name] }, nil); err != nil {
 		return err
-	}
-	for _, k := range stale {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
 	}
 	for _, p := range declared {
 		p.FromConfig = true

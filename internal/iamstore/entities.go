@@ -105,12 +105,7 @@ func (e entity[T]) describe(ctx context.Context, s *Service, account, name strin
 	if err := checkEntityName(e.kind+"Name", name); err != nil {
 		return t, err
 	}
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		t, err = e.get(r, account, name)
-		return err
-	})
-	return t, err
+	return store.Read(ctx, s.Store, func(r store.Reader) (T, error) { return e.get(r, account, name) })
 }
 
 // insert puts t, a new record named name; check (when not nil) runs

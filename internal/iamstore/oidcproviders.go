@@ -229,37 +229,25 @@ func (s *Service) GetOIDCProvider(ctx context.Context, account, arn string) (OID
 	if err != nil {
 		return OIDCProvider{}, err
 	}
-	var p OIDCProvider
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		p, err = getOIDCProvider(r, account, res, arn)
-		return err
-	})
-	return p, err
+	return store.Read(ctx, s.Store, func(r store.Reader) (OIDCProvider, error) { return getOIDCProvider(r, account, res, arn) })
 }
 
 // OIDCProviderFor finds account's provider for a token's iss (its URL
 // without the scheme, the host in any case); ErrNoSuchEntity when none.
 func (s *Service) OIDCProviderFor(ctx context.Context, account, issuer string) (OIDCProvider, error) {
-	var p OIDCProvider
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		err := store.GetJSON(r, oidcKey(account, OIDCResource(issuer)), &p)
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSuchEntity
-		}
-		return err
-	})
+	p, err := store.ViewJSON[OIDCProvider](ctx, s.Store, oidcKey(account, OIDCResource(issuer)))
+	if errors.Is(err, store.ErrNotFound) {
+		return p, ErrNoSuchEntity
+	}
 	return p, err
 }
 
 // ListOIDCProviders lists account's providers, by resource.
 func (s *Service) ListOIDCProviders(ctx context.Context, account string) ([]OIDCProvider, error) {
-	var out []OIDCProvider
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		_, out, err = store.Select(r, oidcProvidersPrefix(account), func(OIDCProvider) bool { return true })
-		return err
+	return store.Read(ctx, s.Store, func(r store.Reader) ([]OIDCProvider, error) {
+		_, out, err := store.Select(r, oidcProvidersPrefix(account), func(OIDCProvider) bool { return true })
+		return out, err
 	})
-	return out, err
 }
 
 // DeleteOIDCProvider deletes the provider with this ARN. Roles that trust
@@ -368,16 +356,15 @@ func (s *Service) applyOIDCProviders(tx store.Tx, account string, declared []OID
 	for _, p := range declared {
 		names[oidcKey(account, p.Resource())] = true
 	}
-	stale, _, err := store.Select(tx, oidcProvidersPrefix(account), func(p OIDCProvider) bool { return p.FromConfig })
+	err := store.DropSelected(tx, oidcProvidersPrefix(account), func(p OIDCProvider) bool { return p.FromConfig },
+		func(k string, _ OIDCProvider) error {
+			if names[k] {
+				return nil
+			}
+			return tx.Delete(k)
+		})
 	if err != nil {
 		return err
-	}
-	for _, k := range stale {
-		if !names[k] {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
 	}
 	for _, p := range declared {
 		p.Account, p.FromConfig, p.URL = account, true, strings.TrimSuffix(p.URL, "/")

@@ -126,13 +126,7 @@ func (k *Keyring) save(tx store.Tx, id ID, ring Ring) error {
 
 // view loads a ring in a read transaction of its own.
 func (k *Keyring) view(ctx context.Context, id ID) (Ring, error) {
-	var ring Ring
-	err := k.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		ring, err = k.load(r, id)
-		return err
-	})
-	return ring, err
+	return store.Read(ctx, k.Store, func(r store.Reader) (Ring, error) { return k.load(r, id) })
 }
 
 // update loads a ring, changes it and saves the result in one transaction.

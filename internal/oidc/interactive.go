@@ -181,7 +181,7 @@ func (s *Service) client(ctx context.Context, id string) (clientRecord, error) {
 	if id == "" || len(id) > maxClientIDLen {
 		return c, fail(ErrInvalidClient, "Invalid client: the clientId is not a registered client.")
 	}
-	err = st.View(ctx, func(r store.Reader) error { return store.GetJSON(r, keyClients+id, &c) })
+	c, err = store.ViewJSON[clientRecord](ctx, st, keyClients+id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return c, fail(ErrInvalidClient, "Invalid client: the clientId is not a registered client.")
@@ -363,11 +363,9 @@ func (s *Service) PendingDevice(ctx context.Context, userCode string) (DeviceReq
 	if err != nil {
 		return DeviceRequest{}, err
 	}
-	var d deviceRecord
-	err = st.View(ctx, func(r store.Reader) error {
-		var err error
-		_, d, err = deviceByUserCode(r, userCode)
-		return err
+	d, err := store.Read(ctx, st, func(r store.Reader) (deviceRecord, error) {
+		_, d, err := deviceByUserCode(r, userCode)
+		return d, err
 	})
 	if err != nil {
 		return DeviceRequest{}, err

@@ -179,19 +179,14 @@ func (s *Service) lookup(ctx context.Context, userName string) (string, *record,
 	if err != nil {
 		return "", nil, err
 	}
-	var rec *record
-	err = s.Store.View(ctx, func(r store.Reader) error {
-		var x record
-		err := store.GetJSON(r, s.Directory.PasswordKey(id), &x)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err == nil {
-			rec = &x
-		}
-		return err
-	})
-	return id, rec, err
+	rec, err := store.ViewJSON[record](ctx, s.Store, s.Directory.PasswordKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return id, nil, nil
+	}
+	if err != nil {
+		return id, nil, err
+	}
+	return id, &rec, nil
 }
 
 // ValidatePassword holds a new password to the length rule. The message
@@ -261,9 +256,8 @@ func (s *Service) ApplyConfig(ctx context.Context, users []config.DirectoryUser)
 			return fmt.Errorf("user %s: %w", u.UserName, err)
 		}
 		key := s.Directory.PasswordKey(id)
-		var cur record
 		found := true
-		err = s.Store.View(ctx, func(r store.Reader) error { return store.GetJSON(r, key, &cur) })
+		cur, err := store.ViewJSON[record](ctx, s.Store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			found = false
 		} else if err != nil {

@@ -233,21 +233,15 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			}
 			arns[want.Name] = cur.Arn
 		}
-		_, gone, err := store.Select(tx, prefix(scope), func(a Application) bool { return a.FromConfig && !named[a.Name] })
-		if err != nil {
-			return err
-		}
-		for _, a := range gone {
-			if s.IdentityCenter != nil && a.ManagedApplicationArn != "" {
-				if err := s.IdentityCenter.DeleteManagedApplication(tx, a.ManagedApplicationArn); err != nil {
-					return err
+		return store.DropSelected(tx, prefix(scope), func(a Application) bool { return a.FromConfig && !named[a.Name] },
+			func(_ string, a Application) error {
+				if s.IdentityCenter != nil && a.ManagedApplicationArn != "" {
+					if err := s.IdentityCenter.DeleteManagedApplication(tx, a.ManagedApplicationArn); err != nil {
+						return err
+					}
 				}
-			}
-			if err := tx.Delete(prefix(scope) + a.Name); err != nil {
-				return err
-			}
-		}
-		return nil
+				return tx.Delete(prefix(scope) + a.Name)
+			})
 	})
 	return arns, err
 }

@@ -161,13 +161,7 @@ func (k resource[T]) get(ctx context.Context, s *Service, sc Scope, name string)
 		var zero T
 		return zero, err
 	}
-	var rec T
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		rec, err = k.load(s, r, nil, sc, name)
-		return err
-	})
-	return rec, err
+	return store.Read(ctx, s.Store, func(r store.Reader) (T, error) { return k.load(s, r, nil, sc, name) })
 }
 
 // existing is a create's check, inside its transaction, that name is free.

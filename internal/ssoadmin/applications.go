@@ -363,7 +363,7 @@ func (s *Service) ownApplication(arn string) bool {
 
 // Application reads an application (ErrNotFound when there is none).
 func (s *Service) Application(ctx context.Context, arn string) (Application, error) {
-	return viewed(ctx, s, func(r store.Reader) (Application, error) { return s.getApp(r, arn) })
+	return store.Read(ctx, s.Store, func(r store.Reader) (Application, error) { return s.getApp(r, arn) })
 }
 
 func (s *Service) getApp(r store.Reader, arn string) (Application, error) {

@@ -130,7 +130,7 @@ func (s *Service) DescribeApplicationAssignment(ctx context.Context, in Assignme
 	if err := in.check(); err != nil {
 		return Assignment{}, err
 	}
-	return viewed(ctx, s, func(r store.Reader) (Assignment, error) { return s.getAssignment(r, in) })
+	return store.Read(ctx, s.Store, func(r store.Reader) (Assignment, error) { return s.getAssignment(r, in) })
 }
 
 // DeleteApplicationAssignment removes an assignment; the next

@@ -54,7 +54,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		err := dropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] },
+		err := store.DropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] },
 			func(k string, _ TrustedTokenIssuer) error { return tx.Delete(k) })
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 					return err
 				}
 			}
-			err = dropSelected(tx, s.asgAppPrefix(c.Arn), func(a Assignment) bool { return a.FromConfig && !want[a] },
+			err = store.DropSelected(tx, s.asgAppPrefix(c.Arn), func(a Assignment) bool { return a.FromConfig && !want[a] },
 				func(_ string, a Assignment) error {
 					return s.deleteAssignment(tx, a.ApplicationArn, a.PrincipalType, a.PrincipalId)
 				})
@@ -108,24 +108,9 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		return dropSelected(tx, s.appPrefix(), func(a Application) bool { return a.FromConfig && !named[a.ApplicationArn] },
+		return store.DropSelected(tx, s.appPrefix(), func(a Application) bool { return a.FromConfig && !named[a.ApplicationArn] },
 			func(_ string, a Application) error { return s.deleteApp(tx, a) })
 	})
-}
-
-// dropSelected removes, by drop, the records under prefix that pick
-// picks, once they are all read.
-func dropSelected[T any](tx store.Tx, prefix string, pick func(T) bool, drop func(key string, t T) error) error {
-	keys, vals, err := store.Select(tx, prefix, pick)
-	if err != nil {
-		return err
-	}
-	for i, k := range keys {
-		if err := drop(k, vals[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // sameIssuer compares what a verifier is built from.

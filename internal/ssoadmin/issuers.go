@@ -161,7 +161,7 @@ func (s *Service) getTTI(r store.Reader, arn string) (TrustedTokenIssuer, error)
 
 // TrustedTokenIssuer reads an issuer (ErrNotFound when there is none).
 func (s *Service) TrustedTokenIssuer(ctx context.Context, arn string) (TrustedTokenIssuer, error) {
-	return viewed(ctx, s, func(r store.Reader) (TrustedTokenIssuer, error) { return s.getTTI(r, arn) })
+	return store.Read(ctx, s.Store, func(r store.Reader) (TrustedTokenIssuer, error) { return s.getTTI(r, arn) })
 }
 
 // CreateTrustedTokenIssuer adds an issuer; names and issuer URLs are

@@ -231,17 +231,6 @@ func readOwn[T any](r store.Reader, arn string, own bool, key func(string) strin
 	return t, err
 }
 
-// viewed runs read in a read transaction and returns what it read.
-func viewed[T any](ctx context.Context, s *Service, read func(store.Reader) (T, error)) (T, error) {
-	var t T
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		var err error
-		t, err = read(r)
-		return err
-	})
-	return t, err
-}
-
 // checkAppPage holds a paged list of an application's to the model.
 func checkAppPage(arn *string, p Page) error {
 	var v validation.Collector

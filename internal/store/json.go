@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -59,4 +60,47 @@ func Select[T any](r Reader, prefix string, pick func(T) bool) ([]string, []T, e
 		return true, nil
 	})
 	return keys, vals, err
+}
+
+// DropSelected selects the records under prefix as Select does and, once
+// the whole range is read, hands each to drop with its key; a nil drop
+// deletes the key. The config re-applies remove what a config no longer
+// names this way.
+func DropSelected[T any](tx Tx, prefix string, pick func(T) bool, drop func(key string, v T) error) error {
+	keys, vals, err := Select(tx, prefix, pick)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if drop == nil {
+			err = tx.Delete(k)
+		} else {
+			err = drop(k, vals[i])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Read runs read in a read transaction of s and returns what it returns.
+func Read[T any](ctx context.Context, s Store, read func(Reader) (T, error)) (T, error) {
+	var v T
+	err := s.View(ctx, func(r Reader) error {
+		var err error
+		v, err = read(r)
+		return err
+	})
+	return v, err
+}
+
+// ViewJSON reads key in a read transaction of s and decodes its JSON value
+// into a T; ErrNotFound when there is none.
+func ViewJSON[T any](ctx context.Context, s Store, key string) (T, error) {
+	return Read(ctx, s, func(r Reader) (T, error) {
+		var v T
+		err := GetJSON(r, key, &v)
+		return v, err
+	})
 }

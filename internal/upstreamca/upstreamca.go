@@ -107,11 +107,8 @@ func Open(ctx context.Context, st store.Store, wrapKey []byte, random io.Reader)
 	if err != nil {
 		return nil, err
 	}
-	var raw []byte
-	if err := st.View(ctx, func(r store.Reader) error {
-		raw, err = r.Get(StoreKey)
-		return err
-	}); err != nil && !errors.Is(err, store.ErrNotFound) {
+	raw, err := store.Read(ctx, st, func(r store.Reader) ([]byte, error) { return r.Get(StoreKey) })
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("upstream CA: %w", err)
 	}
 	if raw == nil {
@@ -248,12 +245,7 @@ var ErrNone = errors.New("upstreamca: no CA in the store yet")
 // CertificatePEM reads the CA certificate from st without its key, for
 // whoever only needs to trust it (the administrator API).
 func CertificatePEM(ctx context.Context, st store.Store) ([]byte, error) {
-	var raw []byte
-	err := st.View(ctx, func(r store.Reader) error {
-		var err error
-		raw, err = r.Get(StoreKey)
-		return err
-	})
+	raw, err := store.Read(ctx, st, func(r store.Reader) ([]byte, error) { return r.Get(StoreKey) })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNone
 	}
