@@ -168,4 +168,15 @@ func TestGatewayIAMLogin(t *testing.T) {
 		!strings.Contains(text, `"dbUser":"IAMR:analyst"`) || strings.Contains(text, "IAMC1.") {
 		t.Fatalf("audit of IAM logins:\n%s", text)
 	}
+	// A password, not a token: no tokenType in the audit; metrics count it
+	// as IAM_CREDENTIALS, never as a SUBJECT_TOKEN login.
+	if strings.Contains(text, `"tokenType"`) {
+		t.Fatalf("an IAM login audited with a token type:\n%s", text)
+	}
+	m := metricsText(t, srv.URL)
+	if !strings.Contains(m, `idcgate_gateway_token_logins_total{result="ok",token_type="IAM_CREDENTIALS"}`) ||
+		!strings.Contains(m, `idcgate_gateway_token_logins_total{result="refused",token_type="IAM_CREDENTIALS"}`) ||
+		strings.Contains(m, `token_type="SUBJECT_TOKEN"`) {
+		t.Fatalf("IAM logins in the metrics:\n%s", grepLines(m, "idcgate_gateway_token_logins_total"))
+	}
 }

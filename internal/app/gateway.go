@@ -129,8 +129,9 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 				rec.RequestParameters = map[string]any{"workgroupName": login.Workgroup, "dbUser": login.IdentityNamespace + ":" + c.UserName, "credentialId": login.CredentialID}
 			}
 		}
-		if ev.TokenType != "" {
-			// The type only, never the token.
+		if ev.TokenType != "" && ev.TokenType != gateway.TokenIAMCredentials {
+			// The type only, never the token. (An IAM credentials login
+			// sent a password, named by its credentialId.)
 			if rec.RequestParameters == nil {
 				rec.RequestParameters = map[string]any{}
 			}
@@ -151,10 +152,11 @@ func gatewayAudit(l *trail.Log, m *metrics.Metrics, region string, now clock.Clo
 }
 
 // tokenTypeLabel is the login's token type as audit and metrics record it:
-// one of the three types, or "unknown" (never the client's text).
+// one of the three types, IAM_CREDENTIALS, or "unknown" (never the
+// client's text).
 func tokenTypeLabel(ev *gateway.LoginEvent) string {
 	switch ev.TokenType {
-	case gateway.TokenSubject, gateway.TokenAccess, gateway.TokenExtJWT:
+	case gateway.TokenSubject, gateway.TokenAccess, gateway.TokenExtJWT, gateway.TokenIAMCredentials:
 		return ev.TokenType
 	}
 	return "unknown"

@@ -72,6 +72,9 @@ const (
 	TokenSubject = "SUBJECT_TOKEN"
 	TokenAccess  = "ACCESS_TOKEN"
 	TokenExtJWT  = "EXT_JWT"
+	// TokenIAMCredentials is no token but what audit and metrics name an
+	// IAM credentials login by (isIAMLogin; BEHAVIOUR 10.14).
+	TokenIAMCredentials = "IAM_CREDENTIALS"
 )
 
 // AuthRequest is what a client presented to log in.
@@ -426,7 +429,11 @@ func (g *Gateway) handle(raw net.Conn) {
 		}
 		return
 	}
-	ev := &LoginEvent{RequestID: reqID, Remote: remote, TokenType: cmp.Or(tokenType(startup.Parameters, isRedshiftDriver(startup.Parameters)), TokenSubject)}
+	redshift := isRedshiftDriver(startup.Parameters)
+	ev := &LoginEvent{RequestID: reqID, Remote: remote, TokenType: cmp.Or(tokenType(startup.Parameters, redshift), TokenSubject)}
+	if g.isIAMLogin(startup.Parameters, redshift) {
+		ev.TokenType = TokenIAMCredentials
+	}
 	sess, login, err := g.login(conn, startup)
 	ev.Login = login
 	if err != nil {
