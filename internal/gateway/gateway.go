@@ -429,12 +429,12 @@ func (g *Gateway) handle(raw net.Conn) {
 		}
 		return
 	}
-	redshift := isRedshiftDriver(startup.Parameters)
-	ev := &LoginEvent{RequestID: reqID, Remote: remote, TokenType: cmp.Or(tokenType(startup.Parameters, redshift), TokenSubject)}
-	if g.isIAMLogin(startup.Parameters, redshift) {
+	path := g.loginPath(startup.Parameters)
+	ev := &LoginEvent{RequestID: reqID, Remote: remote, TokenType: cmp.Or(path.tokenType, TokenSubject)}
+	if path.iam {
 		ev.TokenType = TokenIAMCredentials
 	}
-	sess, login, err := g.login(conn, startup)
+	sess, login, err := g.login(conn, startup, path)
 	ev.Login = login
 	if err != nil {
 		if errors.Is(err, errAbandoned) {
@@ -678,15 +678,27 @@ func isRedshiftDriver(p map[string]string) bool {
 	return idp || tt
 }
 
+// loginPath is how a startup logs in, read once from its parameters.
+type loginPath struct {
+	redshift  bool   // the Redshift drivers' token exchange (isRedshiftDriver)
+	iam       bool   // an IAM credentials login (isIAMLogin)
+	tokenType string // what a refusal names the token by (tokenType)
+}
+
+func (g *Gateway) loginPath(p map[string]string) loginPath {
+	redshift := isRedshiftDriver(p)
+	return loginPath{redshift: redshift, iam: g.isIAMLogin(p, redshift), tokenType: tokenType(p, redshift)}
+}
+
 // login reads and checks the token and opens the upstream session. It
 // sends the client nothing but the authentication request: the caller
 // records the attempt first and only then answers.
-func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *Login, error) {
+func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage, path loginPath) (*session, *Login, error) {
 	_, isTLS := conn.(*tls.Conn)
 	if !isTLS && !g.cfg.Insecure {
 		return nil, nil, refuse(codeInvalidAuthorization, "idcgate accepts tokens only over TLS: connect with sslmode=require (or start idcgate with --pg-insecure for local testing)")
 	}
-	redshift := isRedshiftDriver(sm.Parameters)
+	redshift, tt := path.redshift, path.tokenType
 	var token string
 	var err error
 	if redshift {
@@ -703,9 +715,8 @@ func (g *Gateway) login(conn net.Conn, sm *pgproto3.StartupMessage) (*session, *
 	}
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.LoginTimeout)
 	defer cancel()
-	tt := tokenType(sm.Parameters, redshift)
 	var login *Login
-	if g.isIAMLogin(sm.Parameters, redshift) {
+	if path.iam {
 		login, err = g.authenticateIAM(ctx, sm.Parameters, sni, token)
 	} else {
 		login, err = g.cfg.Auth.Authenticate(ctx, AuthRequest{SNI: sni, Workgroup: workgroupOption(sm.Parameters), Token: token,
