@@ -234,14 +234,7 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			arns[want.Name] = cur.Arn
 		}
 		return store.DropSelected(tx, prefix(scope), func(a Application) bool { return a.FromConfig && !named[a.Name] },
-			func(_ string, a Application) error {
-				if s.IdentityCenter != nil && a.ManagedApplicationArn != "" {
-					if err := s.IdentityCenter.DeleteManagedApplication(tx, a.ManagedApplicationArn); err != nil {
-						return err
-					}
-				}
-				return tx.Delete(prefix(scope) + a.Name)
-			})
+			func(key string, a Application) error { return s.remove(tx, key, a) })
 	})
 	return arns, err
 }
@@ -689,11 +682,16 @@ func (s *Service) Delete(ctx context.Context, scope serverless.Scope, arn string
 		if err != nil {
 			return err
 		}
-		if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
-			if err := s.IdentityCenter.DeleteManagedApplication(tx, app.ManagedApplicationArn); err != nil {
-				return err
-			}
-		}
-		return tx.Delete(key)
+		return s.remove(tx, key, app)
 	})
+}
+
+// remove deletes app, stored under key, with its managed application.
+func (s *Service) remove(tx store.Tx, key string, app Application) error {
+	if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
+		if err := s.IdentityCenter.DeleteManagedApplication(tx, app.ManagedApplicationArn); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(key)
 }
