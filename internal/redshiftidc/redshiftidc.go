@@ -211,7 +211,7 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				cur = want
-				if err := s.name(scope, &cur); err != nil {
+				if err := s.identify(scope, &cur); err != nil {
 					return err
 				}
 			case err != nil:
@@ -428,9 +428,9 @@ func (s *Service) LookupIdcApplication(ctx context.Context, scope serverless.Sco
 	return err
 }
 
-// name gives a new application its ARN (a random id, as AWS's) and its
+// identify gives a new application its ARN (a random id, as AWS's) and its
 // creation time.
-func (s *Service) name(scope serverless.Scope, app *Application) error {
+func (s *Service) identify(scope serverless.Scope, app *Application) error {
 	id, err := ids.UUID(s.rand())
 	if err != nil {
 		return err
@@ -567,7 +567,7 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 	if err := checkTagKeys(app); err != nil {
 		return Application{}, err
 	}
-	if err := s.name(scope, &app); err != nil {
+	if err := s.identify(scope, &app); err != nil {
 		return Application{}, err
 	}
 	app.ManagedApplicationArn = ""
