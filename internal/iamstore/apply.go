@@ -43,7 +43,7 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 		declaredRoles := map[string]bool{}
 		for _, d := range roles {
 			declaredRoles[strings.ToLower(d.Role.Name)] = true
-			if err := s.applyRole(tx, account, d); err != nil {
+			if err := roleEntity.declare(s, tx, account, d.Role, d.Policies); err != nil {
 				return err
 			}
 		}
@@ -72,7 +72,6 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 }
 
 func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
-	u := d.User
 	if err := userEntity.declare(s, tx, account, d.User, d.Policies); err != nil {
 		return err
 	}
@@ -81,7 +80,7 @@ func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 	for _, k := range d.Keys {
 		declared[k.AccessKeyID] = true
 	}
-	prefix := userKeysPrefix(account, u.Name)
+	prefix := userKeysPrefix(account, d.User.Name)
 	var stale []string
 	err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
 		id := strings.TrimPrefix(k, prefix)
@@ -121,16 +120,12 @@ func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 		} else {
 			k.CreateDate = s.now()
 		}
-		k.Account, k.UserName, k.Status, k.FromConfig = account, u.Name, "Active", true
+		k.Account, k.UserName, k.Status, k.FromConfig = account, d.User.Name, "Active", true
 		if err := s.putKey(tx, k); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (s *Service) applyRole(tx store.Tx, account string, d DeclaredRole) error {
-	return roleEntity.declare(s, tx, account, d.Role, d.Policies)
 }
 
 // applyPolicies writes the declared policies under prefix and removes
