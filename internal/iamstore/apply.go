@@ -3,6 +3,7 @@ package iamstore
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 
 	"github.com/idcgate/idcgate/internal/store"
@@ -153,31 +154,28 @@ func removeUser(tx store.Tx, account, name string) error {
 	if err := deleteAll(tx, userPoliciesPrefix(account, name)); err != nil {
 		return err
 	}
+	// One scan of the user's key list serves both deletes: each key's
+	// record and its entry in the list.
 	prefix := userKeysPrefix(account, name)
-	var ids []string
-	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
-		ids = append(ids, strings.TrimPrefix(k, prefix))
-		return true, nil
-	}); err != nil {
+	keys, err := store.Keys(tx, prefix, math.MaxInt, nil)
+	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := tx.Delete(accessKeyKey(id)); err != nil {
+	for _, k := range keys {
+		if err := tx.Delete(accessKeyKey(strings.TrimPrefix(k, prefix))); err != nil {
 			return err
 		}
-	}
-	if err := deleteAll(tx, prefix); err != nil {
-		return err
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
 	}
 	return tx.Delete(userKey(account, name))
 }
 
+// deleteAll deletes every key under prefix.
 func deleteAll(tx store.Tx, prefix string) error {
-	var keys []string
-	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
-		keys = append(keys, k)
-		return true, nil
-	}); err != nil {
+	keys, err := store.Keys(tx, prefix, math.MaxInt, nil)
+	if err != nil {
 		return err
 	}
 	for _, k := range keys {
