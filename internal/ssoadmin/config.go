@@ -54,8 +54,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		err := store.DropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] },
-			func(k string, _ TrustedTokenIssuer) error { return tx.Delete(k) })
+		err := store.DropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] }, nil)
 		if err != nil {
 			return err
 		}
