@@ -112,14 +112,13 @@ func (c *Config) Override(getenv func(string) string, flags map[string]string) e
 // ApplyDefaults fills every unset value with its default. Relative paths in
 // the file stay relative to the working directory, as with every flag.
 func (c *Config) ApplyDefaults() {
-	def := unset[string]
-	def(&c.DataDir, DefaultDataDir)
-	def(&c.Listen, DefaultListen)
-	def(&c.PGListen, DefaultPGListen)
-	def(&c.Region, DefaultRegion)
-	def(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
-	def(&c.LogFormat, "text")
-	def(&c.LogLevel, "info")
+	unset(&c.DataDir, DefaultDataDir)
+	unset(&c.Listen, DefaultListen)
+	unset(&c.PGListen, DefaultPGListen)
+	unset(&c.Region, DefaultRegion)
+	unset(&c.AuditLog, filepath.Join(c.DataDir, "audit.log"))
+	unset(&c.LogFormat, "text")
+	unset(&c.LogLevel, "info")
 	on := true
 	unset(&c.HTTP.PublicMetrics, &on)
 	unset(&c.Serverless.TransitionDelay, &Duration{DefaultTransitionDelay})
@@ -140,18 +139,18 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		for j := range a.RedshiftIdcApplications {
-			def(&a.RedshiftIdcApplications[j].IdentityNamespace, "AWSIDC")
+			unset(&a.RedshiftIdcApplications[j].IdentityNamespace, "AWSIDC")
 		}
 		for j := range a.Roles {
 			unset(&a.Roles[j].MaxSessionDuration, &Duration{time.Hour})
 		}
 	}
 	if ic := c.IdentityCenter; ic != nil {
-		def(&ic.Account, c.Accounts[0].ID)
+		unset(&ic.Account, c.Accounts[0].ID)
 		for i := range ic.TrustedTokenIssuers {
 			t := &ic.TrustedTokenIssuers[i]
-			def(&t.ClaimAttributePath, "email")
-			def(&t.IdentityStoreAttributePath, "emails.value")
+			unset(&t.ClaimAttributePath, "email")
+			unset(&t.IdentityStoreAttributePath, "emails.value")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package iamstore
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 
 	"github.com/idcgate/idcgate/internal/store"
@@ -43,7 +44,7 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 		declaredRoles := map[string]bool{}
 		for _, d := range roles {
 			declaredRoles[strings.ToLower(d.Role.Name)] = true
-			if err := s.applyRole(tx, account, d); err != nil {
+			if err := roleEntity.declare(s, tx, account, d.Role, d.Policies); err != nil {
 				return err
 			}
 		}
@@ -72,7 +73,6 @@ func (s *Service) Apply(ctx context.Context, account string, users []DeclaredUse
 }
 
 func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
-	u := d.User
 	if err := userEntity.declare(s, tx, account, d.User, d.Policies); err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 	for _, k := range d.Keys {
 		declared[k.AccessKeyID] = true
 	}
-	prefix := userKeysPrefix(account, u.Name)
+	prefix := userKeysPrefix(account, d.User.Name)
 	var stale []string
 	err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
 		id := strings.TrimPrefix(k, prefix)
@@ -121,16 +121,12 @@ func (s *Service) applyUser(tx store.Tx, account string, d DeclaredUser) error {
 		} else {
 			k.CreateDate = s.now()
 		}
-		k.Account, k.UserName, k.Status, k.FromConfig = account, u.Name, "Active", true
+		k.Account, k.UserName, k.Status, k.FromConfig = account, d.User.Name, "Active", true
 		if err := s.putKey(tx, k); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (s *Service) applyRole(tx store.Tx, account string, d DeclaredRole) error {
-	return roleEntity.declare(s, tx, account, d.Role, d.Policies)
 }
 
 // applyPolicies writes the declared policies under prefix and removes
@@ -158,31 +154,28 @@ func removeUser(tx store.Tx, account, name string) error {
 	if err := deleteAll(tx, userPoliciesPrefix(account, name)); err != nil {
 		return err
 	}
+	// One scan of the user's key list serves both deletes: each key's
+	// record and its entry in the list.
 	prefix := userKeysPrefix(account, name)
-	var ids []string
-	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
-		ids = append(ids, strings.TrimPrefix(k, prefix))
-		return true, nil
-	}); err != nil {
+	keys, err := store.Keys(tx, prefix, math.MaxInt, nil)
+	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := tx.Delete(accessKeyKey(id)); err != nil {
+	for _, k := range keys {
+		if err := tx.Delete(accessKeyKey(strings.TrimPrefix(k, prefix))); err != nil {
 			return err
 		}
-	}
-	if err := deleteAll(tx, prefix); err != nil {
-		return err
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
 	}
 	return tx.Delete(userKey(account, name))
 }
 
+// deleteAll deletes every key under prefix.
 func deleteAll(tx store.Tx, prefix string) error {
-	var keys []string
-	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
-		keys = append(keys, k)
-		return true, nil
-	}); err != nil {
+	keys, err := store.Keys(tx, prefix, math.MaxInt, nil)
+	if err != nil {
 		return err
 	}
 	for _, k := range keys {

@@ -211,7 +211,7 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				cur = want
-				if err := s.name(scope, &cur); err != nil {
+				if err := s.identify(scope, &cur); err != nil {
 					return err
 				}
 			case err != nil:
@@ -234,14 +234,7 @@ func (s *Service) ApplyConfig(ctx context.Context, scope serverless.Scope, apps 
 			arns[want.Name] = cur.Arn
 		}
 		return store.DropSelected(tx, prefix(scope), func(a Application) bool { return a.FromConfig && !named[a.Name] },
-			func(_ string, a Application) error {
-				if s.IdentityCenter != nil && a.ManagedApplicationArn != "" {
-					if err := s.IdentityCenter.DeleteManagedApplication(tx, a.ManagedApplicationArn); err != nil {
-						return err
-					}
-				}
-				return tx.Delete(prefix(scope) + a.Name)
-			})
+			func(key string, a Application) error { return s.remove(tx, key, a) })
 	})
 	return arns, err
 }
@@ -435,9 +428,9 @@ func (s *Service) LookupIdcApplication(ctx context.Context, scope serverless.Sco
 	return err
 }
 
-// name gives a new application its ARN (a random id, as AWS's) and its
+// identify gives a new application its ARN (a random id, as AWS's) and its
 // creation time.
-func (s *Service) name(scope serverless.Scope, app *Application) error {
+func (s *Service) identify(scope serverless.Scope, app *Application) error {
 	id, err := ids.UUID(s.rand())
 	if err != nil {
 		return err
@@ -574,7 +567,7 @@ func (s *Service) Create(ctx context.Context, scope serverless.Scope, app Applic
 	if err := checkTagKeys(app); err != nil {
 		return Application{}, err
 	}
-	if err := s.name(scope, &app); err != nil {
+	if err := s.identify(scope, &app); err != nil {
 		return Application{}, err
 	}
 	app.ManagedApplicationArn = ""
@@ -689,11 +682,16 @@ func (s *Service) Delete(ctx context.Context, scope serverless.Scope, arn string
 		if err != nil {
 			return err
 		}
-		if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
-			if err := s.IdentityCenter.DeleteManagedApplication(tx, app.ManagedApplicationArn); err != nil {
-				return err
-			}
-		}
-		return tx.Delete(key)
+		return s.remove(tx, key, app)
 	})
+}
+
+// remove deletes app, stored under key, with its managed application.
+func (s *Service) remove(tx store.Tx, key string, app Application) error {
+	if s.IdentityCenter != nil && app.ManagedApplicationArn != "" {
+		if err := s.IdentityCenter.DeleteManagedApplication(tx, app.ManagedApplicationArn); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(key)
 }

@@ -211,7 +211,7 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateApplicationInp
 	if v.Required("applicationProviderArn", in.ApplicationProviderArn != nil) && v.Length("applicationProviderArn", *in.ApplicationProviderArn, 10, 1224) {
 		v.Pattern("applicationProviderArn", *in.ApplicationProviderArn, providerArnRe, providerArnPattern)
 	}
-	checkAppMembers(&v, v.Required("name", in.Name != nil), in.Name, in.Description, in.Status)
+	checkAppMembers(&v, true, in.Name, in.Description, in.Status)
 	if in.ClientToken != nil && v.Length("clientToken", *in.ClientToken, 1, 64) {
 		v.Pattern("clientToken", *in.ClientToken, clientTokenRe, clientTokenPattern)
 	}
@@ -418,10 +418,10 @@ type UpdateApplicationInput struct {
 	}
 }
 
-// checkAppMembers checks the name (when named), description and status a
-// CreateApplication or UpdateApplication gives.
-func checkAppMembers(v *validation.Collector, named bool, name, description, status *string) {
-	if named {
+// checkAppMembers checks the name (refused when absent and required),
+// description and status a CreateApplication or UpdateApplication gives.
+func checkAppMembers(v *validation.Collector, nameRequired bool, name, description, status *string) {
+	if present(v, "name", name, nameRequired) {
 		v.Length("name", *name, 1, 100)
 	}
 	if description != nil {
@@ -436,7 +436,7 @@ func checkAppMembers(v *validation.Collector, named bool, name, description, sta
 func (s *Service) UpdateApplication(ctx context.Context, in UpdateApplicationInput) error {
 	var v validation.Collector
 	CheckApplicationArn(&v, "applicationArn", in.ApplicationArn)
-	checkAppMembers(&v, in.Name != nil, in.Name, in.Description, in.Status)
+	checkAppMembers(&v, false, in.Name, in.Description, in.Status)
 	if in.PortalOptions != nil {
 		checkPortal(&v, "portalOptions", &PortalOptions{SignInOptions: in.PortalOptions.SignInOptions})
 	}

@@ -54,8 +54,7 @@ func (s *Service) ApplyConfig(ctx context.Context, issuers []TrustedTokenIssuer,
 				return err
 			}
 		}
-		err := store.DropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] },
-			func(k string, _ TrustedTokenIssuer) error { return tx.Delete(k) })
+		err := store.DropSelected(tx, s.ttiPrefix(), func(t TrustedTokenIssuer) bool { return t.FromConfig && !named[t.TrustedTokenIssuerArn] }, nil)
 		if err != nil {
 			return err
 		}
@@ -124,14 +123,10 @@ func sameIssuer(a, b TrustedTokenIssuer) bool {
 // Applications lists every application (unpaged; `idcgate login` and the
 // config's callers).
 func (s *Service) Applications(ctx context.Context) ([]Application, error) {
-	var out []Application
-	err := s.Store.View(ctx, func(r store.Reader) error {
-		return r.Scan(s.appPrefix(), "", decoded(func(_ string, a Application) (bool, error) {
-			out = append(out, a)
-			return true, nil
-		}))
+	return store.Read(ctx, s.Store, func(r store.Reader) ([]Application, error) {
+		_, apps, err := store.Select(r, s.appPrefix(), func(Application) bool { return true })
+		return apps, err
 	})
-	return out, err
 }
 
 // TrustedTokenIssuers lists every issuer (unpaged).
