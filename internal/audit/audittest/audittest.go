@@ -54,16 +54,23 @@ func ReqIDs(t *testing.T, events []json.RawMessage) []string {
 	return out
 }
 
-// FileReqIDs is the requestID of each record in the trail file at path,
-// in file order.
-func FileReqIDs(t *testing.T, path string) []string {
+// FileRecords is every record of the trail file at path, in file order; a
+// file that cannot be read ends the test.
+func FileRecords(t *testing.T, path string) []audit.Record {
 	t.Helper()
 	recs, err := audit.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recs
+}
+
+// FileReqIDs is the requestID of each record in the trail file at path,
+// in file order.
+func FileReqIDs(t *testing.T, path string) []string {
+	t.Helper()
 	var out []string
-	for _, r := range recs {
+	for _, r := range FileRecords(t, path) {
 		out = append(out, r.RequestID)
 	}
 	return out

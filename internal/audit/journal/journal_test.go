@@ -66,7 +66,7 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 	if len(audittest.MustPending(t, st)) != 0 {
 		t.Fatal("final record left the journal entry")
 	}
-	recs, _ := audit.ReadFile(path)
+	recs := audittest.FileRecords(t, path)
 	stored := audittest.MustLookup(t, st, query.Filter{})
 	if len(recs) != 1 || len(stored) != 1 || recs[0].EventID != in.EventID() {
 		t.Fatalf("file %d records, store %d", len(recs), len(stored))
@@ -87,7 +87,7 @@ func TestIntentWithoutCommit(t *testing.T) {
 	if err := l.Complete(ctx, in, &audit.Record{EventTime: time.Now(), RequestID: "read"}); err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := audit.ReadFile(path)
+	recs := audittest.FileRecords(t, path)
 	if len(recs) != 1 || recs[0].EventID == "" || len(audittest.MustPending(t, st)) != 0 {
 		t.Fatalf("records %+v", recs)
 	}
@@ -135,8 +135,7 @@ func TestRecover(t *testing.T) {
 	}
 	wg.Wait()
 	stored := audittest.MustLookup(t, st, query.Filter{})
-	recA, _ := audit.ReadFile(pathA)
-	recB, _ := audit.ReadFile(pathB)
+	recA, recB := audittest.FileRecords(t, pathA), audittest.FileRecords(t, pathB)
 	if got := slices.Sorted(slices.Values(audittest.ReqIDs(t, stored))); !slices.Equal(got, []string{"r0", "r1"}) {
 		t.Fatalf("recovered into the store: %v", got)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/audittest"
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/retention"
@@ -35,7 +34,7 @@ func TestRetentionPrunes(t *testing.T) {
 	if got := audittest.ReqIDs(t, audittest.MustLookup(t, st, query.Filter{})); !slices.Equal(got, []string{"new0", "new1"}) {
 		t.Fatalf("store after pruning: %v", got)
 	}
-	if recs, _ := audit.ReadFile(path); len(recs) != batch+5 {
+	if recs := audittest.FileRecords(t, path); len(recs) != batch+5 {
 		t.Fatalf("file holds %d records, want all %d", len(recs), batch+5)
 	}
 }

@@ -62,10 +62,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recs, err := audit.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := audittest.FileRecords(t, path)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if seen[r.RequestID] || r.EventVersion != "1.09" || r.EventType != "AwsApiCall" || r.EventID == "" {
