@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -126,7 +125,7 @@ func TestDryRunWithSDK(t *testing.T) {
 		t.Fatalf("%v tokens issued, want 1", n)
 	}
 	// The dry run is audited as what it answered.
-	recs, _ := audit.ReadFile(filepath.Join(srv.DataDir, "audit.log"))
+	recs := auditRecords(t, srv.DataDir)
 	dryRuns := 0
 	for _, r := range recs {
 		if r.EventName == "GetIdentityCenterAuthToken" && r.ErrorCode == "DryRunException" {

@@ -522,8 +522,7 @@ func TestGatewayAbandonedLogin(t *testing.T) {
 		pgtest.Missing(t, err)
 	}
 	srv, _ := gatewayWorld(t, nil)
-	logPath := filepath.Join(srv.DataDir, "audit.log")
-	before, _ := audit.ReadFile(logPath)
+	before := auditRecords(t, srv.DataDir)
 	host, port, _ := net.SplitHostPort(srv.PGAddr())
 	cmd := exec.Command(psql, "-X", "-w", "-c", "SELECT 1", fmt.Sprintf("host=%s port=%s dbname=dev user=alice sslmode=require", host, port))
 	cmd.Env = append(os.Environ(), "PGPASSWORD=", "PGPASSFILE=/nonexistent")
@@ -538,7 +537,7 @@ func TestGatewayAbandonedLogin(t *testing.T) {
 	if strings.Contains(body, `idcgate_gateway_logins_total{result="refused"}`) {
 		t.Fatalf("abandoned login counted as refused:\n%s", grepLines(body, "gateway_logins"))
 	}
-	after, _ := audit.ReadFile(logPath)
+	after := auditRecords(t, srv.DataDir)
 	for _, r := range after[len(before):] {
 		if r.EventSource == "gateway.idcgate" {
 			t.Fatalf("abandoned login audited: %+v", r)

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftserverless"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/journal"
 	"github.com/idcgate/idcgate/internal/config"
 	"github.com/idcgate/idcgate/internal/testserver"
@@ -292,7 +291,7 @@ func TestAuditFailureAfterCommit(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].RequestID != createID || pending[0].EventName != "CreateNamespace" {
 		t.Fatalf("journal: %+v %v", pending, err)
 	}
-	recs, _ := audit.ReadFile(filepath.Join(dir, "audit.log"))
+	recs := auditRecords(t, dir)
 	if len(recs) != 0 {
 		t.Fatalf("%d records written through a closed log", len(recs))
 	}

@@ -35,10 +35,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	code, body := get("/metrics")
-	if code != 200 {
-		t.Fatalf("/metrics %d", code)
-	}
+	body := metricsText(t, srv.URL)
 	for _, want := range []string{
 		`idcgate_api_requests_total{error_code="",operation="GetIdentityCenterAuthToken",service="redshift-serverless"} 1`,
 		`idcgate_api_requests_total{error_code="AccessDeniedException",operation="GetIdentityCenterAuthToken",service="redshift-serverless"} 1`,

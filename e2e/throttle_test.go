@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,19 +22,7 @@ import (
 // opsMetric reads one series ("name{labels}") from /metrics; absent is 0.
 func opsMetric(t *testing.T, srv *testserver.Server, series string) float64 {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seriesIn(t, string(body), series)
+	return seriesIn(t, metricsText(t, srv.URL), series)
 }
 
 // seriesIn is one series' value in a Prometheus text body; absent is 0.

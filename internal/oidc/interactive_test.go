@@ -231,7 +231,10 @@ func TestDecidedUserCodeNamesNothing(t *testing.T) {
 		if err := decide(start.UserCode); err != nil {
 			t.Fatal(err)
 		}
-		code, _ := normalizeUserCode(start.UserCode)
+		code, ok := normalizeUserCode(start.UserCode)
+		if !ok {
+			t.Fatalf("user code %q is not one", start.UserCode)
+		}
 		if err := s.Store.View(ctx, func(r store.Reader) error { _, err := r.Get(keyUser + code); return err }); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the decided user code is still recorded: %v", err)
 		}

@@ -15,16 +15,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"github.com/idcgate/idcgate/internal/testkit"
 )
-
-// OpenBolt opens an embedded store in a temporary directory, closed when
-// the test ends.
-func OpenBolt(t *testing.T) *bolt.DB {
-	t.Helper()
-	return testkit.Store(t)
-}
 
 // OpenLog opens a Log over st writing a new file, closed when the test
 // ends; it returns the file's path.
@@ -63,16 +54,23 @@ func ReqIDs(t *testing.T, events []json.RawMessage) []string {
 	return out
 }
 
-// FileReqIDs is the requestID of each record in the trail file at path,
-// in file order.
-func FileReqIDs(t *testing.T, path string) []string {
+// FileRecords is every record of the trail file at path, in file order; a
+// file that cannot be read ends the test.
+func FileRecords(t *testing.T, path string) []audit.Record {
 	t.Helper()
 	recs, err := audit.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recs
+}
+
+// FileReqIDs is the requestID of each record in the trail file at path,
+// in file order.
+func FileReqIDs(t *testing.T, path string) []string {
+	t.Helper()
 	var out []string
-	for _, r := range recs {
+	for _, r := range FileRecords(t, path) {
 		out = append(out, r.RequestID)
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 var errDomain = errors.New("domain refused")
@@ -22,7 +23,7 @@ var errDomain = errors.New("domain refused")
 // A change committed under an intent carries the intent's record; the final
 // record replaces it; a failed operation leaves nothing.
 func TestJournalCommitsWithTheChange(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	js := journal.Journaled{Store: st}
 	ctx := context.Background()
@@ -65,7 +66,7 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 	if len(audittest.MustPending(t, st)) != 0 {
 		t.Fatal("final record left the journal entry")
 	}
-	recs, _ := audit.ReadFile(path)
+	recs := audittest.FileRecords(t, path)
 	stored := audittest.MustLookup(t, st, query.Filter{})
 	if len(recs) != 1 || len(stored) != 1 || recs[0].EventID != in.EventID() {
 		t.Fatalf("file %d records, store %d", len(recs), len(stored))
@@ -75,7 +76,7 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 // A call that commits nothing never builds its record, and its final
 // record is written alone.
 func TestIntentWithoutCommit(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	in := journal.NewIntent(func() *audit.Record { t.Fatal("built without a commit"); return nil })
 	ctx := journal.WithIntent(context.Background(), in)
@@ -86,7 +87,7 @@ func TestIntentWithoutCommit(t *testing.T) {
 	if err := l.Complete(ctx, in, &audit.Record{EventTime: time.Now(), RequestID: "read"}); err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := audit.ReadFile(path)
+	recs := audittest.FileRecords(t, path)
 	if len(recs) != 1 || recs[0].EventID == "" || len(audittest.MustPending(t, st)) != 0 {
 		t.Fatalf("records %+v", recs)
 	}
@@ -95,7 +96,7 @@ func TestIntentWithoutCommit(t *testing.T) {
 // If the final record cannot be written, the journal entry stays and
 // Recover writes it, once, even with two replicas recovering.
 func TestRecover(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	ctx := context.Background()
 	js := journal.Journaled{Store: st}
 	broken, _ := audittest.OpenLog(t, st)
@@ -134,8 +135,7 @@ func TestRecover(t *testing.T) {
 	}
 	wg.Wait()
 	stored := audittest.MustLookup(t, st, query.Filter{})
-	recA, _ := audit.ReadFile(pathA)
-	recB, _ := audit.ReadFile(pathB)
+	recA, recB := audittest.FileRecords(t, pathA), audittest.FileRecords(t, pathB)
 	if got := slices.Sorted(slices.Values(audittest.ReqIDs(t, stored))); !slices.Equal(got, []string{"r0", "r1"}) {
 		t.Fatalf("recovered into the store: %v", got)
 	}

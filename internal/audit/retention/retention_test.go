@@ -6,18 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/audittest"
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/retention"
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Retention removes store copies older than the retention, and only those;
 // the file keeps everything.
 func TestRetentionPrunes(t *testing.T) {
 	const batch = 7
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	now := clock.NewFake(time.Now())
 	p := &retention.Pruner{Store: st, Retention: time.Hour, Clock: now.Now, Batch: batch}
@@ -34,7 +34,7 @@ func TestRetentionPrunes(t *testing.T) {
 	if got := audittest.ReqIDs(t, audittest.MustLookup(t, st, query.Filter{})); !slices.Equal(got, []string{"new0", "new1"}) {
 		t.Fatalf("store after pruning: %v", got)
 	}
-	if recs, _ := audit.ReadFile(path); len(recs) != batch+5 {
+	if recs := audittest.FileRecords(t, path); len(recs) != batch+5 {
 		t.Fatalf("file holds %d records, want all %d", len(recs), batch+5)
 	}
 }

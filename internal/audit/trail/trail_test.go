@@ -62,10 +62,7 @@ func TestWriteConcurrentDurableInBoth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recs, err := audit.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := audittest.FileRecords(t, path)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if seen[r.RequestID] || r.EventVersion != "1.09" || r.EventType != "AwsApiCall" || r.EventID == "" {
@@ -124,7 +121,7 @@ func TestWriteFailsWhenStoreFails(t *testing.T) {
 // file's line order (the order of commits), even with concurrent writers
 // whose eventTimes are deliberately out of order.
 func TestKeysInCommitOrder(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -155,7 +152,7 @@ func TestKeysInCommitOrder(t *testing.T) {
 // Options.Retention starts a pruner, on the Log's clock, that has pruned
 // once by the time Close returns.
 func TestRetentionStartsPruner(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := clock.NewFake(old.Add(2 * time.Hour))
 	for _, at := range []time.Time{old, now.Now()} {
