@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 
 	"github.com/idcgate/idcgate/internal/pgtest"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -105,7 +106,7 @@ func TestDataAPIRunnerKilled(t *testing.T) {
 // managed upstream) gives a working Data API, with the seeded grants.
 func TestDataAPIManagedUpstream(t *testing.T) {
 	t.Parallel()
-	p := startManaged(t, filepath.Join(testserver.ReachableDir(t), "data"))
+	p := startManaged(t, filepath.Join(testkit.ReachableDir(t), "data"))
 	ctx := context.Background()
 	alice := dataClient(p.Server, p.IdentitySession(t, "alice", testserver.AnalystRoleArn))
 	var id string

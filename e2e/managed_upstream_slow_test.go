@@ -23,6 +23,7 @@ import (
 
 	"github.com/idcgate/idcgate/internal/app"
 	"github.com/idcgate/idcgate/internal/managedpg"
+	"github.com/idcgate/idcgate/internal/testkit"
 	"github.com/idcgate/idcgate/internal/testserver"
 )
 
@@ -42,7 +43,7 @@ type managedProc struct {
 func startManagedFresh(t *testing.T) (p *managedProc, dataDir string) {
 	t.Helper()
 	needManagedPostgres(t)
-	dataDir = filepath.Join(testserver.ReachableDir(t), "data")
+	dataDir = filepath.Join(testkit.ReachableDir(t), "data")
 	return startManaged(t, dataDir), dataDir
 }
 

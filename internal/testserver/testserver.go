@@ -75,16 +75,8 @@ type Options struct {
 	// "none" (StartProcess: IDCGATE_PG_UPSTREAM=none unless Env sets it), so
 	// the many tests that need no upstream start no PostgreSQL. With it and
 	// no DataDir, the data dir is made where the postgres OS user can reach
-	// the managed directory beside it (ReachableDir).
+	// the managed directory beside it (testkit.ReachableDir).
 	ManagedUpstream bool
-}
-
-// ReachableDir is a new directory (removed at cleanup) whose parents the
-// postgres OS user can search, for a data dir whose managed upstream
-// lives beside it: t.TempDir's parents are private to the test's user.
-func ReachableDir(t testing.TB) string {
-	t.Helper()
-	return testkit.ReachableDir(t)
 }
 
 // RepoRoot finds the module root from this source file.
@@ -166,7 +158,7 @@ func dataDir(t testing.TB, o Options) string {
 	case o.DataDir != "":
 		return o.DataDir
 	case o.ManagedUpstream:
-		return filepath.Join(ReachableDir(t), "data")
+		return filepath.Join(testkit.ReachableDir(t), "data")
 	}
 	return filepath.Join(t.TempDir(), "data")
 }
