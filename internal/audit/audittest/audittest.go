@@ -1,5 +1,5 @@
-// Package audittest holds the helpers the audit rooms' tests share: a
-// real embedded store, a real Log, and reading the trail back.
+// Package audittest holds the helpers the audit rooms' tests share: a real
+// Log and reading the trail back (the store is testkit.Store's).
 package audittest
 
 import (
@@ -15,16 +15,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
-	"github.com/idcgate/idcgate/internal/store/bolt"
-	"github.com/idcgate/idcgate/internal/testkit"
 )
-
-// OpenBolt opens an embedded store in a temporary directory, closed when
-// the test ends.
-func OpenBolt(t *testing.T) *bolt.DB {
-	t.Helper()
-	return testkit.Store(t)
-}
 
 // OpenLog opens a Log over st writing a new file, closed when the test
 // ends; it returns the file's path.

@@ -15,6 +15,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/trail"
 	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 var errDomain = errors.New("domain refused")
@@ -22,7 +23,7 @@ var errDomain = errors.New("domain refused")
 // A change committed under an intent carries the intent's record; the final
 // record replaces it; a failed operation leaves nothing.
 func TestJournalCommitsWithTheChange(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	js := journal.Journaled{Store: st}
 	ctx := context.Background()
@@ -75,7 +76,7 @@ func TestJournalCommitsWithTheChange(t *testing.T) {
 // A call that commits nothing never builds its record, and its final
 // record is written alone.
 func TestIntentWithoutCommit(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	in := journal.NewIntent(func() *audit.Record { t.Fatal("built without a commit"); return nil })
 	ctx := journal.WithIntent(context.Background(), in)
@@ -95,7 +96,7 @@ func TestIntentWithoutCommit(t *testing.T) {
 // If the final record cannot be written, the journal entry stays and
 // Recover writes it, once, even with two replicas recovering.
 func TestRecover(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	ctx := context.Background()
 	js := journal.Journaled{Store: st}
 	broken, _ := audittest.OpenLog(t, st)

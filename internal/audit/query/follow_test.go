@@ -12,6 +12,7 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/audittest"
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/store"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // putAt commits a record under a chosen commit time, as another replica
@@ -49,7 +50,7 @@ func poll(t *testing.T, st store.Store, f *query.Follower, max int) []string {
 // A record that commits after a newer-keyed one was read (two replicas,
 // or a slow commit) is not skipped by the follower, and nothing repeats.
 func TestFollowerOutOfOrderCommits(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	putAt(t, st, t0, "old")
 	_, cursor, _ := query.Lookup(context.Background(), st, query.Filter{Latest: true})
@@ -93,7 +94,7 @@ func TestFollowerOutOfOrderCommits(t *testing.T) {
 
 // The follower over a live Log sees every record exactly once.
 func TestFollowerLive(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, _ := audittest.OpenLog(t, st)
 	f := query.NewFollower("", query.FollowWindow)
 	seen := map[string]int{}

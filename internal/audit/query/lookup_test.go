@@ -10,12 +10,13 @@ import (
 	"github.com/idcgate/idcgate/internal/audit"
 	"github.com/idcgate/idcgate/internal/audit/audittest"
 	"github.com/idcgate/idcgate/internal/audit/query"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Without --follow, tail shows the latest N records (matching the filter),
 // oldest first, and a cursor after which only newer records come.
 func TestLookupLatest(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, _ := audittest.OpenLog(t, st)
 	ctx := context.Background()
 	for i := 0; i < 130; i++ {
@@ -51,7 +52,7 @@ func TestLookupLatest(t *testing.T) {
 	if after, _, _ := query.Lookup(ctx, st, query.Filter{After: cursor}); !slices.Equal(audittest.ReqIDs(t, after), []string{"new"}) {
 		t.Fatalf("after the cursor: %v", audittest.ReqIDs(t, after))
 	}
-	if empty, c, err := query.Lookup(ctx, audittest.OpenBolt(t), query.Filter{Latest: true}); err != nil || len(empty) != 0 || c != "" {
+	if empty, c, err := query.Lookup(ctx, testkit.Store(t), query.Filter{Latest: true}); err != nil || len(empty) != 0 || c != "" {
 		t.Fatalf("empty trail: %d records, cursor %q, %v", len(empty), c, err)
 	}
 }

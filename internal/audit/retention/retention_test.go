@@ -11,13 +11,14 @@ import (
 	"github.com/idcgate/idcgate/internal/audit/query"
 	"github.com/idcgate/idcgate/internal/audit/retention"
 	"github.com/idcgate/idcgate/internal/clock"
+	"github.com/idcgate/idcgate/internal/testkit"
 )
 
 // Retention removes store copies older than the retention, and only those;
 // the file keeps everything.
 func TestRetentionPrunes(t *testing.T) {
 	const batch = 7
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	now := clock.NewFake(time.Now())
 	p := &retention.Pruner{Store: st, Retention: time.Hour, Clock: now.Now, Batch: batch}

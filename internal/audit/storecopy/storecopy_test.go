@@ -62,7 +62,7 @@ func fileSize(t *testing.T, path string) int64 {
 // line; Flush makes the store copy visible, every record once, in the
 // file's order, and the mark covers the whole file.
 func TestStoreBehindFlush(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l := openBehind(t, path, st)
 	const writers, each = 8, 40
@@ -172,7 +172,7 @@ func TestStoreBehindCatchUpAfterCrash(t *testing.T) {
 // A file the mark does not describe (moved away and replaced) is followed
 // from its end: its earlier lines are not copied a second time.
 func TestStoreBehindOtherFile(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
 	l, err := trail.Open(path, st, trail.Options{StoreBehind: true})

@@ -124,7 +124,7 @@ func TestWriteFailsWhenStoreFails(t *testing.T) {
 // file's line order (the order of commits), even with concurrent writers
 // whose eventTimes are deliberately out of order.
 func TestKeysInCommitOrder(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	l, path := audittest.OpenLog(t, st)
 	base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -155,7 +155,7 @@ func TestKeysInCommitOrder(t *testing.T) {
 // Options.Retention starts a pruner, on the Log's clock, that has pruned
 // once by the time Close returns.
 func TestRetentionStartsPruner(t *testing.T) {
-	st := audittest.OpenBolt(t)
+	st := testkit.Store(t)
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := clock.NewFake(old.Add(2 * time.Hour))
 	for _, at := range []time.Time{old, now.Now()} {
