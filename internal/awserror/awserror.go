@@ -95,6 +95,9 @@ var (
 	expiredToken = answer{
 		Code: "ExpiredTokenException", Status: 400,
 		QueryCode: "ExpiredTokenException", QueryStatus: 400}
+	invalidParameterValue = answer{
+		Code: "ValidationException", Status: 400,
+		QueryCode: "InvalidParameterValue", QueryStatus: 400}
 	malformedPolicy = answer{
 		Code: "MalformedPolicyDocumentException", Status: 400,
 		QueryCode: "MalformedPolicyDocument", QueryStatus: 400,
@@ -251,10 +254,8 @@ var rows = []row{
 		Code: "PackedPolicyTooLargeException", Status: 400,
 		QueryCode: "PackedPolicyTooLarge", QueryStatus: 400,
 		Message: "The session policy is too large."}},
-	{Sentinel: sts.ErrInvalidParameter, answer: answer{
-		Code: "ValidationException", Status: 400,
-		QueryCode: "InvalidParameterValue", QueryStatus: 400,
-		Message: "An invalid or out-of-range value was supplied for the input parameter."}},
+	{Sentinel: sts.ErrInvalidParameter, answer: invalidParameterValue.saying(
+		"An invalid or out-of-range value was supplied for the input parameter.")},
 	{Sentinel: sts.ErrExpiredContext, answer: expiredToken.saying("The context assertion has expired.")},
 	{Sentinel: sts.ErrInvalidIdentityToken, answer: answer{
 		Code: "InvalidIdentityTokenException", Status: 400,
@@ -316,10 +317,8 @@ var rows = []row{
 		Code: "ConflictException", Status: 400,
 		QueryCode: "RedshiftIdcApplicationAlreadyExists", QueryStatus: 400,
 		Message: "The application you attempted to add already exists."}},
-	{Sentinel: redshiftidc.ErrInvalidParameter, answer: answer{
-		Code: "ValidationException", Status: 400,
-		QueryCode: "InvalidParameterValue", QueryStatus: 400,
-		Message: "The value specified for a parameter is not valid."}},
+	{Sentinel: redshiftidc.ErrInvalidParameter, answer: invalidParameterValue.saying(
+		"The value specified for a parameter is not valid.")},
 
 	{Sentinel: identitystore.ErrNotFound, answer: answer{
 		Code: "ResourceNotFoundException", Status: 400,

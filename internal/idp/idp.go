@@ -69,12 +69,12 @@ func Open(mk *masterkey.Key, dataDir, issuer string) (*IdP, bool, error) {
 			return nil, false, err
 		}
 	}
-	p, err := New(key, issuer)
+	p, err := withKey(key, issuer)
 	return p, removed, err
 }
 
-// New makes the IdP of issuer signing with key.
-func New(key *ecdsa.PrivateKey, issuer string) (*IdP, error) {
+// withKey makes the IdP of issuer signing with key.
+func withKey(key *ecdsa.PrivateKey, issuer string) (*IdP, error) {
 	pub := jose.JSONWebKey{Key: &key.PublicKey}
 	thumb, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {

@@ -31,6 +31,9 @@ func PutJSON(tx Tx, key string, v any) error {
 // them, and none from the first for which while is false (nil: no such
 // bound). A batch job collects its keys so before it changes any of them.
 func Keys(r Reader, prefix string, limit int, while func(key string) bool) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil // the scan below would take one key before counting
+	}
 	var keys []string
 	err := r.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
 		if while != nil && !while(k) {

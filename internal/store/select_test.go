@@ -72,6 +72,7 @@ func TestKeys(t *testing.T) {
 	}{
 		{"all", 10, nil, []string{"p/1", "p/2", "p/3", "p/4"}},
 		{"limit", 2, nil, []string{"p/1", "p/2"}},
+		{"limit 0", 0, nil, nil},
 		{"while", 10, func(k string) bool { return k < "p/3" }, []string{"p/1", "p/2"}},
 		{"while refuses the first", 10, func(string) bool { return false }, nil},
 		{"limit before while", 1, func(k string) bool { return k < "p/3" }, []string{"p/1"}},
@@ -79,12 +80,7 @@ func TestKeys(t *testing.T) {
 		{"stops at the first refusal", 10, func(k string) bool { return k != "p/2" }, []string{"p/1"}},
 	}
 	for _, c := range cases {
-		var got []string
-		err := db.View(ctx, func(r store.Reader) error {
-			var err error
-			got, err = store.Keys(r, "p/", c.limit, c.while)
-			return err
-		})
+		got, err := store.Read(ctx, db, func(r store.Reader) ([]string, error) { return store.Keys(r, "p/", c.limit, c.while) })
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("%s: Keys = %q, %v; want %q", c.name, got, err, c.want)
 		}

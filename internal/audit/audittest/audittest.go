@@ -1,5 +1,5 @@
-// Package audittest holds the helpers the audit rooms' tests share: a
-// real embedded store, a real Log, and reading the trail back.
+// Package audittest holds the helpers the audit rooms' tests share: a real
+// Log and reading the trail back (the store is testkit.Store's).
 package audittest
 
 import (

@@ -39,13 +39,7 @@ func putAll(t *testing.T, s store.Store, kv ...string) {
 
 func getOne(t *testing.T, s store.Store, key string) ([]byte, error) {
 	t.Helper()
-	var v []byte
-	err := s.View(context.Background(), func(r store.Reader) error {
-		var err error
-		v, err = r.Get(key)
-		return err
-	})
-	return v, err
+	return store.Read(context.Background(), s, func(r store.Reader) ([]byte, error) { return r.Get(key) })
 }
 
 func mustGet(t *testing.T, s store.Store, key, want string) {
@@ -112,12 +106,7 @@ func putNumbered(t *testing.T, s store.Store, n int) {
 
 func viewScan(t *testing.T, s store.Store, prefix, after string) string {
 	t.Helper()
-	var out string
-	err := s.View(context.Background(), func(r store.Reader) error {
-		var err error
-		out, err = scanAll(r, prefix, after)
-		return err
-	})
+	out, err := store.Read(context.Background(), s, func(r store.Reader) (string, error) { return scanAll(r, prefix, after) })
 	if err != nil {
 		t.Fatalf("Scan(%q, %q): %v", prefix, after, err)
 	}
