@@ -159,10 +159,7 @@ func (s *Server) assumeRole(c *call, params awsquery.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := assumeRoleResult{Credentials: credentialsXML{
-		AccessKeyId: out.Credentials.AccessKeyId, SecretAccessKey: out.Credentials.SecretAccessKey,
-		SessionToken: out.Credentials.SessionToken, Expiration: out.Credentials.Expiration.UTC().Format(time.RFC3339),
-	}}
+	res := assumeRoleResult{Credentials: wireCredentials(out.Credentials)}
 	res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
 	if in.Policy != "" {
 		res.PackedPolicySize = &out.PackedPolicySize
