@@ -241,9 +241,10 @@ func (s *Server) authorizeIAM(c *call, resource string) error {
 	return auth.Authorize(c.principal, "iam:"+c.op, resource, c.authReq, nil)
 }
 
-// iamLookup looks the named role or user up and authorizes the call on
-// it: on its ARN when it exists, else on every one of its kind in the
-// account, so a caller without permission learns nothing of which exist.
+// iamLookup looks the named role, user or OpenID Connect provider up and
+// authorizes the call on it: on its ARN when it exists, else on every one
+// of its kind in the account, so a caller without permission learns
+// nothing of which exist.
 func iamLookup[E any](s *Server, c *call, kind, name string, get func(*iamstore.Service, context.Context, string, string) (E, error), arn func(*E) string) (E, error) {
 	e, err := get(s.d.IAM, c.ctx, c.principal.Account, name)
 	switch {
