@@ -152,9 +152,7 @@ func (s *Server) assumeRole(c *call, params awsquery.Params) (any, error) {
 		}
 		in.Tags = append(in.Tags, tag)
 	}
-	for i := 1; params.Has(fmt.Sprintf("TransitiveTagKeys.member.%d", i)); i++ {
-		in.TransitiveTagKeys = append(in.TransitiveTagKeys, params.Get(fmt.Sprintf("TransitiveTagKeys.member.%d", i)))
-	}
+	in.TransitiveTagKeys = listMembers(params, "TransitiveTagKeys")
 	out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
 	if err != nil {
 		return nil, err
