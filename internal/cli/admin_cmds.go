@@ -267,7 +267,11 @@ func runFaults(ctx context.Context, env Env, args []string) error {
 	errName := fs.String("error", "", "error to inject")
 	latency := fs.Duration("latency", 0, "latency to add")
 	rate := fs.Float64("rate", 1, "probability in (0, 1]")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	var required []string
+	if args[0] == "set" {
+		required = []string{"operation"}
+	}
+	if err := parseFlags(fs, args[1:], required...); err != nil {
 		return err
 	}
 	c, err := cf.client(ctx)
@@ -281,9 +285,6 @@ func runFaults(ctx context.Context, env Env, args []string) error {
 	case "clear":
 		err = c.Admin(ctx, "SetFaults", map[string]any{"rules": []any{}}, &out)
 	case "set":
-		if *op == "" {
-			return usageError{"--operation is required"}
-		}
 		var cur struct {
 			Rules []map[string]any `json:"rules"`
 		}

@@ -21,6 +21,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"serve", "--config", "/does/not/exist.yaml"}, ExitError, "no such file"},
 		{[]string{"serve", "--region", "mars", "--data-dir", "DATA"}, ExitError, `region "mars" is not an AWS region name`},
 		{[]string{"keys", "rotate"}, ExitUsage, "--workgroup is required"},
+		{[]string{"faults", "set"}, ExitUsage, "--operation is required"},
 		{[]string{"token", "get"}, ExitUsage, "--workgroup is required"},
 		{[]string{"idp", "token", "--audience", "a"}, ExitUsage, "--user is required"},
 		{[]string{"users", "set-password"}, ExitUsage, "--user is required"},

@@ -15,6 +15,7 @@ import (
 	"github.com/idcgate/idcgate/internal/keyring"
 	"github.com/idcgate/idcgate/internal/protocol/awsjson"
 	"github.com/idcgate/idcgate/internal/serverless"
+	"github.com/idcgate/idcgate/internal/ssoadmin"
 	"github.com/idcgate/idcgate/internal/upstreamca"
 	"github.com/idcgate/idcgate/internal/validation"
 )
@@ -132,10 +133,7 @@ func (s *Server) getFaults(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rules == nil {
-		rules = []faults.Rule{}
-	}
-	return map[string]any{"rules": rules}, nil
+	return map[string]any{"rules": orEmpty(rules)}, nil
 }
 
 func (s *Server) lookupEvents(c *call) (any, error) {
@@ -162,10 +160,7 @@ func (s *Server) lookupEvents(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if events == nil {
-		events = []json.RawMessage{}
-	}
-	return lookupEventsOutput{Events: events, Cursor: last}, nil
+	return lookupEventsOutput{Events: orEmpty(events), Cursor: last}, nil
 }
 
 // getLoginCandidates answers the roles and applications `idcgate login`
@@ -193,18 +188,15 @@ func (s *Server) getLoginCandidates(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := loginCandidatesOutput{Roles: roles, Applications: []loginApplication{}}
-	if out.Roles == nil {
-		out.Roles = []string{}
-	}
+	out := loginCandidatesOutput{Roles: orEmpty(roles), Applications: []loginApplication{}}
 	if s.d.SSOAdmin != nil {
 		apps, err := s.d.SSOAdmin.LoginApplications(c.ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range apps {
-			out.Applications = append(out.Applications, loginApplication{ApplicationArn: a.ApplicationArn, Audiences: a.Audiences})
-		}
+		out.Applications = wireAll(apps, func(a ssoadmin.LoginApplication) loginApplication {
+			return loginApplication{ApplicationArn: a.ApplicationArn, Audiences: a.Audiences}
+		})
 	}
 	return out, nil
 }

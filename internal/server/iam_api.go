@@ -241,9 +241,10 @@ func (s *Server) authorizeIAM(c *call, resource string) error {
 	return auth.Authorize(c.principal, "iam:"+c.op, resource, c.authReq, nil)
 }
 
-// iamLookup looks the named role or user up and authorizes the call on
-// it: on its ARN when it exists, else on every one of its kind in the
-// account, so a caller without permission learns nothing of which exist.
+// iamLookup looks the named role, user or OpenID Connect provider up and
+// authorizes the call on it: on its ARN when it exists, else on every one
+// of its kind in the account, so a caller without permission learns
+// nothing of which exist.
 func iamLookup[E any](s *Server, c *call, kind, name string, get func(*iamstore.Service, context.Context, string, string) (E, error), arn func(*E) string) (E, error) {
 	e, err := get(s.d.IAM, c.ctx, c.principal.Account, name)
 	switch {
@@ -417,13 +418,6 @@ func (s *Server) serveIAM(c *call) (any, error) {
 		// idcgate has not: AWS answers InvalidClientTokenId (BEHAVIOUR 5.5).
 		return nil, fmt.Errorf("iam call with GetSessionToken credentials: %w", sigv4.ErrInvalidClientToken)
 	}
-	// A permissions boundary would narrow what the user or role may do;
-	// idcgate has no managed policies, so one ignored would leave it
-	// broader than asked. Refused, never ignored (as STS's PolicyArns).
-	if (c.op == "CreateRole" || c.op == "CreateUser") && params.Has("PermissionsBoundary") {
-		return nil, validation.Newf("PermissionsBoundary: idcgate has no managed policies, so %s cannot be a permissions boundary; create the %s without one.",
-			apierror.Printable(params.Get("PermissionsBoundary")), strings.ToLower(strings.TrimPrefix(c.op, "Create")))
-	}
 	op, err := iamOps.find(c.op)
 	if err != nil {
 		return nil, err
@@ -431,7 +425,22 @@ func (s *Server) serveIAM(c *call) (any, error) {
 	return op(s, c, params)
 }
 
+// noPermissionsBoundary refuses a create that asks for a permissions
+// boundary: one would narrow what the user or role may do; idcgate has no
+// managed policies, so one ignored would leave it broader than asked.
+// Refused, never ignored (as STS's PolicyArns), before anything else.
+func noPermissionsBoundary(kind string, params awsquery.Params) error {
+	if !params.Has("PermissionsBoundary") {
+		return nil
+	}
+	return validation.Newf("PermissionsBoundary: idcgate has no managed policies, so %s cannot be a permissions boundary; create the %s without one.",
+		apierror.Printable(params.Get("PermissionsBoundary")), kind)
+}
+
 func (s *Server) iamCreateRole(c *call, params awsquery.Params) (any, error) {
+	if err := noPermissionsBoundary("role", params); err != nil {
+		return nil, err
+	}
 	account := c.principal.Account
 	in := iamstore.CreateRoleInput{RoleName: params.Get("RoleName"), Path: params.Get("Path"),
 		AssumeRolePolicyDocument: params.Get("AssumeRolePolicyDocument"), Description: params.Get("Description"), Tags: iamTags(params)}
@@ -497,6 +506,9 @@ func (s *Server) iamRoleEmptyList(c *call, params awsquery.Params) (any, error) 
 }
 
 func (s *Server) iamCreateUser(c *call, params awsquery.Params) (any, error) {
+	if err := noPermissionsBoundary("user", params); err != nil {
+		return nil, err
+	}
 	account := c.principal.Account
 	in := iamstore.CreateUserInput{UserName: params.Get("UserName"), Path: params.Get("Path"), Tags: iamTags(params)}
 	if err := s.authorizeIAM(c, iamARN(c, "user", in.Path, in.UserName)); err != nil {

@@ -1,9 +1,14 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/idcgate/idcgate/internal/apierror"
+	"github.com/idcgate/idcgate/internal/protocol/awsquery"
+	"github.com/idcgate/idcgate/internal/validation"
 )
 
 func TestPolicyEscape(t *testing.T) {
@@ -41,5 +46,28 @@ func TestIAMSigningRegion(t *testing.T) {
 		if got := iamSigningRegion(r, tc.own); got != tc.want {
 			t.Errorf("own %s, %s: %s, want %s", tc.own, tc.auth, got, tc.want)
 		}
+	}
+}
+
+// TestNoPermissionsBoundary: CreateRole and CreateUser refuse a
+// permissions boundary, naming what they would have created; without one
+// they go on.
+func TestNoPermissionsBoundary(t *testing.T) {
+	t.Parallel()
+	for _, op := range []struct {
+		op   string
+		kind string
+		h    queryHandler
+	}{{"CreateRole", "role", (*Server).iamCreateRole}, {"CreateUser", "user", (*Server).iamCreateUser}} {
+		params := awsquery.Params{"PermissionsBoundary": {"arn:aws:iam::aws:policy/ReadOnlyAccess"}}
+		_, err := op.h(&Server{}, &call{op: op.op}, params)
+		var ae *apierror.Error
+		want := "PermissionsBoundary: idcgate has no managed policies, so arn:aws:iam::aws:policy/ReadOnlyAccess cannot be a permissions boundary; create the " + op.kind + " without one."
+		if !errors.Is(err, validation.ErrInvalid) || !errors.As(err, &ae) || ae.Message != want {
+			t.Errorf("%s: %v, want ValidationError %q", op.op, err, want)
+		}
+	}
+	if err := noPermissionsBoundary("role", awsquery.Params{"RoleName": {"r"}}); err != nil {
+		t.Errorf("no boundary: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,11 +151,10 @@ type isKind[R, W any] struct {
 	ref    func(*Server, R) any         // the answer of a create or update
 	list   func([]W, *string) any       // the answer of a List
 
-	// GetXId: the unique attributes an AlternateIdentifier may name (in
-	// the order the error message lists them), the look-up by each, the
+	// GetXId: the unique attributes an AlternateIdentifier may name, each
+	// with its look-up (in the order the error message lists them), the
 	// look-up by external id, and the answer.
-	idPaths      []string
-	idBy         map[string]func(*identitystore.Service, context.Context, string) (string, error)
+	idBy         []isIDLookup
 	idByExternal func(*identitystore.Service, context.Context, identitystore.ExternalID) (string, error)
 	idAnswer     func(s *Server, id string) any
 
@@ -171,10 +171,7 @@ var isUsers = isKind[identitystore.User, isUserWire]{
 	ref:  (*Server).userRef,
 	list: func(us []isUserWire, next *string) any { return listUsersOutput{Users: us, NextToken: next} },
 
-	idPaths: []string{"userName", "emails.value"},
-	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
-		"userName": (*identitystore.Service).UserIDByName, "emails.value": (*identitystore.Service).UserIDByEmail,
-	},
+	idBy:         []isIDLookup{{"userName", (*identitystore.Service).UserIDByName}, {"emails.value", (*identitystore.Service).UserIDByEmail}},
 	idByExternal: (*identitystore.Service).UserIDByExternalID,
 	idAnswer: func(s *Server, id string) any {
 		return userIDOutput{IdentityStoreId: s.d.IdStore.StoreID, UserId: id, UserArn: identitystore.UserArn(id)}
@@ -191,10 +188,7 @@ var isGroups = isKind[identitystore.Group, wireGroup]{
 	ref:  (*Server).groupRef,
 	list: func(gs []wireGroup, next *string) any { return listGroupsOutput{Groups: gs, NextToken: next} },
 
-	idPaths: []string{"displayName"},
-	idBy: map[string]func(*identitystore.Service, context.Context, string) (string, error){
-		"displayName": (*identitystore.Service).GroupIDByName,
-	},
+	idBy:         []isIDLookup{{"displayName", (*identitystore.Service).GroupIDByName}},
 	idByExternal: (*identitystore.Service).GroupIDByExternalID,
 	idAnswer: func(s *Server, id string) any {
 		return groupIDOutput{IdentityStoreId: s.d.IdStore.StoreID, GroupId: id, GroupArn: identitystore.GroupArn(id)}
@@ -275,16 +269,27 @@ func isList[R, W any](k isKind[R, W]) handler {
 	}
 }
 
+// isIDLookup is a unique attribute GetUserId or GetGroupId may name
+// (its path) and the look-up of an id by its value.
+type isIDLookup struct {
+	path string
+	by   func(*identitystore.Service, context.Context, string) (string, error)
+}
+
 // isGetID is GetUserId and GetGroupId: authorized on every resource of
 // the kind, the id the AlternateIdentifier names (an external id, or a
 // unique attribute's value).
 func isGetID[R, W any](k isKind[R, W]) handler {
 	return func(s *Server, c *call) (any, error) {
+		paths := make([]string, len(k.idBy))
+		for i, l := range k.idBy {
+			paths[i] = l.path
+		}
 		var in isInput
 		var path, value string
 		var x *identitystore.ExternalID
 		if err := s.isCall(c, &in, func(v *validation.Collector) {
-			path, value, x = alternate(v, in.Alternate, k.idPaths...)
+			path, value, x = alternate(v, in.Alternate, paths...)
 		}, constantARNs(k.all)); err != nil {
 			return nil, err
 		}
@@ -293,7 +298,8 @@ func isGetID[R, W any](k isKind[R, W]) handler {
 		if x != nil {
 			id, err = k.idByExternal(s.d.IdStore, c.ctx, *x)
 		} else {
-			id, err = k.idBy[path](s.d.IdStore, c.ctx, value)
+			// alternate answers one of paths, or refuses the input.
+			id, err = k.idBy[slices.Index(paths, path)].by(s.d.IdStore, c.ctx, value)
 		}
 		if err != nil {
 			return nil, err

@@ -17,9 +17,8 @@ const unknownOp = "unknown"
 
 // knownOps are the operations served, by service. An operation outside
 // these sets is answered as unknown, and counted and recorded as unknownOp.
-// TestKnownOpsCoverEverySwitch keeps them in step with the handlers.
 // They are read off the services' operation tables, so a table entry is
-// always known.
+// always known (TestKnownOpsCoverEveryTable).
 var knownOps = map[string]map[string]bool{
 	serviceServerless:    setOf(serverlessOps.names()...),
 	serviceSTS:           setOf(stsOps.names()...),

@@ -237,7 +237,7 @@ func deref[T any](p *T) T {
 // alwaysEmpty serves a list operation whose list is always empty here
 // (BEHAVIOUR 3.8): the input decoded, the action authorized on "*", the
 // input checked as AWS checks it (check), then {member: []}.
-func alwaysEmpty[In any](member string, check func(s *Server, c *call, in *In) error) func(*Server, *call) (any, error) {
+func alwaysEmpty[In any](member string, check func(s *Server, c *call, in *In) error) handler {
 	return func(s *Server, c *call) (any, error) {
 		var in In
 		if err := s.listAll(c, &in); err != nil {

@@ -152,17 +152,12 @@ func (s *Server) assumeRole(c *call, params awsquery.Params) (any, error) {
 		}
 		in.Tags = append(in.Tags, tag)
 	}
-	for i := 1; params.Has(fmt.Sprintf("TransitiveTagKeys.member.%d", i)); i++ {
-		in.TransitiveTagKeys = append(in.TransitiveTagKeys, params.Get(fmt.Sprintf("TransitiveTagKeys.member.%d", i)))
-	}
+	in.TransitiveTagKeys = listMembers(params, "TransitiveTagKeys")
 	out, err := s.d.STS.AssumeRole(c.ctx, c.principal, in, c.authReq)
 	if err != nil {
 		return nil, err
 	}
-	res := assumeRoleResult{Credentials: credentialsXML{
-		AccessKeyId: out.Credentials.AccessKeyId, SecretAccessKey: out.Credentials.SecretAccessKey,
-		SessionToken: out.Credentials.SessionToken, Expiration: out.Credentials.Expiration.UTC().Format(time.RFC3339),
-	}}
+	res := assumeRoleResult{Credentials: wireCredentials(out.Credentials)}
 	res.AssumedRoleUser.AssumedRoleId, res.AssumedRoleUser.Arn = out.AssumedRoleId, out.Arn
 	if in.Policy != "" {
 		res.PackedPolicySize = &out.PackedPolicySize
